@@ -1,0 +1,141 @@
+"""Compact binary records stored in Redis: the data contract between trainer and service.
+
+Item and category references are indices into the version's tables (``keys.attrs`` and
+``keys.categories``), 4 bytes each, so a user's record stays a few hundred bytes.
+Numbers are little-endian; ``NO_ITEM`` marks a pick without an explaining item.
+"""
+
+import struct
+import sys
+from array import array
+from dataclasses import dataclass
+from typing import Sequence
+
+FORMAT = 1
+NO_ITEM = 0xFFFFFFFF
+
+VIEWED_NOT_BOUGHT = 0
+AFFINITY = 1
+OFFER_REASONS = ("viewed_not_bought", "affinity")
+
+USER_HEADER = struct.Struct("<BHHHH")
+ITEM_HEADER = struct.Struct("<BIHH")
+_SCORED_HEADER = struct.Struct("<BH")
+
+if sys.byteorder != "little":  # memoryview.cast reads native order
+    raise ImportError("recsvc records need a little-endian machine")
+
+
+def _pack(typecode: str, values) -> bytes:
+    """Pack numbers (a list or a numpy array) as a little-endian array."""
+    if hasattr(values, "astype"):
+        return values.astype({"I": "<u4", "f": "<f4", "B": "u1"}[typecode], copy=False).tobytes()
+    return array(typecode, values).tobytes()
+
+
+class _Reader:
+    """Reads consecutive typed arrays out of one buffer without copying."""
+
+    def __init__(self, data: bytes, offset: int):
+        self.view = memoryview(data)
+        self.offset = offset
+
+    def take(self, typecode: str, count: int) -> Sequence:
+        size = struct.calcsize(typecode) * count
+        part = self.view[self.offset : self.offset + size].cast(typecode)
+        self.offset += size
+        return part
+
+
+@dataclass
+class UserRecord:
+    """A user's precomputed picks and the history the service filters and explains with."""
+
+    picks: Sequence[int]
+    scores: Sequence[float]
+    because: Sequence[int]
+    bought: Sequence[int]
+    recent: Sequence[int]
+    offer_categories: Sequence[int]
+    offer_scores: Sequence[float]
+    offer_reasons: Sequence[int]
+
+
+def encode_user(
+    picks=(), scores=(), because=(), bought=(), recent=(),
+    offer_categories=(), offer_scores=(), offer_reasons=(),
+) -> bytes:
+    """Encode a user record; ``because[i]`` is the history item that explains ``picks[i]``."""
+    if not (len(picks) == len(scores) == len(because)):
+        raise ValueError("picks, scores and because must have the same length")
+    if not (len(offer_categories) == len(offer_scores) == len(offer_reasons)):
+        raise ValueError("offer categories, scores and reasons must have the same length")
+    header = USER_HEADER.pack(FORMAT, len(picks), len(bought), len(recent), len(offer_categories))
+    return b"".join((
+        header,
+        _pack("I", picks), _pack("f", scores), _pack("I", because),
+        _pack("I", bought), _pack("I", recent),
+        _pack("I", offer_categories), _pack("f", offer_scores), _pack("B", offer_reasons),
+    ))
+
+
+def decode_user(data: bytes) -> UserRecord:
+    """Decode a user record written by ``encode_user``."""
+    fmt, n_picks, n_bought, n_recent, n_offers = USER_HEADER.unpack_from(data)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown user record format {fmt}")
+    r = _Reader(data, USER_HEADER.size)
+    return UserRecord(
+        picks=r.take("I", n_picks), scores=r.take("f", n_picks), because=r.take("I", n_picks),
+        bought=r.take("I", n_bought), recent=r.take("I", n_recent),
+        offer_categories=r.take("I", n_offers), offer_scores=r.take("f", n_offers),
+        offer_reasons=r.take("B", n_offers),
+    )
+
+
+@dataclass
+class ItemRecord:
+    """An item's index and its two neighbour lists."""
+
+    index: int
+    also_bought: Sequence[int]
+    also_bought_scores: Sequence[float]
+    similar: Sequence[int]
+    similar_scores: Sequence[float]
+
+
+def encode_item(index: int, also_bought=(), also_bought_scores=(), similar=(), similar_scores=()) -> bytes:
+    """Encode an item record."""
+    header = ITEM_HEADER.pack(FORMAT, index, len(also_bought), len(similar))
+    return b"".join((
+        header,
+        _pack("I", also_bought), _pack("f", also_bought_scores),
+        _pack("I", similar), _pack("f", similar_scores),
+    ))
+
+
+def decode_item(data: bytes) -> ItemRecord:
+    """Decode an item record written by ``encode_item``."""
+    fmt, index, n_also, n_similar = ITEM_HEADER.unpack_from(data)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown item record format {fmt}")
+    r = _Reader(data, ITEM_HEADER.size)
+    return ItemRecord(
+        index=index,
+        also_bought=r.take("I", n_also), also_bought_scores=r.take("f", n_also),
+        similar=r.take("I", n_similar), similar_scores=r.take("f", n_similar),
+    )
+
+
+def encode_scored(items, scores) -> bytes:
+    """Encode a ranked list of item indices with scores (popular lists)."""
+    return _SCORED_HEADER.pack(FORMAT, len(items)) + _pack("I", items) + _pack("f", scores)
+
+
+def decode_scored(data: bytes) -> tuple[Sequence[int], Sequence[float]]:
+    """Decode a list written by ``encode_scored``."""
+    fmt, n = _SCORED_HEADER.unpack_from(data)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown list format {fmt}")
+    r = _Reader(data, _SCORED_HEADER.size)
+    return r.take("I", n), r.take("f", n)

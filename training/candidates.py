@@ -1,0 +1,185 @@
+"""Everything precomputed from a fitted model: picks, also-bought, similar, popular, category offers.
+
+Every list is built for all users or items at once with vectorized numpy and sparse
+algebra, and returned as ``Ragged`` rows of item (or category) codes with scores.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.topk import topk
+
+from .config import TrainConfig
+from .interactions import Interactions
+from .model import Factors
+from .ragged import Ragged, grouped, top_of_sparse, top_per_row
+
+QUERY_BATCH = 4096
+HISTORY_FOR_REASONS = 8
+OFFER_RANK_OFFSET = 1e12
+
+
+@dataclass
+class Catalogue:
+    """Per item code: its leaf category code (-1 unknown) and availability; the category tree."""
+
+    category: np.ndarray  # int32 per item
+    available: np.ndarray  # bool per item
+    category_parent: np.ndarray  # int32 per category, -1 for a root
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.category_parent)
+
+    def membership(self) -> sp.csr_matrix:
+        """items x categories: 1 where the item is in the category or one of its children."""
+        rows, cols = [], []
+        current = self.category.astype(np.int64)
+        items = np.arange(len(current))
+        for _ in range(64):  # deeper trees than this are cycles
+            known = current >= 0
+            if not known.any():
+                break
+            rows.append(items[known])
+            cols.append(current[known])
+            current = np.where(known, self.category_parent[np.maximum(current, 0)], -1)
+        rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                          shape=(len(self.category), self.n_categories))
+        m.data[:] = 1.0  # a cycle could have counted a category twice
+        return m
+
+    def leaf(self) -> sp.csr_matrix:
+        """items x categories: 1 at the item's own category."""
+        has = self.category >= 0
+        rows = np.flatnonzero(has)
+        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, self.category[has])),
+                             shape=(len(self.category), self.n_categories))
+
+
+def normalized(factors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), so dot products are cosines."""
+    norms = np.linalg.norm(factors, axis=1, keepdims=True)
+    return np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
+
+
+def candidate_pool(interactions: Interactions, factors: Factors, catalogue: Catalogue, size: int) -> np.ndarray:
+    """The items the ALS lists may contain: the most popular available items with factors."""
+    eligible = catalogue.available & (factors.item_norms() > 0)
+    items = np.flatnonzero(eligible)
+    order = np.argsort(-interactions.popularity[items], kind="stable")
+    return np.sort(items[order[:size]])
+
+
+def _batched_topk(items: np.ndarray, queries: np.ndarray, k: int, filters: sp.csr_matrix | None = None):
+    """implicit's top-k over query batches; ids index ``items``."""
+    k = min(k, len(items))
+    ids, scores = [], []
+    for start in range(0, len(queries), QUERY_BATCH):
+        stop = start + QUERY_BATCH
+        f = filters[start:stop] if filters is not None else None
+        i, s = topk(items, queries[start:stop], k, filter_query_items=f)
+        ids.append(i)
+        scores.append(s)
+    if not ids:
+        return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+    return np.vstack(ids), np.vstack(scores)
+
+
+def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
+    """For each item with factors, the k pool items with the most similar factors (cosine)."""
+    unit = normalized(factors.item_factors)
+    queries = np.flatnonzero(factors.item_norms() > 0)
+    ids, scores = _batched_topk(unit[pool], unit[queries], k + 1)
+    ids = pool[np.maximum(ids, 0)]
+    n_items = len(unit)
+    row_of = np.repeat(queries, ids.shape[1])
+    flat_ids, flat_scores = ids.ravel(), scores.ravel()
+    keep = (flat_ids != row_of) & (flat_scores > 0) & np.isfinite(flat_scores)
+    return top_per_row(row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32), n_items, k)
+
+
+def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k: int) -> tuple[Ragged, np.ndarray]:
+    """Each fitted user's top-k pool items without what they bought; and the item explaining each pick."""
+    n_users = interactions.strength.shape[0]
+    bought = interactions.purchases[factors.users][:, pool].tocsr()
+    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors, k, filters=bought)
+    valid = (ids >= 0) & np.isfinite(scores) & (scores > -1e30)
+    items = pool[np.maximum(ids, 0)]
+    because = _explaining_items(interactions.strength[factors.users], factors.item_factors, items)
+    # fitted users are in ascending order and each row is best first: already grouped
+    row_of = np.repeat(factors.users, ids.shape[1])
+    keep = valid.ravel()
+    picks = grouped(row_of[keep], items.ravel()[keep], scores.ravel()[keep].astype(np.float32), n_users)
+    return picks, because.ravel()[keep]
+
+
+def _explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """For each pick, the item of the user's strongest history most similar to it."""
+    top = top_of_sparse(history, HISTORY_FOR_REASONS)
+    n = history.shape[0]
+    padded = np.full((n, HISTORY_FOR_REASONS), -1, dtype=np.int64)
+    lengths = top.lengths()
+    rows = np.repeat(np.arange(n), lengths)
+    cols = np.arange(len(top.values)) - np.repeat(top.indptr[:-1], lengths)
+    padded[rows, cols] = top.values
+    unit = normalized(item_factors)
+    out = np.empty(picks.shape, dtype=np.int64)
+    for start in range(0, n, QUERY_BATCH):
+        stop = min(start + QUERY_BATCH, n)
+        h = padded[start:stop]
+        sims = np.einsum("ukf,uhf->ukh", unit[picks[start:stop]], unit[np.maximum(h, 0)])
+        sims[np.broadcast_to((h < 0)[:, None, :], sims.shape)] = -np.inf
+        best = sims.argmax(axis=2)
+        out[start:stop] = np.take_along_axis(h, best, axis=1)
+    return out
+
+
+def also_bought(interactions: Interactions, catalogue: Catalogue, k: int, same_category_factor: float) -> Ragged:
+    """Items bought by the buyers of each item: cosine of buyer sets, near-copies (same category) damped."""
+    bought = (interactions.purchases > 0).astype(np.float32).tocsr()
+    co = (bought.T @ bought).tocoo()
+    keep = co.row != co.col
+    x, y, count = co.row[keep], co.col[keep], co.data[keep]
+    buyers = np.asarray(bought.sum(axis=0)).ravel()
+    score = count / np.sqrt(buyers[x] * buyers[y])
+    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
+    score = np.where(same, score * same_category_factor, score)
+    ok = catalogue.available[y]
+    return top_per_row(x[ok], y[ok], score[ok].astype(np.float32), bought.shape[1], k)
+
+
+def popular(interactions: Interactions, catalogue: Catalogue, k: int) -> tuple[Ragged, Ragged]:
+    """The k most popular available items overall (one row) and per category (children included)."""
+    weight = np.where(catalogue.available, interactions.popularity, 0).astype(np.float32)
+    items = np.flatnonzero(weight > 0)
+    overall = top_per_row(np.zeros(len(items), np.int64), items, weight[items], 1, k)
+    member = catalogue.membership()[items].tocoo()
+    per_category = top_per_row(member.col, items[member.row], weight[items[member.row]],
+                               catalogue.n_categories, k)
+    return overall, per_category
+
+
+def category_offers(interactions: Interactions, picks: Ragged, catalogue: Catalogue, k: int) -> tuple[Ragged, np.ndarray]:
+    """Each user's offer categories: viewed but never bought first, then affinity; and the reason of each.
+
+    Reasons: 0 viewed_not_bought, 1 affinity (categories bought in, and those of the user's picks).
+    """
+    leaf = catalogue.leaf()
+    interest = (interactions.strength @ leaf).tocsr().astype(np.float64)
+    bought_in = (interactions.purchases @ leaf) > 0
+    viewed_not_bought = interest - interest.multiply(bought_in)
+    viewed_not_bought.eliminate_zeros()
+    pick_rows = np.repeat(np.arange(picks.rows), picks.lengths())
+    pick_matrix = sp.csr_matrix((picks.scores.astype(np.float64), (pick_rows, picks.values)),
+                                shape=interactions.strength.shape)
+    score = (interest + pick_matrix @ leaf).tocsr()
+    # viewed-not-bought categories rank above every affinity category
+    first = (viewed_not_bought > 0).astype(np.float64) * OFFER_RANK_OFFSET
+    key = (score + first).tocoo()
+    top = top_per_row(key.row, key.col, key.data, picks.rows, k)
+    is_first = top.scores >= OFFER_RANK_OFFSET
+    top.scores = np.where(is_first, top.scores - OFFER_RANK_OFFSET, top.scores).astype(np.float32)
+    return top, np.where(is_first, 0, 1).astype(np.uint8)

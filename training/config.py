@@ -1,0 +1,45 @@
+"""Every training parameter in one place, with the defaults."""
+
+from dataclasses import asdict, dataclass, field
+
+
+def _default_weights() -> dict[str, float]:
+    return {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How events become a model and what is precomputed from it."""
+
+    # data weighting: an interaction's strength is its event weight, halved every half-life
+    event_weights: dict[str, float] = field(default_factory=_default_weights)
+    half_life_days: float = 60.0
+    popular_half_life_days: float = 14.0
+
+    # implicit ALS
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 2.0
+    iterations: int = 15
+    random_state: int = 42
+
+    # users with fewer distinct items are not fitted: they are served from their items' lists
+    min_user_items: int = 2
+    # the ALS lists score the most active items only; cost grows with users x pool x factors
+    candidate_pool: int = 20_000
+
+    # what is kept per user and per item
+    picks_per_user: int = 50
+    neighbours_per_item: int = 30
+    popular_items: int = 100
+    offers_per_user: int = 5
+    recent_per_user: int = 20
+    bought_per_user: int = 200
+
+    # also-bought: score of an item in the same category as the subject (a near-copy)
+    same_category_factor: float = 0.5
+
+    versions_kept: int = 3
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,57 @@
+"""Ragged arrays (one short list per row) built and cut with vectorized numpy."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class Ragged:
+    """Row r holds ``values[indptr[r]:indptr[r+1]]`` and the same slice of ``scores``."""
+
+    indptr: np.ndarray
+    values: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.indptr) - 1
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.indptr[r], self.indptr[r + 1]
+        return self.values[lo:hi], self.scores[lo:hi]
+
+    @classmethod
+    def empty(cls, rows: int) -> "Ragged":
+        return cls(np.zeros(rows + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+
+
+def rank_in_row(row_of: np.ndarray, rows: int) -> np.ndarray:
+    """Each entry's position within its row, for entries already grouped by row."""
+    counts = np.bincount(row_of, minlength=rows)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return np.arange(len(row_of)) - np.repeat(starts, counts)
+
+
+def top_per_row(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
+    """The k highest-scored entries of each row, best first (ties keep the given order)."""
+    order = np.lexsort((-scores, row_of))
+    row_of, values, scores = row_of[order], values[order], scores[order]
+    keep = rank_in_row(row_of, rows) < k
+    return grouped(row_of[keep], values[keep], scores[keep], rows)
+
+
+def grouped(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int) -> Ragged:
+    """Entries already ordered by row (and within a row as wanted) -> Ragged."""
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=rows))))
+    return Ragged(indptr.astype(np.int64), values, scores)
+
+
+def top_of_sparse(matrix: sp.spmatrix, k: int) -> Ragged:
+    """The k largest stored entries of each row of a sparse matrix (column index, value)."""
+    coo = matrix.tocoo()
+    return top_per_row(coo.row, coo.col, coo.data, matrix.shape[0], k)

@@ -1,0 +1,353 @@
+"""Read events, catalog and category tree from CSV, gzip CSV or Parquet, one file or a folder.
+
+Every row is validated; bad rows are skipped, counted and reported with their line
+numbers, or, with ``strict``, the first one stops the run. Values stay strings until
+ids are factorized, so ids such as ``007`` keep their form.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from recsvc.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
+
+from .presets import Preset
+
+log = logging.getLogger(__name__)
+
+EVENTS = ("view", "addtocart", "purchase", "wishlist")
+"""Event types; an event's code is its position here."""
+VIEW, ADDTOCART, PURCHASE, WISHLIST = range(4)
+EVENT_ALIASES = {
+    "view": VIEW, "pv": VIEW,
+    "addtocart": ADDTOCART, "cart": ADDTOCART,
+    "purchase": PURCHASE, "transaction": PURCHASE, "buy": PURCHASE,
+    "wishlist": WISHLIST, "fav": WISHLIST,
+}
+EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
+ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
+ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"
+MAX_EXAMPLES = 5
+
+
+class InputError(ValueError):
+    """The input cannot be trained on; the message is one line for the operator."""
+
+
+@dataclass
+class BadRows:
+    """Rows skipped as invalid: how many, and a few examples with their line numbers."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+    strict: bool = False
+
+    def add(self, where: str, reason: str, count: int = 1) -> None:
+        if self.strict:
+            raise InputError(f"{where}: {reason}")
+        self.count += count
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{where}: {reason}")
+
+
+@dataclass
+class Events:
+    """Validated events as columns; users and items are codes into ``user_ids`` and ``item_ids``."""
+
+    timestamp: np.ndarray  # int64 unix seconds
+    user: np.ndarray  # int32
+    item: np.ndarray  # int32
+    event: np.ndarray  # int8, a position in EVENTS
+    quantity: np.ndarray  # int32 >= 1
+    user_ids: np.ndarray  # str
+    item_ids: np.ndarray  # str
+    item_categories: dict[str, str] = field(default_factory=dict)  # from formats that carry them
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+
+@dataclass
+class Catalog:
+    """Catalog attributes by item id; ``available`` false hides an item."""
+
+    items: dict[str, dict]
+
+
+def input_files(path: Path) -> list[Path]:
+    """The data files of a path: the file itself, or the CSV/Parquet files of a folder, sorted."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and _is_data_file(p))
+    if not files:
+        raise InputError(f"{path}: no .csv, .csv.gz or .parquet files in the folder")
+    return files
+
+
+def _is_data_file(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".csv", ".csv.gz", ".parquet", ".pq", ".tsv", ".tsv.gz"))
+
+
+@dataclass
+class _Table:
+    """One file read as string columns, with the line number of each row."""
+
+    table: pa.Table
+    lines: np.ndarray
+    name: str
+
+
+def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
+    """Read a file as strings, reporting rows with the wrong number of fields."""
+    if path.name.lower().endswith((".parquet", ".pq")):
+        table = pq.read_table(path)
+        table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
+        return _Table(table, np.arange(1, table.num_rows + 1), path.name)
+    skipped: list[int] = []
+
+    def on_invalid(row) -> str:
+        skipped.append(row.number)
+        if row.text.strip():
+            bad.add(f"{path.name} line {row.number}",
+                    f"expected {row.expected_columns} fields, found {row.actual_columns}: {row.text[:80]!r}")
+        return "skip"
+
+    delimiter = _sniff_delimiter(path)
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, column_names=list(header) if header else None,
+                                           block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=_all_strings(path, header, delimiter),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as e:
+        raise InputError(f"{path.name}: cannot read as CSV: {str(e).splitlines()[0]}") from None
+    first = 1 if header else 2
+    # a kept row's line is its position plus the header and the skipped lines before it
+    lines = np.arange(table.num_rows) + first
+    if skipped:
+        skipped_arr = np.sort(np.asarray(skipped, dtype=np.int64))
+        for s in skipped_arr:  # skipped lines are few: shift the rows at or after each
+            lines[lines >= s] += 1
+    return _Table(table, lines, path.name)
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """Comma, or the separator of a semicolon- or tab-separated file."""
+    first = _first_line(path)
+    return max((",", ";", "\t"), key=first.count) if first else ","
+
+
+def _all_strings(path: Path, header: tuple[str, ...] | None, delimiter: str) -> dict:
+    """Column types that keep every column a string."""
+    names = header or next(csv.reader([_first_line(path)], delimiter=delimiter), [])
+    return {name: pa.string() for name in names}
+
+
+def _first_line(path: Path) -> str:
+    """The first line of a plain or gzip-compressed text file."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+        return f.readline().rstrip("\r\n")
+
+
+def _rename(table: pa.Table, columns: dict[str, str]) -> pa.Table:
+    names = [columns.get(n, n).strip() for n in table.column_names]
+    return table.rename_columns(names)
+
+
+def read_events(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Events, BadRows]:
+    """Read and validate events; raise InputError when nothing can be trained on."""
+    bad = BadRows(strict=strict)
+    parts, lines, names = [], [], []
+    files = input_files(path)
+    for file in files:
+        t = _read_table(file, preset.events_header, bad)
+        table = _rename(t.table, preset.events_columns)
+        missing = [c for c in EVENT_COLUMNS if c not in table.column_names]
+        if missing:
+            raise InputError(
+                f"{file.name}: missing column(s) {', '.join(missing)}; found {', '.join(table.column_names)}"
+                " (need timestamp, user_id, item_id, event; or pass --preset)")
+        keep = [c for c in (*EVENT_COLUMNS, "quantity", "category_id") if c in table.column_names]
+        parts.append(table.select(keep))
+        lines.append(t.lines)
+        names.append(np.full(table.num_rows, len(names), dtype=np.int32))
+    table = pa.concat_tables(parts, promote_options="default")
+    line = np.concatenate(lines)
+    file_of = np.concatenate(names)
+    if table.num_rows == 0:
+        raise InputError(f"{path}: no events")
+
+    def reject(mask: np.ndarray, reason_of) -> None:
+        """Count the rows in mask as bad, with the first few as examples."""
+        rows = np.flatnonzero(mask)
+        for r in rows[:MAX_EXAMPLES]:
+            bad.add(f"{files[file_of[r]].name} line {line[r]}", reason_of(r))
+        bad.count += max(0, len(rows) - MAX_EXAMPLES)
+
+    ok = np.ones(table.num_rows, dtype=bool)
+    event_col = table["event"]
+    codes = _event_codes(event_col)
+    reject(codes < 0, lambda r: f"unknown event {event_col[int(r)].as_py()!r}")
+    ok &= codes >= 0
+    for name in ("user_id", "item_id"):
+        col = pc.utf8_trim_whitespace(table[name])
+        invalid = ~pc.match_substring_regex(col, ID_REGEX).to_numpy(zero_copy_only=False)
+        reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
+        ok &= ~invalid
+        table = table.set_column(table.column_names.index(name), name, col)
+    ts = _timestamps(table["timestamp"])
+    reject((ts < 0) & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
+    ok &= ts >= 0
+    if "quantity" in table.column_names:
+        qty = _quantities(table["quantity"])
+        reject((qty < 1) & ok, lambda r: f"bad quantity {table['quantity'][int(r)].as_py()!r}")
+        ok &= qty >= 1
+    else:
+        qty = np.ones(table.num_rows, dtype=np.int64)
+
+    if not ok.any():
+        raise InputError(f"{path}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
+    keep = pa.array(ok)
+    table = table.filter(keep)
+    codes, ts, qty = codes[ok], ts[ok], qty[ok]
+    if not np.isin(codes, (VIEW, PURCHASE)).any():
+        raise InputError(f"{path}: no purchases or views to learn from")
+    users = table["user_id"].combine_chunks().dictionary_encode()
+    items = table["item_id"].combine_chunks().dictionary_encode()
+    categories = {}
+    if "category_id" in table.column_names:
+        pairs = pa.table({"i": table["item_id"], "c": table["category_id"]}).group_by("i").aggregate([("c", "max")])
+        categories = dict(zip(pairs["i"].to_pylist(), pairs["c_max"].to_pylist()))
+    events = Events(
+        timestamp=ts.astype(np.int64),
+        user=users.indices.to_numpy().astype(np.int32),
+        item=items.indices.to_numpy().astype(np.int32),
+        event=codes.astype(np.int8),
+        quantity=np.minimum(qty, 10_000).astype(np.int32),
+        user_ids=users.dictionary.to_numpy(zero_copy_only=False),
+        item_ids=items.dictionary.to_numpy(zero_copy_only=False),
+        item_categories={k: v for k, v in categories.items() if v},
+    )
+    return events, bad
+
+
+def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Each event's code, -1 where unknown."""
+    names = list(EVENT_ALIASES)
+    position = pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(column)), value_set=pa.array(names))
+    position = position.to_numpy(zero_copy_only=False)
+    lookup = np.array([EVENT_ALIASES[n] for n in names] + [-1], dtype=np.int64)
+    position = np.where(np.isnan(position.astype(float)), len(names), position).astype(np.int64)
+    return lookup[position]
+
+
+def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
+    """Unix seconds from unix seconds, milliseconds or ISO-8601; -1 where unreadable."""
+    text = pc.utf8_trim_whitespace(column)
+    numeric = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]+)?$").to_numpy(zero_copy_only=False)
+    out = np.full(len(text), -1, dtype=np.int64)
+    if numeric.any():
+        values = pc.cast(pc.filter(text, pa.array(numeric)), pa.float64()).to_numpy()
+        # milliseconds from 1973 on are above 1e11; seconds stay below it until the year 5138
+        out[numeric] = np.where(values > 1e11, values / 1000, values).astype(np.int64)
+    others = np.flatnonzero(~numeric)
+    if len(others):
+        values = pc.take(text, pa.array(others)).to_pylist()
+        out[others] = [_iso_seconds(v) for v in values]
+    return out
+
+
+def _iso_seconds(value: str) -> int:
+    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), -1 if unreadable."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return -1
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def _quantities(column: pa.ChunkedArray) -> np.ndarray:
+    """Integer quantities, 1 where empty, 0 where invalid."""
+    text = pc.utf8_trim_whitespace(column)
+    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    valid = pc.match_substring_regex(text, r"^[0-9]+(\.0*)?$").to_numpy(zero_copy_only=False)
+    out = np.zeros(len(text), dtype=np.int64)
+    if valid.any():
+        out[valid] = pc.cast(pc.filter(text, pa.array(valid)), pa.float64()).to_numpy().astype(np.int64)
+    out[empty] = 1
+    return out
+
+
+def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Catalog, BadRows]:
+    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available."""
+    bad = BadRows(strict=strict)
+    items: dict[str, dict] = {}
+    for file in input_files(path):
+        t = _read_table(file, None, bad)
+        table = _rename(t.table, preset.catalog_columns)
+        if "item_id" not in table.column_names:
+            raise InputError(f"{file.name}: the catalog needs an item_id column; found {', '.join(table.column_names)}")
+        for line, row in zip(t.lines, table.to_pylist()):
+            item_id = (row.get("item_id") or "").strip()
+            if not is_valid_id(item_id):
+                bad.add(f"{file.name} line {line}", f"item_id {item_id!r} {ID_RULE}")
+                continue
+            attrs = {"category_id": (row.get("category_id") or "").strip() or None}
+            for key in ("title", "url", "image_url"):
+                if row.get(key):
+                    attrs[key] = row[key]
+            if row.get("price"):
+                try:
+                    attrs["price"] = float(row["price"])
+                except ValueError:
+                    bad.add(f"{file.name} line {line}", f"price {row['price']!r} is not a number")
+                    continue
+            available = (row.get("available") or "true").strip().lower()
+            if available not in ("true", "false", "1", "0", "yes", "no"):
+                bad.add(f"{file.name} line {line}", f"available {available!r} is not true or false")
+                continue
+            attrs["available"] = available in ("true", "1", "yes")
+            items[item_id] = attrs
+    return Catalog(items), bad
+
+
+def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tuple[dict[str, str | None], BadRows]:
+    """Read the category tree: category id -> parent id (None for a root)."""
+    bad = BadRows(strict=strict)
+    parents: dict[str, str | None] = {}
+    for file in input_files(path):
+        t = _read_table(file, None, bad)
+        table = _rename(t.table, preset.categories_columns)
+        if "category_id" not in table.column_names:
+            raise InputError(
+                f"{file.name}: the category tree needs category_id and parent_id; found {', '.join(table.column_names)}")
+        parent_col = table["parent_id"].to_pylist() if "parent_id" in table.column_names else [None] * table.num_rows
+        for line, cat, parent in zip(t.lines, table["category_id"].to_pylist(), parent_col):
+            cat = (cat or "").strip()
+            if not cat:
+                bad.add(f"{file.name} line {line}", "empty category_id")
+                continue
+            parents[cat] = (parent or "").strip() or None
+    return parents, bad
