@@ -131,9 +131,11 @@ def _explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: n
         stop = min(start + QUERY_BATCH, n)
         h = padded[start:stop]
         sims = np.einsum("ukf,uhf->ukh", unit[picks[start:stop]], unit[np.maximum(h, 0)])
-        sims[np.broadcast_to((h < 0)[:, None, :], sims.shape)] = -np.inf
+        # an empty slot or the pick itself explains nothing
+        sims[(h[:, None, :] < 0) | (h[:, None, :] == picks[start:stop, :, None])] = -np.inf
         best = sims.argmax(axis=2)
-        out[start:stop] = np.take_along_axis(h, best, axis=1)
+        found = np.take_along_axis(sims, best[:, :, None], axis=2)[:, :, 0] > -np.inf
+        out[start:stop] = np.where(found, np.take_along_axis(h, best, axis=1), -1)
     return out
 
 

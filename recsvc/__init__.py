@@ -1,0 +1,31 @@
+"""recsvc: recommendations for online shops, served from Redis."""
+
+import logging
+
+from flask import Flask
+
+from .answers import Answers
+from .store import ModelStore
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
+    """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
+    from . import api, errors, health, openapi
+    from .connection import connect
+
+    app = Flask(__name__)
+    app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
+    app.config.from_prefixed_env("RECSVC")
+    app.config.from_mapping(config or {})
+    app.json.sort_keys = False
+    if store is None:
+        store = ModelStore(connect(app.config["REDIS_URL"]))
+    app.extensions["recsvc"] = Answers(store)
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    logging.getLogger(__name__).debug("recsvc app created")
+    return app

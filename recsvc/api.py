@@ -1,0 +1,214 @@
+"""The v1 blueprint: parse and validate the request, ask ``Answers``, return JSON.
+
+Each view's docstring carries its OpenAPI description after ``---``; ``openapi.py``
+collects them into ``/openapi.json``.
+"""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .answers import Answers, Filters
+from .errors import ApiError, invalid
+from .ids import MAX_ID_LENGTH, is_valid_id
+
+MAX_LIMIT = 100
+MAX_BATCH = 1_000
+MAX_EXCLUDE = 100
+
+bp = Blueprint("v1", __name__, url_prefix="/v1")
+
+
+def answers() -> Answers:
+    return current_app.extensions["recsvc"]
+
+
+def checked_id(value, name: str) -> str:
+    """An id from the request, or a 400 saying what is wrong with it."""
+    if not isinstance(value, str) or not is_valid_id(value):
+        raise invalid(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+    return value
+
+
+def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value=None) -> int:
+    """An integer parameter within [low, high]."""
+    raw = request.args.get(name) if value is None else value
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise invalid(f"{name} must be an integer from {low} to {high}") from None
+    if isinstance(raw, bool) or not low <= number <= high:
+        raise invalid(f"{name} must be an integer from {low} to {high}")
+    return number
+
+
+def filters_from(args, limit=None, default_limit: int = 10) -> Filters:
+    """limit, category and exclude from query parameters or a JSON body."""
+    category = args.get("category")
+    if category is not None:
+        category = checked_id(category, "category")
+    exclude = args.get("exclude") or ()
+    if isinstance(exclude, str):
+        exclude = [e for e in exclude.split(",") if e]
+    if not isinstance(exclude, (list, tuple)) or len(exclude) > MAX_EXCLUDE:
+        raise invalid(f"exclude must be a list of at most {MAX_EXCLUDE} item ids")
+    exclude = frozenset(checked_id(e, "exclude item id") for e in exclude)
+    return Filters(limit=int_arg("limit", default_limit, value=limit), category=category, exclude=exclude)
+
+
+@bp.get("/users/<user_id>/recommendations")
+def recommendations(user_id: str):
+    """Personalized picks for a user, without what they bought.
+    ---
+    get:
+      summary: Personalized picks for a user
+      description: Top items for the user from their purchases and views. A user the model does not know
+        gets popular items with source "popular".
+      tags: [users]
+      parameters:
+        - user_id
+        - limit
+        - category
+        - exclude
+      responses:
+        200: {description: The picks, content: {application/json: {schema: UserItems}}}
+        400: BadRequest
+        404: NotFound
+        503: Unavailable
+    """
+    return jsonify(answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args)))
+
+
+@bp.get("/users/<user_id>/category-offers")
+def category_offers(user_id: str):
+    """The categories a user is drawn to, each with its best items.
+    ---
+    get:
+      summary: Category offers for a user
+      description: Categories viewed but not bought first (reason viewed_not_bought), then affinity, then
+        popular categories; each with items the user did not buy.
+      tags: [users]
+      parameters:
+        - user_id
+        - {name: limit, in: query, description: number of categories (1-100), schema: {type: integer, default: 3, minimum: 1, maximum: 100}}
+        - {name: items_per_category, in: query, schema: {type: integer, default: 4, minimum: 1, maximum: 100}}
+      responses:
+        200: {description: The offers, content: {application/json: {schema: CategoryOffers}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    user_id = checked_id(user_id, "user_id")
+    limit = int_arg("limit", 3)
+    per_category = int_arg("items_per_category", 4)
+    return jsonify(answers().category_offers(user_id, limit, per_category))
+
+
+@bp.get("/items/<item_id>/also-bought")
+def also_bought(item_id: str):
+    """You bought X, see Y: what the buyers of an item bought, complements first.
+    ---
+    get:
+      summary: Items bought by the buyers of an item
+      tags: [items]
+      parameters:
+        - item_id
+        - limit
+        - {name: user_id, in: query, description: drop what this user already bought, schema: {type: string}}
+        - category
+        - exclude
+      responses:
+        200: {description: The items, content: {application/json: {schema: ItemItems}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    item_id = checked_id(item_id, "item_id")
+    user_id = request.args.get("user_id")
+    if user_id is not None:
+        user_id = checked_id(user_id, "user_id")
+    return jsonify(answers().also_bought(item_id, filters_from(request.args), user_id))
+
+
+@bp.get("/items/<item_id>/similar")
+def similar(item_id: str):
+    """Items like an item (substitutes).
+    ---
+    get:
+      summary: Items similar to an item
+      tags: [items]
+      parameters:
+        - item_id
+        - limit
+        - category
+        - exclude
+      responses:
+        200: {description: The items, content: {application/json: {schema: ItemItems}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    return jsonify(answers().similar(checked_id(item_id, "item_id"), filters_from(request.args)))
+
+
+@bp.post("/recommendations/batch")
+def batch():
+    """Picks for many users at once, for the email generator.
+    ---
+    post:
+      summary: Picks for up to 1,000 users
+      tags: [users]
+      requestBody:
+        required: true
+        content: {application/json: {schema: BatchRequest}}
+      responses:
+        200: {description: One result per user in request order, content: {application/json: {schema: BatchResults}}}
+        400: BadRequest
+        413: TooLarge
+        503: Unavailable
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid('the body must be a JSON object such as {"user_ids": ["u1", "u2"], "limit": 10}')
+    user_ids = body.get("user_ids")
+    if not isinstance(user_ids, list) or not user_ids:
+        raise invalid("user_ids must be a non-empty list of user ids")
+    if len(user_ids) > MAX_BATCH:
+        raise ApiError(413, f"at most {MAX_BATCH} user_ids per call, got {len(user_ids)}")
+    for n, user_id in enumerate(user_ids):
+        checked_id(user_id, f"user_ids[{n}]")
+    filters = filters_from(body, limit=body.get("limit"))
+    return jsonify(answers().batch(user_ids, filters))
+
+
+@bp.get("/popular")
+def popular():
+    """Popular items, overall or in a category; recent activity counts more.
+    ---
+    get:
+      summary: Popular items
+      tags: [items]
+      parameters:
+        - limit
+        - category
+        - exclude
+      responses:
+        200: {description: The items, content: {application/json: {schema: PopularItems}}}
+        400: BadRequest
+        404: NotFound
+        503: Unavailable
+    """
+    return jsonify(answers().popular(filters_from(request.args)))
+
+
+@bp.get("/model")
+def model():
+    """The served model: version, training time, counts, parameters, offline metrics where known.
+    ---
+    get:
+      summary: The served model
+      tags: [operations]
+      responses:
+        200: {description: The model summary, content: {application/json: {schema: {type: object}}}}
+        503: Unavailable
+    """
+    store = answers().store
+    version = store.version()
+    return jsonify({"model_version": version, **store.meta(version)})

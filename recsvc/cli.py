@@ -1,0 +1,203 @@
+"""The ``recsvc`` command: train, serve, demo, models, rollback.
+
+Training code is imported only by the commands that train, so serving never loads it.
+"""
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import versions
+from .connection import connect, describe
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsvc", description="Recommendations for online shops.")
+    parser.add_argument("--redis-url", help="Redis to use (default: $REDIS_URL, else an embedded Redis)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train on events and publish a new model version")
+    train.add_argument("--events", required=True, type=Path, help="events file or folder (CSV, CSV.gz, Parquet)")
+    train.add_argument("--catalog", type=Path, help="catalog file: item_id, category_id, title, price, ...")
+    train.add_argument("--categories", type=Path, help="category tree file: category_id, parent_id")
+    train.add_argument("--preset", choices=_preset_names(), help="read a public format as it is")
+    train.add_argument("--strict", action="store_true", help="fail on the first bad row")
+    train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a training parameter, e.g. factors=32 (repeatable)")
+    train.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    train.set_defaults(run=_train)
+
+    serve = sub.add_parser("serve", help="serve the API (development server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    demo = sub.add_parser("demo", help="make a sample shop, train on it and serve it")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--folder", type=Path, default=Path(".recsvc") / "demo-shop")
+    demo.add_argument("--no-serve", action="store_true", help="train only")
+    demo.set_defaults(run=_demo)
+
+    models = sub.add_parser("models", help="list the published model versions")
+    models.set_defaults(run=_models)
+
+    rollback = sub.add_parser("rollback", help="serve a previously published version")
+    rollback.add_argument("version")
+    rollback.set_defaults(run=_rollback)
+    return parser
+
+
+def _preset_names() -> list[str]:
+    return ["retailrocket", "taobao"]
+
+
+def _fail(message: str) -> int:
+    print(f"recsvc: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _train(args) -> int:
+    from training.config import TrainConfig
+    from training.readers import InputError
+    from training.train import Inputs, train
+
+    try:
+        config = _config_with(TrainConfig(), args.param)
+    except ValueError as e:
+        return _fail(str(e))
+    r = connect(args.redis_url)
+    inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
+                    preset=args.preset, strict=args.strict)
+    try:
+        result = train(r, inputs, config)
+    except InputError as e:
+        return _fail(f"{e} (the published model is unchanged)")
+    _print_summary(result, r)
+    return 0
+
+
+def _config_with(config, overrides: list[str]):
+    """The config with NAME=VALUE overrides applied (values parsed as JSON, else kept as text)."""
+    import dataclasses
+
+    changes = {}
+    names = {f.name for f in dataclasses.fields(config)}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or name not in names:
+            raise ValueError(f"--param {override!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
+        try:
+            changes[name] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[name] = value
+    return dataclasses.replace(config, **changes)
+
+
+def _print_summary(result, r) -> None:
+    s = result.summary
+    c, m = s["counts"], s["redis_memory"]
+    print(f"published model {result.version} to {describe(r)}")
+    print(f"  events {c['events']:,} (view {c['view']:,}, addtocart {c['addtocart']:,}, "
+          f"purchase {c['purchase']:,}, wishlist {c['wishlist']:,}); users {c['users']:,} "
+          f"({c['fitted_users']:,} fitted); items {c['items']:,}; categories {c['categories']:,}")
+    print(f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
+          f"{m['bytes_per_item_key']} bytes per item")
+    print(f"  time: {s['timings_s']['total']:.1f} s")
+    for name, bad in result.bad_rows.items():
+        if bad.count:
+            print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")
+            for example in bad.examples:
+                print(f"    {example}")
+
+
+def _serve(args) -> int:
+    from . import create_app
+
+    app = create_app({"REDIS_URL": args.redis_url} if args.redis_url else None)
+    app.run(host=args.host, port=args.port)
+    return 0
+
+
+def _demo(args) -> int:
+    from training.demo_shop import write_demo_shop
+    from training.train import Inputs, train
+
+    shop = write_demo_shop(args.folder)
+    r = connect(args.redis_url)
+    result = train(r, Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
+    _print_summary(result, r)
+    if args.no_serve:
+        return 0
+    base = f"http://{args.host}:{args.port}"
+    print("\nTry:")
+    for path in _demo_urls(shop):
+        print(f"  curl -s '{base}{path}'")
+    from . import create_app
+    from .store import ModelStore
+
+    app = create_app(store=ModelStore(r))
+    app.run(host=args.host, port=args.port)
+    return 0
+
+
+def _demo_urls(shop) -> list[str]:
+    """A few requests that show what the demo shop's model learned."""
+    import csv
+
+    with open(shop.events, newline="") as f:
+        rows = list(csv.DictReader(f))
+    buyers = [row["user_id"] for row in rows if row["event"] == "purchase"]
+    user = max(set(buyers), key=buyers.count) if buyers else rows[0]["user_id"]
+    shoes = next((row["item_id"] for row in rows if "shoe" in row["item_id"]), rows[0]["item_id"])
+    return [
+        f"/v1/users/{user}/recommendations?limit=5",
+        f"/v1/items/{shoes}/also-bought?limit=5",
+        f"/v1/items/{shoes}/similar?limit=5",
+        f"/v1/users/{user}/category-offers",
+        "/v1/users/someone-new/recommendations?limit=3",
+        "/v1/popular?limit=5",
+        "/v1/model",
+        "/openapi.json",
+    ]
+
+
+def _models(args) -> int:
+    r = connect(args.redis_url)
+    listed = versions.list_versions(r)
+    if not listed:
+        print("no model published yet: run `recsvc train`")
+        return 0
+    for info in listed:
+        when = datetime.fromtimestamp(info.published_at, timezone.utc).isoformat(timespec="seconds")
+        counts = info.meta.get("counts", {})
+        mark = "*" if info.current else " "
+        print(f"{mark} {info.version}  published {when}  users {counts.get('users', '?'):,}  "
+              f"items {counts.get('items', '?'):,}  events {counts.get('events', '?'):,}")
+    return 0
+
+
+def _rollback(args) -> int:
+    r = connect(args.redis_url)
+    try:
+        versions.rollback(r, args.version)
+    except versions.UnknownVersion as e:
+        return _fail(str(e))
+    print(f"serving {args.version}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

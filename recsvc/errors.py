@@ -1,0 +1,62 @@
+"""JSON errors: every failure is ``{"error": {"code", "message"}}``, never an HTML page or a trace."""
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .answers import UnknownCategory
+from .store import NoModel, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+CODES = {400: "invalid_argument", 401: "unauthenticated", 404: "not_found", 405: "method_not_allowed",
+         413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An error the client should see, with its HTTP status."""
+
+    def __init__(self, status: int, message: str, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code or CODES.get(status, "error")
+
+
+def invalid(message: str) -> ApiError:
+    """A 400 for a bad argument."""
+    return ApiError(400, message)
+
+
+def error_response(status: int, code: str, message: str):
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def register(app: Flask) -> None:
+    """Answer every error with JSON."""
+
+    @app.errorhandler(ApiError)
+    def api_error(e: ApiError):
+        return error_response(e.status, e.code, e.message)
+
+    @app.errorhandler(UnknownCategory)
+    def unknown_category(e: UnknownCategory):
+        return error_response(404, "not_found", str(e))
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(e: StoreUnavailable):
+        log.warning("Redis unavailable: %s", e)
+        return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
+
+    @app.errorhandler(NoModel)
+    def no_model(e: NoModel):
+        return error_response(503, "unavailable", str(e))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        status = e.code or 500
+        return error_response(status, CODES.get(status, "error"), e.description or e.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "internal", "internal error")

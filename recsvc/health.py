@@ -1,0 +1,39 @@
+"""Liveness and readiness probes."""
+
+from flask import Blueprint, current_app, jsonify
+
+from .store import NoModel, StoreUnavailable
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the process runs.
+    ---
+    get:
+      summary: Liveness
+      tags: [operations]
+      responses:
+        200: {description: The process runs}
+    """
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 when Redis answers and a model is published, else 503.
+    ---
+    get:
+      summary: Readiness
+      tags: [operations]
+      responses:
+        200: {description: Ready to answer}
+        503: Unavailable
+    """
+    store = current_app.extensions["recsvc"].store
+    try:
+        version = store.version()
+    except (StoreUnavailable, NoModel) as e:
+        return jsonify(status="unavailable", reason=str(e)), 503
+    return jsonify(status="ready", model_version=version)

@@ -1,0 +1,100 @@
+"""The OpenAPI 3 document, generated from the views' docstrings by apispec."""
+
+from apispec import APISpec
+from apispec.yaml_utils import load_operations_from_docstring
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Blueprint, current_app, jsonify
+
+from .api import MAX_BATCH, MAX_LIMIT
+
+bp = Blueprint("openapi", __name__)
+
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:@+=~-]{1,128}$"}
+_ITEM = {
+    "type": "object",
+    "required": ["item_id", "score", "category_id", "reason"],
+    "properties": {
+        "item_id": {"type": "string"}, "score": {"type": "number"},
+        "category_id": {"type": "string", "nullable": True},
+        "reason": {"$ref": "#/components/schemas/Reason"},
+        "title": {"type": "string"}, "price": {"type": "number"},
+        "url": {"type": "string"}, "image_url": {"type": "string"},
+    },
+}
+_ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
+SCHEMAS = {
+    "Reason": {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string", "examples": ["because_you_bought", "because_you_viewed", "bought_together",
+                                                "similar", "popular", "viewed_not_bought", "affinity"]},
+        "item_id": {"type": "string"}}},
+    "Item": _ITEM,
+    "UserItems": {"type": "object", "properties": {
+        "user_id": {"type": "string"}, "model_version": {"type": "string"},
+        "source": {"type": "string", "enum": ["personalized", "popular"]}, "items": _ITEMS}},
+    "ItemItems": {"type": "object", "properties": {
+        "item_id": {"type": "string"}, "model_version": {"type": "string"},
+        "source": {"type": "string", "enum": ["also_bought", "similar", "popular"]}, "items": _ITEMS}},
+    "PopularItems": {"type": "object", "properties": {
+        "model_version": {"type": "string"}, "category": {"type": "string", "nullable": True},
+        "source": {"type": "string"}, "items": _ITEMS}},
+    "CategoryOffers": {"type": "object", "properties": {
+        "user_id": {"type": "string"}, "model_version": {"type": "string"}, "source": {"type": "string"},
+        "offers": {"type": "array", "items": {"type": "object", "properties": {
+            "category_id": {"type": "string"}, "score": {"type": "number"},
+            "reason": {"$ref": "#/components/schemas/Reason"}, "items": _ITEMS}}}}},
+    "BatchRequest": {"type": "object", "required": ["user_ids"], "properties": {
+        "user_ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_BATCH},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+        "category": _ID, "exclude": {"type": "array", "items": _ID}}},
+    "BatchResults": {"type": "object", "properties": {
+        "model_version": {"type": "string"},
+        "results": {"type": "array", "items": {"type": "object", "properties": {
+            "user_id": {"type": "string"}, "source": {"type": "string"}, "items": _ITEMS}}}}},
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+}
+PARAMETERS = {
+    "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _ID},
+    "item_id": {"name": "item_id", "in": "path", "required": True, "schema": _ID},
+    "limit": {"name": "limit", "in": "query", "description": "how many items (1-100)",
+              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+    "category": {"name": "category", "in": "query", "description": "only items in this category or its children",
+                 "schema": _ID},
+    "exclude": {"name": "exclude", "in": "query", "description": "comma-separated item ids to leave out",
+                "schema": {"type": "string"}},
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+RESPONSES = {"BadRequest": _error("Invalid argument"), "NotFound": _error("Unknown category or path"),
+             "TooLarge": _error("Too many ids in one call"), "Unavailable": _error("Redis down or no model")}
+
+
+def build_spec(app) -> dict:
+    """The OpenAPI document of every documented view of the app."""
+    spec = APISpec(title="recsvc", version="1", openapi_version="3.0.3", plugins=[FlaskPlugin()],
+                   info={"description": "Recommendations for online shops (contract v1)."})
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema)
+    for name, parameter in PARAMETERS.items():
+        spec.components.parameter(name, parameter["in"], parameter)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, response)
+    with app.test_request_context():
+        for endpoint, view in app.view_functions.items():
+            if load_operations_from_docstring(view.__doc__ or ""):
+                spec.path(view=view, app=app)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this service."""
+    if "recsvc.openapi" not in current_app.extensions:
+        current_app.extensions["recsvc.openapi"] = build_spec(current_app)
+    return jsonify(current_app.extensions["recsvc.openapi"])

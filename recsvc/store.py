@@ -1,0 +1,200 @@
+"""The read side: one class that talks to Redis for the service.
+
+A request resolves the served version and reads its record in one round trip: the
+pipeline reads ``current`` together with the record of the version seen last, and only
+when a publish or rollback has switched versions does it read again. Immutable parts of
+a version (popular lists, the category tree) and item attributes are cached in the
+process; a catalog update bumps the version's ``catalog_rev`` and drops that cache.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis
+
+from . import keys, records
+from .records import ItemRecord, UserRecord
+
+ATTRS_CACHE_LIMIT = 200_000
+
+
+class StoreUnavailable(Exception):
+    """Redis cannot be reached."""
+
+
+class NoModel(Exception):
+    """No model has been published yet."""
+
+
+@dataclass
+class VersionCache:
+    """What this process keeps of one served version."""
+
+    version: str
+    catalog_rev: bytes | None = None
+    attrs: dict[int, dict] = field(default_factory=dict)
+    unavailable: frozenset[int] | None = None
+    popular: dict[str | None, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
+    category_ids: list[str] | None = None
+    category_parents: dict[str, str | None] | None = None
+    ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _guard(method):
+    """Turn Redis connection failures into StoreUnavailable."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise StoreUnavailable(str(e)) from e
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
+class ModelStore:
+    """Reads the served model's records from Redis."""
+
+    def __init__(self, r: redis.Redis):
+        self.r = r
+        self._cache: VersionCache | None = None
+
+    # -- resolving the version and reading records in one round trip --
+
+    def _read(self, key_of) -> tuple[VersionCache, list]:
+        """(version cache, values of the keys ``key_of(version)``) read consistently with ``current``."""
+        guess = self._cache.version if self._cache else None
+        for _ in range(3):
+            pipe = self.r.pipeline(transaction=False)
+            pipe.get(keys.CURRENT)
+            if guess is not None:
+                pipe.get(keys.catalog_rev(guess))
+                for key in key_of(guess):
+                    pipe.get(key)
+            current, *rest = pipe.execute()
+            if current is None:
+                raise NoModel("no model is published yet: run `recsvc train`")
+            current = current.decode()
+            if current == guess:
+                return self._cache_for(current, rest[0]), rest[1:]
+            guess = current  # switched since last time: read again under the new version
+        raise StoreUnavailable("the served version keeps changing")
+
+    def _cache_for(self, version: str, catalog_rev: bytes | None) -> VersionCache:
+        cache = self._cache
+        if cache is None or cache.version != version:
+            cache = self._cache = VersionCache(version, catalog_rev)
+        elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
+            cache.catalog_rev, cache.attrs, cache.unavailable = catalog_rev, {}, None
+        return cache
+
+    @_guard
+    def version(self) -> str:
+        """The served version id."""
+        return self._read(lambda v: [])[0].version
+
+    @_guard
+    def user(self, user_id: str) -> tuple[str, UserRecord | None]:
+        """The served version and a user's record (None for a user the model does not know)."""
+        cache, (data,) = self._read(lambda v: [keys.user(v, user_id)])
+        return cache.version, records.decode_user(data) if data else None
+
+    @_guard
+    def users(self, user_ids: Sequence[str]) -> tuple[str, list[UserRecord | None]]:
+        """The served version and the records of many users, in one round trip."""
+        cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids])
+        return cache.version, [records.decode_user(d) if d else None for d in values]
+
+    @_guard
+    def item(self, item_id: str) -> tuple[str, ItemRecord | None]:
+        """The served version and an item's record (None for an unknown item)."""
+        cache, (data,) = self._read(lambda v: [keys.item(v, item_id)])
+        return cache.version, records.decode_item(data) if data else None
+
+    # -- reads within a known version --
+
+    @_guard
+    def items_by_id(self, version: str, item_ids: Sequence[str]) -> list[ItemRecord | None]:
+        """Item records of one version."""
+        if not item_ids:
+            return []
+        values = self.r.mget([keys.item(version, i) for i in item_ids])
+        return [records.decode_item(d) if d else None for d in values]
+
+    @_guard
+    def attrs(self, version: str, indices: Sequence[int]) -> list[dict | None]:
+        """Catalog attributes of items by index (cached in the process)."""
+        cache = self._version_cache(version)
+        missing = [i for i in dict.fromkeys(indices) if i not in cache.attrs]
+        if missing:
+            if len(cache.attrs) > ATTRS_CACHE_LIMIT:
+                cache.attrs.clear()
+            for i, raw in zip(missing, self.r.hmget(keys.attrs(version), [str(i) for i in missing])):
+                cache.attrs[i] = json.loads(raw) if raw else None
+        return [cache.attrs[i] for i in indices]
+
+    @_guard
+    def unavailable(self, version: str) -> frozenset[int]:
+        """Indices of hidden items."""
+        cache = self._version_cache(version)
+        if cache.unavailable is None:
+            cache.unavailable = frozenset(int(i) for i in self.r.smembers(keys.unavailable(version)))
+        return cache.unavailable
+
+    @_guard
+    def popular(self, version: str, category_id: str | None = None) -> tuple[Sequence[int], Sequence[float]]:
+        """Popular items, overall or in a category; empty for an unknown category."""
+        cache = self._version_cache(version)
+        if category_id not in cache.popular:
+            data = self.r.get(keys.popular(version, category_id))
+            cache.popular[category_id] = records.decode_scored(data) if data else ((), ())
+        return cache.popular[category_id]
+
+    @_guard
+    def category_ids(self, version: str) -> list[str]:
+        """Category ids by index, as the records refer to them."""
+        cache = self._version_cache(version)
+        if cache.category_ids is None:
+            raw = self.r.get(keys.categories(version))
+            table = json.loads(raw) if raw else {"ids": [], "parents": []}
+            ids = table["ids"]
+            cache.category_parents = {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}
+            cache.category_ids = ids
+        return cache.category_ids
+
+    def category_parents(self, version: str) -> dict[str, str | None]:
+        """The category tree: id -> parent id."""
+        self.category_ids(version)
+        return self._version_cache(version).category_parents
+
+    def ancestors(self, version: str, category_id: str | None) -> frozenset[str]:
+        """A category and all its parents."""
+        if category_id is None:
+            return frozenset()
+        cache = self._version_cache(version)
+        if category_id not in cache.ancestors:
+            parents = self.category_parents(version)
+            chain, current = [], category_id
+            while current is not None and current not in chain:
+                chain.append(current)
+                current = parents.get(current)
+            cache.ancestors[category_id] = frozenset(chain)
+        return cache.ancestors[category_id]
+
+    @_guard
+    def meta(self, version: str) -> dict:
+        """The version's summary written by the trainer."""
+        raw = self.r.get(keys.meta(version))
+        return json.loads(raw) if raw else {}
+
+    @_guard
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        return bool(self.r.ping())
+
+    def _version_cache(self, version: str) -> VersionCache:
+        if self._cache is None or self._cache.version != version:
+            self._cache = VersionCache(version, self.r.get(keys.catalog_rev(version)))
+        return self._cache
