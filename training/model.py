@@ -1,10 +1,7 @@
 """Fit implicit ALS on the users with enough history."""
 
 import logging
-import os
 from dataclasses import dataclass
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit runs its own threads
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,15 +32,15 @@ def fit(strength: sp.csr_matrix, config: TrainConfig, show_progress: bool = Fals
     if len(users) == 0:
         users = np.flatnonzero(distinct > 0)
     matrix = strength[users].tocsr().astype(np.float32)
-    model = AlternatingLeastSquares(
-        factors=config.factors,
-        regularization=config.regularization,
-        alpha=config.alpha,
-        iterations=config.iterations,
-        random_state=config.random_state,
-        calculate_training_loss=False,
-    )
-    with threadpool_limits(1, "blas"):
+    with threadpool_limits(1, "blas"):  # implicit parallelizes itself; BLAS threads would fight it
+        model = AlternatingLeastSquares(
+            factors=config.factors,
+            regularization=config.regularization,
+            alpha=config.alpha,
+            iterations=config.iterations,
+            random_state=config.random_state,
+            calculate_training_loss=False,
+        )
         model.fit(matrix, show_progress=show_progress)
     item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
     untouched = np.diff(matrix.tocsc().indptr) == 0

@@ -1,0 +1,231 @@
+"""End to end: train on a small shop with known answers, then check every rule of the HTTP contract."""
+
+import pytest
+import redis
+
+from recsvc import create_app
+from recsvc.store import ModelStore
+from training.train import Inputs, train
+
+from .shop import CATALOG, HIDDEN, write_shop
+
+ITEM_ENDPOINTS = ["also-bought", "similar"]
+USERS = ["alice", "bob", "runner-3", "viewer-5", "coffee-2", "nobody-knows-me"]
+
+
+@pytest.fixture(scope="module")
+def trained(redis_url, tmp_path_factory):
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    paths = write_shop(tmp_path_factory.mktemp("shop"))
+    result = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
+    yield result
+    r.flushdb()
+
+
+@pytest.fixture
+def client(trained, redis_url):
+    return create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
+
+
+def ids(answer) -> list[str]:
+    return [i["item_id"] for i in answer["items"]]
+
+
+def all_lists(client):
+    """(url, answer) for every list endpoint and subject of the shop."""
+    for user in USERS:
+        url = f"/v1/users/{user}/recommendations?limit=20"
+        yield url, client.get(url).json
+    for item, *_ in CATALOG:
+        for endpoint in ITEM_ENDPOINTS:
+            url = f"/v1/items/{item}/{endpoint}?limit=20"
+            yield url, client.get(url).json
+    yield "/v1/popular?limit=20", client.get("/v1/popular?limit=20").json
+
+
+def test_buyers_of_x_reliably_buy_y_so_y_leads_also_bought(client):
+    assert ids(client.get("/v1/items/shoe-1/also-bought?limit=10").json)[0] == "shirt-1"
+    assert ids(client.get("/v1/items/tv-1/also-bought?limit=10").json)[0] == "cable-1"
+
+
+def test_also_bought_puts_complements_before_near_copies(client):
+    answer = client.get("/v1/items/shoe-1/also-bought?limit=10").json
+    kinds = [i["reason"]["type"] for i in answer["items"]]
+    assert kinds[:2] == ["bought_together", "bought_together"]
+    assert {i["category_id"] for i in answer["items"][:2]} == {"running-clothes"}
+    assert answer["items"][0]["reason"] == {"type": "bought_together", "item_id": "shoe-1"}
+
+
+def test_every_list_keeps_the_rules(client, trained):
+    version = trained.version
+    for url, answer in all_lists(client):
+        items = ids(answer)
+        assert answer["model_version"] == version, url
+        assert items, f"{url}: empty list"
+        assert len(items) == len(set(items)), f"{url}: duplicates"
+        assert HIDDEN not in items, f"{url}: an unavailable item"
+        if "/items/" in url:
+            assert answer["item_id"] not in items, f"{url}: the subject item"
+        for item in answer["items"]:
+            assert set(item) >= {"item_id", "score", "category_id", "reason"}, url
+            assert item["title"] and item["url"].startswith("https://shop.test/"), url
+
+
+def test_a_user_is_not_offered_what_they_bought(client):
+    answer = client.get("/v1/users/alice/recommendations?limit=20").json
+    assert answer["source"] == "personalized"
+    assert "shoe-1" not in ids(answer)
+    runner = client.get("/v1/users/runner-3/recommendations?limit=20").json
+    assert "shirt-1" not in ids(runner) and "shoe-1" not in ids(runner)
+
+
+def test_picks_are_explained_by_the_users_own_history(client):
+    answer = client.get("/v1/users/alice/recommendations?limit=10").json
+    history = {"shoe-1", "shoe-2", "shirt-2", "tv-1"}
+    for item in answer["items"]:
+        reason = item["reason"]
+        if reason["type"] in ("because_you_bought", "because_you_viewed"):
+            assert reason["item_id"] in history
+            assert reason["item_id"] != item["item_id"]
+            assert (reason["type"] == "because_you_bought") == (reason["item_id"] == "shoe-1")
+
+
+def test_a_light_user_gets_picks_that_follow_their_view(client):
+    answer = client.get("/v1/users/bob/recommendations?limit=5").json
+    assert answer["source"] == "personalized"
+    assert answer["items"][0]["reason"] == {"type": "because_you_viewed", "item_id": "tv-2"}
+
+
+def test_unknown_user_and_item_fall_back_to_popular(client):
+    popular = ids(client.get("/v1/popular?limit=5").json)
+    user = client.get("/v1/users/nobody-knows-me/recommendations?limit=5").json
+    assert user["source"] == "popular" and ids(user) == popular
+    item = client.get("/v1/items/no-such-item/also-bought?limit=5").json
+    assert item["source"] == "popular" and ids(item) == popular
+    assert all(i["reason"] == {"type": "popular"} for i in user["items"])
+
+
+def test_popular_ranks_the_busiest_available_items(client):
+    answer = client.get("/v1/popular?limit=3").json
+    assert ids(answer)[0] == "coffee-1"  # 20 drinkers x 4 purchases
+    sports = ids(client.get("/v1/popular?category=sports&limit=10").json)
+    assert sports and all(i.startswith(("shoe", "shirt", "sock")) for i in sports)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_limit_is_respected(client, limit):
+    assert len(ids(client.get(f"/v1/users/alice/recommendations?limit={limit}").json)) == limit
+    assert len(ids(client.get(f"/v1/items/shoe-1/also-bought?limit={limit}").json)) == limit
+
+
+def test_category_filter_includes_child_categories(client):
+    answer = client.get("/v1/users/alice/recommendations?category=electronics&limit=10").json
+    assert answer["items"] and {i["category_id"] for i in answer["items"]} <= {"tv", "tv-accessories"}
+    answer = client.get("/v1/items/shoe-1/also-bought?category=running-clothes&limit=10").json
+    assert set(ids(answer)) == {"shirt-1", "shirt-2", "sock-1"}
+
+
+def test_exclude_drops_items(client):
+    first = ids(client.get("/v1/users/alice/recommendations?limit=3").json)
+    again = ids(client.get(f"/v1/users/alice/recommendations?limit=3&exclude={','.join(first[:2])}").json)
+    assert not set(first[:2]) & set(again)
+    assert "shirt-1" not in ids(client.get("/v1/items/shoe-1/also-bought?exclude=shirt-1").json)
+
+
+def test_also_bought_with_user_id_drops_what_that_user_bought(client):
+    plain = ids(client.get("/v1/items/shoe-2/also-bought?limit=20").json)
+    assert "shoe-1" in plain
+    assert "shoe-1" not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
+
+
+def test_category_offers_put_viewed_not_bought_first(client):
+    answer = client.get("/v1/users/alice/category-offers?limit=3&items_per_category=2").json
+    offers = answer["offers"]
+    assert answer["source"] == "personalized" and len(offers) == 3
+    reasons = [o["reason"]["type"] for o in offers]
+    assert reasons[0] == "viewed_not_bought"
+    assert reasons == sorted(reasons, key=lambda r: r != "viewed_not_bought")
+    assert {"tv", "running-clothes"} <= {o["category_id"] for o in offers}
+    for offer in offers:
+        assert 1 <= len(offer["items"]) <= 2
+        assert "shoe-1" not in ids(offer)
+    unknown = client.get("/v1/users/nobody-knows-me/category-offers").json
+    assert unknown["source"] == "popular" and unknown["offers"]
+
+
+def test_batch_answers_in_request_order(client):
+    users = ["bob", "nobody-knows-me", "alice", "bob"]
+    answer = client.post("/v1/recommendations/batch", json={"user_ids": users, "limit": 4}).json
+    assert [r["user_id"] for r in answer["results"]] == users
+    assert [r["source"] for r in answer["results"]] == ["personalized", "popular", "personalized", "personalized"]
+    single = client.get("/v1/users/alice/recommendations?limit=4").json
+    assert answer["results"][2]["items"] == single["items"]
+
+
+def test_model_describes_the_served_version(client, trained):
+    answer = client.get("/v1/model").json
+    assert answer["model_version"] == trained.version
+    assert answer["counts"]["users"] == 60 + 40 + 30 + 80 + 2
+    assert answer["parameters"]["factors"] > 0 and answer["trained_at"]
+
+
+def test_probes(client):
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["status"] == "ready"
+
+
+@pytest.mark.parametrize("url", [
+    "/v1/users/alice/recommendations?limit=0",
+    "/v1/users/alice/recommendations?limit=101",
+    "/v1/users/alice/recommendations?limit=ten",
+    "/v1/users/" + "x" * 129 + "/recommendations",
+    "/v1/users/al%20ice/recommendations",
+    "/v1/users/al*ce/recommendations",
+    "/v1/items/shoe-1/also-bought?user_id=a%0Ab",
+    "/v1/items/shoe-1/similar?exclude=ok,bad%20id",
+    "/v1/users/alice/category-offers?items_per_category=0",
+    "/v1/popular?category=a%20b",
+])
+def test_bad_requests_get_a_json_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_argument" and response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"user_ids": []}, 400),
+    ({"user_ids": "alice"}, 400),
+    ({"user_ids": ["alice", 3]}, 400),
+    ({"user_ids": ["alice"], "limit": 0}, 400),
+    ({"user_ids": ["alice"], "limit": True}, 400),
+    ({"user_ids": [f"u{n}" for n in range(1001)]}, 413),
+    ([1, 2], 400),
+])
+def test_bad_batches(client, body, status):
+    response = client.post("/v1/recommendations/batch", json=body)
+    assert response.status_code == status and "error" in response.json
+
+
+def test_errors_are_json_never_html(client):
+    for response, status in [
+        (client.get("/v1/nothing-here"), 404),
+        (client.post("/v1/popular"), 405),
+        (client.post("/v1/recommendations/batch", data="not json", content_type="application/json"), 400),
+        (client.post("/v1/recommendations/batch", data=b"x" * (3 << 20), content_type="application/json"), 413),
+        (client.get("/v1/popular?category=no-such-category"), 404),
+    ]:
+        assert response.status_code == status
+        assert response.is_json and set(response.json["error"]) == {"code", "message"}
+
+
+def test_openapi_documents_every_endpoint(client):
+    spec = client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert set(spec["paths"]) >= {
+        "/v1/users/{user_id}/recommendations", "/v1/items/{item_id}/also-bought", "/v1/items/{item_id}/similar",
+        "/v1/users/{user_id}/category-offers", "/v1/recommendations/batch", "/v1/popular", "/v1/model",
+        "/healthz", "/readyz"}
+    params = {p["name"] for p in spec["components"]["parameters"].values()}
+    assert {"limit", "category", "exclude", "user_id", "item_id"} <= params
