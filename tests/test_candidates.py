@@ -1,0 +1,166 @@
+"""Known-answer fixtures for the model and each precomputed list."""
+
+import numpy as np
+
+from training import candidates, interactions, model
+from training.candidates import Catalogue
+from training.config import TrainConfig
+from training.readers import EVENTS, Events
+
+DAY = 86_400
+NOW = 1_700_000_000
+
+
+def make_events(rows, categories=None) -> Events:
+    """rows: (days ago, user, item, event name)."""
+    users = sorted({r[1] for r in rows})
+    items = sorted({r[2] for r in rows})
+    return Events(
+        timestamp=np.array([NOW - int(r[0] * DAY) for r in rows], np.int64),
+        user=np.array([users.index(r[1]) for r in rows], np.int32),
+        item=np.array([items.index(r[2]) for r in rows], np.int32),
+        event=np.array([EVENTS.index(r[3]) for r in rows], np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array(users, dtype=object), item_ids=np.array(items, dtype=object),
+    )
+
+
+def catalogue_for(events, category_of=None, parents=(), unavailable=()):
+    """Catalogue with categories by item id; parents as (child, parent) codes over sorted category names."""
+    category_of = category_of or {}
+    names = sorted(set(category_of.values()) | {p for pair in parents for p in pair})
+    parent = np.full(len(names), -1, np.int32)
+    for child, par in parents:
+        parent[names.index(child)] = names.index(par)
+    cats = np.array([names.index(category_of[i]) if i in category_of else -1 for i in events.item_ids], np.int32)
+    available = np.array([i not in unavailable for i in events.item_ids])
+    return Catalogue(category=cats, available=available, category_parent=parent), names
+
+
+def item_names(events, ragged, row):
+    values, _ = ragged.row(row)
+    return [events.item_ids[v] for v in values]
+
+
+def code(events, item):
+    return list(events.item_ids).index(item)
+
+
+def block_events():
+    """Two tastes: users 0-19 view a0..a4, users 20-39 view b0..b4, each missing one item."""
+    rows = []
+    for u in range(40):
+        group = "a" if u < 20 else "b"
+        for i in range(5):
+            if i != u % 5:
+                rows.append((1, f"u{u:02d}", f"{group}{i}", "view"))
+    return make_events(rows)
+
+
+def test_als_learns_the_blocks_similar_items_and_picks():
+    events = block_events()
+    config = TrainConfig(factors=2, iterations=15, regularization=0.01, min_user_items=2)
+    inter = interactions.build(events, config)
+    factors = model.fit(inter.strength, config)
+    catalogue, _ = catalogue_for(events)
+    pool = candidates.candidate_pool(inter, factors, catalogue, 100)
+    similar = candidates.similar_items(factors, pool, 3)
+    for item in ("a0", "b2"):
+        assert {n[0] for n in item_names(events, similar, code(events, item))} == {item[0]}
+    picks, because = candidates.user_picks(inter, factors, pool, 1)
+    # user u00 never saw a0: it is their top pick, explained by an item of their own block
+    assert item_names(events, picks, 0) == ["a0"]
+    assert events.item_ids[because[picks.indptr[0]]].startswith("a")
+
+
+def test_picks_leave_out_what_the_user_bought():
+    rows = [(1, f"u{u}", f"i{i}", "view") for u in range(10) for i in range(4)]
+    rows += [(0, "u0", "i0", "purchase"), (0, "u0", "i1", "purchase")]
+    events = make_events(rows)
+    config = TrainConfig(factors=2, iterations=5)
+    inter = interactions.build(events, config)
+    factors = model.fit(inter.strength, config)
+    catalogue, _ = catalogue_for(events)
+    picks, _ = candidates.user_picks(inter, factors, candidates.candidate_pool(inter, factors, catalogue, 10), 10)
+    assert set(item_names(events, picks, 0)) == {"i2", "i3"}
+    assert set(item_names(events, picks, 1)) == {"i0", "i1", "i2", "i3"}  # views are not purchases
+
+
+def test_also_bought_prefers_what_the_buyers_of_x_bought_over_best_sellers():
+    rows = []
+    for u in range(10):  # 10 buyers of x; 8 of them then bought y
+        rows.append((5, f"x{u}", "x", "purchase"))
+        if u < 8:
+            rows.append((4, f"x{u}", "y", "purchase"))
+    rows.append((4, "x9", "best", "purchase"))  # one of them also bought the best seller...
+    rows += [(3, f"b{u}", "best", "purchase") for u in range(200)]  # ...that everyone buys
+    events = make_events(rows)
+    inter = interactions.build(events, TrainConfig())
+    catalogue, _ = catalogue_for(events)
+    also = candidates.also_bought(inter, catalogue, 10, same_category_factor=0.5)
+    assert item_names(events, also, code(events, "x")) == ["y", "best"]
+
+
+def test_also_bought_damps_near_copies_and_drops_unavailable_items():
+    rows = []
+    for u in range(10):
+        rows.append((5, f"u{u}", "shoe", "purchase"))
+        rows.append((4, f"u{u}", "other-shoe", "purchase"))
+        if u < 7:
+            rows.append((4, f"u{u}", "shirt", "purchase"))
+        rows.append((4, f"u{u}", "gone", "purchase"))
+    events = make_events(rows)
+    inter = interactions.build(events, TrainConfig())
+    catalogue, _ = catalogue_for(events, {"shoe": "shoes", "other-shoe": "shoes", "shirt": "clothes",
+                                          "gone": "clothes"}, unavailable={"gone"})
+    also = candidates.also_bought(inter, catalogue, 10, same_category_factor=0.5)
+    # other-shoe was bought by all 10, shirt by 7, but a second pair of shoes is a near-copy
+    assert item_names(events, also, code(events, "shoe")) == ["shirt", "other-shoe"]
+
+
+def test_popular_counts_recent_activity_more_and_rolls_up_categories():
+    rows = [(200, f"o{u}", "old", "view") for u in range(10)]
+    rows += [(1, f"n{u}", "new", "view") for u in range(10)]
+    rows += [(1, "n0", "bought", "purchase")]  # one purchase weighs as much as several views
+    events = make_events(rows)
+    inter = interactions.build(events, TrainConfig(popular_half_life_days=14))
+    catalogue, names = catalogue_for(events, {"old": "leaf-a", "new": "leaf-a", "bought": "leaf-b"},
+                                     parents=[("leaf-a", "root"), ("leaf-b", "root")])
+    overall, per_category = candidates.popular(inter, catalogue, 10)
+    assert item_names(events, overall, 0) == ["new", "bought", "old"]
+    assert item_names(events, per_category, names.index("root")) == ["new", "bought", "old"]
+    assert item_names(events, per_category, names.index("leaf-b")) == ["bought"]
+
+
+def test_category_offers_put_viewed_not_bought_first():
+    rows = [(1, "u", "lamp", "view"), (1, "u", "lamp", "view"), (1, "u", "sofa", "purchase"),
+            (1, "u", "sofa", "view"), (1, "u", "book", "view")]
+    rows += [(1, "v", "book", "purchase")]
+    events = make_events(rows)
+    inter = interactions.build(events, TrainConfig())
+    catalogue, names = catalogue_for(events, {"lamp": "lights", "sofa": "furniture", "book": "books"})
+    empty = candidates.Ragged.empty(len(events.user_ids))
+    offers, reasons = candidates.category_offers(inter, empty, catalogue, 5)
+    u = list(events.user_ids).index("u")
+    cats = [names[c] for c in offers.row(u)[0]]
+    lo, hi = offers.indptr[u], offers.indptr[u + 1]
+    # lights (two views) before books (one view), both never bought; furniture was bought: affinity
+    assert cats == ["lights", "books", "furniture"]
+    assert reasons[lo:hi].tolist() == [0, 0, 1]
+
+
+def test_recent_and_bought_lists_are_newest_first_and_distinct():
+    rows = [(3, "u", "a", "view"), (1, "u", "b", "view"), (2, "u", "a", "view"), (0, "u", "c", "purchase"),
+            (5, "u", "d", "purchase"), (4, "u", "d", "purchase")]
+    events = make_events(rows)
+    inter = interactions.build(events, TrainConfig())
+    assert item_names(events, inter.recent, 0) == ["b", "a"]
+    assert item_names(events, inter.bought, 0) == ["c", "d"]
+    assert inter.purchases[0, code(events, "d")] == 2
+
+
+def test_membership_includes_every_ancestor():
+    events = make_events([(0, "u", "x", "view")])
+    catalogue, names = catalogue_for(events, {"x": "leaf"}, parents=[("leaf", "mid"), ("mid", "top")])
+    member = catalogue.membership().toarray()[0]
+    assert {names[c] for c in np.flatnonzero(member)} == {"leaf", "mid", "top"}

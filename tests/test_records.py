@@ -1,0 +1,65 @@
+"""The binary records shared by trainer and service, and the key schema."""
+
+import numpy as np
+import pytest
+
+from recsvc import keys, records
+from training import serialize
+from training.ragged import Ragged, top_per_row
+
+
+def test_user_record_round_trip():
+    data = records.encode_user(picks=[5, 3], scores=[0.5, 0.25], because=[1, records.NO_ITEM],
+                               bought=[1], recent=[7, 8, 9], offer_categories=[2], offer_scores=[3.5],
+                               offer_reasons=[records.VIEWED_NOT_BOUGHT])
+    user = records.decode_user(data)
+    assert list(user.picks) == [5, 3] and list(user.scores) == [0.5, 0.25]
+    assert list(user.because) == [1, records.NO_ITEM] and list(user.bought) == [1]
+    assert list(user.recent) == [7, 8, 9] and list(user.offer_categories) == [2]
+    assert list(user.offer_reasons) == [0] and list(user.offer_scores) == [3.5]
+
+
+def test_a_users_record_stays_small():
+    data = records.encode_user(picks=range(50), scores=[0.1] * 50, because=range(50), bought=range(5), recent=range(20))
+    assert len(data) <= 9 + 50 * 12 + 25 * 4
+
+
+def test_item_and_list_round_trip():
+    item = records.decode_item(records.encode_item(42, [1, 2], [0.9, 0.8], [3], [0.7]))
+    assert item.index == 42 and list(item.also_bought) == [1, 2] and list(item.similar) == [3]
+    items, scores = records.decode_scored(records.encode_scored(np.array([4, 5]), np.array([2.0, 1.0])))
+    assert list(items) == [4, 5] and list(scores) == [2.0, 1.0]
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError):
+        records.encode_user(picks=[1, 2], scores=[0.5], because=[1, 2])
+
+
+def test_the_trainers_fast_encoder_writes_the_same_bytes():
+    rows = 4
+    picks = top_per_row(np.array([0, 0, 2]), np.array([5, 6, 7]), np.array([0.9, 0.8, 0.7], np.float32), rows, 10)
+    because = np.array([1, -1, 3])
+    bought = top_per_row(np.array([0, 1]), np.array([1, 2]), np.array([2.0, 1.0]), rows, 10)
+    recent = top_per_row(np.array([0, 2, 2]), np.array([8, 9, 3]), np.array([3.0, 2.0, 1.0]), rows, 10)
+    offers = top_per_row(np.array([2]), np.array([4]), np.array([1.5], np.float32), rows, 10)
+    reasons = np.array([1], np.uint8)
+    out = dict(serialize.user_records(picks, because, bought, recent, offers, reasons))
+    assert set(out) == {0, 1, 2}  # user 3 has no history
+    assert out[0] == records.encode_user([5, 6], [0.9, 0.8], [1, records.NO_ITEM], [1], [8])
+    assert out[2] == records.encode_user([7], [0.7], [3], [], [9, 3], [4], [1.5], [1])
+    empty = Ragged.empty(2)
+    items = dict(serialize.item_records(2, empty, empty))
+    assert records.decode_item(items[1]).index == 1
+
+
+def test_key_strings_are_pinned():
+    # readers and writers of other versions depend on these exact strings
+    assert keys.CURRENT == "recsvc:current"
+    assert keys.VERSIONS == "recsvc:versions"
+    assert keys.user("v1", "alice") == "recsvc:v:v1:u:alice"
+    assert keys.item("v1", "sku-1") == "recsvc:v:v1:i:sku-1"
+    assert keys.attrs("v1") == "recsvc:v:v1:attrs"
+    assert keys.popular("v1") == "recsvc:v:v1:popular"
+    assert keys.popular("v1", "shoes") == "recsvc:v:v1:popular:shoes"
+    assert keys.meta("v1").startswith(keys.version_prefix("v1"))
