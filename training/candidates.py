@@ -18,6 +18,7 @@ from .ragged import Ragged, grouped, top_of_sparse, top_per_row
 QUERY_BATCH = 4096
 HISTORY_FOR_REASONS = 8
 OFFER_RANK_OFFSET = 1e12
+PICKS_FOR_AFFINITY = 10  # a user's best picks that point to affinity categories
 
 
 @dataclass
@@ -174,8 +175,9 @@ def category_offers(interactions: Interactions, picks: Ragged, catalogue: Catalo
     bought_in = (interactions.purchases @ leaf) > 0
     viewed_not_bought = interest - interest.multiply(bought_in)
     viewed_not_bought.eliminate_zeros()
-    pick_rows = np.repeat(np.arange(picks.rows), picks.lengths())
-    pick_matrix = sp.csr_matrix((picks.scores.astype(np.float64), (pick_rows, picks.values)),
+    best = picks.rank() < PICKS_FOR_AFFINITY
+    pick_rows = np.repeat(np.arange(picks.rows), picks.lengths())[best]
+    pick_matrix = sp.csr_matrix((picks.scores[best].astype(np.float64), (pick_rows, picks.values[best])),
                                 shape=interactions.strength.shape)
     score = (interest + pick_matrix @ leaf).tocsr()
     # viewed-not-bought categories rank above every affinity category

@@ -21,6 +21,10 @@ class Ragged:
     def lengths(self) -> np.ndarray:
         return np.diff(self.indptr)
 
+    def rank(self) -> np.ndarray:
+        """Each entry's position within its row."""
+        return np.arange(len(self.values)) - np.repeat(self.indptr[:-1], self.lengths())
+
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.indptr[r], self.indptr[r + 1]
         return self.values[lo:hi], self.scores[lo:hi]
