@@ -156,19 +156,22 @@ def _demo(args) -> int:
 def _demo_urls(shop) -> list[str]:
     """A few requests that show what the demo shop's model learned."""
     import csv
+    from collections import Counter
 
+    with open(shop.catalog, newline="") as f:
+        hidden = {row["item_id"] for row in csv.DictReader(f) if row["available"] == "false"}
     with open(shop.events, newline="") as f:
-        rows = list(csv.DictReader(f))
-    buyers = [row["user_id"] for row in rows if row["event"] == "purchase"]
-    user = max(set(buyers), key=buyers.count) if buyers else rows[0]["user_id"]
-    shoes = next((row["item_id"] for row in rows if "shoe" in row["item_id"]), rows[0]["item_id"])
+        purchases = [(row["user_id"], row["item_id"]) for row in csv.DictReader(f) if row["event"] == "purchase"]
+    user = Counter(u for u, _ in purchases).most_common(1)[0][0]
+    shoes = Counter(i for _, i in purchases if i.startswith("shoe") and i not in hidden)
+    shoe = shoes.most_common(1)[0][0]
     return [
         f"/v1/users/{user}/recommendations?limit=5",
-        f"/v1/items/{shoes}/also-bought?limit=5",
-        f"/v1/items/{shoes}/similar?limit=5",
+        f"/v1/items/{shoe}/also-bought?limit=5",
+        f"/v1/items/{shoe}/similar?limit=5",
         f"/v1/users/{user}/category-offers",
         "/v1/users/someone-new/recommendations?limit=3",
-        "/v1/popular?limit=5",
+        "/v1/popular?category=sports&limit=5",
         "/v1/model",
         "/openapi.json",
     ]
