@@ -70,3 +70,19 @@ def test_models_and_rollback(r, redis_url, shop, capsys):
 def test_unknown_parameter_is_refused(redis_url, shop, capsys):
     code, _, err = run(capsys, *train_args(redis_url, shop, "--param", "speed=11"))
     assert code == 2 and "speed=11" in err
+
+
+def test_demo_trains_a_shop_whose_answers_make_sense(r, redis_url, tmp_path, capsys):
+    from recsvc import create_app
+    from training.demo_shop import COMPLEMENTS
+
+    code, out, _ = run(capsys, "--redis-url", redis_url, "demo", "--no-serve", "--folder", str(tmp_path / "shop"))
+    assert code == 0 and "published model" in out
+    client = create_app({"REDIS_URL": redis_url}).test_client()
+    for category, complements in COMPLEMENTS.items():
+        best = client.get(f"/v1/popular?category={category}&limit=1").json["items"][0]["item_id"]
+        answer = client.get(f"/v1/items/{best}/also-bought?limit=5").json
+        categories = [i["category_id"] for i in answer["items"]]
+        assert set(categories[:3]) & set(complements), (best, categories)
+        similar = client.get(f"/v1/items/{best}/similar?limit=3").json
+        assert category in [i["category_id"] for i in similar["items"]], (best, similar)
