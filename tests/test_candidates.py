@@ -164,3 +164,18 @@ def test_membership_includes_every_ancestor():
     catalogue, names = catalogue_for(events, {"x": "leaf"}, parents=[("leaf", "mid"), ("mid", "top")])
     member = catalogue.membership().toarray()[0]
     assert {names[c] for c in np.flatnonzero(member)} == {"leaf", "mid", "top"}
+
+
+def test_users_below_the_picks_threshold_get_no_precomputed_picks():
+    rows = [(1, f"u{u}", f"i{i}", "view") for u in range(10) for i in range(4)]
+    rows += [(1, "light", "i0", "view"), (1, "light", "i1", "view")]
+    events = make_events(rows)
+    config = TrainConfig(factors=2, iterations=5, min_user_items=2)
+    inter = interactions.build(events, config)
+    factors = model.fit(inter.strength, config)
+    catalogue, _ = catalogue_for(events)
+    pool = candidates.candidate_pool(inter, factors, catalogue, 10)
+    light = list(events.user_ids).index("light")
+    assert light in factors.users  # fitted: its items help the item factors
+    picks, _ = candidates.user_picks(inter, factors, pool, 10, min_items=3)
+    assert picks.lengths()[light] == 0 and picks.lengths()[list(events.user_ids).index("u0")] > 0

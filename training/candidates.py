@@ -102,16 +102,21 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
     return top_per_row(row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32), n_items, k)
 
 
-def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k: int) -> tuple[Ragged, np.ndarray]:
-    """Each fitted user's top-k pool items without what they bought; and the item explaining each pick."""
+def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k: int,
+               min_items: int = 1) -> tuple[Ragged, np.ndarray]:
+    """Top-k pool items of each fitted user with at least min_items distinct items, without what
+    they bought; and the item of their history that explains each pick."""
     n_users = interactions.strength.shape[0]
-    bought = interactions.purchases[factors.users][:, pool].tocsr()
-    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors, k, filters=bought)
+    distinct = np.diff(interactions.strength.indptr)[factors.users]
+    rows = np.flatnonzero(distinct >= min_items)
+    users = factors.users[rows]
+    bought = interactions.purchases[users][:, pool].tocsr()
+    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
     valid = (ids >= 0) & np.isfinite(scores) & (scores > -1e30)
     items = pool[np.maximum(ids, 0)]
-    because = _explaining_items(interactions.strength[factors.users], factors.item_factors, items)
-    # fitted users are in ascending order and each row is best first: already grouped
-    row_of = np.repeat(factors.users, ids.shape[1])
+    because = _explaining_items(interactions.strength[users], factors.item_factors, items)
+    # users are in ascending order and each row is best first: already grouped
+    row_of = np.repeat(users, ids.shape[1])
     keep = valid.ravel()
     picks = grouped(row_of[keep], items.ravel()[keep], scores.ravel()[keep].astype(np.float32), n_users)
     return picks, because.ravel()[keep]

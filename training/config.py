@@ -23,8 +23,10 @@ class TrainConfig:
     iterations: int = 15
     random_state: int = 42
 
-    # users with fewer distinct items are not fitted: they are served from their items' lists
+    # users with fewer distinct items are not fitted; users with fewer than picks_min_items get no
+    # precomputed picks: the service merges their items' similar and also-bought lists instead
     min_user_items: int = 2
+    picks_min_items: int = 3
     # the ALS lists score the most active items only; cost grows with users x pool x factors
     candidate_pool: int = 20_000
 

@@ -82,7 +82,7 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
     timer.step("similar")
-    picks, because = candidates.user_picks(inter, factors, pool, config.picks_per_user)
+    picks, because = candidates.user_picks(inter, factors, pool, config.picks_per_user, config.picks_min_items)
     timer.step("picks")
     also = candidates.also_bought(inter, catalogue, config.neighbours_per_item, config.same_category_factor)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
