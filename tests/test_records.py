@@ -63,3 +63,32 @@ def test_key_strings_are_pinned():
     assert keys.popular("v1") == "recsvc:v:v1:popular"
     assert keys.popular("v1", "shoes") == "recsvc:v:v1:popular:shoes"
     assert keys.meta("v1").startswith(keys.version_prefix("v1"))
+
+
+def test_the_fast_encoder_matches_record_by_record_on_random_lists(monkeypatch):
+    monkeypatch.setattr(serialize, "CHUNK_ROWS", 7)  # several chunks
+    rng = np.random.default_rng(3)
+    rows = 40
+
+    def ragged(max_len, dtype=np.float32):
+        counts = rng.integers(0, max_len + 1, rows)
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        return Ragged(indptr, rng.integers(0, 10_000, indptr[-1]), rng.random(indptr[-1]).astype(dtype))
+
+    picks, bought, recent, offers = ragged(6), ragged(3), ragged(4), ragged(3)
+    because = rng.integers(-1, 10_000, len(picks.values))
+    reasons = rng.integers(0, 2, len(offers.values)).astype(np.uint8)
+    out = dict(serialize.user_records(picks, because, bought, recent, offers, reasons))
+    for u in range(rows):
+        if not (bought.lengths()[u] or recent.lengths()[u]):
+            assert u not in out
+            continue
+        p = slice(picks.indptr[u], picks.indptr[u + 1])
+        o = slice(offers.indptr[u], offers.indptr[u + 1])
+        expected = records.encode_user(
+            picks.values[p], picks.scores[p], np.where(because[p] < 0, records.NO_ITEM, because[p]),
+            bought.row(u)[0], recent.row(u)[0], offers.values[o], offers.scores[o], reasons[o])
+        assert out[u] == expected
+    items = dict(serialize.item_records(rows, picks, bought))
+    for i in range(rows):
+        assert items[i] == records.encode_item(i, *picks.row(i), *bought.row(i))
