@@ -118,11 +118,23 @@ def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Ta
         table = pq.read_table(path)
         table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
         return _Table(table, np.arange(1, table.num_rows + 1), path.name)
+    table, skipped = _read_csv(path, header, bad, use_threads=True)
+    if skipped:  # only a single-threaded read knows the line numbers of bad rows
+        table, skipped = _read_csv(path, header, bad, use_threads=False)
+    first = 1 if header else 2
+    # a kept row's line is the next line number that was not skipped
+    every = np.arange(first, first + table.num_rows + len(skipped))
+    lines = every[~np.isin(every, skipped)] if skipped else every
+    return _Table(table, lines, path.name)
+
+
+def _read_csv(path: Path, header: tuple[str, ...] | None, bad: BadRows, use_threads: bool):
+    """The table and the skipped line numbers; bad rows are reported only when numbered."""
     skipped: list[int] = []
 
     def on_invalid(row) -> str:
-        skipped.append(row.number)
-        if row.text.strip():
+        skipped.append(row.number if row.number is not None else -1)
+        if row.number is not None and row.text.strip():
             bad.add(f"{path.name} line {row.number}",
                     f"expected {row.expected_columns} fields, found {row.actual_columns}: {row.text[:80]!r}")
         return "skip"
@@ -131,8 +143,8 @@ def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Ta
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(use_threads=False, column_names=list(header) if header else None,
-                                           block_size=16 << 20),
+            read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=16 << 20,
+                                           column_names=list(header) if header else None),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
                                              ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=_all_strings(path, header, delimiter),
@@ -140,14 +152,7 @@ def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Ta
         )
     except pa.ArrowInvalid as e:
         raise InputError(f"{path.name}: cannot read as CSV: {str(e).splitlines()[0]}") from None
-    first = 1 if header else 2
-    # a kept row's line is its position plus the header and the skipped lines before it
-    lines = np.arange(table.num_rows) + first
-    if skipped:
-        skipped_arr = np.sort(np.asarray(skipped, dtype=np.int64))
-        for s in skipped_arr:  # skipped lines are few: shift the rows at or after each
-            lines[lines >= s] += 1
-    return _Table(table, lines, path.name)
+    return table, skipped
 
 
 def _sniff_delimiter(path: Path) -> str:
