@@ -64,10 +64,13 @@ class Answers:
 
     def batch(self, user_ids: Sequence[str], filters: Filters) -> dict:
         version, found = self.store.users(user_ids)
-        results = [{"user_id": u, **self._for_user(version, rec, filters)} for u, rec in zip(user_ids, found)]
+        light = [rec for rec in found if rec is not None and not rec.picks]
+        lists = self._item_records(version, [i for rec in light for i in _history(rec)])
+        results = [{"user_id": u, **self._for_user(version, rec, filters, lists)} for u, rec in zip(user_ids, found)]
         return {"model_version": version, "results": results}
 
-    def _for_user(self, version: str, record: UserRecord | None, filters: Filters) -> dict:
+    def _for_user(self, version: str, record: UserRecord | None, filters: Filters,
+                  lists: dict[int, ItemRecord] | None = None) -> dict:
         listing = self._listing(version, filters, blocked=record.bought if record else ())
         if record is None:
             self._add(listing, self._popular(version, filters.category))
@@ -75,7 +78,7 @@ class Answers:
         if record.picks:
             self._add(listing, self._picks(version, record))
         else:
-            self._add(listing, self._from_history(version, record))
+            self._add(listing, self._from_history(version, record, lists))
         self._add(listing, self._popular(version, filters.category))
         return {"source": "personalized", "items": listing.items}
 
@@ -90,25 +93,34 @@ class Answers:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
                 yield item, score, {"type": kind, "item_id": names[cause]}
 
-    def _from_history(self, version: str, record: UserRecord) -> Iterator[Candidate]:
-        """For a user the model did not fit: the similar items of what they viewed, the also-bought of what they bought."""
+    def _from_history(self, version: str, record: UserRecord,
+                      lists: dict[int, ItemRecord] | None = None) -> Iterator[Candidate]:
+        """For a user without picks: the similar items of what they viewed, the also-bought of what they bought."""
         viewed = list(record.recent[:LIGHT_HISTORY])
-        bought = list(record.bought[:LIGHT_HISTORY])
-        ids = self._item_ids(version, viewed + bought)
-        found = self.store.items_by_id(version, [i for i in ids if i])
-        by_id = dict(zip([i for i in ids if i], found))
-        lists = []
-        for n, item_id in enumerate(ids):
-            rec = by_id.get(item_id)
+        if lists is None:
+            lists = self._item_records(version, _history(record))
+        names = dict(zip(lists, self._item_ids(version, list(lists))))
+        sources = []
+        for n, index in enumerate(_history(record)):
+            rec = lists.get(index)
             if rec is None:
                 continue
             if n < len(viewed):
-                lists.append(_scored(rec.similar, rec.similar_scores, {"type": "because_you_viewed", "item_id": item_id}))
+                sources.append(_scored(rec.similar, rec.similar_scores,
+                                       {"type": "because_you_viewed", "item_id": names[index]}))
             else:
-                lists.append(_scored(rec.also_bought, rec.also_bought_scores,
-                                     {"type": "because_you_bought", "item_id": item_id}))
-        for round_ in zip_longest(*lists):  # one from each history item in turn
+                sources.append(_scored(rec.also_bought, rec.also_bought_scores,
+                                       {"type": "because_you_bought", "item_id": names[index]}))
+        for round_ in zip_longest(*sources):  # one from each history item in turn
             yield from (c for c in round_ if c is not None)
+
+    def _item_records(self, version: str, indices: Sequence[int]) -> dict[int, ItemRecord]:
+        """Item records by index, read in one round trip."""
+        indices = list(dict.fromkeys(indices))
+        item_ids = self._item_ids(version, indices)
+        known = [(i, item_id) for i, item_id in zip(indices, item_ids) if item_id]
+        found = self.store.items_by_id(version, [item_id for _, item_id in known])
+        return {i: rec for (i, _), rec in zip(known, found) if rec is not None}
 
     def category_offers(self, user_id: str, limit: int, items_per_category: int) -> dict:
         version, record = self.store.user(user_id)
@@ -230,6 +242,11 @@ class Answers:
 
     def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
         return [a["item_id"] if a else None for a in self.store.attrs(version, list(indices))]
+
+
+def _history(record: UserRecord) -> list[int]:
+    """The items whose lists serve a user without picks: recent views first, then purchases."""
+    return list(record.recent[:LIGHT_HISTORY]) + list(record.bought[:LIGHT_HISTORY])
 
 
 def _scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:

@@ -159,8 +159,9 @@ def test_batch_answers_in_request_order(client):
     answer = client.post("/v1/recommendations/batch", json={"user_ids": users, "limit": 4}).json
     assert [r["user_id"] for r in answer["results"]] == users
     assert [r["source"] for r in answer["results"]] == ["personalized", "popular", "personalized", "personalized"]
-    single = client.get("/v1/users/alice/recommendations?limit=4").json
-    assert answer["results"][2]["items"] == single["items"]
+    for n, user in enumerate(users):
+        single = client.get(f"/v1/users/{user}/recommendations?limit=4").json
+        assert answer["results"][n]["items"] == single["items"], user
 
 
 def test_model_describes_the_served_version(client, trained):
