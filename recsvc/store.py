@@ -7,6 +7,7 @@ a version (popular lists, the category tree) and item attributes are cached in t
 process; a catalog update bumps the version's ``catalog_rev`` and drops that cache.
 """
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,13 +45,13 @@ class VersionCache:
 def _guard(method):
     """Turn Redis connection failures into StoreUnavailable."""
 
+    @functools.wraps(method)
     def wrapper(*args, **kwargs):
         try:
             return method(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise StoreUnavailable(str(e)) from e
 
-    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
     return wrapper
 
 
