@@ -20,21 +20,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from recsvc.event_types import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
 
 from .presets import Preset
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("view", "addtocart", "purchase", "wishlist")
-"""Event types; an event's code is its position here."""
-VIEW, ADDTOCART, PURCHASE, WISHLIST = range(4)
-EVENT_ALIASES = {
-    "view": VIEW, "pv": VIEW,
-    "addtocart": ADDTOCART, "cart": ADDTOCART,
-    "purchase": PURCHASE, "transaction": PURCHASE, "buy": PURCHASE,
-    "wishlist": WISHLIST, "fav": WISHLIST,
-}
 EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
 ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
 ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"

@@ -112,6 +112,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
             (keys.user(version, user_ids[u]), record)
             for u, record in serialize.user_records(picks, because, inter.bought, inter.recent, offers, offer_reasons))
         timer.step("publish users")
+        _publish_foldin(r, version, factors, pool, item_ids, config)
+        timer.step("publish factors")
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
         writer.commit(summary, keep=config.versions_kept)
@@ -121,6 +123,20 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     timer.step("commit")
     summary["timings_s"] = {**timer.steps, "total": timer.total()}
     return TrainResult(version=version, summary=summary, bad_rows=bad)
+
+
+def _publish_foldin(r: redis.Redis, version: str, factors, pool: np.ndarray, item_ids, config: TrainConfig) -> None:
+    """What the service needs to fold a new visitor's items into the model at request time."""
+    y = np.ascontiguousarray(factors.item_factors, dtype="<f4")
+    yty = y.T.astype(np.float64) @ y.astype(np.float64)
+    pipe = r.pipeline(transaction=False)
+    pipe.set(keys.item_factors(version), y.tobytes())
+    pipe.set(keys.item_ids(version), "\n".join(item_ids.tolist()))
+    pipe.set(keys.pool(version), np.asarray(pool, dtype="<u4").tobytes())
+    pipe.set(keys.foldin(version), json.dumps({
+        "factors": int(y.shape[1]), "regularization": config.regularization, "alpha": config.alpha,
+        "event_weights": config.event_weights, "yty": yty.tolist()}))
+    pipe.execute()
 
 
 def _item_universe(events: Events, catalog: Catalog) -> np.ndarray:
