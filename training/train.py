@@ -20,6 +20,7 @@ from .config import TrainConfig
 from .presets import get_preset
 from .publish import VersionWriter, memory_per_key, new_version
 from .readers import EVENTS, BadRows, Catalog, Events, read_catalog, read_categories, read_events
+from .stream import read_stream, trim_consumed
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 class Inputs:
     """Where the training data is and how to read it."""
 
-    events: Path
+    events: Path | None = None
     catalog: Path | None = None
     categories: Path | None = None
     preset: str | None = None
     strict: bool = False
+    stream: bool = False  # also learn from the events posted to the API, and trim them once published
 
 
 @dataclass
@@ -63,7 +65,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     """Train on the inputs and publish a new version; bad input raises InputError before any write."""
     timer = _Timer()
     preset = get_preset(inputs.preset)
-    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict)
+    streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
+    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict, stream=streamed)
     bad = {"events": bad_events}
     catalog = Catalog({})
     if inputs.catalog:
@@ -121,6 +124,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         writer.abort()
         raise
     timer.step("commit")
+    if last_streamed is not None:  # published: what this run read from the stream is learned
+        summary["counts"]["stream_events_trimmed"] = trim_consumed(r, last_streamed)
     summary["timings_s"] = {**timer.steps, "total": timer.total()}
     return TrainResult(version=version, summary=summary, bad_rows=bad)
 
