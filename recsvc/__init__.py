@@ -17,7 +17,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
 
     app = Flask(__name__)
     app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024, API_KEYS="", CORS_ORIGINS="*",
-                            EVENTS_MAXLEN=None)
+                            EVENTS_MAXLEN=None, METRICS=True)
     app.config.from_prefixed_env("RECSVC")
     app.config.from_mapping(config or {})
     app.json.sort_keys = False
@@ -29,7 +29,8 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(api.bp)
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
-    metrics.init_app(app)
+    if app.config["METRICS"]:
+        metrics.init_app(app)
     _allow_cross_origin_reads(app)
     app.register_blueprint(openapi.bp)
     logging.getLogger(__name__).debug("recsvc app created")
