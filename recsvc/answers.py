@@ -135,10 +135,11 @@ class Answers:
     def session(self, events: Sequence[tuple[int, str]], filters: Filters, user_id: str | None = None) -> dict:
         """Picks from a session's (event code, item id) events, plus the user's own live events if known."""
         if user_id is not None:
-            live = self.store.live(user_id)
+            version, _, live = self.store.user_live(user_id)
             events = [*events, *live.events]
             filters = replace(filters, exclude=filters.exclude | live.bought)
-        version = self.store.version()
+        else:
+            version = self.store.version()
         return {"model_version": version, **self._from_session(version, events, filters)}
 
     def _from_session(self, version: str, events: Sequence[tuple[int, str]], filters: Filters) -> dict:

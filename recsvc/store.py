@@ -131,11 +131,6 @@ class ModelStore:
                 [Live.decode(e) for e in lives])
 
     @_guard
-    def live(self, user_id: str) -> Live:
-        """A user's events since training."""
-        return Live.decode(self.r.lrange(keys.live(user_id), 0, LIVE_LENGTH - 1))
-
-    @_guard
     def foldin(self, version: str):
         """The version's fold-in tables (``recsvc.foldin.FoldIn``), None when not published; loaded once."""
         cache = self._version_cache(version)

@@ -226,3 +226,12 @@ def test_reads_allow_the_shops_pages_and_writes_do_not(client):
     written = post(client, {"user_id": "u1", "item_id": "shoe-1", "event": "view"}, headers={**AUTH, **page})
     assert written.status_code == 200
     assert "Access-Control-Allow-Origin" not in written.headers
+
+
+def test_session_picks_for_a_known_visitor_count_their_events_and_leave_out_their_purchases(client):
+    post(client, {"user_id": "eve", "item_id": "tv-2", "event": "view"},
+         {"user_id": "eve", "item_id": "cable-1", "event": "purchase"})
+    answer = client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "eve", "limit": 5}).json
+    assert answer["source"] == "session"
+    assert not {"cable-1", "tv-1", "tv-2"} & set(ids(answer))  # bought, and the session's own items
+    assert client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "bad id!"}).status_code == 400
