@@ -12,11 +12,12 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from . import api, errors, health, openapi
+    from . import api, errors, events, health, metrics, openapi, sessions
     from .connection import connect
 
     app = Flask(__name__)
-    app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
+    app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024, API_KEYS="", CORS_ORIGINS="*",
+                            EVENTS_MAXLEN=None, METRICS=True)
     app.config.from_prefixed_env("RECSVC")
     app.config.from_mapping(config or {})
     app.json.sort_keys = False
@@ -26,6 +27,24 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(sessions.bp)
+    app.register_blueprint(events.bp)
+    if app.config["METRICS"]:
+        metrics.init_app(app)
+    _allow_cross_origin_reads(app)
     app.register_blueprint(openapi.bp)
     logging.getLogger(__name__).debug("recsvc app created")
     return app
+
+
+def _allow_cross_origin_reads(app: Flask) -> None:
+    """Let the shop's pages call the reading endpoints from the browser (``RECSVC_CORS_ORIGINS``,
+    comma-separated; empty turns it off). Writes are for the shop's servers, so they get no CORS headers."""
+    origins = app.config["CORS_ORIGINS"]
+    if isinstance(origins, str):
+        origins = [o.strip() for o in origins.split(",") if o.strip()]
+    if not origins:
+        return
+    from flask_cors import CORS
+
+    CORS(app, resources={r"/v1/(?!events).*": {"origins": origins, "methods": ["GET", "POST"]}})

@@ -7,9 +7,10 @@ never empty while the catalog has items.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 
+from .live import EMPTY, Live
 from .records import NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord
 from .store import ModelStore
 
@@ -59,22 +60,29 @@ class Answers:
     # -- users --
 
     def recommendations(self, user_id: str, filters: Filters) -> dict:
-        version, record = self.store.user(user_id)
-        return {"user_id": user_id, "model_version": version, **self._for_user(version, record, filters)}
+        version, record, live = self.store.user_live(user_id)
+        return {"user_id": user_id, "model_version": version, **self._for_user(version, record, filters, live=live)}
 
     def batch(self, user_ids: Sequence[str], filters: Filters) -> dict:
-        version, found = self.store.users(user_ids)
+        version, found, lives = self.store.users_live(user_ids)
         light = [rec for rec in found if rec is not None and not rec.picks]
         lists = self._item_records(version, [i for rec in light for i in _history(rec)])
-        results = [{"user_id": u, **self._for_user(version, rec, filters, lists)} for u, rec in zip(user_ids, found)]
+        results = [{"user_id": u, **self._for_user(version, rec, filters, lists, live)}
+                   for u, rec, live in zip(user_ids, found, lives)]
         return {"model_version": version, "results": results}
 
     def _for_user(self, version: str, record: UserRecord | None, filters: Filters,
-                  lists: dict[int, ItemRecord] | None = None) -> dict:
-        listing = self._listing(version, filters, blocked=record.bought if record else ())
+                  lists: dict[int, ItemRecord] | None = None, live: Live = EMPTY) -> dict:
+        if live:  # bought since training: never recommended back
+            filters = replace(filters, exclude=filters.exclude | live.bought)
         if record is None:
+            if live:  # a visitor the model never saw, with events since: picks folded in from them
+                answer = self._from_session(version, live.events, filters)
+                return {**answer, "source": "personalized" if answer["source"] == "session" else "popular"}
+            listing = self._listing(version, filters, ())
             self._add(listing, self._popular(version, filters.category))
             return {"source": "popular", "items": listing.items}
+        listing = self._listing(version, filters, blocked=record.bought)
         if record.picks:
             self._add(listing, self._picks(version, record))
         else:
@@ -122,8 +130,34 @@ class Answers:
         found = self.store.items_by_id(version, [item_id for _, item_id in known])
         return {i: rec for (i, _), rec in zip(known, found) if rec is not None}
 
+    # -- sessions: visitors the model never saw --
+
+    def session(self, events: Sequence[tuple[int, str]], filters: Filters, user_id: str | None = None) -> dict:
+        """Picks from a session's (event code, item id) events, plus the user's own live events if known."""
+        if user_id is not None:
+            version, _, live = self.store.user_live(user_id)
+            events = [*events, *live.events]
+            filters = replace(filters, exclude=filters.exclude | live.bought)
+        else:
+            version = self.store.version()
+        return {"model_version": version, **self._from_session(version, events, filters)}
+
+    def _from_session(self, version: str, events: Sequence[tuple[int, str]], filters: Filters) -> dict:
+        """Fold the events into the model and score its pool; popular items fill the rest."""
+        foldin = self.store.foldin(version)
+        indexed = foldin.indexed(events) if foldin is not None else []
+        listing = self._listing(version, filters, blocked={index for _, index in indexed})
+        source = "popular"
+        if indexed:
+            before = len(listing.items)
+            self._add(listing, foldin.recommend(indexed, filters.limit + len(listing.blocked)))
+            if len(listing.items) > before:
+                source = "session"
+        self._add(listing, self._popular(version, filters.category))
+        return {"source": source, "items": listing.items}
+
     def category_offers(self, user_id: str, limit: int, items_per_category: int) -> dict:
-        version, record = self.store.user(user_id)
+        version, record, live = self.store.user_live(user_id)
         categories = self.store.category_ids(version)
         blocked = set(record.bought) if record else set()
         offers, used = [], set()
@@ -139,7 +173,7 @@ class Answers:
             if category_id in used:
                 continue
             used.add(category_id)
-            listing = self._listing(version, Filters(items_per_category, category_id), blocked)
+            listing = self._listing(version, Filters(items_per_category, category_id, live.bought), blocked)
             self._add(listing, picks)
             self._add(listing, self._popular(version, category_id))
             if listing.items:
@@ -160,9 +194,10 @@ class Answers:
         version, record = self.store.item(item_id)
         blocked = set()
         if user_id is not None:
-            user_version, user = self.store.user(user_id)
+            user_version, user, live = self.store.user_live(user_id)
             if user is not None and user_version == version:
                 blocked.update(user.bought)
+            filters = replace(filters, exclude=filters.exclude | live.bought)
         return self._item_answer(item_id, version, record, filters, blocked, "also_bought")
 
     def similar(self, item_id: str, filters: Filters) -> dict:

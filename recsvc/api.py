@@ -7,6 +7,7 @@ collects them into ``/openapi.json``.
 from flask import Blueprint, current_app, jsonify, request
 
 from .answers import Answers, Filters
+from .attribution import tag
 from .errors import ApiError, invalid
 from .ids import MAX_ID_LENGTH, is_valid_id
 
@@ -76,7 +77,8 @@ def recommendations(user_id: str):
         404: NotFound
         503: Unavailable
     """
-    return jsonify(answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args)))
+    answer = answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args))
+    return jsonify(tag(answer, "user_recommendations"))
 
 
 @bp.get("/users/<user_id>/category-offers")
@@ -100,7 +102,7 @@ def category_offers(user_id: str):
     user_id = checked_id(user_id, "user_id")
     limit = int_arg("limit", 3)
     per_category = int_arg("items_per_category", 4)
-    return jsonify(answers().category_offers(user_id, limit, per_category))
+    return jsonify(tag(answers().category_offers(user_id, limit, per_category), "category_offers"))
 
 
 @bp.get("/items/<item_id>/also-bought")
@@ -125,7 +127,7 @@ def also_bought(item_id: str):
     user_id = request.args.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
-    return jsonify(answers().also_bought(item_id, filters_from(request.args), user_id))
+    return jsonify(tag(answers().also_bought(item_id, filters_from(request.args), user_id), "also_bought"))
 
 
 @bp.get("/items/<item_id>/similar")
@@ -145,7 +147,7 @@ def similar(item_id: str):
         400: BadRequest
         503: Unavailable
     """
-    return jsonify(answers().similar(checked_id(item_id, "item_id"), filters_from(request.args)))
+    return jsonify(tag(answers().similar(checked_id(item_id, "item_id"), filters_from(request.args)), "similar"))
 
 
 @bp.post("/recommendations/batch")
@@ -175,7 +177,10 @@ def batch():
     for n, user_id in enumerate(user_ids):
         checked_id(user_id, f"user_ids[{n}]")
     filters = filters_from(body, limit=body.get("limit"))
-    return jsonify(answers().batch(user_ids, filters))
+    answer = answers().batch(user_ids, filters)
+    for result in answer["results"]:
+        tag(result, "batch")
+    return jsonify(answer)
 
 
 @bp.get("/popular")
@@ -195,7 +200,7 @@ def popular():
         404: NotFound
         503: Unavailable
     """
-    return jsonify(answers().popular(filters_from(request.args)))
+    return jsonify(tag(answers().popular(filters_from(request.args)), "popular"))
 
 
 @bp.get("/model")

@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train on events and publish a new model version")
-    train.add_argument("--events", required=True, type=Path, help="events file or folder (CSV, CSV.gz, Parquet)")
+    train.add_argument("--events", type=Path, help="events file or folder (CSV, CSV.gz, Parquet)")
+    train.add_argument("--stream", action="store_true",
+                       help="also learn from the events posted to POST /v1/events (trimmed once published)")
     train.add_argument("--catalog", type=Path, help="catalog file: item_id, category_id, title, price, ...")
     train.add_argument("--categories", type=Path, help="category tree file: category_id, parent_id")
     train.add_argument("--preset", choices=_preset_names(), help="read a public format as it is")
@@ -78,9 +80,11 @@ def _train(args) -> int:
         config = _config_with(TrainConfig(), args.param)
     except ValueError as e:
         return _fail(str(e))
+    if args.events is None and not args.stream:
+        return _fail("give --events PATH, --stream, or both")
     r = connect(args.redis_url)
     inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
-                    preset=args.preset, strict=args.strict)
+                    preset=args.preset, strict=args.strict, stream=args.stream)
     try:
         result = train(r, inputs, config)
     except InputError as e:

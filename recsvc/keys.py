@@ -63,3 +63,44 @@ def popular(version: str, category_id: str | None = None) -> str:
     if category_id is None:
         return f"{version_prefix(version)}popular"
     return f"{version_prefix(version)}popular:{category_id}"
+
+
+# -- fold-in: what the service needs to compute picks at request time (see ``recsvc.foldin``) --
+
+
+def item_factors(version: str) -> str:
+    """string, float32 little-endian, items x factors row-major: ALS item factors by item index.
+
+    Written by the trainer; read once per version per process by the service for session picks."""
+    return f"{version_prefix(version)}item_factors"
+
+
+def item_ids(version: str) -> str:
+    """string, UTF-8, item ids joined by newlines in index order. Read with ``item_factors``."""
+    return f"{version_prefix(version)}item_ids"
+
+
+def pool(version: str) -> str:
+    """string, uint32 little-endian: item indices a fold-in may recommend (the trainer's candidate pool)."""
+    return f"{version_prefix(version)}pool"
+
+
+def foldin(version: str) -> str:
+    """string, JSON: ``{"factors", "regularization", "alpha", "event_weights", "yty"}`` for the fold-in solve."""
+    return f"{version_prefix(version)}foldin"
+
+
+# -- real time: not versioned, written by ``POST /v1/events`` --
+
+EVENTS_STREAM = f"{PREFIX}:events"
+"""stream: events posted to the API (user_id, item_id, event, timestamp, quantity, rec_id).
+
+Written by ``recsvc.events`` (XADD, MAXLEN ~ a cap); read and trimmed (XTRIM MINID) by ``recsvc train --stream``."""
+
+
+def live(user_id: str) -> str:
+    """list, newest first, of ``<event code><item_id>`` strings: a user's events since they were posted.
+
+    Bounded (LTRIM) and expiring; written by ``recsvc.events``; read by ``ModelStore`` in the same round
+    trip as the user's record, so a purchase leaves the next answer and views drive session picks."""
+    return f"{PREFIX}:live:{user_id}"

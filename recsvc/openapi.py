@@ -6,6 +6,8 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, current_app, jsonify
 
 from .api import MAX_BATCH, MAX_LIMIT
+from .events import MAX_EVENTS
+from .sessions import MAX_SESSION_ITEMS
 
 bp = Blueprint("openapi", __name__)
 
@@ -50,10 +52,40 @@ SCHEMAS = {
         "model_version": {"type": "string"},
         "results": {"type": "array", "items": {"type": "object", "properties": {
             "user_id": {"type": "string"}, "source": {"type": "string"}, "items": _ITEMS}}}}},
+    "SessionRequest": {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "maxItems": MAX_SESSION_ITEMS, "items": {"oneOf": [_ID, {
+            "type": "object", "required": ["item_id"], "properties": {
+                "item_id": _ID, "event": {"type": "string", "default": "view"}}}]}},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+        "user_id": _ID, "category": _ID, "exclude": {"type": "array", "items": _ID}}},
+    "SessionItems": {"type": "object", "properties": {
+        "model_version": {"type": "string"}, "source": {"type": "string", "enum": ["session", "popular"]},
+        "items": _ITEMS, "rec_id": {"type": "string"}}},
+    "Event": {"type": "object", "required": ["user_id", "item_id", "event"], "properties": {
+        "user_id": _ID, "item_id": _ID,
+        "event": {"type": "string", "examples": ["view", "addtocart", "purchase", "wishlist"]},
+        "timestamp": {"description": "unix seconds or milliseconds, or ISO-8601; default now",
+                      "oneOf": [{"type": "number"}, {"type": "string"}]},
+        "quantity": {"type": "integer", "minimum": 1, "default": 1},
+        "rec_id": {"type": "string", "description": "the rec_id of the answer that led to this event"}}},
+    "EventsRequest": {"oneOf": [
+        {"$ref": "#/components/schemas/Event"},
+        {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}},
+        {"type": "object", "properties": {"events": {
+            "type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}}}}]},
+    "EventsAnswer": {"type": "object", "properties": {
+        "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "message": {"type": "string"}}}}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
 }
+_REC_ID = {"type": "string", "description": "this answer's id: send it back with the events that follow from it"}
+for _name in ("UserItems", "ItemItems", "PopularItems", "CategoryOffers"):
+    SCHEMAS[_name]["properties"]["rec_id"] = _REC_ID
+SCHEMAS["BatchResults"]["properties"]["results"]["items"]["properties"]["rec_id"] = _REC_ID
+
 PARAMETERS = {
     "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _ID},
     "item_id": {"name": "item_id", "in": "path", "required": True, "schema": _ID},
@@ -72,7 +104,8 @@ def _error(description: str) -> dict:
 
 
 RESPONSES = {"BadRequest": _error("Invalid argument"), "NotFound": _error("Unknown category or path"),
-             "TooLarge": _error("Too many ids in one call"), "Unavailable": _error("Redis down or no model")}
+             "TooLarge": _error("Too many ids in one call"), "Unavailable": _error("Redis down or no model"),
+             "Unauthenticated": _error("Missing or wrong X-API-Key")}
 
 
 def build_spec(app) -> dict:
@@ -85,6 +118,7 @@ def build_spec(app) -> dict:
         spec.components.parameter(name, parameter["in"], parameter)
     for name, response in RESPONSES.items():
         spec.components.response(name, response)
+    spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     with app.test_request_context():
         for endpoint, view in app.view_functions.items():
             if load_operations_from_docstring(view.__doc__ or ""):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import redis
 
 from . import keys, records
+from .live import LIVE_LENGTH, Live
 from .records import ItemRecord, UserRecord
 
 ATTRS_CACHE_LIMIT = 200_000
@@ -40,6 +41,8 @@ class VersionCache:
     category_ids: list[str] | None = None
     category_parents: dict[str, str | None] | None = None
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
+    foldin: object = None  # recsvc.foldin.FoldIn, loaded when a request first needs it
+    foldin_loaded: bool = False
 
 
 def _guard(method):
@@ -64,12 +67,16 @@ class ModelStore:
 
     # -- resolving the version and reading records in one round trip --
 
-    def _read(self, key_of) -> tuple[VersionCache, list]:
-        """(version cache, values of the keys ``key_of(version)``) read consistently with ``current``."""
+    def _read(self, key_of, live_ids: Sequence[str] = ()) -> tuple[VersionCache, list]:
+        """(version cache, values of the keys ``key_of(version)``) read consistently with ``current``.
+
+        With ``live_ids``, the values end with those users' live lists, read in the same round trip."""
         guess = self._cache.version if self._cache else None
         for _ in range(3):
             pipe = self.r.pipeline(transaction=False)
             pipe.get(keys.CURRENT)
+            for user_id in live_ids:
+                pipe.lrange(keys.live(user_id), 0, LIVE_LENGTH - 1)
             if guess is not None:
                 pipe.get(keys.catalog_rev(guess))
                 for key in key_of(guess):
@@ -79,7 +86,8 @@ class ModelStore:
                 raise NoModel("no model is published yet: run `recsvc train`")
             current = current.decode()
             if current == guess:
-                return self._cache_for(current, rest[0]), rest[1:]
+                lives, rest = rest[:len(live_ids)], rest[len(live_ids):]
+                return self._cache_for(current, rest[0]), rest[1:] + lives
             guess = current  # switched since last time: read again under the new version
         raise StoreUnavailable("the served version keeps changing")
 
@@ -107,6 +115,30 @@ class ModelStore:
         """The served version and the records of many users, in one round trip."""
         cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids])
         return cache.version, [records.decode_user(d) if d else None for d in values]
+
+    @_guard
+    def user_live(self, user_id: str) -> tuple[str, UserRecord | None, Live]:
+        """The served version, a user's record and their events since training, in one round trip."""
+        cache, (data, live) = self._read(lambda v: [keys.user(v, user_id)], [user_id])
+        return cache.version, records.decode_user(data) if data else None, Live.decode(live)
+
+    @_guard
+    def users_live(self, user_ids: Sequence[str]) -> tuple[str, list[UserRecord | None], list[Live]]:
+        """``user_live`` for many users, in one round trip."""
+        cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids], user_ids)
+        found, lives = values[:len(user_ids)], values[len(user_ids):]
+        return (cache.version, [records.decode_user(d) if d else None for d in found],
+                [Live.decode(e) for e in lives])
+
+    @_guard
+    def foldin(self, version: str):
+        """The version's fold-in tables (``recsvc.foldin.FoldIn``), None when not published; loaded once."""
+        cache = self._version_cache(version)
+        if not cache.foldin_loaded:
+            from .foldin import FoldIn  # numpy only in processes that serve session picks
+
+            cache.foldin, cache.foldin_loaded = FoldIn.load(self.r, version), True
+        return cache.foldin
 
     @_guard
     def item(self, item_id: str) -> tuple[str, ItemRecord | None]:

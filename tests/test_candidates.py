@@ -179,3 +179,11 @@ def test_users_below_the_picks_threshold_get_no_precomputed_picks():
     assert light in factors.users  # fitted: its items help the item factors
     picks, _ = candidates.user_picks(inter, factors, pool, 10, min_items=3)
     assert picks.lengths()[light] == 0 and picks.lengths()[list(events.user_ids).index("u0")] > 0
+
+
+def test_top_per_row_of_no_rows_is_empty():
+    """Regression: a run where no user qualified for picks crashed in rank_in_row."""
+    from training.ragged import top_per_row
+
+    empty = top_per_row(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), 0, 5)
+    assert empty.indptr.tolist() == [0] and len(empty.values) == 0

@@ -63,6 +63,12 @@ def test_key_strings_are_pinned():
     assert keys.popular("v1") == "recsvc:v:v1:popular"
     assert keys.popular("v1", "shoes") == "recsvc:v:v1:popular:shoes"
     assert keys.meta("v1").startswith(keys.version_prefix("v1"))
+    assert keys.EVENTS_STREAM == "recsvc:events"
+    assert keys.live("alice") == "recsvc:live:alice"
+    assert keys.item_factors("v1") == "recsvc:v:v1:item_factors"
+    assert keys.item_ids("v1") == "recsvc:v:v1:item_ids"
+    assert keys.pool("v1") == "recsvc:v:v1:pool"
+    assert keys.foldin("v1") == "recsvc:v:v1:foldin"
 
 
 def test_the_fast_encoder_matches_record_by_record_on_random_lists(monkeypatch):

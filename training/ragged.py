@@ -37,7 +37,7 @@ class Ragged:
 def rank_in_row(row_of: np.ndarray, rows: int) -> np.ndarray:
     """Each entry's position within its row, for entries already grouped by row."""
     counts = np.bincount(row_of, minlength=rows)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    starts = np.cumsum(counts) - counts  # also right for zero rows
     return np.arange(len(row_of)) - np.repeat(starts, counts)
 
 

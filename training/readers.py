@@ -20,21 +20,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from recsvc.event_types import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
 
 from .presets import Preset
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("view", "addtocart", "purchase", "wishlist")
-"""Event types; an event's code is its position here."""
-VIEW, ADDTOCART, PURCHASE, WISHLIST = range(4)
-EVENT_ALIASES = {
-    "view": VIEW, "pv": VIEW,
-    "addtocart": ADDTOCART, "cart": ADDTOCART,
-    "purchase": PURCHASE, "transaction": PURCHASE, "buy": PURCHASE,
-    "wishlist": WISHLIST, "fav": WISHLIST,
-}
 EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
 ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
 ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"
@@ -179,11 +171,15 @@ def _rename(table: pa.Table, columns: dict[str, str]) -> pa.Table:
     return table.rename_columns(names)
 
 
-def read_events(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Events, BadRows]:
-    """Read and validate events; raise InputError when nothing can be trained on."""
+def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
+                stream: pa.Table | None = None) -> tuple[Events, BadRows]:
+    """Read and validate events from files, from a table of streamed events, or both; raise InputError
+    when nothing can be trained on. ``stream`` has the contract's column names as strings."""
     bad = BadRows(strict=strict)
     parts, lines, names = [], [], []
-    files = input_files(path)
+    files = input_files(path) if path is not None else []
+    sources = [f.name for f in files]
+    label = str(path) if path is not None else "the event stream"
     for file in files:
         t = _read_table(file, preset.events_header, bad)
         table = _rename(t.table, preset.events_columns)
@@ -196,17 +192,27 @@ def read_events(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Ev
         parts.append(table.select(keep))
         lines.append(t.lines)
         names.append(np.full(table.num_rows, len(names), dtype=np.int32))
+    if stream is not None:
+        label = f"{path} and the event stream" if path is not None else label
+        sources.append("event stream")
+        parts.append(stream)
+        lines.append(np.arange(1, stream.num_rows + 1))
+        names.append(np.full(stream.num_rows, len(names), dtype=np.int32))
+    if not parts or sum(p.num_rows for p in parts) == 0:
+        raise InputError(f"{label}: no events")
     table = pa.concat_tables(parts, promote_options="default")
+    if "quantity" in table.column_names:  # a source without quantities: one of each
+        table = table.set_column(table.column_names.index("quantity"), "quantity",
+                                 pc.fill_null(table["quantity"], ""))
     line = np.concatenate(lines)
     file_of = np.concatenate(names)
-    if table.num_rows == 0:
-        raise InputError(f"{path}: no events")
 
     def reject(mask: np.ndarray, reason_of) -> None:
         """Count the rows in mask as bad, with the first few as examples."""
         rows = np.flatnonzero(mask)
         for r in rows[:MAX_EXAMPLES]:
-            bad.add(f"{files[file_of[r]].name} line {line[r]}", reason_of(r))
+            bad.add(f"{sources[file_of[r]]} {'entry' if sources[file_of[r]] == 'event stream' else 'line'} "
+                    f"{line[r]}", reason_of(r))
         bad.count += max(0, len(rows) - MAX_EXAMPLES)
 
     ok = np.ones(table.num_rows, dtype=bool)
@@ -231,12 +237,12 @@ def read_events(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Ev
         qty = np.ones(table.num_rows, dtype=np.int64)
 
     if not ok.any():
-        raise InputError(f"{path}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
+        raise InputError(f"{label}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
     keep = pa.array(ok)
     table = table.filter(keep)
     codes, ts, qty = codes[ok], ts[ok], qty[ok]
     if not np.isin(codes, (VIEW, PURCHASE)).any():
-        raise InputError(f"{path}: no purchases or views to learn from")
+        raise InputError(f"{label}: no purchases or views to learn from")
     users = table["user_id"].combine_chunks().dictionary_encode()
     items = table["item_id"].combine_chunks().dictionary_encode()
     categories = {}

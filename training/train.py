@@ -20,6 +20,7 @@ from .config import TrainConfig
 from .presets import get_preset
 from .publish import VersionWriter, memory_per_key, new_version
 from .readers import EVENTS, BadRows, Catalog, Events, read_catalog, read_categories, read_events
+from .stream import read_stream, trim_consumed
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 class Inputs:
     """Where the training data is and how to read it."""
 
-    events: Path
+    events: Path | None = None
     catalog: Path | None = None
     categories: Path | None = None
     preset: str | None = None
     strict: bool = False
+    stream: bool = False  # also learn from the events posted to the API, and trim them once published
 
 
 @dataclass
@@ -63,7 +65,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     """Train on the inputs and publish a new version; bad input raises InputError before any write."""
     timer = _Timer()
     preset = get_preset(inputs.preset)
-    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict)
+    streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
+    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict, stream=streamed)
     bad = {"events": bad_events}
     catalog = Catalog({})
     if inputs.catalog:
@@ -112,6 +115,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
             (keys.user(version, user_ids[u]), record)
             for u, record in serialize.user_records(picks, because, inter.bought, inter.recent, offers, offer_reasons))
         timer.step("publish users")
+        _publish_foldin(r, version, factors, pool, item_ids, config)
+        timer.step("publish factors")
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
         writer.commit(summary, keep=config.versions_kept)
@@ -119,8 +124,24 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         writer.abort()
         raise
     timer.step("commit")
+    if last_streamed is not None:  # published: what this run read from the stream is learned
+        summary["counts"]["stream_events_trimmed"] = trim_consumed(r, last_streamed)
     summary["timings_s"] = {**timer.steps, "total": timer.total()}
     return TrainResult(version=version, summary=summary, bad_rows=bad)
+
+
+def _publish_foldin(r: redis.Redis, version: str, factors, pool: np.ndarray, item_ids, config: TrainConfig) -> None:
+    """What the service needs to fold a new visitor's items into the model at request time."""
+    y = np.ascontiguousarray(factors.item_factors, dtype="<f4")
+    yty = y.T.astype(np.float64) @ y.astype(np.float64)
+    pipe = r.pipeline(transaction=False)
+    pipe.set(keys.item_factors(version), y.tobytes())
+    pipe.set(keys.item_ids(version), "\n".join(item_ids.tolist()))
+    pipe.set(keys.pool(version), np.asarray(pool, dtype="<u4").tobytes())
+    pipe.set(keys.foldin(version), json.dumps({
+        "factors": int(y.shape[1]), "regularization": config.regularization, "alpha": config.alpha,
+        "event_weights": config.event_weights, "yty": yty.tolist()}))
+    pipe.execute()
 
 
 def _item_universe(events: Events, catalog: Catalog) -> np.ndarray:

@@ -1,0 +1,33 @@
+"""API keys for the writing endpoints: ``RECSVC_API_KEYS`` (comma-separated), sent as ``X-API-Key``."""
+
+import hmac
+from functools import wraps
+
+from flask import current_app, request
+
+from .errors import ApiError
+
+HEADER = "X-API-Key"
+
+
+def api_keys() -> list[bytes]:
+    """The configured keys; none configured means every write is refused."""
+    configured = current_app.config.get("API_KEYS") or ""
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return [k.strip().encode() for k in configured if k and k.strip()]
+
+
+def require_api_key(view):
+    """Refuse the request with a 401 unless it carries a configured key (compared in constant time, never logged)."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        sent = request.headers.get(HEADER, "").encode()
+        # compare with every key so the time taken does not tell which one nearly matched
+        matches = [hmac.compare_digest(sent, key) for key in api_keys()]
+        if not sent or not any(matches):
+            raise ApiError(401, f"a valid API key is required in the {HEADER} header", "unauthenticated")
+        return view(*args, **kwargs)
+
+    return checked

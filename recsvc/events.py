@@ -1,0 +1,145 @@
+"""``POST /v1/events``: store the shop's events in a Redis Stream before answering, and make them felt at once.
+
+Each event is validated on its own: the good ones are kept, the bad ones reported by their index.
+In the same round trip as the XADD, each user's live list (``keys.live``) gets the event, so a
+purchase leaves that user's next answers and a new visitor's views drive their picks.
+"""
+
+import time
+from datetime import datetime, timezone
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from . import keys
+from .attribution import count_event
+from .auth import require_api_key
+from .errors import ApiError, invalid
+from .event_types import EVENTS, event_code
+from .ids import MAX_ID_LENGTH, is_valid_id
+from .live import LIVE_LENGTH, LIVE_TTL_S, entry
+from .metrics import EVENTS as EVENT_COUNTS
+from .store import StoreUnavailable
+
+MAX_EVENTS = 1_000
+MAX_QUANTITY = 10_000
+DEFAULT_STREAM_MAXLEN = 10_000_000
+"""Events the stream keeps (approximately) when ``RECSVC_EVENTS_MAXLEN`` is not set; training trims it sooner."""
+
+bp = Blueprint("events", __name__, url_prefix="/v1")
+
+
+def parse_event(raw, now: int) -> dict:
+    """The stream fields of one posted event; ValueError says what is wrong with it."""
+    if not isinstance(raw, dict):
+        raise ValueError("an event must be a JSON object")
+    fields = {}
+    for name in ("user_id", "item_id"):
+        value = raw.get(name)
+        if not isinstance(value, str) or not is_valid_id(value):
+            raise ValueError(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+        fields[name] = value
+    name = raw.get("event")
+    code = event_code(name) if isinstance(name, str) else None
+    if code is None:
+        raise ValueError("event must be one of view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)")
+    fields["event"] = EVENTS[code]
+    fields["timestamp"] = str(_timestamp(raw.get("timestamp"), now))
+    quantity = raw.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValueError(f"quantity must be an integer from 1 to {MAX_QUANTITY}")
+    fields["quantity"] = str(quantity)
+    rec_id = raw.get("rec_id")
+    if rec_id is not None:
+        if not isinstance(rec_id, str) or not is_valid_id(rec_id):
+            raise ValueError("rec_id must be the rec_id of an answer")
+        fields["rec_id"] = rec_id
+    return fields
+
+
+def _timestamp(value, now: int) -> int:
+    """Unix seconds from unix seconds or milliseconds or ISO-8601; now when absent."""
+    if value is None:
+        return now
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return int(value / 1000 if value > 1e11 else value)  # milliseconds from 1973 on are above 1e11
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+    raise ValueError("timestamp must be unix seconds, milliseconds or ISO-8601")
+
+
+def _posted_events(body) -> list:
+    """The list of events of a body: one event, a list of events, or {"events": [...]}."""
+    if isinstance(body, dict) and "events" in body:
+        body = body["events"]
+    elif isinstance(body, dict):
+        body = [body]
+    if not isinstance(body, list) or not body:
+        raise invalid('the body must be an event, a list of events or {"events": [...]}')
+    if len(body) > MAX_EVENTS:
+        raise ApiError(413, f"at most {MAX_EVENTS} events per call, got {len(body)}")
+    return body
+
+
+@bp.post("/events")
+@require_api_key
+def post_events():
+    """Record events (views, carts, purchases, wishlists) as they happen.
+    ---
+    post:
+      summary: Record one event or up to 1,000
+      description: Each event is stored in a Redis Stream before the answer, for the next training. A purchase
+        leaves the user's answers at once; views and carts drive picks for users the model does not know yet.
+        Bad events are reported by index; the good ones are kept. Needs an X-API-Key header.
+      tags: [events]
+      security: [{apiKey: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: EventsRequest}}
+      responses:
+        200: {description: What was accepted and what was not, content: {application/json: {schema: EventsAnswer}}}
+        400: BadRequest
+        401: Unauthenticated
+        413: TooLarge
+        503: Unavailable
+    """
+    posted = _posted_events(request.get_json(silent=True))
+    now = int(time.time())
+    accepted, errors = [], []
+    for index, raw in enumerate(posted):
+        try:
+            accepted.append(parse_event(raw, now))
+        except ValueError as e:
+            errors.append({"index": index, "message": str(e)})
+    if accepted:
+        _store(accepted, int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
+    EVENT_COUNTS.labels("accepted").inc(len(accepted))
+    EVENT_COUNTS.labels("rejected").inc(len(errors))
+    for fields in accepted:
+        if "rec_id" in fields:
+            count_event(fields["rec_id"], fields["event"])
+    body = {"accepted": len(accepted), "rejected": len(errors), "errors": errors}
+    if not accepted:
+        return jsonify(error={"code": "invalid_argument", "message": "no valid event"}, **body), 400
+    return jsonify(body), 200
+
+
+def _store(events: list[dict], maxlen: int) -> None:
+    """XADD every event and update the users' live lists, in one round trip."""
+    r = current_app.extensions["recsvc"].store.r
+    pipe = r.pipeline(transaction=False)
+    for fields in events:
+        pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
+        pipe.lpush(keys.live(fields["user_id"]), entry(event_code(fields["event"]), fields["item_id"]))
+    for user_id in {fields["user_id"] for fields in events}:
+        pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
+        pipe.expire(keys.live(user_id), LIVE_TTL_S)
+    try:
+        pipe.execute()
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise StoreUnavailable(str(e)) from e

@@ -1,0 +1,79 @@
+"""Prometheus metrics: requests and latency per endpoint, answers by source, events, the model's age.
+
+With gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder before the workers start (and
+call ``prometheus_client.multiprocess.mark_process_dead`` from gunicorn's ``child_exit`` hook): every
+worker writes its counters there and ``/metrics`` adds them up. Without it, counts are per process.
+"""
+
+import os
+import time
+from datetime import datetime
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+REQUESTS = Counter("recsvc_http_requests", "HTTP requests by endpoint, method and status",
+                   ["endpoint", "method", "status"])
+LATENCY = Histogram("recsvc_http_request_duration_seconds", "Time to answer, by endpoint", ["endpoint"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+ANSWERS = Counter("recsvc_answers", "Lists served (impressions) by endpoint and source; "
+                  "source popular is a fall back", ["endpoint", "source"])
+ATTRIBUTED = Counter("recsvc_attributed_events", "Events carrying a rec_id, by the endpoint that served it "
+                     "and the event (a view is a click)", ["endpoint", "event"])
+EVENTS = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
+
+bp = Blueprint("metrics", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Time every request and serve ``/metrics``."""
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.register_blueprint(bp)
+
+
+def _start() -> None:
+    g.recsvc_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    started = g.get("recsvc_started")
+    if started is not None:
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    return response
+
+
+@bp.get("/metrics")
+def metrics():
+    """The metrics in Prometheus' text format."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY as registry
+    served = CollectorRegistry()
+    served.register(_ModelAge(current_app.extensions["recsvc"].store))
+    return Response(generate_latest(registry) + generate_latest(served), mimetype=CONTENT_TYPE_LATEST)
+
+
+class _ModelAge:
+    """The served model's age, read when scraped (the same in every worker)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def collect(self):
+        age = GaugeMetricFamily("recsvc_model_age_seconds", "Seconds since the served model was trained "
+                                "(absent while no model is published or Redis is down)")
+        try:
+            trained_at = self.store.meta(self.store.version()).get("trained_at")
+        except Exception:  # noqa: BLE001 - a scrape must not fail because Redis or the model is missing
+            trained_at = None
+        if trained_at:
+            age.add_metric([], time.time() - datetime.fromisoformat(trained_at).timestamp())
+        yield age

@@ -1,0 +1,61 @@
+"""``POST /v1/sessions/recommendations``: picks for a visitor from the items of their session."""
+
+from flask import Blueprint, jsonify, request
+
+from .api import answers, checked_id, filters_from
+from .attribution import tag
+from .errors import invalid
+from .event_types import VIEW, event_code
+
+MAX_SESSION_ITEMS = 100
+
+bp = Blueprint("sessions", __name__, url_prefix="/v1")
+
+
+def session_events(items) -> list[tuple[int, str]]:
+    """(event code, item id) from a list of item ids (views) or of {"item_id", "event"} objects."""
+    if not isinstance(items, list) or len(items) > MAX_SESSION_ITEMS:
+        raise invalid(f"items must be a list of at most {MAX_SESSION_ITEMS} item ids or "
+                      '{"item_id": ..., "event": ...} objects')
+    events = []
+    for n, item in enumerate(items):
+        code = VIEW
+        if isinstance(item, dict):
+            name = item.get("event", "view")
+            code = event_code(name) if isinstance(name, str) else None
+            if code is None:
+                raise invalid(f"items[{n}].event must be view, addtocart, purchase or wishlist")
+            item = item.get("item_id")
+        events.append((code, checked_id(item, f"items[{n}]")))
+    return events
+
+
+@bp.post("/sessions/recommendations")
+def session_recommendations():
+    """Picks for a visitor from the items viewed or carted in this session.
+    ---
+    post:
+      summary: Session picks for a visitor with no history
+      description: The session's items are folded into the model at request time (the ALS user vector that best
+        explains them) and the model's items are scored against it; the session's items themselves are left out.
+        With user_id, that user's posted events count too and their purchases are left out. Items the model does
+        not know are ignored; with none known, popular items (source popular).
+      tags: [users]
+      requestBody:
+        required: true
+        content: {application/json: {schema: SessionRequest}}
+      responses:
+        200: {description: The picks, content: {application/json: {schema: SessionItems}}}
+        400: BadRequest
+        404: NotFound
+        503: Unavailable
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid('the body must be a JSON object such as {"items": ["sku-1", "sku-2"], "limit": 10}')
+    events = session_events(body.get("items", []))
+    user_id = body.get("user_id")
+    if user_id is not None:
+        user_id = checked_id(user_id, "user_id")
+    answer = answers().session(events, filters_from(body, limit=body.get("limit")), user_id)
+    return jsonify(tag(answer, "session"))
