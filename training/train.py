@@ -14,7 +14,7 @@ import redis
 from recsvc import keys
 from recsvc.records import encode_scored
 
-from . import candidates, interactions, model, serialize
+from . import candidates, interactions, model, retention, retention_records, serialize
 from .candidates import Catalogue
 from .config import TrainConfig
 from .presets import get_preset
@@ -91,6 +91,10 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
+    prices = np.array([catalog.items.get(i, {}).get("price", np.nan) for i in item_ids], dtype=np.float64)
+    retained = retention.build(events, inter.strength, catalogue.category, catalogue.n_categories, prices,
+                               inter.now, config)
+    timer.step("retention")
 
     version = new_version()
     writer = VersionWriter(r, version)
@@ -117,8 +121,11 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         timer.step("publish users")
         _publish_foldin(r, version, factors, pool, item_ids, config)
         timer.step("publish factors")
+        triggers = retention_records.write(writer, version, user_ids, category_ids, retained)
+        timer.step("publish retention")
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
+        summary["retention"] = {**retained.summary(), "triggers": triggers}
         writer.commit(summary, keep=config.versions_kept)
     except BaseException:
         writer.abort()
