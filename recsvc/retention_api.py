@@ -111,7 +111,7 @@ def trigger_list(kind: str):
     other = "days" if window.name == "hours" else "hours"
     if request.args.get(other) is not None:
         raise invalid(f"{kind} takes {window.name}, not {other}")
-    span = int_arg(window.name, window.default, high=window.maximum)
+    span = int_arg(window.name, window.default, low=0, high=window.maximum)
     limit = int_arg("limit", 100, high=MAX_PAGE)
     per_user = int_arg("items_per_user", 5)
     cursor = request.args.get("cursor") or None
