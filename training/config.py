@@ -40,6 +40,12 @@ class TrainConfig:
 
     # also-bought: score of an item in the same category as the subject (a near-copy)
     same_category_factor: float = 0.5
+    # also-bought counts what buyers bought within this many days after the item ...
+    complement_days: float = 30.0
+    complement_reach: int = 20  # ... among their next purchases
+    complement_before_weight: float = 0.25  # bought before the item counts this much
+    # similar: neighbours in the item's own category (substitutes) score this much more
+    substitute_boost: float = 2.0
 
     # retention: repurchase intervals, segments and trigger lists
     min_item_repeats: int = 3  # repeat purchases an item needs for its own interval, else its category's
