@@ -15,6 +15,8 @@ from .records import UserRecord
 from .retention import DAY, Retention, due_candidates
 
 HOUR = 3_600
+SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
+MIN_SCAN = 1_000  # ... or this many, whichever is more
 MAX_OVERDUE = 3.0  # replenishment: items more than this many intervals overdue were probably dropped
 
 
@@ -84,17 +86,28 @@ class Triggers:
                 raise BadCursor("the model was republished since this cursor was made: start again without it")
         else:
             page = Page(version, *self._range(kind, now, window * WINDOWS[kind].unit), 0)
-        users = self.store.trigger_page(version, kind, page.low, page.high, page.offset, limit)
-        found = self.store.retention_users(version, users)
         filters = Filters(limit=items_per_user)
-        entries = []
-        for user_id, (user, again, profile) in zip(users, found):
-            entry = self._entry(kind, version, now, window * WINDOWS[kind].unit, user_id, user, again,
-                                profile or {}, filters)
-            if entry is not None and entry["items"]:
-                entries.append(entry)
-        more = len(users) == limit
-        next_cursor = Page(version, page.low, page.high, page.offset + len(users)).encode() if more else None
+        span = window * WINDOWS[kind].unit
+        entries, offset, end = [], page.offset, False
+        # users with nothing left to show (all hidden, or long overdue) are skipped, so read on
+        # until the page is full, the list ends, or enough users were read for one request
+        while len(entries) < limit and offset - page.offset < max(MIN_SCAN, SCAN_FACTOR * limit):
+            users = self.store.trigger_page(version, kind, page.low, page.high, offset, limit)
+            found = self.store.retention_users(version, users)
+            consumed = 0
+            for user_id, (user, again, profile) in zip(users, found):
+                consumed += 1
+                entry = self._entry(kind, version, now, span, user_id, user, again, profile or {}, filters)
+                if entry is not None and entry["items"]:
+                    entries.append(entry)
+                    if len(entries) == limit:
+                        break
+            offset += consumed
+            if len(users) < limit and consumed == len(users):
+                end = True  # the list has no more users
+                break
+        more = not end
+        next_cursor = Page(version, page.low, page.high, offset).encode() if more else None
         return {"kind": kind, "model_version": version, "entries": entries, "next_cursor": next_cursor}
 
     @staticmethod
