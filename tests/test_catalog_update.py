@@ -88,3 +88,18 @@ def test_a_file_without_item_ids_fails_with_one_line(client, redis_url, tmp_path
     changes.write_text("sku,available\na,false\n")
     code, out = run(capsys, redis_url, "catalog", "update", str(changes))
     assert code == 2 and "needs an item_id column" in out.err
+
+
+def test_a_version_published_before_the_retention_keys_still_answers(client, r, trained):
+    """Rollback to an older version: no buy-again, profile or trigger keys, no retention summary."""
+    version = trained.version
+    for pattern in ("ba:*", "p:*", "t:*"):
+        for key in r.scan_iter(match=f"recsvc:v:{version}:{pattern}"):
+            r.delete(key)
+    meta = json.loads(r.get(f"recsvc:v:{version}:meta"))
+    del meta["retention"]
+    r.set(f"recsvc:v:{version}:meta", json.dumps(meta))
+    assert client.get("/v1/users/steady/buy-again").json["source"] == "popular"
+    assert client.get("/v1/users/steady/profile").json["segment"] == "new"
+    page = client.get("/v1/triggers/replenishment", headers={"X-API-Key": KEY}).json
+    assert page["entries"] == [] and page["next_cursor"] is None
