@@ -53,7 +53,8 @@ def shares(client, item_category: dict[str, str], subjects: list[str]) -> dict[s
 
 def report(name: str, result: dict, complements: bool) -> None:
     print(f"\n{name}")
-    print(f"  {'list':12} {'items':>7} {'same category':>14}" + (f" {'complement category':>20}" if complements else ""))
+    header = f"  {'list':12} {'items':>7} {'same category':>14}"
+    print(header + (f" {'complement category':>20}" if complements else ""))
     for endpoint, row in result.items():
         line = f"  {endpoint:12} {row['items']:7d} {row['same_category']:14.1%}"
         print(line + (f" {row['complement_category']:20.1%}" if complements else ""))

@@ -41,7 +41,8 @@ def test_picks_for_every_user_as_json_lines(trained, redis_url, tmp_path, capsys
 
 def test_a_trigger_list_as_csv(trained, redis_url, tmp_path, capsys):
     out = tmp_path / "carts.csv"
-    code, _ = export(capsys, redis_url, "triggers", "--kind", "abandoned-cart", "--hours", "24", "--out", str(out))
+    code, _ = export(capsys, redis_url, "triggers", "--kind", "abandoned-cart", "--hours", "24",
+                     "--out", str(out))
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert code == 0

@@ -188,3 +188,11 @@ def test_buy_again_record_round_trip_and_key_names():
     assert keys.trigger("v1", "win-back") == "recsvc:v:v1:t:win-back"
     with pytest.raises(ValueError):
         keys.trigger("v1", "nope")
+
+
+def test_the_openapi_document_describes_the_retention_endpoints(client):
+    spec = client.get("/openapi.json").json
+    paths = spec["paths"]
+    assert {"/v1/users/{user_id}/buy-again", "/v1/users/{user_id}/profile", "/v1/triggers/{kind}"} <= set(paths)
+    assert paths["/v1/triggers/{kind}"]["get"]["security"] == [{"ApiKey": []}]
+    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"

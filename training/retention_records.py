@@ -8,7 +8,7 @@ import numpy as np
 from recsvc import keys
 from recsvc.records import encode_buy_again
 
-from .retention import SEGMENTS, AT_RISK, BuyAgain, Profiles
+from .retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
 
 
 def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iterator[tuple[str, bytes]]:
@@ -21,7 +21,8 @@ def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iter
             buy.items.values[lo:hi], last[lo:hi], buy.counts[lo:hi], buy.interval_days[lo:hi])
 
 
-def profile_records(version: str, user_ids: np.ndarray, p: Profiles, category_ids: list[str]) -> Iterator[tuple[str, str]]:
+def profile_records(version: str, user_ids: np.ndarray, p: Profiles,
+                    category_ids: list[str]) -> Iterator[tuple[str, str]]:
     """(key, JSON) for every user with a purchase, an open cart or a category interest."""
     cart_n, interest_n = p.cart.lengths(), p.interest.lengths()
     for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0)).tolist():
