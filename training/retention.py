@@ -179,11 +179,14 @@ def profiles(events: Events, strength: sp.csr_matrix, item_category: np.ndarray,
     at_risk_since = last_order + config.at_risk_factor * usual * DAY
     at_risk = repeat & (now > at_risk_since)
     lost = bought & ((recency > config.lost_days) | (repeat & (recency > config.lost_factor * usual)))
-    buyer_spend = spend[bought]
-    vip_floor = np.quantile(buyer_spend, 1 - config.vip_share) if len(buyer_spend) else np.inf
     segment = np.full(n_users, NEW, dtype=np.int8)
     segment[repeat] = REPEAT
-    segment[repeat & (spend >= vip_floor)] = VIP
+    # VIP: the top share of repeat buyers by spend (by rank, so ties at a common floor do not let all in)
+    repeaters = np.flatnonzero(repeat)
+    top = int(np.ceil(config.vip_share * len(repeaters)))
+    if top:
+        ranked = repeaters[np.lexsort((-orders[repeaters], -spend[repeaters]))]
+        segment[ranked[:top]] = VIP
     segment[at_risk] = AT_RISK
     segment[lost] = LOST
 
