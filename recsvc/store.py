@@ -9,9 +9,9 @@ process; a catalog update bumps the version's ``catalog_rev`` and drops that cac
 
 import functools
 import json
-from datetime import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import redis
 
