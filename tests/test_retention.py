@@ -194,5 +194,14 @@ def test_the_openapi_document_describes_the_retention_endpoints(client):
     spec = client.get("/openapi.json").json
     paths = spec["paths"]
     assert {"/v1/users/{user_id}/buy-again", "/v1/users/{user_id}/profile", "/v1/triggers/{kind}"} <= set(paths)
-    assert paths["/v1/triggers/{kind}"]["get"]["security"] == [{"ApiKey": []}]
-    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert paths["/v1/triggers/{kind}"]["get"]["security"] == [{"apiKey": []}]
+    assert spec["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
+
+
+def test_intervals_without_any_category(paths):
+    """Regression: with no item in a category (events without a catalog) the category rates were integers."""
+    events, _ = read_events(paths["events"], get_preset(None))
+    no_category = np.full(len(events.item_ids), -1, dtype=np.int32)
+    intervals = repurchase_intervals(events, no_category, 0, TrainConfig())
+    days = dict(zip(events.item_ids, intervals.days.tolist()))
+    assert days["coffee-a"] == pytest.approx(10, abs=0.01) and math.isnan(days["coffee-b"])

@@ -103,10 +103,13 @@ def repurchase_intervals(events: Events, item_category: np.ndarray, n_categories
     first_of_pair = np.ones(len(user), dtype=bool)
     first_of_pair[1:] = ~same_pair
     buyers_per_item = np.bincount(item[first_of_pair], minlength=n_items)
-    repeaters_per_item = np.bincount(np.unique(user[1:][repeat] * n_items + gap_item) % n_items, minlength=n_items)
+    repeat_pairs = np.unique(user[1:][repeat] * n_items + gap_item)
+    repeaters_per_item = np.bincount(repeat_pairs % n_items, minlength=n_items)
     has_cat = category >= 0
-    cat_buyers = np.bincount(category[has_cat], weights=buyers_per_item[has_cat], minlength=max(n_categories, 1))
-    cat_repeaters = np.bincount(category[has_cat], weights=repeaters_per_item[has_cat], minlength=max(n_categories, 1))
+    n_cat = max(n_categories, 1)
+    # float: bincount of nothing (no item has a category) would be integer
+    cat_buyers = np.bincount(category[has_cat], weights=buyers_per_item[has_cat], minlength=n_cat).astype(float)
+    cat_repeaters = np.bincount(category[has_cat], weights=repeaters_per_item[has_cat], minlength=n_cat).astype(float)
     cat_rate = np.divide(cat_repeaters, cat_buyers, out=np.zeros_like(cat_buyers), where=cat_buyers > 0)
     cat_ok = (cat_rate >= config.min_category_repeat_rate) & np.isfinite(cat_median)
 
