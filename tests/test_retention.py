@@ -205,3 +205,11 @@ def test_intervals_without_any_category(paths):
     intervals = repurchase_intervals(events, no_category, 0, TrainConfig())
     days = dict(zip(events.item_ids, intervals.days.tolist()))
     assert days["coffee-a"] == pytest.approx(10, abs=0.01) and math.isnan(days["coffee-b"])
+
+
+def test_a_numeric_api_key_from_the_environment_works(trained, redis_url, monkeypatch):
+    """Regression: Flask parses RECSVC_API_KEYS=12345 as JSON, so the key arrived as an int."""
+    monkeypatch.setenv("RECSVC_API_KEYS", "12345")
+    client = create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
+    assert client.get("/v1/triggers/replenishment", headers={"X-API-Key": "12345"}).status_code == 200
+    assert client.get("/v1/triggers/replenishment", headers={"X-API-Key": "1234"}).status_code == 401
