@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from . import api, errors, events, health, metrics, openapi, sessions
+    from . import api, errors, events, health, metrics, openapi, retention_api, sessions
     from .connection import connect
 
     app = Flask(__name__)
@@ -29,6 +29,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(api.bp)
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
+    retention_api.register(app)
     if app.config["METRICS"]:
         metrics.init_app(app)
     _allow_cross_origin_reads(app)
@@ -47,4 +48,5 @@ def _allow_cross_origin_reads(app: Flask) -> None:
         return
     from flask_cors import CORS
 
-    CORS(app, resources={r"/v1/(?!events).*": {"origins": origins, "methods": ["GET", "POST"]}})
+    # events are written and trigger lists read by the shop's servers with a key: no browser access
+    CORS(app, resources={r"/v1/(?!events|triggers).*": {"origins": origins, "methods": ["GET", "POST"]}})

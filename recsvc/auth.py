@@ -13,9 +13,10 @@ HEADER = "X-API-Key"
 def api_keys() -> list[bytes]:
     """The configured keys; none configured means every write is refused."""
     configured = current_app.config.get("API_KEYS") or ""
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    return [k.strip().encode() for k in configured if k and k.strip()]
+    if not isinstance(configured, (list, tuple)):
+        # RECSVC_API_KEYS=12345 arrives as the number 12345: the env loader parses values as JSON
+        configured = str(configured).split(",")
+    return [str(k).strip().encode() for k in configured if k and str(k).strip()]
 
 
 def require_api_key(view):

@@ -59,7 +59,32 @@ def _parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="serve a previously published version")
     rollback.add_argument("version")
     rollback.set_defaults(run=_rollback)
+
+    export = sub.add_parser("export", help="write every user's picks or a trigger list to a file")
+    export.add_argument("what", choices=["picks", "triggers"])
+    export.add_argument("--kind", choices=_trigger_kinds(), help="the trigger list (with triggers)")
+    export.add_argument("--out", required=True, type=Path, help="the file to write")
+    export.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name, else jsonl")
+    export.add_argument("--limit", type=int, default=10, help="items per user (1-100)")
+    export.add_argument("--days", type=int, help="the trigger's window in days (see /v1/triggers)")
+    export.add_argument("--hours", type=int, help="abandoned-cart: hours in the cart")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar")
+    export.set_defaults(run=_export)
+
+    catalog = sub.add_parser("catalog", help="change the published model's catalog without retraining")
+    catalog_sub = catalog.add_subparsers(required=True, metavar="ACTION")
+    update = catalog_sub.add_parser("update", help="apply availability, price and title changes at once")
+    update.add_argument("file", type=Path, help="CSV, CSV.gz or JSON lines: item_id and any of "
+                                                "available, price, title, url, image_url")
+    update.add_argument("--version", help="the version to change (default: the served one)")
+    update.set_defaults(run=_catalog_update)
     return parser
+
+
+def _trigger_kinds() -> list[str]:
+    from .keys import TRIGGER_KINDS
+
+    return list(TRIGGER_KINDS)
 
 
 def _preset_names() -> list[str]:
@@ -203,6 +228,52 @@ def _rollback(args) -> int:
     except versions.UnknownVersion as e:
         return _fail(str(e))
     print(f"serving {args.version}")
+    return 0
+
+
+def _export(args) -> int:
+    from . import export
+    from .store import ModelStore, NoModel
+    from .triggers import WINDOWS
+
+    if not 1 <= args.limit <= 100:
+        return _fail("--limit must be from 1 to 100")
+    fmt = args.format or ("csv" if args.out.name.endswith(".csv") else "jsonl")
+    store = ModelStore(connect(args.redis_url))
+    try:
+        if args.what == "picks":
+            total, rows = export.picks(store, args.limit)
+        else:
+            if args.kind is None:
+                return _fail("export triggers needs --kind " + "|".join(_trigger_kinds()))
+            window = WINDOWS[args.kind]
+            given = {"days": args.days, "hours": args.hours}
+            if any(v is not None for name, v in given.items() if name != window.name):
+                return _fail(f"{args.kind} takes --{window.name}")
+            span = given[window.name]
+            if span is not None and not 0 <= span <= window.maximum:
+                return _fail(f"--{window.name} must be from 0 to {window.maximum}")
+            total, rows = export.trigger_entries(store, args.kind, span, args.limit)
+        count = export.write(rows, args.out, fmt, total, "users", progress=not args.no_progress)
+    except NoModel as e:
+        return _fail(str(e))
+    print(f"wrote {count:,} users to {args.out} ({fmt})")
+    return 0
+
+
+def _catalog_update(args) -> int:
+    from .catalog import CatalogError, update_catalog
+
+    try:
+        result = update_catalog(connect(args.redis_url), args.file, args.version)
+    except CatalogError as e:
+        return _fail(str(e))
+    print(f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
+          f"{result.shown:,} shown again; {result.unknown:,} not in the model")
+    if result.bad_rows:
+        print(f"  skipped {result.bad_rows:,} bad rows, e.g.:")
+        for example in result.examples:
+            print(f"    {example}")
     return 0
 
 

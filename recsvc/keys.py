@@ -104,3 +104,36 @@ def live(user_id: str) -> str:
     Bounded (LTRIM) and expiring; written by ``recsvc.events``; read by ``ModelStore`` in the same round
     trip as the user's record, so a purchase leaves the next answer and views drive session picks."""
     return f"{PREFIX}:live:{user_id}"
+
+
+def buy_again(version: str, user_id: str) -> str:
+    """string, ``records.BuyAgainRecord``: the repeatable items a user bought, with last purchase and interval.
+
+    Written by the trainer (``training.retention``); read by ``/v1/users/<id>/buy-again`` and the
+    replenishment trigger.
+    """
+    return f"{version_prefix(version)}ba:{user_id}"
+
+
+def profile(version: str, user_id: str) -> str:
+    """string, JSON: a buyer's segment, RFM figures, top categories, open cart and category interest.
+
+    Written by the trainer for users with a purchase, an open cart or a category interest; read by
+    ``/v1/users/<id>/profile`` and the trigger lists.
+    """
+    return f"{version_prefix(version)}p:{user_id}"
+
+
+TRIGGER_KINDS = ("replenishment", "category-interest", "abandoned-cart", "win-back")
+
+
+def trigger(version: str, kind: str) -> str:
+    """sorted set: user ids of one trigger list scored by a unix time.
+
+    ``replenishment``: when the user's first item is due; ``category-interest``: the last view of the
+    category; ``abandoned-cart``: the last cart addition; ``win-back``: when the user became at risk.
+    Written by the trainer; read by ``/v1/triggers/<kind>`` and ``recsvc export triggers``.
+    """
+    if kind not in TRIGGER_KINDS:
+        raise ValueError(f"unknown trigger kind {kind!r}")
+    return f"{version_prefix(version)}t:{kind}"

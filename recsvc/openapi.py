@@ -27,7 +27,8 @@ _ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
 SCHEMAS = {
     "Reason": {"type": "object", "required": ["type"], "properties": {
         "type": {"type": "string", "examples": ["because_you_bought", "because_you_viewed", "bought_together",
-                                                "similar", "popular", "viewed_not_bought", "affinity"]},
+                                                "similar", "popular", "viewed_not_bought", "affinity",
+                                                "due_again", "in_cart"]},
         "item_id": {"type": "string"}}},
     "Item": _ITEM,
     "UserItems": {"type": "object", "properties": {

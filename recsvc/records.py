@@ -139,3 +139,34 @@ def decode_scored(data: bytes) -> tuple[Sequence[int], Sequence[float]]:
         raise ValueError(f"unknown list format {fmt}")
     r = _Reader(data, _SCORED_HEADER.size)
     return r.take("I", n), r.take("f", n)
+
+
+_BUY_AGAIN_HEADER = struct.Struct("<BH")
+
+
+@dataclass
+class BuyAgainRecord:
+    """A user's repeatable purchases: item index, last purchase (unix s), times bought, interval (days)."""
+
+    items: Sequence[int]
+    last: Sequence[int]
+    counts: Sequence[int]
+    interval_days: Sequence[float]
+
+
+def encode_buy_again(items, last, counts, interval_days) -> bytes:
+    """Encode a buy-again record; the four sequences are aligned."""
+    if not (len(items) == len(last) == len(counts) == len(interval_days)):
+        raise ValueError("items, last, counts and interval_days must have the same length")
+    return b"".join((_BUY_AGAIN_HEADER.pack(FORMAT, len(items)), _pack("I", items), _pack("I", last),
+                     _pack("I", counts), _pack("f", interval_days)))
+
+
+def decode_buy_again(data: bytes) -> BuyAgainRecord:
+    """Decode a record written by ``encode_buy_again``."""
+    fmt, n = _BUY_AGAIN_HEADER.unpack_from(data)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown buy-again record format {fmt}")
+    r = _Reader(data, _BUY_AGAIN_HEADER.size)
+    return BuyAgainRecord(items=r.take("I", n), last=r.take("I", n), counts=r.take("I", n),
+                          interval_days=r.take("f", n))

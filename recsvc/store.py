@@ -11,12 +11,13 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import redis
 
 from . import keys, records
 from .live import LIVE_LENGTH, Live
-from .records import ItemRecord, UserRecord
+from .records import BuyAgainRecord, ItemRecord, UserRecord
 
 ATTRS_CACHE_LIMIT = 200_000
 
@@ -64,6 +65,7 @@ class ModelStore:
     def __init__(self, r: redis.Redis):
         self.r = r
         self._cache: VersionCache | None = None
+        self._clocks: dict[str, tuple[float, float]] = {}
 
     # -- resolving the version and reading records in one round trip --
 
@@ -146,7 +148,47 @@ class ModelStore:
         cache, (data,) = self._read(lambda v: [keys.item(v, item_id)])
         return cache.version, records.decode_item(data) if data else None
 
+    @_guard
+    def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, dict | None]:
+        """The served version and a user's record, buy-again record and profile, in one round trip."""
+        cache, (user, again, profile) = self._read(
+            lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)])
+        return (cache.version, records.decode_user(user) if user else None,
+                records.decode_buy_again(again) if again else None, json.loads(profile) if profile else None)
+
     # -- reads within a known version --
+
+    @_guard
+    def retention_users(self, version: str, user_ids: Sequence[str]) -> list[tuple]:
+        """(user record, buy-again record, profile) of many users of one version, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for u in user_ids:
+            pipe.get(keys.user(version, u))
+            pipe.get(keys.buy_again(version, u))
+            pipe.get(keys.profile(version, u))
+        values = pipe.execute()
+        return [(records.decode_user(a) if a else None, records.decode_buy_again(b) if b else None,
+                 json.loads(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
+
+    @_guard
+    def trigger_page(self, version: str, kind: str, low: float, high: float, offset: int, count: int) -> list[str]:
+        """User ids of a trigger list scored within [low, high], from position ``offset``."""
+        found = self.r.zrangebyscore(keys.trigger(version, kind), low, high, start=offset, num=count)
+        return [u.decode() for u in found]
+
+    def data_time(self, version: str, wall_time: float) -> float:
+        """The model's notion of now: its newest event plus the time passed since it was trained.
+
+        A model trained on old data thus measures "days since the last purchase" the way it did at
+        training, and time still moves on while it is served.
+        """
+        if version not in self._clocks:
+            meta = self.meta(version)
+            trained = meta.get("trained_at")
+            trained_at = datetime.fromisoformat(trained).timestamp() if trained else wall_time
+            self._clocks = {version: (meta.get("retention", {}).get("now", trained_at), trained_at)}
+        data_now, trained_at = self._clocks[version]
+        return data_now + max(0.0, wall_time - trained_at)
 
     @_guard
     def items_by_id(self, version: str, item_ids: Sequence[str]) -> list[ItemRecord | None]:

@@ -40,6 +40,27 @@ class TrainConfig:
 
     # also-bought: score of an item in the same category as the subject (a near-copy)
     same_category_factor: float = 0.5
+    # also-bought counts what buyers bought within this many days after the item ...
+    complement_days: float = 30.0
+    complement_reach: int = 20  # ... among their next purchases
+    complement_before_weight: float = 0.25  # bought before the item counts this much
+    # similar: neighbours in the item's own category (substitutes) score this much more
+    substitute_boost: float = 2.0
+
+    # retention: repurchase intervals, segments and trigger lists
+    min_item_repeats: int = 3  # repeat purchases an item needs for its own interval, else its category's
+    min_category_repeat_rate: float = 0.05  # share of a category's buyers who buy again to lend an interval
+    buy_again_per_user: int = 50
+    at_risk_factor: float = 1.5  # at risk: no order for this many times the user's usual interval
+    lost_factor: float = 4.0  # lost: no order for this many usual intervals ...
+    lost_days: float = 180.0  # ... or for this many days
+    vip_share: float = 0.1  # the top spending share of buyers with two or more orders
+    profile_categories: int = 3
+    cart_days: float = 14.0  # carts older than this are no longer a trigger
+    cart_items: int = 10
+    interest_days: float = 14.0  # category interest: views on separate days within this window
+    interest_min_views: int = 2
+    interest_categories: int = 3
 
     versions_kept: int = 3
 

@@ -57,6 +57,12 @@ class VersionWriter:
         for chunk in _chunks(members, PIPELINE_SIZE):
             self.r.sadd(key, *chunk)
 
+    def sorted_set(self, key: str, members: list[str], scores) -> None:
+        """Fill a sorted set in chunks."""
+        for start in range(0, len(members), PIPELINE_SIZE):
+            chunk = zip(members[start:start + PIPELINE_SIZE], scores[start:start + PIPELINE_SIZE])
+            self.r.zadd(key, {m: float(s) for m, s in chunk})
+
     def commit(self, meta: dict, keep: int) -> list[str]:
         """Write the summary, then switch the served pointer; returns the versions deleted."""
         self.r.set(keys.meta(self.version), json.dumps(meta))

@@ -14,7 +14,7 @@ import redis
 from recsvc import keys
 from recsvc.records import encode_scored
 
-from . import candidates, interactions, model, serialize
+from . import candidates, complements, interactions, model, retention, retention_records, serialize
 from .candidates import Catalogue
 from .config import TrainConfig
 from .presets import get_preset
@@ -84,13 +84,20 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     timer.step("fit")
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
+    alternatives = complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user)
+    similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
+                                      config.neighbours_per_item)
     timer.step("similar")
     picks, because = candidates.user_picks(inter, factors, pool, config.picks_per_user, config.picks_min_items)
     timer.step("picks")
-    also = candidates.also_bought(inter, catalogue, config.neighbours_per_item, config.same_category_factor)
+    also = complements.also_bought_next(events, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
+    prices = np.array([catalog.items.get(i, {}).get("price", np.nan) for i in item_ids], dtype=np.float64)
+    retained = retention.build(events, inter.strength, catalogue.category, catalogue.n_categories, prices,
+                               inter.now, config)
+    timer.step("retention")
 
     version = new_version()
     writer = VersionWriter(r, version)
@@ -117,8 +124,11 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         timer.step("publish users")
         _publish_foldin(r, version, factors, pool, item_ids, config)
         timer.step("publish factors")
+        triggers = retention_records.write(writer, version, user_ids, category_ids, retained)
+        timer.step("publish retention")
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
+        summary["retention"] = {**retained.summary(), "triggers": triggers}
         writer.commit(summary, keep=config.versions_kept)
     except BaseException:
         writer.abort()

@@ -1,0 +1,70 @@
+"""What the retention features add to training at RetailRocket scale, beside the core's own steps.
+
+    python benchmarks/synthetic.py /tmp/synth && python benchmarks/retention_bench.py /tmp/synth
+
+Reads the synthetic shop of ``benchmarks/synthetic.py`` and times, in one process, the steps
+this feature set adds or replaces: intervals, buy-again lists and profiles
+(``training.retention.build``), the windowed also-bought (``training.complements``) and the
+co-viewed substitutes. As references measured in the same run: the core's cosine also-bought
+it replaces, and reading the events.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from train_bench import machine  # noqa: E402
+from training import candidates, complements, interactions, retention  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.presets import get_preset  # noqa: E402
+from training.readers import read_catalog, read_categories, read_events  # noqa: E402
+from training.train import _catalogue, _item_universe  # noqa: E402
+
+
+def timed(label: str, rows: list, fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    rows.append((label, time.perf_counter() - start))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a folder written by benchmarks/synthetic.py")
+    args = parser.parse_args()
+    preset, config, rows = get_preset("retailrocket"), TrainConfig(), []
+    events, _ = timed("reference: read the events", rows, read_events, args.folder / "events.csv", preset)
+    catalog, _ = read_catalog(args.folder / "catalog.csv", preset)
+    parents, _ = read_categories(args.folder / "category_tree.csv", preset)
+    item_ids = _item_universe(events, catalog)
+    _, catalogue, _ = _catalogue(item_ids, events, catalog, parents)
+    inter = interactions.build(events, config, n_items=len(item_ids))
+    prices = np.full(len(item_ids), np.nan)
+
+    timed("reference: core also-bought (cosine of buyer sets)", rows, candidates.also_bought, inter, catalogue,
+          config.neighbours_per_item, config.same_category_factor)
+    timed("also-bought from what buyers bought next", rows, complements.also_bought_next, events, catalogue,
+          config, config.neighbours_per_item)
+    timed("co-viewed alternatives for similar", rows, complements.co_viewed_alternatives, inter.strength,
+          catalogue, config.recent_per_user)
+    built = timed("intervals, buy-again lists, profiles, carts, interest", rows, retention.build, events,
+                  inter.strength, catalogue.category, catalogue.n_categories, prices, inter.now, config)
+    print(f"\n## Retention steps at scale ({machine()})\n")
+    print(f"`python benchmarks/retention_bench.py {args.folder}`: {len(events.user_ids):,} users, "
+          f"{len(item_ids):,} items, {len(events):,} events\n")
+    print("| step | seconds |\n|---|---|")
+    for label, seconds in rows:
+        print(f"| {label} | {seconds:.2f} |")
+    print(f"\nbuyers by segment: {built.summary()['buyers_by_segment']}")
+
+
+if __name__ == "__main__":
+    main()

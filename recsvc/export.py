@@ -1,0 +1,97 @@
+"""Streaming exports for the email generator: every user's picks, or a whole trigger list, to a file.
+
+Users are read with SCAN and pipelines a chunk at a time, so memory stays bounded
+whatever the number of users; a progress bar shows how far it is.
+"""
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import keys, records
+from .answers import Answers, Filters
+from .retention import Retention
+from .store import ModelStore
+from .triggers import WINDOWS, Triggers
+
+CHUNK = 1_000
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id")
+
+
+def user_ids(store: ModelStore, version: str, chunk: int = CHUNK) -> Iterator[list[str]]:
+    """The users of a version, a chunk at a time (SCAN: no full listing in memory)."""
+    prefix = keys.user(version, "")
+    batch = []
+    for key in store.r.scan_iter(match=keys.user(version, "*"), count=chunk):
+        batch.append(key.decode()[len(prefix):])
+        if len(batch) >= chunk:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
+    """(number of users if known, every user's picks) under the served version."""
+    answers = Answers(store)
+    version = store.version()
+    total = store.meta(version).get("redis_memory", {}).get("user_keys")
+    filters = Filters(limit=limit)
+
+    def rows() -> Iterator[dict]:
+        for chunk in user_ids(store, version):
+            values = store.r.mget([keys.user(version, u) for u in chunk])
+            for user_id, data in zip(chunk, values):
+                if data:
+                    record = records.decode_user(data)
+                    yield {"user_id": user_id, "model_version": version,
+                           **answers._for_user(version, record, filters)}
+
+    return total, rows()
+
+
+def trigger_entries(store: ModelStore, kind: str, window: int | None,
+                    items_per_user: int) -> tuple[None, Iterator[dict]]:
+    """(None: the size is known only at the end, every entry of a trigger list) under the served version."""
+    triggers = Triggers(Retention(Answers(store)))
+    total = None
+    span = window if window is not None else WINDOWS[kind].default
+
+    def rows() -> Iterator[dict]:
+        cursor = None
+        while True:
+            page = triggers.page(kind, span, CHUNK, items_per_user, cursor)
+            for entry in page["entries"]:
+                yield {"kind": kind, "model_version": page["model_version"], **entry}
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    return total, rows()
+
+
+def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: str, progress: bool = True) -> int:
+    """Write rows as JSON lines (one per user) or CSV (one per user and item); returns the users written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(out, "w", newline="") as f, tqdm(total=total, unit=unit, disable=not progress) as bar:
+        writer = csv.writer(f) if fmt == "csv" else None
+        if writer:
+            writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            if writer:
+                for rank, item in enumerate(row["items"], start=1):
+                    reason = item["reason"]
+                    writer.writerow((row["user_id"], rank, item["item_id"], item["score"],
+                                     item.get("category_id") or "", reason["type"], reason.get("item_id", "")))
+            else:
+                f.write(json.dumps(row, separators=(",", ":")) + "\n")
+            count += 1
+            bar.update(1)
+    return count

@@ -1,0 +1,123 @@
+"""The retention endpoints of v1: buy-again, customer profiles and trigger lists for email.
+
+Trigger lists name users, so they need an API key; the other reads stay open like the rest of v1.
+"""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .api import checked_id, filters_from, int_arg
+from .auth import require_api_key
+from .errors import ApiError, invalid
+from .keys import TRIGGER_KINDS
+from .retention import Retention
+from .triggers import WINDOWS, BadCursor, Triggers
+
+MAX_PAGE = 1_000
+MAX_CURSOR = 512
+
+bp = Blueprint("retention", __name__, url_prefix="/v1")
+
+
+def retention() -> Retention:
+    return current_app.extensions["recsvc.retention"]
+
+
+def triggers() -> Triggers:
+    return current_app.extensions["recsvc.triggers"]
+
+
+def register(app) -> None:
+    """Attach the read models to the app and register the blueprint."""
+    answers = app.extensions["recsvc"]
+    app.extensions["recsvc.retention"] = Retention(answers)
+    app.extensions["recsvc.triggers"] = Triggers(app.extensions["recsvc.retention"])
+    app.register_blueprint(bp)
+
+
+@bp.get("/users/<user_id>/buy-again")
+def buy_again(user_id: str):
+    """Items a user bought that are due again (replenishment).
+    ---
+    get:
+      summary: Buy it again
+      description: The repeatable items the user bought, most due first, from each item's repurchase
+        interval (its category's where the item has few repeats). Items nobody buys twice are never
+        offered. Each reason is due_again with days_since_last_purchase, interval_days and times_bought.
+        A user with none gets popular items with source "popular".
+      tags: [users]
+      parameters:
+        - user_id
+        - limit
+        - category
+        - exclude
+      responses:
+        200: {description: The items, content: {application/json: {schema: UserItems}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    return jsonify(retention().buy_again(checked_id(user_id, "user_id"), filters_from(request.args)))
+
+
+@bp.get("/users/<user_id>/profile")
+def profile(user_id: str):
+    """A customer's segment, at-risk flag and top categories.
+    ---
+    get:
+      summary: Customer profile
+      description: 'segment is one of new, repeat, vip, at_risk, lost (from recency, frequency and spend at
+        training); at_risk is true when the user is past their usual interval between orders.'
+      tags: [users]
+      parameters:
+        - user_id
+      responses:
+        200: {description: The profile, content: {application/json: {schema: {type: object}}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    return jsonify(retention().profile(checked_id(user_id, "user_id")))
+
+
+@bp.get("/triggers/<kind>")
+@require_api_key
+def trigger_list(kind: str):
+    """Users to contact now, each with the items to show, paged with a cursor.
+    ---
+    get:
+      summary: Trigger list for the email generator
+      description: 'kind: replenishment (items due within `days`, default 7), category-interest (a category
+        viewed on separate days within the last `days`, default 7, without a purchase), abandoned-cart
+        (items in the cart for at least `hours`, default 24, not bought), win-back (users who became
+        at risk within the last `days`, default 30). Pass next_cursor back as cursor for the next page;
+        it is null on the last page. Needs the X-API-Key header.'
+      tags: [triggers]
+      security: [{apiKey: []}]
+      parameters:
+        - {name: kind, in: path, required: true, schema: {type: string, enum: [replenishment, category-interest, abandoned-cart, win-back]}}
+        - {name: limit, in: query, description: users per page (1-1000), schema: {type: integer, default: 100}}
+        - {name: items_per_user, in: query, schema: {type: integer, default: 5, minimum: 1, maximum: 100}}
+        - {name: days, in: query, schema: {type: integer}}
+        - {name: hours, in: query, description: abandoned-cart only, schema: {type: integer}}
+        - {name: cursor, in: query, schema: {type: string}}
+      responses:
+        200: {description: One page of entries, content: {application/json: {schema: {type: object}}}}
+        400: BadRequest
+        401: {description: Missing or wrong API key}
+        404: NotFound
+        503: Unavailable
+    """
+    if kind not in TRIGGER_KINDS:
+        raise ApiError(404, f"unknown trigger kind {kind!r}; known: {', '.join(TRIGGER_KINDS)}")
+    window = WINDOWS[kind]
+    other = "days" if window.name == "hours" else "hours"
+    if request.args.get(other) is not None:
+        raise invalid(f"{kind} takes {window.name}, not {other}")
+    span = int_arg(window.name, window.default, low=0, high=window.maximum)
+    limit = int_arg("limit", 100, high=MAX_PAGE)
+    per_user = int_arg("items_per_user", 5)
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and len(cursor) > MAX_CURSOR:
+        raise invalid("cursor is not one this service returned")
+    try:
+        return jsonify(triggers().page(kind, span, limit, per_user, cursor))
+    except BadCursor as e:
+        raise invalid(str(e)) from None

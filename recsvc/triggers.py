@@ -1,0 +1,154 @@
+"""Trigger lists for the email generator: who to contact now, each with the items to show.
+
+The trainer writes one sorted set of users per kind, scored by a time (``keys.trigger``);
+a page is a score range read from an offset. The cursor carries the version and the
+range, so paging through stays on the same list while time moves on.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from .answers import Filters
+from .records import UserRecord
+from .retention import DAY, Retention, due_candidates
+
+HOUR = 3_600
+SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
+MIN_SCAN = 1_000  # ... or this many, whichever is more
+MAX_OVERDUE = 3.0  # replenishment: items more than this many intervals overdue were probably dropped
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a trigger's parameter means: its name, unit in seconds, default and maximum."""
+
+    name: str
+    unit: int
+    default: int
+    maximum: int
+
+
+WINDOWS = {
+    "replenishment": Window("days", DAY, 7, 365),  # due within N days
+    "category-interest": Window("days", DAY, 7, 90),  # viewed within the last N days
+    "abandoned-cart": Window("hours", HOUR, 24, 24 * 90),  # in the cart for at least N hours
+    "win-back": Window("days", DAY, 30, 365),  # became at risk within the last N days
+}
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not make, or one from another model version."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a page starts: the version, the score range and the offset into it."""
+
+    version: str
+    low: float
+    high: float
+    offset: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.version, self.low, self.high, self.offset], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> "Page":
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            version, low, high, offset = json.loads(raw)
+            page = cls(str(version), float(low), float(high), int(offset))
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise BadCursor("cursor is not one this service returned") from None
+        if page.offset < 0:
+            raise BadCursor("cursor is not one this service returned")
+        return page
+
+
+class Triggers:
+    """Pages of trigger lists."""
+
+    def __init__(self, retention: Retention):
+        self.retention = retention
+        self.answers = retention.answers
+        self.store = retention.store
+
+    def page(self, kind: str, window: int, limit: int, items_per_user: int, cursor: str | None = None) -> dict:
+        """One page of ``kind``: ``{"kind", "model_version", "entries", "next_cursor"}``."""
+        version = self.store.version()
+        now = self.retention.now(version)
+        if cursor:
+            page = Page.decode(cursor)
+            if page.version != version:
+                raise BadCursor("the model was republished since this cursor was made: start again without it")
+        else:
+            page = Page(version, *self._range(kind, now, window * WINDOWS[kind].unit), 0)
+        filters = Filters(limit=items_per_user)
+        span = window * WINDOWS[kind].unit
+        entries, offset, end = [], page.offset, False
+        # users with nothing left to show (all hidden, or long overdue) are skipped, so read on
+        # until the page is full, the list ends, or enough users were read for one request
+        while len(entries) < limit and offset - page.offset < max(MIN_SCAN, SCAN_FACTOR * limit):
+            users = self.store.trigger_page(version, kind, page.low, page.high, offset, limit)
+            found = self.store.retention_users(version, users)
+            consumed = 0
+            for user_id, (user, again, profile) in zip(users, found):
+                consumed += 1
+                entry = self._entry(kind, version, now, span, user_id, user, again, profile or {}, filters)
+                if entry is not None and entry["items"]:
+                    entries.append(entry)
+                    if len(entries) == limit:
+                        break
+            offset += consumed
+            if len(users) < limit and consumed == len(users):
+                end = True  # the list has no more users
+                break
+        more = not end
+        next_cursor = Page(version, page.low, page.high, offset).encode() if more else None
+        return {"kind": kind, "model_version": version, "entries": entries, "next_cursor": next_cursor}
+
+    @staticmethod
+    def _range(kind: str, now: float, span: float) -> tuple[float, float]:
+        """The score range of users to contact now."""
+        if kind == "replenishment":
+            return float("-inf"), now + span  # first item due by then
+        if kind == "abandoned-cart":
+            return float("-inf"), now - span  # the cart has waited that long
+        return now - span, float("inf")  # category-interest, win-back: recent enough
+
+    def _entry(self, kind, version, now, span, user_id, user: UserRecord | None, again, profile: dict, filters):
+        blocked = set(user.bought) if user else set()
+        entry = {"user_id": user_id, "segment": profile.get("segment", "new")}
+        if kind == "replenishment":
+            if again is None:
+                return None
+            listing = self.answers._listing(version, filters, ())
+            self.answers._add(listing, [c for c in due_candidates(again, now) if _due_within(c[2], span)])
+            return {**entry, "items": listing.items}
+        if kind == "abandoned-cart":
+            listing = self.answers._listing(version, filters, blocked)
+            cart = profile.get("cart", [])
+            self.answers._add(listing, [(i, 1.0, {"type": "in_cart"}) for i in cart])
+            return {**entry, "cart_at": profile.get("cart_at"), "items": listing.items}
+        if kind == "category-interest":
+            categories = [c for c in profile.get("interest", []) if c in self.store.category_parents(version)]
+            if not categories:
+                return None
+            listing = self.answers._listing(version, Filters(filters.limit, categories[0]), blocked)
+            self.answers._add(listing, self.answers._popular(version, categories[0]))
+            for item in listing.items:
+                item["reason"] = {"type": "viewed_not_bought", "category_id": categories[0]}
+            return {**entry, "category_id": categories[0], "items": listing.items}
+        # win-back: their personal picks
+        answer = self.answers._for_user(version, user, filters)
+        days = self.retention.describe(version, user, profile or None)["days_since_last_order"]
+        return {**entry, "days_since_last_order": days, "items": answer["items"]}
+
+
+def _due_within(reason: dict, span: float) -> bool:
+    """Due by now + span, and not so long overdue that the user has surely dropped it."""
+    days, interval = reason["days_since_last_purchase"], reason["interval_days"]
+    return days + span / DAY >= interval and days <= MAX_OVERDUE * interval

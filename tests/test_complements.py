@@ -1,0 +1,99 @@
+"""Also-bought favours what buyers bought next (complements); similar favours the item's own category."""
+
+import numpy as np
+import pytest
+import redis
+import scipy.sparse as sp
+
+from recsvc import create_app
+from training.candidates import Catalogue
+from training.complements import also_bought_next, co_viewed_alternatives, substitutes
+from training.config import TrainConfig
+from training.ragged import Ragged
+from training.readers import PURCHASE, Events
+from training.train import Inputs, train
+
+from .shop import CATALOG, write_shop
+
+DAY = 86_400
+
+
+def purchases(rows) -> Events:
+    """Events of (day, user, item code) purchases over items 0..4."""
+    days, users, items = (np.array(c) for c in zip(*rows))
+    return Events(timestamp=(1_700_000_000 + days * DAY).astype(np.int64), user=users.astype(np.int32),
+                  item=items.astype(np.int32), event=np.full(len(rows), PURCHASE, np.int8),
+                  quantity=np.ones(len(rows), np.int32), user_ids=np.array([f"u{u}" for u in range(max(users) + 1)]),
+                  item_ids=np.array([f"i{i}" for i in range(5)]))
+
+
+def catalogue(categories) -> Catalogue:
+    return Catalogue(category=np.array(categories, np.int32), available=np.ones(len(categories), bool),
+                     category_parent=np.full(max(categories) + 1, -1, np.int32))
+
+
+def test_what_buyers_bought_next_scores_above_what_they_bought_before():
+    # item 0 then item 1 a week later, for ten users; item 2 bought long after (outside the window)
+    rows = [(0, u, 0) for u in range(10)] + [(7, u, 1) for u in range(10)] + [(90, u, 2) for u in range(10)]
+    also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
+    after_0 = dict(zip(*(a.tolist() for a in also.row(0))))
+    after_1 = dict(zip(*(a.tolist() for a in also.row(1))))
+    assert list(after_0) == [1] and after_0[1] == pytest.approx(1.0)
+    assert after_1[0] == pytest.approx(0.25)  # bought before: counted at a quarter
+    assert 2 not in after_0  # 90 days later is not "next"
+
+
+def test_a_best_seller_bought_after_everything_does_not_crowd_out_a_true_complement():
+    # five buyers of item 0 buy item 1 next; item 4 is bought next by everyone, after anything
+    rows = [(0, u, 0) for u in range(5)] + [(1, u, 1) for u in range(5)]
+    rows += [(2, u, 4) for u in range(40)] + [(0, u, 3) for u in range(5, 40)]
+    also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
+    assert also.row(0)[0][0] == 1
+
+
+def test_substitutes_put_the_items_own_category_first_and_add_co_viewed_alternatives():
+    similar = Ragged(np.array([0, 3, 3, 3, 3, 3]), np.array([1, 2, 3]), np.array([0.9, 0.8, 0.7], np.float32))
+    co_viewed = sp.coo_matrix(([0.1], ([0], [4])), shape=(5, 5))
+    ranked = substitutes(similar, co_viewed, catalogue([0, 1, 1, 0, 0]), boost=0.5, k=10)
+    assert ranked.row(0)[0].tolist() == [3, 1, 2, 4]
+
+
+def test_co_viewed_alternatives_pair_items_of_one_category_only():
+    # users 0-2 view items 0 and 1 (one category) and item 2 (another)
+    strength = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 1], [1, 1, 0]], np.float32))
+    pairs = co_viewed_alternatives(strength, catalogue([0, 0, 1]), per_user=5).tocsr()
+    assert pairs[0, 1] == pytest.approx(1.0) and pairs[0, 2] == 0
+
+
+@pytest.fixture(scope="module")
+def client(redis_url, tmp_path_factory):
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    paths = write_shop(tmp_path_factory.mktemp("shop"))
+    train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
+    yield create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
+    r.flushdb()
+
+
+def same_category_share(client, endpoint, reason) -> float:
+    """Share of the first items (of the given reason, not fallbacks) in the subject's own category."""
+    category = {item: cat for item, cat, *_ in CATALOG}
+    same = total = 0
+    for item, cat, *_, available in CATALOG:
+        if not available:
+            continue
+        for entry in client.get(f"/v1/items/{item}/{endpoint}?limit=1").json["items"]:
+            if entry["reason"]["type"] == reason:
+                same += category[entry["item_id"]] == cat
+                total += 1
+    return same / total
+
+
+def test_on_the_shop_also_bought_crosses_categories_and_similar_stays_within(client):
+    assert [i["category_id"] for i in client.get("/v1/items/shoe-1/also-bought?limit=2").json["items"]] == [
+        "running-clothes", "running-clothes"]
+    assert client.get("/v1/items/shoe-1/similar?limit=1").json["items"][0]["category_id"] == "running-shoes"
+    assert client.get("/v1/items/tv-1/also-bought?limit=1").json["items"][0]["item_id"] == "cable-1"
+    similar = same_category_share(client, "similar", "similar")
+    also = same_category_share(client, "also-bought", "bought_together")
+    assert similar > 0.8 and also < 0.5

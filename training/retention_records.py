@@ -1,0 +1,83 @@
+"""Retention data -> Redis values: buy-again records, profile JSON and the trigger sorted sets."""
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+
+from recsvc import keys
+from recsvc.records import encode_buy_again
+
+from .retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
+
+
+def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iterator[tuple[str, bytes]]:
+    """(key, record) for every user with a repeatable purchase."""
+    indptr = buy.items.indptr.tolist()
+    last = buy.items.scores.astype(np.uint32)
+    for u in np.flatnonzero(buy.items.lengths()).tolist():
+        lo, hi = indptr[u], indptr[u + 1]
+        yield keys.buy_again(version, user_ids[u]), encode_buy_again(
+            buy.items.values[lo:hi], last[lo:hi], buy.counts[lo:hi], buy.interval_days[lo:hi])
+
+
+def profile_records(version: str, user_ids: np.ndarray, p: Profiles,
+                    category_ids: list[str]) -> Iterator[tuple[str, str]]:
+    """(key, JSON) for every user with a purchase, an open cart or a category interest."""
+    cart_n, interest_n = p.cart.lengths(), p.interest.lengths()
+    for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0)).tolist():
+        cats, _ = p.top_categories.row(u)
+        cart, cart_t = p.cart.row(u)
+        interest, interest_t = p.interest.row(u)
+        entry = {
+            "segment": SEGMENTS[p.segment[u]],
+            "at_risk": bool(p.at_risk[u]),
+            "orders": int(p.orders[u]),
+            "spend": round(float(p.spend[u]), 2),
+            "spend_unit": p.spend_unit,
+            "top_categories": [category_ids[c] for c in cats.tolist()],
+        }
+        if p.orders[u]:
+            entry.update(first_order=int(p.first_order[u]), last_order=int(p.last_order[u]))
+        if np.isfinite(p.usual_interval_days[u]):
+            entry["usual_interval_days"] = round(float(p.usual_interval_days[u]), 1)
+        if p.at_risk[u]:
+            entry["at_risk_since"] = int(p.at_risk_since[u])
+        if len(cart):
+            entry.update(cart=cart.tolist(), cart_at=int(cart_t.max()))
+        if len(interest):
+            entry.update(interest=[category_ids[c] for c in interest.tolist()], interest_at=int(interest_t.max()))
+        yield keys.profile(version, user_ids[u]), json.dumps(entry, separators=(",", ":"))
+
+
+def trigger_scores(buy: BuyAgain, p: Profiles) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per trigger kind: (user codes, unix-time scores) as ``keys.trigger`` describes."""
+    due = buy.due_time()
+    rows = np.repeat(np.arange(buy.items.rows), buy.items.lengths())
+    first_due = np.full(buy.items.rows, np.inf)
+    np.minimum.at(first_due, rows, due)
+    has_due = np.isfinite(first_due)
+    win_back = (p.segment == AT_RISK) & p.at_risk
+
+    def latest(r):
+        users = np.flatnonzero(r.lengths())
+        return users, np.maximum.reduceat(r.scores, r.indptr[users]) if len(users) else np.zeros(0)
+
+    return {
+        "replenishment": (np.flatnonzero(has_due), first_due[has_due]),
+        "win-back": (np.flatnonzero(win_back), p.at_risk_since[win_back]),
+        "abandoned-cart": latest(p.cart),
+        "category-interest": latest(p.interest),
+    }
+
+
+def write(writer, version: str, user_ids: np.ndarray, category_ids: list[str], retention) -> dict[str, int]:
+    """Write buy-again records, profiles and trigger lists under the version; returns the list sizes."""
+    writer.set_many(buy_again_records(version, user_ids, retention.buy_again))
+    writer.set_many(profile_records(version, user_ids, retention.profiles, category_ids))
+    sizes = {}
+    for kind, (users, scores) in trigger_scores(retention.buy_again, retention.profiles).items():
+        if len(users):
+            writer.sorted_set(keys.trigger(version, kind), user_ids[users].tolist(), scores.tolist())
+        sizes[kind] = len(users)
+    return sizes
