@@ -4,7 +4,6 @@ import pytest
 import redis
 
 from recsvc import create_app
-from recsvc.store import ModelStore
 from training.train import Inputs, train
 
 from .shop import CATALOG, HIDDEN, write_shop

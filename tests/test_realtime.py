@@ -125,7 +125,7 @@ def test_a_purchase_leaves_the_next_answers_of_every_user_endpoint(client):
     top = before[0]
     post(client, {"user_id": "alice", "item_id": top, "event": "purchase"})
     assert top not in ids(client.get("/v1/users/alice/recommendations?limit=20").json)
-    assert top not in ids(client.get(f"/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
+    assert top not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
     batch = client.post("/v1/recommendations/batch", json={"user_ids": ["alice", "bob"], "limit": 20}).json
     assert top not in ids(batch["results"][0])
     offers = client.get("/v1/users/alice/category-offers?limit=10&items_per_category=10").json["offers"]

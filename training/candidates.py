@@ -10,7 +10,6 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.topk import topk
 
-from .config import TrainConfig
 from .interactions import Interactions
 from .model import Factors
 from .ragged import Ragged, grouped, top_of_sparse, top_per_row
