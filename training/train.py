@@ -14,7 +14,7 @@ import redis
 from recsvc import keys
 from recsvc.records import encode_scored
 
-from . import candidates, complements, interactions, model, retention, retention_records, serialize
+from . import blend, candidates, complements, interactions, model, retention, retention_records, serialize
 from .candidates import Catalogue
 from .config import TrainConfig
 from .presets import get_preset
@@ -88,7 +88,7 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
                                       config.neighbours_per_item)
     timer.step("similar")
-    picks, because = candidates.user_picks(inter, factors, pool, config.picks_per_user, config.picks_min_items)
+    picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
     timer.step("picks")
     also = complements.also_bought_next(events, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)

@@ -11,7 +11,7 @@ from itertools import chain, zip_longest
 
 import numpy as np
 
-from .. import candidates, interactions, model
+from .. import blend, candidates, interactions, model
 from ..candidates import Catalogue
 from ..config import TrainConfig
 from ..ragged import Ragged
@@ -39,7 +39,7 @@ def build(events: Events, catalogue: Catalogue, config: TrainConfig) -> ServedLi
     factors = model.fit(inter.strength, config)
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
-    picks, _ = candidates.user_picks(inter, factors, pool, config.picks_per_user)
+    picks, _ = blend.blended_picks(inter, factors, pool, catalogue, config)
     also = candidates.also_bought(inter, catalogue, config.neighbours_per_item, config.same_category_factor)
     overall, _ = candidates.popular(inter, catalogue, config.popular_items)
     return ServedLists(inter, picks, similar, also, overall.row(0)[0], catalogue.available)

@@ -28,6 +28,9 @@ SPACE = {
     "view": [0.5, 1.0, 2.0],
     "addtocart": [2.0, 4.0, 8.0],
     "purchase": [4.0, 8.0, 16.0],
+    "blend_knn": [0.0, 0.5, 1.0, 2.0],
+    "blend_history": [0.0, 1.0, 3.0],
+    "blend_popularity": [0.0, 0.3, 1.0, 2.0],
 }
 """The values each parameter is drawn from; view/addtocart/purchase are event weights."""
 

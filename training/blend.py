@@ -1,0 +1,97 @@
+"""Personalized picks as a blend: ALS, item-kNN from the user's history, the history itself, popularity.
+
+Measured offline (docs/quality.md), ALS alone loses on e-commerce data to item-kNN and to
+re-offering what a user viewed; the blend wins. It stays cheap at scale: ALS contributes
+its top-k per fitted user, item-kNN is a sparse history x neighbours product (top
+``knn_neighbours`` per item), and each user's list is a top-k over the union.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.nearest_neighbours import BM25Recommender
+from implicit.utils import ParameterWarning
+
+from .candidates import Catalogue, _batched_topk, _explaining_items, user_picks
+from .config import TrainConfig
+from .interactions import Interactions
+from .model import Factors
+from .ragged import Ragged, top_per_row
+
+
+def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """items x items BM25 similarity, the top k per item (implicit's all-pairs kNN)."""
+    model = BM25Recommender(K=k)
+    with warnings.catch_warnings():  # its own weighting hands itself a COO matrix
+        warnings.simplefilter("ignore", ParameterWarning)
+        model.fit(strength.astype(np.float32).tocsr(), show_progress=False)
+    similarity = model.similarity.tocsr().astype(np.float32)
+    similarity.setdiag(0)
+    similarity.eliminate_zeros()
+    return similarity
+
+
+def _row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its largest value, so every part of the blend is on 0..1."""
+    m = m.tocsr().astype(np.float32)
+    top = np.zeros(m.shape[0], np.float32)
+    nonempty = np.diff(m.indptr) > 0
+    top[nonempty] = np.maximum.reduceat(m.data, m.indptr[:-1][nonempty]) if m.nnz else 0
+    top[top <= 0] = 1.0
+    return sp.diags(1.0 / top) @ m
+
+
+def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: Catalogue,
+                  config: TrainConfig) -> tuple[Ragged, np.ndarray]:
+    """Each user's top picks by the blended score, without what they bought; and the item explaining each.
+
+    With every weight but ALS's at zero these are the plain ALS picks of ``candidates.user_picks``.
+    """
+    if not (config.blend_knn or config.blend_history or config.blend_popularity):
+        return user_picks(inter, factors, pool, config.picks_per_user)
+    n_users, n_items = inter.strength.shape
+    k = config.picks_per_user
+    in_pool = np.zeros(n_items, dtype=bool)
+    in_pool[pool] = True
+    allowed = sp.diags((in_pool & catalogue.available).astype(np.float32))
+    parts = []
+    # ALS: its top k per fitted user, scaled by the user's best score
+    bought = inter.purchases[factors.users][:, pool].tocsr()
+    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors, k, filters=bought)
+    valid = (ids >= 0) & np.isfinite(scores) & (scores > 0)
+    best = np.where(valid[:, :1], scores[:, :1], 1.0)
+    scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
+    rows = np.repeat(factors.users, ids.shape[1])[valid.ravel()]
+    als = sp.csr_matrix((scaled[valid].astype(np.float32), (rows, pool[np.maximum(ids, 0)][valid])),
+                        shape=(n_users, n_items))
+    parts.append(als * config.blend_als)
+    history = inter.strength.tocsr()
+    if config.blend_knn > 0:
+        knn = _row_max_scaled(history @ item_neighbours(history, config.knn_neighbours)) @ allowed
+        parts.append(knn * config.blend_knn)
+    if config.blend_history > 0:
+        viewed = history - history.multiply(inter.purchases > 0)
+        viewed.eliminate_zeros()
+        viewed = _row_max_scaled(viewed) @ sp.diags(catalogue.available.astype(np.float32))
+        parts.append((viewed + (viewed > 0).astype(np.float32)) * config.blend_history)  # 1..2: on top of any other part
+    blend = sum(parts[1:], parts[0]).tocsr()
+    blend = (blend - blend.multiply(inter.purchases > 0)).tocoo()
+    popularity = inter.popularity / (inter.popularity.max() or 1.0)
+    score = blend.data + config.blend_popularity * popularity[blend.col]
+    keep = score > 0
+    picks = top_per_row(blend.row[keep], blend.col[keep], score[keep].astype(np.float32), n_users, k)
+    return picks, _reasons(inter, factors, picks, k)
+
+
+def _reasons(inter: Interactions, factors: Factors, picks: Ragged, k: int) -> np.ndarray:
+    """The history item explaining each pick (-1 where none), as for the ALS picks."""
+    users = np.flatnonzero(picks.lengths() > 0)
+    if not len(users):
+        return np.zeros(0, np.int64)
+    lengths = picks.lengths()[users]
+    padded = np.zeros((len(users), k), dtype=np.int64)
+    cols = np.arange(len(picks.values)) - np.repeat(picks.indptr[:-1][users], lengths)
+    padded[np.repeat(np.arange(len(users)), lengths), cols] = picks.values
+    because = _explaining_items(inter.strength[users], factors.item_factors, padded)
+    return because[np.arange(k)[None, :] < lengths[:, None]]
