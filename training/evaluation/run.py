@@ -103,11 +103,12 @@ def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hi
         rows = blocked[batch].tocoo()
         scores[rows.row, rows.col] = -np.inf
         scores[:, hidden] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        width = min(k, scores.shape[1])
+        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         top[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = -1
-        out[start:start + len(batch)] = top
+        out[start:start + len(batch), :width] = top
     return out
 
 
