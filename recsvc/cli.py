@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--strict", action="store_true", help="fail on the first bad row")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="override a training parameter, e.g. factors=32 (repeatable)")
+    train.add_argument("--evaluate", action="store_true",
+                       help="first measure the model on a time split (the newest 20%% of events held out) "
+                            "and keep the metrics with the version (shown by /v1/model)")
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
     train.set_defaults(run=_train)
 
@@ -136,7 +139,18 @@ def _train(args) -> int:
     inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
                     preset=args.preset, strict=args.strict, stream=args.stream)
     try:
-        result = train(r, inputs, config)
+        metrics = None
+        if args.evaluate:
+            from training.evaluation.pipeline import offline_metrics
+
+            try:
+                metrics = offline_metrics(args.events, preset=args.preset, catalog=args.catalog,
+                                          categories=args.categories, config=config)
+            except InputError:
+                raise
+            except ValueError as e:
+                return _fail(f"cannot evaluate: {e} (the published model is unchanged)")
+        result = train(r, inputs, config, offline_metrics=metrics)
     except InputError as e:
         return _fail(f"{e} (the published model is unchanged)")
     _print_summary(result, r)
@@ -203,6 +217,10 @@ def _print_summary(result, r) -> None:
     print(f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
           f"{m['bytes_per_item_key']} bytes per item")
     print(f"  time: {s['timings_s']['total']:.1f} s")
+    task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
+    if task:
+        ndcg = ", ".join(f"{name} {m['ndcg@10']:.4f}" for name, m in task["models"].items())
+        print(f"  offline NDCG@10, next purchases or carts of {task['users']} users: {ndcg}")
     for name, bad in result.bad_rows.items():
         if bad.count:
             print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")

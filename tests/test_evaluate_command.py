@@ -50,3 +50,19 @@ def test_evaluate_runs_on_the_retailrocket_sample(shared_data, tmp_path, capsys)
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["tasks"]["any"]["users"] > 50
+
+
+def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis_url, tmp_path, capsys):
+    from recsvc import create_app
+    from recsvc.store import ModelStore
+
+    shop = write_shop(tmp_path / "shop")
+    code = main(["--redis-url", redis_url, "train", "--events", str(shop["events"]), "--catalog", str(shop["catalog"]),
+                 "--categories", str(shop["categories"]), "--evaluate", "--param", "factors=8"])
+    assert code == 0
+    assert "offline NDCG@10" in capsys.readouterr().out
+    answer = create_app(store=ModelStore(r)).test_client().get("/v1/model").json
+    metrics = answer["offline_metrics"]
+    assert set(metrics["purchase_or_cart"]["models"]) == {"model", "popular", "itemknn_bm25"}
+    assert 0 <= metrics["purchase_or_cart"]["models"]["model"]["ndcg@10"] <= 1
+    assert "cutoff" in metrics["split"]

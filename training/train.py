@@ -61,8 +61,12 @@ class _Timer:
         return round(time.perf_counter() - self.start, 3)
 
 
-def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -> TrainResult:
-    """Train on the inputs and publish a new version; bad input raises InputError before any write."""
+def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig(),
+          offline_metrics: dict | None = None) -> TrainResult:
+    """Train on the inputs and publish a new version; bad input raises InputError before any write.
+
+    ``offline_metrics`` (from an evaluation of the same inputs) are stored in the version's summary.
+    """
     timer = _Timer()
     preset = get_preset(inputs.preset)
     streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
@@ -129,6 +133,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
         summary["retention"] = {**retained.summary(), "triggers": triggers}
+        if offline_metrics is not None:
+            summary["offline_metrics"] = offline_metrics
         writer.commit(summary, keep=config.versions_kept)
     except BaseException:
         writer.abort()

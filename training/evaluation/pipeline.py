@@ -57,6 +57,22 @@ def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path |
     return result
 
 
+def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | None = None,
+                    categories: Path | None = None, config: TrainConfig = TrainConfig(),
+                    split_by: SplitBy = SplitBy(), k: int = 10) -> dict:
+    """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
+    from .baselines import ItemKNN, Popular
+
+    ds = data.load(events, preset, catalog, categories)
+    s = split.split(ds.events, split_by.cutoff(ds.events))
+    results = run.evaluate(s, ds.catalogue, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
+    wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
+    return {"split": results.split, **{
+        task: {"users": info["users"],
+               "models": {name: {w: values[w] for w in wanted} for name, values in info["models"].items()}}
+        for task, info in results.tasks.items()}}
+
+
 def headline(result: dict, task: str = report.MAIN_TASK, k: int = 10) -> list[str]:
     """Lines for the terminal: each model's NDCG, hit rate and coverage at k on one task."""
     info = result["tasks"][task]
