@@ -3,7 +3,7 @@
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import TrainConfig
@@ -35,7 +35,9 @@ def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path |
     started = time.perf_counter()
     ds = data.load(events, preset, catalog, categories)
     s = split.split(ds.events, split_by.cutoff(ds.events))
-    configs = {"als_served": config}
+    # the served picks with their defaults, and ALS alone (every other part of the blend off)
+    configs = {"als_served": config,
+               "als_plain": replace(config, blend_knn=0.0, blend_history=0.0, blend_popularity=0.0)}
     tuned = None
     if budget_seconds > 0:
         # validation: the train half cut again, in the same proportion of events

@@ -20,7 +20,23 @@ def write(result: dict, out: Path) -> dict[str, Path]:
     json_path.write_text(json.dumps(result, indent=2, sort_keys=False))
     html_path = out / "report.html"
     html_path.write_text(render_html(result))
-    return {"json": json_path, "html": html_path}
+    md_path = out / "report.md"
+    md_path.write_text(markdown(result))
+    return {"json": json_path, "html": html_path, "markdown": md_path}
+
+
+def markdown(result: dict, k: int = 10) -> str:
+    """The results at k as Markdown tables, one per task, best NDCG first (for docs/quality.md)."""
+    wanted = [f"{m}@{k}" for m in (*METRICS, "coverage")]
+    lines = []
+    for task, info in result.get("tasks", {}).items():
+        models = info["models"]
+        lines += [f"{task} ({info['users']} users)", "",
+                  "| model | " + " | ".join(wanted) + " |", "|---|" + "---:|" * len(wanted)]
+        for name in _ordered(models):
+            lines.append(f"| {name} | " + " | ".join(f"{models[name][w]:.4f}" for w in wanted) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _plots():
@@ -79,7 +95,7 @@ def plot_by_activity(task: str, activity: dict) -> str:
     for n, name in enumerate(names):
         values = [activity[name][b] or 0.0 for b in buckets]
         ax.bar([x + n * width for x in range(len(buckets))], values, width, label=name)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(buckets))], [f"{b} items" for b in buckets])
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(buckets))], [f"{b} item{'s' if b != '1' else ''}" for b in buckets])
     ax.set_ylabel("NDCG@10")
     ax.set_title(f"{task}: NDCG@10 by user activity (distinct items before the cutoff)")
     ax.legend(fontsize=7, ncol=2)
