@@ -32,7 +32,7 @@ def test_viewed_items_come_back_first_and_bought_items_never():
     rows += [(1, "u0", "i1", "view"), (1, "u0", "i1", "view"), (1, "u0", "i2", "purchase")]
     rows += [(1, "solo", "i3", "view")]  # one item: not fitted, still gets picks
     events = make_events(rows)
-    config = TrainConfig(factors=2, iterations=10)
+    config = TrainConfig(factors=2, iterations=10, picks_min_items=1)
     inter, factors, pool, catalogue = fitted(events, config)
     picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
     u0 = item_names(events, picks, list(events.user_ids).index("u0"))
@@ -41,6 +41,9 @@ def test_viewed_items_come_back_first_and_bought_items_never():
     solo = list(events.user_ids).index("solo")
     assert item_names(events, picks, solo)[0] == "i3"
     assert len(because) == len(picks.values)
+    # with picks for users of three items or more, the solo viewer is left to the service's item lists
+    lighter = dataclasses.replace(config, picks_min_items=3)
+    assert blend.blended_picks(inter, factors, pool, catalogue, lighter)[0].lengths()[solo] == 0
 
 
 def test_item_knn_adds_the_neighbours_of_the_history():

@@ -49,26 +49,32 @@ def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catal
     With every weight but ALS's at zero these are the plain ALS picks of ``candidates.user_picks``.
     """
     if not (config.blend_knn or config.blend_history or config.blend_popularity):
-        return user_picks(inter, factors, pool, config.picks_per_user)
+        return user_picks(inter, factors, pool, config.picks_per_user, config.picks_min_items)
     n_users, n_items = inter.strength.shape
     k = config.picks_per_user
     in_pool = np.zeros(n_items, dtype=bool)
     in_pool[pool] = True
     allowed = sp.diags((in_pool & catalogue.available).astype(np.float32))
+    # lighter users get no precomputed picks: the service serves them from their items' lists
+    picked = np.diff(inter.strength.indptr) >= config.picks_min_items
     parts = []
     # ALS: its top k per fitted user, scaled by the user's best score
-    bought = inter.purchases[factors.users][:, pool].tocsr()
-    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors, k, filters=bought)
+    rows = np.flatnonzero(picked[factors.users])
+    users = factors.users[rows]
+    bought = inter.purchases[users][:, pool].tocsr()
+    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
     valid = (ids >= 0) & np.isfinite(scores) & (scores > 0)
     best = np.where(valid[:, :1], scores[:, :1], 1.0)
     scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
-    rows = np.repeat(factors.users, ids.shape[1])[valid.ravel()]
-    als = sp.csr_matrix((scaled[valid].astype(np.float32), (rows, pool[np.maximum(ids, 0)][valid])),
+    row_of = np.repeat(users, ids.shape[1])[valid.ravel()]
+    als = sp.csr_matrix((scaled[valid].astype(np.float32), (row_of, pool[np.maximum(ids, 0)][valid])),
                         shape=(n_users, n_items))
     parts.append(als * config.blend_als)
-    history = inter.strength.tocsr()
+    history = sp.diags(picked.astype(np.float32)) @ inter.strength.tocsr()
+    history.eliminate_zeros()
     if config.blend_knn > 0:
-        knn = _row_max_scaled(history @ item_neighbours(history, config.knn_neighbours)) @ allowed
+        neighbours = item_neighbours(inter.strength.tocsr(), config.knn_neighbours)  # learned from everyone
+        knn = _row_max_scaled(history @ neighbours) @ allowed
         parts.append(knn * config.blend_knn)
     if config.blend_history > 0:
         viewed = history - history.multiply(inter.purchases > 0)
