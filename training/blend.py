@@ -100,4 +100,10 @@ def _reasons(inter: Interactions, factors: Factors, picks: Ragged, k: int) -> np
     cols = np.arange(len(picks.values)) - np.repeat(picks.indptr[:-1][users], lengths)
     padded[np.repeat(np.arange(len(users)), lengths), cols] = picks.values
     because = _explaining_items(inter.strength[users], factors.item_factors, padded)
-    return because[np.arange(k)[None, :] < lengths[:, None]]
+    because = because[np.arange(k)[None, :] < lengths[:, None]]
+    # a viewed item offered again explains itself (the service says "recently_viewed")
+    n_items = inter.strength.shape[1]
+    viewed = (inter.strength - inter.strength.multiply(inter.purchases > 0)).tocoo()
+    viewed_keys = viewed.row.astype(np.int64)[viewed.data > 0] * n_items + viewed.col[viewed.data > 0]
+    pick_keys = np.repeat(users, lengths).astype(np.int64) * n_items + picks.values
+    return np.where(np.isin(pick_keys, viewed_keys), picks.values, because)

@@ -1,9 +1,9 @@
 """What the service would answer, rebuilt from the trainer's precomputed lists.
 
 The trainer's own functions build the lists; these functions then apply the rules of
-``recsvc/answers.py``: fitted users get their picks, the others the similar items of what
-they viewed and the also-bought of what they bought, one from each in turn; popular
-items fill the rest; nothing the user bought comes back.
+``recsvc/answers.py``: users with picks get them; the others get what they viewed again,
+then the similar items of what they viewed and the also-bought of what they bought, one
+from each in turn; popular items fill the rest; nothing the user bought comes back.
 """
 
 from dataclasses import dataclass
@@ -82,7 +82,7 @@ def user_picks(lists: ServedLists, users: np.ndarray, k: int) -> np.ndarray:
             viewed = lists.inter.recent.row(user)[0][:LIGHT_HISTORY]
             bought = lists.inter.bought.row(user)[0][:LIGHT_HISTORY]
             sources = [lists.similar.row(i)[0] for i in viewed] + [lists.also.row(i)[0] for i in bought]
-            first = [c for round_ in zip_longest(*sources) for c in round_ if c is not None]
+            first = list(viewed) + [c for round_ in zip_longest(*sources) for c in round_ if c is not None]
         rows.append(_fill(k, _blocked(lists, user), first, lists.popular))
     return _padded(rows, k)
 
