@@ -17,7 +17,7 @@ from .candidates import Catalogue, _batched_topk, _explaining_items, user_picks
 from .config import TrainConfig
 from .interactions import Interactions
 from .model import Factors
-from .ragged import Ragged, top_per_row
+from .ragged import Ragged, grouped, rank_in_row
 
 
 def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -86,8 +86,22 @@ def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catal
     popularity = inter.popularity / (inter.popularity.max() or 1.0)
     score = blend.data + config.blend_popularity * popularity[blend.col]
     keep = score > 0
-    picks = top_per_row(blend.row[keep], blend.col[keep], score[keep].astype(np.float32), n_users, k)
+    picks = _top_k(blend.row[keep], blend.col[keep], score[keep].astype(np.float32), n_users, k)
     return picks, _reasons(inter, factors, picks, k)
+
+
+def _top_k(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
+    """``top_per_row`` for non-negative scores: one argsort of a float key (row, then best first), not a lexsort."""
+    top = float(scores.max(initial=0.0))
+    key = row_of.astype(np.float64) * (top + 1.0) + (top - scores.astype(np.float64))
+    order = np.argsort(key)
+    return top_per_row_sorted(row_of[order], values[order], scores[order], rows, k)
+
+
+def top_per_row_sorted(row_of, values, scores, rows: int, k: int) -> Ragged:
+    """The first k entries of each row of entries already ordered by row, best first."""
+    keep = rank_in_row(row_of, rows) < k
+    return grouped(row_of[keep], values[keep], scores[keep], rows)
 
 
 def _reasons(inter: Interactions, factors: Factors, picks: Ragged, k: int) -> np.ndarray:
@@ -104,6 +118,8 @@ def _reasons(inter: Interactions, factors: Factors, picks: Ragged, k: int) -> np
     # a viewed item offered again explains itself (the service says "recently_viewed")
     n_items = inter.strength.shape[1]
     viewed = (inter.strength - inter.strength.multiply(inter.purchases > 0)).tocoo()
-    viewed_keys = viewed.row.astype(np.int64)[viewed.data > 0] * n_items + viewed.col[viewed.data > 0]
+    viewed_keys = np.sort(viewed.row.astype(np.int64)[viewed.data > 0] * n_items + viewed.col[viewed.data > 0])
     pick_keys = np.repeat(users, lengths).astype(np.int64) * n_items + picks.values
-    return np.where(np.isin(pick_keys, viewed_keys), picks.values, because)
+    at = np.minimum(np.searchsorted(viewed_keys, pick_keys), max(len(viewed_keys) - 1, 0))
+    was_viewed = viewed_keys[at] == pick_keys if len(viewed_keys) else np.zeros(len(pick_keys), bool)
+    return np.where(was_viewed, picks.values, because)
