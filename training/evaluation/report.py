@@ -29,6 +29,12 @@ def markdown(result: dict, k: int = 10) -> str:
     """The results at k as Markdown tables, one per task, best NDCG first (for docs/quality.md)."""
     wanted = [f"{m}@{k}" for m in (*METRICS, "coverage")]
     lines = []
+    try:
+        _plots()
+        plots = True
+    except ImportError:
+        plots = False
+        parts.append("<p>No plots: matplotlib is not installed (<code>pip install 'recsvc[eval]'</code>).</p>")
     for task, info in result.get("tasks", {}).items():
         models = info["models"]
         lines += [f"{task} ({info['users']} users)", "",
@@ -123,16 +129,23 @@ def render_html(result: dict) -> str:
         t = result["tuning"]
         parts.append(f"<p>Tuning: {t['trials']} trials in {t['seconds']:.0f} s; best {html.escape(t['metric'])} "
                      f"{t['best_score']:.4f} with {html.escape(json.dumps(t['best']))}</p>")
+    try:
+        _plots()
+        plots = True
+    except ImportError:
+        plots = False
+        parts.append("<p>No plots: matplotlib is not installed (<code>pip install 'recsvc[eval]'</code>).</p>")
     for task, info in result.get("tasks", {}).items():
         models = info["models"]
         parts.append(f"<h2>{html.escape(task)} ({info['users']} users)</h2>")
         if not models or not info["users"]:
             parts.append("<p>No users to measure this on in the test period.</p>")
             continue
-        parts.append(_img(plot_by_model(task, models), f"{task} NDCG@10 by model"))
-        parts.append(_img(plot_by_k(task, models), f"{task} NDCG by K"))
+        if plots:
+            parts.append(_img(plot_by_model(task, models), f"{task} NDCG@10 by model"))
+            parts.append(_img(plot_by_k(task, models), f"{task} NDCG by K"))
         activity = result.get("activity", {}).get(task)
-        if activity:
+        if activity and plots:
             parts.append(_img(plot_by_activity(task, activity), f"{task} NDCG@10 by user activity"))
         parts.append(_table(models))
     style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
