@@ -11,7 +11,7 @@ from itertools import chain, zip_longest
 
 import numpy as np
 
-from .. import blend, candidates, interactions, model
+from .. import blend, candidates, complements, interactions, model
 from ..candidates import Catalogue
 from ..config import TrainConfig
 from ..ragged import Ragged
@@ -33,14 +33,17 @@ class ServedLists:
 
 
 def build(events: Events, catalogue: Catalogue, config: TrainConfig) -> ServedLists:
-    """Run the trainer's steps on the events, without publishing."""
+    """Run the trainer's steps on the events, without publishing (as ``training/train.py`` builds them)."""
     n_items = len(catalogue.category)
     inter = interactions.build(events, config, n_items=n_items)
     factors = model.fit(inter.strength, config)
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
+    alternatives = complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user)
+    similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
+                                      config.neighbours_per_item)
     picks, _ = blend.blended_picks(inter, factors, pool, catalogue, config)
-    also = candidates.also_bought(inter, catalogue, config.neighbours_per_item, config.same_category_factor)
+    also = complements.also_bought_next(events, catalogue, config, config.neighbours_per_item)
     overall, _ = candidates.popular(inter, catalogue, config.popular_items)
     return ServedLists(inter, picks, similar, also, overall.row(0)[0], catalogue.available)
 
