@@ -66,3 +66,18 @@ def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis
     assert set(metrics["purchase_or_cart"]["models"]) == {"model", "popular", "itemknn_bm25"}
     assert 0 <= metrics["purchase_or_cart"]["models"]["model"]["ndcg@10"] <= 1
     assert "cutoff" in metrics["split"]
+
+
+def test_without_matplotlib_the_page_still_has_the_tables(monkeypatch):
+    from training.evaluation import report
+
+    def missing():
+        raise ImportError("no matplotlib")
+
+    monkeypatch.setattr(report, "_plots", missing)
+    result = {"dataset": "d", "split": {}, "tasks": {"purchase": {"users": 1, "models": {
+        "popular": {f"{m}@{k}": 0.5 for k in (5, 10, 20)
+                    for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")}}}}}
+    page = report.render_html(result)
+    assert "matplotlib is not installed" in page and "<table>" in page and "base64" not in page
+    assert "| popular | 0.5000 |" in report.markdown(result)

@@ -8,7 +8,6 @@ import logging
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 from implicit.utils import ParameterWarning

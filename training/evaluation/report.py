@@ -29,12 +29,6 @@ def markdown(result: dict, k: int = 10) -> str:
     """The results at k as Markdown tables, one per task, best NDCG first (for docs/quality.md)."""
     wanted = [f"{m}@{k}" for m in (*METRICS, "coverage")]
     lines = []
-    try:
-        _plots()
-        plots = True
-    except ImportError:
-        plots = False
-        parts.append("<p>No plots: matplotlib is not installed (<code>pip install 'recsvc[eval]'</code>).</p>")
     for task, info in result.get("tasks", {}).items():
         models = info["models"]
         lines += [f"{task} ({info['users']} users)", "",

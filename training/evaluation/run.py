@@ -2,7 +2,7 @@
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -189,7 +189,3 @@ def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarr
             scorer.history = subject  # neighbours of the subject item alone
         out[scorer.name] = rank(scorer, index, blocked_rows, hidden, k)
     return out
-
-
-def with_params(config: TrainConfig, **changes) -> TrainConfig:
-    return replace(config, **changes)
