@@ -35,11 +35,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-def run_training(url: str, data: dict) -> tuple[float, float, dict]:
+def run_training(url: str, data: dict, params: list[str] = ()) -> tuple[float, float, dict]:
     """Wall seconds, peak MiB and the summary of one `recsvc train` child process."""
     command = [sys.executable, "-m", "recsvc.cli", "--redis-url", url, "train", "--preset", "retailrocket",
                "--events", str(data["events"]), "--catalog", str(data["catalog"]),
                "--categories", str(data["category_tree"])]
+    command += [arg for p in params for arg in ("--param", p)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -76,6 +77,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="reuse synthetic files in this folder")
     parser.add_argument("--redis-url", help="an EMPTY Redis to use (default: a private redis-server)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="train with a parameter changed, as `recsvc train --param` (repeatable)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +91,7 @@ def main() -> None:
         server = None if args.redis_url else RedisProcess().start()
         url = args.redis_url or server.url
         try:
-            wall, peak, meta = run_training(url, data)
+            wall, peak, meta = run_training(url, data, args.param)
         finally:
             if server:
                 server.stop()
@@ -105,7 +108,8 @@ def main() -> None:
         "ratio_to_bare_fit": round(wall / reference, 2),
     }
     print(f"\n## Training + publishing ({machine()})\n")
-    print(f"`python benchmarks/train_bench.py --scale {args.scale}`\n")
+    params = "".join(f" --param {p}" for p in args.param)
+    print(f"`python benchmarks/train_bench.py --scale {args.scale}{params}`\n")
     print("| figure | value | target |\n|---|---|---|")
     print(f"| data | {c['users']:,} users ({c['fitted_users']:,} fitted), {c['items']:,} items, {c['events']:,} events | |")
     print(f"| wall time (read, fit, precompute, publish) | {wall:.1f} s | < 60 s |")

@@ -15,6 +15,7 @@ from .records import NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord
 from .store import ModelStore
 
 POPULAR = {"type": "popular"}
+RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
 ATTRIBUTES = ("title", "price", "url", "image_url")
 
@@ -95,7 +96,9 @@ class Answers:
         names = dict(zip(because, self._item_ids(version, because)))
         bought = set(record.bought)
         for item, score, cause in zip(record.picks, record.scores, record.because):
-            if cause == NO_ITEM or names.get(cause) is None:
+            if cause == item:  # an item the user viewed, offered again
+                yield item, score, RECENTLY_VIEWED
+            elif cause == NO_ITEM or names.get(cause) is None:
                 yield item, score, {"type": "personalized"}
             else:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
@@ -103,8 +106,10 @@ class Answers:
 
     def _from_history(self, version: str, record: UserRecord,
                       lists: dict[int, ItemRecord] | None = None) -> Iterator[Candidate]:
-        """For a user without picks: the similar items of what they viewed, the also-bought of what they bought."""
+        """For a user without picks: what they viewed, again; then the similar items of what they viewed and
+        the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md)."""
         viewed = list(record.recent[:LIGHT_HISTORY])
+        yield from ((index, 1.0, RECENTLY_VIEWED) for index in viewed)
         if lists is None:
             lists = self._item_records(version, _history(record))
         names = dict(zip(lists, self._item_ids(version, list(lists))))

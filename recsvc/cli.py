@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--strict", action="store_true", help="fail on the first bad row")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="override a training parameter, e.g. factors=32 (repeatable)")
+    train.add_argument("--evaluate", action="store_true",
+                       help="first measure the model on a time split (the newest 20%% of events held out) "
+                            "and keep the metrics with the version (shown by /v1/model)")
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
     train.set_defaults(run=_train)
 
@@ -52,6 +55,31 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--folder", type=Path, default=Path(".recsvc") / "demo-shop")
     demo.add_argument("--no-serve", action="store_true", help="train only")
     demo.set_defaults(run=_demo)
+
+    evaluate = sub.add_parser("evaluate", help="measure recommendation quality on a time split, beside baselines")
+    evaluate.add_argument("--events", required=True, type=Path, help="events file or folder (CSV, CSV.gz, Parquet)")
+    evaluate.add_argument("--catalog", type=Path, help="catalog file: item_id, category_id, ...")
+    evaluate.add_argument("--categories", type=Path, help="category tree file: category_id, parent_id")
+    evaluate.add_argument("--preset", choices=_preset_names(), help="read a public format as it is")
+    cut = evaluate.add_mutually_exclusive_group()
+    cut.add_argument("--split-date", metavar="DATE", help="test on events from this ISO date (UTC) on")
+    cut.add_argument("--split-days", type=float, metavar="N", help="test on the last N days")
+    cut.add_argument("--split-fraction", type=float, metavar="F", help="test on the newest fraction F of events "
+                     "(the default, 0.2)")
+    evaluate.add_argument("--budget-seconds", type=float, default=0.0, metavar="S",
+                          help="tune ALS and the data weighting for up to S seconds (0: no tuning)")
+    evaluate.add_argument("--out", type=Path, default=Path(".recsvc") / "evaluation",
+                          help="folder for report.json and report.html")
+    evaluate.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                          help="evaluate with a training parameter changed, e.g. factors=32 (repeatable)")
+    evaluate.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    evaluate.set_defaults(run=_evaluate)
+
+    convert = sub.add_parser("convert", help="convert a public data set to contract-format files")
+    convert.add_argument("format", choices=["instacart", "diginetica"])
+    convert.add_argument("--source", required=True, type=Path, help="the data set's folder")
+    convert.add_argument("--out", required=True, type=Path, help="folder for events.csv.gz, catalog.csv, ...")
+    convert.set_defaults(run=_convert)
 
     models = sub.add_parser("models", help="list the published model versions")
     models.set_defaults(run=_models)
@@ -111,10 +139,54 @@ def _train(args) -> int:
     inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
                     preset=args.preset, strict=args.strict, stream=args.stream)
     try:
-        result = train(r, inputs, config)
+        metrics = None
+        if args.evaluate:
+            from training.evaluation.pipeline import offline_metrics
+
+            try:
+                metrics = offline_metrics(args.events, preset=args.preset, catalog=args.catalog,
+                                          categories=args.categories, config=config)
+            except InputError:
+                raise
+            except ValueError as e:
+                return _fail(f"cannot evaluate: {e} (the published model is unchanged)")
+        result = train(r, inputs, config, offline_metrics=metrics)
     except InputError as e:
         return _fail(f"{e} (the published model is unchanged)")
     _print_summary(result, r)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from training.config import TrainConfig
+    from training.evaluation.pipeline import SplitBy, evaluate_dataset, headline
+    from training.readers import InputError
+
+    try:
+        config = _config_with(TrainConfig(), args.param)
+        result = evaluate_dataset(
+            args.events, preset=args.preset, catalog=args.catalog, categories=args.categories,
+            split_by=SplitBy(args.split_date, args.split_days, args.split_fraction), config=config,
+            budget_seconds=args.budget_seconds, out=args.out)
+    except (InputError, ValueError) as e:
+        return _fail(str(e))
+    for line in headline(result):
+        print(line)
+    if result.get("tuning"):
+        print(f"tuned: {json.dumps(result['tuning']['best'])} ({result['tuning']['trials']} trials)")
+    print(f"report: {result['files']['html']} and {result['files']['json']} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def _convert(args) -> int:
+    from training.convert import CONVERTERS
+
+    try:
+        written = CONVERTERS[args.format](args.source, args.out)
+    except (OSError, ValueError) as e:
+        return _fail(str(e))
+    for name, path in written.items():
+        print(f"{name}: {path}")
     return 0
 
 
@@ -145,6 +217,10 @@ def _print_summary(result, r) -> None:
     print(f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
           f"{m['bytes_per_item_key']} bytes per item")
     print(f"  time: {s['timings_s']['total']:.1f} s")
+    task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
+    if task:
+        ndcg = ", ".join(f"{name} {m['ndcg@10']:.4f}" for name, m in task["models"].items())
+        print(f"  offline NDCG@10, next purchases or carts of {task['users']} users: {ndcg}")
     for name, bad in result.bad_rows.items():
         if bad.count:
             print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")

@@ -93,7 +93,10 @@ def test_picks_are_explained_by_the_users_own_history(client):
 def test_a_light_user_gets_picks_that_follow_their_view(client):
     answer = client.get("/v1/users/bob/recommendations?limit=5").json
     assert answer["source"] == "personalized"
-    assert answer["items"][0]["reason"] == {"type": "because_you_viewed", "item_id": "tv-2"}
+    # the TV bob viewed comes back first, then what follows from it
+    assert answer["items"][0]["item_id"] == "tv-2"
+    assert answer["items"][0]["reason"] == {"type": "recently_viewed"}
+    assert answer["items"][1]["reason"] == {"type": "because_you_viewed", "item_id": "tv-2"}
 
 
 def test_unknown_user_and_item_fall_back_to_popular(client):
@@ -229,3 +232,10 @@ def test_openapi_documents_every_endpoint(client):
         "/healthz", "/readyz"}
     params = {p["name"] for p in spec["components"]["parameters"].values()}
     assert {"limit", "category", "exclude", "user_id", "item_id"} <= params
+
+
+def test_a_viewed_item_offered_again_says_so(client):
+    answer = client.get("/v1/users/alice/recommendations?limit=10").json
+    again = [i for i in answer["items"] if i["reason"] == {"type": "recently_viewed"}]
+    assert {i["item_id"] for i in again} == {"shoe-2", "shirt-2", "tv-1"}  # what she looked at and did not buy
+    assert "shoe-1" not in {i["item_id"] for i in answer["items"]}

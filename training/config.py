@@ -30,6 +30,13 @@ class TrainConfig:
     # the ALS lists score the most active items only; cost grows with users x pool x factors
     candidate_pool: int = 20_000
 
+    # personalized picks blend (see training/blend.py and docs/quality.md); each part is scaled to 0..1
+    blend_als: float = 1.0
+    blend_knn: float = 1.0  # item-kNN (BM25) of the user's history
+    blend_history: float = 3.0  # re-offer what the user viewed and did not buy (3: above the other parts)
+    blend_popularity: float = 1.0  # a prior toward recently popular items
+    knn_neighbours: int = 20
+
     # what is kept per user and per item
     picks_per_user: int = 50
     neighbours_per_item: int = 30

@@ -14,7 +14,7 @@ import redis
 from recsvc import keys
 from recsvc.records import encode_scored
 
-from . import candidates, complements, interactions, model, retention, retention_records, serialize
+from . import blend, candidates, complements, interactions, model, retention, retention_records, serialize
 from .candidates import Catalogue
 from .config import TrainConfig
 from .presets import get_preset
@@ -61,8 +61,12 @@ class _Timer:
         return round(time.perf_counter() - self.start, 3)
 
 
-def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -> TrainResult:
-    """Train on the inputs and publish a new version; bad input raises InputError before any write."""
+def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig(),
+          offline_metrics: dict | None = None) -> TrainResult:
+    """Train on the inputs and publish a new version; bad input raises InputError before any write.
+
+    ``offline_metrics`` (from an evaluation of the same inputs) are stored in the version's summary.
+    """
     timer = _Timer()
     preset = get_preset(inputs.preset)
     streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
@@ -88,7 +92,7 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
     similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
                                       config.neighbours_per_item)
     timer.step("similar")
-    picks, because = candidates.user_picks(inter, factors, pool, config.picks_per_user, config.picks_min_items)
+    picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
     timer.step("picks")
     also = complements.also_bought_next(events, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
@@ -129,6 +133,8 @@ def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig()) -
         memory = _memory_report(r, version, memory_before, user_ids, item_ids, n_users, n_items)
         summary = _summary(version, events, inter, factors, item_ids, category_ids, bad, config, memory, timer)
         summary["retention"] = {**retained.summary(), "triggers": triggers}
+        if offline_metrics is not None:
+            summary["offline_metrics"] = offline_metrics
         writer.commit(summary, keep=config.versions_kept)
     except BaseException:
         writer.abort()

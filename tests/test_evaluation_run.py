@@ -1,0 +1,76 @@
+"""Tasks, ranking and the whole run on splits whose answers are worked out by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from training.config import TrainConfig
+from training.evaluation import baselines, run, split
+
+from .test_candidates import DAY, NOW, catalogue_for, make_events
+
+
+def tiny():
+    rows = [(9, u, "p", "purchase") for u in ("u1", "u2", "u3")]
+    rows += [(9, u, "q", "view") for u in ("u1", "u2", "u3", "u4")]
+    rows += [(8, "u4", "r", "view")]
+    rows += [(1, "u4", "p", "purchase"), (1, "u1", "r", "purchase"), (1, "u5", "q", "purchase"),
+             (1, "u2", "p", "purchase")]  # u2 buys p again: not a new item
+    events = make_events(rows)
+    return events, split.split(events, NOW - 5 * DAY)
+
+
+def test_tasks_keep_users_with_history_and_their_new_items_only():
+    events, s = tiny()
+    task = run.pick_tasks(s, len(events.item_ids))["purchase"]
+    users = [events.user_ids[u] for u in task.users]
+    assert users == ["u1", "u4"]  # u5 has no history; u2 only bought again
+    assert [[events.item_ids[i] for i in r] for r in task.relevant] == [["r"], ["p"]]
+    also = run.also_bought_task(s, len(events.item_ids))
+    assert [events.user_ids[u] for u in also.users] == ["u1"]
+    assert [events.item_ids[i] for i in also.subjects] == ["p"]
+
+
+def test_popularity_scores_as_worked_out_by_hand():
+    events, s = tiny()
+    catalogue, _ = catalogue_for(events)
+    result = run.evaluate(s, catalogue, {}, scorers=[baselines.Popular()])
+    popular = result.tasks["purchase"]["models"]["popular"]
+    # popular order q (4 users), p (3), r (1); u1 bought p: q, r -> hit at 2; u4: q, p, r -> hit at 2
+    assert popular["ndcg@5"] == pytest.approx(1 / math.log2(3), abs=1e-4)
+    assert popular["hit_rate@5"] == 1.0
+    assert popular["precision@5"] == pytest.approx(1 / 5)
+    assert popular["coverage@5"] == pytest.approx(1.0)
+    assert result.tasks["purchase"]["users"] == 2
+
+
+def test_rank_leaves_out_blocked_and_hidden_items():
+    class Fixed(baselines.Scorer):
+        def scores(self, users):
+            return np.tile(np.array([4.0, 3.0, 2.0, 1.0], np.float32), (len(users), 1))
+
+    import scipy.sparse as sp
+    blocked = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
+    ranked = run.rank(Fixed(), np.array([0, 1]), blocked, hidden=np.array([2]), k=3)
+    assert ranked.tolist() == [[1, 3, -1], [0, 1, 3]]
+
+
+def test_served_picks_beat_popularity_where_tastes_differ():
+    rows = []
+    for u in range(40):  # two groups of users, each buys its own items; later each buys one it missed
+        group = "a" if u < 20 else "b"
+        for i in range(6):
+            if i != u % 6:
+                rows.append((10, f"u{u:02d}", f"{group}{i}", "purchase"))
+        rows.append((1, f"u{u:02d}", f"{group}{u % 6}", "purchase"))
+    rows += [(10, f"x{n}", "pop", "purchase") for n in range(60)]  # a best seller nobody in the groups wants
+    events = make_events(rows)
+    catalogue, _ = catalogue_for(events)
+    s = split.split(events, NOW - 5 * DAY)
+    config = TrainConfig(factors=4, iterations=10, blend_history=0.0)
+    result = run.evaluate(s, catalogue, {"served": config}, scorers=[baselines.Popular()])
+    models = result.tasks["purchase"]["models"]
+    assert models["served"]["hit_rate@5"] > 0.9
+    assert models["served"]["ndcg@5"] > models["popular"]["ndcg@5"]
+    assert set(result.activity["purchase"]["served"]) == {"1", "2-4", "5-19", "20+"}

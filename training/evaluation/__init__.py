@@ -1,0 +1,1 @@
+"""Offline evaluation: a time split, ranking metrics, baselines, tuning and a report."""

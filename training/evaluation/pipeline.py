@@ -1,0 +1,87 @@
+"""The whole evaluation of a data set: read, split, tune, evaluate, report."""
+
+import logging
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..config import TrainConfig
+from . import data, report, run, split, tuning
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SplitBy:
+    """Where to cut: exactly one of an ISO date, the last N days, or the newest fraction of events."""
+
+    date: str | None = None
+    days: float | None = None
+    fraction: float | None = None
+
+    def cutoff(self, events) -> int:
+        if self.date is None and self.days is None and self.fraction is None:
+            return split.cutoff_of(events, fraction=0.2)
+        return split.cutoff_of(events, date=self.date, days=self.days, fraction=self.fraction)
+
+
+def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path | None = None,
+                     categories: Path | None = None, split_by: SplitBy = SplitBy(),
+                     config: TrainConfig = TrainConfig(), budget_seconds: float = 0.0,
+                     out: Path | None = None) -> dict:
+    """Evaluate the served model (defaults, and tuned when a budget is given) beside the baselines."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    started = time.perf_counter()
+    ds = data.load(events, preset, catalog, categories)
+    s = split.split(ds.events, split_by.cutoff(ds.events))
+    # the served picks with their defaults, and ALS alone (every other part of the blend off)
+    configs = {"als_served": config,
+               "als_plain": replace(config, blend_knn=0.0, blend_history=0.0, blend_popularity=0.0)}
+    tuned = None
+    if budget_seconds > 0:
+        # validation: the train half cut again, in the same proportion of events
+        share = len(s.test) / (len(s.train) + len(s.test))
+        validation = split.split(s.train, split.cutoff_of(s.train, fraction=share))
+        tuned = tuning.tune(validation, ds.catalogue, budget_seconds, report.MAIN_TASK, base=config)
+        configs["als_served_tuned"] = tuned.best
+    results = run.evaluate(s, ds.catalogue, configs)
+    result = {
+        "dataset": str(events),
+        "preset": preset,
+        **results.to_dict(),
+        "parameters": {name: tuning.changed(c) for name, c in configs.items()},
+        "tuning": tuned.to_dict() if tuned else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if out is not None:
+        result["files"] = {k: str(v) for k, v in report.write(result, out).items()}
+    return result
+
+
+def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | None = None,
+                    categories: Path | None = None, config: TrainConfig = TrainConfig(),
+                    split_by: SplitBy = SplitBy(), k: int = 10) -> dict:
+    """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
+    from .baselines import ItemKNN, Popular
+
+    ds = data.load(events, preset, catalog, categories)
+    s = split.split(ds.events, split_by.cutoff(ds.events))
+    results = run.evaluate(s, ds.catalogue, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
+    wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
+    return {"split": results.split, **{
+        task: {"users": info["users"],
+               "models": {name: {w: values[w] for w in wanted} for name, values in info["models"].items()}}
+        for task, info in results.tasks.items()}}
+
+
+def headline(result: dict, task: str = report.MAIN_TASK, k: int = 10) -> list[str]:
+    """Lines for the terminal: each model's NDCG, hit rate and coverage at k on one task."""
+    info = result["tasks"][task]
+    lines = [f"{task}: {info['users']} users; split {result['split']}"]
+    models = info["models"]
+    for name in sorted(models, key=lambda m: -models[m][f"ndcg@{k}"]):
+        m = models[name]
+        lines.append(f"  {name:20s} ndcg@{k} {m[f'ndcg@{k}']:.4f}  hit_rate@{k} {m[f'hit_rate@{k}']:.4f}  "
+                     f"recall@{k} {m[f'recall@{k}']:.4f}  coverage@{k} {m[f'coverage@{k}']:.4f}")
+    return lines

@@ -1,0 +1,191 @@
+"""One evaluation run: split the events, fit every model on the train half, score the test half."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..candidates import Catalogue
+from ..config import TrainConfig
+from ..interactions import build as build_interactions
+from ..readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
+from . import baselines, metrics, served
+from .split import Split
+
+log = logging.getLogger(__name__)
+
+KS = (5, 10, 20)
+TARGETS = {"purchase": (PURCHASE,), "purchase_or_cart": (PURCHASE, ADDTOCART),
+           "any": (VIEW, ADDTOCART, PURCHASE, WISHLIST)}
+"""What counts as a user taking a recommendation: their next purchases, purchases and carts, or any event
+(for samples with too few buyers to measure)."""
+ACTIVITY_BUCKETS = ((1, 1), (2, 4), (5, 19), (20, None))
+"""Users grouped by their distinct train items, for the metric-by-activity plot."""
+SCORE_BATCH = 512
+
+
+@dataclass
+class Task:
+    """The users one task is measured on and the items each went on to take."""
+
+    users: np.ndarray
+    relevant: list[np.ndarray]
+    subjects: np.ndarray | None = None  # also-bought: the item each user is shown a list for
+
+
+@dataclass
+class Results:
+    """Metrics by task and model, and what they were measured on."""
+
+    split: dict
+    tasks: dict[str, dict] = field(default_factory=dict)  # task -> {"users": n, "models": {name: metrics}}
+    activity: dict[str, dict] = field(default_factory=dict)  # task -> model -> bucket -> ndcg@10
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"split": self.split, "tasks": self.tasks, "activity": self.activity, "timings_s": self.timings_s}
+
+
+def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
+    """Per target, users with train history and at least one new item of the target's events after the cutoff.
+
+    Items a user bought before the cutoff are left out of what they go on to take: picks never offer them.
+    """
+    train, test = s.train, s.test
+    n_users = len(train.user_ids)
+    had = np.zeros(n_users, dtype=bool)
+    had[train.user] = True
+    bought = _pairs(train.user[train.event == PURCHASE], train.item[train.event == PURCHASE], n_items)
+    tasks = {}
+    for name, codes in TARGETS.items():
+        mask = np.isin(test.event, codes) & had[test.user]
+        keys = np.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
+        keys = keys[~np.isin(keys, bought)]
+        tasks[name] = _task_of(keys, n_items)
+    return tasks
+
+
+def also_bought_task(s: Split, n_items: int) -> Task:
+    """Users who bought before the cutoff and buy a new item after it; the subject is their last train purchase."""
+    train, test = s.train, s.test
+    is_buy = train.event == PURCHASE
+    order = np.lexsort((train.timestamp[is_buy], train.user[is_buy]))
+    users, items = train.user[is_buy][order], train.item[is_buy][order]
+    last = np.ones(len(users), dtype=bool)
+    last[:-1] = users[1:] != users[:-1]
+    subject = dict(zip(users[last].tolist(), items[last].tolist()))
+    bought = _pairs(users, items, n_items)
+    mask = (test.event == PURCHASE) & np.isin(test.user, list(subject))
+    keys = np.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
+    task = _task_of(keys[~np.isin(keys, bought)], n_items)
+    task.subjects = np.array([subject[u] for u in task.users.tolist()], dtype=np.int64)
+    return task
+
+
+def _pairs(users, items, n_items) -> np.ndarray:
+    return np.unique(users.astype(np.int64) * n_items + items)
+
+
+def _task_of(keys: np.ndarray, n_items: int) -> Task:
+    users, items = keys // n_items, keys % n_items
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, np.int64)
+    return Task(users=users[starts], relevant=np.split(items, starts[1:]) if len(starts) else [])
+
+
+def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hidden: np.ndarray, k: int) -> np.ndarray:
+    """Each user's top k items by the scorer, without their blocked items or hidden items."""
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    for start in range(0, len(users), SCORE_BATCH):
+        batch = users[start:start + SCORE_BATCH]
+        scores = np.asarray(scorer.scores(batch), dtype=np.float32)
+        rows = blocked[batch].tocoo()
+        scores[rows.row, rows.col] = -np.inf
+        scores[:, hidden] = -np.inf
+        width = min(k, scores.shape[1])
+        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = -1
+        out[start:start + len(batch), :width] = top
+    return out
+
+
+def activity_of(train: Events, n_items: int) -> np.ndarray:
+    """Distinct train items per user."""
+    pairs = np.unique(train.user.astype(np.int64) * n_items + train.item)
+    return np.bincount(pairs // n_items, minlength=len(train.user_ids))
+
+
+def by_activity(ndcg: np.ndarray, activity: np.ndarray) -> dict[str, float | None]:
+    out = {}
+    for lo, hi in ACTIVITY_BUCKETS:
+        label = f"{lo}" if lo == hi else (f"{lo}+" if hi is None else f"{lo}-{hi}")
+        inside = (activity >= lo) & (activity <= (hi if hi is not None else activity.max(initial=0)))
+        out[label] = round(float(ndcg[inside].mean()), 5) if inside.any() else None
+    return out
+
+
+def evaluate(s: Split, catalogue: Catalogue, configs: dict[str, TrainConfig],
+             scorers: list[baselines.Scorer] | None = None) -> Results:
+    """Every served configuration and every baseline on the same split, at every K, for every task."""
+    n_items = len(catalogue.category)
+    results = Results(split=s.describe())
+    tasks = pick_tasks(s, n_items)
+    tasks["also_bought"] = also_bought_task(s, n_items)
+    k = max(KS)
+    activity = activity_of(s.train, n_items)
+    hidden = np.flatnonzero(~catalogue.available)
+    ranked: dict[str, dict[str, np.ndarray]] = {name: {} for name in tasks}
+    inter = None
+    for name, config in configs.items():
+        started = time.perf_counter()
+        lists = served.build(s.train, catalogue, config)
+        inter = inter or lists.inter
+        for task_name, task in tasks.items():
+            if task_name == "also_bought":
+                ranked[task_name][name] = served.also_bought(lists, task.subjects, task.users, k)
+            else:
+                ranked[task_name][name] = served.user_picks(lists, task.users, k)
+        results.timings_s[name] = round(time.perf_counter() - started, 2)
+    if inter is None:
+        inter = build_interactions(s.train, TrainConfig(), n_items=n_items)
+    blocked = (inter.purchases > 0).tocsr()
+    for scorer in scorers if scorers is not None else baselines.default_baselines():
+        started = time.perf_counter()
+        try:
+            scorer.fit(inter)
+        except MemoryError:
+            log.warning("%s skipped: not enough memory", scorer.name)
+            continue
+        for task_name, task in tasks.items():
+            if task_name == "also_bought":
+                continue
+            ranked[task_name][scorer.name] = rank(scorer, task.users, blocked, hidden, k)
+        results.timings_s[scorer.name] = round(time.perf_counter() - started, 2)
+    ranked["also_bought"].update(_item_baselines(inter, tasks["also_bought"], blocked, hidden, k))
+    for task_name, task in tasks.items():
+        models = {name: metrics.summary(r, task.relevant, KS, n_items) for name, r in ranked[task_name].items()}
+        results.tasks[task_name] = {"users": len(task.users), "models": models}
+        results.activity[task_name] = {
+            name: by_activity(metrics.per_user(r, task.relevant, 10)["ndcg"], activity[task.users])
+            for name, r in ranked[task_name].items()} if len(task.users) else {}
+    return results
+
+
+def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarray]:
+    """Also-bought alternatives: popular items, and item-kNN neighbours of the subject."""
+    out = {}
+    if not len(task.users):
+        return out
+    subject = sp.csr_matrix((np.ones(len(task.users), np.float32), (np.arange(len(task.users)), task.subjects)),
+                            shape=(len(task.users), inter.strength.shape[1]))
+    blocked_rows = (blocked[task.users] + subject).tocsr()
+    index = np.arange(len(task.users))
+    for scorer in (baselines.Popular(), baselines.ItemKNN("cosine"), baselines.ItemKNN("bm25")):
+        scorer.fit(inter)
+        if isinstance(scorer, baselines.ItemKNN):
+            scorer.history = subject  # neighbours of the subject item alone
+        out[scorer.name] = rank(scorer, index, blocked_rows, hidden, k)
+    return out
