@@ -21,7 +21,7 @@ test: $(BIN)/recsvc  ## run the tests (against $$REDIS_URL, else a private redis
 bench-train: $(BIN)/recsvc  ## training + publishing at RetailRocket scale
 	$(BIN)/python benchmarks/train_bench.py
 
-bench-serve: $(BIN)/recsvc  ## requests/s and latency under gunicorn
+bench-serve: $(BIN)/recsvc  ## requests/s and latency under gunicorn (needs wrk)
 	$(BIN)/python benchmarks/serve_bench.py
 
 clean:

@@ -1,6 +1,6 @@
 """Session picks by fold-in at RetailRocket scale: latency of one request's computation.
 
-    python benchmarks/foldin_bench.py [--items 235000] [--factors 64] [--pool 20000] [--requests 2000]
+    python benchmarks/foldin_bench.py [--items 235000] [--factors 64] [--pool 15000] [--requests 2000]
 
 Publishes synthetic item factors (235k items x 64 factors, float32) the way the trainer does into a
 private redis-server, loads them with ``recsvc.foldin.FoldIn.load`` (once per version per process in
@@ -75,7 +75,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=235_000)
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--pool", type=int, default=20_000, help="the trainer's candidate_pool default")
+    parser.add_argument("--pool", type=int, default=15_000, help="the trainer's candidate_pool default")
     parser.add_argument("--requests", type=int, default=2_000)
     args = parser.parse_args()
     rng = np.random.default_rng(0)

@@ -20,7 +20,7 @@ class TrainConfig:
     factors: int = 64
     regularization: float = 0.05
     alpha: float = 2.0
-    iterations: int = 15
+    iterations: int = 10  # NDCG@10 the same as 15 on the taobao and retailrocket samples, a third less fit time
     random_state: int = 42
 
     # users with fewer distinct items are not fitted; users with fewer than picks_min_items get no
@@ -28,7 +28,7 @@ class TrainConfig:
     min_user_items: int = 2
     picks_min_items: int = 3
     # the ALS lists score the most active items only; cost grows with users x pool x factors
-    candidate_pool: int = 20_000
+    candidate_pool: int = 15_000
 
     # personalized picks blend (see training/blend.py and docs/quality.md); each part is scaled to 0..1
     blend_als: float = 1.0
