@@ -67,11 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
-        names = {"events": "events.csv", "catalog": "catalog.csv", "category_tree": "category_tree.csv"}
-        data = {k: folder / v for k, v in names.items()}
-        if not data["events"].exists():
-            print(f"generating synthetic data (scale {args.scale}) ...", flush=True)
-            synthetic.generate(folder, **synthetic.scaled(args.scale))
+        data = synthetic.ensure(folder, args.scale)
         server = RedisProcess().start()
         try:
             print("training ...", flush=True)

@@ -352,11 +352,25 @@ def _assemble(parent: np.ndarray, item_category: np.ndarray, parts: list[Rows]) 
 # ---------------------------------------------------------------- files
 
 
+def paths_in(folder: Path) -> dict[str, Path]:
+    """Where the shop's files are in a folder."""
+    return {name: Path(folder) / f"{name}.csv" for name in ("events", "category_tree", "catalog")}
+
+
+def ensure(folder: Path, scale: float) -> dict[str, Path]:
+    """The shop's files in folder, generated at the given scale unless they are already there."""
+    paths = paths_in(folder)
+    if not paths["events"].exists():
+        print(f"generating synthetic data (scale {scale}) in {folder} ...", flush=True)
+        generate(folder, **scaled(scale))
+    return paths
+
+
 def write(shop: Shop, folder: Path) -> dict[str, Path]:
     """Write events.csv, category_tree.csv and catalog.csv into folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / f"{name}.csv" for name in ("events", "category_tree", "catalog")}
+    paths = paths_in(folder)
     names = pa.array(EVENT_NAMES)
     _write_csv(paths["events"], {
         "timestamp": pa.array(shop.timestamp),

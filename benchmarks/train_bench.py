@@ -83,11 +83,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
-        names = {"events": "events.csv", "catalog": "catalog.csv", "category_tree": "category_tree.csv"}
-        data = {k: folder / v for k, v in names.items()}
-        if not data["events"].exists():
-            print(f"generating synthetic data (scale {args.scale}) in {folder} ...", flush=True)
-            synthetic.generate(folder, **synthetic.scaled(args.scale))
+        data = synthetic.ensure(folder, args.scale)
         server = None if args.redis_url else RedisProcess().start()
         url = args.redis_url or server.url
         try:

@@ -43,6 +43,14 @@ def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value=
     return number
 
 
+def json_object(example: str) -> dict:
+    """The request's JSON object body, or a 400 showing what one looks like."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid(f"the body must be a JSON object such as {example}")
+    return body
+
+
 def filters_from(args, limit=None, default_limit: int = 10) -> Filters:
     """limit, category and exclude from query parameters or a JSON body."""
     category = args.get("category")
@@ -166,9 +174,7 @@ def batch():
         413: TooLarge
         503: Unavailable
     """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise invalid('the body must be a JSON object such as {"user_ids": ["u1", "u2"], "limit": 10}')
+    body = json_object('{"user_ids": ["u1", "u2"], "limit": 10}')
     user_ids = body.get("user_ids")
     if not isinstance(user_ids, list) or not user_ids:
         raise invalid("user_ids must be a non-empty list of user ids")

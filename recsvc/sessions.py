@@ -1,8 +1,8 @@
 """``POST /v1/sessions/recommendations``: picks for a visitor from the items of their session."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from .api import answers, checked_id, filters_from
+from .api import answers, checked_id, filters_from, json_object
 from .attribution import tag
 from .errors import invalid
 from .event_types import VIEW, event_code
@@ -50,9 +50,7 @@ def session_recommendations():
         404: NotFound
         503: Unavailable
     """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise invalid('the body must be a JSON object such as {"items": ["sku-1", "sku-2"], "limit": 10}')
+    body = json_object('{"items": ["sku-1", "sku-2"], "limit": 10}')
     events = session_events(body.get("items", []))
     user_id = body.get("user_id")
     if user_id is not None:

@@ -3,8 +3,9 @@
 History ends at day 100 (``END``). Coffee is bought every 10 days; a TV is bought once.
 """
 
-import csv
 from pathlib import Path
+
+from .shop import write_csv
 
 DAY = 86_400
 START = 1_700_000_000
@@ -55,16 +56,8 @@ def write_retention_shop(folder: Path) -> dict[str, Path]:
     """Write events.csv, catalog.csv and categories.csv; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in ("events", "catalog", "categories")}
-    with open(paths["events"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["timestamp", "user_id", "item_id", "event"])
-        w.writerows(events())
-    with open(paths["catalog"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["item_id", "category_id", "title", "price"])
-        w.writerows((item, category, item.replace("-", " ").title(), price) for item, category, price in CATALOG)
-    with open(paths["categories"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["category_id", "parent_id"])
-        w.writerows(CATEGORIES)
+    write_csv(paths["events"], ["timestamp", "user_id", "item_id", "event"], events())
+    write_csv(paths["catalog"], ["item_id", "category_id", "title", "price"],
+              ((item, category, item.replace("-", " ").title(), price) for item, category, price in CATALOG))
+    write_csv(paths["categories"], ["category_id", "parent_id"], CATEGORIES)
     return paths

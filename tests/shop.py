@@ -75,21 +75,21 @@ def shop_events(seed: int = 7) -> list[tuple[int, str, str, str]]:
     return sorted(events)
 
 
+def write_csv(path: Path, header: list[str], rows) -> None:
+    """One CSV file with a header."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
 def write_shop(folder: Path) -> dict[str, Path]:
     """Write events.csv, catalog.csv and categories.csv; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in ("events", "catalog", "categories")}
-    with open(paths["events"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["timestamp", "user_id", "item_id", "event"])
-        w.writerows(shop_events())
-    with open(paths["catalog"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["item_id", "category_id", "title", "price", "url", "available"])
-        for item, category, title, price, available in CATALOG:
-            w.writerow([item, category, title, price, f"https://shop.test/{item}", str(available).lower()])
-    with open(paths["categories"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["category_id", "parent_id"])
-        w.writerows(CATEGORIES)
+    write_csv(paths["events"], ["timestamp", "user_id", "item_id", "event"], shop_events())
+    write_csv(paths["catalog"], ["item_id", "category_id", "title", "price", "url", "available"],
+              ([item, category, title, price, f"https://shop.test/{item}", str(available).lower()]
+               for item, category, title, price, available in CATALOG))
+    write_csv(paths["categories"], ["category_id", "parent_id"], CATEGORIES)
     return paths
