@@ -5,8 +5,8 @@
 Instacart gives relative time only, so each user's time axis is built from ``order_number``
 and the cumulative ``days_since_prior_order`` (plus the hour of the day). Time split: each
 user's last order is held out; intervals and buy-again lists are learned from the earlier
-orders with the trainer's own code (``training.retention``), aisles standing in for
-categories, and ranked with the service's own score (``recsvc.retention.due_score``) at the
+orders with the trainer's own code (``training.lists.retention``), aisles standing in for
+categories, and ranked with the service's own score (``recsvc.read.retention.due_score``) at the
 time of the held-out order, as a widget shown during that visit would be. The baseline ranks
 the same users' earlier purchases by count (ties: the most recent first).
 """
@@ -22,10 +22,10 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsvc.retention import due_score  # noqa: E402
+from recsvc.read.retention import due_score  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.readers import PURCHASE, Events  # noqa: E402
-from training.retention import buy_again, repurchase_intervals  # noqa: E402
+from training.inputs.readers import PURCHASE, Events  # noqa: E402
+from training.lists.retention import buy_again, repurchase_intervals  # noqa: E402
 
 DAY = 86_400
 K = 10

@@ -31,14 +31,14 @@ start = time.perf_counter()
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, count)
 """
 EXPORT = """
-from recsvc.cli import main
+from cli.main import main
 import json
 assert main({argv!r}) == 0
 count = sum(1 for _ in open({out!r})) - {out!r}.endswith(".csv")  # less the CSV header
 """
 BARE_READ = """
 import redis
-from recsvc import keys
+from recsvc.contract import keys
 r = redis.Redis.from_url({url!r})
 version = r.get(keys.CURRENT).decode()
 count, batch = 0, []

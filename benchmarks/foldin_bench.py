@@ -3,7 +3,7 @@
     python benchmarks/foldin_bench.py [--items 235000] [--factors 64] [--pool 15000] [--requests 2000]
 
 Publishes synthetic item factors (235k items x 64 factors, float32) the way the trainer does into a
-private redis-server, loads them with ``recsvc.foldin.FoldIn.load`` (once per version per process in
+private redis-server, loads them with ``recsvc.read.foldin.FoldIn.load`` (once per version per process in
 the service), then times ``FoldIn.recommend`` for sessions of 1 to 20 items, consumed as the service
 does (limit 10 plus the spare candidates). Twice: over the trainer's candidate pool and over every
 item. As a reference in the same run it times the bare matrix-vector product of the same size.
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import redis  # noqa: E402
 
-from recsvc import keys  # noqa: E402
-from recsvc.foldin import FoldIn  # noqa: E402
+from recsvc.contract import keys  # noqa: E402
+from recsvc.read.foldin import FoldIn  # noqa: E402
 from tests.conftest import RedisProcess  # noqa: E402
 
 LIMIT = 10

@@ -4,7 +4,7 @@
 
 Reads the synthetic shop of ``benchmarks/synthetic.py`` and times, in one process, the steps
 this feature set adds or replaces: intervals, buy-again lists and profiles
-(``training.retention.build``), the windowed also-bought (``training.complements``) and the
+(``training.lists.retention.build``), the windowed also-bought (``training.complements``) and the
 co-viewed substitutes. As references measured in the same run: the core's cosine also-bought
 it replaces, and reading the events.
 """
@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from train_bench import machine  # noqa: E402
-from training import candidates, complements, interactions, retention  # noqa: E402
+from training.lists import candidates, complements, retention
+from training import interactions  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.presets import get_preset  # noqa: E402
-from training.readers import read_catalog, read_categories, read_events  # noqa: E402
+from training.inputs.presets import get_preset  # noqa: E402
+from training.inputs.readers import read_catalog, read_categories, read_events  # noqa: E402
 from training.train import _catalogue, _item_universe  # noqa: E402
 
 

@@ -217,8 +217,8 @@ def train_model(r: redis.Redis, events: Path, catalog: Path | None, preset: str 
 
 def sample_ids(events: Path, preset: str | None, n_users: int, n_items: int, seed: int = 1) -> Sample:
     """Users with two or more distinct items and items weighted by their number of events."""
-    from training.presets import get_preset
-    from training.readers import read_events
+    from training.inputs.presets import get_preset
+    from training.inputs.readers import read_events
 
     ev, _ = read_events(events, get_preset(preset))
     pairs = np.unique(ev.user.astype(np.int64) * len(ev.item_ids) + ev.item)

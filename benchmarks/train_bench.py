@@ -37,7 +37,7 @@ def machine() -> str:
 
 def run_training(url: str, data: dict, params: list[str] = ()) -> tuple[float, float, dict]:
     """Wall seconds, peak MiB and the summary of one `recsvc train` child process."""
-    command = [sys.executable, "-m", "recsvc.cli", "--redis-url", url, "train", "--preset", "retailrocket",
+    command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket",
                "--events", str(data["events"]), "--catalog", str(data["catalog"]),
                "--categories", str(data["category_tree"])]
     command += [arg for p in params for arg in ("--param", p)]
@@ -57,8 +57,8 @@ def bare_fit_seconds(data: dict) -> float:
     code = f"""
 import time
 from training.config import TrainConfig
-from training.presets import get_preset
-from training.readers import read_events
+from training.inputs.presets import get_preset
+from training.inputs.readers import read_events
 from training import interactions, model
 config = TrainConfig()
 events, _ = read_events({str(data["events"])!r}, get_preset("retailrocket"))

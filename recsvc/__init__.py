@@ -4,16 +4,16 @@ import logging
 
 from flask import Flask
 
-from .answers import Answers
-from .store import ModelStore
+from recsvc.read.answers import Answers
+from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
 
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from . import api, errors, events, health, metrics, openapi, retention_api, sessions
-    from .connection import connect
+    from recsvc.http import api, errors, events, health, metrics, openapi, retention as retention_api, sessions
+    from recsvc.connection import connect
 
     app = Flask(__name__)
     app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024, API_KEYS="", CORS_ORIGINS="*",

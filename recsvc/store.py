@@ -15,9 +15,9 @@ from datetime import datetime
 
 import redis
 
-from . import keys, records
-from .live import LIVE_LENGTH, Live
-from .records import BuyAgainRecord, ItemRecord, UserRecord
+from recsvc.contract import keys, records
+from recsvc.read.live import LIVE_LENGTH, Live
+from recsvc.contract.records import BuyAgainRecord, ItemRecord, UserRecord
 
 ATTRS_CACHE_LIMIT = 200_000
 
@@ -42,7 +42,7 @@ class VersionCache:
     category_ids: list[str] | None = None
     category_parents: dict[str, str | None] | None = None
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
-    foldin: object = None  # recsvc.foldin.FoldIn, loaded when a request first needs it
+    foldin: object = None  # recsvc.read.foldin.FoldIn, loaded when a request first needs it
     foldin_loaded: bool = False
 
 
@@ -134,10 +134,10 @@ class ModelStore:
 
     @_guard
     def foldin(self, version: str):
-        """The version's fold-in tables (``recsvc.foldin.FoldIn``), None when not published; loaded once."""
+        """The version's fold-in tables (``recsvc.read.foldin.FoldIn``), None when not published; loaded once."""
         cache = self._version_cache(version)
         if not cache.foldin_loaded:
-            from .foldin import FoldIn  # numpy only in processes that serve session picks
+            from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
 
             cache.foldin, cache.foldin_loaded = FoldIn.load(self.r, version), True
         return cache.foldin

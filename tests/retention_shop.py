@@ -5,7 +5,7 @@ History ends at day 100 (``END``). Coffee is bought every 10 days; a TV is bough
 
 from pathlib import Path
 
-from .shop import write_csv
+from tests.shop import write_csv
 
 DAY = 86_400
 START = 1_700_000_000

@@ -6,7 +6,7 @@ import redis
 from recsvc import create_app
 from training.train import Inputs, train
 
-from .shop import CATALOG, HIDDEN, write_shop
+from tests.shop import CATALOG, HIDDEN, write_shop
 
 ITEM_ENDPOINTS = ["also-bought", "similar"]
 USERS = ["alice", "bob", "runner-3", "viewer-5", "coffee-2", "nobody-knows-me"]

@@ -4,10 +4,12 @@ import dataclasses
 
 import numpy as np
 
-from training import blend, candidates, interactions, model
+from training.lists import blend, candidates
+
+from training import interactions, model
 from training.config import TrainConfig
 
-from .test_candidates import block_events, catalogue_for, code, item_names, make_events
+from tests.test_candidates import block_events, catalogue_for, code, item_names, make_events
 
 
 def fitted(events, config):

@@ -2,10 +2,12 @@
 
 import numpy as np
 
-from training import candidates, interactions, model
-from training.candidates import Catalogue
+from training.lists import candidates
+
+from training import interactions, model
+from training.lists.candidates import Catalogue
 from training.config import TrainConfig
-from training.readers import EVENTS, Events
+from training.inputs.readers import EVENTS, Events
 
 DAY = 86_400
 NOW = 1_700_000_000

@@ -4,12 +4,14 @@ import json
 
 import pytest
 
-from recsvc import create_app, versions
-from recsvc.cli import main
+from recsvc import create_app
+
+from recsvc.admin import versions
+from cli.main import main
 from training.config import TrainConfig
 from training.train import Inputs, train
 
-from .retention_shop import write_retention_shop
+from tests.retention_shop import write_retention_shop
 
 KEY = "k"
 

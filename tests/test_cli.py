@@ -2,10 +2,10 @@
 
 import pytest
 
-from recsvc import versions
-from recsvc.cli import main
+from recsvc.admin import versions
+from cli.main import main
 
-from .shop import write_shop
+from tests.shop import write_shop
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ import redis
 import scipy.sparse as sp
 
 from recsvc import create_app
-from training.candidates import Catalogue
-from training.complements import also_bought_next, co_viewed_alternatives, substitutes
+from training.lists.candidates import Catalogue
+from training.lists.complements import also_bought_next, co_viewed_alternatives, substitutes
 from training.config import TrainConfig
 from training.ragged import Ragged
-from training.readers import PURCHASE, Events
+from training.inputs.readers import PURCHASE, Events
 from training.train import Inputs, train
 
-from .shop import CATALOG, write_shop
+from tests.shop import CATALOG, write_shop
 
 DAY = 86_400
 

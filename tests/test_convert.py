@@ -2,9 +2,9 @@
 
 import gzip
 
-from training.convert import DAY, INSTACART_END, diginetica, instacart
-from training.presets import get_preset
-from training.readers import read_catalog, read_categories, read_events
+from training.inputs.convert import DAY, INSTACART_END, diginetica, instacart
+from training.inputs.presets import get_preset
+from training.inputs.readers import read_catalog, read_categories, read_events
 
 
 def write_gz(path, text):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recsvc.ids import is_valid_id
+from recsvc.contract.ids import is_valid_id
 from training.demo_shop import (COMPLEMENTS, DAY, HISTORY_DAYS, ONCE_PER_USER, REPURCHASE_DAYS, DemoShop,
                                 write_demo_shop)
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from recsvc.cli import main
+from cli.main import main
 
-from .shop import write_shop
+from tests.shop import write_shop
 
 
 def test_evaluate_writes_a_report_with_every_model_and_plots(tmp_path, capsys):

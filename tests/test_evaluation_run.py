@@ -8,7 +8,7 @@ import pytest
 from training.config import TrainConfig
 from training.evaluation import baselines, run, split
 
-from .test_candidates import DAY, NOW, catalogue_for, make_events
+from tests.test_candidates import DAY, NOW, catalogue_for, make_events
 
 
 def tiny():

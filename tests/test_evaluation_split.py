@@ -8,7 +8,7 @@ import pytest
 from training.config import TrainConfig
 from training.evaluation import served, split
 
-from .test_candidates import DAY, NOW, catalogue_for, make_events
+from tests.test_candidates import DAY, NOW, catalogue_for, make_events
 
 
 def shop_rows():

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from recsvc.cli import main
+from cli.main import main
 from training.config import TrainConfig
 from training.train import Inputs, train
 
-from .retention_shop import write_retention_shop
+from tests.retention_shop import write_retention_shop
 
 
 @pytest.fixture
@@ -25,9 +25,9 @@ def export(capsys, redis_url, *argv):
 
 
 def test_picks_for_every_user_as_json_lines(trained, redis_url, tmp_path, capsys, monkeypatch):
-    import recsvc.export
+    import recsvc.admin.export
 
-    monkeypatch.setattr(recsvc.export, "CHUNK", 3)  # several SCAN chunks even for a small shop
+    monkeypatch.setattr(recsvc.admin.export, "CHUNK", 3)  # several SCAN chunks even for a small shop
     out = tmp_path / "picks.jsonl"
     code, printed = export(capsys, redis_url, "picks", "--out", str(out), "--limit", "3")
     rows = [json.loads(line) for line in out.read_text().splitlines()]

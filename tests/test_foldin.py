@@ -6,8 +6,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsvc.event_types import PURCHASE, VIEW
-from recsvc.foldin import FoldIn
+from recsvc.contract.events import PURCHASE, VIEW
+from recsvc.read.foldin import FoldIn
 
 WEIGHTS = np.array([1.0, 4.0, 8.0, 2.0])  # view, addtocart, purchase, wishlist
 

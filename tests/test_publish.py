@@ -5,13 +5,17 @@ import threading
 import pytest
 import redis
 
-from recsvc import create_app, keys, versions
+from recsvc import create_app
+
+from recsvc.contract import keys
+
+from recsvc.admin import versions
 from training import serialize
 from training.config import TrainConfig
 from training.train import Inputs, train
 
-from .conftest import RedisProcess
-from .shop import write_shop
+from tests.conftest import RedisProcess
+from tests.shop import write_shop
 
 
 @pytest.fixture(scope="module")

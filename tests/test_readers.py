@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from training.presets import get_preset
-from training.readers import EVENTS, InputError, read_catalog, read_categories, read_events
+from training.inputs.presets import get_preset
+from training.inputs.readers import EVENTS, InputError, read_catalog, read_categories, read_events
 
 CONTRACT = get_preset(None)
 

@@ -3,10 +3,12 @@
 import pytest
 import redis
 
-from recsvc import create_app, keys
+from recsvc import create_app
+
+from recsvc.contract import keys
 from training.train import Inputs, train
 
-from .shop import write_shop
+from tests.shop import write_shop
 
 KEY = "test-key-123"
 AUTH = {"X-API-Key": KEY}

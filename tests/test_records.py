@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recsvc import keys, records
+from recsvc.contract import keys, records
 from training import serialize
 from training.ragged import Ragged, top_per_row
 

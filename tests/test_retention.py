@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 import redis
 
-from recsvc import create_app, keys, records
+from recsvc import create_app
+
+from recsvc.contract import keys, records
 from training.config import TrainConfig
-from training.presets import get_preset
-from training.readers import read_events
-from training.retention import repurchase_intervals
+from training.inputs.presets import get_preset
+from training.inputs.readers import read_events
+from training.lists.retention import repurchase_intervals
 from training.train import Inputs, train
 
-from .retention_shop import write_retention_shop
+from tests.retention_shop import write_retention_shop
 
 KEY = "test-key"
 
@@ -171,7 +173,7 @@ def test_trigger_bad_requests_get_json_errors(client, url, status):
 
 
 def test_a_cursor_from_another_version_is_refused(client, trained):
-    from recsvc.triggers import Page
+    from recsvc.read.triggers import Page
 
     stale = Page("20000101T000000Z-0000", 0.0, 1.0, 0).encode()
     response = trigger(client, "replenishment", cursor=stale)

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import redis
 
-from recsvc import create_app, keys, records
-from recsvc.cli import main
+from recsvc import create_app
+
+from recsvc.contract import keys, records
+from cli.main import main
 from training.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
 from training.train import Inputs, train
 

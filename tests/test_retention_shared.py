@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from recsvc import create_app
-from recsvc.cli import main
+from cli.main import main
 from training.train import Inputs, train
 
 KEY = "shared-key"
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def taobao(redis_url, tmp_path_factory):
-    from .conftest import SHARED_DATA
+    from tests.conftest import SHARED_DATA
 
     path = SHARED_DATA / "taobao_userbehavior_head" / "UserBehavior_head.csv.gz"
     if not path.exists():

@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from recsvc import create_app
-from training.readers import PURCHASE, read_events
-from training.presets import get_preset
+from training.inputs.readers import PURCHASE, read_events
+from training.inputs.presets import get_preset
 from training.train import Inputs, train
 
 DATA_SETS = {
@@ -19,7 +19,7 @@ SAMPLE = 40
 
 @pytest.fixture(scope="module", params=sorted(DATA_SETS))
 def trained(request, redis_url):
-    from .conftest import SHARED_DATA
+    from tests.conftest import SHARED_DATA
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (set RECSVC_SHARED_DATA)")

@@ -2,13 +2,15 @@
 
 import pytest
 
-from recsvc import create_app, keys
-from recsvc.cli import main
-from training.readers import InputError
-from training.stream import read_stream, trim_consumed
+from recsvc import create_app
+
+from recsvc.contract import keys
+from cli.main import main
+from training.inputs.readers import InputError
+from training.inputs.stream import read_stream, trim_consumed
 from training.train import Inputs, train
 
-from .shop import write_shop
+from tests.shop import write_shop
 
 AUTH = {"X-API-Key": "k"}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from benchmarks.synthetic import generate
-from training.presets import get_preset
-from training.readers import read_catalog, read_categories, read_events
+from training.inputs.presets import get_preset
+from training.inputs.readers import read_catalog, read_categories, read_events
 
 SIZE = {"users": 5_000, "items": 2_000, "events": 10_000, "categories": 200}
 

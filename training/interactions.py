@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .config import TrainConfig
-from .ragged import Ragged, top_per_row
-from .readers import EVENTS, PURCHASE, Events
+from training.config import TrainConfig
+from training.ragged import Ragged, top_per_row
+from training.inputs.readers import EVENTS, PURCHASE, Events
 
 DAY = 86_400
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from .config import TrainConfig
+from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,9 @@ from itertools import islice
 
 import redis
 
-from recsvc import keys, versions
+from recsvc.contract import keys
+
+from recsvc.admin import versions
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recsvc import keys
-from recsvc.records import encode_buy_again
+from recsvc.contract import keys
+from recsvc.contract.records import encode_buy_again
 
-from .retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
+from training.lists.retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
 
 
 def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iterator[tuple[str, bytes]]:

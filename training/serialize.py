@@ -1,4 +1,4 @@
-"""Ragged lists -> the binary records of ``recsvc.records``, one bytes value per user or item.
+"""Ragged lists -> the binary records of ``recsvc.contract.records``, one bytes value per user or item.
 
 Records are laid out with whole-array numpy operations, a chunk of rows at a time: each
 record's header and sections are scattered into one buffer, and each record is then a slice
@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recsvc.records import FORMAT, ITEM_HEADER, NO_ITEM, USER_HEADER
+from recsvc.contract.records import FORMAT, ITEM_HEADER, NO_ITEM, USER_HEADER
 
-from .ragged import Ragged
+from training.ragged import Ragged
 
 CHUNK_ROWS = 100_000
 

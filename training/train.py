@@ -11,16 +11,18 @@ from pathlib import Path
 import numpy as np
 import redis
 
-from recsvc import keys
-from recsvc.records import encode_scored
+from recsvc.contract import keys
+from recsvc.contract.records import encode_scored
 
-from . import blend, candidates, complements, interactions, model, retention, retention_records, serialize
-from .candidates import Catalogue
-from .config import TrainConfig
-from .presets import get_preset
-from .publish import VersionWriter, memory_per_key, new_version
-from .readers import EVENTS, BadRows, Catalog, Events, read_catalog, read_categories, read_events
-from .stream import read_stream, trim_consumed
+from training.lists import blend, candidates, complements, retention
+
+from training import interactions, model, retention_records, serialize
+from training.lists.candidates import Catalogue
+from training.config import TrainConfig
+from training.inputs.presets import get_preset
+from training.publish import VersionWriter, memory_per_key, new_version
+from training.inputs.readers import EVENTS, BadRows, Catalog, Events, read_catalog, read_categories, read_events
+from training.inputs.stream import read_stream, trim_consumed
 
 log = logging.getLogger(__name__)
 

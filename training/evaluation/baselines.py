@@ -13,7 +13,7 @@ from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
-from ..interactions import Interactions
+from training.interactions import Interactions
 
 log = logging.getLogger(__name__)
 

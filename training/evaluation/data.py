@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..candidates import Catalogue
-from ..presets import get_preset
-from ..readers import Catalog, Events, read_catalog, read_categories, read_events
-from ..train import _catalogue, _item_universe
+from training.lists.candidates import Catalogue
+from training.inputs.presets import get_preset
+from training.inputs.readers import Catalog, Events, read_catalog, read_categories, read_events
+from training.train import _catalogue, _item_universe
 
 
 @dataclass

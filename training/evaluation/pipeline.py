@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import TrainConfig
-from . import data, report, run, split, tuning
+from training.config import TrainConfig
+from training.evaluation import data, report, run, split, tuning
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | 
                     categories: Path | None = None, config: TrainConfig = TrainConfig(),
                     split_by: SplitBy = SplitBy(), k: int = 10) -> dict:
     """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
-    from .baselines import ItemKNN, Popular
+    from training.evaluation.baselines import ItemKNN, Popular
 
     ds = data.load(events, preset, catalog, categories)
     s = split.split(ds.events, split_by.cutoff(ds.events))

@@ -6,8 +6,8 @@ import io
 import json
 from pathlib import Path
 
-from .metrics import METRICS
-from .run import KS
+from training.evaluation.metrics import METRICS
+from training.evaluation.run import KS
 
 MAIN_TASK = "purchase_or_cart"
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..candidates import Catalogue
-from ..config import TrainConfig
-from ..interactions import build as build_interactions
-from ..readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
-from . import baselines, metrics, served
-from .split import Split
+from training.lists.candidates import Catalogue
+from training.config import TrainConfig
+from training.interactions import build as build_interactions
+from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
+from training.evaluation import baselines, metrics, served
+from training.evaluation.split import Split
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,15 @@ from itertools import chain, zip_longest
 
 import numpy as np
 
-from .. import blend, candidates, complements, interactions, model
-from ..candidates import Catalogue
-from ..config import TrainConfig
-from ..ragged import Ragged
-from ..readers import Events
+from training.lists import blend, candidates, complements
 
-LIGHT_HISTORY = 5  # as in recsvc.answers: history items whose lists serve a user the model did not fit
+from training import interactions, model
+from training.lists.candidates import Catalogue
+from training.config import TrainConfig
+from training.ragged import Ragged
+from training.inputs.readers import Events
+
+LIGHT_HISTORY = 5  # as in recsvc.read.answers: history items whose lists serve a user the model did not fit
 
 
 @dataclass

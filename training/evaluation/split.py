@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..readers import Events
+from training.inputs.readers import Events
 
 DAY = 86_400
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..candidates import Catalogue
-from ..config import TrainConfig
-from . import metrics, served
-from .run import pick_tasks
-from .split import Split
+from training.lists.candidates import Catalogue
+from training.config import TrainConfig
+from training.evaluation import metrics, served
+from training.evaluation.run import pick_tasks
+from training.evaluation.split import Split
 
 log = logging.getLogger(__name__)
 

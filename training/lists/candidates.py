@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.topk import topk
 
-from .interactions import Interactions
-from .model import Factors
-from .ragged import Ragged, grouped, top_of_sparse, top_per_row
+from training.interactions import Interactions
+from training.model import Factors
+from training.ragged import Ragged, grouped, top_of_sparse, top_per_row
 
 QUERY_BATCH = 4096
 HISTORY_FOR_REASONS = 8

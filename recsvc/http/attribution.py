@@ -6,7 +6,7 @@ carries a rec_id is counted against its endpoint, and clicks over impressions is
 
 import secrets
 
-from .metrics import ANSWERS, ATTRIBUTED
+from recsvc.http.metrics import ANSWERS, ATTRIBUTED
 
 ENDPOINTS = {
     "u": "user_recommendations", "b": "batch", "a": "also_bought", "s": "similar",

@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recsvc.event_types import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
-from recsvc.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
+from recsvc.contract.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
 
-from .presets import Preset
+from training.inputs.presets import Preset
 
 log = logging.getLogger(__name__)
 

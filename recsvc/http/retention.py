@@ -5,12 +5,12 @@ Trigger lists name users, so they need an API key; the other reads stay open lik
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .api import checked_id, filters_from, int_arg
-from .auth import require_api_key
-from .errors import ApiError, invalid
-from .keys import TRIGGER_KINDS
-from .retention import Retention
-from .triggers import WINDOWS, BadCursor, Triggers
+from recsvc.http.api import checked_id, filters_from, int_arg
+from recsvc.http.auth import require_api_key
+from recsvc.http.errors import ApiError, invalid
+from recsvc.contract.keys import TRIGGER_KINDS
+from recsvc.read.retention import Retention
+from recsvc.read.triggers import WINDOWS, BadCursor, Triggers
 
 MAX_PAGE = 1_000
 MAX_CURSOR = 512
@@ -19,18 +19,18 @@ bp = Blueprint("retention", __name__, url_prefix="/v1")
 
 
 def retention() -> Retention:
-    return current_app.extensions["recsvc.retention"]
+    return current_app.extensions["recsvc.read.retention"]
 
 
 def triggers() -> Triggers:
-    return current_app.extensions["recsvc.triggers"]
+    return current_app.extensions["recsvc.read.triggers"]
 
 
 def register(app) -> None:
     """Attach the read models to the app and register the blueprint."""
     answers = app.extensions["recsvc"]
-    app.extensions["recsvc.retention"] = Retention(answers)
-    app.extensions["recsvc.triggers"] = Triggers(app.extensions["recsvc.retention"])
+    app.extensions["recsvc.read.retention"] = Retention(answers)
+    app.extensions["recsvc.read.triggers"] = Triggers(app.extensions["recsvc.read.retention"])
     app.register_blueprint(bp)
 
 

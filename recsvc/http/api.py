@@ -6,10 +6,10 @@ collects them into ``/openapi.json``.
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .answers import Answers, Filters
-from .attribution import tag
-from .errors import ApiError, invalid
-from .ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.read.answers import Answers, Filters
+from recsvc.http.attribution import tag
+from recsvc.http.errors import ApiError, invalid
+from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
 
 MAX_LIMIT = 100
 MAX_BATCH = 1_000

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import redis
 
-from . import keys
+from recsvc.contract import keys
 
 DELETE_BATCH = 10_000
 

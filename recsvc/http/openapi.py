@@ -5,9 +5,9 @@ from apispec.yaml_utils import load_operations_from_docstring
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, current_app, jsonify
 
-from .api import MAX_BATCH, MAX_LIMIT
-from .events import MAX_EVENTS
-from .sessions import MAX_SESSION_ITEMS
+from recsvc.http.api import MAX_BATCH, MAX_LIMIT
+from recsvc.http.events import MAX_EVENTS
+from recsvc.http.sessions import MAX_SESSION_ITEMS
 
 bp = Blueprint("openapi", __name__)
 
@@ -130,6 +130,6 @@ def build_spec(app) -> dict:
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 document of this service."""
-    if "recsvc.openapi" not in current_app.extensions:
-        current_app.extensions["recsvc.openapi"] = build_spec(current_app)
-    return jsonify(current_app.extensions["recsvc.openapi"])
+    if "recsvc.http.openapi" not in current_app.extensions:
+        current_app.extensions["recsvc.http.openapi"] = build_spec(current_app)
+    return jsonify(current_app.extensions["recsvc.http.openapi"])

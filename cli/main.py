@@ -10,8 +10,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import versions
-from .connection import connect, describe
+from recsvc.admin import versions
+from recsvc.connection import connect, describe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _trigger_kinds() -> list[str]:
-    from .keys import TRIGGER_KINDS
+    from recsvc.contract.keys import TRIGGER_KINDS
 
     return list(TRIGGER_KINDS)
 
@@ -126,7 +126,7 @@ def _fail(message: str) -> int:
 
 def _train(args) -> int:
     from training.config import TrainConfig
-    from training.readers import InputError
+    from training.inputs.readers import InputError
     from training.train import Inputs, train
 
     try:
@@ -160,7 +160,7 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from training.config import TrainConfig
     from training.evaluation.pipeline import SplitBy, evaluate_dataset, headline
-    from training.readers import InputError
+    from training.inputs.readers import InputError
 
     try:
         config = _config_with(TrainConfig(), args.param)
@@ -179,7 +179,7 @@ def _evaluate(args) -> int:
 
 
 def _convert(args) -> int:
-    from training.convert import CONVERTERS
+    from training.inputs.convert import CONVERTERS
 
     try:
         written = CONVERTERS[args.format](args.source, args.out)
@@ -229,7 +229,7 @@ def _print_summary(result, r) -> None:
 
 
 def _serve(args) -> int:
-    from . import create_app
+    from recsvc import create_app
 
     app = create_app({"REDIS_URL": args.redis_url} if args.redis_url else None)
     app.run(host=args.host, port=args.port)
@@ -250,8 +250,8 @@ def _demo(args) -> int:
     print("\nTry:")
     for path in _demo_urls(shop):
         print(f"  curl -s '{base}{path}'")
-    from . import create_app
-    from .store import ModelStore
+    from recsvc import create_app
+    from recsvc.store import ModelStore
 
     app = create_app(store=ModelStore(r))
     app.run(host=args.host, port=args.port)
@@ -308,9 +308,9 @@ def _rollback(args) -> int:
 
 
 def _export(args) -> int:
-    from . import export
-    from .store import ModelStore, NoModel
-    from .triggers import WINDOWS
+    from recsvc.admin import export
+    from recsvc.store import ModelStore, NoModel
+    from recsvc.read.triggers import WINDOWS
 
     if not 1 <= args.limit <= 100:
         return _fail("--limit must be from 1 to 100")
@@ -338,7 +338,7 @@ def _export(args) -> int:
 
 
 def _catalog_update(args) -> int:
-    from .catalog import CatalogError, update_catalog
+    from recsvc.admin.catalog import CatalogError, update_catalog
 
     try:
         result = update_catalog(connect(args.redis_url), args.file, args.version)

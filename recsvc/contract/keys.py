@@ -3,7 +3,7 @@
 The trainer writes every key of a model version under ``recsvc:v:<version>:`` and
 switches ``recsvc:current`` last, so a reader that resolves the version first never
 sees a half-written model. Each builder's docstring gives the Redis type, its
-encoding (see ``recsvc.records``), who writes it and who reads it.
+encoding (see ``recsvc.contract.records``), who writes it and who reads it.
 """
 
 PREFIX = "recsvc"
@@ -65,7 +65,7 @@ def popular(version: str, category_id: str | None = None) -> str:
     return f"{version_prefix(version)}popular:{category_id}"
 
 
-# -- fold-in: what the service needs to compute picks at request time (see ``recsvc.foldin``) --
+# -- fold-in: what the service needs to compute picks at request time (see ``recsvc.read.foldin``) --
 
 
 def item_factors(version: str) -> str:
@@ -95,13 +95,13 @@ def foldin(version: str) -> str:
 EVENTS_STREAM = f"{PREFIX}:events"
 """stream: events posted to the API (user_id, item_id, event, timestamp, quantity, rec_id).
 
-Written by ``recsvc.events`` (XADD, MAXLEN ~ a cap); read and trimmed (XTRIM MINID) by ``recsvc train --stream``."""
+Written by ``recsvc.http.events`` (XADD, MAXLEN ~ a cap); read and trimmed (XTRIM MINID) by ``recsvc train --stream``."""
 
 
 def live(user_id: str) -> str:
     """list, newest first, of ``<event code><item_id>`` strings: a user's events since they were posted.
 
-    Bounded (LTRIM) and expiring; written by ``recsvc.events``; read by ``ModelStore`` in the same round
+    Bounded (LTRIM) and expiring; written by ``recsvc.http.events``; read by ``ModelStore`` in the same round
     trip as the user's record, so a purchase leaves the next answer and views drive session picks."""
     return f"{PREFIX}:live:{user_id}"
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .config import TrainConfig
-from .interactions import DAY
-from .ragged import Ragged, grouped, top_of_sparse, top_per_row
-from .readers import ADDTOCART, PURCHASE, VIEW, Events
+from training.config import TrainConfig
+from training.interactions import DAY
+from training.ragged import Ragged, grouped, top_of_sparse, top_per_row
+from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, Events
 
 SAME_ORDER_S = 12 * 3600  # purchases closer than this are one order, not a repeat
 SEGMENTS = ("new", "repeat", "vip", "at_risk", "lost")

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .event_types import PURCHASE
+from recsvc.contract.events import PURCHASE
 
 LIVE_LENGTH = 100
 """Events kept per user (newest first); older ones are dropped by LTRIM."""

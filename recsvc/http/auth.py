@@ -5,7 +5,7 @@ from functools import wraps
 
 from flask import current_app, request
 
-from .errors import ApiError
+from recsvc.http.errors import ApiError
 
 HEADER = "X-API-Key"
 

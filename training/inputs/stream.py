@@ -7,7 +7,7 @@ it trims exactly what it read (XTRIM MINID), so events that arrive while it trai
 import pyarrow as pa
 import redis
 
-from recsvc import keys
+from recsvc.contract import keys
 
 CHUNK = 50_000
 COLUMNS = ("timestamp", "user_id", "item_id", "event", "quantity")

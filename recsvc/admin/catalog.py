@@ -16,9 +16,11 @@ from pathlib import Path
 
 import redis
 
-from . import keys, versions
-from .ids import is_valid_id
-from .records import ITEM_HEADER
+from recsvc.contract import keys
+
+from recsvc.admin import versions
+from recsvc.contract.ids import is_valid_id
+from recsvc.contract.records import ITEM_HEADER
 
 FIELDS = ("available", "price", "title", "url", "image_url")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 
-from .store import NoModel, StoreUnavailable
+from recsvc.store import NoModel, StoreUnavailable
 
 bp = Blueprint("health", __name__)
 

@@ -13,11 +13,11 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
-from .candidates import Catalogue, _batched_topk, _explaining_items, user_picks
-from .config import TrainConfig
-from .interactions import Interactions
-from .model import Factors
-from .ragged import Ragged, grouped, rank_in_row
+from training.lists.candidates import Catalogue, _batched_topk, _explaining_items, user_picks
+from training.config import TrainConfig
+from training.interactions import Interactions
+from training.model import Factors
+from training.ragged import Ragged, grouped, rank_in_row
 
 
 def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -10,9 +10,9 @@ import binascii
 import json
 from dataclasses import dataclass
 
-from .answers import Filters
-from .records import UserRecord
-from .retention import DAY, Retention, due_candidates
+from recsvc.read.answers import Filters
+from recsvc.contract.records import UserRecord
+from recsvc.read.retention import DAY, Retention, due_candidates
 
 HOUR = 3_600
 SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...

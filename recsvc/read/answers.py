@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 
-from .live import EMPTY, Live
-from .records import NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord
-from .store import ModelStore
+from recsvc.read.live import EMPTY, Live
+from recsvc.contract.records import NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord
+from recsvc.store import ModelStore
 
 POPULAR = {"type": "popular"}
 RECENTLY_VIEWED = {"type": "recently_viewed"}

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import keys, records
-from .answers import Answers, Filters
-from .retention import Retention
-from .store import ModelStore
-from .triggers import WINDOWS, Triggers
+from recsvc.contract import keys, records
+from recsvc.read.answers import Answers, Filters
+from recsvc.read.retention import Retention
+from recsvc.store import ModelStore
+from recsvc.read.triggers import WINDOWS, Triggers
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")

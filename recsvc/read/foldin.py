@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
-from . import keys
-from .event_types import EVENTS, PURCHASE
+from recsvc.contract import keys
+from recsvc.contract.events import EVENTS, PURCHASE
 
 EXTRA_CANDIDATES = 50  # scored beyond the limit so filters (exclude, category, hidden) still leave a full list
 

@@ -5,8 +5,8 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .answers import UnknownCategory
-from .store import NoModel, StoreUnavailable
+from recsvc.read.answers import UnknownCategory
+from recsvc.store import NoModel, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The read model of the retention features: buy-again lists and customer profiles."""
 
 import time
-from .answers import Answers, Candidate, Filters
-from .records import BuyAgainRecord, UserRecord
+from recsvc.read.answers import Answers, Candidate, Filters
+from recsvc.contract.records import BuyAgainRecord, UserRecord
 
 DAY = 86_400
 OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one

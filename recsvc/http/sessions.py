@@ -2,10 +2,10 @@
 
 from flask import Blueprint, jsonify
 
-from .api import answers, checked_id, filters_from, json_object
-from .attribution import tag
-from .errors import invalid
-from .event_types import VIEW, event_code
+from recsvc.http.api import answers, checked_id, filters_from, json_object
+from recsvc.http.attribution import tag
+from recsvc.http.errors import invalid
+from recsvc.contract.events import VIEW, event_code
 
 MAX_SESSION_ITEMS = 100
 

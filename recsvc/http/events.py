@@ -11,15 +11,15 @@ from datetime import datetime, timezone
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from . import keys
-from .attribution import count_event
-from .auth import require_api_key
-from .errors import ApiError, invalid
-from .event_types import EVENTS, event_code
-from .ids import MAX_ID_LENGTH, is_valid_id
-from .live import LIVE_LENGTH, LIVE_TTL_S, entry
-from .metrics import EVENTS as EVENT_COUNTS
-from .store import StoreUnavailable
+from recsvc.contract import keys
+from recsvc.http.attribution import count_event
+from recsvc.http.auth import require_api_key
+from recsvc.http.errors import ApiError, invalid
+from recsvc.contract.events import EVENTS, event_code
+from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, entry
+from recsvc.http.metrics import EVENTS as EVENT_COUNTS
+from recsvc.store import StoreUnavailable
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
