@@ -7,7 +7,8 @@ from training.lists import candidates
 from training import interactions, model
 from training.lists.candidates import Catalogue
 from training.config import TrainConfig
-from training.inputs.readers import EVENTS, Events
+from training.inputs.dataset import assemble
+from training.inputs.readers import EVENTS, Catalog, Events
 
 DAY = 86_400
 NOW = 1_700_000_000
@@ -37,6 +38,13 @@ def catalogue_for(events, category_of=None, parents=(), unavailable=()):
     cats = np.array([names.index(category_of[i]) if i in category_of else -1 for i in events.item_ids], np.int32)
     available = np.array([i not in unavailable for i in events.item_ids])
     return Catalogue(category=cats, available=available, category_parent=parent), names
+
+
+def dataset_for(events, category_of=None, unavailable=()):
+    """The events as a training dataset, with categories by item id and unavailable items."""
+    category_of = category_of or {}
+    items = {i: {"category_id": category_of.get(i), "available": i not in unavailable} for i in events.item_ids}
+    return assemble(events, Catalog(items), {})
 
 
 def item_names(events, ragged, row):

@@ -8,7 +8,7 @@ import pytest
 from training.config import TrainConfig
 from training.evaluation import baselines, run, split
 
-from tests.test_candidates import DAY, NOW, catalogue_for, make_events
+from tests.test_candidates import DAY, NOW, dataset_for, make_events
 
 
 def tiny():
@@ -34,8 +34,7 @@ def test_tasks_keep_users_with_history_and_their_new_items_only():
 
 def test_popularity_scores_as_worked_out_by_hand():
     events, s = tiny()
-    catalogue, _ = catalogue_for(events)
-    result = run.evaluate(s, catalogue, {}, scorers=[baselines.Popular()])
+    result = run.evaluate(s, dataset_for(events), {}, scorers=[baselines.Popular()])
     popular = result.tasks["purchase"]["models"]["popular"]
     # popular order q (4 users), p (3), r (1); u1 bought p: q, r -> hit at 2; u4: q, p, r -> hit at 2
     assert popular["ndcg@5"] == pytest.approx(1 / math.log2(3), abs=1e-4)
@@ -66,10 +65,10 @@ def test_served_picks_beat_popularity_where_tastes_differ():
         rows.append((1, f"u{u:02d}", f"{group}{u % 6}", "purchase"))
     rows += [(10, f"x{n}", "pop", "purchase") for n in range(60)]  # a best seller nobody in the groups wants
     events = make_events(rows)
-    catalogue, _ = catalogue_for(events)
-    s = split.split(events, NOW - 5 * DAY)
+    data = dataset_for(events)
+    s = split.split(data.events, NOW - 5 * DAY)
     config = TrainConfig(factors=4, iterations=10, blend_history=0.0)
-    result = run.evaluate(s, catalogue, {"served": config}, scorers=[baselines.Popular()])
+    result = run.evaluate(s, data, {"served": config}, scorers=[baselines.Popular()])
     models = result.tasks["purchase"]["models"]
     assert models["served"]["hit_rate@5"] > 0.9
     assert models["served"]["ndcg@5"] > models["popular"]["ndcg@5"]

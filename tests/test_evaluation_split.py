@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from training.config import TrainConfig
-from training.evaluation import served, split
+from training.evaluation import split
+from training.evaluation.served import ServedModel
+from training.private_redis import private_redis
 
-from tests.test_candidates import DAY, NOW, catalogue_for, make_events
+from tests.test_candidates import DAY, NOW, dataset_for, make_events
 
 
 def shop_rows():
@@ -46,7 +48,6 @@ def test_a_cutoff_that_leaves_a_side_empty_is_refused():
 
 def test_what_happens_after_the_cutoff_cannot_change_the_trained_lists():
     events = make_events(shop_rows())
-    catalogue, _ = catalogue_for(events)
     config = TrainConfig(factors=4, iterations=5)
     s = split.split(events, NOW - 5 * DAY)
     # the same past with a very different future: everyone buys i5 many times
@@ -57,6 +58,8 @@ def test_what_happens_after_the_cutoff_cannot_change_the_trained_lists():
                    for f in ("timestamp", "user", "item", "event", "quantity")})
     other = split.split(merged, s.cutoff)
     users = np.arange(len(events.user_ids))
-    first = served.user_picks(served.build(s.train, catalogue, config), users, 5)
-    second = served.user_picks(served.build(other.train, catalogue, config), users, 5)
+    data = dataset_for(events)
+    with private_redis() as r:
+        first = ServedModel(r, dataclasses.replace(data, events=s.train), config).picks(users, 5)
+        second = ServedModel(r, dataclasses.replace(data, events=other.train), config).picks(users, 5)
     assert np.array_equal(first, second)

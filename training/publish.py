@@ -1,24 +1,38 @@
-"""Write a model version into Redis with pipelines and switch the served pointer last."""
+"""Every write of a model version: the lists of one run into Redis, then the served pointer, last.
+
+All keys of a version are queued on one non-transactional pipeline, sent a few thousand
+commands at a time; ``recsvc:current`` switches only once everything is written, so a
+reader never sees a half-written version. A failed or killed run leaves nothing served.
+"""
 
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import islice
 
+import numpy as np
 import redis
 
-from recsvc.contract import keys
-
 from recsvc.admin import versions
+from recsvc.contract import keys
+from recsvc.contract.records import encode_scored
+from training import retention_records, serialize
+from training.pipeline import Lists
 
 log = logging.getLogger(__name__)
 
-PIPELINE_SIZE = 5_000
-MSET_SIZE = 1_000  # keys per MSET: one command instead of a thousand is ~8x faster to send
+PIPELINE_COMMANDS = 200
+"""Commands queued before the pipeline is sent (each an MSET of up to MSET_SIZE keys, or similar)."""
+MSET_SIZE = 1_000
+"""Keys per MSET: one command instead of a thousand is about 8x faster to send."""
+CHUNK = 5_000
+"""Members per HSET, SADD or ZADD."""
 MEMORY_SAMPLE = 500
+"""Keys sampled with MEMORY USAGE for the per-user and per-item figures."""
 
 
 def new_version(now: float | None = None) -> str:
@@ -27,47 +41,61 @@ def new_version(now: float | None = None) -> str:
     return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
-def _chunks(pairs: Iterable, size: int) -> Iterator[list]:
-    it = iter(pairs)
+def _chunks(values: Iterable, size: int) -> Iterator[list]:
+    it = iter(values)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
 class VersionWriter:
-    """Writes one version's keys; ``commit`` makes it the served one."""
+    """Queues one version's keys on a pipeline; ``commit`` makes it the served one, ``abort`` deletes it."""
 
     def __init__(self, r: redis.Redis, version: str):
         self.r = r
         self.version = version
         versions.clean_staging(r)
         r.sadd(keys.STAGING, version)
+        self.pipe = r.pipeline(transaction=False)
+
+    def _queued(self) -> None:
+        if len(self.pipe) >= PIPELINE_COMMANDS:
+            self.pipe.execute()
+
+    def set(self, key: str, value: bytes | str) -> None:
+        self.pipe.set(key, value)
+        self._queued()
 
     def set_many(self, pairs: Iterable[tuple[str, bytes | str]]) -> int:
-        """SET each (key, value), a thousand keys per MSET; returns how many."""
+        """SET each (key, value), MSET_SIZE keys a command; returns how many."""
         count = 0
         for chunk in _chunks(pairs, MSET_SIZE):
-            self.r.mset(dict(chunk))
+            self.pipe.mset(dict(chunk))
+            self._queued()
             count += len(chunk)
         return count
 
     def hash(self, key: str, fields: Iterable[tuple[str, str]]) -> None:
-        """Fill a hash in chunks."""
-        for chunk in _chunks(fields, PIPELINE_SIZE):
-            self.r.hset(key, mapping=dict(chunk))
+        for chunk in _chunks(fields, CHUNK):
+            self.pipe.hset(key, mapping=dict(chunk))
+            self._queued()
 
-    def set_members(self, key: str, members: list) -> None:
-        for chunk in _chunks(members, PIPELINE_SIZE):
-            self.r.sadd(key, *chunk)
+    def set_members(self, key: str, members: Iterable) -> None:
+        for chunk in _chunks(members, CHUNK):
+            self.pipe.sadd(key, *chunk)
+            self._queued()
 
-    def sorted_set(self, key: str, members: list[str], scores) -> None:
-        """Fill a sorted set in chunks."""
-        for start in range(0, len(members), PIPELINE_SIZE):
-            chunk = zip(members[start:start + PIPELINE_SIZE], scores[start:start + PIPELINE_SIZE])
-            self.r.zadd(key, {m: float(s) for m, s in chunk})
+    def sorted_set(self, key: str, members: list[str], scores: list[float]) -> None:
+        for chunk in _chunks(zip(members, scores), CHUNK):
+            self.pipe.zadd(key, {m: float(s) for m, s in chunk})
+            self._queued()
+
+    def flush(self) -> None:
+        self.pipe.execute()
 
     def commit(self, meta: dict, keep: int) -> list[str]:
         """Write the summary, then switch the served pointer; returns the versions deleted."""
-        self.r.set(keys.meta(self.version), json.dumps(meta))
+        self.set(keys.meta(self.version), json.dumps(meta))
+        self.flush()
         pipe = self.r.pipeline(transaction=True)
         pipe.zadd(keys.VERSIONS, {self.version: time.time()})
         pipe.set(keys.CURRENT, self.version)
@@ -77,7 +105,86 @@ class VersionWriter:
 
     def abort(self) -> None:
         """Delete what was written; the served version is untouched."""
+        self.pipe.reset()
         versions.delete_version(self.r, self.version)
+
+
+def publish(r: redis.Redis, lists: Lists, summary: dict, keep: int) -> tuple[str, dict]:
+    """Write every list under a new version and serve it; returns the version and its stored summary.
+
+    The summary stored is ``summary`` with ``version``, ``redis_memory``, the trigger list sizes
+    and the publish time added."""
+    version = new_version()
+    writer = VersionWriter(r, version)
+    try:
+        started = time.perf_counter()
+        memory_before = r.info("memory")["used_memory"]
+        write_catalog(writer, lists)
+        n_items = writer.set_many(
+            (keys.item(version, lists.dataset.item_ids[i]), record)
+            for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar))
+        user_ids = lists.dataset.events.user_ids
+        inter = lists.inter
+        n_users = writer.set_many(
+            (keys.user(version, user_ids[u]), record)
+            for u, record in serialize.user_records(lists.picks, lists.because, inter.bought, inter.recent,
+                                                    lists.offers, lists.offer_reasons))
+        write_foldin(writer, lists)
+        triggers = write_retention(writer, lists)
+        writer.flush()
+        summary = {**summary, "version": version}
+        summary.setdefault("retention", {})["triggers"] = triggers
+        summary["redis_memory"] = _memory_report(r, version, memory_before, user_ids, lists.dataset.item_ids,
+                                                 n_users, n_items)
+        summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
+        writer.commit(summary, keep=keep)
+    except BaseException:
+        writer.abort()
+        raise
+    return version, summary
+
+
+def write_catalog(writer: VersionWriter, lists: Lists) -> None:
+    """Item attributes, hidden items, the category tree and the popular lists."""
+    version, data = writer.version, lists.dataset
+    writer.hash(keys.attrs(version), ((str(i), a) for i, a in enumerate(data.attrs)))
+    hidden = np.flatnonzero(~data.catalogue.available).tolist()
+    if hidden:
+        writer.set_members(keys.unavailable(version), hidden)
+    writer.set(keys.categories(version), json.dumps(
+        {"ids": data.category_ids, "parents": data.catalogue.category_parent.tolist()}))
+    writer.set(keys.popular(version), encode_scored(*lists.popular.row(0)))
+    per_category = lists.popular_in
+    writer.set_many(
+        (keys.popular(version, data.category_ids[c]), encode_scored(*per_category.row(c)))
+        for c in range(per_category.rows) if per_category.indptr[c + 1] > per_category.indptr[c])
+
+
+def write_foldin(writer: VersionWriter, lists: Lists) -> None:
+    """What the service needs to fold a new visitor's items into the model at request time."""
+    version, config = writer.version, lists.config
+    y = np.ascontiguousarray(lists.factors.item_factors, dtype="<f4")
+    yty = y.T.astype(np.float64) @ y.astype(np.float64)
+    writer.set(keys.item_factors(version), y.tobytes())
+    writer.set(keys.item_ids(version), "\n".join(lists.dataset.item_ids.tolist()))
+    writer.set(keys.pool(version), np.asarray(lists.pool, dtype="<u4").tobytes())
+    writer.set(keys.foldin(version), json.dumps({
+        "factors": int(y.shape[1]), "regularization": config.regularization, "alpha": config.alpha,
+        "event_weights": config.event_weights, "yty": yty.tolist()}))
+
+
+def write_retention(writer: VersionWriter, lists: Lists) -> dict[str, int]:
+    """Buy-again records, profiles and trigger lists; returns each trigger list's size."""
+    version, data, retained = writer.version, lists.dataset, lists.retention
+    user_ids = data.events.user_ids
+    writer.set_many(retention_records.buy_again_records(version, user_ids, retained.buy_again))
+    writer.set_many(retention_records.profile_records(version, user_ids, retained.profiles, data.category_ids))
+    sizes = {}
+    for kind, (users, scores) in retention_records.trigger_scores(retained.buy_again, retained.profiles).items():
+        if len(users):
+            writer.sorted_set(keys.trigger(version, kind), user_ids[users].tolist(), scores.tolist())
+        sizes[kind] = len(users)
+    return sizes
 
 
 def memory_per_key(r: redis.Redis, keys_sample: list[str]) -> float | None:
@@ -89,3 +196,17 @@ def memory_per_key(r: redis.Redis, keys_sample: list[str]) -> float | None:
         pipe.memory_usage(key, samples=0)
     sizes = [s for s in pipe.execute() if s]
     return sum(sizes) / len(sizes) if sizes else None
+
+
+def _memory_report(r, version, before, user_ids, item_ids, n_users, n_items) -> dict:
+    """Redis memory of the new version, in all and per user and item."""
+    rng = random.Random(0)
+    users = [keys.user(version, user_ids[i]) for i in rng.sample(range(len(user_ids)), min(MEMORY_SAMPLE, len(user_ids)))]
+    items = [keys.item(version, item_ids[i]) for i in rng.sample(range(len(item_ids)), min(MEMORY_SAMPLE, len(item_ids)))]
+    return {
+        "used_bytes": r.info("memory")["used_memory"] - before,
+        "bytes_per_user_key": round(memory_per_key(r, users) or 0),
+        "bytes_per_item_key": round(memory_per_key(r, items) or 0),
+        "user_keys": n_users,
+        "item_keys": n_items,
+    }

@@ -1,4 +1,4 @@
-"""Retention data -> Redis values: buy-again records, profile JSON and the trigger sorted sets."""
+"""Retention data -> Redis values: buy-again records, profile JSON and the trigger scores (written by ``training.publish``)."""
 
 import json
 from collections.abc import Iterator
@@ -69,15 +69,3 @@ def trigger_scores(buy: BuyAgain, p: Profiles) -> dict[str, tuple[np.ndarray, np
         "abandoned-cart": latest(p.cart),
         "category-interest": latest(p.interest),
     }
-
-
-def write(writer, version: str, user_ids: np.ndarray, category_ids: list[str], retention) -> dict[str, int]:
-    """Write buy-again records, profiles and trigger lists under the version; returns the list sizes."""
-    writer.set_many(buy_again_records(version, user_ids, retention.buy_again))
-    writer.set_many(profile_records(version, user_ids, retention.profiles, category_ids))
-    sizes = {}
-    for kind, (users, scores) in trigger_scores(retention.buy_again, retention.profiles).items():
-        if len(users):
-            writer.sorted_set(keys.trigger(version, kind), user_ids[users].tolist(), scores.tolist())
-        sizes[kind] = len(users)
-    return sizes

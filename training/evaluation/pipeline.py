@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from training.config import TrainConfig
-from training.evaluation import data, report, run, split, tuning
+from training.evaluation import report, run, split, tuning
+from training.inputs import dataset
+from training.inputs.dataset import Inputs
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path |
     """Evaluate the served model (defaults, and tuned when a budget is given) beside the baselines."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     started = time.perf_counter()
-    ds = data.load(events, preset, catalog, categories)
+    ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
     # the served picks with their defaults, and ALS alone (every other part of the blend off)
     configs = {"als_served": config,
@@ -43,9 +45,9 @@ def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path |
         # validation: the train half cut again, in the same proportion of events
         share = len(s.test) / (len(s.train) + len(s.test))
         validation = split.split(s.train, split.cutoff_of(s.train, fraction=share))
-        tuned = tuning.tune(validation, ds.catalogue, budget_seconds, report.MAIN_TASK, base=config)
+        tuned = tuning.tune(validation, ds, budget_seconds, report.MAIN_TASK, base=config)
         configs["als_served_tuned"] = tuned.best
-    results = run.evaluate(s, ds.catalogue, configs)
+    results = run.evaluate(s, ds, configs)
     result = {
         "dataset": str(events),
         "preset": preset,
@@ -65,9 +67,9 @@ def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | 
     """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
     from training.evaluation.baselines import ItemKNN, Popular
 
-    ds = data.load(events, preset, catalog, categories)
+    ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
-    results = run.evaluate(s, ds.catalogue, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
+    results = run.evaluate(s, ds, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
     wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
     return {"split": results.split, **{
         task: {"users": info["users"],

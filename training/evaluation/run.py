@@ -2,17 +2,19 @@
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from training.lists.candidates import Catalogue
 from training.config import TrainConfig
-from training.interactions import build as build_interactions
-from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
-from training.evaluation import baselines, metrics, served
+from training.evaluation import baselines, metrics
+from training.evaluation.served import ServedModel
 from training.evaluation.split import Split
+from training.inputs.dataset import Dataset
+from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
+from training.interactions import build as build_interactions
+from training.private_redis import private_redis
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +129,13 @@ def by_activity(ndcg: np.ndarray, activity: np.ndarray) -> dict[str, float | Non
     return out
 
 
-def evaluate(s: Split, catalogue: Catalogue, configs: dict[str, TrainConfig],
+def evaluate(s: Split, data: Dataset, configs: dict[str, TrainConfig],
              scorers: list[baselines.Scorer] | None = None) -> Results:
-    """Every served configuration and every baseline on the same split, at every K, for every task."""
+    """Every served configuration and every baseline on the same split, at every K, for every task.
+
+    Each configuration is trained on the train half, published into a private Redis and asked
+    through the service's read path (``ServedModel``); baselines score the same train half."""
+    catalogue = data.catalogue
     n_items = len(catalogue.category)
     results = Results(split=s.describe())
     tasks = pick_tasks(s, n_items)
@@ -138,19 +144,20 @@ def evaluate(s: Split, catalogue: Catalogue, configs: dict[str, TrainConfig],
     activity = activity_of(s.train, n_items)
     hidden = np.flatnonzero(~catalogue.available)
     ranked: dict[str, dict[str, np.ndarray]] = {name: {} for name in tasks}
-    inter = None
-    for name, config in configs.items():
-        started = time.perf_counter()
-        lists = served.build(s.train, catalogue, config)
-        inter = inter or lists.inter
-        for task_name, task in tasks.items():
-            if task_name == "also_bought":
-                ranked[task_name][name] = served.also_bought(lists, task.subjects, task.users, k)
-            else:
-                ranked[task_name][name] = served.user_picks(lists, task.users, k)
-        results.timings_s[name] = round(time.perf_counter() - started, 2)
-    if inter is None:
-        inter = build_interactions(s.train, TrainConfig(), n_items=n_items)
+    train = replace(data, events=s.train)
+    if configs:
+        with private_redis() as r:
+            for name, config in configs.items():
+                started = time.perf_counter()
+                model = ServedModel(r, train, config)
+                for task_name, task in tasks.items():
+                    if task_name == "also_bought":
+                        ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
+                    else:
+                        ranked[task_name][name] = model.picks(task.users, k)
+                results.timings_s[name] = round(time.perf_counter() - started, 2)
+    # baselines get the same weighted matrix as the first configuration's model
+    inter = build_interactions(s.train, next(iter(configs.values()), TrainConfig()), n_items=n_items)
     blocked = (inter.purchases > 0).tocsr()
     for scorer in scorers if scorers is not None else baselines.default_baselines():
         started = time.perf_counter()

@@ -11,11 +11,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from training.lists.candidates import Catalogue
+import redis
+
 from training.config import TrainConfig
-from training.evaluation import metrics, served
+from training.evaluation import metrics
 from training.evaluation.run import pick_tasks
+from training.evaluation.served import ServedModel
 from training.evaluation.split import Split
+from training.inputs.dataset import Dataset
+from training.private_redis import private_redis
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +68,29 @@ def sample(rng: random.Random, base: TrainConfig) -> TrainConfig:
     return replace(base, event_weights=weights, **pick)
 
 
-def score(s: Split, catalogue: Catalogue, config: TrainConfig, task: str, k: int = 10) -> float:
-    """Mean NDCG@k of the served picks for one task on a split."""
-    t = pick_tasks(s, len(catalogue.category))[task]
+def score(r: redis.Redis, s: Split, data: Dataset, config: TrainConfig, task: str, k: int = 10) -> float:
+    """Mean NDCG@k of the served picks for one task on a split (the model published into ``r``)."""
+    t = pick_tasks(s, len(data.item_ids))[task]
     if not len(t.users):
         return 0.0
-    lists = served.build(s.train, catalogue, config)
-    ranked = served.user_picks(lists, t.users, k)
+    ranked = ServedModel(r, replace(data, events=s.train), config).picks(t.users, k)
     return float(metrics.per_user(ranked, t.relevant, k)["ndcg"].mean())
 
 
-def tune(validation: Split, catalogue: Catalogue, budget_seconds: float, task: str,
+def tune(validation: Split, data: Dataset, budget_seconds: float, task: str,
          base: TrainConfig = TrainConfig(), seed: int = 0) -> Tuning:
     """Try configurations until the budget is spent; the defaults always run first."""
+    with private_redis() as r:
+        return _tune(r, validation, data, budget_seconds, task, base, seed)
+
+
+def _tune(r, validation, data, budget_seconds, task, base, seed) -> Tuning:
     rng = random.Random(seed)
     started = time.perf_counter()
     result = Tuning(metric=f"{task} ndcg@10 (validation)", best=base, best_score=-np.inf)
     config = base
     while True:
-        value = score(validation, catalogue, config, task)
+        value = score(r, validation, data, config, task)
         result.trials.append({"params": changed(config), "ndcg@10": round(value, 5)})
         log.info("trial %d: %.4f %s", len(result.trials), value, changed(config))
         if value > result.best_score:

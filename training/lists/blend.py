@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
-from training.lists.candidates import Catalogue, _batched_topk, _explaining_items, user_picks
+from training.lists.candidates import Catalogue, batched_topk, explaining_items, user_picks
 from training.config import TrainConfig
 from training.interactions import Interactions
 from training.model import Factors
@@ -62,7 +62,7 @@ def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catal
     rows = np.flatnonzero(picked[factors.users])
     users = factors.users[rows]
     bought = inter.purchases[users][:, pool].tocsr()
-    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
+    ids, scores = batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
     valid = (ids >= 0) & np.isfinite(scores) & (scores > 0)
     best = np.where(valid[:, :1], scores[:, :1], 1.0)
     scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
@@ -113,7 +113,7 @@ def _reasons(inter: Interactions, factors: Factors, picks: Ragged, k: int) -> np
     padded = np.zeros((len(users), k), dtype=np.int64)
     cols = np.arange(len(picks.values)) - np.repeat(picks.indptr[:-1][users], lengths)
     padded[np.repeat(np.arange(len(users)), lengths), cols] = picks.values
-    because = _explaining_items(inter.strength[users], factors.item_factors, padded)
+    because = explaining_items(inter.strength[users], factors.item_factors, padded)
     because = because[np.arange(k)[None, :] < lengths[:, None]]
     # a viewed item offered again explains itself (the service says "recently_viewed")
     n_items = inter.strength.shape[1]

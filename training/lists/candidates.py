@@ -73,7 +73,7 @@ def candidate_pool(interactions: Interactions, factors: Factors, catalogue: Cata
     return np.sort(items[order[:size]])
 
 
-def _batched_topk(items: np.ndarray, queries: np.ndarray, k: int, filters: sp.csr_matrix | None = None):
+def batched_topk(items: np.ndarray, queries: np.ndarray, k: int, filters: sp.csr_matrix | None = None):
     """implicit's top-k over query batches; ids index ``items``."""
     k = min(k, len(items))
     ids, scores = [], []
@@ -92,7 +92,7 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
     """For each item with factors, the k pool items with the most similar factors (cosine)."""
     unit = normalized(factors.item_factors)
     queries = np.flatnonzero(factors.item_norms() > 0)
-    ids, scores = _batched_topk(unit[pool], unit[queries], k + 1)
+    ids, scores = batched_topk(unit[pool], unit[queries], k + 1)
     ids = pool[np.maximum(ids, 0)]
     n_items = len(unit)
     row_of = np.repeat(queries, ids.shape[1])
@@ -110,10 +110,10 @@ def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k
     rows = np.flatnonzero(distinct >= min_items)
     users = factors.users[rows]
     bought = interactions.purchases[users][:, pool].tocsr()
-    ids, scores = _batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
+    ids, scores = batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
     valid = (ids >= 0) & np.isfinite(scores) & (scores > -1e30)
     items = pool[np.maximum(ids, 0)]
-    because = _explaining_items(interactions.strength[users], factors.item_factors, items)
+    because = explaining_items(interactions.strength[users], factors.item_factors, items)
     # users are in ascending order and each row is best first: already grouped
     row_of = np.repeat(users, ids.shape[1])
     keep = valid.ravel()
@@ -121,7 +121,7 @@ def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k
     return picks, because.ravel()[keep]
 
 
-def _explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np.ndarray) -> np.ndarray:
+def explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np.ndarray) -> np.ndarray:
     """For each pick, the item of the user's strongest history most similar to it."""
     top = top_of_sparse(history, HISTORY_FOR_REASONS)
     n = history.shape[0]

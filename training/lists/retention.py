@@ -249,7 +249,7 @@ def _category_interest(events: Events, item_category: np.ndarray, now: int, conf
 
 
 @dataclass
-class Retention:
+class RetentionData:
     """Everything the retention features publish."""
 
     intervals: RepurchaseIntervals
@@ -270,10 +270,10 @@ class Retention:
 
 
 def build(events: Events, strength: sp.csr_matrix, item_category: np.ndarray, n_categories: int,
-          price: np.ndarray, now: int, config: TrainConfig) -> Retention:
+          price: np.ndarray, now: int, config: TrainConfig) -> RetentionData:
     """Intervals, buy-again lists and profiles for every user."""
     intervals = repurchase_intervals(events, item_category, n_categories, config)
-    return Retention(
+    return RetentionData(
         intervals=intervals,
         buy_again=buy_again(events, intervals, len(events.user_ids), config.buy_again_per_user),
         profiles=profiles(events, strength, item_category, n_categories, price, now, config),

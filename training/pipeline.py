@@ -1,0 +1,87 @@
+"""The one compute path: a dataset in, every list a model version publishes out.
+
+``recsvc train`` publishes what ``build`` returns; the evaluation publishes what ``build``
+returns on the train half of a split and reads it back through the service. Nothing else
+computes a served list.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from training import interactions, model
+from training.config import TrainConfig
+from training.inputs.dataset import Dataset
+from training.interactions import Interactions
+from training.lists import blend, candidates, complements, retention
+from training.model import Factors
+from training.ragged import Ragged
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Lists:
+    """Everything one run publishes, over the dataset's user, item and category codes."""
+
+    dataset: Dataset
+    config: TrainConfig
+    inter: Interactions
+    factors: Factors
+    pool: np.ndarray  # item codes the ALS lists and the fold-in may recommend
+    picks: Ragged  # per user: blended picks
+    because: np.ndarray  # per pick: the history item that explains it, the item itself (re-offered), or -1
+    similar: Ragged  # per item: substitutes
+    also_bought: Ragged  # per item: complements, what its buyers bought next
+    popular: Ragged  # one row: the most popular available items
+    popular_in: Ragged  # per category (children included)
+    offers: Ragged  # per user: offer categories
+    offer_reasons: np.ndarray  # per offer: records.VIEWED_NOT_BOUGHT or records.AFFINITY
+    retention: retention.RetentionData
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+class Timer:
+    """Seconds per named step, logged as they end."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = round(now - self.last, 3)
+        self.last = now
+        log.info("%s: %.2f s", name, self.steps[name])
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.start, 3)
+
+
+def build(data: Dataset, config: TrainConfig) -> Lists:
+    """Fit the model on the dataset and precompute every published list."""
+    timer = Timer()
+    catalogue = data.catalogue
+    inter = interactions.build(data.events, config, n_items=len(data.item_ids))
+    timer.step("interactions")
+    factors = model.fit(inter.strength, config)
+    timer.step("fit")
+    pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
+    similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
+    alternatives = complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user)
+    similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
+                                      config.neighbours_per_item)
+    timer.step("similar")
+    picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
+    timer.step("picks")
+    also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)
+    overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
+    offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
+    timer.step("lists")
+    retained = retention.build(data.events, inter.strength, catalogue.category, catalogue.n_categories,
+                               data.prices, inter.now, config)
+    timer.step("retention")
+    return Lists(data, config, inter, factors, pool, picks, because, similar, also, overall, per_category,
+                 offers, offer_reasons, retained, timings_s=timer.steps)
