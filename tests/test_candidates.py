@@ -96,38 +96,6 @@ def test_picks_leave_out_what_the_user_bought():
     assert set(item_names(events, picks, 1)) == {"i0", "i1", "i2", "i3"}  # views are not purchases
 
 
-def test_also_bought_prefers_what_the_buyers_of_x_bought_over_best_sellers():
-    rows = []
-    for u in range(10):  # 10 buyers of x; 8 of them then bought y
-        rows.append((5, f"x{u}", "x", "purchase"))
-        if u < 8:
-            rows.append((4, f"x{u}", "y", "purchase"))
-    rows.append((4, "x9", "best", "purchase"))  # one of them also bought the best seller...
-    rows += [(3, f"b{u}", "best", "purchase") for u in range(200)]  # ...that everyone buys
-    events = make_events(rows)
-    inter = interactions.build(events, TrainConfig())
-    catalogue, _ = catalogue_for(events)
-    also = candidates.also_bought(inter, catalogue, 10, same_category_factor=0.5)
-    assert item_names(events, also, code(events, "x")) == ["y", "best"]
-
-
-def test_also_bought_damps_near_copies_and_drops_unavailable_items():
-    rows = []
-    for u in range(10):
-        rows.append((5, f"u{u}", "shoe", "purchase"))
-        rows.append((4, f"u{u}", "other-shoe", "purchase"))
-        if u < 7:
-            rows.append((4, f"u{u}", "shirt", "purchase"))
-        rows.append((4, f"u{u}", "gone", "purchase"))
-    events = make_events(rows)
-    inter = interactions.build(events, TrainConfig())
-    catalogue, _ = catalogue_for(events, {"shoe": "shoes", "other-shoe": "shoes", "shirt": "clothes",
-                                          "gone": "clothes"}, unavailable={"gone"})
-    also = candidates.also_bought(inter, catalogue, 10, same_category_factor=0.5)
-    # other-shoe was bought by all 10, shirt by 7, but a second pair of shoes is a near-copy
-    assert item_names(events, also, code(events, "shoe")) == ["shirt", "other-shoe"]
-
-
 def test_popular_counts_recent_activity_more_and_rolls_up_categories():
     rows = [(200, f"o{u}", "old", "view") for u in range(10)]
     rows += [(1, f"n{u}", "new", "view") for u in range(10)]

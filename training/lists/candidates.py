@@ -1,4 +1,4 @@
-"""Everything precomputed from a fitted model: picks, also-bought, similar, popular, category offers.
+"""Lists precomputed from a fitted model: the candidate pool, ALS picks, similar, popular, category offers.
 
 Every list is built for all users or items at once with vectorized numpy and sparse
 algebra, and returned as ``Ragged`` rows of item (or category) codes with scores.
@@ -142,20 +142,6 @@ def explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np
         found = np.take_along_axis(sims, best[:, :, None], axis=2)[:, :, 0] > -np.inf
         out[start:stop] = np.where(found, np.take_along_axis(h, best, axis=1), -1)
     return out
-
-
-def also_bought(interactions: Interactions, catalogue: Catalogue, k: int, same_category_factor: float) -> Ragged:
-    """Items bought by the buyers of each item: cosine of buyer sets, near-copies (same category) damped."""
-    bought = (interactions.purchases > 0).astype(np.float32).tocsr()
-    co = (bought.T @ bought).tocoo()
-    keep = co.row != co.col
-    x, y, count = co.row[keep], co.col[keep], co.data[keep]
-    buyers = np.asarray(bought.sum(axis=0)).ravel()
-    score = count / np.sqrt(buyers[x] * buyers[y])
-    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
-    score = np.where(same, score * same_category_factor, score)
-    ok = catalogue.available[y]
-    return top_per_row(x[ok], y[ok], score[ok].astype(np.float32), bought.shape[1], k)
 
 
 def popular(interactions: Interactions, catalogue: Catalogue, k: int) -> tuple[Ragged, Ragged]:
