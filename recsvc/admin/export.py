@@ -12,7 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from recsvc.contract import keys, records
-from recsvc.read.answers import Answers, Filters
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Filters
 from recsvc.read.retention import Retention
 from recsvc.store import ModelStore
 from recsvc.read.triggers import WINDOWS, Triggers
@@ -49,7 +50,7 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
                 if data:
                     record = records.decode_user(data)
                     yield {"user_id": user_id, "model_version": version,
-                           **answers._for_user(version, record, filters)}
+                           **answers.for_user_record(version, record, filters)}
 
     return total, rows()
 

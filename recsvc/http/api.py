@@ -6,7 +6,8 @@ collects them into ``/openapi.json``.
 
 from flask import Blueprint, current_app, jsonify, request
 
-from recsvc.read.answers import Answers, Filters
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Filters
 from recsvc.http.attribution import tag
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id

@@ -5,7 +5,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from recsvc.read.answers import UnknownCategory
+from recsvc.read.listing import UnknownCategory
 from recsvc.store import NoModel, StoreUnavailable
 
 log = logging.getLogger(__name__)

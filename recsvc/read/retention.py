@@ -1,8 +1,10 @@
 """The read model of the retention features: buy-again lists and customer profiles."""
 
 import time
-from recsvc.read.answers import Answers, Candidate, Filters
+
 from recsvc.contract.records import BuyAgainRecord, UserRecord
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Candidate, Filters, Listing
 
 DAY = 86_400
 OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one
@@ -47,12 +49,12 @@ class Retention:
     def buy_again(self, user_id: str, filters: Filters) -> dict:
         """Items the user bought that are due again; popular items when there are none."""
         version, _, record, _ = self.store.retention_user(user_id)
-        listing = self.answers._listing(version, filters, blocked=())
+        listing = Listing(self.store, version, filters)
         if record is not None:
-            self.answers._add(listing, due_candidates(record, self.now(version)))
+            listing.add(due_candidates(record, self.now(version)))
         source = "buy_again" if listing.items else "popular"
         if not listing.items:
-            self.answers._add(listing, self.answers._popular(version, filters.category))
+            listing.fill_popular()
         return {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
 
     def profile(self, user_id: str) -> dict:

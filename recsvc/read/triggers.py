@@ -10,8 +10,8 @@ import binascii
 import json
 from dataclasses import dataclass
 
-from recsvc.read.answers import Filters
 from recsvc.contract.records import UserRecord
+from recsvc.read.listing import Filters, Listing
 from recsvc.read.retention import DAY, Retention, due_candidates
 
 HOUR = 3_600
@@ -125,25 +125,25 @@ class Triggers:
         if kind == "replenishment":
             if again is None:
                 return None
-            listing = self.answers._listing(version, filters, ())
-            self.answers._add(listing, [c for c in due_candidates(again, now) if _due_within(c[2], span)])
+            listing = Listing(self.store, version, filters)
+            listing.add([c for c in due_candidates(again, now) if _due_within(c[2], span)])
             return {**entry, "items": listing.items}
         if kind == "abandoned-cart":
-            listing = self.answers._listing(version, filters, blocked)
+            listing = Listing(self.store, version, filters, blocked)
             cart = profile.get("cart", [])
-            self.answers._add(listing, [(i, 1.0, {"type": "in_cart"}) for i in cart])
+            listing.add([(i, 1.0, {"type": "in_cart"}) for i in cart])
             return {**entry, "cart_at": profile.get("cart_at"), "items": listing.items}
         if kind == "category-interest":
             categories = [c for c in profile.get("interest", []) if c in self.store.category_parents(version)]
             if not categories:
                 return None
-            listing = self.answers._listing(version, Filters(filters.limit, categories[0]), blocked)
-            self.answers._add(listing, self.answers._popular(version, categories[0]))
+            listing = Listing(self.store, version, Filters(filters.limit, categories[0]), blocked)
+            listing.fill_popular()
             for item in listing.items:
                 item["reason"] = {"type": "viewed_not_bought", "category_id": categories[0]}
             return {**entry, "category_id": categories[0], "items": listing.items}
         # win-back: their personal picks
-        answer = self.answers._for_user(version, user, filters)
+        answer = self.answers.for_user_record(version, user, filters)
         days = self.retention.describe(version, user, profile or None)["days_since_last_order"]
         return {**entry, "days_since_last_order": days, "items": answer["items"]}
 
