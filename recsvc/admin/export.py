@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recsvc.contract import keys, records
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 from recsvc.read.retention import Retention
@@ -23,19 +22,6 @@ FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id")
 
 
-def user_ids(store: ModelStore, version: str, chunk: int = CHUNK) -> Iterator[list[str]]:
-    """The users of a version, a chunk at a time (SCAN: no full listing in memory)."""
-    prefix = keys.user(version, "")
-    batch = []
-    for key in store.r.scan_iter(match=keys.user(version, "*"), count=chunk):
-        batch.append(key.decode()[len(prefix):])
-        if len(batch) >= chunk:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     """(number of users if known, every user's picks) under the served version."""
     answers = Answers(store)
@@ -44,11 +30,9 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     filters = Filters(limit=limit)
 
     def rows() -> Iterator[dict]:
-        for chunk in user_ids(store, version):
-            values = store.r.mget([keys.user(version, u) for u in chunk])
-            for user_id, data in zip(chunk, values):
-                if data:
-                    record = records.decode_user(data)
+        for chunk in store.user_ids(version, CHUNK):
+            for user_id, record in zip(chunk, store.users_by_id(version, chunk)):
+                if record is not None:
                     yield {"user_id": user_id, "model_version": version,
                            **answers.for_user_record(version, record, filters)}
 
