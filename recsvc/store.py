@@ -17,7 +17,7 @@ import redis
 
 from recsvc.contract import keys, records
 from recsvc.contract.events import event_code
-from recsvc.contract.records import BuyAgainRecord, ItemRecord, UserRecord
+from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live, entry as live_entry
 
 ATTRS_CACHE_LIMIT = 200_000
@@ -139,17 +139,18 @@ class ModelStore:
         return cache.version, records.decode_item(data) if data else None
 
     @_guard
-    def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, dict | None]:
+    def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, Profile | None]:
         """The served version and a user's record, buy-again record and profile, in one round trip."""
         cache, (user, again, profile) = self._read(
             lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)])
         return (cache.version, records.decode_user(user) if user else None,
-                records.decode_buy_again(again) if again else None, json.loads(profile) if profile else None)
+                records.decode_buy_again(again) if again else None, records.decode_profile(profile) if profile else None)
 
     # -- reads within a known version --
 
     @_guard
-    def retention_users(self, version: str, user_ids: Sequence[str]) -> list[tuple]:
+    def retention_users(self, version: str, user_ids: Sequence[str]
+                        ) -> list[tuple[UserRecord | None, BuyAgainRecord | None, Profile | None]]:
         """(user record, buy-again record, profile) of many users of one version, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         for u in user_ids:
@@ -158,7 +159,7 @@ class ModelStore:
             pipe.get(keys.profile(version, u))
         values = pipe.execute()
         return [(records.decode_user(a) if a else None, records.decode_buy_again(b) if b else None,
-                 json.loads(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
+                 records.decode_profile(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
 
     @_guard
     def users_by_id(self, version: str, user_ids: Sequence[str]) -> list[UserRecord | None]:

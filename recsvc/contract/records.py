@@ -1,14 +1,16 @@
-"""Compact binary records stored in Redis: the data contract between trainer and service.
+"""Records stored in Redis: the data contract between trainer and service.
 
 Item and category references are indices into the version's tables (``keys.attrs`` and
 ``keys.categories``), 4 bytes each, so a user's record stays a few hundred bytes.
 Numbers are little-endian; ``NO_ITEM`` marks a pick without an explaining item.
+The customer profile is JSON, read by the service and by people inspecting Redis alike.
 """
 
+import json
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Sequence
 
 FORMAT = 1
@@ -170,3 +172,52 @@ def decode_buy_again(data: bytes) -> BuyAgainRecord:
     r = _Reader(data, _BUY_AGAIN_HEADER.size)
     return BuyAgainRecord(items=r.take("I", n), last=r.take("I", n), counts=r.take("I", n),
                           interval_days=r.take("f", n))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A customer's profile as the trainer computes it (``keys.profile``); times are unix seconds.
+
+    Written for every user with a purchase, an open cart or a category interest.
+    """
+
+    segment: str
+    at_risk: bool
+    orders: int
+    spend: float
+    spend_unit: str  # "price" or "items"
+    top_categories: tuple[str, ...]
+    first_order: int | None = None
+    last_order: int | None = None
+    usual_interval_days: float | None = None
+    at_risk_since: int | None = None
+    cart: tuple[int, ...] = ()  # item indices
+    cart_at: int | None = None
+    interest: tuple[str, ...] = ()  # category ids viewed and not bought
+    interest_at: int | None = None
+
+
+_PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
+_PROFILE_LISTS = ("top_categories", "cart", "interest")
+_PROFILE_OPTIONAL = frozenset(f.name for f in fields(Profile) if f.default is not MISSING)
+
+
+def encode_profile(profile: Profile) -> bytes:
+    """Encode a profile as compact JSON, leaving out optional fields that are unset (None or empty)."""
+    out = {}
+    for name in _PROFILE_FIELDS:
+        value = getattr(profile, name)
+        if name in _PROFILE_OPTIONAL and (value is None or (name in _PROFILE_LISTS and not len(value))):
+            continue
+        out[name] = list(value) if name in _PROFILE_LISTS else value
+    return json.dumps(out, separators=(",", ":")).encode()
+
+
+def decode_profile(data: bytes) -> Profile:
+    """Decode a profile written by ``encode_profile`` (fields it does not know are ignored)."""
+    raw = json.loads(data)
+    known = {name: raw[name] for name in _PROFILE_FIELDS if name in raw}
+    for name in _PROFILE_LISTS:
+        if name in known:
+            known[name] = tuple(known[name])
+    return Profile(**known)

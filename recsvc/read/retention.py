@@ -2,7 +2,7 @@
 
 import time
 
-from recsvc.contract.records import BuyAgainRecord, UserRecord
+from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
@@ -62,25 +62,25 @@ class Retention:
         version, user, _, profile = self.store.retention_user(user_id)
         return {"user_id": user_id, "model_version": version, **self.describe(version, user, profile)}
 
-    def describe(self, version: str, user: UserRecord | None, profile: dict | None) -> dict:
-        """The public profile of one user (``profile`` as the trainer wrote it)."""
+    def describe(self, version: str, user: UserRecord | None, profile: Profile | None) -> dict:
+        """The public profile of one user from their records (None where the trainer wrote none)."""
         if profile is None:  # no purchase, cart or interest: new, or not known at all
             categories = self._categories_of(version, list(user.recent) if user else [])
             return {"known": user is not None, "segment": "new", "at_risk": False, "orders": 0,
                     "spend": 0.0, "days_since_last_order": None, "usual_interval_days": None,
                     "top_categories": categories}
         now = self.now(version)
-        last = profile.get("last_order")
+        last = profile.last_order
         return {
             "known": True,
-            "segment": profile["segment"],
-            "at_risk": profile["at_risk"],
-            "orders": profile["orders"],
-            "spend": profile["spend"],
-            "spend_unit": profile["spend_unit"],
+            "segment": profile.segment,
+            "at_risk": profile.at_risk,
+            "orders": profile.orders,
+            "spend": profile.spend,
+            "spend_unit": profile.spend_unit,
             "days_since_last_order": int((now - last) // DAY) if last is not None else None,
-            "usual_interval_days": profile.get("usual_interval_days"),
-            "top_categories": profile["top_categories"],
+            "usual_interval_days": profile.usual_interval_days,
+            "top_categories": list(profile.top_categories),
         }
 
     def _categories_of(self, version: str, items: list[int]) -> list[str]:

@@ -10,7 +10,7 @@ import binascii
 import json
 from dataclasses import dataclass
 
-from recsvc.contract.records import UserRecord
+from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
 from recsvc.read.listing import Filters, Listing
 from recsvc.read.retention import DAY, Retention, due_candidates
 
@@ -97,7 +97,7 @@ class Triggers:
             consumed = 0
             for user_id, (user, again, profile) in zip(users, found):
                 consumed += 1
-                entry = self._entry(kind, version, now, span, user_id, user, again, profile or {}, filters)
+                entry = self._entry(kind, version, now, span, user_id, user, again, profile, filters)
                 if entry is not None and entry["items"]:
                     entries.append(entry)
                     if len(entries) == limit:
@@ -119,9 +119,11 @@ class Triggers:
             return float("-inf"), now - span  # the cart has waited that long
         return now - span, float("inf")  # category-interest, win-back: recent enough
 
-    def _entry(self, kind, version, now, span, user_id, user: UserRecord | None, again, profile: dict, filters):
+    def _entry(self, kind: str, version: str, now: float, span: float, user_id: str, user: UserRecord | None,
+               again: BuyAgainRecord | None, profile: Profile | None, filters: Filters) -> dict | None:
+        """One user's entry of a trigger list; None when the user has nothing for it."""
         blocked = set(user.bought) if user else set()
-        entry = {"user_id": user_id, "segment": profile.get("segment", "new")}
+        entry = {"user_id": user_id, "segment": profile.segment if profile else "new"}
         if kind == "replenishment":
             if again is None:
                 return None
@@ -130,11 +132,12 @@ class Triggers:
             return {**entry, "items": listing.items}
         if kind == "abandoned-cart":
             listing = Listing(self.store, version, filters, blocked)
-            cart = profile.get("cart", [])
+            cart = profile.cart if profile else ()
             listing.add([(i, 1.0, {"type": "in_cart"}) for i in cart])
-            return {**entry, "cart_at": profile.get("cart_at"), "items": listing.items}
+            return {**entry, "cart_at": profile.cart_at if profile else None, "items": listing.items}
         if kind == "category-interest":
-            categories = [c for c in profile.get("interest", []) if c in self.store.category_parents(version)]
+            interest = profile.interest if profile else ()
+            categories = [c for c in interest if c in self.store.category_parents(version)]
             if not categories:
                 return None
             listing = Listing(self.store, version, Filters(filters.limit, categories[0]), blocked)
@@ -144,7 +147,7 @@ class Triggers:
             return {**entry, "category_id": categories[0], "items": listing.items}
         # win-back: their personal picks
         answer = self.answers.for_user_record(version, user, filters)
-        days = self.retention.describe(version, user, profile or None)["days_since_last_order"]
+        days = self.retention.describe(version, user, profile)["days_since_last_order"]
         return {**entry, "days_since_last_order": days, "items": answer["items"]}
 
 
