@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
-from recsvc.read.retention import Retention
+from recsvc.read.retention import RetentionAnswers
 from recsvc.store import ModelStore
 from recsvc.read.triggers import WINDOWS, Triggers
 
@@ -42,7 +42,7 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
 def trigger_entries(store: ModelStore, kind: str, window: int | None,
                     items_per_user: int) -> tuple[None, Iterator[dict]]:
     """(None: the size is known only at the end, every entry of a trigger list) under the served version."""
-    triggers = Triggers(Retention(Answers(store)))
+    triggers = Triggers(RetentionAnswers(Answers(store)))
     total = None
     span = window if window is not None else WINDOWS[kind].default
 

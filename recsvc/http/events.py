@@ -15,7 +15,7 @@ from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.events import EVENTS, event_code
 from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
-from recsvc.http.metrics import EVENTS as EVENT_COUNTS
+from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
@@ -115,8 +115,8 @@ def post_events():
     if accepted:
         store = current_app.extensions["recsvc"].store
         store.append_events(accepted, int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
-    EVENT_COUNTS.labels("accepted").inc(len(accepted))
-    EVENT_COUNTS.labels("rejected").inc(len(errors))
+    EVENTS_RECEIVED.labels("accepted").inc(len(accepted))
+    EVENTS_RECEIVED.labels("rejected").inc(len(errors))
     for fields in accepted:
         if "rec_id" in fields:
             count_event(fields["rec_id"], fields["event"])

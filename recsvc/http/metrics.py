@@ -21,7 +21,7 @@ ANSWERS = Counter("recsvc_answers", "Lists served (impressions) by endpoint and 
                   "source popular is a fall back", ["endpoint", "source"])
 ATTRIBUTED = Counter("recsvc_attributed_events", "Events carrying a rec_id, by the endpoint that served it "
                      "and the event (a view is a click)", ["endpoint", "event"])
-EVENTS = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
+EVENTS_RECEIVED = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
 
 bp = Blueprint("metrics", __name__)
 

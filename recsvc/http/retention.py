@@ -9,7 +9,7 @@ from recsvc.http.api import checked_id, filters_from, int_arg
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.keys import TRIGGER_KINDS
-from recsvc.read.retention import Retention
+from recsvc.read.retention import RetentionAnswers
 from recsvc.read.triggers import WINDOWS, BadCursor, Triggers
 
 MAX_PAGE = 1_000
@@ -18,18 +18,20 @@ MAX_CURSOR = 512
 bp = Blueprint("retention", __name__, url_prefix="/v1")
 
 
-def retention() -> Retention:
+def retention() -> RetentionAnswers:
+    """The app's buy-again and profile read model."""
     return current_app.extensions["recsvc.read.retention"]
 
 
 def triggers() -> Triggers:
+    """The app's trigger lists read model."""
     return current_app.extensions["recsvc.read.triggers"]
 
 
 def register(app) -> None:
     """Attach the read models to the app and register the blueprint."""
     answers = app.extensions["recsvc"]
-    app.extensions["recsvc.read.retention"] = Retention(answers)
+    app.extensions["recsvc.read.retention"] = RetentionAnswers(answers)
     app.extensions["recsvc.read.triggers"] = Triggers(app.extensions["recsvc.read.retention"])
     app.register_blueprint(bp)
 

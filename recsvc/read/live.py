@@ -4,10 +4,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recsvc.contract.events import PURCHASE
+from recsvc.contract.units import DAY
 
 LIVE_LENGTH = 100
 """Events kept per user (newest first); older ones are dropped by LTRIM."""
-LIVE_TTL_S = 30 * 86_400
+LIVE_TTL_S = 30 * DAY
 """Seconds a user's live list lives after their last event; by then a nightly training has learned them."""
 
 

@@ -1,12 +1,13 @@
 """The read model of the retention features: buy-again lists and customer profiles."""
 
 import time
+from collections.abc import Callable
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
+from recsvc.contract.units import DAY
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
-DAY = 86_400
 OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one
 PROFILE_CATEGORIES = 3
 
@@ -35,15 +36,16 @@ def due_candidates(record: BuyAgainRecord, now: float) -> list[Candidate]:
     return out
 
 
-class Retention:
+class RetentionAnswers:
     """Answers buy-again and profile requests from the store behind ``answers``."""
 
-    def __init__(self, answers: Answers, clock=time.time):
+    def __init__(self, answers: Answers, clock: Callable[[], float] = time.time):
         self.answers = answers
         self.store = answers.store
         self.clock = clock
 
     def now(self, version: str) -> float:
+        """The version's notion of now (``ModelStore.data_time``)."""
         return self.store.data_time(version, self.clock())
 
     def buy_again(self, user_id: str, filters: Filters) -> dict:

@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
+from recsvc.contract.units import DAY
 from recsvc.read.listing import Filters, Listing
-from recsvc.read.retention import DAY, Retention, due_candidates
+from recsvc.read.retention import RetentionAnswers, due_candidates
 
 HOUR = 3_600
 SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
@@ -71,7 +72,7 @@ class Page:
 class Triggers:
     """Pages of trigger lists."""
 
-    def __init__(self, retention: Retention):
+    def __init__(self, retention: RetentionAnswers):
         self.retention = retention
         self.answers = retention.answers
         self.store = retention.store
