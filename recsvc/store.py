@@ -1,4 +1,4 @@
-"""The read side: one class that talks to Redis for the service.
+"""The service's one way to Redis: ``ModelStore`` reads the served model and records posted events.
 
 A request resolves the served version and reads its record in one round trip: the
 pipeline reads ``current`` together with the record of the version seen last, and only
@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -19,6 +20,9 @@ from recsvc.contract import keys, records
 from recsvc.contract.events import event_code
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live, entry as live_entry
+
+if TYPE_CHECKING:  # numpy only in processes that serve session picks
+    from recsvc.read.foldin import FoldIn
 
 ATTRS_CACHE_LIMIT = 200_000
 
@@ -43,7 +47,7 @@ class VersionCache:
     category_ids: list[str] | None = None
     category_parents: dict[str, str | None] | None = None
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
-    foldin: object = None  # recsvc.read.foldin.FoldIn, loaded when a request first needs it
+    foldin: "FoldIn | None" = None  # loaded when a request first needs it
     foldin_loaded: bool = False
 
 
@@ -61,7 +65,7 @@ def _guard(method):
 
 
 class ModelStore:
-    """Reads the served model's records from Redis."""
+    """Reads the served model's records from Redis, and appends the events the shop posts."""
 
     def __init__(self, r: redis.Redis):
         self._redis = r
@@ -122,7 +126,7 @@ class ModelStore:
                 [Live.decode(e) for e in lives])
 
     @_guard
-    def foldin(self, version: str):
+    def foldin(self, version: str) -> "FoldIn | None":
         """The version's fold-in tables (``recsvc.read.foldin.FoldIn``), None when not published; loaded once."""
         cache = self._version_cache(version)
         if not cache.foldin_loaded:

@@ -30,6 +30,7 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     filters = Filters(limit=limit)
 
     def rows() -> Iterator[dict]:
+        """One row per user with a record, read a chunk at a time."""
         for chunk in store.user_ids(version, CHUNK):
             for user_id, record in zip(chunk, store.users_by_id(version, chunk)):
                 if record is not None:
@@ -47,6 +48,7 @@ def trigger_entries(store: ModelStore, kind: str, window: int | None,
     span = window if window is not None else WINDOWS[kind].default
 
     def rows() -> Iterator[dict]:
+        """The entries of every page, the cursor carried from one to the next."""
         cursor = None
         while True:
             page = triggers.page(kind, span, CHUNK, items_per_user, cursor)

@@ -11,7 +11,10 @@ import struct
 import sys
 from array import array
 from dataclasses import MISSING, dataclass, fields
-from typing import Sequence
+from collections.abc import Collection, Sequence
+
+Numbers = Collection[int] | Collection[float]
+"""What the encoders take: a list of numbers or a numpy array."""
 
 FORMAT = 1
 NO_ITEM = 0xFFFFFFFF
@@ -28,7 +31,7 @@ if sys.byteorder != "little":  # memoryview.cast reads native order
     raise ImportError("recsvc records need a little-endian machine")
 
 
-def _pack(typecode: str, values) -> bytes:
+def _pack(typecode: str, values: Numbers) -> bytes:
     """Pack numbers (a list or a numpy array) as a little-endian array."""
     if hasattr(values, "astype"):
         return values.astype({"I": "<u4", "f": "<f4", "B": "u1"}[typecode], copy=False).tobytes()
@@ -43,6 +46,7 @@ class _Reader:
         self.offset = offset
 
     def take(self, typecode: str, count: int) -> Sequence:
+        """The next ``count`` values of type ``typecode``, as a view into the buffer."""
         size = struct.calcsize(typecode) * count
         part = self.view[self.offset : self.offset + size].cast(typecode)
         self.offset += size
@@ -64,8 +68,8 @@ class UserRecord:
 
 
 def encode_user(
-    picks=(), scores=(), because=(), bought=(), recent=(),
-    offer_categories=(), offer_scores=(), offer_reasons=(),
+    picks: Numbers = (), scores: Numbers = (), because: Numbers = (), bought: Numbers = (), recent: Numbers = (),
+    offer_categories: Numbers = (), offer_scores: Numbers = (), offer_reasons: Numbers = (),
 ) -> bytes:
     """Encode a user record; ``because[i]`` is the history item that explains ``picks[i]``."""
     if not (len(picks) == len(scores) == len(because)):
@@ -106,7 +110,8 @@ class ItemRecord:
     similar_scores: Sequence[float]
 
 
-def encode_item(index: int, also_bought=(), also_bought_scores=(), similar=(), similar_scores=()) -> bytes:
+def encode_item(index: int, also_bought: Numbers = (), also_bought_scores: Numbers = (),
+                similar: Numbers = (), similar_scores: Numbers = ()) -> bytes:
     """Encode an item record."""
     header = ITEM_HEADER.pack(FORMAT, index, len(also_bought), len(similar))
     return b"".join((
@@ -129,7 +134,7 @@ def decode_item(data: bytes) -> ItemRecord:
     )
 
 
-def encode_scored(items, scores) -> bytes:
+def encode_scored(items: Numbers, scores: Numbers) -> bytes:
     """Encode a ranked list of item indices with scores (popular lists)."""
     return _SCORED_HEADER.pack(FORMAT, len(items)) + _pack("I", items) + _pack("f", scores)
 
@@ -156,7 +161,7 @@ class BuyAgainRecord:
     interval_days: Sequence[float]
 
 
-def encode_buy_again(items, last, counts, interval_days) -> bytes:
+def encode_buy_again(items: Numbers, last: Numbers, counts: Numbers, interval_days: Numbers) -> bytes:
     """Encode a buy-again record; the four sequences are aligned."""
     if not (len(items) == len(last) == len(counts) == len(interval_days)):
         raise ValueError("items, last, counts and interval_days must have the same length")

@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.attribution import count_event
 from recsvc.http.auth import require_api_key
@@ -25,7 +26,7 @@ DEFAULT_STREAM_MAXLEN = 10_000_000
 bp = Blueprint("events", __name__, url_prefix="/v1")
 
 
-def parse_event(raw, now: int) -> dict:
+def parse_event(raw: object, now: int) -> dict[str, str]:
     """The stream fields of one posted event; ValueError says what is wrong with it."""
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
@@ -84,7 +85,7 @@ def _posted_events(body) -> list:
 
 @bp.post("/events")
 @require_api_key
-def post_events():
+def post_events() -> ResponseReturnValue:
     """Record events (views, carts, purchases, wishlists) as they happen.
     ---
     post:

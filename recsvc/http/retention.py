@@ -3,7 +3,8 @@
 Trigger lists name users, so they need an API key; the other reads stay open like the rest of v1.
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.api import checked_id, filters_from, int_arg
 from recsvc.http.auth import require_api_key
@@ -28,7 +29,7 @@ def triggers() -> Triggers:
     return current_app.extensions["recsvc.read.triggers"]
 
 
-def register(app) -> None:
+def register(app: Flask) -> None:
     """Attach the read models to the app and register the blueprint."""
     answers = app.extensions["recsvc"]
     app.extensions["recsvc.read.retention"] = RetentionAnswers(answers)
@@ -37,7 +38,7 @@ def register(app) -> None:
 
 
 @bp.get("/users/<user_id>/buy-again")
-def buy_again(user_id: str):
+def buy_again(user_id: str) -> ResponseReturnValue:
     """Items a user bought that are due again (replenishment).
     ---
     get:
@@ -61,7 +62,7 @@ def buy_again(user_id: str):
 
 
 @bp.get("/users/<user_id>/profile")
-def profile(user_id: str):
+def profile(user_id: str) -> ResponseReturnValue:
     """A customer's segment, at-risk flag and top categories.
     ---
     get:
@@ -81,7 +82,7 @@ def profile(user_id: str):
 
 @bp.get("/triggers/<kind>")
 @require_api_key
-def trigger_list(kind: str):
+def trigger_list(kind: str) -> ResponseReturnValue:
     """Users to contact now, each with the items to show, paged with a cursor.
     ---
     get:

@@ -25,6 +25,7 @@ class Live:
 
     @classmethod
     def decode(cls, entries: Sequence[bytes] | None) -> "Live":
+        """The events of a live list as read with LRANGE (None or empty: no events)."""
         if not entries:
             return EMPTY
         return cls(tuple((int(e[:1]), e[1:].decode()) for e in entries))

@@ -53,11 +53,13 @@ class Page:
     offset: int
 
     def encode(self) -> str:
+        """The cursor string: URL-safe base64 of the page's JSON, without padding."""
         raw = json.dumps([self.version, self.low, self.high, self.offset], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str) -> "Page":
+        """The page of a cursor ``encode`` made; BadCursor for anything else."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             version, low, high, offset = json.loads(raw)
