@@ -35,7 +35,7 @@ def checked_id(value: object, name: str) -> str:
     return value
 
 
-def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value: object = None) -> int:
+def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value: Any = None) -> int:
     """An integer parameter within [low, high]: ``value`` if given (from a JSON body), else the query's."""
     raw = request.args.get(name) if value is None else value
     if raw is None:
@@ -57,7 +57,7 @@ def json_object(example: str) -> dict:
     return body
 
 
-def filters_from(args: Mapping[str, Any], limit: object = None, default_limit: int = 10) -> Filters:
+def filters_from(args: Mapping[str, Any], limit: Any = None, default_limit: int = 10) -> Filters:
     """limit, category and exclude from query parameters or a JSON body."""
     category = args.get("category")
     if category is not None:
