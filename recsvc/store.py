@@ -1,4 +1,4 @@
-"""The read side: one class that talks to Redis for the service.
+"""The service's one way to Redis: ``ModelStore`` reads the served model and records posted events.
 
 A request resolves the served version and reads its record in one round trip: the
 pipeline reads ``current`` together with the record of the version seen last, and only
@@ -9,15 +9,20 @@ process; a catalog update bumps the version's ``catalog_rev`` and drops that cac
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import redis
 
 from recsvc.contract import keys, records
-from recsvc.read.live import LIVE_LENGTH, Live
-from recsvc.contract.records import BuyAgainRecord, ItemRecord, UserRecord
+from recsvc.contract.events import event_code
+from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
+from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live, entry as live_entry
+
+if TYPE_CHECKING:  # numpy only in processes that serve session picks
+    from recsvc.read.foldin import FoldIn
 
 ATTRS_CACHE_LIMIT = 200_000
 
@@ -42,7 +47,7 @@ class VersionCache:
     category_ids: list[str] | None = None
     category_parents: dict[str, str | None] | None = None
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
-    foldin: object = None  # recsvc.read.foldin.FoldIn, loaded when a request first needs it
+    foldin: "FoldIn | None" = None  # loaded when a request first needs it
     foldin_loaded: bool = False
 
 
@@ -60,10 +65,10 @@ def _guard(method):
 
 
 class ModelStore:
-    """Reads the served model's records from Redis."""
+    """Reads the served model's records from Redis, and appends the events the shop posts."""
 
     def __init__(self, r: redis.Redis):
-        self.r = r
+        self._redis = r
         self._cache: VersionCache | None = None
         self._clocks: dict[str, tuple[float, float]] = {}
 
@@ -75,7 +80,7 @@ class ModelStore:
         With ``live_ids``, the values end with those users' live lists, read in the same round trip."""
         guess = self._cache.version if self._cache else None
         for _ in range(3):
-            pipe = self.r.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             pipe.get(keys.CURRENT)
             for user_id in live_ids:
                 pipe.lrange(keys.live(user_id), 0, LIVE_LENGTH - 1)
@@ -107,18 +112,6 @@ class ModelStore:
         return self._read(lambda v: [])[0].version
 
     @_guard
-    def user(self, user_id: str) -> tuple[str, UserRecord | None]:
-        """The served version and a user's record (None for a user the model does not know)."""
-        cache, (data,) = self._read(lambda v: [keys.user(v, user_id)])
-        return cache.version, records.decode_user(data) if data else None
-
-    @_guard
-    def users(self, user_ids: Sequence[str]) -> tuple[str, list[UserRecord | None]]:
-        """The served version and the records of many users, in one round trip."""
-        cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids])
-        return cache.version, [records.decode_user(d) if d else None for d in values]
-
-    @_guard
     def user_live(self, user_id: str) -> tuple[str, UserRecord | None, Live]:
         """The served version, a user's record and their events since training, in one round trip."""
         cache, (data, live) = self._read(lambda v: [keys.user(v, user_id)], [user_id])
@@ -133,13 +126,14 @@ class ModelStore:
                 [Live.decode(e) for e in lives])
 
     @_guard
-    def foldin(self, version: str):
+    def foldin(self, version: str) -> "FoldIn | None":
         """The version's fold-in tables (``recsvc.read.foldin.FoldIn``), None when not published; loaded once."""
         cache = self._version_cache(version)
         if not cache.foldin_loaded:
             from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
 
-            cache.foldin, cache.foldin_loaded = FoldIn.load(self.r, version), True
+            cache.foldin = FoldIn.decode(self._redis.mget(FoldIn.keys_of(version)))
+            cache.foldin_loaded = True
         return cache.foldin
 
     @_guard
@@ -149,31 +143,55 @@ class ModelStore:
         return cache.version, records.decode_item(data) if data else None
 
     @_guard
-    def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, dict | None]:
+    def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, Profile | None]:
         """The served version and a user's record, buy-again record and profile, in one round trip."""
         cache, (user, again, profile) = self._read(
             lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)])
         return (cache.version, records.decode_user(user) if user else None,
-                records.decode_buy_again(again) if again else None, json.loads(profile) if profile else None)
+                records.decode_buy_again(again) if again else None, records.decode_profile(profile) if profile else None)
 
     # -- reads within a known version --
 
     @_guard
-    def retention_users(self, version: str, user_ids: Sequence[str]) -> list[tuple]:
+    def retention_users(self, version: str, user_ids: Sequence[str]
+                        ) -> list[tuple[UserRecord | None, BuyAgainRecord | None, Profile | None]]:
         """(user record, buy-again record, profile) of many users of one version, in one round trip."""
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for u in user_ids:
             pipe.get(keys.user(version, u))
             pipe.get(keys.buy_again(version, u))
             pipe.get(keys.profile(version, u))
         values = pipe.execute()
         return [(records.decode_user(a) if a else None, records.decode_buy_again(b) if b else None,
-                 json.loads(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
+                 records.decode_profile(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
+
+    @_guard
+    def users_by_id(self, version: str, user_ids: Sequence[str]) -> list[UserRecord | None]:
+        """User records of one version (None for a user without one), in one round trip."""
+        if not user_ids:
+            return []
+        values = self._redis.mget([keys.user(version, u) for u in user_ids])
+        return [records.decode_user(d) if d else None for d in values]
+
+    def user_ids(self, version: str, chunk: int = 1_000) -> Iterator[list[str]]:
+        """The users with a record in a version, ``chunk`` at a time (SCAN: no full listing in memory)."""
+        prefix = keys.user(version, "")
+        batch = []
+        try:
+            for key in self._redis.scan_iter(match=keys.user(version, "*"), count=chunk):
+                batch.append(key.decode()[len(prefix):])
+                if len(batch) >= chunk:
+                    yield batch
+                    batch = []
+        except (redis.ConnectionError, redis.TimeoutError) as e:  # _guard cannot wrap a generator
+            raise StoreUnavailable(str(e)) from e
+        if batch:
+            yield batch
 
     @_guard
     def trigger_page(self, version: str, kind: str, low: float, high: float, offset: int, count: int) -> list[str]:
         """User ids of a trigger list scored within [low, high], from position ``offset``."""
-        found = self.r.zrangebyscore(keys.trigger(version, kind), low, high, start=offset, num=count)
+        found = self._redis.zrangebyscore(keys.trigger(version, kind), low, high, start=offset, num=count)
         return [u.decode() for u in found]
 
     def data_time(self, version: str, wall_time: float) -> float:
@@ -195,7 +213,7 @@ class ModelStore:
         """Item records of one version."""
         if not item_ids:
             return []
-        values = self.r.mget([keys.item(version, i) for i in item_ids])
+        values = self._redis.mget([keys.item(version, i) for i in item_ids])
         return [records.decode_item(d) if d else None for d in values]
 
     @_guard
@@ -206,7 +224,7 @@ class ModelStore:
         if missing:
             if len(cache.attrs) > ATTRS_CACHE_LIMIT:
                 cache.attrs.clear()
-            for i, raw in zip(missing, self.r.hmget(keys.attrs(version), [str(i) for i in missing])):
+            for i, raw in zip(missing, self._redis.hmget(keys.attrs(version), [str(i) for i in missing])):
                 cache.attrs[i] = json.loads(raw) if raw else None
         return [cache.attrs[i] for i in indices]
 
@@ -215,7 +233,7 @@ class ModelStore:
         """Indices of hidden items."""
         cache = self._version_cache(version)
         if cache.unavailable is None:
-            cache.unavailable = frozenset(int(i) for i in self.r.smembers(keys.unavailable(version)))
+            cache.unavailable = frozenset(int(i) for i in self._redis.smembers(keys.unavailable(version)))
         return cache.unavailable
 
     @_guard
@@ -223,7 +241,7 @@ class ModelStore:
         """Popular items, overall or in a category; empty for an unknown category."""
         cache = self._version_cache(version)
         if category_id not in cache.popular:
-            data = self.r.get(keys.popular(version, category_id))
+            data = self._redis.get(keys.popular(version, category_id))
             cache.popular[category_id] = records.decode_scored(data) if data else ((), ())
         return cache.popular[category_id]
 
@@ -232,7 +250,7 @@ class ModelStore:
         """Category ids by index, as the records refer to them."""
         cache = self._version_cache(version)
         if cache.category_ids is None:
-            raw = self.r.get(keys.categories(version))
+            raw = self._redis.get(keys.categories(version))
             table = json.loads(raw) if raw else {"ids": [], "parents": []}
             ids = table["ids"]
             cache.category_parents = {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}
@@ -261,15 +279,28 @@ class ModelStore:
     @_guard
     def meta(self, version: str) -> dict:
         """The version's summary written by the trainer."""
-        raw = self.r.get(keys.meta(version))
+        raw = self._redis.get(keys.meta(version))
         return json.loads(raw) if raw else {}
 
+    # -- writes of the service: events as they come --
+
     @_guard
-    def ping(self) -> bool:
-        """True when Redis answers."""
-        return bool(self.r.ping())
+    def append_events(self, events: Sequence[dict[str, str]], maxlen: int) -> None:
+        """Add events (stream fields) to ``keys.EVENTS_STREAM`` and to their users' live lists, in one round trip.
+
+        The stream keeps about ``maxlen`` entries; each live list keeps ``LIVE_LENGTH`` and expires
+        ``LIVE_TTL_S`` after its user's last event.
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        for fields in events:
+            pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
+            pipe.lpush(keys.live(fields["user_id"]), live_entry(event_code(fields["event"]), fields["item_id"]))
+        for user_id in {fields["user_id"] for fields in events}:
+            pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
+            pipe.expire(keys.live(user_id), LIVE_TTL_S)
+        pipe.execute()
 
     def _version_cache(self, version: str) -> VersionCache:
         if self._cache is None or self._cache.version != version:
-            self._cache = VersionCache(version, self.r.get(keys.catalog_rev(version)))
+            self._cache = VersionCache(version, self._redis.get(keys.catalog_rev(version)))
         return self._cache

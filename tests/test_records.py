@@ -31,6 +31,26 @@ def test_item_and_list_round_trip():
     assert list(items) == [4, 5] and list(scores) == [2.0, 1.0]
 
 
+def test_profile_round_trip():
+    full = records.Profile(segment="repeat", at_risk=True, orders=3, spend=41.5, spend_unit="price",
+                           top_categories=("coffee", "tea"), first_order=100, last_order=900,
+                           usual_interval_days=12.5, at_risk_since=1_000, cart=(4, 7), cart_at=950,
+                           interest=("tv",), interest_at=960)
+    assert records.decode_profile(records.encode_profile(full)) == full
+    cart_only = records.Profile(segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items",
+                                top_categories=(), cart=(2,), cart_at=5)
+    assert records.decode_profile(records.encode_profile(cart_only)) == cart_only
+
+
+def test_a_profile_is_json_without_its_unset_fields():
+    profile = records.Profile(segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items",
+                              top_categories=(), cart=(2,), cart_at=5)
+    assert records.encode_profile(profile) == (b'{"segment":"new","at_risk":false,"orders":0,"spend":0.0,'
+                                               b'"spend_unit":"items","top_categories":[],"cart":[2],"cart_at":5}')
+    assert records.decode_profile(b'{"segment":"vip","at_risk":false,"orders":9,"spend":1.0,"spend_unit":"price",'
+                                  b'"top_categories":["a"],"added_later":1}').top_categories == ("a",)
+
+
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError):
         records.encode_user(picks=[1, 2], scores=[0.5], because=[1, 2])

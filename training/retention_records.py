@@ -1,12 +1,11 @@
 """Retention data -> Redis values: buy-again records, profile JSON and the trigger scores (written by ``training.publish``)."""
 
-import json
 from collections.abc import Iterator
 
 import numpy as np
 
 from recsvc.contract import keys
-from recsvc.contract.records import encode_buy_again
+from recsvc.contract.records import Profile, encode_buy_again, encode_profile
 
 from training.lists.retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
 
@@ -22,32 +21,32 @@ def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iter
 
 
 def profile_records(version: str, user_ids: np.ndarray, p: Profiles,
-                    category_ids: list[str]) -> Iterator[tuple[str, str]]:
-    """(key, JSON) for every user with a purchase, an open cart or a category interest."""
+                    category_ids: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(key, encoded ``Profile``) for every user with a purchase, an open cart or a category interest."""
     cart_n, interest_n = p.cart.lengths(), p.interest.lengths()
     for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0)).tolist():
         cats, _ = p.top_categories.row(u)
         cart, cart_t = p.cart.row(u)
         interest, interest_t = p.interest.row(u)
-        entry = {
-            "segment": SEGMENTS[p.segment[u]],
-            "at_risk": bool(p.at_risk[u]),
-            "orders": int(p.orders[u]),
-            "spend": round(float(p.spend[u]), 2),
-            "spend_unit": p.spend_unit,
-            "top_categories": [category_ids[c] for c in cats.tolist()],
-        }
-        if p.orders[u]:
-            entry.update(first_order=int(p.first_order[u]), last_order=int(p.last_order[u]))
-        if np.isfinite(p.usual_interval_days[u]):
-            entry["usual_interval_days"] = round(float(p.usual_interval_days[u]), 1)
-        if p.at_risk[u]:
-            entry["at_risk_since"] = int(p.at_risk_since[u])
-        if len(cart):
-            entry.update(cart=cart.tolist(), cart_at=int(cart_t.max()))
-        if len(interest):
-            entry.update(interest=[category_ids[c] for c in interest.tolist()], interest_at=int(interest_t.max()))
-        yield keys.profile(version, user_ids[u]), json.dumps(entry, separators=(",", ":"))
+        ordered = bool(p.orders[u])
+        profile = Profile(
+            segment=SEGMENTS[p.segment[u]],
+            at_risk=bool(p.at_risk[u]),
+            orders=int(p.orders[u]),
+            spend=round(float(p.spend[u]), 2),
+            spend_unit=p.spend_unit,
+            top_categories=tuple(category_ids[c] for c in cats.tolist()),
+            first_order=int(p.first_order[u]) if ordered else None,
+            last_order=int(p.last_order[u]) if ordered else None,
+            usual_interval_days=(round(float(p.usual_interval_days[u]), 1)
+                                 if np.isfinite(p.usual_interval_days[u]) else None),
+            at_risk_since=int(p.at_risk_since[u]) if p.at_risk[u] else None,
+            cart=tuple(cart.tolist()),
+            cart_at=int(cart_t.max()) if len(cart) else None,
+            interest=tuple(category_ids[c] for c in interest.tolist()),
+            interest_at=int(interest_t.max()) if len(interest) else None,
+        )
+        yield keys.profile(version, user_ids[u]), encode_profile(profile)
 
 
 def trigger_scores(buy: BuyAgain, p: Profiles) -> dict[str, tuple[np.ndarray, np.ndarray]]:

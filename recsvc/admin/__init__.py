@@ -1,0 +1,1 @@
+"""Operator commands on published versions: listing and rollback, catalog updates, exports."""

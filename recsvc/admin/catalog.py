@@ -21,8 +21,10 @@ from recsvc.contract import keys
 from recsvc.admin import versions
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
+from recsvc.contract.units import ITEM_ATTRIBUTES
 
-FIELDS = ("available", "price", "title", "url", "image_url")
+FIELDS = ("available", *ITEM_ATTRIBUTES)
+"""What a change may set: availability and the attributes an item in an answer carries."""
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 CHUNK = 1_000
 MAX_EXAMPLES = 5
@@ -102,8 +104,8 @@ def _parse(row: dict) -> tuple[str, dict]:
             change["price"] = float(row["price"])
         except (TypeError, ValueError):
             raise ValueError(f"price {row['price']!r} is not a number") from None
-    for name in ("title", "url", "image_url"):
-        if name in row:
+    for name in ITEM_ATTRIBUTES:
+        if name != "price" and name in row:
             change[name] = str(row[name])
     if not change:
         raise ValueError(f"nothing to change: give any of {', '.join(FIELDS)}")

@@ -11,28 +11,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recsvc.contract import keys, records
-from recsvc.read.answers import Answers, Filters
-from recsvc.read.retention import Retention
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Filters
+from recsvc.read.retention import RetentionAnswers
 from recsvc.store import ModelStore
 from recsvc.read.triggers import WINDOWS, Triggers
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id")
-
-
-def user_ids(store: ModelStore, version: str, chunk: int = CHUNK) -> Iterator[list[str]]:
-    """The users of a version, a chunk at a time (SCAN: no full listing in memory)."""
-    prefix = keys.user(version, "")
-    batch = []
-    for key in store.r.scan_iter(match=keys.user(version, "*"), count=chunk):
-        batch.append(key.decode()[len(prefix):])
-        if len(batch) >= chunk:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
@@ -43,13 +30,12 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     filters = Filters(limit=limit)
 
     def rows() -> Iterator[dict]:
-        for chunk in user_ids(store, version):
-            values = store.r.mget([keys.user(version, u) for u in chunk])
-            for user_id, data in zip(chunk, values):
-                if data:
-                    record = records.decode_user(data)
+        """One row per user with a record, read a chunk at a time."""
+        for chunk in store.user_ids(version, CHUNK):
+            for user_id, record in zip(chunk, store.users_by_id(version, chunk)):
+                if record is not None:
                     yield {"user_id": user_id, "model_version": version,
-                           **answers._for_user(version, record, filters)}
+                           **answers.for_user_record(version, record, filters)}
 
     return total, rows()
 
@@ -57,11 +43,12 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
 def trigger_entries(store: ModelStore, kind: str, window: int | None,
                     items_per_user: int) -> tuple[None, Iterator[dict]]:
     """(None: the size is known only at the end, every entry of a trigger list) under the served version."""
-    triggers = Triggers(Retention(Answers(store)))
+    triggers = Triggers(RetentionAnswers(Answers(store)))
     total = None
     span = window if window is not None else WINDOWS[kind].default
 
     def rows() -> Iterator[dict]:
+        """The entries of every page, the cursor carried from one to the next."""
         cursor = None
         while True:
             page = triggers.page(kind, span, CHUNK, items_per_user, cursor)

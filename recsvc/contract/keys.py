@@ -95,13 +95,14 @@ def foldin(version: str) -> str:
 EVENTS_STREAM = f"{PREFIX}:events"
 """stream: events posted to the API (user_id, item_id, event, timestamp, quantity, rec_id).
 
-Written by ``recsvc.http.events`` (XADD, MAXLEN ~ a cap); read and trimmed (XTRIM MINID) by ``recsvc train --stream``."""
+Written by ``ModelStore.append_events`` for ``POST /v1/events`` (XADD, MAXLEN ~ a cap); read and trimmed
+(XTRIM MINID) by ``recsvc train --stream``."""
 
 
 def live(user_id: str) -> str:
     """list, newest first, of ``<event code><item_id>`` strings: a user's events since they were posted.
 
-    Bounded (LTRIM) and expiring; written by ``recsvc.http.events``; read by ``ModelStore`` in the same round
+    Bounded (LTRIM) and expiring; written by ``ModelStore.append_events``; read by ``ModelStore`` in the same round
     trip as the user's record, so a purchase leaves the next answer and views drive session picks."""
     return f"{PREFIX}:live:{user_id}"
 
@@ -116,7 +117,7 @@ def buy_again(version: str, user_id: str) -> str:
 
 
 def profile(version: str, user_id: str) -> str:
-    """string, JSON: a buyer's segment, RFM figures, top categories, open cart and category interest.
+    """string, ``records.Profile`` as JSON: a buyer's segment, RFM figures, top categories, open cart and interest.
 
     Written by the trainer for users with a purchase, an open cart or a category interest; read by
     ``/v1/users/<id>/profile`` and the trigger lists.

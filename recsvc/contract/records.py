@@ -1,15 +1,20 @@
-"""Compact binary records stored in Redis: the data contract between trainer and service.
+"""Records stored in Redis: the data contract between trainer and service.
 
 Item and category references are indices into the version's tables (``keys.attrs`` and
 ``keys.categories``), 4 bytes each, so a user's record stays a few hundred bytes.
 Numbers are little-endian; ``NO_ITEM`` marks a pick without an explaining item.
+The customer profile is JSON, read by the service and by people inspecting Redis alike.
 """
 
+import json
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import MISSING, dataclass, fields
+from collections.abc import Collection, Sequence
+
+Numbers = Collection[int] | Collection[float]
+"""What the encoders take: a list of numbers or a numpy array."""
 
 FORMAT = 1
 NO_ITEM = 0xFFFFFFFF
@@ -26,7 +31,7 @@ if sys.byteorder != "little":  # memoryview.cast reads native order
     raise ImportError("recsvc records need a little-endian machine")
 
 
-def _pack(typecode: str, values) -> bytes:
+def _pack(typecode: str, values: Numbers) -> bytes:
     """Pack numbers (a list or a numpy array) as a little-endian array."""
     if hasattr(values, "astype"):
         return values.astype({"I": "<u4", "f": "<f4", "B": "u1"}[typecode], copy=False).tobytes()
@@ -41,6 +46,7 @@ class _Reader:
         self.offset = offset
 
     def take(self, typecode: str, count: int) -> Sequence:
+        """The next ``count`` values of type ``typecode``, as a view into the buffer."""
         size = struct.calcsize(typecode) * count
         part = self.view[self.offset : self.offset + size].cast(typecode)
         self.offset += size
@@ -62,8 +68,8 @@ class UserRecord:
 
 
 def encode_user(
-    picks=(), scores=(), because=(), bought=(), recent=(),
-    offer_categories=(), offer_scores=(), offer_reasons=(),
+    picks: Numbers = (), scores: Numbers = (), because: Numbers = (), bought: Numbers = (), recent: Numbers = (),
+    offer_categories: Numbers = (), offer_scores: Numbers = (), offer_reasons: Numbers = (),
 ) -> bytes:
     """Encode a user record; ``because[i]`` is the history item that explains ``picks[i]``."""
     if not (len(picks) == len(scores) == len(because)):
@@ -104,7 +110,8 @@ class ItemRecord:
     similar_scores: Sequence[float]
 
 
-def encode_item(index: int, also_bought=(), also_bought_scores=(), similar=(), similar_scores=()) -> bytes:
+def encode_item(index: int, also_bought: Numbers = (), also_bought_scores: Numbers = (),
+                similar: Numbers = (), similar_scores: Numbers = ()) -> bytes:
     """Encode an item record."""
     header = ITEM_HEADER.pack(FORMAT, index, len(also_bought), len(similar))
     return b"".join((
@@ -127,7 +134,7 @@ def decode_item(data: bytes) -> ItemRecord:
     )
 
 
-def encode_scored(items, scores) -> bytes:
+def encode_scored(items: Numbers, scores: Numbers) -> bytes:
     """Encode a ranked list of item indices with scores (popular lists)."""
     return _SCORED_HEADER.pack(FORMAT, len(items)) + _pack("I", items) + _pack("f", scores)
 
@@ -154,7 +161,7 @@ class BuyAgainRecord:
     interval_days: Sequence[float]
 
 
-def encode_buy_again(items, last, counts, interval_days) -> bytes:
+def encode_buy_again(items: Numbers, last: Numbers, counts: Numbers, interval_days: Numbers) -> bytes:
     """Encode a buy-again record; the four sequences are aligned."""
     if not (len(items) == len(last) == len(counts) == len(interval_days)):
         raise ValueError("items, last, counts and interval_days must have the same length")
@@ -170,3 +177,52 @@ def decode_buy_again(data: bytes) -> BuyAgainRecord:
     r = _Reader(data, _BUY_AGAIN_HEADER.size)
     return BuyAgainRecord(items=r.take("I", n), last=r.take("I", n), counts=r.take("I", n),
                           interval_days=r.take("f", n))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A customer's profile as the trainer computes it (``keys.profile``); times are unix seconds.
+
+    Written for every user with a purchase, an open cart or a category interest.
+    """
+
+    segment: str
+    at_risk: bool
+    orders: int
+    spend: float
+    spend_unit: str  # "price" or "items"
+    top_categories: tuple[str, ...]
+    first_order: int | None = None
+    last_order: int | None = None
+    usual_interval_days: float | None = None
+    at_risk_since: int | None = None
+    cart: tuple[int, ...] = ()  # item indices
+    cart_at: int | None = None
+    interest: tuple[str, ...] = ()  # category ids viewed and not bought
+    interest_at: int | None = None
+
+
+_PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
+_PROFILE_LISTS = ("top_categories", "cart", "interest")
+_PROFILE_OPTIONAL = frozenset(f.name for f in fields(Profile) if f.default is not MISSING)
+
+
+def encode_profile(profile: Profile) -> bytes:
+    """Encode a profile as compact JSON, leaving out optional fields that are unset (None or empty)."""
+    out = {}
+    for name in _PROFILE_FIELDS:
+        value = getattr(profile, name)
+        if name in _PROFILE_OPTIONAL and (value is None or (name in _PROFILE_LISTS and not len(value))):
+            continue
+        out[name] = list(value) if name in _PROFILE_LISTS else value
+    return json.dumps(out, separators=(",", ":")).encode()
+
+
+def decode_profile(data: bytes) -> Profile:
+    """Decode a profile written by ``encode_profile`` (fields it does not know are ignored)."""
+    raw = json.loads(data)
+    known = {name: raw[name] for name in _PROFILE_FIELDS if name in raw}
+    for name in _PROFILE_LISTS:
+        if name in known:
+            known[name] = tuple(known[name])
+    return Profile(**known)

@@ -1,0 +1,1 @@
+"""The HTTP API: blueprints, JSON errors, API keys, metrics and the OpenAPI document."""

@@ -4,9 +4,14 @@ Each view's docstring carries its OpenAPI description after ``---``; ``openapi.p
 collects them into ``/openapi.json``.
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from collections.abc import Mapping
+from typing import Any
 
-from recsvc.read.answers import Answers, Filters
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Filters
 from recsvc.http.attribution import tag
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
@@ -19,18 +24,19 @@ bp = Blueprint("v1", __name__, url_prefix="/v1")
 
 
 def answers() -> Answers:
+    """The app's read model."""
     return current_app.extensions["recsvc"]
 
 
-def checked_id(value, name: str) -> str:
+def checked_id(value: object, name: str) -> str:
     """An id from the request, or a 400 saying what is wrong with it."""
     if not isinstance(value, str) or not is_valid_id(value):
         raise invalid(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
     return value
 
 
-def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value=None) -> int:
-    """An integer parameter within [low, high]."""
+def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value: Any = None) -> int:
+    """An integer parameter within [low, high]: ``value`` if given (from a JSON body), else the query's."""
     raw = request.args.get(name) if value is None else value
     if raw is None:
         return default
@@ -51,7 +57,7 @@ def json_object(example: str) -> dict:
     return body
 
 
-def filters_from(args, limit=None, default_limit: int = 10) -> Filters:
+def filters_from(args: Mapping[str, Any], limit: Any = None, default_limit: int = 10) -> Filters:
     """limit, category and exclude from query parameters or a JSON body."""
     category = args.get("category")
     if category is not None:
@@ -66,7 +72,7 @@ def filters_from(args, limit=None, default_limit: int = 10) -> Filters:
 
 
 @bp.get("/users/<user_id>/recommendations")
-def recommendations(user_id: str):
+def recommendations(user_id: str) -> ResponseReturnValue:
     """Personalized picks for a user, without what they bought.
     ---
     get:
@@ -90,7 +96,7 @@ def recommendations(user_id: str):
 
 
 @bp.get("/users/<user_id>/category-offers")
-def category_offers(user_id: str):
+def category_offers(user_id: str) -> ResponseReturnValue:
     """The categories a user is drawn to, each with its best items.
     ---
     get:
@@ -114,7 +120,7 @@ def category_offers(user_id: str):
 
 
 @bp.get("/items/<item_id>/also-bought")
-def also_bought(item_id: str):
+def also_bought(item_id: str) -> ResponseReturnValue:
     """You bought X, see Y: what the buyers of an item bought, complements first.
     ---
     get:
@@ -139,7 +145,7 @@ def also_bought(item_id: str):
 
 
 @bp.get("/items/<item_id>/similar")
-def similar(item_id: str):
+def similar(item_id: str) -> ResponseReturnValue:
     """Items like an item (substitutes).
     ---
     get:
@@ -159,7 +165,7 @@ def similar(item_id: str):
 
 
 @bp.post("/recommendations/batch")
-def batch():
+def batch() -> ResponseReturnValue:
     """Picks for many users at once, for the email generator.
     ---
     post:
@@ -190,7 +196,7 @@ def batch():
 
 
 @bp.get("/popular")
-def popular():
+def popular() -> ResponseReturnValue:
     """Popular items, overall or in a category; recent activity counts more.
     ---
     get:
@@ -210,7 +216,7 @@ def popular():
 
 
 @bp.get("/model")
-def model():
+def model() -> ResponseReturnValue:
     """The served model: version, training time, counts, parameters, offline metrics where known.
     ---
     get:

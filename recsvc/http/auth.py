@@ -1,9 +1,11 @@
 """API keys for the writing endpoints: ``RECSVC_API_KEYS`` (comma-separated), sent as ``X-API-Key``."""
 
 import hmac
+from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.errors import ApiError
 
@@ -19,11 +21,11 @@ def api_keys() -> list[bytes]:
     return [str(k).strip().encode() for k in configured if k and str(k).strip()]
 
 
-def require_api_key(view):
+def require_api_key(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
     """Refuse the request with a 401 unless it carries a configured key (compared in constant time, never logged)."""
 
     @wraps(view)
-    def checked(*args, **kwargs):
+    def checked(*args, **kwargs) -> ResponseReturnValue:
         sent = request.headers.get(HEADER, "").encode()
         # compare with every key so the time taken does not tell which one nearly matched
         matches = [hmac.compare_digest(sent, key) for key in api_keys()]

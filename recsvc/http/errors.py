@@ -2,10 +2,11 @@
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from recsvc.read.answers import UnknownCategory
+from recsvc.read.listing import UnknownCategory
 from recsvc.store import NoModel, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, message)
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    """The JSON error body and its status."""
     return jsonify(error={"code": code, "message": message}), status
 
 
@@ -35,28 +37,28 @@ def register(app: Flask) -> None:
     """Answer every error with JSON."""
 
     @app.errorhandler(ApiError)
-    def api_error(e: ApiError):
+    def api_error(e: ApiError) -> ResponseReturnValue:
         return error_response(e.status, e.code, e.message)
 
     @app.errorhandler(UnknownCategory)
-    def unknown_category(e: UnknownCategory):
+    def unknown_category(e: UnknownCategory) -> ResponseReturnValue:
         return error_response(404, "not_found", str(e))
 
     @app.errorhandler(StoreUnavailable)
-    def store_unavailable(e: StoreUnavailable):
+    def store_unavailable(e: StoreUnavailable) -> ResponseReturnValue:
         log.warning("Redis unavailable: %s", e)
         return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
 
     @app.errorhandler(NoModel)
-    def no_model(e: NoModel):
+    def no_model(e: NoModel) -> ResponseReturnValue:
         return error_response(503, "unavailable", str(e))
 
     @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException):
+    def http_error(e: HTTPException) -> ResponseReturnValue:
         status = e.code or 500
         return error_response(status, CODES.get(status, "error"), e.description or e.name)
 
     @app.errorhandler(Exception)
-    def unexpected(e: Exception):
+    def unexpected(e: Exception) -> ResponseReturnValue:
         log.exception("unexpected error")
         return error_response(500, "internal", "internal error")

@@ -8,18 +8,15 @@ purchase leaves that user's next answers and a new visitor's views drive their p
 import time
 from datetime import datetime, timezone
 
-import redis
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
-from recsvc.contract import keys
 from recsvc.http.attribution import count_event
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.events import EVENTS, event_code
 from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
-from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, entry
-from recsvc.http.metrics import EVENTS as EVENT_COUNTS
-from recsvc.store import StoreUnavailable
+from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
@@ -29,7 +26,7 @@ DEFAULT_STREAM_MAXLEN = 10_000_000
 bp = Blueprint("events", __name__, url_prefix="/v1")
 
 
-def parse_event(raw, now: int) -> dict:
+def parse_event(raw: object, now: int) -> dict[str, str]:
     """The stream fields of one posted event; ValueError says what is wrong with it."""
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
@@ -88,7 +85,7 @@ def _posted_events(body) -> list:
 
 @bp.post("/events")
 @require_api_key
-def post_events():
+def post_events() -> ResponseReturnValue:
     """Record events (views, carts, purchases, wishlists) as they happen.
     ---
     post:
@@ -117,9 +114,10 @@ def post_events():
         except ValueError as e:
             errors.append({"index": index, "message": str(e)})
     if accepted:
-        _store(accepted, int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
-    EVENT_COUNTS.labels("accepted").inc(len(accepted))
-    EVENT_COUNTS.labels("rejected").inc(len(errors))
+        store = current_app.extensions["recsvc"].store
+        store.append_events(accepted, int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
+    EVENTS_RECEIVED.labels("accepted").inc(len(accepted))
+    EVENTS_RECEIVED.labels("rejected").inc(len(errors))
     for fields in accepted:
         if "rec_id" in fields:
             count_event(fields["rec_id"], fields["event"])
@@ -127,19 +125,3 @@ def post_events():
     if not accepted:
         return jsonify(error={"code": "invalid_argument", "message": "no valid event"}, **body), 400
     return jsonify(body), 200
-
-
-def _store(events: list[dict], maxlen: int) -> None:
-    """XADD every event and update the users' live lists, in one round trip."""
-    r = current_app.extensions["recsvc"].store.r
-    pipe = r.pipeline(transaction=False)
-    for fields in events:
-        pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
-        pipe.lpush(keys.live(fields["user_id"]), entry(event_code(fields["event"]), fields["item_id"]))
-    for user_id in {fields["user_id"] for fields in events}:
-        pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
-        pipe.expire(keys.live(user_id), LIVE_TTL_S)
-    try:
-        pipe.execute()
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise StoreUnavailable(str(e)) from e

@@ -1,6 +1,7 @@
 """Liveness and readiness probes."""
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from recsvc.store import NoModel, StoreUnavailable
 
@@ -8,7 +9,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """200 while the process runs.
     ---
     get:
@@ -21,7 +22,7 @@ def healthz():
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     """200 when Redis answers and a model is published, else 503.
     ---
     get:

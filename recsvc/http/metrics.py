@@ -7,11 +7,15 @@ worker writes its counters there and ``/metrics`` adds them up. Without it, coun
 
 import os
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from recsvc.store import ModelStore
 
 REQUESTS = Counter("recsvc_http_requests", "HTTP requests by endpoint, method and status",
                    ["endpoint", "method", "status"])
@@ -21,7 +25,7 @@ ANSWERS = Counter("recsvc_answers", "Lists served (impressions) by endpoint and 
                   "source popular is a fall back", ["endpoint", "source"])
 ATTRIBUTED = Counter("recsvc_attributed_events", "Events carrying a rec_id, by the endpoint that served it "
                      "and the event (a view is a click)", ["endpoint", "event"])
-EVENTS = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
+EVENTS_RECEIVED = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
 
 bp = Blueprint("metrics", __name__)
 
@@ -47,7 +51,7 @@ def _finish(response: Response) -> Response:
 
 
 @bp.get("/metrics")
-def metrics():
+def metrics() -> ResponseReturnValue:
     """The metrics in Prometheus' text format."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -64,10 +68,11 @@ def metrics():
 class _ModelAge:
     """The served model's age, read when scraped (the same in every worker)."""
 
-    def __init__(self, store):
+    def __init__(self, store: ModelStore):
         self.store = store
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The one gauge, as prometheus_client asks a collector for it."""
         age = GaugeMetricFamily("recsvc_model_age_seconds", "Seconds since the served model was trained "
                                 "(absent while no model is published or Redis is down)")
         try:

@@ -3,7 +3,8 @@
 from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from apispec_webframeworks.flask import FlaskPlugin
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
@@ -109,7 +110,7 @@ RESPONSES = {"BadRequest": _error("Invalid argument"), "NotFound": _error("Unkno
              "Unauthenticated": _error("Missing or wrong X-API-Key")}
 
 
-def build_spec(app) -> dict:
+def build_spec(app: Flask) -> dict:
     """The OpenAPI document of every documented view of the app."""
     spec = APISpec(title="recsvc", version="1", openapi_version="3.0.3", plugins=[FlaskPlugin()],
                    info={"description": "Recommendations for online shops (contract v1)."})
@@ -128,7 +129,7 @@ def build_spec(app) -> dict:
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     """The OpenAPI 3 document of this service."""
     if "recsvc.http.openapi" not in current_app.extensions:
         current_app.extensions["recsvc.http.openapi"] = build_spec(current_app)

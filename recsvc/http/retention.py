@@ -3,13 +3,14 @@
 Trigger lists name users, so they need an API key; the other reads stay open like the rest of v1.
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.api import checked_id, filters_from, int_arg
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.contract.keys import TRIGGER_KINDS
-from recsvc.read.retention import Retention
+from recsvc.read.retention import RetentionAnswers
 from recsvc.read.triggers import WINDOWS, BadCursor, Triggers
 
 MAX_PAGE = 1_000
@@ -18,24 +19,26 @@ MAX_CURSOR = 512
 bp = Blueprint("retention", __name__, url_prefix="/v1")
 
 
-def retention() -> Retention:
+def retention() -> RetentionAnswers:
+    """The app's buy-again and profile read model."""
     return current_app.extensions["recsvc.read.retention"]
 
 
 def triggers() -> Triggers:
+    """The app's trigger lists read model."""
     return current_app.extensions["recsvc.read.triggers"]
 
 
-def register(app) -> None:
+def register(app: Flask) -> None:
     """Attach the read models to the app and register the blueprint."""
     answers = app.extensions["recsvc"]
-    app.extensions["recsvc.read.retention"] = Retention(answers)
+    app.extensions["recsvc.read.retention"] = RetentionAnswers(answers)
     app.extensions["recsvc.read.triggers"] = Triggers(app.extensions["recsvc.read.retention"])
     app.register_blueprint(bp)
 
 
 @bp.get("/users/<user_id>/buy-again")
-def buy_again(user_id: str):
+def buy_again(user_id: str) -> ResponseReturnValue:
     """Items a user bought that are due again (replenishment).
     ---
     get:
@@ -59,7 +62,7 @@ def buy_again(user_id: str):
 
 
 @bp.get("/users/<user_id>/profile")
-def profile(user_id: str):
+def profile(user_id: str) -> ResponseReturnValue:
     """A customer's segment, at-risk flag and top categories.
     ---
     get:
@@ -79,7 +82,7 @@ def profile(user_id: str):
 
 @bp.get("/triggers/<kind>")
 @require_api_key
-def trigger_list(kind: str):
+def trigger_list(kind: str) -> ResponseReturnValue:
     """Users to contact now, each with the items to show, paged with a cursor.
     ---
     get:

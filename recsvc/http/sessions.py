@@ -1,6 +1,7 @@
 """``POST /v1/sessions/recommendations``: picks for a visitor from the items of their session."""
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 
 from recsvc.http.api import answers, checked_id, filters_from, json_object
 from recsvc.http.attribution import tag
@@ -12,7 +13,7 @@ MAX_SESSION_ITEMS = 100
 bp = Blueprint("sessions", __name__, url_prefix="/v1")
 
 
-def session_events(items) -> list[tuple[int, str]]:
+def session_events(items: object) -> list[tuple[int, str]]:
     """(event code, item id) from a list of item ids (views) or of {"item_id", "event"} objects."""
     if not isinstance(items, list) or len(items) > MAX_SESSION_ITEMS:
         raise invalid(f"items must be a list of at most {MAX_SESSION_ITEMS} item ids or "
@@ -31,7 +32,7 @@ def session_events(items) -> list[tuple[int, str]]:
 
 
 @bp.post("/sessions/recommendations")
-def session_recommendations():
+def session_recommendations() -> ResponseReturnValue:
     """Picks for a visitor from the items viewed or carted in this session.
     ---
     post:

@@ -1,0 +1,1 @@
+"""The read models: answers of the API from the stored records, and the rules every list keeps."""

@@ -10,7 +10,7 @@ here only; the tables are loaded once per version per process.
 """
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +35,20 @@ class FoldIn:
     alpha: float
     weights: np.ndarray  # per event code
 
+    @staticmethod
+    def keys_of(version: str) -> list[str]:
+        """The keys the tables are read from, in the order ``decode`` takes their values."""
+        return [keys.item_factors(version), keys.item_ids(version), keys.pool(version), keys.foldin(version)]
+
     @classmethod
     def load(cls, r: redis.Redis, version: str) -> "FoldIn | None":
-        """The version's tables, or None when the trainer did not publish them."""
-        raw_factors, raw_ids, raw_pool, raw_meta = r.mget(
-            [keys.item_factors(version), keys.item_ids(version), keys.pool(version), keys.foldin(version)])
+        """The version's tables read from ``r``, or None when the trainer did not publish them."""
+        return cls.decode(r.mget(cls.keys_of(version)))
+
+    @classmethod
+    def decode(cls, values: Sequence[bytes | None]) -> "FoldIn | None":
+        """The tables from the values of ``keys_of(version)``, or None when one is missing."""
+        raw_factors, raw_ids, raw_pool, raw_meta = values
         if raw_factors is None or raw_ids is None or raw_pool is None or raw_meta is None:
             return None
         meta = json.loads(raw_meta)

@@ -4,10 +4,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recsvc.contract.events import PURCHASE
+from recsvc.contract.units import DAY
 
 LIVE_LENGTH = 100
 """Events kept per user (newest first); older ones are dropped by LTRIM."""
-LIVE_TTL_S = 30 * 86_400
+LIVE_TTL_S = 30 * DAY
 """Seconds a user's live list lives after their last event; by then a nightly training has learned them."""
 
 
@@ -24,6 +25,7 @@ class Live:
 
     @classmethod
     def decode(cls, entries: Sequence[bytes] | None) -> "Live":
+        """The events of a live list as read with LRANGE (None or empty: no events)."""
         if not entries:
             return EMPTY
         return cls(tuple((int(e[:1]), e[1:].decode()) for e in entries))

@@ -1,10 +1,13 @@
 """The read model of the retention features: buy-again lists and customer profiles."""
 
 import time
-from recsvc.read.answers import Answers, Candidate, Filters
-from recsvc.contract.records import BuyAgainRecord, UserRecord
+from collections.abc import Callable
 
-DAY = 86_400
+from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
+from recsvc.contract.units import DAY
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Candidate, Filters, Listing
+
 OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one
 PROFILE_CATEGORIES = 3
 
@@ -33,26 +36,27 @@ def due_candidates(record: BuyAgainRecord, now: float) -> list[Candidate]:
     return out
 
 
-class Retention:
+class RetentionAnswers:
     """Answers buy-again and profile requests from the store behind ``answers``."""
 
-    def __init__(self, answers: Answers, clock=time.time):
+    def __init__(self, answers: Answers, clock: Callable[[], float] = time.time):
         self.answers = answers
         self.store = answers.store
         self.clock = clock
 
     def now(self, version: str) -> float:
+        """The version's notion of now (``ModelStore.data_time``)."""
         return self.store.data_time(version, self.clock())
 
     def buy_again(self, user_id: str, filters: Filters) -> dict:
         """Items the user bought that are due again; popular items when there are none."""
         version, _, record, _ = self.store.retention_user(user_id)
-        listing = self.answers._listing(version, filters, blocked=())
+        listing = Listing(self.store, version, filters)
         if record is not None:
-            self.answers._add(listing, due_candidates(record, self.now(version)))
+            listing.add(due_candidates(record, self.now(version)))
         source = "buy_again" if listing.items else "popular"
         if not listing.items:
-            self.answers._add(listing, self.answers._popular(version, filters.category))
+            listing.fill_popular()
         return {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
 
     def profile(self, user_id: str) -> dict:
@@ -60,25 +64,25 @@ class Retention:
         version, user, _, profile = self.store.retention_user(user_id)
         return {"user_id": user_id, "model_version": version, **self.describe(version, user, profile)}
 
-    def describe(self, version: str, user: UserRecord | None, profile: dict | None) -> dict:
-        """The public profile of one user (``profile`` as the trainer wrote it)."""
+    def describe(self, version: str, user: UserRecord | None, profile: Profile | None) -> dict:
+        """The public profile of one user from their records (None where the trainer wrote none)."""
         if profile is None:  # no purchase, cart or interest: new, or not known at all
             categories = self._categories_of(version, list(user.recent) if user else [])
             return {"known": user is not None, "segment": "new", "at_risk": False, "orders": 0,
                     "spend": 0.0, "days_since_last_order": None, "usual_interval_days": None,
                     "top_categories": categories}
         now = self.now(version)
-        last = profile.get("last_order")
+        last = profile.last_order
         return {
             "known": True,
-            "segment": profile["segment"],
-            "at_risk": profile["at_risk"],
-            "orders": profile["orders"],
-            "spend": profile["spend"],
-            "spend_unit": profile["spend_unit"],
+            "segment": profile.segment,
+            "at_risk": profile.at_risk,
+            "orders": profile.orders,
+            "spend": profile.spend,
+            "spend_unit": profile.spend_unit,
             "days_since_last_order": int((now - last) // DAY) if last is not None else None,
-            "usual_interval_days": profile.get("usual_interval_days"),
-            "top_categories": profile["top_categories"],
+            "usual_interval_days": profile.usual_interval_days,
+            "top_categories": list(profile.top_categories),
         }
 
     def _categories_of(self, version: str, items: list[int]) -> list[str]:

@@ -10,9 +10,10 @@ import binascii
 import json
 from dataclasses import dataclass
 
-from recsvc.read.answers import Filters
-from recsvc.contract.records import UserRecord
-from recsvc.read.retention import DAY, Retention, due_candidates
+from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
+from recsvc.contract.units import DAY
+from recsvc.read.listing import Filters, Listing
+from recsvc.read.retention import RetentionAnswers, due_candidates
 
 HOUR = 3_600
 SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
@@ -52,11 +53,13 @@ class Page:
     offset: int
 
     def encode(self) -> str:
+        """The cursor string: URL-safe base64 of the page's JSON, without padding."""
         raw = json.dumps([self.version, self.low, self.high, self.offset], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str) -> "Page":
+        """The page of a cursor ``encode`` made; BadCursor for anything else."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             version, low, high, offset = json.loads(raw)
@@ -71,7 +74,7 @@ class Page:
 class Triggers:
     """Pages of trigger lists."""
 
-    def __init__(self, retention: Retention):
+    def __init__(self, retention: RetentionAnswers):
         self.retention = retention
         self.answers = retention.answers
         self.store = retention.store
@@ -97,7 +100,7 @@ class Triggers:
             consumed = 0
             for user_id, (user, again, profile) in zip(users, found):
                 consumed += 1
-                entry = self._entry(kind, version, now, span, user_id, user, again, profile or {}, filters)
+                entry = self._entry(kind, version, now, span, user_id, user, again, profile, filters)
                 if entry is not None and entry["items"]:
                     entries.append(entry)
                     if len(entries) == limit:
@@ -119,32 +122,35 @@ class Triggers:
             return float("-inf"), now - span  # the cart has waited that long
         return now - span, float("inf")  # category-interest, win-back: recent enough
 
-    def _entry(self, kind, version, now, span, user_id, user: UserRecord | None, again, profile: dict, filters):
+    def _entry(self, kind: str, version: str, now: float, span: float, user_id: str, user: UserRecord | None,
+               again: BuyAgainRecord | None, profile: Profile | None, filters: Filters) -> dict | None:
+        """One user's entry of a trigger list; None when the user has nothing for it."""
         blocked = set(user.bought) if user else set()
-        entry = {"user_id": user_id, "segment": profile.get("segment", "new")}
+        entry = {"user_id": user_id, "segment": profile.segment if profile else "new"}
         if kind == "replenishment":
             if again is None:
                 return None
-            listing = self.answers._listing(version, filters, ())
-            self.answers._add(listing, [c for c in due_candidates(again, now) if _due_within(c[2], span)])
+            listing = Listing(self.store, version, filters)
+            listing.add([c for c in due_candidates(again, now) if _due_within(c[2], span)])
             return {**entry, "items": listing.items}
         if kind == "abandoned-cart":
-            listing = self.answers._listing(version, filters, blocked)
-            cart = profile.get("cart", [])
-            self.answers._add(listing, [(i, 1.0, {"type": "in_cart"}) for i in cart])
-            return {**entry, "cart_at": profile.get("cart_at"), "items": listing.items}
+            listing = Listing(self.store, version, filters, blocked)
+            cart = profile.cart if profile else ()
+            listing.add([(i, 1.0, {"type": "in_cart"}) for i in cart])
+            return {**entry, "cart_at": profile.cart_at if profile else None, "items": listing.items}
         if kind == "category-interest":
-            categories = [c for c in profile.get("interest", []) if c in self.store.category_parents(version)]
+            interest = profile.interest if profile else ()
+            categories = [c for c in interest if c in self.store.category_parents(version)]
             if not categories:
                 return None
-            listing = self.answers._listing(version, Filters(filters.limit, categories[0]), blocked)
-            self.answers._add(listing, self.answers._popular(version, categories[0]))
+            listing = Listing(self.store, version, Filters(filters.limit, categories[0]), blocked)
+            listing.fill_popular()
             for item in listing.items:
                 item["reason"] = {"type": "viewed_not_bought", "category_id": categories[0]}
             return {**entry, "category_id": categories[0], "items": listing.items}
         # win-back: their personal picks
-        answer = self.answers._for_user(version, user, filters)
-        days = self.retention.describe(version, user, profile or None)["days_since_last_order"]
+        answer = self.answers.for_user_record(version, user, filters)
+        days = self.retention.describe(version, user, profile)["days_since_last_order"]
         return {**entry, "days_since_last_order": days, "items": answer["items"]}
 
 
