@@ -151,7 +151,7 @@ def evaluate(s: Split, data: Dataset, configs: dict[str, TrainConfig],
                 started = time.perf_counter()
                 model = ServedModel(r, train, config)
                 for task_name, task in tasks.items():
-                    if task_name == "also_bought":
+                    if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
                     else:
                         ranked[task_name][name] = model.picks(task.users, k)
@@ -183,7 +183,7 @@ def evaluate(s: Split, data: Dataset, configs: dict[str, TrainConfig],
 
 def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarray]:
     """Also-bought alternatives: popular items, and item-kNN neighbours of the subject."""
-    out = {}
+    out: dict[str, np.ndarray] = {}
     if not len(task.users):
         return out
     subject = sp.csr_matrix((np.ones(len(task.users), np.float32), (np.arange(len(task.users)), task.subjects)),

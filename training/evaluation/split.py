@@ -45,6 +45,7 @@ def cutoff_of(events: Events, *, date: str | None = None, days: float | None = N
         if days <= 0:
             raise ValueError("the split days must be positive")
         return int(events.timestamp.max() - days * DAY) + 1
+    assert fraction is not None
     if not 0 < fraction < 1:
         raise ValueError("the split fraction must be between 0 and 1")
     ordered = np.sort(events.timestamp)

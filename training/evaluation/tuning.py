@@ -23,7 +23,7 @@ from training.private_redis import private_redis
 
 log = logging.getLogger(__name__)
 
-SPACE = {
+SPACE: dict[str, list] = {
     "factors": [16, 32, 64, 128],
     "regularization": [0.01, 0.05, 0.1, 0.5, 1.0],
     "alpha": [0.5, 1.0, 2.0, 5.0, 10.0, 20.0],

@@ -176,7 +176,9 @@ def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
     """Read and validate events from files, from a table of streamed events, or both; raise InputError
     when nothing can be trained on. ``stream`` has the contract's column names as strings."""
     bad = BadRows(strict=strict)
-    parts, lines, names = [], [], []
+    parts: list[pa.Table] = []
+    lines: list[np.ndarray] = []
+    names: list[np.ndarray] = []  # per part, its source number for each row
     files = input_files(path) if path is not None else []
     sources = [f.name for f in files]
     label = str(path) if path is not None else "the event stream"

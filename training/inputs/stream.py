@@ -16,7 +16,7 @@ COLUMNS = ("timestamp", "user_id", "item_id", "event", "quantity")
 def read_stream(r: redis.Redis, chunk: int = CHUNK) -> tuple[pa.Table, str | None]:
     """(the stream's events as string columns, the id of the last one read; None when empty)."""
     newest = r.xrevrange(keys.EVENTS_STREAM, count=1)
-    columns = {name: [] for name in COLUMNS}
+    columns: dict[str, list[str]] = {name: [] for name in COLUMNS}
     if not newest:
         return pa.table({name: pa.array([], pa.string()) for name in COLUMNS}), None
     end = newest[0][0].decode()

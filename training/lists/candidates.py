@@ -34,18 +34,19 @@ class Catalogue:
 
     def membership(self) -> sp.csr_matrix:
         """items x categories: 1 where the item is in the category or one of its children."""
-        rows, cols = [], []
+        row_parts: list[np.ndarray] = []
+        col_parts: list[np.ndarray] = []
         current = self.category.astype(np.int64)
         items = np.arange(len(current))
         for _ in range(64):  # deeper trees than this are cycles
             known = current >= 0
             if not known.any():
                 break
-            rows.append(items[known])
-            cols.append(current[known])
+            row_parts.append(items[known])
+            col_parts.append(current[known])
             current = np.where(known, self.category_parent[np.maximum(current, 0)], -1)
-        rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-        cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
+        cols = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
         m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
                           shape=(len(self.category), self.n_categories))
         m.data[:] = 1.0  # a cycle could have counted a category twice
