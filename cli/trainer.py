@@ -99,7 +99,7 @@ def convert_command(args) -> int:
 
 
 def demo_command(args) -> int:
-    from training.demo_shop import write_demo_shop
+    from training.samples.demo_shop import write_demo_shop
     from training.train import Inputs, train
 
     shop = write_demo_shop(args.folder)

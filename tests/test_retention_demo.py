@@ -11,7 +11,7 @@ from recsvc import create_app
 
 from recsvc.contract import keys, records
 from cli.main import main
-from training.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
+from training.samples.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
 from training.train import Inputs, train
 
 KEY = "demo-key"

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from recsvc.contract import keys
-from training.demo_shop import write_demo_shop
+from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
 ROOT = Path(__file__).resolve().parents[1]
