@@ -19,8 +19,9 @@ from recsvc.contract import keys
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
+from tests.conftest import API_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "service-only-key"
 TRAINER = ("implicit", "scipy", "pyarrow", "threadpoolctl", "training")
 
 HIDE_TRAINER = f"""
@@ -90,7 +91,7 @@ def published(redis_url, tmp_path_factory):
     item = Counter(row["item_id"] for row in rows if row["event"] == "purchase").most_common(1)[0][0]
     buyer = next(key.decode().rsplit(":", 1)[1] for key in r.scan_iter(match=keys.buy_again(result.version, "*")))
     session = [row["item_id"] for row in rows if row["user_id"] == user and row["event"] == "view"][:3]
-    yield {"redis_url": redis_url, "key": KEY, "version": result.version, "user": user, "item": item,
+    yield {"redis_url": redis_url, "key": API_KEY, "version": result.version, "user": user, "item": item,
            "buyer": buyer, "session": session}
     r.flushdb()
 
