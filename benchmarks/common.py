@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +114,7 @@ class RedisProcess:
         self.stop()
 
 
-def run_training(url: str, data: dict, params: list[str] = ()) -> tuple[float, float, dict]:
+def run_training(url: str, data: dict, params: Sequence[str] = ()) -> tuple[float, float, dict]:
     """Wall seconds, peak MiB and the summary of one `recsvc train` child process on a synthetic shop's files."""
     command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket",
                "--events", str(data["events"]), "--catalog", str(data["catalog"]),
