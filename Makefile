@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS := 1
 $(BIN)/recsvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,eval]"
+	$(BIN)/pip install --quiet -e ".[dev,eval,train]"
 	touch $@
 
 demo: $(BIN)/recsvc  ## train on a sample shop and serve it on http://127.0.0.1:8000

@@ -12,27 +12,19 @@ the same users' earlier purchases by count (ties: the most recent first).
 """
 
 import argparse
-import os
-import platform
-import sys
 from pathlib import Path
 
+import common  # first: the repository on sys.path, one BLAS thread
 import numpy as np
 import pyarrow.csv as pacsv
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from recsvc.contract.units import DAY
+from recsvc.read.retention import due_score
+from training.config import TrainConfig
+from training.inputs.readers import PURCHASE, Events
+from training.lists.retention import buy_again, repurchase_intervals
 
-from recsvc.read.retention import due_score  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
-from training.inputs.readers import PURCHASE, Events  # noqa: E402
-from training.lists.retention import buy_again, repurchase_intervals  # noqa: E402
-
-DAY = 86_400
 K = 10
-
-
-def default_data() -> Path:
-    return Path(os.environ.get("RECSVC_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def load(data: Path):
@@ -94,7 +86,7 @@ def metrics(ranked: dict, truth: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--data", type=Path, default=common.shared_data())
     args = parser.parse_args()
     user, product, order_number, times, aisle = load(args.data)
     is_train, is_test = split(user, order_number)
@@ -125,8 +117,7 @@ def main() -> None:
 
     reorders = {u: w & set(baseline.get(u, [])) for u, w in truth.items()}
     reorders = {u: w for u, w in reorders.items() if w}
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
+    print(f"machine: {common.machine()}")
     print(f"users evaluated: {len(truth)} (held-out orders); with a re-ordered item: {len(reorders)}")
     print(f"items with a repurchase interval: {int(np.isfinite(intervals.days).sum())} of {len(items)} "
           f"({int(intervals.from_item.sum())} from their own repeats, the rest from their aisle)")

@@ -2,7 +2,7 @@
 
     python benchmarks/complements_vs_similar.py [--data DIR] [--users 2000]
 
-Trains on the demo shop (``training/demo_shop.py``: buyers of running shoes go on to buy running
+Trains on the demo shop (``training/samples/demo_shop.py``: buyers of running shoes go on to buy running
 clothes, TV buyers TV accessories, ...) and on the Taobao head of the shared data, into a private
 redis-server, then reads every item's two lists through the HTTP API. For each list it prints the
 share of its items (the list's own, not the popular fill) that are in the subject's category, and
@@ -12,20 +12,15 @@ on the demo shop the share in the subject's complement categories.
 import argparse
 import csv
 import gzip
-import os
-import sys
 import tempfile
 from pathlib import Path
 
+import common  # first: the repository on sys.path, one BLAS thread
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-from recsvc import create_app  # noqa: E402
-from tests.conftest import RedisProcess  # noqa: E402
-from training.demo_shop import COMPLEMENTS, write_demo_shop  # noqa: E402
-from training.train import Inputs, train  # noqa: E402
+from recsvc import create_app
+from training.samples.demo_shop import COMPLEMENTS, write_demo_shop
+from training.train import Inputs, train
 
 LIMIT = 10
 OWN_REASON = {"also-bought": "bought_together", "similar": "similar"}
@@ -63,11 +58,10 @@ def report(name: str, result: dict, complements: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get(
-        "RECSVC_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")))
+    parser.add_argument("--data", type=Path, default=common.shared_data())
     parser.add_argument("--users", type=int, default=2000)
     args = parser.parse_args()
-    server = RedisProcess().start()
+    server = common.RedisProcess().start()
     try:
         r = redis.Redis.from_url(server.url)
         client = create_app({"REDIS_URL": server.url, "TESTING": True}).test_client()

@@ -2,7 +2,7 @@
 
     python benchmarks/export_bench.py [--scale 1.0] [--data DIR]
 
-Generates the synthetic shop of ``benchmarks/synthetic.py``, trains it into a private
+Generates the synthetic shop of ``training/samples/synthetic.py``, trains it into a private
 redis-server, then in child processes: exports every user's picks (JSON lines) and the
 abandoned-cart list, each reporting its wall time and its own peak memory. As a reference
 measured in the same run, a child only SCANs the same user keys and MGETs their records,
@@ -10,19 +10,14 @@ a thousand at a time, without answering: the floor any export pays to read Redis
 """
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import common  # first: the repository on sys.path, one BLAS thread
 
-import synthetic  # noqa: E402
-from tests.conftest import RedisProcess  # noqa: E402
-from train_bench import machine, run_training  # noqa: E402
+from training.samples import synthetic
 
 CHILD = """
 import resource, sys, time
@@ -68,10 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
-        server = RedisProcess().start()
+        server = common.RedisProcess().start()
         try:
             print("training ...", flush=True)
-            run_training(server.url, data)
+            common.run_training(server.url, data)
             rows = {}
             for name, argv, out in (
                 ("export picks (10 a user, JSON lines)", ["picks", "--limit", "10"], "picks.jsonl"),
@@ -83,7 +78,7 @@ def main() -> None:
             rows["reference: SCAN + MGET of the user records only"] = child(BARE_READ.format(url=server.url))
         finally:
             server.stop()
-    print(f"\n## Exports ({machine()})\n")
+    print(f"\n## Exports ({common.machine()})\n")
     print(f"`python benchmarks/export_bench.py --scale {args.scale}`\n")
     print("| run | rows | wall | rows/s | peak memory |\n|---|---|---|---|---|")
     for name, (wall, peak, count) in rows.items():

@@ -11,28 +11,21 @@ item. As a reference in the same run it times the bare matrix-vector product of 
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # first: the repository on sys.path, one BLAS thread
+import numpy as np
+import redis
 
-import numpy as np  # noqa: E402
-import redis  # noqa: E402
-
-from recsvc.contract import keys  # noqa: E402
-from recsvc.read.foldin import FoldIn  # noqa: E402
-from tests.conftest import RedisProcess  # noqa: E402
+from recsvc.contract import keys
+from recsvc.read.foldin import FoldIn
 
 LIMIT = 10
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, numpy {np.__version__}"
+    return f"{common.machine()}, numpy {np.__version__}"
 
 
 def publish(r: redis.Redis, version: str, n_items: int, k: int, pool_size: int, rng) -> None:
@@ -79,7 +72,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2_000)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    server = RedisProcess().start()
+    server = common.RedisProcess().start()
     try:
         r = redis.Redis.from_url(server.url)
         print(f"machine: {machine()}")

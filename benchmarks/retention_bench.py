@@ -2,7 +2,7 @@
 
     python benchmarks/synthetic.py /tmp/synth && python benchmarks/retention_bench.py /tmp/synth
 
-Reads the synthetic shop of ``benchmarks/synthetic.py`` and times, in one process, the steps
+Reads the synthetic shop of ``training/samples/synthetic.py`` and times, in one process, the steps
 this feature set adds or replaces: intervals, buy-again lists and profiles
 (``training.lists.retention.build``), the windowed also-bought (``training.complements``) and the
 co-viewed substitutes. As references measured in the same run: the core's cosine also-bought
@@ -10,24 +10,18 @@ it replaces, and reading the events.
 """
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
+import common  # first: the repository on sys.path, one BLAS thread
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-from train_bench import machine  # noqa: E402
+from training import interactions
+from training.config import TrainConfig
+from training.inputs.presets import get_preset
+from training.inputs.readers import read_catalog, read_categories, read_events
 from training.lists import candidates, complements, retention
-from training import interactions  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
-from training.inputs.presets import get_preset  # noqa: E402
-from training.inputs.readers import read_catalog, read_categories, read_events  # noqa: E402
-from training.train import _catalogue, _item_universe  # noqa: E402
+from training.train import _catalogue, _item_universe
 
 
 def timed(label: str, rows: list, fn, *args):
@@ -58,7 +52,7 @@ def main() -> None:
           catalogue, config.recent_per_user)
     built = timed("intervals, buy-again lists, profiles, carts, interest", rows, retention.build, events,
                   inter.strength, catalogue.category, catalogue.n_categories, prices, inter.now, config)
-    print(f"\n## Retention steps at scale ({machine()})\n")
+    print(f"\n## Retention steps at scale ({common.machine()})\n")
     print(f"`python benchmarks/retention_bench.py {args.folder}`: {len(events.user_ids):,} users, "
           f"{len(item_ids):,} items, {len(events):,} events\n")
     print("| step | seconds |\n|---|---|")

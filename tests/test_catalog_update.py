@@ -4,28 +4,12 @@ import json
 
 import pytest
 
-from recsvc import create_app
-
 from recsvc.admin import versions
 from cli.main import main
-from training.config import TrainConfig
-from training.train import Inputs, train
 
-from tests.retention_shop import write_retention_shop
+from tests.conftest import AUTH
 
-KEY = "k"
-
-
-@pytest.fixture
-def trained(r, tmp_path):
-    paths = write_retention_shop(tmp_path / "shop")
-    return train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]),
-                 TrainConfig(factors=8, iterations=3))
-
-
-@pytest.fixture
-def client(trained, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": KEY}).test_client()
+pytestmark = pytest.mark.usefixtures("fresh_retention_model")  # each test changes the published model
 
 
 def every_item_id(client) -> set[str]:
@@ -41,7 +25,7 @@ def every_item_id(client) -> set[str]:
         for offer in client.get(f"/v1/users/{u}/category-offers?limit=10").json["offers"]:
             found |= {i["item_id"] for i in offer["items"]}
     for kind in ("replenishment?days=30", "abandoned-cart?hours=1", "category-interest?days=30", "win-back?days=90"):
-        for entry in client.get(f"/v1/triggers/{kind}", headers={"X-API-Key": KEY}).json["entries"]:
+        for entry in client.get(f"/v1/triggers/{kind}", headers=AUTH).json["entries"]:
             found |= {i["item_id"] for i in entry["items"]}
     return found
 
@@ -64,16 +48,16 @@ def test_an_unavailable_item_vanishes_from_every_answer_and_comes_back(client, r
     assert client.get("/v1/users/steady/buy-again").json["items"][0]["item_id"] == "coffee-a"
 
 
-def test_prices_and_titles_change_in_place(client, r, redis_url, tmp_path, capsys, trained):
+def test_prices_and_titles_change_in_place(client, r, redis_url, tmp_path, capsys, fresh_retention_model):
     before = client.get("/v1/users/steady/buy-again").json["items"][0]
     assert (before["price"], before["title"]) == (10.0, "Coffee A")
     changes = tmp_path / "changes.jsonl"
     changes.write_text(json.dumps({"item_id": "coffee-a", "price": 8.5, "title": "Coffee A (offer)"}) + "\n")
     code, out = run(capsys, redis_url, "catalog", "update", str(changes))
-    assert code == 0 and f"updated 1 items of {trained.version}" in out.out
+    assert code == 0 and f"updated 1 items of {fresh_retention_model.version}" in out.out
     after = client.get("/v1/users/steady/buy-again").json["items"][0]
     assert (after["price"], after["title"], after["category_id"]) == (8.5, "Coffee A (offer)", "coffee")
-    assert versions.current(r) == trained.version  # no new version: the served one changed
+    assert versions.current(r) == fresh_retention_model.version  # no new version: the served one changed
 
 
 def test_unknown_items_and_bad_rows_are_reported(client, redis_url, tmp_path, capsys):
@@ -92,9 +76,9 @@ def test_a_file_without_item_ids_fails_with_one_line(client, redis_url, tmp_path
     assert code == 2 and "needs an item_id column" in out.err
 
 
-def test_a_version_published_before_the_retention_keys_still_answers(client, r, trained):
+def test_a_version_published_before_the_retention_keys_still_answers(client, r, fresh_retention_model):
     """Rollback to an older version: no buy-again, profile or trigger keys, no retention summary."""
-    version = trained.version
+    version = fresh_retention_model.version
     for pattern in ("ba:*", "p:*", "t:*"):
         for key in r.scan_iter(match=f"recsvc:v:{version}:{pattern}"):
             r.delete(key)
@@ -103,5 +87,5 @@ def test_a_version_published_before_the_retention_keys_still_answers(client, r, 
     r.set(f"recsvc:v:{version}:meta", json.dumps(meta))
     assert client.get("/v1/users/steady/buy-again").json["source"] == "popular"
     assert client.get("/v1/users/steady/profile").json["segment"] == "new"
-    page = client.get("/v1/triggers/replenishment", headers={"X-API-Key": KEY}).json
+    page = client.get("/v1/triggers/replenishment", headers=AUTH).json
     assert page["entries"] == [] and page["next_cursor"] is None

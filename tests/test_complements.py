@@ -2,18 +2,15 @@
 
 import numpy as np
 import pytest
-import redis
 import scipy.sparse as sp
 
-from recsvc import create_app
 from training.lists.candidates import Catalogue
 from training.lists.complements import also_bought_next, co_viewed_alternatives, substitutes
 from training.config import TrainConfig
 from training.ragged import Ragged
 from training.inputs.readers import PURCHASE, Events
-from training.train import Inputs, train
 
-from tests.shop import CATALOG, write_shop
+from tests.shop import CATALOG
 
 DAY = 86_400
 
@@ -65,16 +62,6 @@ def test_co_viewed_alternatives_pair_items_of_one_category_only():
     assert pairs[0, 1] == pytest.approx(1.0) and pairs[0, 2] == 0
 
 
-@pytest.fixture(scope="module")
-def client(redis_url, tmp_path_factory):
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    paths = write_shop(tmp_path_factory.mktemp("shop"))
-    train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
-    yield create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
-    r.flushdb()
-
-
 def same_category_share(client, endpoint, reason) -> float:
     """Share of the first items (of the given reason, not fallbacks) in the subject's own category."""
     category = {item: cat for item, cat, *_ in CATALOG}
@@ -89,6 +76,7 @@ def same_category_share(client, endpoint, reason) -> float:
     return same / total
 
 
+@pytest.mark.usefixtures("shop_model")
 def test_on_the_shop_also_bought_crosses_categories_and_similar_stays_within(client):
     assert [i["category_id"] for i in client.get("/v1/items/shoe-1/also-bought?limit=2").json["items"]] == [
         "running-clothes", "running-clothes"]

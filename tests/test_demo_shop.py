@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from recsvc.contract.ids import is_valid_id
-from training.demo_shop import (COMPLEMENTS, DAY, HISTORY_DAYS, ONCE_PER_USER, REPURCHASE_DAYS, DemoShop,
-                                write_demo_shop)
+from training.samples.demo_shop import (COMPLEMENTS, DAY, HISTORY_DAYS, ONCE_PER_USER, REPURCHASE_DAYS, DemoShop,
+                                        write_demo_shop)
 
 NOW = 1_760_000_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def test_same_seed_same_files_other_seed_other_events(tmp_path):
 
 def test_same_seed_same_files_across_processes(tmp_path):
     """String hashing differs between runs; the output must not depend on it."""
-    script = "import sys; from pathlib import Path; from training.demo_shop import write_demo_shop; " \
+    script = "import sys; from pathlib import Path; from training.samples.demo_shop import write_demo_shop; " \
              "write_demo_shop(Path(sys.argv[1]), users=200, seed=1)"
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}

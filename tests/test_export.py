@@ -6,17 +6,6 @@ import json
 import pytest
 
 from cli.main import main
-from training.config import TrainConfig
-from training.train import Inputs, train
-
-from tests.retention_shop import write_retention_shop
-
-
-@pytest.fixture
-def trained(r, tmp_path):
-    paths = write_retention_shop(tmp_path / "shop")
-    return train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]),
-                 TrainConfig(factors=8, iterations=3))
 
 
 def export(capsys, redis_url, *argv):
@@ -24,7 +13,7 @@ def export(capsys, redis_url, *argv):
     return code, capsys.readouterr()
 
 
-def test_picks_for_every_user_as_json_lines(trained, redis_url, tmp_path, capsys, monkeypatch):
+def test_picks_for_every_user_as_json_lines(retention_model, redis_url, tmp_path, capsys, monkeypatch):
     import recsvc.admin.export
 
     monkeypatch.setattr(recsvc.admin.export, "CHUNK", 3)  # several SCAN chunks even for a small shop
@@ -33,13 +22,13 @@ def test_picks_for_every_user_as_json_lines(trained, redis_url, tmp_path, capsys
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     users = {row["user_id"] for row in rows}
     assert code == 0 and f"wrote {len(rows)} users" in printed.out
-    assert len(rows) == len(users) == trained.summary["counts"]["users"]
+    assert len(rows) == len(users) == retention_model.summary["counts"]["users"]
     steady = next(row for row in rows if row["user_id"] == "steady")
-    assert steady["model_version"] == trained.version and 1 <= len(steady["items"]) <= 3
+    assert steady["model_version"] == retention_model.version and 1 <= len(steady["items"]) <= 3
     assert not {"coffee-a", "coffee-b", "tv-a"} & {i["item_id"] for i in steady["items"]}  # bought
 
 
-def test_a_trigger_list_as_csv(trained, redis_url, tmp_path, capsys):
+def test_a_trigger_list_as_csv(retention_model, redis_url, tmp_path, capsys):
     out = tmp_path / "carts.csv"
     code, _ = export(capsys, redis_url, "triggers", "--kind", "abandoned-cart", "--hours", "24",
                      "--out", str(out))
@@ -49,7 +38,7 @@ def test_a_trigger_list_as_csv(trained, redis_url, tmp_path, capsys):
     assert [(r["user_id"], r["rank"], r["item_id"], r["reason"]) for r in rows] == [("carter", "1", "shoe-a", "in_cart")]
 
 
-def test_replenishment_export_matches_the_api_pages(trained, redis_url, tmp_path, capsys):
+def test_replenishment_export_matches_the_api_pages(retention_model, redis_url, tmp_path, capsys):
     out = tmp_path / "due.jsonl"
     assert export(capsys, redis_url, "triggers", "--kind", "replenishment", "--days", "7", "--out", str(out))[0] == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -62,6 +51,6 @@ def test_replenishment_export_matches_the_api_pages(trained, redis_url, tmp_path
     (["triggers", "--kind", "abandoned-cart", "--days", "3", "--out", "x.jsonl"], "takes --hours"),
     (["picks", "--limit", "0", "--out", "x.jsonl"], "--limit must be"),
 ])
-def test_bad_export_arguments_fail_with_one_line(trained, redis_url, capsys, argv, message):
+def test_bad_export_arguments_fail_with_one_line(retention_model, redis_url, capsys, argv, message):
     code, printed = export(capsys, redis_url, *argv)
     assert code == 2 and message in printed.err

@@ -4,27 +4,13 @@ import pytest
 import redis
 
 from recsvc import create_app
-
 from recsvc.contract import keys
-from training.train import Inputs, train
 
-from tests.shop import write_shop
-
-KEY = "test-key-123"
-AUTH = {"X-API-Key": KEY}
-
-
-@pytest.fixture(scope="module")
-def trained(redis_url, tmp_path_factory):
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    paths = write_shop(tmp_path_factory.mktemp("shop"))
-    yield train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
-    r.flushdb()
+from tests.conftest import API_KEY, AUTH
 
 
 @pytest.fixture
-def live_r(trained, redis_url):
+def live_r(shop_model, redis_url):
     """A client; the events and live lists of each test are deleted afterwards, the model stays."""
     client = redis.Redis.from_url(redis_url)
     yield client
@@ -33,9 +19,7 @@ def live_r(trained, redis_url):
     client.close()
 
 
-@pytest.fixture
-def client(live_r, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": f"other-key,{KEY}"}).test_client()
+pytestmark = pytest.mark.usefixtures("live_r")  # every test answers from the known shop and leaves no events
 
 
 def ids(answer) -> list[str]:
@@ -62,7 +46,7 @@ def test_events_need_a_valid_api_key(client, live_r, headers, caplog):
     assert answer.status_code == 401
     assert answer.json["error"]["code"] == "unauthenticated"
     assert live_r.xlen(keys.EVENTS_STREAM) == 0
-    assert KEY not in caplog.text
+    assert API_KEY not in caplog.text
 
 
 def test_without_configured_keys_every_write_is_refused(live_r, redis_url):

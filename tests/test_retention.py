@@ -4,40 +4,17 @@ import math
 
 import numpy as np
 import pytest
-import redis
 
 from recsvc import create_app
-
 from recsvc.contract import keys, records
 from training.config import TrainConfig
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_events
 from training.lists.retention import repurchase_intervals
-from training.train import Inputs, train
 
-from tests.retention_shop import write_retention_shop
+from tests.conftest import AUTH
 
-KEY = "test-key"
-
-
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    return write_retention_shop(tmp_path_factory.mktemp("retention-shop"))
-
-
-@pytest.fixture(scope="module")
-def trained(redis_url, paths):
-    r = redis.Redis.from_url(redis_url)
-    r.flushdb()
-    result = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]),
-                   TrainConfig(factors=8, iterations=3))
-    yield result
-    r.flushdb()
-
-
-@pytest.fixture
-def client(trained, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": f"other,{KEY}"}).test_client()
+pytestmark = pytest.mark.usefixtures("retention_model")
 
 
 def ids(items) -> list[str]:
@@ -46,11 +23,11 @@ def ids(items) -> list[str]:
 
 def trigger(client, kind, **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    return client.get(f"/v1/triggers/{kind}?{query}", headers={"X-API-Key": KEY})
+    return client.get(f"/v1/triggers/{kind}?{query}", headers=AUTH)
 
 
-def test_intervals_are_learned_per_item_borrowed_from_the_category_and_absent_for_tvs(paths):
-    events, _ = read_events(paths["events"], get_preset(None))
+def test_intervals_are_learned_per_item_borrowed_from_the_category_and_absent_for_tvs(retention_shop):
+    events, _ = read_events(retention_shop["events"], get_preset(None))
     item_ids = list(events.item_ids)
     category = {"coffee-a": 0, "coffee-b": 0, "tv-a": 1, "tv-b": 1}
     item_category = np.array([category.get(i, 2) for i in item_ids], dtype=np.int32)
@@ -63,9 +40,9 @@ def test_intervals_are_learned_per_item_borrowed_from_the_category_and_absent_fo
     assert math.isnan(days["shoe-a"])
 
 
-def test_buy_again_ranks_the_due_item_first_with_its_reason(client, trained):
+def test_buy_again_ranks_the_due_item_first_with_its_reason(client, retention_model):
     answer = client.get("/v1/users/steady/buy-again").json
-    assert answer["source"] == "buy_again" and answer["model_version"] == trained.version
+    assert answer["source"] == "buy_again" and answer["model_version"] == retention_model.version
     assert ids(answer["items"]) == ["coffee-a", "coffee-b"]
     first, second = (i["reason"] for i in answer["items"])
     assert first == {"type": "due_again", "days_since_last_purchase": 10, "interval_days": 10.0, "times_bought": 4}
@@ -168,11 +145,11 @@ def test_win_back_lists_at_risk_users_with_picks(client):
     ("/v1/triggers/replenishment?limit=5000", 400),
 ])
 def test_trigger_bad_requests_get_json_errors(client, url, status):
-    response = client.get(url, headers={"X-API-Key": KEY})
+    response = client.get(url, headers=AUTH)
     assert response.status_code == status and response.json["error"]["message"]
 
 
-def test_a_cursor_from_another_version_is_refused(client, trained):
+def test_a_cursor_from_another_version_is_refused(client, retention_model):
     from recsvc.read.triggers import Page
 
     stale = Page("20000101T000000Z-0000", 0.0, 1.0, 0).encode()
@@ -200,16 +177,16 @@ def test_the_openapi_document_describes_the_retention_endpoints(client):
     assert spec["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
 
 
-def test_intervals_without_any_category(paths):
+def test_intervals_without_any_category(retention_shop):
     """Regression: with no item in a category (events without a catalog) the category rates were integers."""
-    events, _ = read_events(paths["events"], get_preset(None))
+    events, _ = read_events(retention_shop["events"], get_preset(None))
     no_category = np.full(len(events.item_ids), -1, dtype=np.int32)
     intervals = repurchase_intervals(events, no_category, 0, TrainConfig())
     days = dict(zip(events.item_ids, intervals.days.tolist()))
     assert days["coffee-a"] == pytest.approx(10, abs=0.01) and math.isnan(days["coffee-b"])
 
 
-def test_a_numeric_api_key_from_the_environment_works(trained, redis_url, monkeypatch):
+def test_a_numeric_api_key_from_the_environment_works(retention_model, redis_url, monkeypatch):
     """Regression: Flask parses RECSVC_API_KEYS=12345 as JSON, so the key arrived as an int."""
     monkeypatch.setenv("RECSVC_API_KEYS", "12345")
     client = create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()

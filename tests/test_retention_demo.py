@@ -7,18 +7,17 @@ import numpy as np
 import pytest
 import redis
 
-from recsvc import create_app
-
 from recsvc.contract import keys, records
 from cli.main import main
-from training.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
+from training.samples.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
 from training.train import Inputs, train
 
-KEY = "demo-key"
+from tests.conftest import AUTH
 
 
 @pytest.fixture(scope="module")
 def demo(redis_url, tmp_path_factory):
+    """The demo shop (800 users) trained and published: (a client on Redis, the result, item -> category)."""
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     shop = write_demo_shop(tmp_path_factory.mktemp("demo"), users=800)
@@ -27,11 +26,6 @@ def demo(redis_url, tmp_path_factory):
         category = {row["item_id"]: row["category_id"] for row in csv.DictReader(f)}
     yield r, result, category
     r.flushdb()
-
-
-@pytest.fixture
-def client(demo, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": KEY}).test_client()
 
 
 def buy_again_records(r, version):
@@ -62,7 +56,7 @@ def test_every_retention_endpoint_answers_on_the_demo_shop(client, demo):
     sizes = result.summary["retention"]["triggers"]
     assert sizes["replenishment"] > 0 and sizes["win-back"] > 0
     for kind, query in (("replenishment", "days=14"), ("win-back", "days=60")):
-        page = client.get(f"/v1/triggers/{kind}?{query}&limit=50", headers={"X-API-Key": KEY}).json
+        page = client.get(f"/v1/triggers/{kind}?{query}&limit=50", headers=AUTH).json
         assert page["entries"] and all(e["items"] for e in page["entries"]), kind
 
 

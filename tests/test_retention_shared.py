@@ -5,30 +5,24 @@ import json
 import pytest
 import redis
 
-from recsvc import create_app
 from cli.main import main
 from training.train import Inputs, train
 
-KEY = "shared-key"
+from tests.conftest import AUTH
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def taobao(redis_url, tmp_path_factory):
-    from tests.conftest import SHARED_DATA
-
-    path = SHARED_DATA / "taobao_userbehavior_head" / "UserBehavior_head.csv.gz"
+def taobao(redis_url, shared_data):
+    """The Taobao head of the shared data, trained and published."""
+    path = shared_data / "taobao_userbehavior_head" / "UserBehavior_head.csv.gz"
     if not path.exists():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set RECSVC_SHARED_DATA)")
+        pytest.skip(f"{path} not found (set RECSVC_SHARED_DATA)")
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     yield train(r, Inputs(events=path, preset="taobao"))
     r.flushdb()
-
-
-@pytest.fixture
-def client(taobao, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": KEY}).test_client()
 
 
 def test_every_trigger_list_has_entries_with_items(client, taobao):
@@ -37,14 +31,15 @@ def test_every_trigger_list_has_entries_with_items(client, taobao):
                         ("replenishment", "days=30"), ("win-back", "days=90")):
         if not sizes[kind]:
             continue
-        page = client.get(f"/v1/triggers/{kind}?{query}&limit=100", headers={"X-API-Key": KEY}).json
+        page = client.get(f"/v1/triggers/{kind}?{query}&limit=100", headers=AUTH).json
         assert page["model_version"] == taobao.version
         assert all(e["items"] for e in page["entries"]), kind
     assert sizes["abandoned-cart"] > 0 and sizes["category-interest"] > 0
 
 
+@pytest.mark.usefixtures("taobao")
 def test_profiles_and_buy_again_answer_for_real_users(client):
-    buyers = client.get("/v1/triggers/category-interest?days=30&limit=20", headers={"X-API-Key": KEY}).json
+    buyers = client.get("/v1/triggers/category-interest?days=30&limit=20", headers=AUTH).json
     for entry in buyers["entries"]:
         profile = client.get(f"/v1/users/{entry['user_id']}/profile").json
         assert profile["known"] and profile["top_categories"]

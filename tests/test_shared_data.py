@@ -18,14 +18,11 @@ SAMPLE = 40
 
 
 @pytest.fixture(scope="module", params=sorted(DATA_SETS))
-def trained(request, redis_url):
-    from tests.conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set RECSVC_SHARED_DATA)")
+def shared_data_model(request, redis_url, shared_data):
+    """Each shared data set trained and published with its preset: (the result, its events, user -> bought items)."""
     events_file, tree = DATA_SETS[request.param]
-    inputs = Inputs(events=SHARED_DATA / events_file, preset=request.param,
-                    categories=SHARED_DATA / tree if tree else None)
+    inputs = Inputs(events=shared_data / events_file, preset=request.param,
+                    categories=shared_data / tree if tree else None)
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     result = train(r, inputs)
@@ -39,8 +36,8 @@ def trained(request, redis_url):
 
 
 @pytest.mark.slow
-def test_answers_on_real_data_keep_every_rule(trained, redis_url):
-    result, events, bought = trained
+def test_answers_on_real_data_keep_every_rule(shared_data_model, redis_url):
+    result, events, bought = shared_data_model
     client = create_app({"REDIS_URL": redis_url}).test_client()
     rng = random.Random(0)
     buyers = sorted(bought)

@@ -2,22 +2,14 @@
 
 import pytest
 
-from recsvc import create_app
-
 from recsvc.contract import keys
 from cli.main import main
 from training.inputs.readers import InputError
 from training.inputs.stream import read_stream, trim_consumed
 from training.train import Inputs, train
 
+from tests.conftest import AUTH
 from tests.shop import write_shop
-
-AUTH = {"X-API-Key": "k"}
-
-
-@pytest.fixture
-def client(r, redis_url):
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": "k"}).test_client()
 
 
 def newcomer_events(n: int = 3) -> list[dict]:

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from benchmarks.synthetic import generate
+from training.samples.synthetic import generate
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog, read_categories, read_events
 

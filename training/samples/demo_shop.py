@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DAY = 86_400
+from recsvc.contract.units import DAY
 DEFAULT_NOW = 1_767_225_600
 """2026-01-01 00:00 UTC: a fixed end of history keeps the output reproducible."""
 HISTORY_DAYS = 120

