@@ -5,8 +5,8 @@
 Reads the synthetic shop of ``training/samples/synthetic.py`` and times, in one process, the steps
 this feature set adds or replaces: intervals, buy-again lists and profiles
 (``training.lists.retention.build``), the windowed also-bought (``training.complements``) and the
-co-viewed substitutes. As references measured in the same run: the core's cosine also-bought
-it replaces, and reading the events.
+co-viewed substitutes. As references measured in the same run: reading the events and building
+the weighted interaction matrices every list starts from.
 """
 
 import argparse
@@ -19,9 +19,9 @@ import numpy as np
 from training import interactions
 from training.config import TrainConfig
 from training.inputs.presets import get_preset
+from training.inputs.dataset import assemble
 from training.inputs.readers import read_catalog, read_categories, read_events
-from training.lists import candidates, complements, retention
-from training.train import _catalogue, _item_universe
+from training.lists import complements, retention
 
 
 def timed(label: str, rows: list, fn, *args):
@@ -39,13 +39,12 @@ def main() -> None:
     events, _ = timed("reference: read the events", rows, read_events, args.folder / "events.csv", preset)
     catalog, _ = read_catalog(args.folder / "catalog.csv", preset)
     parents, _ = read_categories(args.folder / "category_tree.csv", preset)
-    item_ids = _item_universe(events, catalog)
-    _, catalogue, _ = _catalogue(item_ids, events, catalog, parents)
-    inter = interactions.build(events, config, n_items=len(item_ids))
+    data = assemble(events, catalog, parents)
+    item_ids, catalogue = data.item_ids, data.catalogue
+    inter = timed("reference: weighted interaction matrices", rows, interactions.build, events, config,
+                  len(item_ids))
     prices = np.full(len(item_ids), np.nan)
 
-    timed("reference: core also-bought (cosine of buyer sets)", rows, candidates.also_bought, inter, catalogue,
-          config.neighbours_per_item, config.same_category_factor)
     timed("also-bought from what buyers bought next", rows, complements.also_bought_next, events, catalogue,
           config, config.neighbours_per_item)
     timed("co-viewed alternatives for similar", rows, complements.co_viewed_alternatives, inter.strength,

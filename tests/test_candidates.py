@@ -5,7 +5,7 @@ import numpy as np
 from training.lists import candidates
 
 from training import interactions, model
-from training.lists.candidates import Catalogue
+from training.lists.candidates import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import assemble
 from training.inputs.readers import EVENTS, Catalog, Events
@@ -29,7 +29,7 @@ def make_events(rows, categories=None) -> Events:
 
 
 def catalogue_for(events, category_of=None, parents=(), unavailable=()):
-    """Catalogue with categories by item id; parents as (child, parent) codes over sorted category names."""
+    """CodedCatalog with categories by item id; parents as (child, parent) codes over sorted category names."""
     category_of = category_of or {}
     names = sorted(set(category_of.values()) | {p for pair in parents for p in pair})
     parent = np.full(len(names), -1, np.int32)
@@ -37,7 +37,7 @@ def catalogue_for(events, category_of=None, parents=(), unavailable=()):
         parent[names.index(child)] = names.index(par)
     cats = np.array([names.index(category_of[i]) if i in category_of else -1 for i in events.item_ids], np.int32)
     available = np.array([i not in unavailable for i in events.item_ids])
-    return Catalogue(category=cats, available=available, category_parent=parent), names
+    return CodedCatalog(category=cats, available=available, category_parent=parent), names
 
 
 def dataset_for(events, category_of=None, unavailable=()):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training.lists.candidates import Catalogue
+from training.lists.candidates import CodedCatalog
 from training.lists.complements import also_bought_next, co_viewed_alternatives, substitutes
 from training.config import TrainConfig
 from training.ragged import Ragged
@@ -24,8 +24,8 @@ def purchases(rows) -> Events:
                   item_ids=np.array([f"i{i}" for i in range(5)]))
 
 
-def catalogue(categories) -> Catalogue:
-    return Catalogue(category=np.array(categories, np.int32), available=np.ones(len(categories), bool),
+def catalogue(categories) -> CodedCatalog:
+    return CodedCatalog(category=np.array(categories, np.int32), available=np.ones(len(categories), bool),
                      category_parent=np.full(max(categories) + 1, -1, np.int32))
 
 

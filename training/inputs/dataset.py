@@ -10,7 +10,7 @@ import pyarrow as pa
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from training.inputs.presets import get_preset
 from training.inputs.readers import BadRows, Catalog, Events, read_catalog, read_categories, read_events
-from training.lists.candidates import Catalogue
+from training.lists.candidates import CodedCatalog
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Dataset:
     events: Events
     item_ids: np.ndarray  # the events' items, then catalog items no event touched
     category_ids: list[str]
-    catalogue: Catalogue
+    catalogue: CodedCatalog
     attrs: list[str]  # per item code, the JSON of its attributes as answers show them
     prices: np.ndarray  # float64 per item code, NaN where unknown
     bad: dict[str, BadRows] = field(default_factory=dict)
@@ -64,7 +64,7 @@ def assemble(events: Events, catalog: Catalog, parents: dict[str, str | None]) -
     item_category = [k.get("category_id") or events.item_categories.get(i) for i, k in zip(item_ids, known)]
     category_ids = sorted(set(parents) | {p for p in parents.values() if p} | {c for c in item_category if c})
     code = {c: n for n, c in enumerate(category_ids)}
-    catalogue = Catalogue(
+    catalogue = CodedCatalog(
         category=np.array([code.get(c, -1) if c else -1 for c in item_category], dtype=np.int32),
         available=np.array([k.get("available", True) for k in known], dtype=bool),
         category_parent=np.array([code.get(parents.get(c) or "", -1) for c in category_ids], dtype=np.int32))

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
-from training.lists.candidates import Catalogue, batched_topk, explaining_items, user_picks
+from training.lists.candidates import CodedCatalog, batched_topk, explaining_items, user_picks
 from training.config import TrainConfig
 from training.interactions import Interactions
 from training.model import Factors
@@ -42,7 +42,7 @@ def _row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.diags(1.0 / top) @ m
 
 
-def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: Catalogue,
+def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: CodedCatalog,
                   config: TrainConfig) -> tuple[Ragged, np.ndarray]:
     """Each user's top picks by the blended score, without what they bought; and the item explaining each.
 

@@ -21,8 +21,8 @@ PICKS_FOR_AFFINITY = 10  # a user's best picks that point to affinity categories
 
 
 @dataclass
-class Catalogue:
-    """Per item code: its leaf category code (-1 unknown) and availability; the category tree."""
+class CodedCatalog:
+    """The catalog as codes: per item its leaf category code (-1 unknown) and availability; the category tree."""
 
     category: np.ndarray  # int32 per item
     available: np.ndarray  # bool per item
@@ -66,7 +66,7 @@ def normalized(factors: np.ndarray) -> np.ndarray:
     return np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
 
 
-def candidate_pool(interactions: Interactions, factors: Factors, catalogue: Catalogue, size: int) -> np.ndarray:
+def candidate_pool(interactions: Interactions, factors: Factors, catalogue: CodedCatalog, size: int) -> np.ndarray:
     """The items the ALS lists may contain: the most popular available items with factors."""
     eligible = catalogue.available & (factors.item_norms() > 0)
     items = np.flatnonzero(eligible)
@@ -145,7 +145,7 @@ def explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np
     return out
 
 
-def popular(interactions: Interactions, catalogue: Catalogue, k: int) -> tuple[Ragged, Ragged]:
+def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tuple[Ragged, Ragged]:
     """The k most popular available items overall (one row) and per category (children included)."""
     weight = np.where(catalogue.available, interactions.popularity, 0).astype(np.float32)
     items = np.flatnonzero(weight > 0)
@@ -156,7 +156,7 @@ def popular(interactions: Interactions, catalogue: Catalogue, k: int) -> tuple[R
     return overall, per_category
 
 
-def category_offers(interactions: Interactions, picks: Ragged, catalogue: Catalogue, k: int) -> tuple[Ragged, np.ndarray]:
+def category_offers(interactions: Interactions, picks: Ragged, catalogue: CodedCatalog, k: int) -> tuple[Ragged, np.ndarray]:
     """Each user's offer categories: viewed but never bought first, then affinity; and the reason of each.
 
     Reasons: 0 viewed_not_bought, 1 affinity (categories bought in, and those of the user's picks).

@@ -9,7 +9,7 @@ damped. "Similar" wants substitutes: ALS neighbours, those of X's own category f
 import numpy as np
 import scipy.sparse as sp
 
-from training.lists.candidates import Catalogue
+from training.lists.candidates import CodedCatalog
 from training.config import TrainConfig
 from training.interactions import DAY
 from training.ragged import Ragged, top_of_sparse, top_per_row
@@ -42,7 +42,7 @@ def _pairs_after(events: Events, window_s: float, reach: int) -> tuple[np.ndarra
     return np.concatenate(users), np.concatenate(xs), np.concatenate(ys)
 
 
-def also_bought_next(events: Events, catalogue: Catalogue, config: TrainConfig, k: int) -> Ragged:
+def also_bought_next(events: Events, catalogue: CodedCatalog, config: TrainConfig, k: int) -> Ragged:
     """Per item x: items its buyers bought next, by distinct buyers / sqrt(buyers of x * buyers of y)."""
     n_items = len(catalogue.category)
     user, x, y = _pairs_after(events, config.complement_days * DAY, config.complement_reach)
@@ -62,7 +62,7 @@ def also_bought_next(events: Events, catalogue: Catalogue, config: TrainConfig, 
     return top_per_row(x[ok], y[ok], score[ok].astype(np.float32), n_items, k)
 
 
-def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: Catalogue, per_user: int) -> sp.coo_matrix:
+def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.coo_matrix:
     """items x items: cosine of the users who looked at both, for pairs in the same category.
 
     Shoppers compare alternatives before they buy one; each user's ``per_user`` strongest items
@@ -79,7 +79,7 @@ def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: Catalogue, per_us
     return sp.coo_matrix((co.data[keep] / np.sqrt(users[x] * users[y]), (x, y)), shape=co.shape)
 
 
-def substitutes(similar: Ragged, alternatives: sp.coo_matrix, catalogue: Catalogue, boost: float, k: int) -> Ragged:
+def substitutes(similar: Ragged, alternatives: sp.coo_matrix, catalogue: CodedCatalog, boost: float, k: int) -> Ragged:
     """Similar lists for substitutes: ALS neighbours plus co-viewed alternatives, the item's own category
     scored ``1 + boost`` times higher."""
     rows = np.repeat(np.arange(similar.rows), similar.lengths())
