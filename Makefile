@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: demo test bench-train bench-serve clean
+.PHONY: demo test lint format bench-train bench-serve clean
 
 $(BIN)/recsvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ demo: $(BIN)/recsvc  ## train on a sample shop and serve it on http://127.0.0.1:
 
 test: $(BIN)/recsvc  ## run the tests (against $$REDIS_URL, else a private redis-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/recsvc  ## ruff (lint and format) and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(BIN)/recsvc  ## fix what ruff can fix and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench-train: $(BIN)/recsvc  ## training + publishing at RetailRocket scale
 	$(BIN)/python benchmarks/train_bench.py

@@ -30,8 +30,10 @@ K = 10
 def load(data: Path):
     """Order lines as columns with a per-user time axis, and product -> aisle."""
     t = pacsv.read_csv(data / "instacart_sample" / "order_lines.csv.gz")
-    col = {name: t[name].to_numpy(zero_copy_only=False) for name in
-           ("order_id", "user_id", "order_number", "order_hour_of_day", "days_since_prior_order", "product_id")}
+    col = {
+        name: t[name].to_numpy(zero_copy_only=False)
+        for name in ("order_id", "user_id", "order_number", "order_hour_of_day", "days_since_prior_order", "product_id")
+    }
     # one row per order, in each user's order; time = cumulative days since prior order + hour of day
     _, first_line = np.unique(col["order_id"], return_index=True)
     o = first_line[np.lexsort((col["order_number"][first_line], col["user_id"][first_line]))]
@@ -40,8 +42,9 @@ def load(data: Path):
     new_user[1:] = user[1:] != user[:-1]
     cumulative = np.cumsum(gap)
     day = cumulative - np.maximum.accumulate(np.where(new_user, cumulative - gap, 0))
-    order_time = dict(zip(col["order_id"][o].tolist(),
-                          (day * DAY + col["order_hour_of_day"][o] * 3600).astype(np.int64).tolist()))
+    order_time = dict(
+        zip(col["order_id"][o].tolist(), (day * DAY + col["order_hour_of_day"][o] * 3600).astype(np.int64).tolist())
+    )
     times = np.array([order_time[i] for i in col["order_id"].tolist()], dtype=np.int64)
     products = pacsv.read_csv(data / "instacart_sample" / "products.csv.gz")
     aisle = dict(zip(products["product_id"].to_pylist(), products["aisle_id"].to_pylist()))
@@ -63,9 +66,15 @@ def events_of(user, product, times) -> tuple[Events, np.ndarray, np.ndarray]:
     users, user_codes = np.unique(user, return_inverse=True)
     items, item_codes = np.unique(product, return_inverse=True)
     n = len(user)
-    events = Events(timestamp=times, user=user_codes.astype(np.int32), item=item_codes.astype(np.int32),
-                    event=np.full(n, PURCHASE, np.int8), quantity=np.ones(n, np.int32),
-                    user_ids=users.astype(str), item_ids=items.astype(str))
+    events = Events(
+        timestamp=times,
+        user=user_codes.astype(np.int32),
+        item=item_codes.astype(np.int32),
+        event=np.full(n, PURCHASE, np.int8),
+        quantity=np.ones(n, np.int32),
+        user_ids=users.astype(str),
+        item_ids=items.astype(str),
+    )
     return events, users, items
 
 
@@ -80,8 +89,12 @@ def metrics(ranked: dict, truth: dict) -> dict:
         hit.append(float(any(hits)))
         dcg = sum(1 / np.log2(r + 2) for r, h in enumerate(hits) if h)
         ndcg.append(dcg / sum(1 / np.log2(r + 2) for r in range(min(len(wanted), K))))
-    return {f"recall@{K}": np.mean(recall), f"precision@{K}": np.mean(precision), f"hit@{K}": np.mean(hit),
-            f"ndcg@{K}": np.mean(ndcg)}
+    return {
+        f"recall@{K}": np.mean(recall),
+        f"precision@{K}": np.mean(precision),
+        f"hit@{K}": np.mean(hit),
+        f"ndcg@{K}": np.mean(ndcg),
+    }
 
 
 def main() -> None:
@@ -103,9 +116,12 @@ def main() -> None:
     ours, baseline = {}, {}
     for code, u in enumerate(users.tolist()):
         lo, hi = again.items.indptr[code], again.items.indptr[code + 1]
-        scored = [(due_score(max(0.0, (now[u] - last) / DAY), interval, count), -last, int(items[i]))
-                  for i, last, count, interval in zip(again.items.values[lo:hi], again.items.scores[lo:hi],
-                                                       again.counts[lo:hi], again.interval_days[lo:hi])]
+        scored = [
+            (due_score(max(0.0, (now[u] - last) / DAY), interval, count), -last, int(items[i]))
+            for i, last, count, interval in zip(
+                again.items.values[lo:hi], again.items.scores[lo:hi], again.counts[lo:hi], again.interval_days[lo:hi]
+            )
+        ]
         ours[u] = [i for *_, i in sorted(scored, key=lambda s: (s[0], -s[1]), reverse=True)]
     history: dict[int, dict[int, list]] = {}
     for u, p, t in zip(user[is_train].tolist(), product[is_train].tolist(), times[is_train].tolist()):
@@ -119,8 +135,10 @@ def main() -> None:
     reorders = {u: w for u, w in reorders.items() if w}
     print(f"machine: {common.machine()}")
     print(f"users evaluated: {len(truth)} (held-out orders); with a re-ordered item: {len(reorders)}")
-    print(f"items with a repurchase interval: {int(np.isfinite(intervals.days).sum())} of {len(items)} "
-          f"({int(intervals.from_item.sum())} from their own repeats, the rest from their aisle)")
+    print(
+        f"items with a repurchase interval: {int(np.isfinite(intervals.days).sum())} of {len(items)} "
+        f"({int(intervals.from_item.sum())} from their own repeats, the rest from their aisle)"
+    )
     print(f"{'':40} " + "  ".join(f"{m:>12}" for m in metrics({}, {1: {1}})))
     for name, ranked in (("most often bought (baseline)", baseline), ("buy-again (due-ness)", ours)):
         for label, target in (("all", truth), ("reorders", reorders)):

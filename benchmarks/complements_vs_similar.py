@@ -41,8 +41,11 @@ def shares(client, item_category: dict[str, str], subjects: list[str]) -> dict[s
                 if cat in COMPLEMENTS:
                     with_complements += 1
                     complement += entry["category_id"] in COMPLEMENTS[cat]
-        out[endpoint] = {"items": listed, "same_category": same / max(listed, 1),
-                         "complement_category": complement / max(with_complements, 1)}
+        out[endpoint] = {
+            "items": listed,
+            "same_category": same / max(listed, 1),
+            "complement_category": complement / max(with_complements, 1),
+        }
     return out
 
 
@@ -53,7 +56,6 @@ def report(name: str, result: dict, complements: bool) -> None:
     for endpoint, row in result.items():
         line = f"  {endpoint:12} {row['items']:7d} {row['same_category']:14.1%}"
         print(line + (f" {row['complement_category']:20.1%}" if complements else ""))
-
 
 
 def main() -> None:

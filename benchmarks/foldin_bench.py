@@ -35,16 +35,26 @@ def publish(r: redis.Redis, version: str, n_items: int, k: int, pool_size: int, 
     r.set(keys.item_factors(version), y.tobytes())
     r.set(keys.item_ids(version), "\n".join(f"item-{i}" for i in range(n_items)))
     r.set(keys.pool(version), pool.tobytes())
-    r.set(keys.foldin(version), json.dumps({
-        "factors": k, "regularization": 0.05, "alpha": 2.0,
-        "event_weights": {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0},
-        "yty": (y.T.astype(np.float64) @ y).tolist()}))
+    r.set(
+        keys.foldin(version),
+        json.dumps(
+            {
+                "factors": k,
+                "regularization": 0.05,
+                "alpha": 2.0,
+                "event_weights": {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0},
+                "yty": (y.T.astype(np.float64) @ y).tolist(),
+            }
+        ),
+    )
 
 
 def percentiles(seconds: list[float]) -> str:
     ms = np.array(seconds) * 1000
-    return (f"p50 {np.percentile(ms, 50):6.3f} ms  p90 {np.percentile(ms, 90):6.3f} ms  "
-            f"p99 {np.percentile(ms, 99):6.3f} ms  max {ms.max():6.3f} ms")
+    return (
+        f"p50 {np.percentile(ms, 50):6.3f} ms  p90 {np.percentile(ms, 90):6.3f} ms  "
+        f"p99 {np.percentile(ms, 99):6.3f} ms  max {ms.max():6.3f} ms"
+    )
 
 
 def run(foldin: FoldIn, sessions: list, rng) -> tuple[list[float], list[float]]:
@@ -76,16 +86,20 @@ def main() -> int:
     try:
         r = redis.Redis.from_url(server.url)
         print(f"machine: {machine()}")
-        print(f"items {args.items:,}, factors {args.factors}, sessions of 1-20 items, {args.requests:,} requests, "
-              f"limit {LIMIT}\n")
+        print(
+            f"items {args.items:,}, factors {args.factors}, sessions of 1-20 items, {args.requests:,} requests, "
+            f"limit {LIMIT}\n"
+        )
         for pool in (args.pool, args.items):
             version = f"bench-{pool}"
             publish(r, version, args.items, args.factors, pool, rng)
             start = time.perf_counter()
             foldin = FoldIn.load(r, version)
             load_s = time.perf_counter() - start
-            sessions = [[(int(rng.integers(0, 4)), int(i)) for i in rng.integers(0, args.items, rng.integers(1, 21))]
-                        for _ in range(args.requests)]
+            sessions = [
+                [(int(rng.integers(0, 4)), int(i)) for i in rng.integers(0, args.items, rng.integers(1, 21))]
+                for _ in range(args.requests)
+            ]
             folded, reference = run(foldin, sessions, rng)
             print(f"pool {pool:,} items (load once per version per process: {load_s * 1000:.0f} ms)")
             print(f"  fold-in + score + top-{LIMIT}: {percentiles(folded)}")

@@ -18,8 +18,8 @@ import numpy as np
 
 from training import interactions
 from training.config import TrainConfig
-from training.inputs.presets import get_preset
 from training.inputs.dataset import assemble
+from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog, read_categories, read_events
 from training.lists import complements, retention
 
@@ -41,19 +41,43 @@ def main() -> None:
     parents, _ = read_categories(args.folder / "category_tree.csv", preset)
     data = assemble(events, catalog, parents)
     item_ids, catalogue = data.item_ids, data.catalogue
-    inter = timed("reference: weighted interaction matrices", rows, interactions.build, events, config,
-                  len(item_ids))
+    inter = timed("reference: weighted interaction matrices", rows, interactions.build, events, config, len(item_ids))
     prices = np.full(len(item_ids), np.nan)
 
-    timed("also-bought from what buyers bought next", rows, complements.also_bought_next, events, catalogue,
-          config, config.neighbours_per_item)
-    timed("co-viewed alternatives for similar", rows, complements.co_viewed_alternatives, inter.strength,
-          catalogue, config.recent_per_user)
-    built = timed("intervals, buy-again lists, profiles, carts, interest", rows, retention.build, events,
-                  inter.strength, catalogue.category, catalogue.n_categories, prices, inter.now, config)
+    timed(
+        "also-bought from what buyers bought next",
+        rows,
+        complements.also_bought_next,
+        events,
+        catalogue,
+        config,
+        config.neighbours_per_item,
+    )
+    timed(
+        "co-viewed alternatives for similar",
+        rows,
+        complements.co_viewed_alternatives,
+        inter.strength,
+        catalogue,
+        config.recent_per_user,
+    )
+    built = timed(
+        "intervals, buy-again lists, profiles, carts, interest",
+        rows,
+        retention.build,
+        events,
+        inter.strength,
+        catalogue.category,
+        catalogue.n_categories,
+        prices,
+        inter.now,
+        config,
+    )
     print(f"\n## Retention steps at scale ({common.machine()})\n")
-    print(f"`python benchmarks/retention_bench.py {args.folder}`: {len(events.user_ids):,} users, "
-          f"{len(item_ids):,} items, {len(events):,} events\n")
+    print(
+        f"`python benchmarks/retention_bench.py {args.folder}`: {len(events.user_ids):,} users, "
+        f"{len(item_ids):,} items, {len(events):,} events\n"
+    )
     print("| step | seconds |\n|---|---|")
     for label, seconds in rows:
         print(f"| {label} | {seconds:.2f} |")

@@ -92,13 +92,23 @@ def write_synthetic_shop(folder: Path, size: ShopSize, seed: int = 0) -> dict[st
     timestamp = np.sort(1_700_000_000 + rng.integers(0, 90 * DAY, size=len(user)))
     names = np.array(["view", "addtocart", "purchase"])
     paths = {"events": folder / "events.csv", "catalog": folder / "catalog.csv"}
-    _write_lines(paths["events"], "timestamp,user_id,item_id,event", (
-        f"{t},u{u},i{i},{e}" for t, u, i, e in zip(timestamp.tolist(), user.tolist(), item.tolist(),
-                                                   names[event].tolist())))
+    _write_lines(
+        paths["events"],
+        "timestamp,user_id,item_id,event",
+        (
+            f"{t},u{u},i{i},{e}"
+            for t, u, i, e in zip(timestamp.tolist(), user.tolist(), item.tolist(), names[event].tolist())
+        ),
+    )
     price = np.round(rng.lognormal(3.0, 1.0, size.items), 2)
-    _write_lines(paths["catalog"], "item_id,category_id,title,price,url", (
-        f"i{i},c{c},Item {i} of category {c},{p},https://shop.example/i{i}"
-        for i, (c, p) in enumerate(zip(item_category.tolist(), price.tolist()))))
+    _write_lines(
+        paths["catalog"],
+        "item_id,category_id,title,price,url",
+        (
+            f"i{i},c{c},Item {i} of category {c},{p},https://shop.example/i{i}"
+            for i, (c, p) in enumerate(zip(item_category.tolist(), price.tolist()))
+        ),
+    )
     return paths
 
 
@@ -194,8 +204,11 @@ def sample_ids(events: Path, preset: str | None, n_users: int, n_items: int, see
         sys.exit("no user has two or more distinct items: nothing personalized to ask for")
     users = rng.choice(eligible, min(n_users, len(eligible)), replace=False)
     items = np.unique(ev.item[rng.integers(0, len(ev), n_items)])
-    return Sample(ev.user_ids[users].tolist(), ev.item_ids[rng.permutation(items)].tolist(),
-                  round(float(np.mean(distinct[users] >= 3)), 3))
+    return Sample(
+        ev.user_ids[users].tolist(),
+        ev.item_ids[rng.permutation(items)].tolist(),
+        round(float(np.mean(distinct[users] >= 3)), 3),
+    )
 
 
 # -- the service --
@@ -214,15 +227,28 @@ class Server:
 def serve(redis_url: str, worker_class: str, workers: int, threads: int, folder: Path):
     """gunicorn serving the app on a free port of 127.0.0.1, ready (``/readyz`` answers 200)."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--worker-class", worker_class, "--log-level", "warning", "recsvc:create_app()"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        worker_class,
+        "--log-level",
+        "warning",
+        "recsvc:create_app()",
+    ]
     if worker_class == "gthread":
         command[-1:-1] = ["--threads", str(threads)]
     log = folder / f"gunicorn-{worker_class}.log"
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, process, log)
     try:
         wait_ready(server)
@@ -262,8 +288,7 @@ def check_answers(server: Server, sample: Sample) -> dict:
         answer = json.loads(body)
         if status != 200 or not answer.get("items"):
             raise RuntimeError(f"{path}: {status} {body[:300]!r}")
-        seen[name] = {"source": answer["source"], "items": len(answer["items"]),
-                      "first": answer["items"][0]}
+        seen[name] = {"source": answer["source"], "items": len(answer["items"]), "first": answer["items"][0]}
     return seen
 
 
@@ -316,11 +341,14 @@ class CpuMeter:
         info = self.r.info("cpu")
         children, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
         return CpuSample(
-            wall=time.perf_counter(), busy=(user + nice + system + irq + softirq + steal) / TICK,
+            wall=time.perf_counter(),
+            busy=(user + nice + system + irq + softirq + steal) / TICK,
             workers=sum(_process_cpu(pid) for pid in _children(self.master_pid)),
             master=_process_cpu(self.master_pid),
             redis=info["used_cpu_sys"] + info["used_cpu_user"] if self.redis_is_local else 0.0,
-            wrk=children.ru_utime + children.ru_stime, me=me.ru_utime + me.ru_stime)
+            wrk=children.ru_utime + children.ru_stime,
+            me=me.ru_utime + me.ru_stime,
+        )
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until the workers stop using CPU: requests still queued when a load run ends are done."""
@@ -337,8 +365,12 @@ class CpuMeter:
         d = {k: getattr(end, k) - getattr(start, k) for k in vars(start)}
         ours = d["workers"] + d["master"] + d["redis"] + d["wrk"] + d["me"]
         per = 1e3 / max(requests, 1)
-        return CpuUse(round(d["workers"] * per, 3), round(d["redis"] * per, 3), round(d["wrk"] * per, 3),
-                      round(max(d["busy"] - ours, 0.0) / d["wall"], 2))
+        return CpuUse(
+            round(d["workers"] * per, 3),
+            round(d["redis"] * per, 3),
+            round(d["wrk"] * per, 3),
+            round(max(d["busy"] - ours, 0.0) / d["wall"], 2),
+        )
 
 
 def _children(pid: int) -> list[int]:
@@ -386,9 +418,15 @@ def lua_string(text: str) -> str:
 def write_lua_scripts(folder: Path, sample: Sample, seed: int = 2) -> dict[str, Path]:
     """One wrk script per endpoint, each rotating over its requests."""
     rng = np.random.default_rng(seed)
-    bodies = [json.dumps({"user_ids": rng.choice(sample.users, min(BATCH_SIZE, len(sample.users)),
-                                                  replace=False).tolist(), "limit": 10})
-              for _ in range(BATCH_BODIES)]
+    bodies = [
+        json.dumps(
+            {
+                "user_ids": rng.choice(sample.users, min(BATCH_SIZE, len(sample.users)), replace=False).tolist(),
+                "limit": 10,
+            }
+        )
+        for _ in range(BATCH_BODIES)
+    ]
     requests = {
         HELLO: [("GET", "/healthz", None)],
         READY: [("GET", "/readyz", None)],
@@ -406,17 +444,31 @@ def write_lua_scripts(folder: Path, sample: Sample, seed: int = 2) -> dict[str, 
 def _lua_rotation(requests: list[tuple[str, str, str | None]]) -> str:
     rows = ",\n".join(
         f"  wrk.format({lua_string(m)}, {lua_string(p)}, "
-        + ("{[\"Content-Type\"] = \"application/json\"}, " + lua_string(b) if b else "nil, nil") + ")"
-        for m, p, b in requests)
-    return (f"local requests = {{\n{rows}\n}}\nlocal n = 0\n"
-            "request = function()\n  n = n % #requests + 1\n  return requests[n]\nend\n")
+        + ('{["Content-Type"] = "application/json"}, ' + lua_string(b) if b else "nil, nil")
+        + ")"
+        for m, p, b in requests
+    )
+    return (
+        f"local requests = {{\n{rows}\n}}\nlocal n = 0\n"
+        "request = function()\n  n = n % #requests + 1\n  return requests[n]\nend\n"
+    )
 
 
 def run_wrk(server: Server, script: Path, args, duration: str | None = None, meter: CpuMeter | None = None) -> WrkRun:
     """One wrk run; with a meter, the CPU it cost per request and how its connections sat on the workers."""
     duration = duration or args.duration
-    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}",
-               "--latency", "--timeout", "30s", "-s", str(script), server.url]
+    command = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{args.connections}",
+        f"-d{duration}",
+        "--latency",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        server.url,
+    ]
     start, split = meter.sample() if meter else None, []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as wrk:
         try:
@@ -464,6 +516,7 @@ def _socket_inodes(pid: int) -> set[str]:
 
 def parse_wrk(out: str) -> WrkRun:
     """Requests/s, p50 and p99 from ``wrk --latency`` output; errors are socket errors and non-2xx/3xx."""
+
     def number(pattern: str) -> str:
         match = re.search(pattern, out)
         if not match:
@@ -497,13 +550,14 @@ class Throughput:
     rounds: list[WrkRun]
 
 
-def measure_throughput(servers: dict[str, Server], meters: dict[str, CpuMeter], scripts: dict[str, Path],
-                       args) -> dict[str, dict[str, Throughput]]:
+def measure_throughput(
+    servers: dict[str, Server], meters: dict[str, CpuMeter], scripts: dict[str, Path], args
+) -> dict[str, dict[str, Throughput]]:
     """Every endpoint on every server in mirrored rounds (A B C, C B A, ...); per pair the mean of its rounds."""
     order = [(label, name) for name in ENDPOINTS for label in servers]
     runs: dict[tuple[str, str], list[WrkRun]] = {pair: [] for pair in order}
     for round_ in range(args.rounds):
-        for label, name in (order if round_ % 2 == 0 else order[::-1]):
+        for label, name in order if round_ % 2 == 0 else order[::-1]:
             progress(f"  round {round_ + 1}: {label} {name}")
             runs[label, name].append(run_wrk(servers[label], scripts[name], args, meter=meters[label]))
     return {label: {name: _mean_of_rounds(runs[label, name]) for name in ENDPOINTS} for label in servers}
@@ -514,8 +568,14 @@ def _mean_of_rounds(rounds: list[WrkRun]) -> Throughput:
         return round(float(np.mean(list(values))), 3)
 
     cpu = CpuUse(**{k: mean(getattr(r.cpu, k) for r in rounds) for k in vars(rounds[0].cpu)})
-    return Throughput(mean(r.requests_per_s for r in rounds), mean(r.p50_ms for r in rounds),
-                      mean(r.p99_ms for r in rounds), sum(r.errors for r in rounds), cpu, rounds)
+    return Throughput(
+        mean(r.requests_per_s for r in rounds),
+        mean(r.p50_ms for r in rounds),
+        mean(r.p99_ms for r in rounds),
+        sum(r.errors for r in rounds),
+        cpu,
+        rounds,
+    )
 
 
 # -- latency at a fixed rate --
@@ -545,8 +605,9 @@ class _ClientState:
     opened: int = 0
 
 
-def measure_fixed_rate(server: Server, paths: list[str], rate: float, seconds: float, meter: CpuMeter,
-                       max_connections: int = 64) -> FixedRate:
+def measure_fixed_rate(
+    server: Server, paths: list[str], rate: float, seconds: float, meter: CpuMeter, max_connections: int = 64
+) -> FixedRate:
     """Open loop: request n starts at start + n / rate whatever the earlier ones are doing."""
     state = _ClientState()
     start = meter.sample()
@@ -554,9 +615,17 @@ def measure_fixed_rate(server: Server, paths: list[str], rate: float, seconds: f
     cpu = meter.use(start, meter.sample(), len(state.latencies))
     lat = np.array(state.latencies) * 1e3
     pct = np.percentile(lat, [50, 90, 99]) if len(lat) else [float("nan")] * 3
-    return FixedRate(rate, seconds, int(rate * seconds), dict(state.errors),
-                     *(round(float(p), 2) for p in pct), round(float(lat.max()) if len(lat) else float("nan"), 2),
-                     round(float(np.percentile(np.array(state.lags) * 1e3, 99)), 2), state.opened, cpu)
+    return FixedRate(
+        rate,
+        seconds,
+        int(rate * seconds),
+        dict(state.errors),
+        *(round(float(p), 2) for p in pct),
+        round(float(lat.max()) if len(lat) else float("nan"), 2),
+        round(float(np.percentile(np.array(state.lags) * 1e3, 99)), 2),
+        state.opened,
+        cpu,
+    )
 
 
 async def _schedule(server, paths, rate, seconds, max_connections, state: _ClientState) -> None:
@@ -581,7 +650,7 @@ async def _one(server: Server, path: str, scheduled: float, slots: asyncio.Semap
     loop = asyncio.get_running_loop()
     async with slots:
         state.lags.append(loop.time() - scheduled)
-        for reused in ([True, False] if state.idle else [False]):
+        for reused in [True, False] if state.idle else [False]:
             conn = state.idle.pop() if reused else None
             try:
                 if conn is None:
@@ -620,23 +689,32 @@ async def _exchange(reader, writer, server: Server, path: str) -> tuple[int, boo
 
 
 def machine() -> dict:
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": common.cpu_name(), "python": platform.python_version(),
-            "platform": platform.platform(terse=True)}
+    return {
+        "cores": len(os.sched_getaffinity(0)),
+        "cpu": common.cpu_name(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
 
 
 def versions(r: redis.Redis) -> dict:
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
     wrk_version = re.search(r"\d+\.\d+\.\d+", wrk.stdout + wrk.stderr)
-    return {"redis": r.info("server")["redis_version"], "gunicorn": metadata.version("gunicorn"),
-            "flask": metadata.version("flask"), "redis-py": metadata.version("redis"),
-            "wrk": wrk_version.group(0) if wrk_version else "?"}
+    return {
+        "redis": r.info("server")["redis_version"],
+        "gunicorn": metadata.version("gunicorn"),
+        "flask": metadata.version("flask"),
+        "redis-py": metadata.version("redis"),
+        "wrk": wrk_version.group(0) if wrk_version else "?",
+    }
 
 
 def report(results: dict) -> str:
     m, v, model, sample = results["machine"], results["versions"], results["model"], results["sample"]
     c = model["counts"]
     lines = [
-        "## recsvc serving benchmark", "",
+        "## recsvc serving benchmark",
+        "",
         f"- Machine: {m['cores']} cores, {m['cpu']}, Python {m['python']}, {m['platform']}",
         f"- Software: Redis {v['redis']} ({results['redis']}), gunicorn {v['gunicorn']} "
         f"({results['workers']} workers), Flask {v['flask']}, redis-py {v['redis-py']}, wrk {v['wrk']}",
@@ -648,7 +726,9 @@ def report(results: dict) -> str:
         f"{sample['items']:,} items drawn by event count",
         f"- Throughput: wrk {results['wrk']}; rounds: {results['rounds']}, in mirrored order; mean of rounds. "
         "CPU ms/req: gunicorn workers / Redis / wrk; other load: cores busy with processes outside the benchmark",
-        "", "### Throughput", "",
+        "",
+        "### Throughput",
+        "",
         "| workers | endpoint | req/s | p50 ms | p99 ms | vs hello-world | CPU ms/req | other load | errors "
         "| kept-alive connections per worker, by round |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -660,9 +740,11 @@ def report(results: dict) -> str:
             if name == BATCH:
                 rps += f" ({t['requests_per_s'] * results['batch_size']:,.0f} users/s)"
             label = ENDPOINTS[name].replace("BATCH", f"{results['batch_size']:,}")
-            lines.append(f"| {wc} | {label} | {rps} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} "
-                         f"| {ratio} | {_cpu(t['cpu'])} | {t['cpu']['other_cores']:.2f} | {t['errors']} "
-                         f"| {'closed after each request' if wc == 'sync' else _splits(t['rounds'])} |")
+            lines.append(
+                f"| {wc} | {label} | {rps} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} "
+                f"| {ratio} | {_cpu(t['cpu'])} | {t['cpu']['other_cores']:.2f} | {t['errors']} "
+                f"| {'closed after each request' if wc == 'sync' else _splits(t['rounds'])} |"
+            )
     lines += _latency_table(results) + _verdict(results)
     return "\n".join(lines)
 
@@ -677,30 +759,39 @@ def _cpu(cpu: dict) -> str:
 
 def _latency_table(results: dict) -> list[str]:
     first = next(iter(results["runs"].values()))["fixed_rate"]
-    lines = ["", f"### Recommendations latency at {first['rate']:g} req/s for {first['seconds']:g} s "
-                 "(open loop, from the scheduled send time)", "",
-             "| workers | requests | errors | p50 ms | p90 ms | p99 ms | max ms | client send lag p99 ms "
-             "| workers CPU ms/req | other load |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        f"### Recommendations latency at {first['rate']:g} req/s for {first['seconds']:g} s "
+        "(open loop, from the scheduled send time)",
+        "",
+        "| workers | requests | errors | p50 ms | p90 ms | p99 ms | max ms | client send lag p99 ms "
+        "| workers CPU ms/req | other load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for wc, run in results["runs"].items():
         f = run["fixed_rate"]
-        lines.append(f"| {wc} | {f['sent']:,} | {sum(f['errors'].values())} | {f['p50_ms']:.2f} | {f['p90_ms']:.2f} "
-                     f"| {f['p99_ms']:.2f} | {f['max_ms']:.2f} | {f['send_lag_p99_ms']:.2f} "
-                     f"| {f['cpu']['workers_ms']:.2f} | {f['cpu']['other_cores']:.2f} |")
+        lines.append(
+            f"| {wc} | {f['sent']:,} | {sum(f['errors'].values())} | {f['p50_ms']:.2f} | {f['p90_ms']:.2f} "
+            f"| {f['p99_ms']:.2f} | {f['max_ms']:.2f} | {f['send_lag_p99_ms']:.2f} "
+            f"| {f['cpu']['workers_ms']:.2f} | {f['cpu']['other_cores']:.2f} |"
+        )
     return lines
 
 
 def _verdict(results: dict) -> list[str]:
     lines = ["", f"### Target: recommendations at {TARGET_RATIO:.0%} or more of hello-world req/s", ""]
     for wc, run in results["runs"].items():
-        lines.append(f"- {wc}: recommendations {run['ratios'][RECS]:.0%}, also-bought {run['ratios'][ALSO]:.0%} "
-                     f"of hello-world: {'met' if run['ratios'][RECS] >= TARGET_RATIO else 'NOT met'}")
+        lines.append(
+            f"- {wc}: recommendations {run['ratios'][RECS]:.0%}, also-bought {run['ratios'][ALSO]:.0%} "
+            f"of hello-world: {'met' if run['ratios'][RECS] >= TARGET_RATIO else 'NOT met'}"
+        )
     if len(results["runs"]) > 1:
         runs = results["runs"]
         most = max(runs, key=lambda wc: runs[wc]["throughput"][RECS]["requests_per_s"])
         lowest = min(runs, key=lambda wc: runs[wc]["fixed_rate"]["p99_ms"])
-        lines.append(f"- Most recommendations req/s: {most}; lowest p99 at {runs[most]['fixed_rate']['rate']:g} req/s: "
-                     f"{lowest}")
+        lines.append(
+            f"- Most recommendations req/s: {most}; lowest p99 at {runs[most]['fixed_rate']['rate']:g} req/s: {lowest}"
+        )
     return lines
 
 
@@ -713,8 +804,11 @@ def progress(message: str) -> None:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
-                        help="an EMPTY Redis database, emptied at the end (default $REDIS_URL, else a private server)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL"),
+        help="an EMPTY Redis database, emptied at the end (default $REDIS_URL, else a private server)",
+    )
     parser.add_argument("--events", type=Path, help="serve a model of these events instead of the synthetic shop")
     parser.add_argument("--preset", help="column preset of --events (retailrocket, taobao)")
     parser.add_argument("--catalog", type=Path, help="catalog of --events")
@@ -737,8 +831,15 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def bench_servers(r: redis.Redis, redis_url: str, sample: Sample, scripts: dict[str, Path], folder: Path,
-                  args, stack: contextlib.ExitStack) -> dict:
+def bench_servers(
+    r: redis.Redis,
+    redis_url: str,
+    sample: Sample,
+    scripts: dict[str, Path],
+    folder: Path,
+    args,
+    stack: contextlib.ExitStack,
+) -> dict:
     """Throughput and fixed-rate latency of one gunicorn per worker class, all serving at once so their
     runs interleave."""
     servers, meters, checked = {}, {}, {}
@@ -760,7 +861,9 @@ def bench_servers(r: redis.Redis, redis_url: str, sample: Sample, scripts: dict[
         results[label] = {
             "throughput": {k: asdict(v) for k, v in throughput[label].items()},
             "ratios": {k: round(v.requests_per_s / hello, 4) for k, v in throughput[label].items() if k != HELLO},
-            "fixed_rate": asdict(fixed), "example_answers": checked[label]}
+            "fixed_rate": asdict(fixed),
+            "example_answers": checked[label],
+        }
     return results
 
 
@@ -802,13 +905,15 @@ def run(args, stack: contextlib.ExitStack) -> dict:
     runs = bench_servers(r, redis_url, sample, scripts, folder, args, stack)
     return {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(), "versions": versions(r), "workers": args.workers,
+        "machine": machine(),
+        "versions": versions(r),
+        "workers": args.workers,
         "redis": redis_label(redis_url) if args.redis_url else "private redis-server",
-        "wrk": f"-t{args.wrk_threads} -c{args.connections} -d{args.duration}", "rounds": args.rounds,
+        "wrk": f"-t{args.wrk_threads} -c{args.connections} -d{args.duration}",
+        "rounds": args.rounds,
         "batch_size": min(BATCH_SIZE, len(sample.users)),
         "model": asdict(model),
-        "sample": {"users": len(sample.users), "items": len(sample.items),
-                   "users_with_picks": sample.users_with_picks},
+        "sample": {"users": len(sample.users), "items": len(sample.items), "users_with_picks": sample.users_with_picks},
         "runs": runs,
     }
 
@@ -823,8 +928,10 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not shutil.which("wrk"):
-        print("wrk is required: install it with `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`",
-              file=sys.stderr)
+        print(
+            "wrk is required: install it with `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`",
+            file=sys.stderr,
+        )
         return 2
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -46,8 +46,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="reuse synthetic files in this folder")
     parser.add_argument("--redis-url", help="an EMPTY Redis to use (default: a private redis-server)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="train with a parameter changed, as `recsvc train --param` (repeatable)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="train with a parameter changed, as `recsvc train --param` (repeatable)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,23 +70,34 @@ def main() -> None:
     c, m, t = meta["counts"], meta["redis_memory"], meta["timings_s"]
     figures = {
         "machine": common.machine(),
-        "users": c["users"], "fitted_users": c["fitted_users"], "items": c["items"], "events": c["events"],
-        "wall_s": round(wall, 1), "peak_memory_gib": round(peak / 1024, 2),
+        "users": c["users"],
+        "fitted_users": c["fitted_users"],
+        "items": c["items"],
+        "events": c["events"],
+        "wall_s": round(wall, 1),
+        "peak_memory_gib": round(peak / 1024, 2),
         "redis_mib": round(m["used_bytes"] / 2**20, 1),
-        "bytes_per_user": m["bytes_per_user_key"], "bytes_per_item": m["bytes_per_item_key"],
-        "steps_s": t, "reference_bare_fit_s": round(reference, 1),
+        "bytes_per_user": m["bytes_per_user_key"],
+        "bytes_per_item": m["bytes_per_item_key"],
+        "steps_s": t,
+        "reference_bare_fit_s": round(reference, 1),
         "ratio_to_bare_fit": round(wall / reference, 2),
     }
     print(f"\n## Training + publishing ({common.machine()})\n")
     params = "".join(f" --param {p}" for p in args.param)
     print(f"`python benchmarks/train_bench.py --scale {args.scale}{params}`\n")
     print("| figure | value | target |\n|---|---|---|")
-    print(f"| data | {c['users']:,} users ({c['fitted_users']:,} fitted), {c['items']:,} items, {c['events']:,} events | |")
+    print(
+        f"| data | {c['users']:,} users ({c['fitted_users']:,} fitted), {c['items']:,} items, "
+        f"{c['events']:,} events | |"
+    )
     print(f"| wall time (read, fit, precompute, publish) | {wall:.1f} s | < 60 s |")
     print(f"| peak memory of the trainer | {peak / 1024:.2f} GiB | < 4 GiB |")
     print(f"| Redis memory of the version | {m['used_bytes'] / 2**20:.0f} MiB | |")
     print(f"| Redis memory per user / per item | {m['bytes_per_user_key']} B / {m['bytes_per_item_key']} B | |")
-    print(f"| reference: bare implicit ALS fit, same data | {reference:.1f} s (whole run = {wall / reference:.2f}x) | |")
+    print(
+        f"| reference: bare implicit ALS fit, same data | {reference:.1f} s (whole run = {wall / reference:.2f}x) | |"
+    )
     print("\nsteps (s): " + ", ".join(f"{k} {v}" for k, v in t.items()))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

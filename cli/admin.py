@@ -32,8 +32,10 @@ def models_command(args) -> int:
         when = datetime.fromtimestamp(info.published_at, timezone.utc).isoformat(timespec="seconds")
         counts = info.meta.get("counts", {})
         mark = "*" if info.current else " "
-        print(f"{mark} {info.version}  published {when}  users {counts.get('users', '?'):,}  "
-              f"items {counts.get('items', '?'):,}  events {counts.get('events', '?'):,}")
+        print(
+            f"{mark} {info.version}  published {when}  users {counts.get('users', '?'):,}  "
+            f"items {counts.get('items', '?'):,}  events {counts.get('events', '?'):,}"
+        )
     return 0
 
 
@@ -84,8 +86,10 @@ def catalog_update_command(args) -> int:
         result = update_catalog(connect(args.redis_url), args.file, args.version)
     except CatalogError as e:
         return fail(str(e))
-    print(f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
-          f"{result.shown:,} shown again; {result.unknown:,} not in the model")
+    print(
+        f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
+        f"{result.shown:,} shown again; {result.unknown:,} not in the model"
+    )
     if result.bad_rows:
         print(f"  skipped {result.bad_rows:,} bad rows, e.g.:")
         for example in result.examples:

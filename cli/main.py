@@ -16,8 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return args.run(args)
 
 
@@ -28,17 +30,28 @@ def _parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train on events and publish a new model version")
     train.add_argument("--events", type=Path, help="events file or folder (CSV, CSV.gz, Parquet)")
-    train.add_argument("--stream", action="store_true",
-                       help="also learn from the events posted to POST /v1/events (trimmed once published)")
+    train.add_argument(
+        "--stream",
+        action="store_true",
+        help="also learn from the events posted to POST /v1/events (trimmed once published)",
+    )
     train.add_argument("--catalog", type=Path, help="catalog file: item_id, category_id, title, price, ...")
     train.add_argument("--categories", type=Path, help="category tree file: category_id, parent_id")
     train.add_argument("--preset", choices=_preset_names(), help="read a public format as it is")
     train.add_argument("--strict", action="store_true", help="fail on the first bad row")
-    train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                       help="override a training parameter, e.g. factors=32 (repeatable)")
-    train.add_argument("--evaluate", action="store_true",
-                       help="first measure the model on a time split (the newest 20%% of events held out) "
-                            "and keep the metrics with the version (shown by /v1/model)")
+    train.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a training parameter, e.g. factors=32 (repeatable)",
+    )
+    train.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="first measure the model on a time split (the newest 20%% of events held out) "
+        "and keep the metrics with the version (shown by /v1/model)",
+    )
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
     train.set_defaults(run=trainer.needs_trainer("train", trainer.train_command))
 
@@ -62,14 +75,26 @@ def _parser() -> argparse.ArgumentParser:
     cut = evaluate.add_mutually_exclusive_group()
     cut.add_argument("--split-date", metavar="DATE", help="test on events from this ISO date (UTC) on")
     cut.add_argument("--split-days", type=float, metavar="N", help="test on the last N days")
-    cut.add_argument("--split-fraction", type=float, metavar="F", help="test on the newest fraction F of events "
-                     "(the default, 0.2)")
-    evaluate.add_argument("--budget-seconds", type=float, default=0.0, metavar="S",
-                          help="tune ALS and the data weighting for up to S seconds (0: no tuning)")
-    evaluate.add_argument("--out", type=Path, default=Path(".recsvc") / "evaluation",
-                          help="folder for report.json and report.html")
-    evaluate.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                          help="evaluate with a training parameter changed, e.g. factors=32 (repeatable)")
+    cut.add_argument(
+        "--split-fraction", type=float, metavar="F", help="test on the newest fraction F of events (the default, 0.2)"
+    )
+    evaluate.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="tune ALS and the data weighting for up to S seconds (0: no tuning)",
+    )
+    evaluate.add_argument(
+        "--out", type=Path, default=Path(".recsvc") / "evaluation", help="folder for report.json and report.html"
+    )
+    evaluate.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="evaluate with a training parameter changed, e.g. factors=32 (repeatable)",
+    )
     evaluate.add_argument("-v", "--verbose", action="store_true", help="log each step")
     evaluate.set_defaults(run=trainer.needs_trainer("evaluate", trainer.evaluate_command))
 
@@ -100,8 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="change the published model's catalog without retraining")
     catalog_sub = catalog.add_subparsers(required=True, metavar="ACTION")
     update = catalog_sub.add_parser("update", help="apply availability, price and title changes at once")
-    update.add_argument("file", type=Path, help="CSV, CSV.gz or JSON lines: item_id and any of "
-                                                "available, price, title, url, image_url")
+    update.add_argument(
+        "file", type=Path, help="CSV, CSV.gz or JSON lines: item_id and any of available, price, title, url, image_url"
+    )
     update.add_argument("--version", help="the version to change (default: the served one)")
     update.set_defaults(run=admin.catalog_update_command)
     return parser

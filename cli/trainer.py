@@ -26,8 +26,10 @@ def needs_trainer(command: str, run):
             missing = (e.name or "").partition(".")[0]
             if missing not in TRAINER_MODULES:
                 raise
-            return fail(f"recsvc {command} needs the trainer: pip install 'recsvc[train]' "
-                        f"(no module named {missing!r})", prefix=False)
+            return fail(
+                f"recsvc {command} needs the trainer: pip install 'recsvc[train]' (no module named {missing!r})",
+                prefix=False,
+            )
 
     return guarded
 
@@ -44,16 +46,23 @@ def train_command(args) -> int:
     if args.events is None and not args.stream:
         return fail("give --events PATH, --stream, or both")
     r = connect(args.redis_url)
-    inputs = Inputs(events=args.events, catalog=args.catalog, categories=args.categories,
-                    preset=args.preset, strict=args.strict, stream=args.stream)
+    inputs = Inputs(
+        events=args.events,
+        catalog=args.catalog,
+        categories=args.categories,
+        preset=args.preset,
+        strict=args.strict,
+        stream=args.stream,
+    )
     try:
         metrics = None
         if args.evaluate:
             from training.evaluation.pipeline import offline_metrics
 
             try:
-                metrics = offline_metrics(args.events, preset=args.preset, catalog=args.catalog,
-                                          categories=args.categories, config=config)
+                metrics = offline_metrics(
+                    args.events, preset=args.preset, catalog=args.catalog, categories=args.categories, config=config
+                )
             except InputError:
                 raise
             except ValueError as e:
@@ -73,9 +82,15 @@ def evaluate_command(args) -> int:
     try:
         config = config_with(TrainConfig(), args.param)
         result = evaluate_dataset(
-            args.events, preset=args.preset, catalog=args.catalog, categories=args.categories,
-            split_by=SplitBy(args.split_date, args.split_days, args.split_fraction), config=config,
-            budget_seconds=args.budget_seconds, out=args.out)
+            args.events,
+            preset=args.preset,
+            catalog=args.catalog,
+            categories=args.categories,
+            split_by=SplitBy(args.split_date, args.split_days, args.split_fraction),
+            config=config,
+            budget_seconds=args.budget_seconds,
+            out=args.out,
+        )
     except (InputError, ValueError) as e:
         return fail(str(e))
     for line in headline(result):
@@ -140,11 +155,15 @@ def print_summary(result, r) -> None:
     s = result.summary
     c, m = s["counts"], s["redis_memory"]
     print(f"published model {result.version} to {describe(r)}")
-    print(f"  events {c['events']:,} (view {c['view']:,}, addtocart {c['addtocart']:,}, "
-          f"purchase {c['purchase']:,}, wishlist {c['wishlist']:,}); users {c['users']:,} "
-          f"({c['fitted_users']:,} fitted); items {c['items']:,}; categories {c['categories']:,}")
-    print(f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
-          f"{m['bytes_per_item_key']} bytes per item")
+    print(
+        f"  events {c['events']:,} (view {c['view']:,}, addtocart {c['addtocart']:,}, "
+        f"purchase {c['purchase']:,}, wishlist {c['wishlist']:,}); users {c['users']:,} "
+        f"({c['fitted_users']:,} fitted); items {c['items']:,}; categories {c['categories']:,}"
+    )
+    print(
+        f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
+        f"{m['bytes_per_item_key']} bytes per item"
+    )
     print(f"  time: {s['timings_s']['total']:.1f} s")
     task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
     if task:

@@ -12,12 +12,19 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from recsvc.http import api, errors, events, health, metrics, openapi, retention as retention_api, sessions
     from recsvc.connection import connect
+    from recsvc.http import api, errors, events, health, metrics, openapi, sessions
+    from recsvc.http import retention as retention_api
 
     app = Flask(__name__)
-    app.config.from_mapping(REDIS_URL=None, MAX_CONTENT_LENGTH=2 * 1024 * 1024, API_KEYS="", CORS_ORIGINS="*",
-                            EVENTS_MAXLEN=None, METRICS=True)
+    app.config.from_mapping(
+        REDIS_URL=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        API_KEYS="",
+        CORS_ORIGINS="*",
+        EVENTS_MAXLEN=None,
+        METRICS=True,
+    )
     app.config.from_prefixed_env("RECSVC")
     app.config.from_mapping(config or {})
     app.json.sort_keys = False

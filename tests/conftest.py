@@ -17,11 +17,10 @@ import pytest
 import redis
 
 from recsvc import create_app
-from training.config import TrainConfig
-from training.train import Inputs, TrainResult, train
-
 from tests.retention_shop import write_retention_shop
 from tests.shop import write_shop
+from training.config import TrainConfig
+from training.train import Inputs, TrainResult, train
 
 API_KEY = "test-key-123"
 """The API key of ``client``. It accepts ``OTHER_KEY`` too, so a key that is not the first of the list is tested."""
@@ -64,9 +63,24 @@ class RedisProcess:
 
     def start(self) -> "RedisProcess":
         self.process = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port)
         for _ in range(200):
             try:
@@ -134,8 +148,9 @@ RETENTION_CONFIG = TrainConfig(factors=8, iterations=3)
 
 def train_retention_shop(r: redis.Redis, paths: dict[str, Path]) -> TrainResult:
     """Train the retention shop's files and publish the model."""
-    return train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]),
-                 RETENTION_CONFIG)
+    return train(
+        r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), RETENTION_CONFIG
+    )
 
 
 @pytest.fixture(scope="module")

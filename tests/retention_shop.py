@@ -11,12 +11,22 @@ DAY = 86_400
 START = 1_700_000_000
 END = START + 100 * DAY
 
-CATEGORIES = [("grocery", ""), ("coffee", "grocery"), ("electronics", ""), ("tv", "electronics"),
-              ("sports", ""), ("shoes", "sports")]
+CATEGORIES = [
+    ("grocery", ""),
+    ("coffee", "grocery"),
+    ("electronics", ""),
+    ("tv", "electronics"),
+    ("sports", ""),
+    ("shoes", "sports"),
+]
 CATALOG = [  # item_id, category_id, price
-    ("coffee-a", "coffee", 10.0), ("coffee-b", "coffee", 12.0),
-    ("tv-a", "tv", 500.0), ("tv-b", "tv", 800.0),
-    ("shoe-a", "shoes", 90.0), ("shoe-b", "shoes", 110.0), ("shoe-c", "shoes", 70.0),
+    ("coffee-a", "coffee", 10.0),
+    ("coffee-b", "coffee", 12.0),
+    ("tv-a", "tv", 500.0),
+    ("tv-b", "tv", 800.0),
+    ("shoe-a", "shoes", 90.0),
+    ("shoe-b", "shoes", 110.0),
+    ("shoe-c", "shoes", 70.0),
 ]
 
 
@@ -57,7 +67,10 @@ def write_retention_shop(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in ("events", "catalog", "categories")}
     write_csv(paths["events"], ["timestamp", "user_id", "item_id", "event"], events())
-    write_csv(paths["catalog"], ["item_id", "category_id", "title", "price"],
-              ((item, category, item.replace("-", " ").title(), price) for item, category, price in CATALOG))
+    write_csv(
+        paths["catalog"],
+        ["item_id", "category_id", "title", "price"],
+        ((item, category, item.replace("-", " ").title(), price) for item, category, price in CATALOG),
+    )
     write_csv(paths["categories"], ["category_id", "parent_id"], CATEGORIES)
     return paths

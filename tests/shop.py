@@ -8,9 +8,14 @@ DAY = 86_400
 START = 1_700_000_000
 
 CATEGORIES = [
-    ("sports", ""), ("running-shoes", "sports"), ("running-clothes", "sports"),
-    ("electronics", ""), ("tv", "electronics"), ("tv-accessories", "electronics"),
-    ("grocery", ""), ("coffee", "grocery"),
+    ("sports", ""),
+    ("running-shoes", "sports"),
+    ("running-clothes", "sports"),
+    ("electronics", ""),
+    ("tv", "electronics"),
+    ("tv-accessories", "electronics"),
+    ("grocery", ""),
+    ("coffee", "grocery"),
 ]
 CATALOG = [
     # item_id, category_id, title, price, available
@@ -88,8 +93,13 @@ def write_shop(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in ("events", "catalog", "categories")}
     write_csv(paths["events"], ["timestamp", "user_id", "item_id", "event"], shop_events())
-    write_csv(paths["catalog"], ["item_id", "category_id", "title", "price", "url", "available"],
-              ([item, category, title, price, f"https://shop.test/{item}", str(available).lower()]
-               for item, category, title, price, available in CATALOG))
+    write_csv(
+        paths["catalog"],
+        ["item_id", "category_id", "title", "price", "url", "available"],
+        (
+            [item, category, title, price, f"https://shop.test/{item}", str(available).lower()]
+            for item, category, title, price, available in CATALOG
+        ),
+    )
     write_csv(paths["categories"], ["category_id", "parent_id"], CATEGORIES)
     return paths

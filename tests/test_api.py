@@ -162,33 +162,39 @@ def test_probes(client):
     assert ready.status_code == 200 and ready.json["status"] == "ready"
 
 
-@pytest.mark.parametrize("url", [
-    "/v1/users/alice/recommendations?limit=0",
-    "/v1/users/alice/recommendations?limit=101",
-    "/v1/users/alice/recommendations?limit=ten",
-    "/v1/users/" + "x" * 129 + "/recommendations",
-    "/v1/users/al%20ice/recommendations",
-    "/v1/users/al*ce/recommendations",
-    "/v1/items/shoe-1/also-bought?user_id=a%0Ab",
-    "/v1/items/shoe-1/similar?exclude=ok,bad%20id",
-    "/v1/users/alice/category-offers?items_per_category=0",
-    "/v1/popular?category=a%20b",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/users/alice/recommendations?limit=0",
+        "/v1/users/alice/recommendations?limit=101",
+        "/v1/users/alice/recommendations?limit=ten",
+        "/v1/users/" + "x" * 129 + "/recommendations",
+        "/v1/users/al%20ice/recommendations",
+        "/v1/users/al*ce/recommendations",
+        "/v1/items/shoe-1/also-bought?user_id=a%0Ab",
+        "/v1/items/shoe-1/similar?exclude=ok,bad%20id",
+        "/v1/users/alice/category-offers?items_per_category=0",
+        "/v1/popular?category=a%20b",
+    ],
+)
 def test_bad_requests_get_a_json_400(client, url):
     response = client.get(url)
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid_argument" and response.json["error"]["message"]
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"user_ids": []}, 400),
-    ({"user_ids": "alice"}, 400),
-    ({"user_ids": ["alice", 3]}, 400),
-    ({"user_ids": ["alice"], "limit": 0}, 400),
-    ({"user_ids": ["alice"], "limit": True}, 400),
-    ({"user_ids": [f"u{n}" for n in range(1001)]}, 413),
-    ([1, 2], 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"user_ids": []}, 400),
+        ({"user_ids": "alice"}, 400),
+        ({"user_ids": ["alice", 3]}, 400),
+        ({"user_ids": ["alice"], "limit": 0}, 400),
+        ({"user_ids": ["alice"], "limit": True}, 400),
+        ({"user_ids": [f"u{n}" for n in range(1001)]}, 413),
+        ([1, 2], 400),
+    ],
+)
 def test_bad_batches(client, body, status):
     response = client.post("/v1/recommendations/batch", json=body)
     assert response.status_code == status and "error" in response.json
@@ -210,9 +216,16 @@ def test_openapi_documents_every_endpoint(client):
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) >= {
-        "/v1/users/{user_id}/recommendations", "/v1/items/{item_id}/also-bought", "/v1/items/{item_id}/similar",
-        "/v1/users/{user_id}/category-offers", "/v1/recommendations/batch", "/v1/popular", "/v1/model",
-        "/healthz", "/readyz"}
+        "/v1/users/{user_id}/recommendations",
+        "/v1/items/{item_id}/also-bought",
+        "/v1/items/{item_id}/similar",
+        "/v1/users/{user_id}/category-offers",
+        "/v1/recommendations/batch",
+        "/v1/popular",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+    }
     params = {p["name"] for p in spec["components"]["parameters"].values()}
     assert {"limit", "category", "exclude", "user_id", "item_id"} <= params
 

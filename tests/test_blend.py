@@ -4,12 +4,10 @@ import dataclasses
 
 import numpy as np
 
-from training.lists import blend, candidates
-
+from tests.test_candidates import block_events, catalogue_for, code, item_names, make_events
 from training import interactions, model
 from training.config import TrainConfig
-
-from tests.test_candidates import block_events, catalogue_for, code, item_names, make_events
+from training.lists import blend, candidates
 
 
 def fitted(events, config):
@@ -50,8 +48,9 @@ def test_viewed_items_come_back_first_and_bought_items_never():
 
 def test_item_knn_adds_the_neighbours_of_the_history():
     events = block_events()
-    config = dataclasses.replace(TrainConfig(factors=2, iterations=10), blend_history=0, blend_als=0,
-                                 blend_popularity=0)
+    config = dataclasses.replace(
+        TrainConfig(factors=2, iterations=10), blend_history=0, blend_als=0, blend_popularity=0
+    )
     inter, factors, pool, catalogue = fitted(events, config)
     picks, _ = blend.blended_picks(inter, factors, pool, catalogue, config)
     # u00 viewed a1..a4 of block a: the neighbours of its history are a-items only

@@ -2,13 +2,12 @@
 
 import numpy as np
 
-from training.lists import candidates
-
 from training import interactions, model
-from training.lists.candidates import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import assemble
 from training.inputs.readers import EVENTS, Catalog, Events
+from training.lists import candidates
+from training.lists.candidates import CodedCatalog
 
 DAY = 86_400
 NOW = 1_700_000_000
@@ -24,7 +23,8 @@ def make_events(rows, categories=None) -> Events:
         item=np.array([items.index(r[2]) for r in rows], np.int32),
         event=np.array([EVENTS.index(r[3]) for r in rows], np.int8),
         quantity=np.ones(len(rows), np.int32),
-        user_ids=np.array(users, dtype=object), item_ids=np.array(items, dtype=object),
+        user_ids=np.array(users, dtype=object),
+        item_ids=np.array(items, dtype=object),
     )
 
 
@@ -102,8 +102,9 @@ def test_popular_counts_recent_activity_more_and_rolls_up_categories():
     rows += [(1, "n0", "bought", "purchase")]  # one purchase weighs as much as several views
     events = make_events(rows)
     inter = interactions.build(events, TrainConfig(popular_half_life_days=14))
-    catalogue, names = catalogue_for(events, {"old": "leaf-a", "new": "leaf-a", "bought": "leaf-b"},
-                                     parents=[("leaf-a", "root"), ("leaf-b", "root")])
+    catalogue, names = catalogue_for(
+        events, {"old": "leaf-a", "new": "leaf-a", "bought": "leaf-b"}, parents=[("leaf-a", "root"), ("leaf-b", "root")]
+    )
     overall, per_category = candidates.popular(inter, catalogue, 10)
     assert item_names(events, overall, 0) == ["new", "bought", "old"]
     assert item_names(events, per_category, names.index("root")) == ["new", "bought", "old"]
@@ -111,8 +112,13 @@ def test_popular_counts_recent_activity_more_and_rolls_up_categories():
 
 
 def test_category_offers_put_viewed_not_bought_first():
-    rows = [(1, "u", "lamp", "view"), (1, "u", "lamp", "view"), (1, "u", "sofa", "purchase"),
-            (1, "u", "sofa", "view"), (1, "u", "book", "view")]
+    rows = [
+        (1, "u", "lamp", "view"),
+        (1, "u", "lamp", "view"),
+        (1, "u", "sofa", "purchase"),
+        (1, "u", "sofa", "view"),
+        (1, "u", "book", "view"),
+    ]
     rows += [(1, "v", "book", "purchase")]
     events = make_events(rows)
     inter = interactions.build(events, TrainConfig())
@@ -128,8 +134,14 @@ def test_category_offers_put_viewed_not_bought_first():
 
 
 def test_recent_and_bought_lists_are_newest_first_and_distinct():
-    rows = [(3, "u", "a", "view"), (1, "u", "b", "view"), (2, "u", "a", "view"), (0, "u", "c", "purchase"),
-            (5, "u", "d", "purchase"), (4, "u", "d", "purchase")]
+    rows = [
+        (3, "u", "a", "view"),
+        (1, "u", "b", "view"),
+        (2, "u", "a", "view"),
+        (0, "u", "c", "purchase"),
+        (5, "u", "d", "purchase"),
+        (4, "u", "d", "purchase"),
+    ]
     events = make_events(rows)
     inter = interactions.build(events, TrainConfig())
     assert item_names(events, inter.recent, 0) == ["b", "a"]

@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from recsvc.admin import versions
 from cli.main import main
-
+from recsvc.admin import versions
 from tests.conftest import AUTH
 
 pytestmark = pytest.mark.usefixtures("fresh_retention_model")  # each test changes the published model

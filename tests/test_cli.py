@@ -2,9 +2,8 @@
 
 import pytest
 
-from recsvc.admin import versions
 from cli.main import main
-
+from recsvc.admin import versions
 from tests.shop import write_shop
 
 
@@ -20,8 +19,18 @@ def run(capsys, *argv):
 
 
 def train_args(redis_url, shop, *extra):
-    return ["--redis-url", redis_url, "train", "--events", str(shop["events"]),
-            "--catalog", str(shop["catalog"]), "--categories", str(shop["categories"]), *extra]
+    return [
+        "--redis-url",
+        redis_url,
+        "train",
+        "--events",
+        str(shop["events"]),
+        "--catalog",
+        str(shop["catalog"]),
+        "--categories",
+        str(shop["categories"]),
+        *extra,
+    ]
 
 
 def test_train_publishes_and_prints_a_summary(r, redis_url, shop, capsys):

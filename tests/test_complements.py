@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from tests.shop import CATALOG
+from training.config import TrainConfig
+from training.inputs.readers import PURCHASE, Events
 from training.lists.candidates import CodedCatalog
 from training.lists.complements import also_bought_next, co_viewed_alternatives, substitutes
-from training.config import TrainConfig
 from training.ragged import Ragged
-from training.inputs.readers import PURCHASE, Events
-
-from tests.shop import CATALOG
 
 DAY = 86_400
 
@@ -18,15 +17,23 @@ DAY = 86_400
 def purchases(rows) -> Events:
     """Events of (day, user, item code) purchases over items 0..4."""
     days, users, items = (np.array(c) for c in zip(*rows))
-    return Events(timestamp=(1_700_000_000 + days * DAY).astype(np.int64), user=users.astype(np.int32),
-                  item=items.astype(np.int32), event=np.full(len(rows), PURCHASE, np.int8),
-                  quantity=np.ones(len(rows), np.int32), user_ids=np.array([f"u{u}" for u in range(max(users) + 1)]),
-                  item_ids=np.array([f"i{i}" for i in range(5)]))
+    return Events(
+        timestamp=(1_700_000_000 + days * DAY).astype(np.int64),
+        user=users.astype(np.int32),
+        item=items.astype(np.int32),
+        event=np.full(len(rows), PURCHASE, np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array([f"u{u}" for u in range(max(users) + 1)]),
+        item_ids=np.array([f"i{i}" for i in range(5)]),
+    )
 
 
 def catalogue(categories) -> CodedCatalog:
-    return CodedCatalog(category=np.array(categories, np.int32), available=np.ones(len(categories), bool),
-                     category_parent=np.full(max(categories) + 1, -1, np.int32))
+    return CodedCatalog(
+        category=np.array(categories, np.int32),
+        available=np.ones(len(categories), bool),
+        category_parent=np.full(max(categories) + 1, -1, np.int32),
+    )
 
 
 def test_what_buyers_bought_next_scores_above_what_they_bought_before():
@@ -79,7 +86,9 @@ def same_category_share(client, endpoint, reason) -> float:
 @pytest.mark.usefixtures("shop_model")
 def test_on_the_shop_also_bought_crosses_categories_and_similar_stays_within(client):
     assert [i["category_id"] for i in client.get("/v1/items/shoe-1/also-bought?limit=2").json["items"]] == [
-        "running-clothes", "running-clothes"]
+        "running-clothes",
+        "running-clothes",
+    ]
     assert client.get("/v1/items/shoe-1/similar?limit=1").json["items"][0]["category_id"] == "running-shoes"
     assert client.get("/v1/items/tv-1/also-bought?limit=1").json["items"][0]["item_id"] == "cable-1"
     similar = same_category_share(client, "similar", "similar")

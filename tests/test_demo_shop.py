@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 from recsvc.contract.ids import is_valid_id
-from training.samples.demo_shop import (COMPLEMENTS, DAY, HISTORY_DAYS, ONCE_PER_USER, REPURCHASE_DAYS, DemoShop,
-                                        write_demo_shop)
+from training.samples.demo_shop import (
+    COMPLEMENTS,
+    DAY,
+    HISTORY_DAYS,
+    ONCE_PER_USER,
+    REPURCHASE_DAYS,
+    DemoShop,
+    write_demo_shop,
+)
 
 NOW = 1_760_000_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +62,15 @@ def shop(tmp_path_factory) -> Shop:
 
 def test_headers(shop):
     assert read_rows(shop.paths.events)[0] == ["timestamp", "user_id", "item_id", "event", "quantity"]
-    assert read_rows(shop.paths.catalog)[0] == ["item_id", "category_id", "title", "price", "url", "image_url",
-                                               "available"]
+    assert read_rows(shop.paths.catalog)[0] == [
+        "item_id",
+        "category_id",
+        "title",
+        "price",
+        "url",
+        "image_url",
+        "available",
+    ]
     assert read_rows(shop.paths.categories)[0] == ["category_id", "parent_id", "name"]
 
 
@@ -72,8 +86,10 @@ def test_same_seed_same_files_other_seed_other_events(tmp_path):
 
 def test_same_seed_same_files_across_processes(tmp_path):
     """String hashing differs between runs; the output must not depend on it."""
-    script = "import sys; from pathlib import Path; from training.samples.demo_shop import write_demo_shop; " \
-             "write_demo_shop(Path(sys.argv[1]), users=200, seed=1)"
+    script = (
+        "import sys; from pathlib import Path; from training.samples.demo_shop import write_demo_shop; "
+        "write_demo_shop(Path(sys.argv[1]), users=200, seed=1)"
+    )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], cwd=ROOT, env=env, check=True)

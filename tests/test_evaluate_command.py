@@ -5,23 +5,47 @@ import json
 import pytest
 
 from cli.main import main
-
 from tests.shop import write_shop
 
 
 def test_evaluate_writes_a_report_with_every_model_and_plots(tmp_path, capsys):
     shop = write_shop(tmp_path / "shop")
     out = tmp_path / "report"
-    code = main(["evaluate", "--events", str(shop["events"]), "--catalog", str(shop["catalog"]),
-                 "--categories", str(shop["categories"]), "--split-fraction", "0.3", "--out", str(out),
-                 "--budget-seconds", "2", "--param", "factors=8"])
+    code = main(
+        [
+            "evaluate",
+            "--events",
+            str(shop["events"]),
+            "--catalog",
+            str(shop["catalog"]),
+            "--categories",
+            str(shop["categories"]),
+            "--split-fraction",
+            "0.3",
+            "--out",
+            str(out),
+            "--budget-seconds",
+            "2",
+            "--param",
+            "factors=8",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "als_served" in printed and "report:" in printed
     report = json.loads((out / "report.json").read_text())
     models = report["tasks"]["purchase_or_cart"]["models"]
-    assert {"als_served", "als_served_tuned", "popular", "popular_recent", "own_history",
-            "itemknn_cosine", "itemknn_bm25", "bpr", "ease"} <= set(models)
+    assert {
+        "als_served",
+        "als_served_tuned",
+        "popular",
+        "popular_recent",
+        "own_history",
+        "itemknn_cosine",
+        "itemknn_bm25",
+        "bpr",
+        "ease",
+    } <= set(models)
     assert {"precision@5", "recall@10", "ndcg@20", "map@10", "hit_rate@10", "coverage@10"} <= set(models["popular"])
     assert report["tuning"]["trials"] >= 1
     page = (out / "report.html").read_text()
@@ -37,16 +61,26 @@ def test_evaluate_with_two_split_options_is_refused(tmp_path, capsys):
 
 def test_evaluate_reports_a_bad_split_in_one_line(tmp_path, capsys):
     shop = write_shop(tmp_path / "shop")
-    code = main(["evaluate", "--events", str(shop["events"]), "--split-date", "2001-01-01",
-                 "--out", str(tmp_path / "r")])
+    code = main(
+        ["evaluate", "--events", str(shop["events"]), "--split-date", "2001-01-01", "--out", str(tmp_path / "r")]
+    )
     assert code == 2
     assert "recsvc: error:" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_evaluate_runs_on_the_retailrocket_sample(shared_data, tmp_path, capsys):
-    code = main(["evaluate", "--events", str(shared_data / "retailrocket" / "sample_events.csv.gz"),
-                 "--preset", "retailrocket", "--out", str(tmp_path)])
+    code = main(
+        [
+            "evaluate",
+            "--events",
+            str(shared_data / "retailrocket" / "sample_events.csv.gz"),
+            "--preset",
+            "retailrocket",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["tasks"]["any"]["users"] > 50
@@ -57,8 +91,22 @@ def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis
     from recsvc.store import ModelStore
 
     shop = write_shop(tmp_path / "shop")
-    code = main(["--redis-url", redis_url, "train", "--events", str(shop["events"]), "--catalog", str(shop["catalog"]),
-                 "--categories", str(shop["categories"]), "--evaluate", "--param", "factors=8"])
+    code = main(
+        [
+            "--redis-url",
+            redis_url,
+            "train",
+            "--events",
+            str(shop["events"]),
+            "--catalog",
+            str(shop["catalog"]),
+            "--categories",
+            str(shop["categories"]),
+            "--evaluate",
+            "--param",
+            "factors=8",
+        ]
+    )
     assert code == 0
     assert "offline NDCG@10" in capsys.readouterr().out
     answer = create_app(store=ModelStore(r)).test_client().get("/v1/model").json
@@ -75,9 +123,22 @@ def test_without_matplotlib_the_page_still_has_the_tables(monkeypatch):
         raise ImportError("no matplotlib")
 
     monkeypatch.setattr(report, "_plots", missing)
-    result = {"dataset": "d", "split": {}, "tasks": {"purchase": {"users": 1, "models": {
-        "popular": {f"{m}@{k}": 0.5 for k in (5, 10, 20)
-                    for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")}}}}}
+    result = {
+        "dataset": "d",
+        "split": {},
+        "tasks": {
+            "purchase": {
+                "users": 1,
+                "models": {
+                    "popular": {
+                        f"{m}@{k}": 0.5
+                        for k in (5, 10, 20)
+                        for m in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+                    }
+                },
+            }
+        },
+    }
     page = report.render_html(result)
     assert "matplotlib is not installed" in page and "<table>" in page and "base64" not in page
     assert "| popular | 0.5000 |" in report.markdown(result)

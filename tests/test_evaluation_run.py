@@ -5,18 +5,21 @@ import math
 import numpy as np
 import pytest
 
+from tests.test_candidates import DAY, NOW, dataset_for, make_events
 from training.config import TrainConfig
 from training.evaluation import baselines, run, split
-
-from tests.test_candidates import DAY, NOW, dataset_for, make_events
 
 
 def tiny():
     rows = [(9, u, "p", "purchase") for u in ("u1", "u2", "u3")]
     rows += [(9, u, "q", "view") for u in ("u1", "u2", "u3", "u4")]
     rows += [(8, "u4", "r", "view")]
-    rows += [(1, "u4", "p", "purchase"), (1, "u1", "r", "purchase"), (1, "u5", "q", "purchase"),
-             (1, "u2", "p", "purchase")]  # u2 buys p again: not a new item
+    rows += [
+        (1, "u4", "p", "purchase"),
+        (1, "u1", "r", "purchase"),
+        (1, "u5", "q", "purchase"),
+        (1, "u2", "p", "purchase"),
+    ]  # u2 buys p again: not a new item
     events = make_events(rows)
     return events, split.split(events, NOW - 5 * DAY)
 
@@ -50,6 +53,7 @@ def test_rank_leaves_out_blocked_and_hidden_items():
             return np.tile(np.array([4.0, 3.0, 2.0, 1.0], np.float32), (len(users), 1))
 
     import scipy.sparse as sp
+
     blocked = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0]], np.float32))
     ranked = run.rank(Fixed(), np.array([0, 1]), blocked, hidden=np.array([2]), k=3)
     assert ranked.tolist() == [[1, 3, -1], [0, 1, 3]]

@@ -8,12 +8,11 @@ import pytest
 import recsvc.read.answers
 from recsvc import create_app
 from recsvc.store import ModelStore
+from tests.test_candidates import DAY, NOW, dataset_for, make_events
 from training.config import TrainConfig
 from training.evaluation import split
 from training.evaluation.served import ServedModel
 from training.private_redis import private_redis
-
-from tests.test_candidates import DAY, NOW, dataset_for, make_events
 
 K = 5
 

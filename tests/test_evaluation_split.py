@@ -5,12 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tests.test_candidates import DAY, NOW, dataset_for, make_events
 from training.config import TrainConfig
 from training.evaluation import split
 from training.evaluation.served import ServedModel
 from training.private_redis import private_redis
-
-from tests.test_candidates import DAY, NOW, dataset_for, make_events
 
 
 def shop_rows():
@@ -51,11 +50,14 @@ def test_what_happens_after_the_cutoff_cannot_change_the_trained_lists():
     config = TrainConfig(factors=4, iterations=5)
     s = split.split(events, NOW - 5 * DAY)
     # the same past with a very different future: everyone buys i5 many times
-    future = dataclasses.replace(
-        s.test, timestamp=np.full(len(s.test), NOW), item=np.full(len(s.test), 5, np.int32))
+    future = dataclasses.replace(s.test, timestamp=np.full(len(s.test), NOW), item=np.full(len(s.test), 5, np.int32))
     merged = dataclasses.replace(
-        events, **{f: np.concatenate((getattr(s.train, f), getattr(future, f)))
-                   for f in ("timestamp", "user", "item", "event", "quantity")})
+        events,
+        **{
+            f: np.concatenate((getattr(s.train, f), getattr(future, f)))
+            for f in ("timestamp", "user", "item", "event", "quantity")
+        },
+    )
     other = split.split(merged, s.cutoff)
     users = np.arange(len(events.user_ids))
     data = dataset_for(events)

@@ -30,12 +30,13 @@ def test_picks_for_every_user_as_json_lines(retention_model, redis_url, tmp_path
 
 def test_a_trigger_list_as_csv(retention_model, redis_url, tmp_path, capsys):
     out = tmp_path / "carts.csv"
-    code, _ = export(capsys, redis_url, "triggers", "--kind", "abandoned-cart", "--hours", "24",
-                     "--out", str(out))
+    code, _ = export(capsys, redis_url, "triggers", "--kind", "abandoned-cart", "--hours", "24", "--out", str(out))
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert code == 0
-    assert [(r["user_id"], r["rank"], r["item_id"], r["reason"]) for r in rows] == [("carter", "1", "shoe-a", "in_cart")]
+    assert [(r["user_id"], r["rank"], r["item_id"], r["reason"]) for r in rows] == [
+        ("carter", "1", "shoe-a", "in_cart")
+    ]
 
 
 def test_replenishment_export_matches_the_api_pages(retention_model, redis_url, tmp_path, capsys):
@@ -46,11 +47,14 @@ def test_replenishment_export_matches_the_api_pages(retention_model, redis_url, 
     assert all(i["reason"]["type"] == "due_again" for r in rows for i in r["items"])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["triggers", "--out", "x.jsonl"], "needs --kind"),
-    (["triggers", "--kind", "abandoned-cart", "--days", "3", "--out", "x.jsonl"], "takes --hours"),
-    (["picks", "--limit", "0", "--out", "x.jsonl"], "--limit must be"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["triggers", "--out", "x.jsonl"], "needs --kind"),
+        (["triggers", "--kind", "abandoned-cart", "--days", "3", "--out", "x.jsonl"], "takes --hours"),
+        (["picks", "--limit", "0", "--out", "x.jsonl"], "--limit must be"),
+    ],
+)
 def test_bad_export_arguments_fail_with_one_line(retention_model, redis_url, capsys, argv, message):
     code, printed = export(capsys, redis_url, *argv)
     assert code == 2 and message in printed.err

@@ -28,9 +28,16 @@ def tables(model, pool=None) -> FoldIn:
     pool = np.arange(len(y)) if pool is None else np.asarray(pool)
     ids = [f"i{n}" for n in range(len(y))]
     yty = y.T.astype(np.float64) @ y
-    return FoldIn(item_ids=ids, item_index={i: n for n, i in enumerate(ids)}, factors=y, pool=pool,
-                  pool_factors=y[pool], base=yty + model.regularization * np.eye(y.shape[1]),
-                  alpha=model.alpha, weights=WEIGHTS)
+    return FoldIn(
+        item_ids=ids,
+        item_index={i: n for n, i in enumerate(ids)},
+        factors=y,
+        pool=pool,
+        pool_factors=y[pool],
+        base=yty + model.regularization * np.eye(y.shape[1]),
+        alpha=model.alpha,
+        weights=WEIGHTS,
+    )
 
 
 def test_the_user_vector_is_implicits_recalculate_user(fitted):
@@ -46,7 +53,7 @@ def test_picks_are_the_best_scored_pool_items_explained_by_the_closest_history_i
     picks = list(foldin.recommend(events, 5))
     x = foldin.user_vector(events)
     scores = foldin.factors[foldin.pool] @ x
-    assert [p[0] for p in picks] == foldin.pool[np.argsort(-scores)][:len(picks)].tolist()
+    assert [p[0] for p in picks] == foldin.pool[np.argsort(-scores)][: len(picks)].tolist()
     assert all(p[0] % 2 == 0 for p in picks)  # only pool items
     best = picks[0][0]
     closest = max((3, 8), key=lambda h: float(foldin.factors[best] @ foldin.factors[h]))

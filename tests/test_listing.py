@@ -17,9 +17,13 @@ CATEGORIES = {"ids": ["sports", "shoes", "tech"], "parents": [-1, 0, -1]}
 @pytest.fixture
 def store(r):
     r.set(keys.CURRENT, V)
-    r.hset(keys.attrs(V), mapping={
-        str(i): json.dumps({"item_id": item_id, "category_id": cat, "title": item_id.title()})
-        for i, (item_id, cat) in enumerate(ITEMS)})
+    r.hset(
+        keys.attrs(V),
+        mapping={
+            str(i): json.dumps({"item_id": item_id, "category_id": cat, "title": item_id.title()})
+            for i, (item_id, cat) in enumerate(ITEMS)
+        },
+    )
     r.set(keys.categories(V), json.dumps(CATEGORIES))
     r.sadd(keys.unavailable(V), 3)
     r.set(keys.popular(V), records.encode_scored([2, 3, 0, 1, 4], [5.0, 4.0, 3.0, 2.0, 1.0]))
@@ -36,8 +40,13 @@ def test_no_duplicates_nothing_blocked_or_hidden_and_at_most_limit(store):
     listing.add([(1, 0.9, {"type": "a"}), (1, 0.8, {"type": "b"}), (0, 0.7, {"type": "a"}), (3, 0.6, {"type": "a"})])
     listing.fill_popular()
     assert ids(listing) == ["shoe", "tv", "cable"] and listing.full
-    assert listing.items[0] == {"item_id": "shoe", "score": 0.9, "category_id": "shoes", "reason": {"type": "a"},
-                                "title": "Shoe"}
+    assert listing.items[0] == {
+        "item_id": "shoe",
+        "score": 0.9,
+        "category_id": "shoes",
+        "reason": {"type": "a"},
+        "title": "Shoe",
+    }
     assert listing.items[1]["reason"] == POPULAR
 
 

@@ -6,16 +6,13 @@ import pytest
 import redis
 
 from recsvc import create_app
-
-from recsvc.contract import keys
-
 from recsvc.admin import versions
+from recsvc.contract import keys
+from tests.conftest import RedisProcess
+from tests.shop import write_shop
 from training import serialize
 from training.config import TrainConfig
 from training.train import Inputs, train
-
-from tests.conftest import RedisProcess
-from tests.shop import write_shop
 
 
 @pytest.fixture(scope="module")

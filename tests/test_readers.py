@@ -29,13 +29,17 @@ def names(events, column):
 
 
 def test_reads_csv_with_aliases_and_time_formats(tmp_path):
-    path = write(tmp_path / "e.csv", (
-        "timestamp,user_id,item_id,event,quantity\n"
-        "1700000000,u1,i1,pv,\n"
-        "1700000000500,u1,i2,cart,2\n"
-        "2023-11-14T22:13:21Z,u2,i1,buy,1\n"
-        "2023-11-14 22:13:22,u2,i3,transaction,1\n"
-        "1700000001,u3,007,fav,1\n"))
+    path = write(
+        tmp_path / "e.csv",
+        (
+            "timestamp,user_id,item_id,event,quantity\n"
+            "1700000000,u1,i1,pv,\n"
+            "1700000000500,u1,i2,cart,2\n"
+            "2023-11-14T22:13:21Z,u2,i1,buy,1\n"
+            "2023-11-14 22:13:22,u2,i3,transaction,1\n"
+            "1700000001,u3,007,fav,1\n"
+        ),
+    )
     events, bad = read_events(path, CONTRACT)
     assert bad.count == 0
     assert [EVENTS[e] for e in events.event] == ["view", "addtocart", "purchase", "purchase", "wishlist"]
@@ -45,15 +49,19 @@ def test_reads_csv_with_aliases_and_time_formats(tmp_path):
 
 
 def test_bad_rows_are_counted_with_line_numbers(tmp_path):
-    path = write(tmp_path / "e.csv", (
-        "timestamp,user_id,item_id,event\n"
-        "1700000000,u1,i1,view\n"
-        "1700000000,u1,i2,click\n"          # line 3: unknown event
-        "yesterday,u1,i2,view\n"            # line 4: bad timestamp
-        "1700000000,u1\n"                   # line 5: missing fields
-        "1700000000,,i2,view\n"             # line 6: empty user
-        "1700000000,u 2,i2,view\n"          # line 7: a space in an id
-        "1700000000,u2,i3,purchase\n"))
+    path = write(
+        tmp_path / "e.csv",
+        (
+            "timestamp,user_id,item_id,event\n"
+            "1700000000,u1,i1,view\n"
+            "1700000000,u1,i2,click\n"  # line 3: unknown event
+            "yesterday,u1,i2,view\n"  # line 4: bad timestamp
+            "1700000000,u1\n"  # line 5: missing fields
+            "1700000000,,i2,view\n"  # line 6: empty user
+            "1700000000,u 2,i2,view\n"  # line 7: a space in an id
+            "1700000000,u2,i3,purchase\n"
+        ),
+    )
     events, bad = read_events(path, CONTRACT)
     assert len(events) == 2
     assert bad.count == 5
@@ -68,13 +76,16 @@ def test_strict_stops_at_the_first_bad_row(tmp_path):
         read_events(path, CONTRACT, strict=True)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "no events|cannot read"),
-    ("timestamp,user_id,item_id,event\n", "no events"),
-    ("when,who,what\n1,u,i\n", "missing column"),
-    ("timestamp,user_id,item_id,event\n1,u,i,addtocart\n", "no purchases or views"),
-    ("timestamp,user_id,item_id,event\n1,u,i,click\n", "no valid events"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no events|cannot read"),
+        ("timestamp,user_id,item_id,event\n", "no events"),
+        ("when,who,what\n1,u,i\n", "missing column"),
+        ("timestamp,user_id,item_id,event\n1,u,i,addtocart\n", "no purchases or views"),
+        ("timestamp,user_id,item_id,event\n1,u,i,click\n", "no valid events"),
+    ],
+)
 def test_input_that_cannot_be_trained_on_is_one_clear_error(tmp_path, text, message):
     with pytest.raises(InputError, match=message) as error:
         read_events(write(tmp_path / "e.csv", text), CONTRACT)
@@ -89,8 +100,9 @@ def test_missing_path(tmp_path):
 def test_a_folder_of_mixed_files(tmp_path):
     write(tmp_path / "a.csv", "timestamp,user_id,item_id,event\n1,u1,i1,view\n")
     write(tmp_path / "b.csv.gz", "timestamp,user_id,item_id,event\n2,u2,i2,purchase\nbad,u2,i2,view\n")
-    pq.write_table(pa.table({"timestamp": [3], "user_id": ["u3"], "item_id": ["i1"], "event": ["view"]}),
-                   tmp_path / "c.parquet")
+    pq.write_table(
+        pa.table({"timestamp": [3], "user_id": ["u3"], "item_id": ["i1"], "event": ["view"]}), tmp_path / "c.parquet"
+    )
     events, bad = read_events(tmp_path, CONTRACT)
     assert sorted(names(events, "user")) == ["u1", "u2", "u3"]
     assert bad.count == 1 and bad.examples[0].startswith("b.csv.gz line 3")
@@ -103,10 +115,14 @@ def test_semicolon_separated(tmp_path):
 
 
 def test_retailrocket_preset_reads_the_public_format(tmp_path):
-    path = write(tmp_path / "events.csv", (
-        "timestamp,visitorid,event,itemid,transactionid\n"
-        "1433221332117,257597,view,355908,\n"
-        "1433224214164,992329,transaction,248676,4000\n"))
+    path = write(
+        tmp_path / "events.csv",
+        (
+            "timestamp,visitorid,event,itemid,transactionid\n"
+            "1433221332117,257597,view,355908,\n"
+            "1433224214164,992329,transaction,248676,4000\n"
+        ),
+    )
     events, bad = read_events(path, get_preset("retailrocket"))
     assert bad.count == 0 and names(events, "user") == ["257597", "992329"]
     assert events.timestamp.tolist() == [1433221332, 1433224214]
@@ -123,12 +139,16 @@ def test_taobao_preset_reads_headerless_rows_with_categories(tmp_path):
 
 
 def test_catalog_rows(tmp_path):
-    path = write(tmp_path / "c.csv", (
-        "item_id,category_id,title,price,available\n"
-        "i1,c1,Shoe,89.5,true\n"
-        "i2,c1,Sock,cheap,true\n"     # line 3: bad price
-        "i3,c2,Hat,10,false\n"
-        ",c2,Nothing,1,true\n"))      # line 5: no id
+    path = write(
+        tmp_path / "c.csv",
+        (
+            "item_id,category_id,title,price,available\n"
+            "i1,c1,Shoe,89.5,true\n"
+            "i2,c1,Sock,cheap,true\n"  # line 3: bad price
+            "i3,c2,Hat,10,false\n"
+            ",c2,Nothing,1,true\n"
+        ),
+    )  # line 5: no id
     catalog, bad = read_catalog(path, CONTRACT)
     assert catalog.items["i1"] == {"category_id": "c1", "title": "Shoe", "price": 89.5, "available": True}
     assert catalog.items["i3"]["available"] is False
@@ -137,10 +157,13 @@ def test_catalog_rows(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("relative, preset, events_expected", [
-    ("taobao_userbehavior_head/UserBehavior_head.csv.gz", "taobao", 84_475),
-    ("retailrocket/sample_events.csv.gz", "retailrocket", 9_385),
-])
+@pytest.mark.parametrize(
+    "relative, preset, events_expected",
+    [
+        ("taobao_userbehavior_head/UserBehavior_head.csv.gz", "taobao", 84_475),
+        ("retailrocket/sample_events.csv.gz", "retailrocket", 9_385),
+    ],
+)
 def test_shared_data_sets_read_cleanly(shared_data, relative, preset, events_expected):
     events, bad = read_events(shared_data / relative, get_preset(preset))
     assert len(events) == events_expected and bad.count == 0

@@ -5,7 +5,6 @@ import redis
 
 from recsvc import create_app
 from recsvc.contract import keys
-
 from tests.conftest import API_KEY, AUTH
 
 
@@ -40,6 +39,7 @@ def metric(client, line_start: str) -> float:
 
 # -- the events endpoint --
 
+
 @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": ""}])
 def test_events_need_a_valid_api_key(client, live_r, headers, caplog):
     answer = post(client, {"user_id": "u1", "item_id": "shoe-1", "event": "view"}, headers=headers)
@@ -55,25 +55,46 @@ def test_without_configured_keys_every_write_is_refused(live_r, redis_url):
 
 
 def test_a_posted_event_is_in_the_stream(client, live_r):
-    answer = post(client, {"user_id": "u1", "item_id": "shoe-1", "event": "buy", "timestamp": 1_700_000_000_000,
-                           "quantity": 2, "rec_id": "u.abc"})
+    answer = post(
+        client,
+        {
+            "user_id": "u1",
+            "item_id": "shoe-1",
+            "event": "buy",
+            "timestamp": 1_700_000_000_000,
+            "quantity": 2,
+            "rec_id": "u.abc",
+        },
+    )
     assert answer.status_code == 200
     assert answer.json == {"accepted": 1, "rejected": 0, "errors": []}
     ((_, fields),) = live_r.xrange(keys.EVENTS_STREAM)
-    assert fields == {b"user_id": b"u1", b"item_id": b"shoe-1", b"event": b"purchase",
-                      b"timestamp": b"1700000000", b"quantity": b"2", b"rec_id": b"u.abc"}
+    assert fields == {
+        b"user_id": b"u1",
+        b"item_id": b"shoe-1",
+        b"event": b"purchase",
+        b"timestamp": b"1700000000",
+        b"quantity": b"2",
+        b"rec_id": b"u.abc",
+    }
 
 
 def test_bad_events_are_reported_by_index_and_the_good_ones_kept(client, live_r):
-    answer = client.post("/v1/events", headers=AUTH, json={"events": [
-        {"user_id": "u1", "item_id": "shoe-1", "event": "view"},
-        {"user_id": "bad id!", "item_id": "shoe-1", "event": "view"},
-        {"user_id": "u1", "item_id": "shoe-2", "event": "teleport"},
-        {"user_id": "u1", "item_id": "shoe-2", "event": "view", "quantity": 0},
-        {"user_id": "u1", "item_id": "shoe-2", "event": "view", "timestamp": "yesterday"},
-        "not an object",
-        {"user_id": "u1", "item_id": "shoe-3", "event": "pv", "timestamp": "2026-01-01T00:00:00Z"},
-    ]})
+    answer = client.post(
+        "/v1/events",
+        headers=AUTH,
+        json={
+            "events": [
+                {"user_id": "u1", "item_id": "shoe-1", "event": "view"},
+                {"user_id": "bad id!", "item_id": "shoe-1", "event": "view"},
+                {"user_id": "u1", "item_id": "shoe-2", "event": "teleport"},
+                {"user_id": "u1", "item_id": "shoe-2", "event": "view", "quantity": 0},
+                {"user_id": "u1", "item_id": "shoe-2", "event": "view", "timestamp": "yesterday"},
+                "not an object",
+                {"user_id": "u1", "item_id": "shoe-3", "event": "pv", "timestamp": "2026-01-01T00:00:00Z"},
+            ]
+        },
+    )
     assert answer.status_code == 200
     assert answer.json["accepted"] == 2 and answer.json["rejected"] == 5
     assert [e["index"] for e in answer.json["errors"]] == [1, 2, 3, 4, 5]
@@ -106,6 +127,7 @@ def test_more_than_a_thousand_events_is_a_413(client, live_r):
 
 # -- immediate effects --
 
+
 def test_a_purchase_leaves_the_next_answers_of_every_user_endpoint(client):
     before = ids(client.get("/v1/users/alice/recommendations?limit=20").json)
     top = before[0]
@@ -127,6 +149,7 @@ def test_a_purchase_leaves_also_bought_for_that_user_only(client):
 
 # -- session picks: the fold-in --
 
+
 def test_a_new_visitor_who_viewed_tvs_gets_tv_accessories(client):
     answer = client.post("/v1/sessions/recommendations", json={"items": ["tv-1", "tv-2"], "limit": 4})
     assert answer.status_code == 200
@@ -138,9 +161,10 @@ def test_a_new_visitor_who_viewed_tvs_gets_tv_accessories(client):
 
 
 def test_a_new_visitor_who_viewed_shoes_gets_running_items(client):
-    answer = client.post("/v1/sessions/recommendations",
-                         json={"items": [{"item_id": "shoe-1", "event": "view"}, {"item_id": "shoe-2", "event": "cart"}],
-                               "limit": 3}).json
+    answer = client.post(
+        "/v1/sessions/recommendations",
+        json={"items": [{"item_id": "shoe-1", "event": "view"}, {"item_id": "shoe-2", "event": "cart"}], "limit": 3},
+    ).json
     assert ids(answer)[0] == "shirt-1"
     assert not {"shoe-1", "shoe-2"} & set(ids(answer))
     assert "gone-1" not in ids(answer)  # hidden items stay hidden
@@ -151,8 +175,16 @@ def test_session_items_the_model_does_not_know_fall_back_to_popular(client):
     assert answer["source"] == "popular" and len(answer["items"]) == 3
 
 
-@pytest.mark.parametrize("body", [{"items": "tv-1"}, {"items": ["bad id!"]}, {"items": [{"item_id": "tv-1",
-                                  "event": "teleport"}]}, {"items": ["tv-1"] * 101}, {"items": ["tv-1"], "limit": 0}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": "tv-1"},
+        {"items": ["bad id!"]},
+        {"items": [{"item_id": "tv-1", "event": "teleport"}]},
+        {"items": ["tv-1"] * 101},
+        {"items": ["tv-1"], "limit": 0},
+    ],
+)
 def test_bad_session_requests_get_a_400(client, body):
     answer = client.post("/v1/sessions/recommendations", json=body)
     assert answer.status_code == 400
@@ -161,8 +193,11 @@ def test_bad_session_requests_get_a_400(client, body):
 
 def test_an_unknown_user_with_posted_views_gets_picks_that_follow_them(client):
     assert client.get("/v1/users/newbie/recommendations").json["source"] == "popular"
-    post(client, {"user_id": "newbie", "item_id": "tv-1", "event": "view"},
-         {"user_id": "newbie", "item_id": "tv-2", "event": "view"})
+    post(
+        client,
+        {"user_id": "newbie", "item_id": "tv-1", "event": "view"},
+        {"user_id": "newbie", "item_id": "tv-2", "event": "view"},
+    )
     answer = client.get("/v1/users/newbie/recommendations?limit=4").json
     assert answer["source"] == "personalized"
     assert ids(answer)[0] == "cable-1"
@@ -172,8 +207,14 @@ def test_an_unknown_user_with_posted_views_gets_picks_that_follow_them(client):
 
 # -- attribution and metrics --
 
-LISTS = ["/v1/users/alice/recommendations", "/v1/users/nobody/recommendations", "/v1/items/shoe-1/also-bought",
-         "/v1/items/shoe-1/similar", "/v1/popular", "/v1/users/alice/category-offers"]
+LISTS = [
+    "/v1/users/alice/recommendations",
+    "/v1/users/nobody/recommendations",
+    "/v1/items/shoe-1/also-bought",
+    "/v1/items/shoe-1/similar",
+    "/v1/popular",
+    "/v1/users/alice/category-offers",
+]
 
 
 def test_every_answer_carries_a_rec_id_naming_its_endpoint(client):
@@ -194,8 +235,11 @@ def test_metrics_count_requests_answers_events_and_clicks(client):
     before = {name: metric(client, name) for name in (answers, clicks, accepted, rejected, requests, fallback)}
     rec_ids = [client.get("/v1/items/shoe-1/similar").json["rec_id"] for _ in range(3)]
     client.get("/v1/users/nobody-at-all/recommendations")
-    post(client, {"user_id": "u9", "item_id": "shoe-2", "event": "view", "rec_id": rec_ids[0]},
-         {"user_id": "u9", "item_id": "bad id!", "event": "view"})
+    post(
+        client,
+        {"user_id": "u9", "item_id": "shoe-2", "event": "view", "rec_id": rec_ids[0]},
+        {"user_id": "u9", "item_id": "bad id!", "event": "view"},
+    )
     assert metric(client, answers) - before[answers] == 3
     assert metric(client, requests) - before[requests] == 3
     assert metric(client, clicks) - before[clicks] == 1
@@ -215,9 +259,14 @@ def test_reads_allow_the_shops_pages_and_writes_do_not(client):
 
 
 def test_session_picks_for_a_known_visitor_count_their_events_and_leave_out_their_purchases(client):
-    post(client, {"user_id": "eve", "item_id": "tv-2", "event": "view"},
-         {"user_id": "eve", "item_id": "cable-1", "event": "purchase"})
+    post(
+        client,
+        {"user_id": "eve", "item_id": "tv-2", "event": "view"},
+        {"user_id": "eve", "item_id": "cable-1", "event": "purchase"},
+    )
     answer = client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "eve", "limit": 5}).json
     assert answer["source"] == "session"
     assert not {"cable-1", "tv-1", "tv-2"} & set(ids(answer))  # bought, and the session's own items
-    assert client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "bad id!"}).status_code == 400
+    assert (
+        client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "bad id!"}).status_code == 400
+    )

@@ -9,9 +9,16 @@ from training.ragged import Ragged, top_per_row
 
 
 def test_user_record_round_trip():
-    data = records.encode_user(picks=[5, 3], scores=[0.5, 0.25], because=[1, records.NO_ITEM],
-                               bought=[1], recent=[7, 8, 9], offer_categories=[2], offer_scores=[3.5],
-                               offer_reasons=[records.VIEWED_NOT_BOUGHT])
+    data = records.encode_user(
+        picks=[5, 3],
+        scores=[0.5, 0.25],
+        because=[1, records.NO_ITEM],
+        bought=[1],
+        recent=[7, 8, 9],
+        offer_categories=[2],
+        offer_scores=[3.5],
+        offer_reasons=[records.VIEWED_NOT_BOUGHT],
+    )
     user = records.decode_user(data)
     assert list(user.picks) == [5, 3] and list(user.scores) == [0.5, 0.25]
     assert list(user.because) == [1, records.NO_ITEM] and list(user.bought) == [1]
@@ -32,23 +39,41 @@ def test_item_and_list_round_trip():
 
 
 def test_profile_round_trip():
-    full = records.Profile(segment="repeat", at_risk=True, orders=3, spend=41.5, spend_unit="price",
-                           top_categories=("coffee", "tea"), first_order=100, last_order=900,
-                           usual_interval_days=12.5, at_risk_since=1_000, cart=(4, 7), cart_at=950,
-                           interest=("tv",), interest_at=960)
+    full = records.Profile(
+        segment="repeat",
+        at_risk=True,
+        orders=3,
+        spend=41.5,
+        spend_unit="price",
+        top_categories=("coffee", "tea"),
+        first_order=100,
+        last_order=900,
+        usual_interval_days=12.5,
+        at_risk_since=1_000,
+        cart=(4, 7),
+        cart_at=950,
+        interest=("tv",),
+        interest_at=960,
+    )
     assert records.decode_profile(records.encode_profile(full)) == full
-    cart_only = records.Profile(segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items",
-                                top_categories=(), cart=(2,), cart_at=5)
+    cart_only = records.Profile(
+        segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items", top_categories=(), cart=(2,), cart_at=5
+    )
     assert records.decode_profile(records.encode_profile(cart_only)) == cart_only
 
 
 def test_a_profile_is_json_without_its_unset_fields():
-    profile = records.Profile(segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items",
-                              top_categories=(), cart=(2,), cart_at=5)
-    assert records.encode_profile(profile) == (b'{"segment":"new","at_risk":false,"orders":0,"spend":0.0,'
-                                               b'"spend_unit":"items","top_categories":[],"cart":[2],"cart_at":5}')
-    assert records.decode_profile(b'{"segment":"vip","at_risk":false,"orders":9,"spend":1.0,"spend_unit":"price",'
-                                  b'"top_categories":["a"],"added_later":1}').top_categories == ("a",)
+    profile = records.Profile(
+        segment="new", at_risk=False, orders=0, spend=0.0, spend_unit="items", top_categories=(), cart=(2,), cart_at=5
+    )
+    assert records.encode_profile(profile) == (
+        b'{"segment":"new","at_risk":false,"orders":0,"spend":0.0,'
+        b'"spend_unit":"items","top_categories":[],"cart":[2],"cart_at":5}'
+    )
+    assert records.decode_profile(
+        b'{"segment":"vip","at_risk":false,"orders":9,"spend":1.0,"spend_unit":"price",'
+        b'"top_categories":["a"],"added_later":1}'
+    ).top_categories == ("a",)
 
 
 def test_mismatched_lengths_are_refused():
@@ -112,8 +137,15 @@ def test_the_fast_encoder_matches_record_by_record_on_random_lists(monkeypatch):
         p = slice(picks.indptr[u], picks.indptr[u + 1])
         o = slice(offers.indptr[u], offers.indptr[u + 1])
         expected = records.encode_user(
-            picks.values[p], picks.scores[p], np.where(because[p] < 0, records.NO_ITEM, because[p]),
-            bought.row(u)[0], recent.row(u)[0], offers.values[o], offers.scores[o], reasons[o])
+            picks.values[p],
+            picks.scores[p],
+            np.where(because[p] < 0, records.NO_ITEM, because[p]),
+            bought.row(u)[0],
+            recent.row(u)[0],
+            offers.values[o],
+            offers.scores[o],
+            reasons[o],
+        )
         assert out[u] == expected
     items = dict(serialize.item_records(rows, picks, bought))
     for i in range(rows):

@@ -7,12 +7,11 @@ import pytest
 
 from recsvc import create_app
 from recsvc.contract import keys, records
+from tests.conftest import AUTH
 from training.config import TrainConfig
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_events
 from training.lists.retention import repurchase_intervals
-
-from tests.conftest import AUTH
 
 pytestmark = pytest.mark.usefixtures("retention_model")
 
@@ -67,10 +66,16 @@ def test_buy_again_keeps_the_filters(client):
     assert client.get("/v1/users/bad%20id/buy-again").status_code == 400
 
 
-@pytest.mark.parametrize("user, segment, at_risk", [
-    ("drifting", "at_risk", True), ("big-spender", "vip", False), ("steady", "repeat", False),
-    ("one-timer", "new", False), ("browser", "new", False),
-])
+@pytest.mark.parametrize(
+    "user, segment, at_risk",
+    [
+        ("drifting", "at_risk", True),
+        ("big-spender", "vip", False),
+        ("steady", "repeat", False),
+        ("one-timer", "new", False),
+        ("browser", "new", False),
+    ],
+)
 def test_profile_segments(client, user, segment, at_risk):
     answer = client.get(f"/v1/users/{user}/profile").json
     assert (answer["segment"], answer["at_risk"]) == (segment, at_risk)
@@ -137,13 +142,16 @@ def test_win_back_lists_at_risk_users_with_picks(client):
     assert entries["drifting"]["items"] and entries["drifting"]["days_since_last_order"] == 14
 
 
-@pytest.mark.parametrize("url, status", [
-    ("/v1/triggers/birthday", 404),
-    ("/v1/triggers/replenishment?cursor=garbage", 400),
-    ("/v1/triggers/abandoned-cart?days=3", 400),
-    ("/v1/triggers/replenishment?days=-1", 400),
-    ("/v1/triggers/replenishment?limit=5000", 400),
-])
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/v1/triggers/birthday", 404),
+        ("/v1/triggers/replenishment?cursor=garbage", 400),
+        ("/v1/triggers/abandoned-cart?days=3", 400),
+        ("/v1/triggers/replenishment?days=-1", 400),
+        ("/v1/triggers/replenishment?limit=5000", 400),
+    ],
+)
 def test_trigger_bad_requests_get_json_errors(client, url, status):
     response = client.get(url, headers=AUTH)
     assert response.status_code == status and response.json["error"]["message"]

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import redis
 
-from recsvc.contract import keys, records
 from cli.main import main
+from recsvc.contract import keys, records
+from tests.conftest import AUTH
 from training.samples.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
 from training.train import Inputs, train
-
-from tests.conftest import AUTH
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def buy_again_records(r, version):
 def test_learned_intervals_match_the_shops_rhythms_and_durables_never_come_back(demo):
     r, result, category = demo
     learned: dict[str, list[float]] = {}
-    for user, record in buy_again_records(r, result.version):
+    for _, record in buy_again_records(r, result.version):
         attrs = r.hmget(keys.attrs(result.version), [str(i) for i in record.items])
         for a, interval in zip(attrs, record.interval_days):
             item = json.loads(a)

@@ -6,9 +6,8 @@ import pytest
 import redis
 
 from cli.main import main
-from training.train import Inputs, train
-
 from tests.conftest import AUTH
+from training.train import Inputs, train
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +26,12 @@ def taobao(redis_url, shared_data):
 
 def test_every_trigger_list_has_entries_with_items(client, taobao):
     sizes = taobao.summary["retention"]["triggers"]
-    for kind, query in (("abandoned-cart", "hours=1"), ("category-interest", "days=14"),
-                        ("replenishment", "days=30"), ("win-back", "days=90")):
+    for kind, query in (
+        ("abandoned-cart", "hours=1"),
+        ("category-interest", "days=14"),
+        ("replenishment", "days=30"),
+        ("win-back", "days=90"),
+    ):
         if not sizes[kind]:
             continue
         page = client.get(f"/v1/triggers/{kind}?{query}&limit=100", headers=AUTH).json
@@ -49,8 +52,19 @@ def test_profiles_and_buy_again_answer_for_real_users(client):
 
 def test_trigger_export_on_real_data(taobao, redis_url, tmp_path):
     out = tmp_path / "carts.jsonl"
-    argv = ["--redis-url", redis_url, "export", "triggers", "--kind", "abandoned-cart", "--hours", "1",
-            "--out", str(out), "--no-progress"]
+    argv = [
+        "--redis-url",
+        redis_url,
+        "export",
+        "triggers",
+        "--kind",
+        "abandoned-cart",
+        "--hours",
+        "1",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and all(r["kind"] == "abandoned-cart" and r["items"] for r in rows)

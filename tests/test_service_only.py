@@ -16,10 +16,9 @@ import pytest
 import redis
 
 from recsvc.contract import keys
+from tests.conftest import API_KEY
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
-
-from tests.conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINER = ("implicit", "scipy", "pyarrow", "threadpoolctl", "training")
@@ -73,8 +72,15 @@ print(json.dumps({
 
 def run_hidden(script: str, *argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run ``script`` in a fresh interpreter where the trainer cannot be imported."""
-    return subprocess.run([sys.executable, "-c", HIDE_TRAINER + script, *argv], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-c", HIDE_TRAINER + script, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +97,15 @@ def published(redis_url, tmp_path_factory):
     item = Counter(row["item_id"] for row in rows if row["event"] == "purchase").most_common(1)[0][0]
     buyer = next(key.decode().rsplit(":", 1)[1] for key in r.scan_iter(match=keys.buy_again(result.version, "*")))
     session = [row["item_id"] for row in rows if row["user_id"] == user and row["event"] == "view"][:3]
-    yield {"redis_url": redis_url, "key": API_KEY, "version": result.version, "user": user, "item": item,
-           "buyer": buyer, "session": session}
+    yield {
+        "redis_url": redis_url,
+        "key": API_KEY,
+        "version": result.version,
+        "user": user,
+        "item": item,
+        "buyer": buyer,
+        "session": session,
+    }
     r.flushdb()
 
 
@@ -113,16 +126,25 @@ def test_the_service_answers_every_list_without_the_trainer(published):
     assert code == 0 and f"* {published['version']}" in listed
 
 
-@pytest.mark.parametrize("argv", [
-    ["train", "--events", "events.csv"],
-    ["evaluate", "--events", "events.csv"],
-    ["convert", "instacart", "--source", "in", "--out", "out"],
-    ["demo", "--no-serve"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--events", "events.csv"],
+        ["evaluate", "--events", "events.csv"],
+        ["convert", "instacart", "--source", "in", "--out", "out"],
+        ["demo", "--no-serve"],
+    ],
+)
 def test_the_trainers_commands_say_what_to_install(argv, tmp_path):
-    done = run_hidden("from cli.main import main\nsys.exit(main(sys.argv[1:]))\n",
-                      "--redis-url", "redis://127.0.0.1:1/0", *argv, cwd=tmp_path)
+    done = run_hidden(
+        "from cli.main import main\nsys.exit(main(sys.argv[1:]))\n",
+        "--redis-url",
+        "redis://127.0.0.1:1/0",
+        *argv,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"recsvc {argv[0]} needs the trainer: pip install 'recsvc[train]' (no module named 'training')"]
+        f"recsvc {argv[0]} needs the trainer: pip install 'recsvc[train]' (no module named 'training')"
+    ]
     assert not any(tmp_path.iterdir())  # the demo wrote no shop

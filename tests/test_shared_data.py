@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from recsvc import create_app
-from training.inputs.readers import PURCHASE, read_events
 from training.inputs.presets import get_preset
+from training.inputs.readers import PURCHASE, read_events
 from training.train import Inputs, train
 
 DATA_SETS = {
@@ -21,8 +21,9 @@ SAMPLE = 40
 def shared_data_model(request, redis_url, shared_data):
     """Each shared data set trained and published with its preset: (the result, its events, user -> bought items)."""
     events_file, tree = DATA_SETS[request.param]
-    inputs = Inputs(events=shared_data / events_file, preset=request.param,
-                    categories=shared_data / tree if tree else None)
+    inputs = Inputs(
+        events=shared_data / events_file, preset=request.param, categories=shared_data / tree if tree else None
+    )
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     result = train(r, inputs)
@@ -44,8 +45,9 @@ def test_answers_on_real_data_keep_every_rule(shared_data_model, redis_url):
     users = rng.sample(buyers, min(SAMPLE // 2, len(buyers))) + rng.sample(list(events.user_ids), SAMPLE // 2)
     items = rng.sample(list(events.item_ids), SAMPLE)
     answers = [(u, client.get(f"/v1/users/{u}/recommendations?limit=20").json) for u in users]
-    answers += [(None, client.get(f"/v1/items/{i}/{kind}?limit=20").json)
-                for i in items for kind in ("also-bought", "similar")]
+    answers += [
+        (None, client.get(f"/v1/items/{i}/{kind}?limit=20").json) for i in items for kind in ("also-bought", "similar")
+    ]
     personalized = 0
     for user, answer in answers:
         found = [x["item_id"] for x in answer["items"]]

@@ -25,8 +25,10 @@ def test_users_by_id_reads_records_and_none_for_users_without_one(r):
 
 
 def test_append_events_writes_the_stream_and_bounded_live_lists(r):
-    events = [{"user_id": "u", "item_id": f"i{n}", "event": "view", "timestamp": "1", "quantity": "1"}
-              for n in range(LIVE_LENGTH + 5)]
+    events = [
+        {"user_id": "u", "item_id": f"i{n}", "event": "view", "timestamp": "1", "quantity": "1"}
+        for n in range(LIVE_LENGTH + 5)
+    ]
     ModelStore(r).append_events(events, maxlen=1_000)
     assert r.xlen(keys.EVENTS_STREAM) == LIVE_LENGTH + 5
     assert r.llen(keys.live("u")) == LIVE_LENGTH and r.ttl(keys.live("u")) > 0

@@ -2,20 +2,22 @@
 
 import pytest
 
-from recsvc.contract import keys
 from cli.main import main
+from recsvc.contract import keys
+from tests.conftest import AUTH
+from tests.shop import write_shop
 from training.inputs.readers import InputError
 from training.inputs.stream import read_stream, trim_consumed
 from training.train import Inputs, train
 
-from tests.conftest import AUTH
-from tests.shop import write_shop
-
 
 def newcomer_events(n: int = 3) -> list[dict]:
     """A visitor the files never saw, who looks at TVs and buys one."""
-    events = [{"user_id": f"newcomer-{k}", "item_id": item, "event": event, "timestamp": 1_704_000_000 + k}
-              for k in range(n) for item, event in (("tv-1", "view"), ("tv-2", "view"), ("tv-1", "purchase"))]
+    events = [
+        {"user_id": f"newcomer-{k}", "item_id": item, "event": event, "timestamp": 1_704_000_000 + k}
+        for k in range(n)
+        for item, event in (("tv-1", "view"), ("tv-2", "view"), ("tv-1", "purchase"))
+    ]
     return events
 
 

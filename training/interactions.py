@@ -6,8 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.config import TrainConfig
-from training.ragged import Ragged, top_per_row
 from training.inputs.readers import EVENTS, PURCHASE, Events
+from training.ragged import Ragged, top_per_row
 
 DAY = 86_400
 
@@ -42,9 +42,11 @@ def build(events: Events, config: TrainConfig, n_items: int | None = None) -> In
     strength.eliminate_zeros()
     is_purchase = events.event == PURCHASE
     purchases = sp.csr_matrix(
-        (np.ones(is_purchase.sum(), np.float32), (events.user[is_purchase], events.item[is_purchase])), shape=shape)
-    popularity = np.bincount(events.item, weights=weight * decay(age, config.popular_half_life_days),
-                             minlength=n_items).astype(np.float32)
+        (np.ones(is_purchase.sum(), np.float32), (events.user[is_purchase], events.item[is_purchase])), shape=shape
+    )
+    popularity = np.bincount(
+        events.item, weights=weight * decay(age, config.popular_half_life_days), minlength=n_items
+    ).astype(np.float32)
     return Interactions(
         strength=strength,
         purchases=purchases,

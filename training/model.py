@@ -46,5 +46,6 @@ def fit(strength: sp.csr_matrix, config: TrainConfig, show_progress: bool = Fals
     untouched = np.diff(matrix.tocsc().indptr) == 0
     item_factors[untouched] = 0.0  # an item no fitted user touched keeps its random start: drop it
     log.info("fitted %d users x %d items, %d factors", len(users), matrix.shape[1], config.factors)
-    return Factors(users=users, user_factors=np.ascontiguousarray(model.user_factors, dtype=np.float32),
-                   item_factors=item_factors)
+    return Factors(
+        users=users, user_factors=np.ascontiguousarray(model.user_factors, dtype=np.float32), item_factors=item_factors
+    )

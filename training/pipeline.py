@@ -71,8 +71,9 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
     alternatives = complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user)
-    similar = complements.substitutes(similar, alternatives, catalogue, config.substitute_boost,
-                                      config.neighbours_per_item)
+    similar = complements.substitutes(
+        similar, alternatives, catalogue, config.substitute_boost, config.neighbours_per_item
+    )
     timer.step("similar")
     picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
     timer.step("picks")
@@ -80,8 +81,24 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
-    retained = retention.build(data.events, inter.strength, catalogue.category, catalogue.n_categories,
-                               data.prices, inter.now, config)
+    retained = retention.build(
+        data.events, inter.strength, catalogue.category, catalogue.n_categories, data.prices, inter.now, config
+    )
     timer.step("retention")
-    return Lists(data, config, inter, factors, pool, picks, because, similar, also, overall, per_category,
-                 offers, offer_reasons, retained, timings_s=timer.steps)
+    return Lists(
+        data,
+        config,
+        inter,
+        factors,
+        pool,
+        picks,
+        because,
+        similar,
+        also,
+        overall,
+        per_category,
+        offers,
+        offer_reasons,
+        retained,
+        timings_s=timer.steps,
+    )

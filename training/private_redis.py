@@ -32,9 +32,24 @@ def private_redis() -> Iterator[redis.Redis]:
     with tempfile.TemporaryDirectory(prefix="recsvc-") as folder:
         socket = str(Path(folder) / "redis.sock")
         process = subprocess.Popen(
-            [server_binary(), "--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no",
-             "--dir", folder, "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                server_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                socket,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                folder,
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(unix_socket_path=socket)
         try:
             deadline = time.monotonic() + START_TIMEOUT_S

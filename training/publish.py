@@ -122,20 +122,24 @@ def publish(r: redis.Redis, lists: Lists, summary: dict, keep: int) -> tuple[str
         write_catalog(writer, lists)
         n_items = writer.set_many(
             (keys.item(version, lists.dataset.item_ids[i]), record)
-            for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar))
+            for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar)
+        )
         user_ids = lists.dataset.events.user_ids
         inter = lists.inter
         n_users = writer.set_many(
             (keys.user(version, user_ids[u]), record)
-            for u, record in serialize.user_records(lists.picks, lists.because, inter.bought, inter.recent,
-                                                    lists.offers, lists.offer_reasons))
+            for u, record in serialize.user_records(
+                lists.picks, lists.because, inter.bought, inter.recent, lists.offers, lists.offer_reasons
+            )
+        )
         write_foldin(writer, lists)
         triggers = write_retention(writer, lists)
         writer.flush()
         summary = {**summary, "version": version}
         summary.setdefault("retention", {})["triggers"] = triggers
-        summary["redis_memory"] = _memory_report(r, version, memory_before, user_ids, lists.dataset.item_ids,
-                                                 n_users, n_items)
+        summary["redis_memory"] = _memory_report(
+            r, version, memory_before, user_ids, lists.dataset.item_ids, n_users, n_items
+        )
         summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
         writer.commit(summary, keep=keep)
     except BaseException:
@@ -151,13 +155,17 @@ def write_catalog(writer: VersionWriter, lists: Lists) -> None:
     hidden = np.flatnonzero(~data.catalogue.available).tolist()
     if hidden:
         writer.set_members(keys.unavailable(version), hidden)
-    writer.set(keys.categories(version), json.dumps(
-        {"ids": data.category_ids, "parents": data.catalogue.category_parent.tolist()}))
+    writer.set(
+        keys.categories(version),
+        json.dumps({"ids": data.category_ids, "parents": data.catalogue.category_parent.tolist()}),
+    )
     writer.set(keys.popular(version), encode_scored(*lists.popular.row(0)))
     per_category = lists.popular_in
     writer.set_many(
         (keys.popular(version, data.category_ids[c]), encode_scored(*per_category.row(c)))
-        for c in range(per_category.rows) if per_category.indptr[c + 1] > per_category.indptr[c])
+        for c in range(per_category.rows)
+        if per_category.indptr[c + 1] > per_category.indptr[c]
+    )
 
 
 def write_foldin(writer: VersionWriter, lists: Lists) -> None:
@@ -168,9 +176,18 @@ def write_foldin(writer: VersionWriter, lists: Lists) -> None:
     writer.set(keys.item_factors(version), y.tobytes())
     writer.set(keys.item_ids(version), "\n".join(lists.dataset.item_ids.tolist()))
     writer.set(keys.pool(version), np.asarray(lists.pool, dtype="<u4").tobytes())
-    writer.set(keys.foldin(version), json.dumps({
-        "factors": int(y.shape[1]), "regularization": config.regularization, "alpha": config.alpha,
-        "event_weights": config.event_weights, "yty": yty.tolist()}))
+    writer.set(
+        keys.foldin(version),
+        json.dumps(
+            {
+                "factors": int(y.shape[1]),
+                "regularization": config.regularization,
+                "alpha": config.alpha,
+                "event_weights": config.event_weights,
+                "yty": yty.tolist(),
+            }
+        ),
+    )
 
 
 def write_retention(writer: VersionWriter, lists: Lists) -> dict[str, int]:
@@ -201,8 +218,12 @@ def memory_per_key(r: redis.Redis, keys_sample: list[str]) -> float | None:
 def _memory_report(r, version, before, user_ids, item_ids, n_users, n_items) -> dict:
     """Redis memory of the new version, in all and per user and item."""
     rng = random.Random(0)
-    users = [keys.user(version, user_ids[i]) for i in rng.sample(range(len(user_ids)), min(MEMORY_SAMPLE, len(user_ids)))]
-    items = [keys.item(version, item_ids[i]) for i in rng.sample(range(len(item_ids)), min(MEMORY_SAMPLE, len(item_ids)))]
+    users = [
+        keys.user(version, user_ids[i]) for i in rng.sample(range(len(user_ids)), min(MEMORY_SAMPLE, len(user_ids)))
+    ]
+    items = [
+        keys.item(version, item_ids[i]) for i in rng.sample(range(len(item_ids)), min(MEMORY_SAMPLE, len(item_ids)))
+    ]
     return {
         "used_bytes": r.info("memory")["used_memory"] - before,
         "bytes_per_user_key": round(memory_per_key(r, users) or 0),

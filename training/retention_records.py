@@ -1,4 +1,4 @@
-"""Retention data -> Redis values: buy-again records, profile JSON and the trigger scores (written by ``training.publish``)."""
+"""Retention data -> Redis values: buy-again records, profiles and trigger scores, for ``training.publish``."""
 
 from collections.abc import Iterator
 
@@ -6,7 +6,6 @@ import numpy as np
 
 from recsvc.contract import keys
 from recsvc.contract.records import Profile, encode_buy_again, encode_profile
-
 from training.lists.retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
 
 
@@ -16,12 +15,15 @@ def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iter
     last = buy.items.scores.astype(np.uint32)
     for u in np.flatnonzero(buy.items.lengths()).tolist():
         lo, hi = indptr[u], indptr[u + 1]
-        yield keys.buy_again(version, user_ids[u]), encode_buy_again(
-            buy.items.values[lo:hi], last[lo:hi], buy.counts[lo:hi], buy.interval_days[lo:hi])
+        yield (
+            keys.buy_again(version, user_ids[u]),
+            encode_buy_again(buy.items.values[lo:hi], last[lo:hi], buy.counts[lo:hi], buy.interval_days[lo:hi]),
+        )
 
 
-def profile_records(version: str, user_ids: np.ndarray, p: Profiles,
-                    category_ids: list[str]) -> Iterator[tuple[str, bytes]]:
+def profile_records(
+    version: str, user_ids: np.ndarray, p: Profiles, category_ids: list[str]
+) -> Iterator[tuple[str, bytes]]:
     """(key, encoded ``Profile``) for every user with a purchase, an open cart or a category interest."""
     cart_n, interest_n = p.cart.lengths(), p.interest.lengths()
     for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0)).tolist():
@@ -38,8 +40,9 @@ def profile_records(version: str, user_ids: np.ndarray, p: Profiles,
             top_categories=tuple(category_ids[c] for c in cats.tolist()),
             first_order=int(p.first_order[u]) if ordered else None,
             last_order=int(p.last_order[u]) if ordered else None,
-            usual_interval_days=(round(float(p.usual_interval_days[u]), 1)
-                                 if np.isfinite(p.usual_interval_days[u]) else None),
+            usual_interval_days=(
+                round(float(p.usual_interval_days[u]), 1) if np.isfinite(p.usual_interval_days[u]) else None
+            ),
             at_risk_since=int(p.at_risk_since[u]) if p.at_risk[u] else None,
             cart=tuple(cart.tolist()),
             cart_at=int(cart_t.max()) if len(cart) else None,

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from recsvc.contract.records import FORMAT, ITEM_HEADER, NO_ITEM, USER_HEADER
-
 from training.ragged import Ragged
 
 CHUNK_ROWS = 100_000
 
-_USER_HEADER_DTYPE = np.dtype([("format", "u1"), ("picks", "<u2"), ("bought", "<u2"),
-                               ("recent", "<u2"), ("offers", "<u2")])
+_USER_HEADER_DTYPE = np.dtype(
+    [("format", "u1"), ("picks", "<u2"), ("bought", "<u2"), ("recent", "<u2"), ("offers", "<u2")]
+)
 _ITEM_HEADER_DTYPE = np.dtype([("format", "u1"), ("index", "<u4"), ("also", "<u2"), ("similar", "<u2")])
 assert _USER_HEADER_DTYPE.itemsize == USER_HEADER.size and _ITEM_HEADER_DTYPE.itemsize == ITEM_HEADER.size
 
@@ -57,15 +57,19 @@ def _records(header: np.ndarray, sections: list[_Section], rows: np.ndarray) -> 
             yield row, view[lo:hi]
 
 
-def user_records(picks: Ragged, because: np.ndarray, bought: Ragged, recent: Ragged,
-                 offers: Ragged, offer_reasons: np.ndarray) -> Iterator[tuple[int, bytes]]:
+def user_records(
+    picks: Ragged, because: np.ndarray, bought: Ragged, recent: Ragged, offers: Ragged, offer_reasons: np.ndarray
+) -> Iterator[tuple[int, bytes]]:
     """(user code, record) for every user with any history."""
     because = np.where(because < 0, NO_ITEM, because)
     sections = [
-        _Section(picks.indptr, picks.values, "<u4"), _Section(picks.indptr, picks.scores, "<f4"),
+        _Section(picks.indptr, picks.values, "<u4"),
+        _Section(picks.indptr, picks.scores, "<f4"),
         _Section(picks.indptr, because, "<u4"),
-        _Section(bought.indptr, bought.values, "<u4"), _Section(recent.indptr, recent.values, "<u4"),
-        _Section(offers.indptr, offers.values, "<u4"), _Section(offers.indptr, offers.scores, "<f4"),
+        _Section(bought.indptr, bought.values, "<u4"),
+        _Section(recent.indptr, recent.values, "<u4"),
+        _Section(offers.indptr, offers.values, "<u4"),
+        _Section(offers.indptr, offers.scores, "<f4"),
         _Section(offers.indptr, offer_reasons, "u1"),
     ]
     header = np.zeros(picks.rows, dtype=_USER_HEADER_DTYPE)
@@ -79,8 +83,10 @@ def user_records(picks: Ragged, because: np.ndarray, bought: Ragged, recent: Rag
 def item_records(n_items: int, also: Ragged, similar: Ragged) -> Iterator[tuple[int, bytes]]:
     """(item code, record) for every item."""
     sections = [
-        _Section(also.indptr, also.values, "<u4"), _Section(also.indptr, also.scores, "<f4"),
-        _Section(similar.indptr, similar.values, "<u4"), _Section(similar.indptr, similar.scores, "<f4"),
+        _Section(also.indptr, also.values, "<u4"),
+        _Section(also.indptr, also.scores, "<f4"),
+        _Section(similar.indptr, similar.values, "<u4"),
+        _Section(similar.indptr, similar.scores, "<f4"),
     ]
     header = np.zeros(n_items, dtype=_ITEM_HEADER_DTYPE)
     header["format"], header["index"] = FORMAT, np.arange(n_items)

@@ -30,8 +30,9 @@ class TrainResult:
     bad_rows: dict[str, BadRows] = field(default_factory=dict)
 
 
-def train(r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig(),
-          offline_metrics: dict | None = None) -> TrainResult:
+def train(
+    r: redis.Redis, inputs: Inputs, config: TrainConfig = TrainConfig(), offline_metrics: dict | None = None
+) -> TrainResult:
     """Train on the inputs and publish a new version; bad input raises InputError before any write.
 
     ``offline_metrics`` (from an evaluation of the same inputs) are stored in the version's summary.

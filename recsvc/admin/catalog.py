@@ -16,9 +16,8 @@ from pathlib import Path
 
 import redis
 
-from recsvc.contract import keys
-
 from recsvc.admin import versions
+from recsvc.contract import keys
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
 from recsvc.contract.units import ITEM_ATTRIBUTES
@@ -119,7 +118,7 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
     hide, show = [], []
     ids = list(changes)
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        chunk = ids[start : start + CHUNK]
         records = r.mget([keys.item(version, i) for i in chunk])
         found = [(i, ITEM_HEADER.unpack_from(rec)[1]) for i, rec in zip(chunk, records) if rec]
         update.unknown += len(chunk) - len(found)
@@ -138,7 +137,7 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
     pipe = r.pipeline(transaction=True)
     items = list(attrs.items())
     for start in range(0, len(items), CHUNK):
-        pipe.hset(keys.attrs(version), mapping=dict(items[start:start + CHUNK]))
+        pipe.hset(keys.attrs(version), mapping=dict(items[start : start + CHUNK]))
     if hide:
         pipe.sadd(keys.unavailable(version), *hide)
     if show:

@@ -14,8 +14,8 @@ from tqdm import tqdm
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 from recsvc.read.retention import RetentionAnswers
-from recsvc.store import ModelStore
 from recsvc.read.triggers import WINDOWS, Triggers
+from recsvc.store import ModelStore
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")
@@ -34,14 +34,18 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
         for chunk in store.user_ids(version, CHUNK):
             for user_id, record in zip(chunk, store.users_by_id(version, chunk)):
                 if record is not None:
-                    yield {"user_id": user_id, "model_version": version,
-                           **answers.for_user_record(version, record, filters)}
+                    yield {
+                        "user_id": user_id,
+                        "model_version": version,
+                        **answers.for_user_record(version, record, filters),
+                    }
 
     return total, rows()
 
 
-def trigger_entries(store: ModelStore, kind: str, window: int | None,
-                    items_per_user: int) -> tuple[None, Iterator[dict]]:
+def trigger_entries(
+    store: ModelStore, kind: str, window: int | None, items_per_user: int
+) -> tuple[None, Iterator[dict]]:
     """(None: the size is known only at the end, every entry of a trigger list) under the served version."""
     triggers = Triggers(RetentionAnswers(Answers(store)))
     total = None
@@ -75,8 +79,17 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
             if writer:
                 for rank, item in enumerate(row["items"], start=1):
                     reason = item["reason"]
-                    writer.writerow((row["user_id"], rank, item["item_id"], item["score"],
-                                     item.get("category_id") or "", reason["type"], reason.get("item_id", "")))
+                    writer.writerow(
+                        (
+                            row["user_id"],
+                            rank,
+                            item["item_id"],
+                            item["score"],
+                            item.get("category_id") or "",
+                            reason["type"],
+                            reason.get("item_id", ""),
+                        )
+                    )
             else:
                 f.write(json.dumps(row, separators=(",", ":")) + "\n")
             count += 1

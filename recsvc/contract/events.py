@@ -4,10 +4,15 @@ EVENTS = ("view", "addtocart", "purchase", "wishlist")
 """Event types; an event's code is its position here."""
 VIEW, ADDTOCART, PURCHASE, WISHLIST = range(4)
 EVENT_ALIASES = {
-    "view": VIEW, "pv": VIEW,
-    "addtocart": ADDTOCART, "cart": ADDTOCART,
-    "purchase": PURCHASE, "transaction": PURCHASE, "buy": PURCHASE,
-    "wishlist": WISHLIST, "fav": WISHLIST,
+    "view": VIEW,
+    "pv": VIEW,
+    "addtocart": ADDTOCART,
+    "cart": ADDTOCART,
+    "purchase": PURCHASE,
+    "transaction": PURCHASE,
+    "buy": PURCHASE,
+    "wishlist": WISHLIST,
+    "fav": WISHLIST,
 }
 
 

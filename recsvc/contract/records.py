@@ -10,8 +10,8 @@ import json
 import struct
 import sys
 from array import array
-from dataclasses import MISSING, dataclass, fields
 from collections.abc import Collection, Sequence
+from dataclasses import MISSING, dataclass, fields
 
 Numbers = Collection[int] | Collection[float]
 """What the encoders take: a list of numbers or a numpy array."""
@@ -68,8 +68,14 @@ class UserRecord:
 
 
 def encode_user(
-    picks: Numbers = (), scores: Numbers = (), because: Numbers = (), bought: Numbers = (), recent: Numbers = (),
-    offer_categories: Numbers = (), offer_scores: Numbers = (), offer_reasons: Numbers = (),
+    picks: Numbers = (),
+    scores: Numbers = (),
+    because: Numbers = (),
+    bought: Numbers = (),
+    recent: Numbers = (),
+    offer_categories: Numbers = (),
+    offer_scores: Numbers = (),
+    offer_reasons: Numbers = (),
 ) -> bytes:
     """Encode a user record; ``because[i]`` is the history item that explains ``picks[i]``."""
     if not (len(picks) == len(scores) == len(because)):
@@ -77,12 +83,19 @@ def encode_user(
     if not (len(offer_categories) == len(offer_scores) == len(offer_reasons)):
         raise ValueError("offer categories, scores and reasons must have the same length")
     header = USER_HEADER.pack(FORMAT, len(picks), len(bought), len(recent), len(offer_categories))
-    return b"".join((
-        header,
-        _pack("I", picks), _pack("f", scores), _pack("I", because),
-        _pack("I", bought), _pack("I", recent),
-        _pack("I", offer_categories), _pack("f", offer_scores), _pack("B", offer_reasons),
-    ))
+    return b"".join(
+        (
+            header,
+            _pack("I", picks),
+            _pack("f", scores),
+            _pack("I", because),
+            _pack("I", bought),
+            _pack("I", recent),
+            _pack("I", offer_categories),
+            _pack("f", offer_scores),
+            _pack("B", offer_reasons),
+        )
+    )
 
 
 def decode_user(data: bytes) -> UserRecord:
@@ -92,9 +105,13 @@ def decode_user(data: bytes) -> UserRecord:
         raise ValueError(f"unknown user record format {fmt}")
     r = _Reader(data, USER_HEADER.size)
     return UserRecord(
-        picks=r.take("I", n_picks), scores=r.take("f", n_picks), because=r.take("I", n_picks),
-        bought=r.take("I", n_bought), recent=r.take("I", n_recent),
-        offer_categories=r.take("I", n_offers), offer_scores=r.take("f", n_offers),
+        picks=r.take("I", n_picks),
+        scores=r.take("f", n_picks),
+        because=r.take("I", n_picks),
+        bought=r.take("I", n_bought),
+        recent=r.take("I", n_recent),
+        offer_categories=r.take("I", n_offers),
+        offer_scores=r.take("f", n_offers),
         offer_reasons=r.take("B", n_offers),
     )
 
@@ -110,15 +127,24 @@ class ItemRecord:
     similar_scores: Sequence[float]
 
 
-def encode_item(index: int, also_bought: Numbers = (), also_bought_scores: Numbers = (),
-                similar: Numbers = (), similar_scores: Numbers = ()) -> bytes:
+def encode_item(
+    index: int,
+    also_bought: Numbers = (),
+    also_bought_scores: Numbers = (),
+    similar: Numbers = (),
+    similar_scores: Numbers = (),
+) -> bytes:
     """Encode an item record."""
     header = ITEM_HEADER.pack(FORMAT, index, len(also_bought), len(similar))
-    return b"".join((
-        header,
-        _pack("I", also_bought), _pack("f", also_bought_scores),
-        _pack("I", similar), _pack("f", similar_scores),
-    ))
+    return b"".join(
+        (
+            header,
+            _pack("I", also_bought),
+            _pack("f", also_bought_scores),
+            _pack("I", similar),
+            _pack("f", similar_scores),
+        )
+    )
 
 
 def decode_item(data: bytes) -> ItemRecord:
@@ -129,8 +155,10 @@ def decode_item(data: bytes) -> ItemRecord:
     r = _Reader(data, ITEM_HEADER.size)
     return ItemRecord(
         index=index,
-        also_bought=r.take("I", n_also), also_bought_scores=r.take("f", n_also),
-        similar=r.take("I", n_similar), similar_scores=r.take("f", n_similar),
+        also_bought=r.take("I", n_also),
+        also_bought_scores=r.take("f", n_also),
+        similar=r.take("I", n_similar),
+        similar_scores=r.take("f", n_similar),
     )
 
 
@@ -165,8 +193,15 @@ def encode_buy_again(items: Numbers, last: Numbers, counts: Numbers, interval_da
     """Encode a buy-again record; the four sequences are aligned."""
     if not (len(items) == len(last) == len(counts) == len(interval_days)):
         raise ValueError("items, last, counts and interval_days must have the same length")
-    return b"".join((_BUY_AGAIN_HEADER.pack(FORMAT, len(items)), _pack("I", items), _pack("I", last),
-                     _pack("I", counts), _pack("f", interval_days)))
+    return b"".join(
+        (
+            _BUY_AGAIN_HEADER.pack(FORMAT, len(items)),
+            _pack("I", items),
+            _pack("I", last),
+            _pack("I", counts),
+            _pack("f", interval_days),
+        )
+    )
 
 
 def decode_buy_again(data: bytes) -> BuyAgainRecord:
@@ -175,8 +210,9 @@ def decode_buy_again(data: bytes) -> BuyAgainRecord:
     if fmt != FORMAT:
         raise ValueError(f"unknown buy-again record format {fmt}")
     r = _Reader(data, _BUY_AGAIN_HEADER.size)
-    return BuyAgainRecord(items=r.take("I", n), last=r.take("I", n), counts=r.take("I", n),
-                          interval_days=r.take("f", n))
+    return BuyAgainRecord(
+        items=r.take("I", n), last=r.take("I", n), counts=r.take("I", n), interval_days=r.take("f", n)
+    )
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from recsvc.read.answers import Answers
-from recsvc.read.listing import Filters
+from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
 from recsvc.http.attribution import tag
 from recsvc.http.errors import ApiError, invalid
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.read.answers import Answers
+from recsvc.read.listing import Filters
 
 MAX_LIMIT = 100
 MAX_BATCH = 1_000
@@ -106,7 +106,10 @@ def category_offers(user_id: str) -> ResponseReturnValue:
       tags: [users]
       parameters:
         - user_id
-        - {name: limit, in: query, description: number of categories (1-100), schema: {type: integer, default: 3, minimum: 1, maximum: 100}}
+        - name: limit
+          in: query
+          description: number of categories (1-100)
+          schema: {type: integer, default: 3, minimum: 1, maximum: 100}
         - {name: items_per_category, in: query, schema: {type: integer, default: 4, minimum: 1, maximum: 100}}
       responses:
         200: {description: The offers, content: {application/json: {schema: CategoryOffers}}}

@@ -9,8 +9,13 @@ import secrets
 from recsvc.http.metrics import ANSWERS, ATTRIBUTED
 
 ENDPOINTS = {
-    "u": "user_recommendations", "b": "batch", "a": "also_bought", "s": "similar",
-    "p": "popular", "o": "category_offers", "n": "session",
+    "u": "user_recommendations",
+    "b": "batch",
+    "a": "also_bought",
+    "s": "similar",
+    "p": "popular",
+    "o": "category_offers",
+    "n": "session",
 }
 CODES = {name: code for code, name in ENDPOINTS.items()}
 

@@ -11,8 +11,15 @@ from recsvc.store import NoModel, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-CODES = {400: "invalid_argument", 401: "unauthenticated", 404: "not_found", 405: "method_not_allowed",
-         413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
+CODES = {
+    400: "invalid_argument",
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):

@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract.events import EVENTS, event_code
+from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
 from recsvc.http.attribution import count_event
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
-from recsvc.contract.events import EVENTS, event_code
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
 from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
@@ -39,7 +39,9 @@ def parse_event(raw: object, now: int) -> dict[str, str]:
     name = raw.get("event")
     code = event_code(name) if isinstance(name, str) else None
     if code is None:
-        raise ValueError("event must be one of view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)")
+        raise ValueError(
+            "event must be one of view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)"
+        )
     fields["event"] = EVENTS[code]
     fields["timestamp"] = str(_timestamp(raw.get("timestamp"), now))
     quantity = raw.get("quantity", 1)

@@ -17,14 +17,25 @@ from prometheus_client.core import GaugeMetricFamily
 
 from recsvc.store import ModelStore
 
-REQUESTS = Counter("recsvc_http_requests", "HTTP requests by endpoint, method and status",
-                   ["endpoint", "method", "status"])
-LATENCY = Histogram("recsvc_http_request_duration_seconds", "Time to answer, by endpoint", ["endpoint"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
-ANSWERS = Counter("recsvc_answers", "Lists served (impressions) by endpoint and source; "
-                  "source popular is a fall back", ["endpoint", "source"])
-ATTRIBUTED = Counter("recsvc_attributed_events", "Events carrying a rec_id, by the endpoint that served it "
-                     "and the event (a view is a click)", ["endpoint", "event"])
+REQUESTS = Counter(
+    "recsvc_http_requests", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"]
+)
+LATENCY = Histogram(
+    "recsvc_http_request_duration_seconds",
+    "Time to answer, by endpoint",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+ANSWERS = Counter(
+    "recsvc_answers",
+    "Lists served (impressions) by endpoint and source; source popular is a fall back",
+    ["endpoint", "source"],
+)
+ATTRIBUTED = Counter(
+    "recsvc_attributed_events",
+    "Events carrying a rec_id, by the endpoint that served it and the event (a view is a click)",
+    ["endpoint", "event"],
+)
 EVENTS_RECEIVED = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
 
 bp = Blueprint("metrics", __name__)
@@ -73,8 +84,10 @@ class _ModelAge:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The one gauge, as prometheus_client asks a collector for it."""
-        age = GaugeMetricFamily("recsvc_model_age_seconds", "Seconds since the served model was trained "
-                                "(absent while no model is published or Redis is down)")
+        age = GaugeMetricFamily(
+            "recsvc_model_age_seconds",
+            "Seconds since the served model was trained (absent while no model is published or Redis is down)",
+        )
         try:
             trained_at = self.store.meta(self.store.version()).get("trained_at")
         except Exception:  # noqa: BLE001 - a scrape must not fail because Redis or the model is missing

@@ -17,71 +17,195 @@ _ITEM = {
     "type": "object",
     "required": ["item_id", "score", "category_id", "reason"],
     "properties": {
-        "item_id": {"type": "string"}, "score": {"type": "number"},
+        "item_id": {"type": "string"},
+        "score": {"type": "number"},
         "category_id": {"type": "string", "nullable": True},
         "reason": {"$ref": "#/components/schemas/Reason"},
-        "title": {"type": "string"}, "price": {"type": "number"},
-        "url": {"type": "string"}, "image_url": {"type": "string"},
+        "title": {"type": "string"},
+        "price": {"type": "number"},
+        "url": {"type": "string"},
+        "image_url": {"type": "string"},
     },
 }
 _ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
 SCHEMAS = {
-    "Reason": {"type": "object", "required": ["type"], "properties": {
-        "type": {"type": "string", "examples": ["because_you_bought", "because_you_viewed", "bought_together",
-                                                "similar", "popular", "viewed_not_bought", "affinity",
-                                                "due_again", "in_cart"]},
-        "item_id": {"type": "string"}}},
+    "Reason": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {
+                "type": "string",
+                "examples": [
+                    "because_you_bought",
+                    "because_you_viewed",
+                    "bought_together",
+                    "similar",
+                    "popular",
+                    "viewed_not_bought",
+                    "affinity",
+                    "due_again",
+                    "in_cart",
+                ],
+            },
+            "item_id": {"type": "string"},
+        },
+    },
     "Item": _ITEM,
-    "UserItems": {"type": "object", "properties": {
-        "user_id": {"type": "string"}, "model_version": {"type": "string"},
-        "source": {"type": "string", "enum": ["personalized", "popular"]}, "items": _ITEMS}},
-    "ItemItems": {"type": "object", "properties": {
-        "item_id": {"type": "string"}, "model_version": {"type": "string"},
-        "source": {"type": "string", "enum": ["also_bought", "similar", "popular"]}, "items": _ITEMS}},
-    "PopularItems": {"type": "object", "properties": {
-        "model_version": {"type": "string"}, "category": {"type": "string", "nullable": True},
-        "source": {"type": "string"}, "items": _ITEMS}},
-    "CategoryOffers": {"type": "object", "properties": {
-        "user_id": {"type": "string"}, "model_version": {"type": "string"}, "source": {"type": "string"},
-        "offers": {"type": "array", "items": {"type": "object", "properties": {
-            "category_id": {"type": "string"}, "score": {"type": "number"},
-            "reason": {"$ref": "#/components/schemas/Reason"}, "items": _ITEMS}}}}},
-    "BatchRequest": {"type": "object", "required": ["user_ids"], "properties": {
-        "user_ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_BATCH},
-        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
-        "category": _ID, "exclude": {"type": "array", "items": _ID}}},
-    "BatchResults": {"type": "object", "properties": {
-        "model_version": {"type": "string"},
-        "results": {"type": "array", "items": {"type": "object", "properties": {
-            "user_id": {"type": "string"}, "source": {"type": "string"}, "items": _ITEMS}}}}},
-    "SessionRequest": {"type": "object", "required": ["items"], "properties": {
-        "items": {"type": "array", "maxItems": MAX_SESSION_ITEMS, "items": {"oneOf": [_ID, {
-            "type": "object", "required": ["item_id"], "properties": {
-                "item_id": _ID, "event": {"type": "string", "default": "view"}}}]}},
-        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
-        "user_id": _ID, "category": _ID, "exclude": {"type": "array", "items": _ID}}},
-    "SessionItems": {"type": "object", "properties": {
-        "model_version": {"type": "string"}, "source": {"type": "string", "enum": ["session", "popular"]},
-        "items": _ITEMS, "rec_id": {"type": "string"}}},
-    "Event": {"type": "object", "required": ["user_id", "item_id", "event"], "properties": {
-        "user_id": _ID, "item_id": _ID,
-        "event": {"type": "string", "examples": ["view", "addtocart", "purchase", "wishlist"]},
-        "timestamp": {"description": "unix seconds or milliseconds, or ISO-8601; default now",
-                      "oneOf": [{"type": "number"}, {"type": "string"}]},
-        "quantity": {"type": "integer", "minimum": 1, "default": 1},
-        "rec_id": {"type": "string", "description": "the rec_id of the answer that led to this event"}}},
-    "EventsRequest": {"oneOf": [
-        {"$ref": "#/components/schemas/Event"},
-        {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}},
-        {"type": "object", "properties": {"events": {
-            "type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}}}}]},
-    "EventsAnswer": {"type": "object", "properties": {
-        "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "index": {"type": "integer"}, "message": {"type": "string"}}}}}},
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+    "UserItems": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string"},
+            "model_version": {"type": "string"},
+            "source": {"type": "string", "enum": ["personalized", "popular"]},
+            "items": _ITEMS,
+        },
+    },
+    "ItemItems": {
+        "type": "object",
+        "properties": {
+            "item_id": {"type": "string"},
+            "model_version": {"type": "string"},
+            "source": {"type": "string", "enum": ["also_bought", "similar", "popular"]},
+            "items": _ITEMS,
+        },
+    },
+    "PopularItems": {
+        "type": "object",
+        "properties": {
+            "model_version": {"type": "string"},
+            "category": {"type": "string", "nullable": True},
+            "source": {"type": "string"},
+            "items": _ITEMS,
+        },
+    },
+    "CategoryOffers": {
+        "type": "object",
+        "properties": {
+            "user_id": {"type": "string"},
+            "model_version": {"type": "string"},
+            "source": {"type": "string"},
+            "offers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "category_id": {"type": "string"},
+                        "score": {"type": "number"},
+                        "reason": {"$ref": "#/components/schemas/Reason"},
+                        "items": _ITEMS,
+                    },
+                },
+            },
+        },
+    },
+    "BatchRequest": {
+        "type": "object",
+        "required": ["user_ids"],
+        "properties": {
+            "user_ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": MAX_BATCH},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+            "category": _ID,
+            "exclude": {"type": "array", "items": _ID},
+        },
+    },
+    "BatchResults": {
+        "type": "object",
+        "properties": {
+            "model_version": {"type": "string"},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"user_id": {"type": "string"}, "source": {"type": "string"}, "items": _ITEMS},
+                },
+            },
+        },
+    },
+    "SessionRequest": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "maxItems": MAX_SESSION_ITEMS,
+                "items": {
+                    "oneOf": [
+                        _ID,
+                        {
+                            "type": "object",
+                            "required": ["item_id"],
+                            "properties": {"item_id": _ID, "event": {"type": "string", "default": "view"}},
+                        },
+                    ]
+                },
+            },
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+            "user_id": _ID,
+            "category": _ID,
+            "exclude": {"type": "array", "items": _ID},
+        },
+    },
+    "SessionItems": {
+        "type": "object",
+        "properties": {
+            "model_version": {"type": "string"},
+            "source": {"type": "string", "enum": ["session", "popular"]},
+            "items": _ITEMS,
+            "rec_id": {"type": "string"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["user_id", "item_id", "event"],
+        "properties": {
+            "user_id": _ID,
+            "item_id": _ID,
+            "event": {"type": "string", "examples": ["view", "addtocart", "purchase", "wishlist"]},
+            "timestamp": {
+                "description": "unix seconds or milliseconds, or ISO-8601; default now",
+                "oneOf": [{"type": "number"}, {"type": "string"}],
+            },
+            "quantity": {"type": "integer", "minimum": 1, "default": 1},
+            "rec_id": {"type": "string", "description": "the rec_id of the answer that led to this event"},
+        },
+    },
+    "EventsRequest": {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Event"},
+            {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}},
+            {
+                "type": "object",
+                "properties": {
+                    "events": {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"}}
+                },
+            },
+        ]
+    },
+    "EventsAnswer": {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer"},
+            "rejected": {"type": "integer"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"index": {"type": "integer"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
 }
 _REC_ID = {"type": "string", "description": "this answer's id: send it back with the events that follow from it"}
 for _name in ("UserItems", "ItemItems", "PopularItems", "CategoryOffers"):
@@ -91,29 +215,52 @@ SCHEMAS["BatchResults"]["properties"]["results"]["items"]["properties"]["rec_id"
 PARAMETERS = {
     "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _ID},
     "item_id": {"name": "item_id", "in": "path", "required": True, "schema": _ID},
-    "limit": {"name": "limit", "in": "query", "description": "how many items (1-100)",
-              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
-    "category": {"name": "category", "in": "query", "description": "only items in this category or its children",
-                 "schema": _ID},
-    "exclude": {"name": "exclude", "in": "query", "description": "comma-separated item ids to leave out",
-                "schema": {"type": "string"}},
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "description": "how many items (1-100)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+    },
+    "category": {
+        "name": "category",
+        "in": "query",
+        "description": "only items in this category or its children",
+        "schema": _ID,
+    },
+    "exclude": {
+        "name": "exclude",
+        "in": "query",
+        "description": "comma-separated item ids to leave out",
+        "schema": {"type": "string"},
+    },
 }
 
 
 def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
-RESPONSES = {"BadRequest": _error("Invalid argument"), "NotFound": _error("Unknown category or path"),
-             "TooLarge": _error("Too many ids in one call"), "Unavailable": _error("Redis down or no model"),
-             "Unauthenticated": _error("Missing or wrong X-API-Key")}
+RESPONSES = {
+    "BadRequest": _error("Invalid argument"),
+    "NotFound": _error("Unknown category or path"),
+    "TooLarge": _error("Too many ids in one call"),
+    "Unavailable": _error("Redis down or no model"),
+    "Unauthenticated": _error("Missing or wrong X-API-Key"),
+}
 
 
 def build_spec(app: Flask) -> dict:
     """The OpenAPI document of every documented view of the app."""
-    spec = APISpec(title="recsvc", version="1", openapi_version="3.0.3", plugins=[FlaskPlugin()],
-                   info={"description": "Recommendations for online shops (contract v1)."})
+    spec = APISpec(
+        title="recsvc",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[FlaskPlugin()],
+        info={"description": "Recommendations for online shops (contract v1)."},
+    )
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
     for name, parameter in PARAMETERS.items():
@@ -122,7 +269,7 @@ def build_spec(app: Flask) -> dict:
         spec.components.response(name, response)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     with app.test_request_context():
-        for endpoint, view in app.view_functions.items():
+        for view in app.view_functions.values():
             if load_operations_from_docstring(view.__doc__ or ""):
                 spec.path(view=view, app=app)
     return spec.to_dict()

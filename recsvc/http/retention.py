@@ -6,10 +6,10 @@ Trigger lists name users, so they need an API key; the other reads stay open lik
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.http.api import checked_id, filters_from, int_arg
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
-from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.read.retention import RetentionAnswers
 from recsvc.read.triggers import WINDOWS, BadCursor, Triggers
 
@@ -95,7 +95,10 @@ def trigger_list(kind: str) -> ResponseReturnValue:
       tags: [triggers]
       security: [{apiKey: []}]
       parameters:
-        - {name: kind, in: path, required: true, schema: {type: string, enum: [replenishment, category-interest, abandoned-cart, win-back]}}
+        - name: kind
+          in: path
+          required: true
+          schema: {type: string, enum: [replenishment, category-interest, abandoned-cart, win-back]}
         - {name: limit, in: query, description: users per page (1-1000), schema: {type: integer, default: 100}}
         - {name: items_per_user, in: query, schema: {type: integer, default: 5, minimum: 1, maximum: 100}}
         - {name: days, in: query, schema: {type: integer}}

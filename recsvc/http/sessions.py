@@ -3,10 +3,10 @@
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract.events import VIEW, event_code
 from recsvc.http.api import answers, checked_id, filters_from, json_object
 from recsvc.http.attribution import tag
 from recsvc.http.errors import invalid
-from recsvc.contract.events import VIEW, event_code
 
 MAX_SESSION_ITEMS = 100
 
@@ -16,8 +16,9 @@ bp = Blueprint("sessions", __name__, url_prefix="/v1")
 def session_events(items: object) -> list[tuple[int, str]]:
     """(event code, item id) from a list of item ids (views) or of {"item_id", "event"} objects."""
     if not isinstance(items, list) or len(items) > MAX_SESSION_ITEMS:
-        raise invalid(f"items must be a list of at most {MAX_SESSION_ITEMS} item ids or "
-                      '{"item_id": ..., "event": ...} objects')
+        raise invalid(
+            f'items must be a list of at most {MAX_SESSION_ITEMS} item ids or {{"item_id": ..., "event": ...}} objects'
+        )
     events = []
     for n, item in enumerate(items):
         code = VIEW

@@ -36,12 +36,20 @@ class Answers:
         version, found, lives = self.store.users_live(user_ids)
         light = [rec for rec in found if rec is not None and not rec.picks]
         lists = self._item_records(version, [i for rec in light for i in _history(rec)])
-        results = [{"user_id": u, **self.for_user_record(version, rec, filters, lists, live)}
-                   for u, rec, live in zip(user_ids, found, lives)]
+        results = [
+            {"user_id": u, **self.for_user_record(version, rec, filters, lists, live)}
+            for u, rec, live in zip(user_ids, found, lives)
+        ]
         return {"model_version": version, "results": results}
 
-    def for_user_record(self, version: str, record: UserRecord | None, filters: Filters,
-                        lists: dict[int, ItemRecord] | None = None, live: Live = EMPTY) -> dict:
+    def for_user_record(
+        self,
+        version: str,
+        record: UserRecord | None,
+        filters: Filters,
+        lists: dict[int, ItemRecord] | None = None,
+        live: Live = EMPTY,
+    ) -> dict:
         """``{"source", "items"}`` for a user's record of ``version`` (None: unknown) and live events.
 
         ``lists`` are item records already read for users without picks (see ``batch``).
@@ -77,8 +85,9 @@ class Answers:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
                 yield item, score, {"type": kind, "item_id": names[cause]}
 
-    def _from_history(self, version: str, record: UserRecord,
-                      lists: dict[int, ItemRecord] | None = None) -> Iterator[Candidate]:
+    def _from_history(
+        self, version: str, record: UserRecord, lists: dict[int, ItemRecord] | None = None
+    ) -> Iterator[Candidate]:
         """For a user without picks: what they viewed, again; then the similar items of what they viewed and
         the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md)."""
         viewed = list(record.recent[:LIGHT_HISTORY])
@@ -92,11 +101,15 @@ class Answers:
             if rec is None:
                 continue
             if n < len(viewed):
-                sources.append(scored(rec.similar, rec.similar_scores,
-                                      {"type": "because_you_viewed", "item_id": names[index]}))
+                sources.append(
+                    scored(rec.similar, rec.similar_scores, {"type": "because_you_viewed", "item_id": names[index]})
+                )
             else:
-                sources.append(scored(rec.also_bought, rec.also_bought_scores,
-                                      {"type": "because_you_bought", "item_id": names[index]}))
+                sources.append(
+                    scored(
+                        rec.also_bought, rec.also_bought_scores, {"type": "because_you_bought", "item_id": names[index]}
+                    )
+                )
         for round_ in zip_longest(*sources):  # one from each history item in turn
             yield from (c for c in round_ if c is not None)
 
@@ -156,8 +169,14 @@ class Answers:
             listing.add(picks)
             listing.fill_popular()
             if listing.items:
-                offers.append({"category_id": category_id, "score": round(float(score), 4),
-                               "reason": {"type": reason}, "items": listing.items})
+                offers.append(
+                    {
+                        "category_id": category_id,
+                        "score": round(float(score), 4),
+                        "reason": {"type": reason},
+                        "items": listing.items,
+                    }
+                )
         source = "personalized" if record is not None and record.offer_categories else "popular"
         return {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
 
@@ -185,8 +204,9 @@ class Answers:
         version, record = self.store.item(item_id)
         return self._item_answer(item_id, version, record, filters, set(), "similar")
 
-    def _item_answer(self, item_id: str, version: str, record: ItemRecord | None, filters: Filters,
-                     blocked: set[int], kind: str) -> dict:
+    def _item_answer(
+        self, item_id: str, version: str, record: ItemRecord | None, filters: Filters, blocked: set[int], kind: str
+    ) -> dict:
         """An item's list of ``kind``, filled with popular items of its category, then of all."""
         answer = {"item_id": item_id, "model_version": version}
         if record is None:
@@ -196,8 +216,9 @@ class Answers:
         blocked.add(record.index)
         listing = Listing(self.store, version, filters, blocked)
         if kind == "also_bought":
-            listing.add(scored(record.also_bought, record.also_bought_scores,
-                               {"type": "bought_together", "item_id": item_id}))
+            listing.add(
+                scored(record.also_bought, record.also_bought_scores, {"type": "bought_together", "item_id": item_id})
+            )
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         (subject,) = self.store.attrs(version, [record.index])
         subject_category = subject.get("category_id") if subject else None
@@ -223,4 +244,3 @@ class Answers:
 def _history(record: UserRecord) -> list[int]:
     """The items whose lists serve a user without picks: recent views first, then purchases."""
     return list(record.recent[:LIGHT_HISTORY]) + list(record.bought[:LIGHT_HISTORY])
-

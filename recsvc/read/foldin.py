@@ -58,9 +58,16 @@ class FoldIn:
         item_ids = raw_ids.decode().split("\n") if raw_ids else []
         base = np.asarray(meta["yty"], dtype=np.float64) + meta["regularization"] * np.eye(k)
         weights = np.array([float(meta["event_weights"].get(name, 0.0)) for name in EVENTS])
-        return cls(item_ids=item_ids, item_index={item: n for n, item in enumerate(item_ids)}, factors=factors, pool=pool,
-                   pool_factors=np.ascontiguousarray(factors[pool]), base=base, alpha=float(meta["alpha"]),
-                   weights=weights)
+        return cls(
+            item_ids=item_ids,
+            item_index={item: n for n, item in enumerate(item_ids)},
+            factors=factors,
+            pool=pool,
+            pool_factors=np.ascontiguousarray(factors[pool]),
+            base=base,
+            alpha=float(meta["alpha"]),
+            weights=weights,
+        )
 
     def indexed(self, events: Iterable[tuple[int, str]]) -> list[tuple[int, int]]:
         """(event code, item index) of the events whose item the model knows."""
@@ -99,5 +106,7 @@ class FoldIn:
         return ((int(i), float(s), self._reason(int(c), bought)) for i, s, c in zip(items, scores[top], cause))
 
     def _reason(self, cause: int, bought: set[int]) -> dict:
-        return {"type": "because_you_bought" if cause in bought else "because_you_viewed",
-                "item_id": self.item_ids[cause]}
+        return {
+            "type": "because_you_bought" if cause in bought else "because_you_viewed",
+            "item_id": self.item_ids[cause],
+        }

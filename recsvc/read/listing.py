@@ -76,16 +76,21 @@ class Listing:
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
         attrs = self.store.attrs(self.version, [c[0] for c in batch])
-        for (index, score, reason), item in zip(batch, attrs):
+        for (_, score, reason), item in zip(batch, attrs):
             if self.full:
                 return
             if item is None or item["item_id"] in self.exclude:
                 continue
             if self.category is not None and self.category not in self.store.ancestors(
-                    self.version, item.get("category_id")):
+                self.version, item.get("category_id")
+            ):
                 continue
-            out = {"item_id": item["item_id"], "score": round(float(score), 4),
-                   "category_id": item.get("category_id"), "reason": reason}
+            out = {
+                "item_id": item["item_id"],
+                "score": round(float(score), 4),
+                "category_id": item.get("category_id"),
+                "reason": reason,
+            }
             out.update((k, item[k]) for k in ITEM_ATTRIBUTES if k in item)
             self.items.append(out)
 

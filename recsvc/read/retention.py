@@ -29,8 +29,12 @@ def due_candidates(record: BuyAgainRecord, now: float) -> list[Candidate]:
     out = []
     for item, last, count, interval in zip(record.items, record.last, record.counts, record.interval_days):
         days = max(0.0, (now - last) / DAY)
-        reason = {"type": "due_again", "days_since_last_purchase": int(days),
-                  "interval_days": round(float(interval), 1), "times_bought": int(count)}
+        reason = {
+            "type": "due_again",
+            "days_since_last_purchase": int(days),
+            "interval_days": round(float(interval), 1),
+            "times_bought": int(count),
+        }
         out.append((item, due_score(days, interval, count), reason))
     out.sort(key=lambda c: -c[1])
     return out
@@ -68,9 +72,16 @@ class RetentionAnswers:
         """The public profile of one user from their records (None where the trainer wrote none)."""
         if profile is None:  # no purchase, cart or interest: new, or not known at all
             categories = self._categories_of(version, list(user.recent) if user else [])
-            return {"known": user is not None, "segment": "new", "at_risk": False, "orders": 0,
-                    "spend": 0.0, "days_since_last_order": None, "usual_interval_days": None,
-                    "top_categories": categories}
+            return {
+                "known": user is not None,
+                "segment": "new",
+                "at_risk": False,
+                "orders": 0,
+                "spend": 0.0,
+                "days_since_last_order": None,
+                "usual_interval_days": None,
+                "top_categories": categories,
+            }
         now = self.now(version)
         last = profile.last_order
         return {

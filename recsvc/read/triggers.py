@@ -122,8 +122,18 @@ class Triggers:
             return float("-inf"), now - span  # the cart has waited that long
         return now - span, float("inf")  # category-interest, win-back: recent enough
 
-    def _entry(self, kind: str, version: str, now: float, span: float, user_id: str, user: UserRecord | None,
-               again: BuyAgainRecord | None, profile: Profile | None, filters: Filters) -> dict | None:
+    def _entry(
+        self,
+        kind: str,
+        version: str,
+        now: float,
+        span: float,
+        user_id: str,
+        user: UserRecord | None,
+        again: BuyAgainRecord | None,
+        profile: Profile | None,
+        filters: Filters,
+    ) -> dict | None:
         """One user's entry of a trigger list; None when the user has nothing for it."""
         blocked = set(user.bought) if user else set()
         entry = {"user_id": user_id, "segment": profile.segment if profile else "new"}

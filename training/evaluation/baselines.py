@@ -98,8 +98,9 @@ class BPR(Scorer):
     def fit(self, inter):
         binary = (inter.strength > 0).astype(np.float32).tocsr()
         with threadpool_limits(1, "blas"):
-            model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations,
-                                                random_state=self.random_state)
+            model = BayesianPersonalizedRanking(
+                factors=self.factors, iterations=self.iterations, random_state=self.random_state
+            )
             model.fit(binary, show_progress=False)
         self.user_factors, self.item_factors = model.user_factors, model.item_factors
         return self
@@ -120,7 +121,7 @@ class EASE(Scorer):
         binary = (inter.strength > 0).astype(np.float32).tocsc()
         counts = np.diff(binary.indptr)
         touched = np.flatnonzero(counts > 0)
-        self.items = np.sort(touched[np.argsort(-counts[touched], kind="stable")[:self.max_items]])
+        self.items = np.sort(touched[np.argsort(-counts[touched], kind="stable")[: self.max_items]])
         self.history = binary[:, self.items].tocsr()
         gram = (self.history.T @ self.history).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.l2

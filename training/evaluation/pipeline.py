@@ -28,18 +28,27 @@ class SplitBy:
         return split.cutoff_of(events, date=self.date, days=self.days, fraction=self.fraction)
 
 
-def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path | None = None,
-                     categories: Path | None = None, split_by: SplitBy = SplitBy(),
-                     config: TrainConfig = TrainConfig(), budget_seconds: float = 0.0,
-                     out: Path | None = None) -> dict:
+def evaluate_dataset(
+    events: Path,
+    *,
+    preset: str | None = None,
+    catalog: Path | None = None,
+    categories: Path | None = None,
+    split_by: SplitBy = SplitBy(),
+    config: TrainConfig = TrainConfig(),
+    budget_seconds: float = 0.0,
+    out: Path | None = None,
+) -> dict:
     """Evaluate the served model (defaults, and tuned when a budget is given) beside the baselines."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     started = time.perf_counter()
     ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
     # the served picks with their defaults, and ALS alone (every other part of the blend off)
-    configs = {"als_served": config,
-               "als_plain": replace(config, blend_knn=0.0, blend_history=0.0, blend_popularity=0.0)}
+    configs = {
+        "als_served": config,
+        "als_plain": replace(config, blend_knn=0.0, blend_history=0.0, blend_popularity=0.0),
+    }
     tuned = None
     if budget_seconds > 0:
         # validation: the train half cut again, in the same proportion of events
@@ -61,9 +70,16 @@ def evaluate_dataset(events: Path, *, preset: str | None = None, catalog: Path |
     return result
 
 
-def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | None = None,
-                    categories: Path | None = None, config: TrainConfig = TrainConfig(),
-                    split_by: SplitBy = SplitBy(), k: int = 10) -> dict:
+def offline_metrics(
+    events: Path,
+    *,
+    preset: str | None = None,
+    catalog: Path | None = None,
+    categories: Path | None = None,
+    config: TrainConfig = TrainConfig(),
+    split_by: SplitBy = SplitBy(),
+    k: int = 10,
+) -> dict:
     """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
     from training.evaluation.baselines import ItemKNN, Popular
 
@@ -71,10 +87,16 @@ def offline_metrics(events: Path, *, preset: str | None = None, catalog: Path | 
     s = split.split(ds.events, split_by.cutoff(ds.events))
     results = run.evaluate(s, ds, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
     wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
-    return {"split": results.split, **{
-        task: {"users": info["users"],
-               "models": {name: {w: values[w] for w in wanted} for name, values in info["models"].items()}}
-        for task, info in results.tasks.items()}}
+    return {
+        "split": results.split,
+        **{
+            task: {
+                "users": info["users"],
+                "models": {name: {w: values[w] for w in wanted} for name, values in info["models"].items()},
+            }
+            for task, info in results.tasks.items()
+        },
+    }
 
 
 def headline(result: dict, task: str = report.MAIN_TASK, k: int = 10) -> list[str]:
@@ -84,6 +106,8 @@ def headline(result: dict, task: str = report.MAIN_TASK, k: int = 10) -> list[st
     models = info["models"]
     for name in sorted(models, key=lambda m: -models[m][f"ndcg@{k}"]):
         m = models[name]
-        lines.append(f"  {name:20s} ndcg@{k} {m[f'ndcg@{k}']:.4f}  hit_rate@{k} {m[f'hit_rate@{k}']:.4f}  "
-                     f"recall@{k} {m[f'recall@{k}']:.4f}  coverage@{k} {m[f'coverage@{k}']:.4f}")
+        lines.append(
+            f"  {name:20s} ndcg@{k} {m[f'ndcg@{k}']:.4f}  hit_rate@{k} {m[f'hit_rate@{k}']:.4f}  "
+            f"recall@{k} {m[f'recall@{k}']:.4f}  coverage@{k} {m[f'coverage@{k}']:.4f}"
+        )
     return lines

@@ -31,8 +31,12 @@ def markdown(result: dict, k: int = 10) -> str:
     lines = []
     for task, info in result.get("tasks", {}).items():
         models = info["models"]
-        lines += [f"{task} ({info['users']} users)", "",
-                  "| model | " + " | ".join(wanted) + " |", "|---|" + "---:|" * len(wanted)]
+        lines += [
+            f"{task} ({info['users']} users)",
+            "",
+            "| model | " + " | ".join(wanted) + " |",
+            "|---|" + "---:|" * len(wanted),
+        ]
         for name in _ordered(models):
             lines.append(f"| {name} | " + " | ".join(f"{models[name][w]:.4f}" for w in wanted) + " |")
         lines.append("")
@@ -95,7 +99,9 @@ def plot_by_activity(task: str, activity: dict) -> str:
     for n, name in enumerate(names):
         values = [activity[name][b] or 0.0 for b in buckets]
         ax.bar([x + n * width for x in range(len(buckets))], values, width, label=name)
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(buckets))], [f"{b} item{'s' if b != '1' else ''}" for b in buckets])
+    ax.set_xticks(
+        [x + 0.4 - width / 2 for x in range(len(buckets))], [f"{b} item{'s' if b != '1' else ''}" for b in buckets]
+    )
     ax.set_ylabel("NDCG@10")
     ax.set_title(f"{task}: NDCG@10 by user activity (distinct items before the cutoff)")
     ax.legend(fontsize=7, ncol=2)
@@ -110,19 +116,24 @@ def _table(models: dict) -> str:
     for name in _ordered(models):
         cells = "".join(
             f"<td{' class=best' if models[name][c] == best[c] and best[c] > 0 else ''}>{models[name][c]:.4f}</td>"
-            for c in columns)
+            for c in columns
+        )
         rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
 
 
 def render_html(result: dict) -> str:
     """One page, plots embedded as PNG, no outside resources."""
-    parts = [f"<h1>Offline evaluation: {html.escape(str(result.get('dataset', '')))}</h1>",
-             f"<p>Split: {html.escape(json.dumps(result.get('split', {})))}</p>"]
+    parts = [
+        f"<h1>Offline evaluation: {html.escape(str(result.get('dataset', '')))}</h1>",
+        f"<p>Split: {html.escape(json.dumps(result.get('split', {})))}</p>",
+    ]
     if result.get("tuning"):
         t = result["tuning"]
-        parts.append(f"<p>Tuning: {t['trials']} trials in {t['seconds']:.0f} s; best {html.escape(t['metric'])} "
-                     f"{t['best_score']:.4f} with {html.escape(json.dumps(t['best']))}</p>")
+        parts.append(
+            f"<p>Tuning: {t['trials']} trials in {t['seconds']:.0f} s; best {html.escape(t['metric'])} "
+            f"{t['best_score']:.4f} with {html.escape(json.dumps(t['best']))}</p>"
+        )
     try:
         _plots()
         plots = True
@@ -142,8 +153,12 @@ def render_html(result: dict) -> str:
         if activity and plots:
             parts.append(_img(plot_by_activity(task, activity), f"{task} NDCG@10 by user activity"))
         parts.append(_table(models))
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.best{background:#d8f0d0;font-weight:bold}"
-             "img{display:block;margin:1em 0}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>recsvc offline evaluation</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.best{background:#d8f0d0;font-weight:bold}"
+        "img{display:block;margin:1em 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>recsvc offline evaluation</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )

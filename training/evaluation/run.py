@@ -19,8 +19,11 @@ from training.private_redis import private_redis
 log = logging.getLogger(__name__)
 
 KS = (5, 10, 20)
-TARGETS = {"purchase": (PURCHASE,), "purchase_or_cart": (PURCHASE, ADDTOCART),
-           "any": (VIEW, ADDTOCART, PURCHASE, WISHLIST)}
+TARGETS = {
+    "purchase": (PURCHASE,),
+    "purchase_or_cart": (PURCHASE, ADDTOCART),
+    "any": (VIEW, ADDTOCART, PURCHASE, WISHLIST),
+}
 """What counts as a user taking a recommendation: their next purchases, purchases and carts, or any event
 (for samples with too few buyers to measure)."""
 ACTIVITY_BUCKETS = ((1, 1), (2, 4), (5, 19), (20, None))
@@ -100,7 +103,7 @@ def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hi
     """Each user's top k items by the scorer, without their blocked items or hidden items."""
     out = np.full((len(users), k), -1, dtype=np.int64)
     for start in range(0, len(users), SCORE_BATCH):
-        batch = users[start:start + SCORE_BATCH]
+        batch = users[start : start + SCORE_BATCH]
         scores = np.asarray(scorer.scores(batch), dtype=np.float32)
         rows = blocked[batch].tocoo()
         scores[rows.row, rows.col] = -np.inf
@@ -110,7 +113,7 @@ def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hi
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         top[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = -1
-        out[start:start + len(batch), :width] = top
+        out[start : start + len(batch), :width] = top
     return out
 
 
@@ -129,8 +132,9 @@ def by_activity(ndcg: np.ndarray, activity: np.ndarray) -> dict[str, float | Non
     return out
 
 
-def evaluate(s: Split, data: Dataset, configs: dict[str, TrainConfig],
-             scorers: list[baselines.Scorer] | None = None) -> Results:
+def evaluate(
+    s: Split, data: Dataset, configs: dict[str, TrainConfig], scorers: list[baselines.Scorer] | None = None
+) -> Results:
     """Every served configuration and every baseline on the same split, at every K, for every task.
 
     Each configuration is trained on the train half, published into a private Redis and asked
@@ -175,9 +179,14 @@ def evaluate(s: Split, data: Dataset, configs: dict[str, TrainConfig],
     for task_name, task in tasks.items():
         models = {name: metrics.summary(r, task.relevant, KS, n_items) for name, r in ranked[task_name].items()}
         results.tasks[task_name] = {"users": len(task.users), "models": models}
-        results.activity[task_name] = {
-            name: by_activity(metrics.per_user(r, task.relevant, 10)["ndcg"], activity[task.users])
-            for name, r in ranked[task_name].items()} if len(task.users) else {}
+        results.activity[task_name] = (
+            {
+                name: by_activity(metrics.per_user(r, task.relevant, 10)["ndcg"], activity[task.users])
+                for name, r in ranked[task_name].items()
+            }
+            if len(task.users)
+            else {}
+        )
     return results
 
 
@@ -186,8 +195,10 @@ def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarr
     out: dict[str, np.ndarray] = {}
     if not len(task.users):
         return out
-    subject = sp.csr_matrix((np.ones(len(task.users), np.float32), (np.arange(len(task.users)), task.subjects)),
-                            shape=(len(task.users), inter.strength.shape[1]))
+    subject = sp.csr_matrix(
+        (np.ones(len(task.users), np.float32), (np.arange(len(task.users)), task.subjects)),
+        shape=(len(task.users), inter.strength.shape[1]),
+    )
     blocked_rows = (blocked[task.users] + subject).tocsr()
     index = np.arange(len(task.users))
     for scorer in (baselines.Popular(), baselines.ItemKNN("cosine"), baselines.ItemKNN("bm25")):

@@ -36,7 +36,7 @@ class ServedModel:
         """Each user's personalized recommendations (``GET /v1/users/<id>/recommendations``), users x k."""
         rows = []
         for start in range(0, len(users), BATCH):
-            ids = [self.user_ids[u] for u in users[start:start + BATCH].tolist()]
+            ids = [self.user_ids[u] for u in users[start : start + BATCH].tolist()]
             answer = self.answers.batch(ids, Filters(limit=k))
             rows += [self._codes(result["items"], k) for result in answer["results"]]
         return _padded(rows, k)
@@ -53,5 +53,5 @@ class ServedModel:
 def _padded(rows: list[list[int]], k: int) -> np.ndarray:
     out = np.full((len(rows), k), -1, dtype=np.int64)
     for n, row in enumerate(rows):
-        out[n, :len(row)] = row
+        out[n, : len(row)] = row
     return out

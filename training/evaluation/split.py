@@ -30,8 +30,9 @@ class Split:
         }
 
 
-def cutoff_of(events: Events, *, date: str | None = None, days: float | None = None,
-              fraction: float | None = None) -> int:
+def cutoff_of(
+    events: Events, *, date: str | None = None, days: float | None = None, fraction: float | None = None
+) -> int:
     """The cutoff time from exactly one of: an ISO date, the last N days, or the newest fraction of events."""
     given = [x is not None for x in (date, days, fraction)]
     if sum(given) != 1:
@@ -61,5 +62,11 @@ def split(events: Events, cutoff: int) -> Split:
 
 
 def _take(events: Events, mask: np.ndarray) -> Events:
-    return replace(events, timestamp=events.timestamp[mask], user=events.user[mask], item=events.item[mask],
-                   event=events.event[mask], quantity=events.quantity[mask])
+    return replace(
+        events,
+        timestamp=events.timestamp[mask],
+        user=events.user[mask],
+        item=events.item[mask],
+        event=events.event[mask],
+        quantity=events.quantity[mask],
+    )

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
 import redis
 
 from training.config import TrainConfig
@@ -50,8 +49,14 @@ class Tuning:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "best": changed(self.best), "best_score": self.best_score,
-                "trials": len(self.trials), "seconds": round(self.seconds, 1), "history": self.trials}
+        return {
+            "metric": self.metric,
+            "best": changed(self.best),
+            "best_score": self.best_score,
+            "trials": len(self.trials),
+            "seconds": round(self.seconds, 1),
+            "history": self.trials,
+        }
 
 
 def changed(config: TrainConfig) -> dict:
@@ -63,8 +68,12 @@ def changed(config: TrainConfig) -> dict:
 def sample(rng: random.Random, base: TrainConfig) -> TrainConfig:
     """A random configuration from SPACE."""
     pick = {name: rng.choice(values) for name, values in SPACE.items()}
-    weights = {**base.event_weights, "view": pick.pop("view"), "addtocart": pick.pop("addtocart"),
-               "purchase": pick.pop("purchase")}
+    weights = {
+        **base.event_weights,
+        "view": pick.pop("view"),
+        "addtocart": pick.pop("addtocart"),
+        "purchase": pick.pop("purchase"),
+    }
     return replace(base, event_weights=weights, **pick)
 
 
@@ -77,8 +86,9 @@ def score(r: redis.Redis, s: Split, data: Dataset, config: TrainConfig, task: st
     return float(metrics.per_user(ranked, t.relevant, k)["ndcg"].mean())
 
 
-def tune(validation: Split, data: Dataset, budget_seconds: float, task: str,
-         base: TrainConfig = TrainConfig(), seed: int = 0) -> Tuning:
+def tune(
+    validation: Split, data: Dataset, budget_seconds: float, task: str, base: TrainConfig = TrainConfig(), seed: int = 0
+) -> Tuning:
     """Try configurations until the budget is spent; the defaults always run first."""
     with private_redis() as r:
         return _tune(r, validation, data, budget_seconds, task, base, seed)

@@ -19,9 +19,11 @@ INSTACART_END = int(datetime(2017, 6, 1, tzinfo=timezone.utc).timestamp())
 
 
 def _read(path: Path, delimiter: str = ",", **types) -> pa.Table:
-    return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                          convert_options=pacsv.ConvertOptions(column_types=types, null_values=["", "NA"],
-                                                            strings_can_be_null=True))
+    return pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=["", "NA"], strings_can_be_null=True),
+    )
 
 
 def _write(table: pa.Table, path: Path) -> Path:
@@ -44,7 +46,8 @@ def instacart(source: Path, out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     lines = _read(source / "order_lines.csv.gz", user_id=pa.string(), product_id=pa.string())
     orders = lines.group_by(["user_id", "order_id"]).aggregate(
-        [("order_number", "min"), ("days_since_prior_order", "min"), ("order_hour_of_day", "min")])
+        [("order_number", "min"), ("days_since_prior_order", "min"), ("order_hour_of_day", "min")]
+    )
     user = orders["user_id"].to_numpy(zero_copy_only=False)
     number = orders["order_number_min"].to_numpy()
     gap = np.nan_to_num(orders["days_since_prior_order_min"].to_numpy(zero_copy_only=False).astype(float))
@@ -61,24 +64,48 @@ def instacart(source: Path, out: Path) -> dict[str, Path]:
     when = INSTACART_END - ((total - day) * DAY).astype(np.int64) + hour[order].astype(np.int64) * 3600
     time_of = dict(zip(orders["order_id"].to_numpy()[order].tolist(), when.tolist()))
     ts = np.array([time_of[o] for o in lines["order_id"].to_numpy().tolist()], dtype=np.int64)
-    events = pa.table({"timestamp": ts, "user_id": lines["user_id"], "item_id": lines["product_id"],
-                       "event": pa.array(["purchase"] * lines.num_rows)})
-    products = _read(source / "products.csv.gz", product_id=pa.string(), aisle_id=pa.string(),
-                     department_id=pa.string())
+    events = pa.table(
+        {
+            "timestamp": ts,
+            "user_id": lines["user_id"],
+            "item_id": lines["product_id"],
+            "event": pa.array(["purchase"] * lines.num_rows),
+        }
+    )
+    products = _read(
+        source / "products.csv.gz", product_id=pa.string(), aisle_id=pa.string(), department_id=pa.string()
+    )
     products = products.filter(pc.is_in(products["product_id"], value_set=pc.unique(lines["product_id"])))
-    catalog = pa.table({"item_id": products["product_id"],
-                        "category_id": pc.binary_join_element_wise("aisle-", products["aisle_id"], ""),
-                        "title": products["product_name"]})
+    catalog = pa.table(
+        {
+            "item_id": products["product_id"],
+            "category_id": pc.binary_join_element_wise("aisle-", products["aisle_id"], ""),
+            "title": products["product_name"],
+        }
+    )
     pairs = pa.table({"a": products["aisle_id"], "d": products["department_id"]}).group_by(["a", "d"]).aggregate([])
     departments = pc.unique(pairs["d"])
-    categories = pa.table({
-        "category_id": pa.concat_arrays([pc.binary_join_element_wise("aisle-", pairs["a"].combine_chunks(), ""),
-                                         pc.binary_join_element_wise("dept-", departments, "")]),
-        "parent_id": pa.concat_arrays([pc.binary_join_element_wise("dept-", pairs["d"].combine_chunks(), ""),
-                                       pa.array([""] * len(departments))]),
-    })
-    return {"events": _write(events, out / "events.csv.gz"), "catalog": _write(catalog, out / "catalog.csv"),
-            "categories": _write(categories, out / "categories.csv")}
+    categories = pa.table(
+        {
+            "category_id": pa.concat_arrays(
+                [
+                    pc.binary_join_element_wise("aisle-", pairs["a"].combine_chunks(), ""),
+                    pc.binary_join_element_wise("dept-", departments, ""),
+                ]
+            ),
+            "parent_id": pa.concat_arrays(
+                [
+                    pc.binary_join_element_wise("dept-", pairs["d"].combine_chunks(), ""),
+                    pa.array([""] * len(departments)),
+                ]
+            ),
+        }
+    )
+    return {
+        "events": _write(events, out / "events.csv.gz"),
+        "catalog": _write(catalog, out / "catalog.csv"),
+        "categories": _write(categories, out / "categories.csv"),
+    }
 
 
 def diginetica(source: Path, out: Path) -> dict[str, Path]:
@@ -89,8 +116,10 @@ def diginetica(source: Path, out: Path) -> dict[str, Path]:
     source, out = Path(source), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = []
-    for name, event, columns in (("train-purchases.csv.gz", "purchase", ("sessionId", "userId", "itemId")),
-                                 ("sample_train-item-views.csv.gz", "view", ("session_id", "user_id", "item_id"))):
+    for name, event, columns in (
+        ("train-purchases.csv.gz", "purchase", ("sessionId", "userId", "itemId")),
+        ("sample_train-item-views.csv.gz", "view", ("session_id", "user_id", "item_id")),
+    ):
         path = source / name
         if not path.exists():
             continue
@@ -99,16 +128,18 @@ def diginetica(source: Path, out: Path) -> dict[str, Path]:
         day = pc.cast(pc.strptime(t["eventdate"], format="%Y-%m-%d", unit="s"), pa.int64())
         ts = pc.add(day, pc.divide(pc.cast(t["timeframe"], pa.int64()), 1000))
         who = pc.coalesce(t[user], pc.binary_join_element_wise("session-", t[session], ""))
-        parts.append(pa.table({"timestamp": ts, "user_id": who, "item_id": t[item],
-                               "event": pa.array([event] * t.num_rows)}))
+        parts.append(
+            pa.table({"timestamp": ts, "user_id": who, "item_id": t[item], "event": pa.array([event] * t.num_rows)})
+        )
     events = pa.concat_tables(parts)
     result = {"events": _write(events, out / "events.csv.gz")}
     categories = source / "product-categories.csv.gz"
     if categories.exists():
         c = _read(categories, ";", itemId=pa.string(), categoryId=pa.string())
         c = c.filter(pc.is_in(c["itemId"], value_set=pc.unique(events["item_id"])))
-        result["catalog"] = _write(pa.table({"item_id": c["itemId"], "category_id": c["categoryId"]}),
-                                   out / "catalog.csv")
+        result["catalog"] = _write(
+            pa.table({"item_id": c["itemId"], "category_id": c["categoryId"]}), out / "catalog.csv"
+        )
     return result
 
 

@@ -67,7 +67,8 @@ def assemble(events: Events, catalog: Catalog, parents: dict[str, str | None]) -
     catalogue = CodedCatalog(
         category=np.array([code.get(c, -1) if c else -1 for c in item_category], dtype=np.int32),
         available=np.array([k.get("available", True) for k in known], dtype=bool),
-        category_parent=np.array([code.get(parents.get(c) or "", -1) for c in category_ids], dtype=np.int32))
+        category_parent=np.array([code.get(parents.get(c) or "", -1) for c in category_ids], dtype=np.int32),
+    )
     attrs = []
     for item_id, category, k in zip(item_ids, item_category, known):
         entry = {"item_id": item_id, "category_id": category, **{a: k[a] for a in ITEM_ATTRIBUTES if a in k}}

@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 
 from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.contract.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
-
 from training.inputs.presets import Preset
 
 log = logging.getLogger(__name__)
@@ -127,20 +126,27 @@ def _read_csv(path: Path, header: tuple[str, ...] | None, bad: BadRows, use_thre
     def on_invalid(row) -> str:
         skipped.append(row.number if row.number is not None else -1)
         if row.number is not None and row.text.strip():
-            bad.add(f"{path.name} line {row.number}",
-                    f"expected {row.expected_columns} fields, found {row.actual_columns}: {row.text[:80]!r}")
+            bad.add(
+                f"{path.name} line {row.number}",
+                f"expected {row.expected_columns} fields, found {row.actual_columns}: {row.text[:80]!r}",
+            )
         return "skip"
 
     delimiter = _sniff_delimiter(path)
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=16 << 20,
-                                           column_names=list(header) if header else None),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=_all_strings(path, header, delimiter),
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            read_options=pacsv.ReadOptions(
+                use_threads=use_threads, block_size=16 << 20, column_names=list(header) if header else None
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=_all_strings(path, header, delimiter),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except pa.ArrowInvalid as e:
         raise InputError(f"{path.name}: cannot read as CSV: {str(e).splitlines()[0]}") from None
@@ -171,8 +177,9 @@ def _rename(table: pa.Table, columns: dict[str, str]) -> pa.Table:
     return table.rename_columns(names)
 
 
-def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
-                stream: pa.Table | None = None) -> tuple[Events, BadRows]:
+def read_events(
+    path: Path | None, preset: Preset, *, strict: bool = False, stream: pa.Table | None = None
+) -> tuple[Events, BadRows]:
     """Read and validate events from files, from a table of streamed events, or both; raise InputError
     when nothing can be trained on. ``stream`` has the contract's column names as strings."""
     bad = BadRows(strict=strict)
@@ -189,7 +196,8 @@ def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
         if missing:
             raise InputError(
                 f"{file.name}: missing column(s) {', '.join(missing)}; found {', '.join(table.column_names)}"
-                " (need timestamp, user_id, item_id, event; or pass --preset)")
+                " (need timestamp, user_id, item_id, event; or pass --preset)"
+            )
         keep = [c for c in (*EVENT_COLUMNS, "quantity", "category_id") if c in table.column_names]
         parts.append(table.select(keep))
         lines.append(t.lines)
@@ -204,8 +212,7 @@ def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
         raise InputError(f"{label}: no events")
     table = pa.concat_tables(parts, promote_options="default")
     if "quantity" in table.column_names:  # a source without quantities: one of each
-        table = table.set_column(table.column_names.index("quantity"), "quantity",
-                                 pc.fill_null(table["quantity"], ""))
+        table = table.set_column(table.column_names.index("quantity"), "quantity", pc.fill_null(table["quantity"], ""))
     line = np.concatenate(lines)
     file_of = np.concatenate(names)
 
@@ -213,8 +220,10 @@ def read_events(path: Path | None, preset: Preset, *, strict: bool = False,
         """Count the rows in mask as bad, with the first few as examples."""
         rows = np.flatnonzero(mask)
         for r in rows[:MAX_EXAMPLES]:
-            bad.add(f"{sources[file_of[r]]} {'entry' if sources[file_of[r]] == 'event stream' else 'line'} "
-                    f"{line[r]}", reason_of(r))
+            bad.add(
+                f"{sources[file_of[r]]} {'entry' if sources[file_of[r]] == 'event stream' else 'line'} {line[r]}",
+                reason_of(r),
+            )
         bad.count += max(0, len(rows) - MAX_EXAMPLES)
 
     ok = np.ones(table.num_rows, dtype=bool)
@@ -355,7 +364,8 @@ def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tupl
         table = _rename(t.table, preset.categories_columns)
         if "category_id" not in table.column_names:
             raise InputError(
-                f"{file.name}: the category tree needs category_id and parent_id; found {', '.join(table.column_names)}")
+                f"{file.name}: the category tree needs category_id and parent_id; found {', '.join(table.column_names)}"
+            )
         parent_col = table["parent_id"].to_pylist() if "parent_id" in table.column_names else [None] * table.num_rows
         for line, cat, parent in zip(t.lines, table["category_id"].to_pylist(), parent_col):
             cat = (cat or "").strip()

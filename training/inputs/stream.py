@@ -23,7 +23,7 @@ def read_stream(r: redis.Redis, chunk: int = CHUNK) -> tuple[pa.Table, str | Non
     start, last = "-", None
     while True:
         entries = r.xrange(keys.EVENTS_STREAM, min=start, max=end, count=chunk)
-        for entry_id, fields in entries:
+        for _, fields in entries:
             for name in COLUMNS:
                 value = fields.get(name.encode())
                 columns[name].append(value.decode() if value is not None else "")

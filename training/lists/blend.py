@@ -13,9 +13,9 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
-from training.lists.candidates import CodedCatalog, batched_topk, explaining_items, user_picks
 from training.config import TrainConfig
 from training.interactions import Interactions
+from training.lists.candidates import CodedCatalog, batched_topk, explaining_items, user_picks
 from training.model import Factors
 from training.ragged import Ragged, grouped, rank_in_row
 
@@ -42,8 +42,9 @@ def _row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.diags(1.0 / top) @ m
 
 
-def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: CodedCatalog,
-                  config: TrainConfig) -> tuple[Ragged, np.ndarray]:
+def blended_picks(
+    inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: CodedCatalog, config: TrainConfig
+) -> tuple[Ragged, np.ndarray]:
     """Each user's top picks by the blended score, without what they bought; and the item explaining each.
 
     With every weight but ALS's at zero these are the plain ALS picks of ``candidates.user_picks``.
@@ -67,8 +68,9 @@ def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catal
     best = np.where(valid[:, :1], scores[:, :1], 1.0)
     scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
     row_of = np.repeat(users, ids.shape[1])[valid.ravel()]
-    als = sp.csr_matrix((scaled[valid].astype(np.float32), (row_of, pool[np.maximum(ids, 0)][valid])),
-                        shape=(n_users, n_items))
+    als = sp.csr_matrix(
+        (scaled[valid].astype(np.float32), (row_of, pool[np.maximum(ids, 0)][valid])), shape=(n_users, n_items)
+    )
     parts.append(als * config.blend_als)
     history = sp.diags(picked.astype(np.float32)) @ inter.strength.tocsr()
     history.eliminate_zeros()
@@ -80,7 +82,9 @@ def blended_picks(inter: Interactions, factors: Factors, pool: np.ndarray, catal
         viewed = history - history.multiply(inter.purchases > 0)
         viewed.eliminate_zeros()
         viewed = _row_max_scaled(viewed) @ sp.diags(catalogue.available.astype(np.float32))
-        parts.append((viewed + (viewed > 0).astype(np.float32)) * config.blend_history)  # 1..2: on top of any other part
+        parts.append(
+            (viewed + (viewed > 0).astype(np.float32)) * config.blend_history
+        )  # 1..2: on top of any other part
     blend = sum(parts[1:], parts[0]).tocsr()
     blend = (blend - blend.multiply(inter.purchases > 0)).tocoo()
     popularity = inter.popularity / (inter.popularity.max() or 1.0)

@@ -47,8 +47,7 @@ class CodedCatalog:
             current = np.where(known, self.category_parent[np.maximum(current, 0)], -1)
         rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
         cols = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
-        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                          shape=(len(self.category), self.n_categories))
+        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(self.category), self.n_categories))
         m.data[:] = 1.0  # a cycle could have counted a category twice
         return m
 
@@ -56,8 +55,9 @@ class CodedCatalog:
         """items x categories: 1 at the item's own category."""
         has = self.category >= 0
         rows = np.flatnonzero(has)
-        return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, self.category[has])),
-                             shape=(len(self.category), self.n_categories))
+        return sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, self.category[has])), shape=(len(self.category), self.n_categories)
+        )
 
 
 def normalized(factors: np.ndarray) -> np.ndarray:
@@ -102,8 +102,9 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
     return top_per_row(row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32), n_items, k)
 
 
-def user_picks(interactions: Interactions, factors: Factors, pool: np.ndarray, k: int,
-               min_items: int = 1) -> tuple[Ragged, np.ndarray]:
+def user_picks(
+    interactions: Interactions, factors: Factors, pool: np.ndarray, k: int, min_items: int = 1
+) -> tuple[Ragged, np.ndarray]:
     """Top-k pool items of each fitted user with at least min_items distinct items, without what
     they bought; and the item of their history that explains each pick."""
     n_users = interactions.strength.shape[0]
@@ -151,12 +152,13 @@ def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tupl
     items = np.flatnonzero(weight > 0)
     overall = top_per_row(np.zeros(len(items), np.int64), items, weight[items], 1, k)
     member = catalogue.membership()[items].tocoo()
-    per_category = top_per_row(member.col, items[member.row], weight[items[member.row]],
-                               catalogue.n_categories, k)
+    per_category = top_per_row(member.col, items[member.row], weight[items[member.row]], catalogue.n_categories, k)
     return overall, per_category
 
 
-def category_offers(interactions: Interactions, picks: Ragged, catalogue: CodedCatalog, k: int) -> tuple[Ragged, np.ndarray]:
+def category_offers(
+    interactions: Interactions, picks: Ragged, catalogue: CodedCatalog, k: int
+) -> tuple[Ragged, np.ndarray]:
     """Each user's offer categories: viewed but never bought first, then affinity; and the reason of each.
 
     Reasons: 0 viewed_not_bought, 1 affinity (categories bought in, and those of the user's picks).
@@ -168,8 +170,9 @@ def category_offers(interactions: Interactions, picks: Ragged, catalogue: CodedC
     viewed_not_bought.eliminate_zeros()
     best = picks.rank() < PICKS_FOR_AFFINITY
     pick_rows = np.repeat(np.arange(picks.rows), picks.lengths())[best]
-    pick_matrix = sp.csr_matrix((picks.scores[best].astype(np.float64), (pick_rows, picks.values[best])),
-                                shape=interactions.strength.shape)
+    pick_matrix = sp.csr_matrix(
+        (picks.scores[best].astype(np.float64), (pick_rows, picks.values[best])), shape=interactions.strength.shape
+    )
     score = (interest + pick_matrix @ leaf).tocsr()
     # viewed-not-bought categories rank above every affinity category
     first = (viewed_not_bought > 0).astype(np.float64) * OFFER_RANK_OFFSET

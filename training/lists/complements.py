@@ -9,11 +9,11 @@ damped. "Similar" wants substitutes: ALS neighbours, those of X's own category f
 import numpy as np
 import scipy.sparse as sp
 
-from training.lists.candidates import CodedCatalog
 from training.config import TrainConfig
-from training.interactions import DAY
-from training.ragged import Ragged, top_of_sparse, top_per_row
 from training.inputs.readers import PURCHASE, Events
+from training.interactions import DAY
+from training.lists.candidates import CodedCatalog
+from training.ragged import Ragged, top_of_sparse, top_per_row
 
 SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
 

@@ -11,9 +11,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.config import TrainConfig
+from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, Events
 from training.interactions import DAY
 from training.ragged import Ragged, grouped, top_of_sparse, top_per_row
-from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, Events
 
 SAME_ORDER_S = 12 * 3600  # purchases closer than this are one order, not a repeat
 SEGMENTS = ("new", "repeat", "vip", "at_risk", "lost")
@@ -81,8 +81,9 @@ def _group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> tuple
     return median, counts
 
 
-def repurchase_intervals(events: Events, item_category: np.ndarray, n_categories: int,
-                         config: TrainConfig) -> RepurchaseIntervals:
+def repurchase_intervals(
+    events: Events, item_category: np.ndarray, n_categories: int, config: TrainConfig
+) -> RepurchaseIntervals:
     """Median days between a user's repeat purchases of an item; the category's where the item has few repeats.
 
     A category lends its interval only when enough of its buyers buy again
@@ -144,12 +145,20 @@ def buy_again(events: Events, intervals: RepurchaseIntervals, n_users: int, k: i
     rank = np.arange(len(u)) - np.repeat(np.searchsorted(u, np.arange(n_users)), np.bincount(u, minlength=n_users))
     keep = rank < k
     items = grouped(u[keep], i[keep], t[keep], n_users)
-    return BuyAgain(items=items, counts=counts[keep].astype(np.int32),
-                    interval_days=intervals.days[i[keep]].astype(np.float32))
+    return BuyAgain(
+        items=items, counts=counts[keep].astype(np.int32), interval_days=intervals.days[i[keep]].astype(np.float32)
+    )
 
 
-def profiles(events: Events, strength: sp.csr_matrix, item_category: np.ndarray, n_categories: int,
-             price: np.ndarray, now: int, config: TrainConfig) -> Profiles:
+def profiles(
+    events: Events,
+    strength: sp.csr_matrix,
+    item_category: np.ndarray,
+    n_categories: int,
+    price: np.ndarray,
+    now: int,
+    config: TrainConfig,
+) -> Profiles:
     """Segments from recency, frequency and spend; the at-risk flag; top categories; cart and interest."""
     n_users = len(events.user_ids)
     user, item, ts, qty = _purchases(events)
@@ -194,14 +203,24 @@ def profiles(events: Events, strength: sp.csr_matrix, item_category: np.ndarray,
     segment[lost] = LOST
 
     leaf_rows = np.flatnonzero(item_category >= 0)
-    leaf = sp.csr_matrix((np.ones(len(leaf_rows), np.float32), (leaf_rows, item_category[leaf_rows])),
-                         shape=(len(item_category), max(n_categories, 1)))
+    leaf = sp.csr_matrix(
+        (np.ones(len(leaf_rows), np.float32), (leaf_rows, item_category[leaf_rows])),
+        shape=(len(item_category), max(n_categories, 1)),
+    )
     top_categories = top_of_sparse((strength @ leaf).tocsr(), config.profile_categories)
     return Profiles(
-        orders=orders, first_order=first_order, last_order=last_order,
-        usual_interval_days=usual.astype(np.float32), spend=spend, spend_unit=unit,
-        segment=segment, at_risk=at_risk, at_risk_since=at_risk_since, top_categories=top_categories,
-        cart=_abandoned_carts(events, now, config), interest=_category_interest(events, item_category, now, config),
+        orders=orders,
+        first_order=first_order,
+        last_order=last_order,
+        usual_interval_days=usual.astype(np.float32),
+        spend=spend,
+        spend_unit=unit,
+        segment=segment,
+        at_risk=at_risk,
+        at_risk_since=at_risk_since,
+        top_categories=top_categories,
+        cart=_abandoned_carts(events, now, config),
+        interest=_category_interest(events, item_category, now, config),
     )
 
 
@@ -269,8 +288,15 @@ class RetentionData:
         }
 
 
-def build(events: Events, strength: sp.csr_matrix, item_category: np.ndarray, n_categories: int,
-          price: np.ndarray, now: int, config: TrainConfig) -> RetentionData:
+def build(
+    events: Events,
+    strength: sp.csr_matrix,
+    item_category: np.ndarray,
+    n_categories: int,
+    price: np.ndarray,
+    now: int,
+    config: TrainConfig,
+) -> RetentionData:
     """Intervals, buy-again lists and profiles for every user."""
     intervals = repurchase_intervals(events, item_category, n_categories, config)
     return RetentionData(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recsvc.contract.units import DAY
+
 DEFAULT_NOW = 1_767_225_600
 """2026-01-01 00:00 UTC: a fixed end of history keeps the output reproducible."""
 HISTORY_DAYS = 120
@@ -316,22 +317,20 @@ class Persona:
 
 
 PERSONAS: dict[str, Persona] = {
-    "runner": Persona(("running-shoes", "running-clothes", "fitness"),
-                      (("running-shoes", 0.75), ("fitness", 0.2)), 3),
-    "coffee lover": Persona(("coffee", "coffee-machines", "snacks"),
-                            (("coffee", 0.85), ("coffee-machines", 0.3)), 3),
-    "home cinema": Persona(("tv", "tv-accessories", "headphones"),
-                           (("tv", 0.6), ("headphones", 0.2)), 2),
-    "cook": Persona(("cookware", "knives-utensils", "cookbooks"),
-                    (("cookware", 0.65), ("cookbooks", 0.3)), 2),
-    "reader": Persona(("fiction", "travel-guides", "cookbooks"),
-                      (("fiction", 0.8), ("fiction", 0.5), ("travel-guides", 0.35)), 2),
-    "gardener": Persona(("plants-seeds", "garden-tools"),
-                        (("plants-seeds", 0.7), ("garden-tools", 0.5)), 1.5),
-    "dog owner": Persona(("dog-food", "dog-accessories"),
-                         (("dog-food", 0.85), ("dog-accessories", 0.5)), 1.5),
-    "home office": Persona(("printers", "printer-ink", "headphones", "lighting"),
-                           (("printers", 0.5), ("printer-ink", 0.3), ("headphones", 0.2)), 1.5),
+    "runner": Persona(("running-shoes", "running-clothes", "fitness"), (("running-shoes", 0.75), ("fitness", 0.2)), 3),
+    "coffee lover": Persona(("coffee", "coffee-machines", "snacks"), (("coffee", 0.85), ("coffee-machines", 0.3)), 3),
+    "home cinema": Persona(("tv", "tv-accessories", "headphones"), (("tv", 0.6), ("headphones", 0.2)), 2),
+    "cook": Persona(("cookware", "knives-utensils", "cookbooks"), (("cookware", 0.65), ("cookbooks", 0.3)), 2),
+    "reader": Persona(
+        ("fiction", "travel-guides", "cookbooks"), (("fiction", 0.8), ("fiction", 0.5), ("travel-guides", 0.35)), 2
+    ),
+    "gardener": Persona(("plants-seeds", "garden-tools"), (("plants-seeds", 0.7), ("garden-tools", 0.5)), 1.5),
+    "dog owner": Persona(("dog-food", "dog-accessories"), (("dog-food", 0.85), ("dog-accessories", 0.5)), 1.5),
+    "home office": Persona(
+        ("printers", "printer-ink", "headphones", "lighting"),
+        (("printers", 0.5), ("printer-ink", 0.3), ("headphones", 0.2)),
+        1.5,
+    ),
     "tea drinker": Persona(("tea", "snacks"), (("tea", 0.85), ("snacks", 0.4)), 1.5),
     "homebody": Persona(("bedding", "lighting"), (("bedding", 0.5), ("lighting", 0.4)), 1),
 }
@@ -357,8 +356,9 @@ def write_demo_shop(folder: Path, *, users: int = 2000, seed: int = 0, now: int 
     folder.mkdir(parents=True, exist_ok=True)
     shop = DemoShop(folder / "events.csv", folder / "catalog.csv", folder / "categories.csv")
     _write_csv(shop.categories, ("category_id", "parent_id", "name"), CATEGORIES)
-    _write_csv(shop.catalog, ("item_id", "category_id", "title", "price", "url", "image_url", "available"),
-               _catalog_rows())
+    _write_csv(
+        shop.catalog, ("item_id", "category_id", "title", "price", "url", "image_url", "available"), _catalog_rows()
+    )
     events = simulate_events(users, seed=seed, now=DEFAULT_NOW if now is None else int(now))
     _write_csv(shop.events, ("timestamp", "user_id", "item_id", "event", "quantity"), events)
     return shop
@@ -375,8 +375,17 @@ def _catalog_rows() -> list[tuple]:
     rows = []
     for category, items in ITEMS.items():
         for item_id, title, price in items:
-            rows.append((item_id, category, title, f"{price:.2f}", f"https://shop.example/items/{item_id}",
-                         f"https://shop.example/images/{item_id}.jpg", str(item_id not in UNAVAILABLE).lower()))
+            rows.append(
+                (
+                    item_id,
+                    category,
+                    title,
+                    f"{price:.2f}",
+                    f"https://shop.example/items/{item_id}",
+                    f"https://shop.example/images/{item_id}.jpg",
+                    str(item_id not in UNAVAILABLE).lower(),
+                )
+            )
     return rows
 
 

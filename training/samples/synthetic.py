@@ -91,13 +91,15 @@ def category_tree(categories: int, roots: int, rng: np.random.Generator) -> np.n
     level2 = max(roots, round(LEVEL_SHARES[0] * rest))
     level3 = min(round(LEVEL_SHARES[1] * rest), rest - level2)
     level4 = rest - level2 - level3
-    parent = np.concatenate([
-        np.full(roots, -1),
-        np.arange(roots),  # one child for each root, so no root is a leaf
-        rng.integers(0, roots, level2 - roots),
-        roots + rng.integers(0, level2, level3),
-        roots + level2 + rng.integers(0, max(level3, 1), level4),
-    ])
+    parent = np.concatenate(
+        [
+            np.full(roots, -1),
+            np.arange(roots),  # one child for each root, so no root is a leaf
+            rng.integers(0, roots, level2 - roots),
+            roots + rng.integers(0, level2, level3),
+            roots + level2 + rng.integers(0, max(level3, 1), level4),
+        ]
+    )
     ids = rng.permutation(categories)  # ids that do not give the level away
     out = np.empty(categories, dtype=np.int32)
     out[ids] = np.where(parent >= 0, ids[np.maximum(parent, 0)], -1)
@@ -163,8 +165,10 @@ def activity(users: int, events: int, rng: np.random.Generator) -> np.ndarray:
     sizes = np.arange(3, MAX_USER_EVENTS + 1)
     least, most = one + 2 * two + np.array([3.2, MAX_USER_EVENTS / 2]) * tail_users
     if tail_users < 1 or not least <= events <= most:
-        raise ValueError(f"{events} events cannot be shaped over {users} visitors; "
-                         f"ask for {least:.0f} to {most:.0f} (about {2 * users} is like RetailRocket)")
+        raise ValueError(
+            f"{events} events cannot be shaped over {users} visitors; "
+            f"ask for {least:.0f} to {most:.0f} (about {2 * users} is like RetailRocket)"
+        )
     pmf = _power_law(sizes, tail_events / tail_users)
     tail = rng.choice(sizes, size=tail_users, p=pmf)
     tail = _nudge(tail, tail_events, 3, rng)
@@ -177,7 +181,7 @@ def _power_law(sizes: np.ndarray, mean: float) -> np.ndarray:
     low, high = 0.0, 10.0
     for _ in range(60):
         a = (low + high) / 2
-        pmf = sizes ** -a
+        pmf = sizes**-a
         pmf /= pmf.sum()
         low, high = (a, high) if pmf @ sizes > mean else (low, a)
     return pmf
@@ -210,8 +214,9 @@ def allot(total: int, weight: np.ndarray, room: np.ndarray, rng: np.random.Gener
 def user_categories(users: int, parent: np.ndarray, mass: np.ndarray, rng: np.random.Generator):
     """Each visitor's three categories (the first is the favourite) and how many of them it uses."""
     first = _by_mass(mass, rng.random(users))
-    more = np.where(rng.random((2, users)) < SIBLING, _siblings(first, parent, mass, rng),
-                    _by_mass(mass, rng.random((2, users))))
+    more = np.where(
+        rng.random((2, users)) < SIBLING, _siblings(first, parent, mass, rng), _by_mass(mass, rng.random((2, users)))
+    )
     chosen = np.stack([first, *more], axis=1)
     used = rng.choice(3, size=users, p=CATEGORY_COUNTS) + 1
     return chosen, used
@@ -242,8 +247,12 @@ def roles(counts: np.ndarray, events: int, rng: np.random.Generator):
     buying = np.where(counts >= 3, counts.astype(float) ** BUYER_BIAS, 0.0)
     purchases = allot(round(TRANSACTION_SHARE * events), buying, (counts - 1) // 2, rng)
     carted = rng.binomial(purchases, CARTED)
-    abandoned = allot(max(round(CART_SHARE * events) - int(carted.sum()), 0),
-                      np.where(counts >= 2, counts, 0).astype(float), counts - 1 - purchases - carted, rng)
+    abandoned = allot(
+        max(round(CART_SHARE * events) - int(carted.sum()), 0),
+        np.where(counts >= 2, counts, 0).astype(float),
+        counts - 1 - purchases - carted,
+        rng,
+    )
     return purchases, carted, abandoned
 
 
@@ -273,8 +282,9 @@ def view_times(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Unix ms of each view, ascending per visitor: clicks within visits, days between visits."""
     user, first, _ = _spread(counts)
     n = len(user)
-    gap = np.where(rng.random(n) < SESSION_BREAK, rng.exponential(VISIT_GAP_MS, n),
-                   1_000 + rng.exponential(CLICK_GAP_MS, n)).astype(np.int64)
+    gap = np.where(
+        rng.random(n) < SESSION_BREAK, rng.exponential(VISIT_GAP_MS, n), 1_000 + rng.exponential(CLICK_GAP_MS, n)
+    ).astype(np.int64)
     gap[first] = 0
     offset = np.cumsum(gap)
     offset -= offset[first][user]
@@ -342,7 +352,9 @@ def _assemble(parent: np.ndarray, item_category: np.ndarray, parts: list[Rows]) 
         return np.concatenate(columns)[order].astype(dtype)
 
     return Shop(
-        parent=parent, item_category=item_category, timestamp=timestamp[order],
+        parent=parent,
+        item_category=item_category,
+        timestamp=timestamp[order],
         user=stacked([p.user for p in parts], np.int32),
         event=stacked([np.full(len(p.user), p.event) for p in parts], np.int8),
         item=stacked([p.item for p in parts], np.int32),
@@ -373,21 +385,30 @@ def write(shop: Shop, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = paths_in(folder)
     names = pa.array(EVENT_NAMES)
-    _write_csv(paths["events"], {
-        "timestamp": pa.array(shop.timestamp),
-        "visitorid": pa.array(shop.user),
-        "event": pa.DictionaryArray.from_arrays(pa.array(shop.event), names),
-        "itemid": pa.array(shop.item),
-        "transactionid": pa.array(shop.transaction, mask=shop.transaction < 0),
-    })
-    _write_csv(paths["category_tree"], {
-        "categoryid": pa.array(np.arange(len(shop.parent), dtype=np.int32)),
-        "parentid": pa.array(shop.parent, mask=shop.parent < 0),
-    })
-    _write_csv(paths["catalog"], {
-        "item_id": pa.array(np.arange(len(shop.item_category), dtype=np.int32)),
-        "category_id": pa.array(shop.item_category),
-    })
+    _write_csv(
+        paths["events"],
+        {
+            "timestamp": pa.array(shop.timestamp),
+            "visitorid": pa.array(shop.user),
+            "event": pa.DictionaryArray.from_arrays(pa.array(shop.event), names),
+            "itemid": pa.array(shop.item),
+            "transactionid": pa.array(shop.transaction, mask=shop.transaction < 0),
+        },
+    )
+    _write_csv(
+        paths["category_tree"],
+        {
+            "categoryid": pa.array(np.arange(len(shop.parent), dtype=np.int32)),
+            "parentid": pa.array(shop.parent, mask=shop.parent < 0),
+        },
+    )
+    _write_csv(
+        paths["catalog"],
+        {
+            "item_id": pa.array(np.arange(len(shop.item_category), dtype=np.int32)),
+            "category_id": pa.array(shop.item_category),
+        },
+    )
     return paths
 
 
@@ -398,8 +419,16 @@ def _write_csv(path: Path, columns: dict[str, pa.Array]) -> None:
         pacsv.write_csv(pa.table(columns), out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
-def generate(folder: Path, *, users: int = 1_400_000, items: int = 235_000, events: int = 2_800_000,
-             categories: int = 1_669, roots: int = 25, seed: int = 0) -> dict[str, Path]:
+def generate(
+    folder: Path,
+    *,
+    users: int = 1_400_000,
+    items: int = 235_000,
+    events: int = 2_800_000,
+    categories: int = 1_669,
+    roots: int = 25,
+    seed: int = 0,
+) -> dict[str, Path]:
     """Generate a shop and write it into folder; returns the paths by name (events, category_tree, catalog)."""
     shop = build(users=users, items=items, events=events, categories=categories, roots=roots, seed=seed)
     return write(shop, folder)
@@ -419,9 +448,13 @@ def summary(shop: Shop) -> dict[str, float]:
     _, first = np.unique(shop.transaction[bought], return_index=True)
     baskets_per_buyer = np.bincount(shop.user[bought][first])
     return {
-        "visitors": len(per_user), "items": items, "categories": len(shop.parent),
-        "events": len(shop.event), **{name: int((shop.event == code).sum()) for code, name in enumerate(EVENT_NAMES)},
-        "transaction ids": len(first), "buyers": int((baskets_per_buyer > 0).sum()),
+        "visitors": len(per_user),
+        "items": items,
+        "categories": len(shop.parent),
+        "events": len(shop.event),
+        **{name: int((shop.event == code).sum()) for code, name in enumerate(EVENT_NAMES)},
+        "transaction ids": len(first),
+        "buyers": int((baskets_per_buyer > 0).sum()),
         "buyers with 2+ transaction ids": int((baskets_per_buyer >= 2).sum()),
         "visitors with 1 distinct item": float((per_user == 1).mean()),
         "visitors with 2 distinct items": float((per_user == 2).mean()),
@@ -434,7 +467,7 @@ def summary(shop: Shop) -> dict[str, float]:
 def scaled(scale: float) -> dict[str, int]:
     """Sizes for a fraction of the full RetailRocket scale (categories shrink with its square root)."""
     sizes = {k: max(1, round(v * scale)) for k, v in FULL_SIZE.items() if k != "categories"}
-    categories = max(8, round(FULL_SIZE["categories"] * min(1.0, scale ** 0.5)))
+    categories = max(8, round(FULL_SIZE["categories"] * min(1.0, scale**0.5)))
     return {**sizes, "categories": categories, "roots": min(25, categories // 4)}
 
 
@@ -453,8 +486,10 @@ def main(argv: list[str] | None = None) -> None:
     done = time.perf_counter()
     for name, value in summary(shop).items():
         print(f"{name:>32}: {value:,.3f}" if isinstance(value, float) else f"{name:>32}: {value:,}")
-    print(f"generated in {built - began:.1f} s, written in {done - built:.1f} s: "
-          + ", ".join(str(p) for p in paths.values()))
+    print(
+        f"generated in {built - began:.1f} s, written in {done - built:.1f} s: "
+        + ", ".join(str(p) for p in paths.values())
+    )
 
 
 if __name__ == "__main__":
