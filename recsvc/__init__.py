@@ -27,7 +27,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     )
     app.config.from_prefixed_env("RECSVC")
     app.config.from_mapping(config or {})
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     if store is None:
         store = ModelStore(connect(app.config["REDIS_URL"]))
     app.extensions["recsvc"] = Answers(store)

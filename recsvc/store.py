@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from recsvc.contract import keys, records
-from recsvc.contract.events import event_code
+from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
 from recsvc.read.live import entry as live_entry
@@ -42,7 +42,7 @@ class VersionCache:
 
     version: str
     catalog_rev: bytes | None = None
-    attrs: dict[int, dict] = field(default_factory=dict)
+    attrs: dict[int, dict | None] = field(default_factory=dict)
     unavailable: frozenset[int] | None = None
     popular: dict[str | None, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     category_ids: list[str] | None = None
@@ -272,7 +272,9 @@ class ModelStore:
     def category_parents(self, version: str) -> dict[str, str | None]:
         """The category tree: id -> parent id."""
         self.category_ids(version)
-        return self._version_cache(version).category_parents
+        parents = self._version_cache(version).category_parents
+        assert parents is not None  # loaded by category_ids
+        return parents
 
     def ancestors(self, version: str, category_id: str | None) -> frozenset[str]:
         """A category and all its parents."""
@@ -281,7 +283,8 @@ class ModelStore:
         cache = self._version_cache(version)
         if category_id not in cache.ancestors:
             parents = self.category_parents(version)
-            chain, current = [], category_id
+            chain: list[str] = []
+            current: str | None = category_id
             while current is not None and current not in chain:
                 chain.append(current)
                 current = parents.get(current)
@@ -298,7 +301,7 @@ class ModelStore:
 
     @_guard
     def append_events(self, events: Sequence[dict[str, str]], maxlen: int) -> None:
-        """Add events (stream fields) to ``keys.EVENTS_STREAM`` and to their users' live lists, in one round trip.
+        """Add events (stream fields, canonical names) to the stream and their users' live lists, in one round trip.
 
         The stream keeps about ``maxlen`` entries; each live list keeps ``LIVE_LENGTH`` and expires
         ``LIVE_TTL_S`` after its user's last event.
@@ -306,7 +309,7 @@ class ModelStore:
         pipe = self._redis.pipeline(transaction=False)
         for fields in events:
             pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
-            pipe.lpush(keys.live(fields["user_id"]), live_entry(event_code(fields["event"]), fields["item_id"]))
+            pipe.lpush(keys.live(fields["user_id"]), live_entry(EVENTS.index(fields["event"]), fields["item_id"]))
         for user_id in {fields["user_id"] for fields in events}:
             pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
             pipe.expire(keys.live(user_id), LIVE_TTL_S)

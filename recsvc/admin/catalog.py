@@ -92,7 +92,7 @@ def _parse(row: dict) -> tuple[str, dict]:
     item_id = row.get("item_id")
     if not isinstance(item_id, str) or not is_valid_id(item_id.strip()):
         raise ValueError(f"item_id {item_id!r} is not an id")
-    change = {}
+    change: dict[str, bool | float | str] = {}
     if "available" in row:
         value = str(row["available"]).strip().lower()
         if value not in TRUE + FALSE:
@@ -115,7 +115,8 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
     """Apply changes to ``update.version`` in one transaction."""
     version = update.version
     attrs: dict[str, str] = {}
-    hide, show = [], []
+    hide: list[int] = []
+    show: list[int] = []
     ids = list(changes)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]

@@ -48,7 +48,7 @@ class _Reader:
     def take(self, typecode: str, count: int) -> Sequence:
         """The next ``count`` values of type ``typecode``, as a view into the buffer."""
         size = struct.calcsize(typecode) * count
-        part = self.view[self.offset : self.offset + size].cast(typecode)
+        part = self.view[self.offset : self.offset + size].cast(typecode)  # type: ignore[call-overload]
         self.offset += size
         return part
 

@@ -30,14 +30,14 @@ def parse_event(raw: object, now: int) -> dict[str, str]:
     """The stream fields of one posted event; ValueError says what is wrong with it."""
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
-    fields = {}
+    fields: dict[str, str] = {}
     for name in ("user_id", "item_id"):
         value = raw.get(name)
         if not isinstance(value, str) or not is_valid_id(value):
             raise ValueError(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
         fields[name] = value
-    name = raw.get("event")
-    code = event_code(name) if isinstance(name, str) else None
+    event_name = raw.get("event")
+    code = event_code(event_name) if isinstance(event_name, str) else None
     if code is None:
         raise ValueError(
             "event must be one of view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)"

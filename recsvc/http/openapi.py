@@ -1,5 +1,7 @@
 """The OpenAPI 3 document, generated from the views' docstrings by apispec."""
 
+from typing import Any
+
 from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from apispec_webframeworks.flask import FlaskPlugin
@@ -28,7 +30,7 @@ _ITEM = {
     },
 }
 _ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
-SCHEMAS = {
+SCHEMAS: dict[str, dict[str, Any]] = {
     "Reason": {
         "type": "object",
         "required": ["type"],
@@ -212,7 +214,7 @@ for _name in ("UserItems", "ItemItems", "PopularItems", "CategoryOffers"):
     SCHEMAS[_name]["properties"]["rec_id"] = _REC_ID
 SCHEMAS["BatchResults"]["properties"]["results"]["items"]["properties"]["rec_id"] = _REC_ID
 
-PARAMETERS = {
+PARAMETERS: dict[str, dict[str, Any]] = {
     "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _ID},
     "item_id": {"name": "item_id", "in": "path", "required": True, "schema": _ID},
     "limit": {

@@ -24,10 +24,10 @@ def session_events(items: object) -> list[tuple[int, str]]:
         code = VIEW
         if isinstance(item, dict):
             name = item.get("event", "view")
-            code = event_code(name) if isinstance(name, str) else None
-            if code is None:
+            given = event_code(name) if isinstance(name, str) else None
+            if given is None:
                 raise invalid(f"items[{n}].event must be view, addtocart, purchase or wishlist")
-            item = item.get("item_id")
+            code, item = given, item.get("item_id")
         events.append((code, checked_id(item, f"items[{n}]")))
     return events
 

@@ -152,8 +152,9 @@ class Answers:
         version, record, live = self.store.user_live(user_id)
         categories = self.store.category_ids(version)
         blocked = set(record.bought) if record else set()
-        offers, used = [], set()
-        wanted = []
+        offers: list[dict] = []
+        used: set[str] = set()
+        wanted: list[tuple[str, float, str]] = []
         if record is not None:
             for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons):
                 wanted.append((categories[cat], score, OFFER_REASONS[reason]))

@@ -91,7 +91,8 @@ class Triggers:
             page = Page(version, *self._range(kind, now, window * WINDOWS[kind].unit), 0)
         filters = Filters(limit=items_per_user)
         span = window * WINDOWS[kind].unit
-        entries, offset, end = [], page.offset, False
+        entries: list[dict] = []
+        offset, end = page.offset, False
         # users with nothing left to show (all hidden, or long overdue) are skipped, so read on
         # until the page is full, the list ends, or enough users were read for one request
         while len(entries) < limit and offset - page.offset < max(MIN_SCAN, SCAN_FACTOR * limit):

@@ -27,11 +27,12 @@ def read_stream(r: redis.Redis, chunk: int = CHUNK) -> tuple[pa.Table, str | Non
             for name in COLUMNS:
                 value = fields.get(name.encode())
                 columns[name].append(value.decode() if value is not None else "")
-        if entries:
-            last = entries[-1][0].decode()
+        if not entries:
+            break
+        last = entries[-1][0].decode()
         if len(entries) < chunk or last == end:
             break
-        start = next_id(last)
+        start = next_id(entries[-1][0].decode())
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()}), last
 
 

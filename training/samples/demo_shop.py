@@ -492,16 +492,16 @@ class _User:
 
     def _arrive(self) -> None:
         """A new user: a view or two in the last days."""
-        t = self._daytime(self.now - self.rng.uniform(1, 10) * DAY)
+        t: float = self._daytime(self.now - self.rng.uniform(1, 10) * DAY)
         category = self.rng.choice(_LEAVES)
         for _ in range(self.rng.choice((1, 2))):
             self._add(t, self._pick(category), "view")
             t += self.rng.uniform(20, 200)
 
-    def _browse(self, t: int, category: str, *, buyer: bool) -> None:
+    def _browse(self, t: float, category: str, *, buyer: bool) -> None:
         """A session of views in one category; an item may go to the wishlist or an abandoned cart."""
         t = self._daytime(t)
-        viewed = []
+        viewed: list[str] = []
         for _ in range(1 + self.rng.randrange(5)):
             item = self._pick(category)
             if viewed and item == viewed[-1]:
