@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from cli.common import fail
-from recsvc.admin import versions
+from recsvc.contract import versions
 from recsvc.connection import connect
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cli.main import main
-from recsvc.admin import versions
+from recsvc.contract import versions
 from tests.conftest import AUTH
 
 pytestmark = pytest.mark.usefixtures("fresh_retention_model")  # each test changes the published model

@@ -3,7 +3,7 @@
 import pytest
 
 from cli.main import main
-from recsvc.admin import versions
+from recsvc.contract import versions
 from tests.shop import write_shop
 
 

@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from recsvc import create_app
-from recsvc.admin import versions
+from recsvc.contract import versions
 from recsvc.contract import keys
 from tests.conftest import RedisProcess
 from tests.shop import write_shop

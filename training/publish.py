@@ -17,7 +17,7 @@ from itertools import islice
 import numpy as np
 import redis
 
-from recsvc.admin import versions
+from recsvc.contract import versions
 from recsvc.contract import keys
 from recsvc.contract.records import encode_scored
 from training import retention_records, serialize

@@ -1,1 +1,1 @@
-"""Operator commands on published versions: listing and rollback, catalog updates, exports."""
+"""Operator work on a published version: catalog updates and exports."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from recsvc.admin import versions
+from recsvc.contract import versions
 from recsvc.contract import keys
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER

@@ -1,1 +1,2 @@
-"""The data contract between trainer and service: Redis keys, stored records, event names, ids and units."""
+"""The data contract between trainer and service: Redis keys, stored records, the version protocol, event
+names, ids and units. It imports neither flask nor the trainer's libraries."""

@@ -1,4 +1,9 @@
-"""Published model versions: list them, switch the served one, delete old ones."""
+"""The version protocol both sides follow: staging, the published set and the served pointer.
+
+A publish adds its version to ``keys.STAGING``, writes its keys, then moves it to
+``keys.VERSIONS`` and points ``keys.CURRENT`` at it; these functions list, switch, trim and
+clean up versions for the publisher and for the operator's commands.
+"""
 
 import json
 from dataclasses import dataclass

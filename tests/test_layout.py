@@ -1,0 +1,57 @@
+"""The dependency rules of the tree, read from every module's imports."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+READS_THE_SERVICE = {"training/evaluation/served.py"}  # the evaluation asks the service's own read path
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", modules("recsvc"), ids=name)
+def test_the_service_imports_nothing_outside_itself(path):
+    assert not {m for m in imports(path) if m.split(".")[0] in ("training", "cli", "tests", "benchmarks")}
+
+
+@pytest.mark.parametrize("path", modules("recsvc/contract"), ids=name)
+def test_the_contract_needs_neither_flask_nor_the_trainer(path):
+    heavy = ("flask", "implicit", "scipy", "pyarrow", "numpy", "werkzeug")
+    assert not {m for m in imports(path) if m.split(".")[0] in heavy}
+    assert not {m for m in imports(path) if m.startswith("recsvc.") and not m.startswith("recsvc.contract")}
+
+
+@pytest.mark.parametrize("path", [p for p in modules("training") if name(p) not in READS_THE_SERVICE], ids=name)
+def test_the_trainer_takes_only_the_contract_from_the_service(path):
+    taken = {m for m in imports(path) if m == "recsvc" or m.startswith("recsvc.")}
+    assert all(m == "recsvc.contract" or m.startswith("recsvc.contract.") for m in taken), taken
+
+
+@pytest.mark.parametrize("folder", ["tests", "recsvc", "training", "cli"])
+def test_nothing_imports_the_benchmarks(folder):
+    assert not [name(p) for p in modules(folder) if any(m.split(".")[0] == "benchmarks" for m in imports(p))]
+
+
+@pytest.mark.parametrize("path", modules("benchmarks"), ids=name)
+def test_benchmarks_do_not_import_the_tests(path):
+    assert not {m for m in imports(path) if m.split(".")[0] == "tests"}
