@@ -3,8 +3,8 @@
 from datetime import datetime, timezone
 
 from cli.common import fail
-from recsvc.contract import versions
 from recsvc.connection import connect
+from recsvc.contract import versions
 
 
 def trigger_kinds() -> list[str]:

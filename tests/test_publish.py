@@ -6,8 +6,7 @@ import pytest
 import redis
 
 from recsvc import create_app
-from recsvc.contract import versions
-from recsvc.contract import keys
+from recsvc.contract import keys, versions
 from tests.conftest import RedisProcess
 from tests.shop import write_shop
 from training import serialize

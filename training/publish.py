@@ -17,8 +17,7 @@ from itertools import islice
 import numpy as np
 import redis
 
-from recsvc.contract import versions
-from recsvc.contract import keys
+from recsvc.contract import keys, versions
 from recsvc.contract.records import encode_scored
 from training import retention_records, serialize
 from training.pipeline import Lists

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import redis
 
-from recsvc.contract import versions
-from recsvc.contract import keys
+from recsvc.contract import keys, versions
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
 from recsvc.contract.units import ITEM_ATTRIBUTES
