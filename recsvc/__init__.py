@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask
 
-from recsvc.read.answers import Answers
+from recsvc.read.answers import VIEWED_SHARE, Answers
 from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
@@ -24,13 +24,14 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         CORS_ORIGINS="*",
         EVENTS_MAXLEN=None,
         METRICS=True,
+        VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
     )
     app.config.from_prefixed_env("RECSVC")
     app.config.from_mapping(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     if store is None:
         store = ModelStore(connect(app.config["REDIS_URL"]))
-    app.extensions["recsvc"] = Answers(store)
+    app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

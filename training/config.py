@@ -30,7 +30,20 @@ class TrainConfig:
     # the ALS lists score the most active items only; cost grows with users x pool x factors
     candidate_pool: int = 15_000
 
-    # personalized picks blend (see training/blend.py and docs/quality.md); each part is scaled to 0..1
+    # the order of the personalized picks (training/lists/ranker.py): "learned" (a LightGBM lambdarank model
+    # fitted on the newest ranker_label_days of each run; the blend where it cannot), "blend" or "als"
+    picks_ranker: str = "learned"
+    ranker_label_days: float = 14.0  # at most; and at most ranker_label_share of the history's span
+    ranker_label_share: float = 0.2
+    ranker_min_users: int = 50  # users who bought or carted a candidate in the label window
+    ranker_max_users: int = 20_000  # labelled users the model learns from (a sample beyond this)
+    ranker_rounds: int = 60
+    ranker_candidates: int = 40  # per generator and user (ALS, item-kNN)
+    ranker_popular: int = 20  # popular items every user's candidates include
+    # "because you bought/viewed X" only when X and the pick are this similar (cosine of their users)
+    reason_min_similarity: float = 0.05
+
+    # the fixed blend (the fallback order and a ranker feature); each part is scaled to 0..1
     blend_als: float = 1.0
     blend_knn: float = 1.0  # item-kNN (BM25) of the user's history
     blend_history: float = 3.0  # re-offer what the user viewed and did not buy (3: above the other parts)

@@ -15,7 +15,7 @@ from training import interactions, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.interactions import Interactions
-from training.lists import blend, candidates, complements, retention
+from training.lists import candidates, complements, ranker, reasons, retention
 from training.model import Factors
 from training.ragged import Ragged
 
@@ -40,6 +40,7 @@ class Lists:
     offers: Ragged  # per user: offer categories
     offer_reasons: np.ndarray  # per offer: records.VIEWED_NOT_BOUGHT or records.AFFINITY
     retention: retention.RetentionData
+    ranker: ranker.RankerReport
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -75,7 +76,7 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
         similar, alternatives, catalogue, config.substitute_boost, config.neighbours_per_item
     )
     timer.step("similar")
-    picks, because = blend.blended_picks(inter, factors, pool, catalogue, config)
+    picks, because, report = personalized_picks(data, inter, factors, pool, config)
     timer.step("picks")
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
@@ -100,5 +101,22 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
         offers,
         offer_reasons,
         retained,
+        report,
         timings_s=timer.steps,
     )
+
+
+def personalized_picks(
+    data: Dataset, inter: Interactions, factors: Factors, pool: np.ndarray, config: TrainConfig
+) -> tuple[Ragged, np.ndarray, ranker.RankerReport]:
+    """The picks of every active user in the order ``config.picks_ranker`` asks for, each with its reason."""
+    if config.picks_ranker == "learned":
+        learned, report = ranker.learn(data, config.candidate_pool, config)
+        order_by = learned if learned is not None else "blend"
+    else:
+        order_by, report = config.picks_ranker, ranker.RankerReport(config.picks_ranker, "set by picks_ranker")
+    gens = ranker.generators_for(inter, factors, pool, data.catalogue, config)
+    picks, chosen, found = ranker.ranked_picks(data, inter, gens, order_by, config)
+    similar = reasons.similarity(inter.strength, config.knn_neighbours)
+    because = reasons.explain(picks, found, chosen, gens.history(found.rows_of), similar, config.reason_min_similarity)
+    return picks, because, report

@@ -61,7 +61,7 @@ def user_records(
     picks: Ragged, because: np.ndarray, bought: Ragged, recent: Ragged, offers: Ragged, offer_reasons: np.ndarray
 ) -> Iterator[tuple[int, bytes]]:
     """(user code, record) for every user with any history."""
-    because = np.where(because < 0, NO_ITEM, because)
+    because = np.where(because < 0, NO_ITEM + 1 + because, because)  # -1 - n: the n-th general reason
     sections = [
         _Section(picks.indptr, picks.values, "<u4"),
         _Section(picks.indptr, picks.scores, "<f4"),

@@ -74,5 +74,6 @@ def summary_of(lists: pipeline.Lists) -> dict:
             "bad_rows": sum(b.count for b in data.bad.values()),
         },
         "parameters": lists.config.to_dict(),
+        "picks_order": lists.ranker.to_dict(),
         "retention": lists.retention.summary(),
     }

@@ -18,6 +18,17 @@ Numbers = Collection[int] | Collection[float]
 
 FORMAT = 1
 NO_ITEM = 0xFFFFFFFF
+"""A pick's ``because`` when no item explains it; the values just below it name a general reason."""
+GENERAL_REASONS = ("personalized", "popular", "trending", "similar_shoppers")
+"""Reasons without an explaining item: the n-th is stored as ``because = NO_ITEM - n`` (the trainer's
+code ``-1 - n``)."""
+
+
+def general_reason(because: int) -> str | None:
+    """The general reason a ``because`` value stands for, None when it is an item index."""
+    n = NO_ITEM - because
+    return GENERAL_REASONS[n] if 0 <= n < len(GENERAL_REASONS) else None
+
 
 VIEWED_NOT_BOUGHT = 0
 AFFINITY = 1

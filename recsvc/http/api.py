@@ -68,7 +68,18 @@ def filters_from(args: Mapping[str, Any], limit: Any = None, default_limit: int 
     if not isinstance(exclude, (list, tuple)) or len(exclude) > MAX_EXCLUDE:
         raise invalid(f"exclude must be a list of at most {MAX_EXCLUDE} item ids")
     exclude = frozenset(checked_id(e, "exclude item id") for e in exclude)
-    return Filters(limit=int_arg("limit", default_limit, value=limit), category=category, exclude=exclude)
+    include_viewed = args.get("include_viewed")
+    if include_viewed is not None:
+        if isinstance(include_viewed, str) and include_viewed.lower() in ("true", "false", "1", "0"):
+            include_viewed = include_viewed.lower() in ("true", "1")
+        if not isinstance(include_viewed, bool):
+            raise invalid("include_viewed must be true or false")
+    return Filters(
+        limit=int_arg("limit", default_limit, value=limit),
+        category=category,
+        exclude=exclude,
+        include_viewed=include_viewed,
+    )
 
 
 @bp.get("/users/<user_id>/recommendations")
@@ -78,13 +89,18 @@ def recommendations(user_id: str) -> ResponseReturnValue:
     get:
       summary: Personalized picks for a user
       description: Top items for the user from their purchases and views. A user the model does not know
-        gets popular items with source "popular".
+        gets popular items with source "popular". Items the user viewed and did not buy (reason
+        recently_viewed) take at most 30% of the list unless include_viewed is given.
       tags: [users]
       parameters:
         - user_id
         - limit
         - category
         - exclude
+        - name: include_viewed
+          in: query
+          description: true re-offers every viewed item that ranks, false none; default at most 30% of the list
+          schema: {type: boolean}
       responses:
         200: {description: The picks, content: {application/json: {schema: UserItems}}}
         400: BadRequest
@@ -93,6 +109,29 @@ def recommendations(user_id: str) -> ResponseReturnValue:
     """
     answer = answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args))
     return jsonify(tag(answer, "user_recommendations"))
+
+
+@bp.get("/users/<user_id>/recently-viewed")
+def recently_viewed(user_id: str) -> ResponseReturnValue:
+    """What a user viewed and did not buy, most recent first (the re-finding widget).
+    ---
+    get:
+      summary: Items a user viewed and did not buy
+      description: Most recent first, reason recently_viewed; popular items fill the rest (source "popular"
+        when there is nothing the user viewed to show).
+      tags: [users]
+      parameters:
+        - user_id
+        - limit
+        - category
+        - exclude
+      responses:
+        200: {description: The items, content: {application/json: {schema: UserItems}}}
+        400: BadRequest
+        503: Unavailable
+    """
+    answer = answers().recently_viewed(checked_id(user_id, "user_id"), filters_from(request.args))
+    return jsonify(tag(answer, "recently_viewed"))
 
 
 @bp.get("/users/<user_id>/category-offers")

@@ -16,6 +16,7 @@ ENDPOINTS = {
     "p": "popular",
     "o": "category_offers",
     "n": "session",
+    "v": "recently_viewed",
 }
 CODES = {name: code for code, name in ENDPOINTS.items()}
 

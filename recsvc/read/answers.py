@@ -4,24 +4,27 @@ Each answer gathers candidates (precomputed picks, neighbour lists, fold-in scor
 fills a ``recsvc.read.listing.Listing``, which keeps the rules of every list.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from recsvc.contract.records import NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord
+from recsvc.contract.records import OFFER_REASONS, ItemRecord, UserRecord, general_reason
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
 from recsvc.store import ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
+VIEWED_SHARE = 0.3
+"""At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
 
 
 class Answers:
     """Answers the v1 endpoints from a ModelStore."""
 
-    def __init__(self, store: ModelStore):
+    def __init__(self, store: ModelStore, viewed_share: float = VIEWED_SHARE):
         self.store = store
+        self.viewed_share = viewed_share
 
     # -- users --
 
@@ -64,23 +67,50 @@ class Answers:
             listing.fill_popular()
             return {"source": "popular", "items": listing.items}
         listing = Listing(self.store, version, filters, blocked=record.bought)
-        if record.picks:
-            listing.add(self._picks(version, record))
-        else:
-            listing.add(self._from_history(version, record, lists))
+        picks = self._picks(version, record) if record.picks else self._from_history(version, record, lists)
+        listing.add(self._capped_views(picks, listing, filters))
         listing.fill_popular()
         return {"source": "personalized", "items": listing.items}
 
+    def _capped_views(self, candidates: Iterable[Candidate], listing: Listing, filters: Filters) -> Iterator[Candidate]:
+        """The candidates with at most the allowed number of re-offered views; the others are blocked,
+        so no later part of the list brings them back."""
+        if filters.include_viewed:
+            yield from candidates
+            return
+        allowed = 0 if filters.include_viewed is False else int(self.viewed_share * filters.limit)
+        for candidate in candidates:
+            if candidate[2] is RECENTLY_VIEWED:
+                if allowed <= 0:
+                    listing.blocked.add(candidate[0])
+                    continue
+                allowed -= 1
+            yield candidate
+
+    def recently_viewed(self, user_id: str, filters: Filters) -> dict:
+        """What the user viewed (carted, wished for) and did not buy, most recent first: the re-finding list.
+
+        Popular items fill it (``source: "popular"`` when the user viewed nothing that can be shown)."""
+        version, record, live = self.store.user_live(user_id)
+        filters = replace(filters, exclude=filters.exclude | live.bought)
+        listing = Listing(self.store, version, filters, blocked=record.bought if record else ())
+        listing.add((index, 1.0, RECENTLY_VIEWED) for index in (record.recent if record else ()))
+        source = "personalized" if listing.items else "popular"
+        listing.fill_popular()
+        return {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
+
     def _picks(self, version: str, record: UserRecord) -> Iterator[Candidate]:
-        """The user's precomputed picks, each with the history item that explains it."""
-        because = [b for b in record.because if b != NO_ITEM]
+        """The user's precomputed picks, each with its reason: the history item that explains it, or a
+        general one (``records.GENERAL_REASONS``)."""
+        because = [b for b in record.because if general_reason(b) is None]
         names = dict(zip(because, self._item_ids(version, because)))
         bought = set(record.bought)
         for item, score, cause in zip(record.picks, record.scores, record.because):
+            general = general_reason(cause)
             if cause == item:  # an item the user viewed, offered again
                 yield item, score, RECENTLY_VIEWED
-            elif cause == NO_ITEM or names.get(cause) is None:
-                yield item, score, {"type": "personalized"}
+            elif general is not None or names.get(cause) is None:
+                yield item, score, {"type": general or "personalized"}
             else:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
                 yield item, score, {"type": kind, "item_id": names[cause]}

@@ -29,6 +29,7 @@ class Filters:
     limit: int = 10
     category: str | None = None
     exclude: frozenset[str] = frozenset()
+    include_viewed: bool | None = None  # re-offer what the user viewed: all of it, none, or the service's share
 
 
 class Listing:

@@ -44,10 +44,11 @@ def evaluate_dataset(
     started = time.perf_counter()
     ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
-    # the served picks with their defaults, and ALS alone (every other part of the blend off)
+    # the served picks (the learned order), the fixed blend it falls back to, and ALS alone
     configs = {
         "als_served": config,
-        "als_plain": replace(config, blend_knn=0.0, blend_history=0.0, blend_popularity=0.0),
+        "blend": replace(config, picks_ranker="blend"),
+        "als_plain": replace(config, picks_ranker="als"),
     }
     tuned = None
     if budget_seconds > 0:

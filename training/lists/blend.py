@@ -32,7 +32,7 @@ def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return similarity
 
 
-def _row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
+def row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
     """Each row divided by its largest value, so every part of the blend is on 0..1."""
     m = m.tocsr().astype(np.float32)
     top = np.zeros(m.shape[0], np.float32)
@@ -76,12 +76,12 @@ def blended_picks(
     history.eliminate_zeros()
     if config.blend_knn > 0:
         neighbours = item_neighbours(inter.strength.tocsr(), config.knn_neighbours)  # learned from everyone
-        knn = _row_max_scaled(history @ neighbours) @ allowed
+        knn = row_max_scaled(history @ neighbours) @ allowed
         parts.append(knn * config.blend_knn)
     if config.blend_history > 0:
         viewed = history - history.multiply(inter.purchases > 0)
         viewed.eliminate_zeros()
-        viewed = _row_max_scaled(viewed) @ sp.diags(catalogue.available.astype(np.float32))
+        viewed = row_max_scaled(viewed) @ sp.diags(catalogue.available.astype(np.float32))
         parts.append(
             (viewed + (viewed > 0).astype(np.float32)) * config.blend_history
         )  # 1..2: on top of any other part

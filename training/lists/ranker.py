@@ -1,0 +1,356 @@
+"""Personalized picks ordered by a ranking model learned from the shop's own history.
+
+At every training run the newest ``ranker_label_days`` of events are held out as labels: the
+generators (``generators.py``) are fitted on the events before them, and a LightGBM lambdarank
+model learns to order each user's candidates by what the user went on to buy (relevance 2) or
+cart (1). Features are every generator's score and rank, the item's popularity, trend and
+price, the user's activity and idleness, their share of interest in the item's category, and
+whether and how long ago they viewed or carted the item. The model then ranks the candidates
+the generators give from the full history.
+
+The label window is ``ranker_label_days``, or ``ranker_label_share`` of the history's span where
+that is shorter. The fixed blend (``blend.py``'s weights) is the fallback: it ranks when too few users bought or
+carted in the label window, and when the learned order does not beat it on held-out users. The
+summary says which ranked and why.
+"""
+
+import logging
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsvc.contract.units import DAY
+from training import interactions, model
+from training.config import TrainConfig
+from training.inputs.dataset import Dataset
+from training.inputs.readers import ADDTOCART, PURCHASE, Events
+from training.interactions import Interactions
+from training.lists import candidates
+from training.lists.generators import Generators
+from training.model import Factors
+from training.ragged import Ragged, grouped, rank_in_row
+
+log = logging.getLogger(__name__)
+
+FEATURES = (
+    "als",
+    "als_rank",
+    "knn",
+    "knn_rank",
+    "viewed",
+    "popular",
+    "blend",
+    "carted",
+    "days_since_seen",
+    "item_popularity",
+    "item_trend",
+    "price",
+    "user_items",
+    "user_days_idle",
+    "category_share",
+)
+"""The ranking model's inputs for one (user, candidate item) pair."""
+MISSING_RANK = 1_000.0
+"""The rank of a candidate a generator did not propose."""
+
+
+@dataclass
+class Candidates:
+    """The candidate pairs of a set of users, with their features."""
+
+    users: np.ndarray  # user code per pair, ascending
+    items: np.ndarray  # item code per pair
+    features: np.ndarray  # pairs x FEATURES, float32
+    parts: dict[str, sp.csr_matrix] = field(default_factory=dict)  # generator scores, rows = ``rows_of`` users
+    rows_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the users, one row each
+
+    def column(self, name: str) -> np.ndarray:
+        return self.features[:, FEATURES.index(name)]
+
+
+@dataclass
+class RankerReport:
+    """Which order ranks the picks, and the held-out figures it was chosen on."""
+
+    kind: str  # "learned" or "blend"
+    why: str
+    labelled_users: int = 0
+    holdout_ndcg10: dict[str, float] = field(default_factory=dict)
+    importance: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "why": self.why,
+            "labelled_users": self.labelled_users,
+            "holdout_ndcg@10": self.holdout_ndcg10,
+            "feature_importance": self.importance,
+        }
+
+
+def blend_score(parts: dict[str, np.ndarray], config: TrainConfig) -> np.ndarray:
+    """The fixed blend of ``blend.py`` at each pair: ALS, item-kNN, re-offered views (1..2), popularity."""
+    viewed = parts["viewed"]
+    return (
+        config.blend_als * parts["als"]
+        + config.blend_knn * parts["knn"]
+        + config.blend_history * np.where(viewed > 0, 1.0 + viewed, 0.0)
+        + config.blend_popularity * parts["popular"]
+    ).astype(np.float32)
+
+
+def gather(gens: Generators, data: Dataset, events: Events, users: np.ndarray, config: TrainConfig) -> Candidates:
+    """The union of the generators' candidates for the users (never what they bought), with features."""
+    inter = gens.inter
+    n_items = inter.strength.shape[1]
+    parts = gens.all(users)
+    union = sum(((m > 0).astype(np.float32) for m in parts.values()), sp.csr_matrix((len(users), n_items)))
+    union = (union - union.multiply(inter.purchases[users] > 0)).tocsr()
+    union.eliminate_zeros()
+    union = (union.multiply(gens.catalogue.available[None, :].astype(np.float32))).tocsr()
+    union.eliminate_zeros()
+    union.sort_indices()
+    coo = union.tocoo()
+    rows, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    order = np.lexsort((items, rows))
+    rows, items = rows[order], items[order]
+    values = {name: _at(m, rows, items) for name, m in parts.items()}
+    ranks = {name: _rank_at(m, rows, items) for name, m in parts.items() if name in ("als", "knn")}
+    features = np.zeros((len(rows), len(FEATURES)), np.float32)
+
+    def put(name: str, value) -> None:
+        features[:, FEATURES.index(name)] = value
+
+    for name in ("als", "knn", "viewed", "popular"):
+        put(name, values[name])
+    put("als_rank", ranks["als"])
+    put("knn_rank", ranks["knn"])
+    put("blend", blend_score(values, config))
+    user_codes = users[rows]
+    last_seen, carted = _pair_history(events, user_codes, items, n_items)
+    put("carted", carted)
+    put("days_since_seen", np.where(last_seen >= 0, (inter.now - last_seen) / DAY, np.nan))
+    put("item_popularity", np.log1p(inter.popularity[items]))
+    put("item_trend", _trend(events, inter.now, n_items)[items])
+    put("price", np.log1p(np.where(np.isfinite(data.prices[items]), data.prices[items], np.nan)))
+    history = gens.history(users)
+    put("user_items", np.log1p(np.diff(history.indptr))[rows])
+    put("user_days_idle", _idle_days(events, inter.now, len(inter.strength.indptr) - 1)[user_codes])
+    put("category_share", _category_share(history, gens.catalogue, rows, items))
+    return Candidates(user_codes, items, features, parts=parts, rows_of=users)
+
+
+def _at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """m[rows[n], cols[n]] for every n, 0 where not stored."""
+    m = m.tocsr()
+    m.sum_duplicates()
+    n_cols = m.shape[1]
+    coo = m.tocoo()
+    keys = coo.row.astype(np.int64) * n_cols + coo.col
+    order = np.argsort(keys)
+    keys, data = keys[order], coo.data[order]
+    wanted = rows * n_cols + cols
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), bool)
+    return np.where(found, data[at] if len(keys) else 0.0, 0.0).astype(np.float32)
+
+
+def _rank_at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Each pair's rank within its row of m (0 = best), MISSING_RANK where not stored."""
+    coo = m.tocoo()
+    order = np.lexsort((-coo.data, coo.row))
+    rank = rank_in_row(coo.row[order], m.shape[0]).astype(np.float32)
+    ranked = sp.csr_matrix((rank + 1.0, (coo.row[order], coo.col[order])), shape=m.shape)
+    found = _at(ranked, rows, cols)
+    return np.where(found > 0, found - 1.0, MISSING_RANK).astype(np.float32)
+
+
+def _pair_history(events: Events, users: np.ndarray, items: np.ndarray, n_items: int):
+    """For each (user, item): the last time the user touched the item (-1 never), and whether they carted it."""
+    keys = events.user.astype(np.int64) * n_items + events.item
+    order = np.lexsort((events.timestamp, keys))
+    keys_sorted, ts = keys[order], events.timestamp[order]
+    last = np.ones(len(keys_sorted), bool)
+    last[:-1] = keys_sorted[1:] != keys_sorted[:-1]
+    last_keys, last_ts = keys_sorted[last], ts[last]
+    wanted = users.astype(np.int64) * n_items + items
+    at = np.minimum(np.searchsorted(last_keys, wanted), max(len(last_keys) - 1, 0))
+    found = (last_keys[at] == wanted) if len(last_keys) else np.zeros(len(wanted), bool)
+    seen = np.where(found, last_ts[at] if len(last_keys) else -1, -1).astype(np.float64)
+    cart_keys = np.unique(keys[events.event == ADDTOCART])
+    carted = np.isin(wanted, cart_keys).astype(np.float32)
+    return seen, carted
+
+
+def _trend(events: Events, now: int, n_items: int) -> np.ndarray:
+    """Per item: the share of its last 30 days' events that came in the last 7 (0.23 is flat)."""
+    age = now - events.timestamp
+    month = np.bincount(events.item[age < 30 * DAY], minlength=n_items).astype(np.float32)
+    week = np.bincount(events.item[age < 7 * DAY], minlength=n_items).astype(np.float32)
+    return np.divide(week, month, out=np.full(n_items, np.nan, np.float32), where=month > 0)
+
+
+def _idle_days(events: Events, now: int, n_users: int) -> np.ndarray:
+    last = np.full(n_users, -1, np.int64)
+    np.maximum.at(last, events.user, events.timestamp)
+    return np.where(last >= 0, (now - last) / DAY, np.nan).astype(np.float32)
+
+
+def _category_share(history: sp.csr_matrix, catalogue: candidates.CodedCatalog, rows, items) -> np.ndarray:
+    """The share of the user's (decayed) interest that went to the item's category."""
+    leaf = catalogue.leaf()
+    per_category = (history @ leaf).tocsr()
+    total = np.asarray(history.sum(axis=1)).ravel()
+    category = catalogue.category[items]
+    share = _at(per_category, rows, np.maximum(category, 0))
+    return np.where((category >= 0) & (total[rows] > 0), share / np.maximum(total[rows], 1e-9), np.nan)
+
+
+# -- learning the order --
+
+
+def _labels(events: Events, cut: int, users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+    """Relevance of each pair in the label window: 2 bought, 1 carted, 0 otherwise."""
+    after = events.timestamp >= cut
+    keys = events.user.astype(np.int64) * n_items + events.item
+    wanted = users.astype(np.int64) * n_items + items
+    bought = np.isin(wanted, np.unique(keys[after & (events.event == PURCHASE)]))
+    carted = np.isin(wanted, np.unique(keys[after & (events.event == ADDTOCART)]))
+    return np.where(bought, 2, np.where(carted, 1, 0)).astype(np.int32)
+
+
+def ndcg_at(scores: np.ndarray, labels: np.ndarray, users: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k over the users with any relevant pair, ranking each user's pairs by score."""
+    order = np.lexsort((-scores, users))
+    u, rel = users[order], labels[order].astype(np.float64)
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    rank = np.arange(len(u)) - np.repeat(starts, np.diff(np.r_[starts, len(u)]))
+    gain = np.where(rank < k, (2**rel - 1) / np.log2(rank + 2), 0.0)
+    dcg = np.add.reduceat(gain, starts) if len(u) else np.zeros(0)
+    ideal_order = np.lexsort((-rel, u))
+    ideal_rel = rel[ideal_order]
+    ideal = np.where(rank < k, (2**ideal_rel - 1) / np.log2(rank + 2), 0.0)
+    idcg = np.add.reduceat(ideal, starts) if len(u) else np.zeros(0)
+    has = idcg > 0
+    return float((dcg[has] / idcg[has]).mean()) if has.any() else 0.0
+
+
+def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | None, RankerReport]:
+    """Fit the ranking model on the label window; None (and why) where the blend should rank."""
+    events = data.events
+    now, first = int(events.timestamp.max()), int(events.timestamp.min())
+    window = min(config.ranker_label_days * DAY, config.ranker_label_share * (now - first))
+    cut = now - int(window)
+    before = events.timestamp < cut
+    if not before.any():
+        return None, RankerReport("blend", "the history is shorter than the label window")
+    past = replace(
+        events,
+        **{f: getattr(events, f)[before] for f in ("timestamp", "user", "item", "event", "quantity")},
+    )
+    n_items = len(data.item_ids)
+    later = ~before & np.isin(events.event, (PURCHASE, ADDTOCART))
+    labelled = np.unique(events.user[later])
+    inter = interactions.build(past, config, n_items=n_items)
+    active = np.diff(inter.strength.indptr) >= config.picks_min_items
+    labelled = labelled[active[labelled]]
+    if len(labelled) > config.ranker_max_users:
+        labelled = np.sort(np.random.default_rng(0).choice(labelled, config.ranker_max_users, replace=False))
+    if len(labelled) < config.ranker_min_users:
+        return None, RankerReport(
+            "blend",
+            f"{len(labelled)} users with history bought or carted in the last {window / DAY:.1f} days "
+            f"(a learned order needs {config.ranker_min_users})",
+            labelled_users=int(len(labelled)),
+        )
+    factors = model.fit(inter.strength, config)
+    pool = candidates.candidate_pool(inter, factors, data.catalogue, pool_size)
+    gens = generators_for(inter, factors, pool, data.catalogue, config)
+    found = gather(gens, data, past, labelled, config)
+    labels = _labels(events, cut, found.users, found.items, n_items)
+    with_positive = np.unique(found.users[labels > 0])
+    if len(with_positive) < config.ranker_min_users:
+        return None, RankerReport(
+            "blend",
+            f"{len(with_positive)} users bought or carted one of their candidates in the label window "
+            f"(a learned order needs {config.ranker_min_users})",
+            labelled_users=int(len(with_positive)),
+        )
+    rng = np.random.default_rng(1)
+    held = np.isin(found.users, rng.choice(with_positive, max(1, len(with_positive) // 5), replace=False))
+    keep = np.isin(found.users, with_positive)
+    train, test = keep & ~held, keep & held
+    booster = _fit(found.features[train], labels[train], found.users[train], config)
+    learned = ndcg_at(booster.predict(found.features[test]), labels[test], found.users[test])
+    fixed = ndcg_at(found.column("blend")[test], labels[test], found.users[test])
+    figures = {"learned": round(learned, 4), "blend": round(fixed, 4)}
+    importance = dict(zip(FEATURES, (round(float(g), 1) for g in booster.feature_importance("gain"))))
+    report = RankerReport("learned", "", int(len(with_positive)), figures, importance)
+    if learned < fixed:
+        report.kind, report.why = "blend", "the learned order did not beat the blend on held-out users"
+        return None, report
+    report.why = f"beat the blend on {int(held.sum() and len(np.unique(found.users[test])))} held-out users"
+    return booster, report
+
+
+def _fit(features: np.ndarray, labels: np.ndarray, users: np.ndarray, config: TrainConfig):
+    import lightgbm
+
+    groups = np.diff(np.flatnonzero(np.r_[True, users[1:] != users[:-1], True]))
+    params = {
+        "objective": "lambdarank",
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 0.9,
+        "lambdarank_truncation_level": 20,
+        "seed": 0,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbose": -1,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = lightgbm.Dataset(features, labels, group=groups, feature_name=list(FEATURES), free_raw_data=True)
+        return lightgbm.train(params, dataset, num_boost_round=config.ranker_rounds)
+
+
+def generators_for(
+    inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: candidates.CodedCatalog, config: TrainConfig
+) -> Generators:
+    return Generators(
+        inter,
+        factors,
+        pool,
+        catalogue,
+        per_generator=config.ranker_candidates,
+        knn_neighbours=config.knn_neighbours,
+        popular=config.ranker_popular,
+    )
+
+
+def ranked_picks(
+    data: Dataset, inter: Interactions, gens: Generators, order_by, config: TrainConfig
+) -> tuple[Ragged, np.ndarray, Candidates]:
+    """Each active user's top picks, best first, ordered by a learned model or by one feature ("blend", "als").
+
+    Scores: the learned model's output through a logistic (0..1), else the feature's value; either way
+    comparable within one user's list only. Returns the picks, each pick's pair index in the candidates,
+    and the candidates."""
+    n_users = inter.strength.shape[0]
+    users = np.flatnonzero(np.diff(inter.strength.indptr) >= config.picks_min_items)
+    found = gather(gens, data, data.events, users, config)
+    if isinstance(order_by, str):
+        score = found.column(order_by)
+    elif len(found.users):
+        raw = order_by.predict(found.features)
+        score = (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
+    else:
+        score = np.zeros(0, np.float32)
+    keep = score > 0
+    order = np.lexsort((-score[keep], found.users[keep]))
+    row_of, items, scores = found.users[keep][order], found.items[keep][order], score[keep][order]
+    top = rank_in_row(row_of, n_users) < config.picks_per_user
+    return grouped(row_of[top], items[top], scores[top], n_users), np.flatnonzero(keep)[order][top], found

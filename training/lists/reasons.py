@@ -1,0 +1,93 @@
+"""Why each pick is shown, and only what is true.
+
+``because you bought/viewed X`` names the item of the user's history that is most similar to the
+pick, and only when that similarity (cosine of the users who touched each, among each item's
+nearest neighbours) reaches ``reason_min_similarity``. A viewed item offered again explains
+itself (``recently_viewed``). Otherwise the reason is general and says where the pick came from:
+the taste of similar shoppers (ALS), what is trending, or what is popular.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.nearest_neighbours import CosineRecommender
+from implicit.utils import ParameterWarning
+
+from recsvc.contract.records import GENERAL_REASONS
+from training.lists.ranker import Candidates
+from training.ragged import Ragged
+
+PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
+    -1 - GENERAL_REASONS.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
+)
+"""General reasons, stored in place of an explaining item (``recsvc.contract.records.GENERAL_REASONS``)."""
+TRENDING_SHARE = 0.5
+"""An item is trending when at least this share of its last 30 days' events came in the last 7."""
+
+
+def similarity(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """items x items: cosine of who touched each item, the k nearest per item, no diagonal."""
+    binary = strength.tocsr().astype(np.float32)
+    binary.data[:] = 1.0
+    nn = CosineRecommender(K=k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParameterWarning)
+        nn.fit(binary, show_progress=False)
+    sim = nn.similarity.tocsr().astype(np.float32)
+    sim.setdiag(0)
+    sim.eliminate_zeros()
+    return sim
+
+
+def explain(
+    picks: Ragged, found: Candidates, chosen: np.ndarray, history: sp.csr_matrix, sim: sp.csr_matrix, floor: float
+) -> np.ndarray:
+    """The reason code of each pick: an item index (its explaining history item, or itself when re-offered)
+    or one of the general reasons. ``chosen`` indexes each pick's pair in ``found``; ``history`` has one
+    row per ``found.rows_of`` user."""
+    items = picks.values
+    if not len(items):
+        return np.zeros(0, np.int64)
+    pair_rows = np.searchsorted(found.rows_of, found.users[chosen])
+    out = np.full(len(items), PERSONALIZED, np.int64)
+    # the strongest similar history item: history[u, h] * sim[h, i] over h, among the h with sim >= floor
+    strong = sim.multiply(sim >= floor).tocsc()
+    best_item, best_sim = _best_explainer(history, strong, pair_rows, items)
+    has = best_item >= 0
+    out[has] = best_item[has]
+    rest = ~has
+    als = found.column("als")[chosen] > 0
+    trending = found.column("item_trend")[chosen] >= TRENDING_SHARE
+    popular = found.column("popular")[chosen] > 0
+    out[rest & popular & ~als] = POPULAR
+    out[rest & popular & ~als & trending] = TRENDING
+    out[rest & als] = SIMILAR_SHOPPERS
+    viewed = found.column("viewed")[chosen] > 0
+    out[viewed] = items[viewed]
+    return out
+
+
+def _best_explainer(history: sp.csr_matrix, strong: sp.csc_matrix, rows: np.ndarray, items: np.ndarray):
+    """For each (row, item): argmax over the row's history items h of history[row, h] * strong[h, item]."""
+    best_item = np.full(len(items), -1, np.int64)
+    best_sim = np.zeros(len(items), np.float32)
+    chunk = 200_000
+    for start in range(0, len(items), chunk):
+        r, i = rows[start : start + chunk], items[start : start + chunk]
+        # pair p gets the history row of its user, masked to the items similar to its pick
+        h = history[r].tocsr()
+        s = strong[:, i].T.tocsr()  # pairs x items: similarity of each item to the pick
+        w = h.multiply(s).tocsr()
+        if not w.nnz:
+            continue
+        lengths = np.diff(w.indptr)
+        nonempty = np.flatnonzero(lengths)
+        arg = np.zeros(len(r), np.int64)
+        row_of = np.repeat(np.arange(len(r)), lengths)
+        order = np.lexsort((-w.data, row_of))
+        first = np.r_[True, row_of[order][1:] != row_of[order][:-1]]
+        arg[row_of[order][first]] = w.indices[order][first]
+        best_item[start + nonempty] = arg[nonempty]
+        best_sim[start + nonempty] = w.data[order][first]
+    return best_item, best_sim
