@@ -38,8 +38,11 @@ class TrainConfig:
     ranker_min_users: int = 50  # users who bought or carted a candidate in the label window
     ranker_max_users: int = 20_000  # labelled users the model learns from (a sample beyond this)
     ranker_rounds: int = 60
+    ranker_folds: int = 5  # cross-validated choice of learned order against the blend ...
+    ranker_fold_below: int = 2_000  # ... when fewer labelled users than this (else one fifth held out)
     ranker_candidates: int = 40  # per generator and user (ALS, item-kNN)
     ranker_popular: int = 20  # popular items every user's candidates include
+    ease_items: int = 2_000  # EASE candidates over this many of the most active items (its cost is cubic)
     # "because you bought/viewed X" only when X and the pick are this similar (cosine of their users)
     reason_min_similarity: float = 0.05
 

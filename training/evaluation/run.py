@@ -151,14 +151,17 @@ def evaluate(
     train = replace(data, events=s.train)
     if configs:
         with private_redis() as r:
-            for name, config in configs.items():
+            for n, (name, config) in enumerate(configs.items()):
                 started = time.perf_counter()
                 model = ServedModel(r, train, config)
                 for task_name, task in tasks.items():
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
-                    else:
-                        ranked[task_name][name] = model.picks(task.users, k)
+                        continue
+                    ranked[task_name][name] = model.picks(task.users, k)
+                    if n == 0:  # the served picks re-offering every viewed item that ranks, and none
+                        ranked[task_name][f"{name}_all_views"] = model.picks(task.users, k, include_viewed=True)
+                        ranked[task_name][f"{name}_no_views"] = model.picks(task.users, k, include_viewed=False)
                 results.timings_s[name] = round(time.perf_counter() - started, 2)
     # baselines get the same weighted matrix as the first configuration's model
     inter = build_interactions(s.train, next(iter(configs.values()), TrainConfig()), n_items=n_items)

@@ -32,12 +32,12 @@ class ServedModel:
     def _codes(self, items: list[dict], k: int) -> list[int]:
         return [self.code[item["item_id"]] for item in items[:k]]
 
-    def picks(self, users: np.ndarray, k: int) -> np.ndarray:
+    def picks(self, users: np.ndarray, k: int, include_viewed: bool | None = None) -> np.ndarray:
         """Each user's personalized recommendations (``GET /v1/users/<id>/recommendations``), users x k."""
         rows = []
         for start in range(0, len(users), BATCH):
             ids = [self.user_ids[u] for u in users[start : start + BATCH].tolist()]
-            answer = self.answers.batch(ids, Filters(limit=k))
+            answer = self.answers.batch(ids, Filters(limit=k, include_viewed=include_viewed))
             rows += [self._codes(result["items"], k) for result in answer["results"]]
         return _padded(rows, k)
 

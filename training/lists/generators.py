@@ -28,6 +28,8 @@ class Generators:
         per_generator: int,
         knn_neighbours: int,
         popular: int,
+        ease_items: int = 0,
+        ease_l2: float = 200.0,
     ):
         self.inter, self.factors, self.pool, self.catalogue = inter, factors, pool, catalogue
         self.k = per_generator
@@ -39,6 +41,7 @@ class Generators:
         order = np.argsort(-weight, kind="stable")
         self.popular = order[: min(popular, int((weight > 0).sum()))]
         self.available = sp.diags(catalogue.available.astype(np.float32), shape=(n_items, n_items))
+        self.ease_items, self.ease_weights = _ease(inter.strength, ease_items, ease_l2)
 
     def history(self, users: np.ndarray) -> sp.csr_matrix:
         return self.inter.strength[users].tocsr()
@@ -73,6 +76,32 @@ class Generators:
         viewed.eliminate_zeros()
         return row_max_scaled(viewed) @ self.available
 
+    def ease(self, users: np.ndarray) -> sp.csr_matrix:
+        """EASE (Steck 2019) over the most active items: each user's top items, scaled by the best score."""
+        n_items = self.inter.strength.shape[1]
+        out = sp.csr_matrix((len(users), n_items), dtype=np.float32)
+        if not len(self.ease_items):
+            return out
+        history = (self.history(users)[:, self.ease_items] > 0).astype(np.float32)
+        k = min(self.k, len(self.ease_items))
+        parts = []
+        for start in range(0, len(users), 4096):
+            scores = np.asarray(history[start : start + 4096] @ self.ease_weights)
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            values = np.take_along_axis(scores, top, axis=1)
+            best = np.maximum(values.max(axis=1, keepdims=True), 1e-9)
+            keep = values > 0
+            rows = np.repeat(np.arange(start, start + len(scores)), k).reshape(-1, k)
+            parts.append((rows[keep], self.ease_items[top[keep]], (values / best)[keep]))
+        rows, cols, data = (np.concatenate(p) for p in zip(*parts))
+        available = self.catalogue.available[cols]
+        return sp.csr_matrix((data[available].astype(np.float32), (rows[available], cols[available])), shape=out.shape)
+
+    def popularity_of(self, items: np.ndarray) -> np.ndarray:
+        """Each item's recency-weighted popularity, scaled to the best seller (0..1)."""
+        top = float(self.inter.popularity.max(initial=0.0)) or 1.0
+        return (self.inter.popularity[items] / top).astype(np.float32)
+
     def popularity(self, users: np.ndarray) -> sp.csr_matrix:
         """The most popular available items, for everyone, scaled to the best seller."""
         weight = self.inter.popularity[self.popular]
@@ -88,6 +117,7 @@ class Generators:
         return {
             "als": self.als(users),
             "knn": _top_per_row(self.knn(users), self.k),
+            "ease": self.ease(users),
             "viewed": self.viewed(users),
             "popular": self.popularity(users),
         }
@@ -104,3 +134,20 @@ def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     rank = np.arange(len(order)) - np.repeat(m.indptr[:-1], lengths)
     keep = order[rank < k]
     return sp.csr_matrix((m.data[keep], (row_of[keep], m.indices[keep])), shape=m.shape)
+
+
+def _ease(strength: sp.csr_matrix, max_items: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """EASE's item weights over the ``max_items`` items most users touched (none when 0)."""
+    binary = (strength > 0).astype(np.float32).tocsc()
+    counts = np.diff(binary.indptr)
+    touched = np.flatnonzero(counts > 0)
+    items = np.sort(touched[np.argsort(-counts[touched], kind="stable")[:max_items]])
+    if len(items) < 2:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    x = binary[:, items].tocsr()
+    gram = (x.T @ x).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += l2
+    inverse = np.linalg.inv(gram)
+    weights = (inverse / -np.diag(inverse)).astype(np.float32)
+    np.fill_diagonal(weights, 0.0)
+    return items, weights
