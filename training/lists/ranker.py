@@ -325,6 +325,7 @@ def _fit(features: np.ndarray, labels: np.ndarray, users: np.ndarray, config: Tr
     groups = np.diff(np.flatnonzero(np.r_[True, users[1:] != users[:-1], True]))
     params = {
         "objective": "lambdarank",
+        "num_threads": 1,  # its OpenMP threads spin: on a busy machine one thread is faster
         "learning_rate": 0.05,
         "num_leaves": 7,
         "min_data_in_leaf": 50,
