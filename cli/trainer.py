@@ -9,8 +9,11 @@ import dataclasses
 import json
 from collections import Counter
 
+import redis
+
 from cli.common import fail
 from recsvc.connection import connect, describe
+from recsvc.contract import versions
 
 TRAINER_MODULES = frozenset({"training", "implicit", "scipy", "pyarrow", "threadpoolctl"})
 """Top-level modules of the ``train`` extra (and the trainer itself): missing, a command says what to install."""
@@ -70,8 +73,22 @@ def train_command(args) -> int:
         result = train(r, inputs, config, offline_metrics=metrics)
     except InputError as e:
         return fail(f"{e} (the published model is unchanged)")
+    except versions.PublishFailed as e:
+        return fail(f"{e} (this run did not change the served model)")
+    except redis.RedisError as e:
+        return fail(f"{redis_failure(e, r)} (this run did not change the served model)")
     print_summary(result, r)
     return 0
+
+
+def redis_failure(error: Exception, r) -> str:
+    """One line for a Redis error during a run: where, and what Redis said."""
+    said = (str(error).splitlines() or [type(error).__name__])[0]
+    if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
+        return f"cannot reach Redis at {describe(r)}: {said}"
+    if said.startswith("OOM"):
+        return f"Redis at {describe(r)} is out of memory (maxmemory) while publishing: {said}"
+    return f"Redis at {describe(r)} refused a write while publishing: {said}"
 
 
 def evaluate_command(args) -> int:
