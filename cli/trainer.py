@@ -56,6 +56,7 @@ def train_command(args) -> int:
         preset=args.preset,
         strict=args.strict,
         stream=args.stream,
+        max_bad_rows=args.max_bad_rows,
     )
     try:
         metrics = None

@@ -2,7 +2,8 @@
 
 Every row is validated; bad rows are skipped, counted and reported with their line
 numbers, or, with ``strict``, the first one stops the run. Values stay strings until
-ids are factorized, so ids such as ``007`` keep their form.
+ids are factorized, so ids such as ``007`` keep their form. A timestamp is a bad row when
+it cannot be read or falls outside ``EARLIEST_TIME`` .. now + ``FUTURE_TOLERANCE_S``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +32,12 @@ EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
 ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
 ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"
 MAX_EXAMPLES = 5
+EARLIEST_TIME = 631_152_000
+"""Unix seconds of 1990-01-01 UTC: an event before it is a bad row (a zero, a day count, a typo)."""
+FUTURE_TOLERANCE_S = 86_400
+"""Seconds after the reader's clock an event may carry (clock skew, time zones); later ones are bad rows."""
+MILLISECONDS_FROM = 1e11
+"""Numeric timestamps above this are milliseconds: seconds would be after the year 5138."""
 
 
 class InputError(ValueError):
@@ -43,6 +51,13 @@ class BadRows:
     count: int = 0
     examples: list[str] = field(default_factory=list)
     strict: bool = False
+    kept: int = 0  # the rows read and kept, so the bad share is count / (count + kept)
+
+    @property
+    def share(self) -> float:
+        """The bad rows' share of all rows read."""
+        total = self.count + self.kept
+        return self.count / total if total else 0.0
 
     def add(self, where: str, reason: str, count: int = 1) -> None:
         if self.strict:
@@ -237,9 +252,16 @@ def read_events(
         reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
         ok &= ~invalid
         table = table.set_column(table.column_names.index(name), name, col)
-    ts = _timestamps(table["timestamp"])
-    reject((ts < 0) & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
-    ok &= ts >= 0
+    seconds = _timestamps(table["timestamp"])
+    unreadable = np.isnan(seconds)
+    reject(unreadable & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
+    ok &= ~unreadable
+    latest = time.time() + FUTURE_TOLERANCE_S
+    with np.errstate(invalid="ignore"):
+        outside = ~unreadable & ~((seconds >= EARLIEST_TIME) & (seconds <= latest))
+    reject(outside & ok, lambda r: f"timestamp {table['timestamp'][int(r)].as_py()!r} {_window_rule(latest)}")
+    ok &= ~outside
+    ts = np.where(ok, seconds, 0).astype(np.int64)
     if "quantity" in table.column_names:
         qty = _quantities(table["quantity"])
         reject((qty < 1) & ok, lambda r: f"bad quantity {table['quantity'][int(r)].as_py()!r}")
@@ -249,6 +271,7 @@ def read_events(
 
     if not ok.any():
         raise InputError(f"{label}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
+    bad.kept = int(ok.sum())
     keep = pa.array(ok)
     table = table.filter(keep)
     codes, ts, qty = codes[ok], ts[ok], qty[ok]
@@ -284,14 +307,16 @@ def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
-    """Unix seconds from unix seconds, milliseconds or ISO-8601; -1 where unreadable."""
+    """Unix seconds (float64) from unix seconds, milliseconds or ISO-8601; NaN where unreadable.
+
+    Huge numbers stay floats (``inf`` past float range), so the caller's window check sees them."""
     text = pc.utf8_trim_whitespace(column)
     numeric = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]+)?$").to_numpy(zero_copy_only=False)
-    out = np.full(len(text), -1, dtype=np.int64)
+    out = np.full(len(text), np.nan, dtype=np.float64)
     if numeric.any():
         values = pc.cast(pc.filter(text, pa.array(numeric)), pa.float64()).to_numpy()
         # milliseconds from 1973 on are above 1e11; seconds stay below it until the year 5138
-        out[numeric] = np.where(values > 1e11, values / 1000, values).astype(np.int64)
+        out[numeric] = np.floor(np.where(values > MILLISECONDS_FROM, values / 1000, values))
     others = np.flatnonzero(~numeric)
     if len(others):
         values = pc.take(text, pa.array(others)).to_pylist()
@@ -299,15 +324,25 @@ def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def _iso_seconds(value: str) -> int:
-    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), -1 if unreadable."""
+def _window_rule(latest: float) -> str:
+    """Why a readable timestamp is refused."""
+    first = datetime.fromtimestamp(EARLIEST_TIME, timezone.utc).date().isoformat()
+    last = datetime.fromtimestamp(latest, timezone.utc).isoformat(timespec="seconds")
+    return f"is outside {first} .. {last} (before 1990 or more than a day after the time of reading)"
+
+
+def _iso_seconds(value: str) -> float:
+    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), NaN if unreadable."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return -1
+        return np.nan
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
+    try:
+        return float(int(moment.timestamp()))
+    except (OverflowError, ValueError):  # year 1 with a time zone, etc.
+        return np.nan
 
 
 def _quantities(column: pa.ChunkedArray) -> np.ndarray:
@@ -352,6 +387,7 @@ def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[C
                 continue
             attrs["available"] = available in ("true", "1", "yes")
             items[item_id] = attrs
+            bad.kept += 1
     return Catalog(items), bad
 
 
@@ -373,4 +409,5 @@ def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tupl
                 bad.add(f"{file.name} line {line}", "empty category_id")
                 continue
             parents[cat] = (parent or "").strip() or None
+            bad.kept += 1
     return parents, bad
