@@ -85,10 +85,11 @@ def train_command(args) -> int:
 def redis_failure(error: Exception, r) -> str:
     """One line for a Redis error during a run: where, and what Redis said."""
     said = (str(error).splitlines() or [type(error).__name__])[0]
+    said = said.rpartition(" of pipeline caused error: ")[2]  # not the pipelined command and its data
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
         return f"cannot reach Redis at {describe(r)}: {said}"
-    if said.startswith("OOM"):
-        return f"Redis at {describe(r)} is out of memory (maxmemory) while publishing: {said}"
+    if isinstance(error, redis.exceptions.OutOfMemoryError):
+        return f"Redis at {describe(r)} is out of memory while publishing ({said}); raise maxmemory or free memory"
     return f"Redis at {describe(r)} refused a write while publishing: {said}"
 
 

@@ -12,6 +12,7 @@ import csv
 import gzip
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,7 +120,17 @@ class _Table:
 
 
 def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
-    """Read a file as strings, reporting rows with the wrong number of fields."""
+    """Read a file as strings, reporting rows with the wrong number of fields; an unreadable file is an InputError."""
+    try:
+        return _read_strings(path, header, bad)
+    except (pa.ArrowException, OSError, EOFError, UnicodeError, zlib.error) as e:
+        kind = "Parquet" if path.name.lower().endswith((".parquet", ".pq")) else "CSV"
+        compressed = " (gzip)" if path.name.lower().endswith(".gz") else ""
+        said = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{path.name}: cannot read as {kind}{compressed}: {said}") from None
+
+
+def _read_strings(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
     if path.name.lower().endswith((".parquet", ".pq")):
         table = pq.read_table(path)
         table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
@@ -183,7 +194,8 @@ def _all_strings(path: Path, header: tuple[str, ...] | None, delimiter: str) -> 
 def _first_line(path: Path) -> str:
     """The first line of a plain or gzip-compressed text file."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark, which the CSV reader drops too
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
         return f.readline().rstrip("\r\n")
 
 
@@ -358,14 +370,21 @@ def _quantities(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Catalog, BadRows]:
-    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available."""
+    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available.
+
+    A file of property changes (timestamp, item_id, property, value: RetailRocket's item_properties)
+    gives each item its latest ``categoryid``."""
     bad = BadRows(strict=strict)
     items: dict[str, dict] = {}
+    since: dict[str, float] = {}  # for property logs: when each item's category was set
     for file in input_files(path):
         t = _read_table(file, None, bad)
         table = _rename(t.table, preset.catalog_columns)
         if "item_id" not in table.column_names:
             raise InputError(f"{file.name}: the catalog needs an item_id column; found {', '.join(table.column_names)}")
+        if PROPERTY_LOG <= set(table.column_names) and "category_id" not in table.column_names:
+            latest_categories(file.name, table, t.lines, bad, items, since)
+            continue
         for line, row in zip(t.lines, table.to_pylist()):
             item_id = (row.get("item_id") or "").strip()
             if not is_valid_id(item_id):
@@ -389,6 +408,34 @@ def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[C
             items[item_id] = attrs
             bad.kept += 1
     return Catalog(items), bad
+
+
+PROPERTY_LOG = {"timestamp", "item_id", "property", "value"}
+"""The columns of a catalog kept as a log of property changes (RetailRocket's item_properties files)."""
+CATEGORY_PROPERTY = "categoryid"
+
+
+def latest_categories(
+    name: str, table: pa.Table, lines: np.ndarray, bad: BadRows, items: dict[str, dict], since: dict[str, float]
+) -> None:
+    """From a property log, each item's latest ``categoryid`` into ``items``; ``since`` keeps when each was set."""
+    rows = pc.equal(pc.utf8_trim_whitespace(table["property"]), CATEGORY_PROPERTY).to_numpy(zero_copy_only=False)
+    picked = table.filter(pa.array(rows))
+    seconds = _timestamps(picked["timestamp"]).tolist()
+    columns = (picked["item_id"].to_pylist(), picked["value"].to_pylist(), picked["timestamp"].to_pylist())
+    for line, item_id, value, stamp, at in zip(lines[rows], *columns, seconds):
+        item_id, value = (item_id or "").strip(), (value or "").strip()
+        if not is_valid_id(item_id):
+            bad.add(f"{name} line {line}", f"item_id {item_id!r} {ID_RULE}")
+        elif not value:
+            bad.add(f"{name} line {line}", "empty categoryid")
+        elif at != at:  # NaN: the time of the change is unreadable
+            bad.add(f"{name} line {line}", f"bad timestamp {stamp!r}")
+        else:
+            bad.kept += 1
+            if at >= since.get(item_id, -np.inf):
+                since[item_id] = at
+                items[item_id] = {"category_id": value, "available": True}
 
 
 def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tuple[dict[str, str | None], BadRows]:
