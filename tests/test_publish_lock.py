@@ -80,6 +80,32 @@ class Paused:
         monkeypatch.setattr(serialize, "user_records", user_records)
 
 
+class Reader(threading.Thread):
+    """Asks every endpoint over and over; keeps any answer that is not a 200 from a whole, served version."""
+
+    def __init__(self, r, redis_url):
+        super().__init__(daemon=True)
+        self.r, self.client = r, create_app({"REDIS_URL": redis_url, "TESTING": True}).test_client()
+        self.stop, self.problems, self.answers = threading.Event(), [], 0
+
+    def run(self):
+        while not self.stop.is_set():
+            for url in ENDPOINTS:
+                response = self.client.get(url)
+                version = (response.json or {}).get("model_version")
+                if response.status_code != 200 or not version or versions.missing(self.r, version):
+                    self.problems.append((url, response.status_code, response.json))
+                self.answers += 1
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.join(30)
+
+
 class Run(threading.Thread):
     """A publish in a thread, keeping its version or its exception."""
 
@@ -95,20 +121,22 @@ class Run(threading.Thread):
             self.error = e
 
 
-def test_a_second_publish_waits_for_the_first_and_each_is_served_whole(r, lists, client, monkeypatch):
+def test_a_second_publish_waits_for_the_first_and_each_is_served_whole(r, lists, client, monkeypatch, redis_url):
     base = publish_lists(r, lists)
     paused = Paused(monkeypatch)
-    first = Run(r, lists)
-    first.start()
-    assert paused.reached.wait(30)
-    second = Run(r, lists)
-    second.start()
-    time.sleep(0.5)
-    assert second.is_alive() and second.version is None  # waiting for the lock, deleting nothing
-    assert_served_whole(r, client, base)
-    paused.release.set()
-    first.join(30)
-    second.join(30)
+    with Reader(r, redis_url) as reader:
+        first = Run(r, lists)
+        first.start()
+        assert paused.reached.wait(30)
+        second = Run(r, lists)
+        second.start()
+        time.sleep(0.5)
+        assert second.is_alive() and second.version is None  # waiting for the lock, deleting nothing
+        assert_served_whole(r, client, base)
+        paused.release.set()
+        first.join(30)
+        second.join(30)
+    assert reader.answers and not reader.problems
     assert first.error is None and second.error is None
     assert versions.missing(r, first.version) == []
     assert_served_whole(r, client, second.version)
@@ -116,19 +144,21 @@ def test_a_second_publish_waits_for_the_first_and_each_is_served_whole(r, lists,
     assert r.smembers(keys.STAGING) == set() and not r.exists(keys.PUBLISH_LOCK)
 
 
-def test_a_run_that_lost_its_lock_raises_and_never_switches(r, lists, client, monkeypatch):
+def test_a_run_that_lost_its_lock_raises_and_never_switches(r, lists, client, monkeypatch, redis_url):
     base = publish_lists(r, lists)
     paused = Paused(monkeypatch)
-    stalled = Run(r, lists, lock_ttl_s=0.3)
-    stalled.start()
-    assert paused.reached.wait(30)
-    deadline = time.monotonic() + 10
-    while r.exists(keys.PUBLISH_LOCK) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    later = publish_lists(r, lists)  # takes the expired lock and cleans up the stalled run's version
-    assert_served_whole(r, client, later)
-    paused.release.set()
-    stalled.join(30)
+    with Reader(r, redis_url) as reader:
+        stalled = Run(r, lists, lock_ttl_s=0.3)
+        stalled.start()
+        assert paused.reached.wait(30)
+        deadline = time.monotonic() + 10
+        while r.exists(keys.PUBLISH_LOCK) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        later = publish_lists(r, lists)  # takes the expired lock and cleans up the stalled run's version
+        assert_served_whole(r, client, later)
+        paused.release.set()
+        stalled.join(30)
+    assert reader.answers and not reader.problems
     assert isinstance(stalled.error, versions.LockLost)
     assert "lock" in str(stalled.error) and "\n" not in str(stalled.error)
     assert stalled.version is None
