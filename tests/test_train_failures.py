@@ -5,7 +5,7 @@ import pytest
 from cli.main import main
 from recsvc.contract import keys, versions
 from tests.shop import write_shop
-from training import publish
+from training import publish, serialize
 
 
 @pytest.fixture
@@ -62,3 +62,21 @@ def test_max_bad_rows_must_be_a_share_or_a_count(redis_url, shop, capsys, limit)
         main(["--redis-url", redis_url, "train", "--events", str(shop["events"]), "--max-bad-rows", limit])
     assert exit.value.code == 2
     assert "--max-bad-rows" in capsys.readouterr().err
+
+
+def test_a_run_that_lost_the_publish_lock_fails_in_one_line(r, redis_url, shop, capsys, monkeypatch):
+    assert train(capsys, redis_url, shop["events"])[0] == 0
+    served = versions.current(r)
+    real = serialize.user_records
+
+    def taken_over_half_way(*args, **kwargs):
+        for n, pair in enumerate(real(*args, **kwargs)):
+            if n == 50:  # this run stalled past its TTL and another run took the lock
+                r.set(keys.PUBLISH_LOCK, "another-run", px=60_000)
+            yield pair
+
+    monkeypatch.setattr(serialize, "user_records", taken_over_half_way)
+    assert_failed_in_one_line(*train(capsys, redis_url, shop["events"]), "publish lock", "not served")
+    assert versions.current(r) == served and len(versions.list_versions(r)) == 1
+    assert r.get(keys.PUBLISH_LOCK) == b"another-run"  # the other run's lock is left alone
+    assert len(r.keys(keys.PREFIX + ":v:*:meta")) == 1
