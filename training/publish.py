@@ -77,10 +77,14 @@ class VersionWriter:
         self.sample: list[str] = []
         self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         self.pipe = r.pipeline(transaction=False)
-        versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
-        self.pipe.sadd(keys.STAGING, version)
-        self.pipe.execute()
-        versions.clean_staging(r)
+        try:
+            versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
+            self.pipe.sadd(keys.STAGING, version)
+            self.pipe.execute()
+            versions.clean_staging(r)
+        except BaseException:
+            self.abort()
+            raise
 
     def _lock(self, wait_s: float) -> None:
         deadline = time.monotonic() + wait_s
