@@ -62,7 +62,7 @@ class VersionWriter:
     """Queues one version's keys on a pipeline; ``commit`` makes it the served one, ``abort`` deletes it.
 
     Holds the publish lock from the start to the end of ``commit`` or ``abort``; records what it wrote
-    (single keys, collection sizes, the first key of every MSET) for the manifest checked before the switch.
+    (single keys, collection sizes, the first and last key of every MSET) for the manifest checked before the switch.
     """
 
     def __init__(self, r: redis.Redis, version: str, lock_ttl_s: float | None = None, lock_wait_s: float | None = None):
@@ -102,7 +102,7 @@ class VersionWriter:
         versions.queue_refresh(self.pipe, self.version, self.token, self.ttl_ms)
         if self.pipe.execute()[-1] != 1:
             raise versions.LockLost(
-                f"the publish lock of version {self.version} expired (no write for {self.ttl_ms / 1000:.0f} s) "
+                f"the publish lock of version {self.version} expired (not refreshed within {self.ttl_ms / 1000:.0f} s) "
                 "and may be another run's; not served"
             )
 
