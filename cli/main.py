@@ -23,6 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def _bad_rows_limit(text: str) -> float:
+    """``--max-bad-rows``: ``5%`` and ``0.05`` are shares, ``100`` a count of rows."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (0.05, 5%) or a count (100)") from None
+    if text.endswith("%") and value == 1:
+        return float("inf")  # 100%: any number of bad rows
+    if not value >= 0 or (text.endswith("%") and value > 1) or (value >= 1 and value != int(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (0.05, 5%) or a count (100)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsvc", description="Recommendations for online shops.")
     parser.add_argument("--redis-url", help="Redis to use (default: $REDIS_URL, else an embedded Redis)")
@@ -39,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--categories", type=Path, help="category tree file: category_id, parent_id")
     train.add_argument("--preset", choices=_preset_names(), help="read a public format as it is")
     train.add_argument("--strict", action="store_true", help="fail on the first bad row")
+    train.add_argument(
+        "--max-bad-rows",
+        type=_bad_rows_limit,
+        default=0.05,
+        metavar="LIMIT",
+        help="fail when an input has more bad rows than this: a share below 1 or with %% (0.05, 5%%), "
+        "else a count of rows (100); 0 allows none (default 0.05)",
+    )
     train.add_argument(
         "--param",
         action="append",

@@ -9,8 +9,11 @@ import dataclasses
 import json
 from collections import Counter
 
+import redis
+
 from cli.common import fail
 from recsvc.connection import connect, describe
+from recsvc.contract import versions
 
 TRAINER_MODULES = frozenset({"training", "implicit", "scipy", "pyarrow", "threadpoolctl"})
 """Top-level modules of the ``train`` extra (and the trainer itself): missing, a command says what to install."""
@@ -53,6 +56,7 @@ def train_command(args) -> int:
         preset=args.preset,
         strict=args.strict,
         stream=args.stream,
+        max_bad_rows=args.max_bad_rows,
     )
     try:
         metrics = None
@@ -70,8 +74,23 @@ def train_command(args) -> int:
         result = train(r, inputs, config, offline_metrics=metrics)
     except InputError as e:
         return fail(f"{e} (the published model is unchanged)")
+    except versions.PublishFailed as e:
+        return fail(f"{e} (this run did not change the served model)")
+    except redis.RedisError as e:
+        return fail(f"{redis_failure(e, r)} (this run did not change the served model)")
     print_summary(result, r)
     return 0
+
+
+def redis_failure(error: Exception, r) -> str:
+    """One line for a Redis error during a run: where, and what Redis said."""
+    said = (str(error).splitlines() or [type(error).__name__])[0]
+    said = said.rpartition(" of pipeline caused error: ")[2]  # not the pipelined command and its data
+    if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
+        return f"cannot reach Redis at {describe(r)}: {said}"
+    if isinstance(error, redis.exceptions.OutOfMemoryError):
+        return f"Redis at {describe(r)} is out of memory while publishing ({said}); raise maxmemory or free memory"
+    return f"Redis at {describe(r)} refused a write while publishing: {said}"
 
 
 def evaluate_command(args) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from recsvc.contract import keys, records
+from recsvc.contract import keys, records, versions
 from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
@@ -111,6 +111,11 @@ class ModelStore:
     def version(self) -> str:
         """The served version id."""
         return self._read(lambda v: [])[0].version
+
+    @_guard
+    def missing(self, version: str) -> list[str]:
+        """The keys the version's manifest lists that are gone; a version published before manifests needs its meta."""
+        return [p for p in versions.missing(self._redis, version, sizes=False) if p != "manifest"]
 
     @_guard
     def user_live(self, user_id: str) -> tuple[str, UserRecord | None, Live]:

@@ -53,8 +53,9 @@ def free_port() -> int:
 class RedisProcess:
     """A private redis-server on a free port, stopped at the end."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, args: tuple[str, ...] = ()):
         self.port = port or free_port()
+        self.args = args  # more redis-server options, e.g. ("--maxmemory", "2mb")
         self.process = None
 
     @property
@@ -77,6 +78,7 @@ class RedisProcess:
                 "no",
                 "--loglevel",
                 "warning",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

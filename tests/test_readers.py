@@ -71,7 +71,8 @@ def test_bad_rows_are_counted_with_line_numbers(tmp_path):
 
 
 def test_strict_stops_at_the_first_bad_row(tmp_path):
-    path = write(tmp_path / "e.csv", "timestamp,user_id,item_id,event\n1,u,i,view\n2,u,i,click\n3,u,i,nope\n")
+    text = "timestamp,user_id,item_id,event\n1700000001,u,i,view\n1700000002,u,i,click\n1700000003,u,i,nope\n"
+    path = write(tmp_path / "e.csv", text)
     with pytest.raises(InputError, match=r"e.csv line 3: unknown event 'click'"):
         read_events(path, CONTRACT, strict=True)
 
@@ -82,8 +83,8 @@ def test_strict_stops_at_the_first_bad_row(tmp_path):
         ("", "no events|cannot read"),
         ("timestamp,user_id,item_id,event\n", "no events"),
         ("when,who,what\n1,u,i\n", "missing column"),
-        ("timestamp,user_id,item_id,event\n1,u,i,addtocart\n", "no purchases or views"),
-        ("timestamp,user_id,item_id,event\n1,u,i,click\n", "no valid events"),
+        ("timestamp,user_id,item_id,event\n1700000001,u,i,addtocart\n", "no purchases or views"),
+        ("timestamp,user_id,item_id,event\n1700000001,u,i,click\n", "no valid events"),
     ],
 )
 def test_input_that_cannot_be_trained_on_is_one_clear_error(tmp_path, text, message):
@@ -98,18 +99,17 @@ def test_missing_path(tmp_path):
 
 
 def test_a_folder_of_mixed_files(tmp_path):
-    write(tmp_path / "a.csv", "timestamp,user_id,item_id,event\n1,u1,i1,view\n")
-    write(tmp_path / "b.csv.gz", "timestamp,user_id,item_id,event\n2,u2,i2,purchase\nbad,u2,i2,view\n")
-    pq.write_table(
-        pa.table({"timestamp": [3], "user_id": ["u3"], "item_id": ["i1"], "event": ["view"]}), tmp_path / "c.parquet"
-    )
+    write(tmp_path / "a.csv", "timestamp,user_id,item_id,event\n1700000001,u1,i1,view\n")
+    write(tmp_path / "b.csv.gz", "timestamp,user_id,item_id,event\n1700000002,u2,i2,purchase\nbad,u2,i2,view\n")
+    third = {"timestamp": [1700000003], "user_id": ["u3"], "item_id": ["i1"], "event": ["view"]}
+    pq.write_table(pa.table(third), tmp_path / "c.parquet")
     events, bad = read_events(tmp_path, CONTRACT)
     assert sorted(names(events, "user")) == ["u1", "u2", "u3"]
     assert bad.count == 1 and bad.examples[0].startswith("b.csv.gz line 3")
 
 
 def test_semicolon_separated(tmp_path):
-    path = write(tmp_path / "e.csv", "timestamp;user_id;item_id;event\n1;u1;i1;view\n")
+    path = write(tmp_path / "e.csv", "timestamp;user_id;item_id;event\n1700000001;u1;i1;view\n")
     events, _ = read_events(path, CONTRACT)
     assert names(events, "item") == ["i1"]
 

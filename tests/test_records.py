@@ -114,6 +114,9 @@ def test_key_strings_are_pinned():
     assert keys.item_ids("v1") == "recsvc:v:v1:item_ids"
     assert keys.pool("v1") == "recsvc:v:v1:pool"
     assert keys.foldin("v1") == "recsvc:v:v1:foldin"
+    assert keys.manifest("v1") == "recsvc:v:v1:manifest"
+    assert keys.PUBLISH_LOCK == "recsvc:publish:lock"
+    assert keys.staging_alive("v1") == "recsvc:staging:v1:alive"
 
 
 def test_the_fast_encoder_matches_record_by_record_on_random_lists(monkeypatch):

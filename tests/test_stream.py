@@ -49,7 +49,7 @@ def test_events_that_arrive_after_the_read_are_kept(r, client):
 
 
 def test_a_failed_training_trims_nothing(r):
-    r.xadd(keys.EVENTS_STREAM, {"user_id": "u1", "item_id": "tv-1", "event": "wishlist", "timestamp": "1"})
+    r.xadd(keys.EVENTS_STREAM, {"user_id": "u1", "item_id": "tv-1", "event": "wishlist", "timestamp": "1700000000"})
     with pytest.raises(InputError, match="no purchases or views"):
         train(r, Inputs(stream=True))
     assert r.xlen(keys.EVENTS_STREAM) == 1

@@ -10,6 +10,12 @@ from training.inputs.readers import EVENTS, PURCHASE, Events
 from training.ragged import Ragged, top_per_row
 
 DAY = 86_400
+CLOCK_TAIL = 0.001
+"""The share of newest events the clock may pass over when they stand apart from the rest."""
+CLOCK_MIN_EVENTS = 100
+"""Fewer events than this set the clock by the newest: too few to tell a stray one from the rest."""
+CLOCK_GAP_S = 30 * DAY
+"""Events more than this after the newest of the rest (all but the newest ``CLOCK_TAIL``) do not set the clock."""
 
 
 @dataclass
@@ -21,7 +27,21 @@ class Interactions:
     recent: Ragged  # per user: items interacted with but not bought, most recent first
     bought: Ragged  # per user: items bought, most recent first (scores: unix time of last purchase)
     popularity: np.ndarray  # per item: weighted events, recent ones count more
-    now: int  # the newest event's time; ages are measured from it
+    now: int  # the model's clock (see ``clock``); ages are measured from it
+
+
+def clock(timestamps: np.ndarray) -> int:
+    """The model's "now": the newest event, unless a few events stand far after all the others.
+
+    One stray row a year ahead (a wrong clock, a typo) must not age every other event by a year:
+    the newest events (``CLOCK_TAIL`` of them, at least one) count only if they are within
+    ``CLOCK_GAP_S`` of the newest of the rest."""
+    n = len(timestamps)
+    tail = max(1, int(n * CLOCK_TAIL))
+    if n < CLOCK_MIN_EVENTS:
+        return int(timestamps.max())
+    rest = int(np.partition(timestamps, n - 1 - tail)[n - 1 - tail])
+    return int(timestamps[timestamps <= rest + CLOCK_GAP_S].max())
 
 
 def decay(age_seconds: np.ndarray, half_life_days: float) -> np.ndarray:
@@ -33,8 +53,8 @@ def build(events: Events, config: TrainConfig, n_items: int | None = None) -> In
     """Weight and decay the events and gather them per user and item."""
     n_users, n_items = len(events.user_ids), n_items or len(events.item_ids)
     weights = np.array([config.event_weights.get(name, 0.0) for name in EVENTS], dtype=np.float32)
-    now = int(events.timestamp.max())
-    age = (now - events.timestamp).astype(np.float64)
+    now = clock(events.timestamp)
+    age = np.maximum(now - events.timestamp, 0).astype(np.float64)  # events past the clock count as now
     weight = weights[events.event]
     shape = (n_users, n_items)
 

@@ -3,6 +3,12 @@
 All keys of a version are queued on one non-transactional pipeline, sent a few thousand
 commands at a time; ``recsvc:current`` switches only once everything is written, so a
 reader never sees a half-written version. A failed or killed run leaves nothing served.
+
+Two runs at once: the writer first takes the publish lock (``keys.PUBLISH_LOCK``, a token with a
+TTL refreshed at every send), so a second run waits for the first to finish. A run that stalls past
+the TTL loses the lock: its next send or its switch raises ``versions.LockLost`` and it deletes what
+it wrote. Before the switch the writer stores a manifest of what it wrote and checks it
+(``versions.missing``); the switch itself checks the token in the same script.
 """
 
 import json
@@ -32,6 +38,12 @@ CHUNK = 5_000
 """Members per HSET, SADD or ZADD."""
 MEMORY_SAMPLE = 500
 """Keys sampled with MEMORY USAGE for the per-user and per-item figures."""
+LOCK_TTL_S = 30.0
+"""Seconds the publish lock (and the version's heartbeat) lives without a refresh; a send refreshes it."""
+LOCK_WAIT_S = 600.0
+"""Seconds a run waits for another run's publish to finish before it gives up."""
+LOCK_POLL_S = 0.2
+"""Seconds between tries to take a busy lock."""
 
 
 def new_version(now: float | None = None) -> str:
@@ -47,89 +59,171 @@ def _chunks(values: Iterable, size: int) -> Iterator[list]:
 
 
 class VersionWriter:
-    """Queues one version's keys on a pipeline; ``commit`` makes it the served one, ``abort`` deletes it."""
+    """Queues one version's keys on a pipeline; ``commit`` makes it the served one, ``abort`` deletes it.
 
-    def __init__(self, r: redis.Redis, version: str):
+    Holds the publish lock from the start to the end of ``commit`` or ``abort``; records what it wrote
+    (single keys, collection sizes, the first and last key of every MSET) for the manifest checked before the switch.
+    """
+
+    def __init__(self, r: redis.Redis, version: str, lock_ttl_s: float | None = None, lock_wait_s: float | None = None):
         self.r = r
         self.version = version
-        versions.clean_staging(r)
-        r.sadd(keys.STAGING, version)
+        self.token = f"{version}:{secrets.token_hex(8)}"
+        self.ttl_ms = int(1000 * (LOCK_TTL_S if lock_ttl_s is None else lock_ttl_s))
+        self.switched = False
+        self.listed: list[str] = []
+        self.sizes: dict[str, list] = {}
+        self.families: dict[str, int] = {}
+        self.sample: list[str] = []
+        self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         self.pipe = r.pipeline(transaction=False)
+        try:
+            versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
+            self.pipe.sadd(keys.STAGING, version)
+            self.pipe.execute()
+            versions.clean_staging(r)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _lock(self, wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        while not versions.acquire_lock(self.r, self.token, self.ttl_ms):
+            if time.monotonic() >= deadline:
+                holder, ttl = versions.lock_holder(self.r)
+                raise versions.LockBusy(
+                    f"another training ({holder}) is publishing; waited {wait_s:.0f} s "
+                    f"(its lock expires in {max(ttl, 0) / 1000:.0f} s unless it is refreshed)"
+                )
+            time.sleep(LOCK_POLL_S)
+
+    def _send(self) -> None:
+        """Send the queued commands and refresh the lock; raise LockLost if another run has it."""
+        versions.queue_refresh(self.pipe, self.version, self.token, self.ttl_ms)
+        if self.pipe.execute()[-1] != 1:
+            raise versions.LockLost(
+                f"the publish lock of version {self.version} expired (not refreshed within {self.ttl_ms / 1000:.0f} s) "
+                "and may be another run's; not served"
+            )
 
     def _queued(self) -> None:
         if len(self.pipe) >= PIPELINE_COMMANDS:
-            self.pipe.execute()
+            self._send()
 
     def set(self, key: str, value: bytes | str) -> None:
         self.pipe.set(key, value)
+        self.listed.append(key)
         self._queued()
 
-    def set_many(self, pairs: Iterable[tuple[str, bytes | str]]) -> int:
+    def set_many(self, pairs: Iterable[tuple[str, bytes | str]], family: str = "records") -> int:
         """SET each (key, value), MSET_SIZE keys a command; returns how many."""
         count = 0
         for chunk in _chunks(pairs, MSET_SIZE):
             self.pipe.mset(dict(chunk))
+            self.sample.append(chunk[0][0])
+            self.sample.append(chunk[-1][0])
             self._queued()
             count += len(chunk)
+        self.families[family] = self.families.get(family, 0) + count
         return count
 
     def hash(self, key: str, fields: Iterable[tuple[str, str]]) -> None:
+        n = 0
         for chunk in _chunks(fields, CHUNK):
-            self.pipe.hset(key, mapping=dict(chunk))
+            mapping = dict(chunk)
+            self.pipe.hset(key, mapping=mapping)
+            n += len(mapping)
             self._queued()
+        self.sizes[key] = ["hash", n]
 
     def set_members(self, key: str, members: Iterable) -> None:
+        n = 0
         for chunk in _chunks(members, CHUNK):
             self.pipe.sadd(key, *chunk)
+            n += len(set(chunk))
             self._queued()
+        self.sizes[key] = ["set", n]
 
     def sorted_set(self, key: str, members: list[str], scores: list[float]) -> None:
+        n = 0
         for chunk in _chunks(zip(members, scores), CHUNK):
-            self.pipe.zadd(key, {m: float(s) for m, s in chunk})
+            mapping = {m: float(s) for m, s in chunk}
+            self.pipe.zadd(key, mapping)
+            n += len(mapping)
             self._queued()
+        self.sizes[key] = ["zset", n]
 
     def flush(self) -> None:
-        self.pipe.execute()
+        self._send()
+
+    def manifest(self) -> dict:
+        """What this version holds, as ``versions.missing`` checks it."""
+        return {"keys": self.listed, "sizes": self.sizes, "families": self.families}
 
     def commit(self, meta: dict, keep: int) -> list[str]:
-        """Write the summary, then switch the served pointer; returns the versions deleted."""
+        """Write the summary and the manifest, check the version is whole, then switch the served pointer.
+
+        Returns the versions deleted by the trim; raises LockLost or IncompleteVersion without switching."""
         self.set(keys.meta(self.version), json.dumps(meta))
+        self.pipe.set(keys.manifest(self.version), json.dumps(self.manifest()))
         self.flush()
-        pipe = self.r.pipeline(transaction=True)
-        pipe.zadd(keys.VERSIONS, {self.version: time.time()})
-        pipe.set(keys.CURRENT, self.version)
-        pipe.srem(keys.STAGING, self.version)
-        pipe.execute()
-        return versions.trim(self.r, keep)
+        problems = versions.missing(self.r, self.version, self.sample)
+        if problems:
+            shown = ", ".join(problems[:3]) + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
+            raise versions.IncompleteVersion(f"version {self.version} is incomplete ({shown}); not served")
+        versions.switch(self.r, self.version, self.token, time.time())
+        self.switched = True
+        try:
+            return versions.trim(self.r, keep)
+        finally:
+            versions.release_lock(self.r, self.token)
 
     def abort(self) -> None:
-        """Delete what was written; the served version is untouched."""
+        """Delete what was written and free the lock; the served version is untouched."""
         self.pipe.reset()
-        versions.delete_version(self.r, self.version)
+        try:
+            if not self.switched:
+                versions.delete_version(self.r, self.version)
+        finally:
+            versions.release_lock(self.r, self.token)
 
 
-def publish(r: redis.Redis, lists: Lists, summary: dict, keep: int) -> tuple[str, dict]:
+def publish(
+    r: redis.Redis,
+    lists: Lists,
+    summary: dict,
+    keep: int,
+    lock_ttl_s: float | None = None,
+    lock_wait_s: float | None = None,
+) -> tuple[str, dict]:
     """Write every list under a new version and serve it; returns the version and its stored summary.
 
     The summary stored is ``summary`` with ``version``, ``redis_memory``, the trigger list sizes
-    and the publish time added."""
+    and the publish time added. Waits for another run's publish (up to ``lock_wait_s``); raises
+    ``versions.PublishFailed`` when this one could not be served."""
     version = new_version()
-    writer = VersionWriter(r, version)
+    writer = VersionWriter(r, version, lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s)
     try:
         started = time.perf_counter()
         memory_before = r.info("memory")["used_memory"]
         write_catalog(writer, lists)
         n_items = writer.set_many(
-            (keys.item(version, lists.dataset.item_ids[i]), record)
-            for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar)
+            (
+                (keys.item(version, lists.dataset.item_ids[i]), record)
+                for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar)
+            ),
+            family="items",
         )
         user_ids = lists.dataset.events.user_ids
         inter = lists.inter
         n_users = writer.set_many(
-            (keys.user(version, user_ids[u]), record)
-            for u, record in serialize.user_records(
-                lists.picks, lists.because, inter.bought, inter.recent, lists.offers, lists.offer_reasons
-            )
+            (
+                (keys.user(version, user_ids[u]), record)
+                for u, record in serialize.user_records(
+                    lists.picks, lists.because, inter.bought, inter.recent, lists.offers, lists.offer_reasons
+                )
+            ),
+            family="users",
         )
         write_foldin(writer, lists)
         triggers = write_retention(writer, lists)

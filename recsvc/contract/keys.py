@@ -15,7 +15,22 @@ VERSIONS = f"{PREFIX}:versions"
 """sorted set: published version ids scored by publish time (unix seconds). Kept to the newest few."""
 
 STAGING = f"{PREFIX}:staging"
-"""set: versions being written. A killed publish leaves its id here; the next publish deletes its keys."""
+"""set: versions being written. A killed publish leaves its id here; once its ``staging_alive`` key has
+expired, the next publish deletes its keys."""
+
+PUBLISH_LOCK = f"{PREFIX}:publish:lock"
+"""string with a TTL (ms): the token of the one run allowed to write and switch to a new version.
+
+Set NX by ``training.publish.VersionWriter``, its TTL refreshed while the run writes; the pointer
+switch checks the token in the same script, so a run whose lock expired never switches."""
+
+
+def staging_alive(version: str) -> str:
+    """string with a TTL (ms), refreshed with the publish lock: present while the run writing ``version`` lives.
+
+    Written by the publisher; read by ``versions.clean_staging``, which deletes only staging versions
+    whose key has expired."""
+    return f"{PREFIX}:staging:{version}:alive"
 
 
 def version_prefix(version: str) -> str:
@@ -26,6 +41,15 @@ def version_prefix(version: str) -> str:
 def meta(version: str) -> str:
     """string, JSON: the version's summary (trained_at, counts, parameters, metrics). Read by /v1/model."""
     return f"{version_prefix(version)}meta"
+
+
+def manifest(version: str) -> str:
+    """string, JSON: ``{"keys": [...], "counts": {key: n}, "families": {name: n}}``, what a whole version holds.
+
+    Written by the publisher just before the switch (so it is the completeness marker), checked by
+    ``versions.missing`` before the switch and by ``/readyz``: the listed keys exist, each counted
+    hash, set or sorted set has its size, and ``families`` counts the user and item records."""
+    return f"{version_prefix(version)}manifest"
 
 
 def user(version: str, user_id: str) -> str:

@@ -1,11 +1,14 @@
 """The version protocol both sides follow: staging, the published set and the served pointer.
 
-A publish adds its version to ``keys.STAGING``, writes its keys, then moves it to
-``keys.VERSIONS`` and points ``keys.CURRENT`` at it; these functions list, switch, trim and
-clean up versions for the publisher and for the operator's commands.
+A publish takes ``keys.PUBLISH_LOCK`` (a token with a TTL it refreshes while writing), adds its
+version to ``keys.STAGING`` with a heartbeat (``keys.staging_alive``), writes its keys and a
+manifest, checks the manifest, then in one script, only while it still holds the lock, moves the
+version to ``keys.VERSIONS`` and points ``keys.CURRENT`` at it. These functions lock, list,
+check, switch, trim and clean up versions for the publisher and for the operator's commands.
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -13,6 +16,30 @@ import redis
 from recsvc.contract import keys
 
 DELETE_BATCH = 10_000
+
+_REFRESH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+"""Refresh the lock and the version's heartbeat, only while the lock holds this token."""
+
+_SWITCH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[5], KEYS[6]) ~= 2 then return -1 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('DEL', KEYS[7])
+return 1
+"""
+"""Serve a version only while the lock holds this token and the version's meta and manifest exist."""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 @dataclass
@@ -27,6 +54,93 @@ class VersionInfo:
 
 class UnknownVersion(LookupError):
     """The version is not among the published ones."""
+
+
+class PublishFailed(RuntimeError):
+    """A publish did not switch the served pointer; the message is one line for the operator."""
+
+
+class LockBusy(PublishFailed):
+    """Another live run held the publish lock for longer than this run would wait."""
+
+
+class LockLost(PublishFailed):
+    """The publish lock expired and may be another run's: this run must not switch the pointer."""
+
+
+class IncompleteVersion(PublishFailed):
+    """A version misses keys its manifest lists: it must not be (or is not fit to be) served."""
+
+
+def acquire_lock(r: redis.Redis, token: str, ttl_ms: int) -> bool:
+    """Take the publish lock for ``token`` if no live run holds it."""
+    return bool(r.set(keys.PUBLISH_LOCK, token, nx=True, px=ttl_ms))
+
+
+def lock_holder(r: redis.Redis) -> tuple[str | None, int]:
+    """The token holding the publish lock (None if free) and its remaining TTL in ms."""
+    pipe = r.pipeline(transaction=False)
+    pipe.get(keys.PUBLISH_LOCK)
+    pipe.pttl(keys.PUBLISH_LOCK)
+    token, ttl = pipe.execute()
+    return (token.decode() if token is not None else None), int(ttl)
+
+
+def queue_refresh(pipe, version: str, token: str, ttl_ms: int) -> None:
+    """Queue on ``pipe`` the refresh of the lock and of ``version``'s heartbeat (its result: 1 if held, else 0)."""
+    pipe.eval(_REFRESH, 2, keys.PUBLISH_LOCK, keys.staging_alive(version), token, ttl_ms)
+
+
+def release_lock(r: redis.Redis, token: str) -> bool:
+    """Free the publish lock if ``token`` still holds it."""
+    return bool(r.eval(_RELEASE, 1, keys.PUBLISH_LOCK, token))
+
+
+def switch(r: redis.Redis, version: str, token: str, published_at: float) -> None:
+    """Publish and serve ``version`` atomically, only if ``token`` still holds the publish lock."""
+    done = r.eval(
+        _SWITCH,
+        7,
+        keys.PUBLISH_LOCK,
+        keys.VERSIONS,
+        keys.CURRENT,
+        keys.STAGING,
+        keys.meta(version),
+        keys.manifest(version),
+        keys.staging_alive(version),
+        token,
+        version,
+        published_at,
+    )
+    if done == 0:
+        raise LockLost(f"the publish lock of version {version} expired or was taken by another run; not served")
+    if done == -1:
+        raise IncompleteVersion(f"version {version} lost its meta or manifest before the switch; not served")
+
+
+def missing(r: redis.Redis, version: str, sample: Sequence[str] = (), sizes: bool = True) -> list[str]:
+    """What ``version`` lacks by its manifest (and of the ``sample`` keys); empty when complete.
+
+    The manifest is ``{"keys": [...], "sizes": {key: [type, n]}, "families": {...}}``: every listed key
+    exists and, with ``sizes``, each sized hash, set or sorted set has n members (catalog updates
+    change some of them in place later, so the service checks only that the listed keys exist)."""
+    raw = r.get(keys.manifest(version))
+    if raw is None:
+        return ["manifest"] if r.exists(keys.meta(version)) else [keys.meta(version), "manifest"]
+    manifest = json.loads(raw)
+    listed = [*manifest.get("keys", []), *sample]
+    sized = manifest.get("sizes", {}) if sizes else {}
+    pipe = r.pipeline(transaction=False)
+    for key in listed:
+        pipe.exists(key)
+    for key, (kind, _) in sized.items():
+        {"hash": pipe.hlen, "set": pipe.scard, "zset": pipe.zcard}[kind](key)
+    found = pipe.execute()
+    problems = [key for key, ok in zip(listed, found) if not ok]
+    for (key, (_, expected)), n in zip(sized.items(), found[len(listed) :]):
+        if int(n) != expected:
+            problems.append(f"{key} has {n} of {expected}")
+    return problems
 
 
 def current(r: redis.Redis) -> str | None:
@@ -71,6 +185,7 @@ def delete_version(r: redis.Redis, version: str) -> int:
         deleted += r.unlink(*batch)
     r.zrem(keys.VERSIONS, version)
     r.srem(keys.STAGING, version)
+    r.delete(keys.staging_alive(version))
     return deleted
 
 
@@ -85,10 +200,12 @@ def trim(r: redis.Redis, keep: int) -> list[str]:
 
 
 def clean_staging(r: redis.Redis) -> list[str]:
-    """Delete what killed or failed publishes left behind."""
+    """Delete what killed or failed publishes left behind: staging versions whose heartbeat expired."""
     served = current(r)
     left = [v.decode() for v in r.smembers(keys.STAGING)]
-    left = [v for v in left if v != served and r.zscore(keys.VERSIONS, v) is None]
+    left = [
+        v for v in left if v != served and r.zscore(keys.VERSIONS, v) is None and not r.exists(keys.staging_alive(v))
+    ]
     for version in left:
         delete_version(r, version)
     return left

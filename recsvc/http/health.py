@@ -23,7 +23,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """200 when Redis answers and a model is published, else 503.
+    """200 when Redis answers and a whole model is published (its meta and the keys of its manifest), else 503.
     ---
     get:
       summary: Readiness
@@ -35,6 +35,10 @@ def readyz() -> ResponseReturnValue:
     store = current_app.extensions["recsvc"].store
     try:
         version = store.version()
+        missing = store.missing(version)
     except (StoreUnavailable, NoModel) as e:
         return jsonify(status="unavailable", reason=str(e)), 503
+    if missing:
+        reason = f"the served version {version} is incomplete: {', '.join(missing[:3])} missing"
+        return jsonify(status="unavailable", reason=reason, model_version=version), 503
     return jsonify(status="ready", model_version=version)

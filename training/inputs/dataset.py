@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from training.inputs.presets import get_preset
-from training.inputs.readers import BadRows, Catalog, Events, read_catalog, read_categories, read_events
+from training.inputs.readers import BadRows, Catalog, Events, InputError, read_catalog, read_categories, read_events
 from training.lists.candidates import CodedCatalog
 
 
@@ -23,6 +23,7 @@ class Inputs:
     preset: str | None = None
     strict: bool = False
     stream: bool = False  # also learn from the events posted to the API, and trim them once published
+    max_bad_rows: float = 0.05  # below 1 a share of each input's rows, from 1 on a count (see ``check_bad_rows``)
 
 
 @dataclass
@@ -49,9 +50,22 @@ def read(inputs: Inputs, stream: pa.Table | None = None) -> Dataset:
     parents: dict[str, str | None] = {}
     if inputs.categories:
         parents, bad["categories"] = read_categories(inputs.categories, preset, strict=inputs.strict)
+    check_bad_rows(bad, inputs.max_bad_rows)
     dataset = assemble(events, catalog, parents)
     dataset.bad = bad
     return dataset
+
+
+def check_bad_rows(bad: dict[str, BadRows], limit: float) -> None:
+    """Raise InputError when an input has more bad rows than ``limit``: a share below 1, else a count."""
+    for name, rows in bad.items():
+        if rows.count == 0 or (rows.count <= limit if limit >= 1 else rows.share <= limit):
+            continue
+        allowed = f"{limit:g} rows" if limit >= 1 else f"{limit:.1%} of rows" if limit else "none"
+        raise InputError(
+            f"{name}: {rows.count:,} bad rows of {rows.count + rows.kept:,} ({rows.share:.1%}), more than "
+            f"--max-bad-rows allows ({allowed}); first: {rows.examples[0] if rows.examples else '?'}"
+        )
 
 
 def assemble(events: Events, catalog: Catalog, parents: dict[str, str | None]) -> Dataset:

@@ -2,7 +2,8 @@
 
 Every row is validated; bad rows are skipped, counted and reported with their line
 numbers, or, with ``strict``, the first one stops the run. Values stay strings until
-ids are factorized, so ids such as ``007`` keep their form.
+ids are factorized, so ids such as ``007`` keep their form. A timestamp is a bad row when
+it cannot be read or falls outside ``EARLIEST_TIME`` .. now + ``FUTURE_TOLERANCE_S``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +33,12 @@ EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
 ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
 ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"
 MAX_EXAMPLES = 5
+EARLIEST_TIME = 631_152_000
+"""Unix seconds of 1990-01-01 UTC: an event before it is a bad row (a zero, a day count, a typo)."""
+FUTURE_TOLERANCE_S = 86_400
+"""Seconds after the reader's clock an event may carry (clock skew, time zones); later ones are bad rows."""
+MILLISECONDS_FROM = 1e11
+"""Numeric timestamps above this are milliseconds: seconds would be after the year 5138."""
 
 
 class InputError(ValueError):
@@ -43,6 +52,13 @@ class BadRows:
     count: int = 0
     examples: list[str] = field(default_factory=list)
     strict: bool = False
+    kept: int = 0  # the rows read and kept, so the bad share is count / (count + kept)
+
+    @property
+    def share(self) -> float:
+        """The bad rows' share of all rows read."""
+        total = self.count + self.kept
+        return self.count / total if total else 0.0
 
     def add(self, where: str, reason: str, count: int = 1) -> None:
         if self.strict:
@@ -104,7 +120,17 @@ class _Table:
 
 
 def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
-    """Read a file as strings, reporting rows with the wrong number of fields."""
+    """Read a file as strings, reporting rows with the wrong number of fields; an unreadable file is an InputError."""
+    try:
+        return _read_strings(path, header, bad)
+    except (pa.ArrowException, OSError, EOFError, UnicodeError, zlib.error) as e:
+        kind = "Parquet" if path.name.lower().endswith((".parquet", ".pq")) else "CSV"
+        compressed = " (gzip)" if path.name.lower().endswith(".gz") else ""
+        said = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{path.name}: cannot read as {kind}{compressed}: {said}") from None
+
+
+def _read_strings(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
     if path.name.lower().endswith((".parquet", ".pq")):
         table = pq.read_table(path)
         table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
@@ -168,7 +194,8 @@ def _all_strings(path: Path, header: tuple[str, ...] | None, delimiter: str) -> 
 def _first_line(path: Path) -> str:
     """The first line of a plain or gzip-compressed text file."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte order mark, which the CSV reader drops too
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
         return f.readline().rstrip("\r\n")
 
 
@@ -237,9 +264,16 @@ def read_events(
         reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
         ok &= ~invalid
         table = table.set_column(table.column_names.index(name), name, col)
-    ts = _timestamps(table["timestamp"])
-    reject((ts < 0) & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
-    ok &= ts >= 0
+    seconds = _timestamps(table["timestamp"])
+    unreadable = np.isnan(seconds)
+    reject(unreadable & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
+    ok &= ~unreadable
+    latest = time.time() + FUTURE_TOLERANCE_S
+    with np.errstate(invalid="ignore"):
+        outside = ~unreadable & ~((seconds >= EARLIEST_TIME) & (seconds <= latest))
+    reject(outside & ok, lambda r: f"timestamp {table['timestamp'][int(r)].as_py()!r} {_window_rule(latest)}")
+    ok &= ~outside
+    ts = np.where(ok, seconds, 0).astype(np.int64)
     if "quantity" in table.column_names:
         qty = _quantities(table["quantity"])
         reject((qty < 1) & ok, lambda r: f"bad quantity {table['quantity'][int(r)].as_py()!r}")
@@ -249,6 +283,7 @@ def read_events(
 
     if not ok.any():
         raise InputError(f"{label}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
+    bad.kept = int(ok.sum())
     keep = pa.array(ok)
     table = table.filter(keep)
     codes, ts, qty = codes[ok], ts[ok], qty[ok]
@@ -284,14 +319,16 @@ def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
-    """Unix seconds from unix seconds, milliseconds or ISO-8601; -1 where unreadable."""
+    """Unix seconds (float64) from unix seconds, milliseconds or ISO-8601; NaN where unreadable.
+
+    Huge numbers stay floats (``inf`` past float range), so the caller's window check sees them."""
     text = pc.utf8_trim_whitespace(column)
     numeric = pc.match_substring_regex(text, r"^[0-9]+(\.[0-9]+)?$").to_numpy(zero_copy_only=False)
-    out = np.full(len(text), -1, dtype=np.int64)
+    out = np.full(len(text), np.nan, dtype=np.float64)
     if numeric.any():
         values = pc.cast(pc.filter(text, pa.array(numeric)), pa.float64()).to_numpy()
         # milliseconds from 1973 on are above 1e11; seconds stay below it until the year 5138
-        out[numeric] = np.where(values > 1e11, values / 1000, values).astype(np.int64)
+        out[numeric] = np.floor(np.where(values > MILLISECONDS_FROM, values / 1000, values))
     others = np.flatnonzero(~numeric)
     if len(others):
         values = pc.take(text, pa.array(others)).to_pylist()
@@ -299,15 +336,25 @@ def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def _iso_seconds(value: str) -> int:
-    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), -1 if unreadable."""
+def _window_rule(latest: float) -> str:
+    """Why a readable timestamp is refused."""
+    first = datetime.fromtimestamp(EARLIEST_TIME, timezone.utc).date().isoformat()
+    last = datetime.fromtimestamp(latest, timezone.utc).isoformat(timespec="seconds")
+    return f"is outside {first} .. {last} (before 1990 or more than a day after the time of reading)"
+
+
+def _iso_seconds(value: str) -> float:
+    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), NaN if unreadable."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return -1
+        return np.nan
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
+    try:
+        return float(int(moment.timestamp()))
+    except (OverflowError, ValueError):  # year 1 with a time zone, etc.
+        return np.nan
 
 
 def _quantities(column: pa.ChunkedArray) -> np.ndarray:
@@ -323,14 +370,21 @@ def _quantities(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Catalog, BadRows]:
-    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available."""
+    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available.
+
+    A file of property changes (timestamp, item_id, property, value: RetailRocket's item_properties)
+    gives each item its latest ``categoryid``."""
     bad = BadRows(strict=strict)
     items: dict[str, dict] = {}
+    since: dict[str, float] = {}  # for property logs: when each item's category was set
     for file in input_files(path):
         t = _read_table(file, None, bad)
         table = _rename(t.table, preset.catalog_columns)
         if "item_id" not in table.column_names:
             raise InputError(f"{file.name}: the catalog needs an item_id column; found {', '.join(table.column_names)}")
+        if PROPERTY_LOG <= set(table.column_names) and "category_id" not in table.column_names:
+            latest_categories(file.name, table, t.lines, bad, items, since)
+            continue
         for line, row in zip(t.lines, table.to_pylist()):
             item_id = (row.get("item_id") or "").strip()
             if not is_valid_id(item_id):
@@ -352,7 +406,36 @@ def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[C
                 continue
             attrs["available"] = available in ("true", "1", "yes")
             items[item_id] = attrs
+            bad.kept += 1
     return Catalog(items), bad
+
+
+PROPERTY_LOG = {"timestamp", "item_id", "property", "value"}
+"""The columns of a catalog kept as a log of property changes (RetailRocket's item_properties files)."""
+CATEGORY_PROPERTY = "categoryid"
+
+
+def latest_categories(
+    name: str, table: pa.Table, lines: np.ndarray, bad: BadRows, items: dict[str, dict], since: dict[str, float]
+) -> None:
+    """From a property log, each item's latest ``categoryid`` into ``items``; ``since`` keeps when each was set."""
+    rows = pc.equal(pc.utf8_trim_whitespace(table["property"]), CATEGORY_PROPERTY).to_numpy(zero_copy_only=False)
+    picked = table.filter(pa.array(rows))
+    seconds = _timestamps(picked["timestamp"]).tolist()
+    columns = (picked["item_id"].to_pylist(), picked["value"].to_pylist(), picked["timestamp"].to_pylist())
+    for line, item_id, value, stamp, at in zip(lines[rows], *columns, seconds):
+        item_id, value = (item_id or "").strip(), (value or "").strip()
+        if not is_valid_id(item_id):
+            bad.add(f"{name} line {line}", f"item_id {item_id!r} {ID_RULE}")
+        elif not value:
+            bad.add(f"{name} line {line}", "empty categoryid")
+        elif at != at:  # NaN: the time of the change is unreadable
+            bad.add(f"{name} line {line}", f"bad timestamp {stamp!r}")
+        else:
+            bad.kept += 1
+            if at >= since.get(item_id, -np.inf):
+                since[item_id] = at
+                items[item_id] = {"category_id": value, "available": True}
 
 
 def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tuple[dict[str, str | None], BadRows]:
@@ -373,4 +456,5 @@ def read_categories(path: Path, preset: Preset, *, strict: bool = False) -> tupl
                 bad.add(f"{file.name} line {line}", "empty category_id")
                 continue
             parents[cat] = (parent or "").strip() or None
+            bad.kept += 1
     return parents, bad
