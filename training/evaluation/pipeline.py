@@ -86,7 +86,7 @@ def offline_metrics(
 
     ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
-    results = run.evaluate(s, ds, {"model": config}, scorers=[Popular(), ItemKNN("bm25")])
+    results = run.evaluate(s, ds, {"model": config}, scorers=[Popular(), ItemKNN("bm25")], view_variants=False)
     wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
     return {
         "split": results.split,

@@ -133,7 +133,11 @@ def by_activity(ndcg: np.ndarray, activity: np.ndarray) -> dict[str, float | Non
 
 
 def evaluate(
-    s: Split, data: Dataset, configs: dict[str, TrainConfig], scorers: list[baselines.Scorer] | None = None
+    s: Split,
+    data: Dataset,
+    configs: dict[str, TrainConfig],
+    scorers: list[baselines.Scorer] | None = None,
+    view_variants: bool = True,
 ) -> Results:
     """Every served configuration and every baseline on the same split, at every K, for every task.
 
@@ -159,7 +163,7 @@ def evaluate(
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
                         continue
                     ranked[task_name][name] = model.picks(task.users, k)
-                    if n == 0:  # the served picks re-offering every viewed item that ranks, and none
+                    if n == 0 and view_variants:  # the served picks re-offering every viewed item, and none
                         ranked[task_name][f"{name}_all_views"] = model.picks(task.users, k, include_viewed=True)
                         ranked[task_name][f"{name}_no_views"] = model.picks(task.users, k, include_viewed=False)
                 results.timings_s[name] = round(time.perf_counter() - started, 2)

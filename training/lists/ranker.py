@@ -244,7 +244,7 @@ def ndcg_at(scores: np.ndarray, labels: np.ndarray, users: np.ndarray, k: int = 
 def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | None, RankerReport]:
     """Fit the ranking model on the label window; None (and why) where the blend should rank."""
     events = data.events
-    now, first = int(events.timestamp.max()), int(np.quantile(events.timestamp, 0.01))  # a stray old row aside
+    now, first = interactions.clock(events.timestamp), int(np.quantile(events.timestamp, 0.01))  # strays aside
     window = min(config.ranker_label_days * DAY, config.ranker_label_share * (now - first))
     cut = now - int(window)
     before = events.timestamp < cut
