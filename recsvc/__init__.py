@@ -1,6 +1,7 @@
 """recsvc: recommendations for online shops, served from Redis."""
 
 import logging
+import os
 
 from flask import Flask
 
@@ -9,10 +10,13 @@ from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
 
+PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS")
+"""Settings read from the environment exactly as written, never parsed as JSON."""
+
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from recsvc.connection import connect
+    from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import api, errors, events, health, metrics, openapi, sessions
     from recsvc.http import retention as retention_api
 
@@ -24,12 +28,18 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         CORS_ORIGINS="*",
         EVENTS_MAXLEN=None,
         METRICS=True,
+        REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
+        TOKEN_SECRET="",
+        REQUIRE_USER_TOKEN=False,
     )
     app.config.from_prefixed_env("RECSVC")
+    for name in PLAIN_STRINGS:  # from_prefixed_env parses values as JSON: RECSVC_API_KEYS=1e3 would be 1000.0
+        if f"RECSVC_{name}" in os.environ:
+            app.config[name] = os.environ[f"RECSVC_{name}"]
     app.config.from_mapping(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     if store is None:
-        store = ModelStore(connect(app.config["REDIS_URL"]))
+        store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
     app.extensions["recsvc"] = Answers(store)
     errors.register(app)
     app.register_blueprint(health.bp)

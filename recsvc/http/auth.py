@@ -16,7 +16,7 @@ def api_keys() -> list[bytes]:
     """The configured keys; none configured means every write is refused."""
     configured = current_app.config.get("API_KEYS") or ""
     if not isinstance(configured, (list, tuple)):
-        # RECSVC_API_KEYS=12345 arrives as the number 12345: the env loader parses values as JSON
+        # create_app keeps RECSVC_API_KEYS a string; a config mapping may still pass a number or a list
         configured = str(configured).split(",")
     return [str(k).strip().encode() for k in configured if k and str(k).strip()]
 

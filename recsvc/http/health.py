@@ -35,6 +35,8 @@ def readyz() -> ResponseReturnValue:
     store = current_app.extensions["recsvc"].store
     try:
         version = store.version()
-    except (StoreUnavailable, NoModel) as e:
+    except StoreUnavailable:  # its message names the Redis host and port: logged, not shown
+        return jsonify(status="unavailable", reason="the model store is unavailable"), 503
+    except NoModel as e:
         return jsonify(status="unavailable", reason=str(e)), 503
     return jsonify(status="ready", model_version=version)
