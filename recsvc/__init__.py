@@ -19,8 +19,10 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import api, errors, events, health, metrics, openapi, sessions
     from recsvc.http import retention as retention_api
+    from recsvc.http.jsonbody import JSONProvider
 
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.config.from_mapping(
         REDIS_URL=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
@@ -37,7 +39,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         if f"RECSVC_{name}" in os.environ:
             app.config[name] = os.environ[f"RECSVC_{name}"]
     app.config.from_mapping(config or {})
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
+    app.json.sort_keys = False
     if store is None:
         store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
     app.extensions["recsvc"] = Answers(store)

@@ -4,6 +4,8 @@ Each view's docstring carries its OpenAPI description after ``---``; ``openapi.p
 collects them into ``/openapi.json``.
 """
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,8 @@ from recsvc.read.listing import Filters
 MAX_LIMIT = 100
 MAX_BATCH = 1_000
 MAX_EXCLUDE = 100
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""An integer in a query string: decimal digits only (``5.9``, ``1e3`` and ``0x10`` are refused)."""
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -40,11 +44,14 @@ def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value:
     raw = request.args.get(name) if value is None else value
     if raw is None:
         return default
-    try:
+    number = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw
+    elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():  # 10.0 from JSON, not 5.9 or 1e400
         number = int(raw)
-    except (TypeError, ValueError):
-        raise invalid(f"{name} must be an integer from {low} to {high}") from None
-    if isinstance(raw, bool) or not low <= number <= high:
+    elif isinstance(raw, str) and INTEGER.fullmatch(raw):
+        number = int(raw)
+    if number is None or not low <= number <= high:
         raise invalid(f"{name} must be an integer from {low} to {high}")
     return number
 

@@ -20,6 +20,8 @@ from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
+MAX_TIMESTAMP = 1e14
+"""The largest timestamp accepted: milliseconds in the year 5138 (1e400, infinity and NaN are refused)."""
 DEFAULT_STREAM_MAXLEN = 10_000_000
 """Events the stream keeps (approximately) when ``RECSVC_EVENTS_MAXLEN`` is not set; training trims it sooner."""
 
@@ -60,7 +62,7 @@ def _timestamp(value, now: int) -> int:
     """Unix seconds from unix seconds or milliseconds or ISO-8601; now when absent."""
     if value is None:
         return now
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_TIMESTAMP:
         return int(value / 1000 if value > 1e11 else value)  # milliseconds from 1973 on are above 1e11
     if isinstance(value, str):
         try:
@@ -68,7 +70,9 @@ def _timestamp(value, now: int) -> int:
         except ValueError:
             pass
         else:
-            return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+            seconds = int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+            if seconds >= 0:
+                return seconds
     raise ValueError("timestamp must be unix seconds, milliseconds or ISO-8601")
 
 
