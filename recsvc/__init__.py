@@ -68,4 +68,9 @@ def _allow_cross_origin_reads(app: Flask) -> None:
     from flask_cors import CORS
 
     # events are written and trigger lists read by the shop's servers with a key: no browser access
-    CORS(app, resources={r"/v1/(?!events|triggers).*": {"origins": origins, "methods": ["GET", "POST"]}})
+    # the Authorization header carries a user token (profile, buy-again) from the shop's pages
+    CORS(
+        app,
+        resources={r"/v1/(?!events|triggers).*": {"origins": origins, "methods": ["GET", "POST"]}},
+        allow_headers=["Authorization", "Content-Type"],
+    )

@@ -134,7 +134,8 @@ def test_a_purchase_leaves_the_next_answers_of_every_user_endpoint(client):
     post(client, {"user_id": "alice", "item_id": top, "event": "purchase"})
     assert top not in ids(client.get("/v1/users/alice/recommendations?limit=20").json)
     assert top not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
-    batch = client.post("/v1/recommendations/batch", json={"user_ids": ["alice", "bob"], "limit": 20}).json
+    body = {"user_ids": ["alice", "bob"], "limit": 20}
+    batch = client.post("/v1/recommendations/batch", headers=AUTH, json=body).json
     assert top not in ids(batch["results"][0])
     offers = client.get("/v1/users/alice/category-offers?limit=10&items_per_category=10").json["offers"]
     assert all(top not in ids(offer) for offer in offers)
@@ -220,7 +221,7 @@ LISTS = [
 def test_every_answer_carries_a_rec_id_naming_its_endpoint(client):
     for url in LISTS:
         assert client.get(url).json["rec_id"].split(".")[0] in "uaspo", url
-    batch = client.post("/v1/recommendations/batch", json={"user_ids": ["alice", "bob"]}).json
+    batch = client.post("/v1/recommendations/batch", headers=AUTH, json={"user_ids": ["alice", "bob"]}).json
     assert [r["rec_id"][:2] for r in batch["results"]] == ["b.", "b."]
     assert batch["results"][0]["rec_id"] != batch["results"][1]["rec_id"]
     assert client.post("/v1/sessions/recommendations", json={"items": ["tv-1"]}).json["rec_id"].startswith("n.")

@@ -14,12 +14,15 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
 from recsvc.http.attribution import tag
+from recsvc.http.auth import authorize_user_read, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 
 MAX_LIMIT = 100
 MAX_BATCH = 1_000
+MAX_BATCH_ITEMS = 20_000
+"""The most items one batch call may ask for (users times limit): one request's work stays bounded."""
 MAX_EXCLUDE = 100
 INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 """An integer in a query string: decimal digits only (``5.9``, ``1e3`` and ``0x10`` are refused)."""
@@ -98,7 +101,9 @@ def recommendations(user_id: str) -> ResponseReturnValue:
         404: NotFound
         503: Unavailable
     """
-    answer = answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args))
+    user_id = checked_id(user_id, "user_id")
+    authorize_user_read(user_id)
+    answer = answers().recommendations(user_id, filters_from(request.args))
     return jsonify(tag(answer, "user_recommendations"))
 
 
@@ -124,6 +129,7 @@ def category_offers(user_id: str) -> ResponseReturnValue:
         503: Unavailable
     """
     user_id = checked_id(user_id, "user_id")
+    authorize_user_read(user_id)
     limit = int_arg("limit", 3)
     per_category = int_arg("items_per_category", 4)
     return jsonify(tag(answers().category_offers(user_id, limit, per_category), "category_offers"))
@@ -151,6 +157,7 @@ def also_bought(item_id: str) -> ResponseReturnValue:
     user_id = request.args.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
+        authorize_user_read(user_id)
     return jsonify(tag(answers().also_bought(item_id, filters_from(request.args), user_id), "also_bought"))
 
 
@@ -175,18 +182,22 @@ def similar(item_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/recommendations/batch")
+@require_api_key
 def batch() -> ResponseReturnValue:
     """Picks for many users at once, for the email generator.
     ---
     post:
       summary: Picks for up to 1,000 users
+      description: At most 20,000 items a call (users x limit). Needs the X-API-Key header.
       tags: [users]
+      security: [{apiKey: []}]
       requestBody:
         required: true
         content: {application/json: {schema: BatchRequest}}
       responses:
         200: {description: One result per user in request order, content: {application/json: {schema: BatchResults}}}
         400: BadRequest
+        401: Unauthenticated
         413: TooLarge
         503: Unavailable
     """
@@ -199,6 +210,11 @@ def batch() -> ResponseReturnValue:
     for n, user_id in enumerate(user_ids):
         checked_id(user_id, f"user_ids[{n}]")
     filters = filters_from(body, limit=body.get("limit"))
+    if len(user_ids) * filters.limit > MAX_BATCH_ITEMS:
+        raise invalid(
+            f"a batch asks for at most {MAX_BATCH_ITEMS:,} items (users x limit): {len(user_ids)} users x limit "
+            f"{filters.limit} is {len(user_ids) * filters.limit:,}; send fewer users per call or a smaller limit"
+        )
     answer = answers().batch(user_ids, filters)
     for result in answer["results"]:
         tag(result, "batch")
@@ -233,7 +249,7 @@ def model() -> ResponseReturnValue:
       summary: The served model
       tags: [operations]
       responses:
-        200: {description: The model summary, content: {application/json: {schema: {type: object}}}}
+        200: {description: The model summary, content: {application/json: {schema: Model}}}
         503: Unavailable
     """
     store = answers().store

@@ -37,17 +37,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "type": {
                 "type": "string",
-                "examples": [
-                    "because_you_bought",
-                    "because_you_viewed",
-                    "bought_together",
-                    "similar",
-                    "popular",
-                    "viewed_not_bought",
-                    "affinity",
-                    "due_again",
-                    "in_cart",
-                ],
+                "description": "because_you_bought, because_you_viewed, bought_together, similar, popular, "
+                "viewed_not_bought, affinity, due_again, in_cart, ...",
+                "example": "because_you_bought",
             },
             "item_id": {"type": "string"},
         },
@@ -162,7 +154,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "user_id": _ID,
             "item_id": _ID,
-            "event": {"type": "string", "examples": ["view", "addtocart", "purchase", "wishlist"]},
+            "event": {
+                "type": "string",
+                "description": "view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)",
+                "example": "purchase",
+            },
             "timestamp": {
                 "description": "unix seconds or milliseconds, or ISO-8601; default now",
                 "oneOf": [{"type": "number"}, {"type": "string"}],
@@ -197,6 +193,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "Profile": {
+        "type": "object",
+        "required": [
+            "user_id",
+            "model_version",
+            "known",
+            "segment",
+            "at_risk",
+            "orders",
+            "spend",
+            "days_since_last_order",
+            "usual_interval_days",
+            "top_categories",
+        ],
+        "properties": {
+            "user_id": {"type": "string"},
+            "model_version": {"type": "string"},
+            "known": {"type": "boolean"},
+            "segment": {"type": "string", "enum": ["new", "repeat", "vip", "at_risk", "lost"]},
+            "at_risk": {"type": "boolean"},
+            "orders": {"type": "integer"},
+            "spend": {"type": "number"},
+            "spend_unit": {"type": "string"},
+            "days_since_last_order": {"type": "integer", "nullable": True},
+            "usual_interval_days": {"type": "number", "nullable": True},
+            "top_categories": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TriggerPage": {
+        "type": "object",
+        "required": ["kind", "model_version", "entries", "next_cursor"],
+        "properties": {
+            "kind": {"type": "string"},
+            "model_version": {"type": "string"},
+            "entries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "segment", "items"],
+                    "properties": {"user_id": {"type": "string"}, "segment": {"type": "string"}, "items": _ITEMS},
+                },
+            },
+            "next_cursor": {"type": "string", "nullable": True},
+        },
+    },
+    "Model": {
+        "type": "object",
+        "required": ["model_version", "trained_at"],
+        "properties": {
+            "model_version": {"type": "string"},
+            "trained_at": {"type": "string"},
+            "counts": {"type": "object"},
+            "parameters": {"type": "object"},
+            "metrics": {"type": "object"},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -228,6 +280,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "query",
         "description": "only items in this category or its children",
         "schema": _ID,
+    },
+    "token": {
+        "name": "token",
+        "in": "query",
+        "description": "a signed user token, when it cannot be sent as Authorization: Bearer (see docs/operations.md)",
+        "schema": {"type": "string"},
     },
     "exclude": {
         "name": "exclude",
@@ -270,6 +328,10 @@ def build_spec(app: Flask) -> dict:
     for name, response in RESPONSES.items():
         spec.components.response(name, response)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    spec.components.security_scheme(
+        "userToken",
+        {"type": "http", "scheme": "bearer", "description": "<expiry>.<signature>: see docs/operations.md"},
+    )
     with app.test_request_context():
         for view in app.view_functions.values():
             if load_operations_from_docstring(view.__doc__ or ""):
