@@ -17,7 +17,7 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS")
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
-    from recsvc.http import api, errors, events, health, metrics, openapi, sessions
+    from recsvc.http import api, errors, events, health, metrics, openapi, routing, sessions
     from recsvc.http import retention as retention_api
     from recsvc.http.jsonbody import JSONProvider
 
@@ -44,6 +44,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
     app.extensions["recsvc"] = Answers(store)
     errors.register(app)
+    routing.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(sessions.bp)

@@ -86,7 +86,7 @@ def test_bad_events_are_reported_by_index_and_the_good_ones_kept(client, live_r)
         json={
             "events": [
                 {"user_id": "u1", "item_id": "shoe-1", "event": "view"},
-                {"user_id": "bad id!", "item_id": "shoe-1", "event": "view"},
+                {"user_id": "bad\tid!", "item_id": "shoe-1", "event": "view"},
                 {"user_id": "u1", "item_id": "shoe-2", "event": "teleport"},
                 {"user_id": "u1", "item_id": "shoe-2", "event": "view", "quantity": 0},
                 {"user_id": "u1", "item_id": "shoe-2", "event": "view", "timestamp": "yesterday"},
@@ -180,7 +180,7 @@ def test_session_items_the_model_does_not_know_fall_back_to_popular(client):
     "body",
     [
         {"items": "tv-1"},
-        {"items": ["bad id!"]},
+        {"items": ["bad\tid!"]},
         {"items": [{"item_id": "tv-1", "event": "teleport"}]},
         {"items": ["tv-1"] * 101},
         {"items": ["tv-1"], "limit": 0},
@@ -239,7 +239,7 @@ def test_metrics_count_requests_answers_events_and_clicks(client):
     post(
         client,
         {"user_id": "u9", "item_id": "shoe-2", "event": "view", "rec_id": rec_ids[0]},
-        {"user_id": "u9", "item_id": "bad id!", "event": "view"},
+        {"user_id": "u9", "item_id": "bad\tid!", "event": "view"},
     )
     assert metric(client, answers) - before[answers] == 3
     assert metric(client, requests) - before[requests] == 3
@@ -269,5 +269,5 @@ def test_session_picks_for_a_known_visitor_count_their_events_and_leave_out_thei
     assert answer["source"] == "session"
     assert not {"cable-1", "tv-1", "tv-2"} & set(ids(answer))  # bought, and the session's own items
     assert (
-        client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "bad id!"}).status_code == 400
+        client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "bad\tid!"}).status_code == 400
     )

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.ids import ID_RULE, is_valid_id
 from recsvc.http.attribution import tag
 from recsvc.http.auth import authorize_user_read, require_api_key
 from recsvc.http.errors import ApiError, invalid
@@ -38,7 +38,7 @@ def answers() -> Answers:
 def checked_id(value: object, name: str) -> str:
     """An id from the request, or a 400 saying what is wrong with it."""
     if not isinstance(value, str) or not is_valid_id(value):
-        raise invalid(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+        raise invalid(f"{name} must be an id: {ID_RULE}")
     return value
 
 
@@ -81,7 +81,7 @@ def filters_from(args: Mapping[str, Any], limit: Any = None, default_limit: int 
     return Filters(limit=int_arg("limit", default_limit, value=limit), category=category, exclude=exclude)
 
 
-@bp.get("/users/<user_id>/recommendations")
+@bp.get("/users/<id:user_id>/recommendations")
 def recommendations(user_id: str) -> ResponseReturnValue:
     """Personalized picks for a user, without what they bought.
     ---
@@ -107,7 +107,7 @@ def recommendations(user_id: str) -> ResponseReturnValue:
     return jsonify(tag(answer, "user_recommendations"))
 
 
-@bp.get("/users/<user_id>/category-offers")
+@bp.get("/users/<id:user_id>/category-offers")
 def category_offers(user_id: str) -> ResponseReturnValue:
     """The categories a user is drawn to, each with its best items.
     ---
@@ -135,7 +135,7 @@ def category_offers(user_id: str) -> ResponseReturnValue:
     return jsonify(tag(answers().category_offers(user_id, limit, per_category), "category_offers"))
 
 
-@bp.get("/items/<item_id>/also-bought")
+@bp.get("/items/<id:item_id>/also-bought")
 def also_bought(item_id: str) -> ResponseReturnValue:
     """You bought X, see Y: what the buyers of an item bought, complements first.
     ---
@@ -161,7 +161,7 @@ def also_bought(item_id: str) -> ResponseReturnValue:
     return jsonify(tag(answers().also_bought(item_id, filters_from(request.args), user_id), "also_bought"))
 
 
-@bp.get("/items/<item_id>/similar")
+@bp.get("/items/<id:item_id>/similar")
 def similar(item_id: str) -> ResponseReturnValue:
     """Items like an item (substitutes).
     ---

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from recsvc.contract.events import EVENTS, event_code
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.ids import ID_RULE, is_valid_id
 from recsvc.http.attribution import count_event
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
@@ -36,7 +36,7 @@ def parse_event(raw: object, now: int) -> dict[str, str]:
     for name in ("user_id", "item_id"):
         value = raw.get(name)
         if not isinstance(value, str) or not is_valid_id(value):
-            raise ValueError(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+            raise ValueError(f"{name} must be an id: {ID_RULE}")
         fields[name] = value
     event_name = raw.get("event")
     code = event_code(event_name) if isinstance(event_name, str) else None

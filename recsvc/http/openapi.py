@@ -8,13 +8,19 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.sessions import MAX_SESSION_ITEMS
 
 bp = Blueprint("openapi", __name__)
 
-_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:@+=~-]{1,128}$"}
+_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ID_LENGTH,
+    "description": f"an id: {ID_RULE} (any script; / allowed, sent as %2F in a path)",
+}
 _ITEM = {
     "type": "object",
     "required": ["item_id", "score", "category_id", "reason"],

@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/users/<user_id>/buy-again")
+@bp.get("/users/<id:user_id>/buy-again")
 def buy_again(user_id: str) -> ResponseReturnValue:
     """Items a user bought that are due again (replenishment).
     ---
@@ -68,7 +68,7 @@ def buy_again(user_id: str) -> ResponseReturnValue:
     return jsonify(retention().buy_again(user_id, filters_from(request.args)))
 
 
-@bp.get("/users/<user_id>/profile")
+@bp.get("/users/<id:user_id>/profile")
 def profile(user_id: str) -> ResponseReturnValue:
     """A customer's segment, at-risk flag and top categories.
     ---
