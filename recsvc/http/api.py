@@ -151,6 +151,7 @@ def also_bought(item_id: str) -> ResponseReturnValue:
       responses:
         200: {description: The items, content: {application/json: {schema: ItemItems}}}
         400: BadRequest
+        404: NotFound
         503: Unavailable
     """
     item_id = checked_id(item_id, "item_id")
@@ -176,6 +177,7 @@ def similar(item_id: str) -> ResponseReturnValue:
       responses:
         200: {description: The items, content: {application/json: {schema: ItemItems}}}
         400: BadRequest
+        404: NotFound
         503: Unavailable
     """
     return jsonify(tag(answers().similar(checked_id(item_id, "item_id"), filters_from(request.args)), "similar"))

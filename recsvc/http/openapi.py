@@ -53,6 +53,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Item": _ITEM,
     "UserItems": {
         "type": "object",
+        "required": ["user_id", "model_version", "source", "items"],
         "properties": {
             "user_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -62,6 +63,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ItemItems": {
         "type": "object",
+        "required": ["item_id", "model_version", "source", "items"],
         "properties": {
             "item_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -71,6 +73,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "PopularItems": {
         "type": "object",
+        "required": ["model_version", "source", "items"],
         "properties": {
             "model_version": {"type": "string"},
             "category": {"type": "string", "nullable": True},
@@ -80,6 +83,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "CategoryOffers": {
         "type": "object",
+        "required": ["user_id", "model_version", "source", "offers"],
         "properties": {
             "user_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -110,6 +114,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "BatchResults": {
         "type": "object",
+        "required": ["model_version", "results"],
         "properties": {
             "model_version": {"type": "string"},
             "results": {
@@ -147,6 +152,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "SessionItems": {
         "type": "object",
+        "required": ["model_version", "source", "items"],
         "properties": {
             "model_version": {"type": "string"},
             "source": {"type": "string", "enum": ["session", "popular"]},
@@ -187,6 +193,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "EventsAnswer": {
         "type": "object",
+        "required": ["accepted", "rejected", "errors"],
         "properties": {
             "accepted": {"type": "integer"},
             "rejected": {"type": "integer"},
