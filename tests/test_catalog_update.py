@@ -61,7 +61,10 @@ def test_prices_and_titles_change_in_place(client, r, redis_url, tmp_path, capsy
 
 def test_unknown_items_and_bad_rows_are_reported(client, redis_url, tmp_path, capsys):
     changes = tmp_path / "changes.csv"
-    changes.write_text("item_id,available,price\nnot-sold-here,false,\ncoffee-b,maybe,\nbad id,true,\ntv-a,,abc\n")
+    bad_id = "bad\u200bid"  # a zero-width space: not printable
+    changes.write_text(
+        f"item_id,available,price\nnot-sold-here,false,\ncoffee-b,maybe,\n{bad_id},true,\ntv-a,,abc\n", encoding="utf-8"
+    )
     code, out = run(capsys, redis_url, "catalog", "update", str(changes))
     assert code == 0
     assert "updated 0 items" in out.out and "1 not in the model" in out.out
