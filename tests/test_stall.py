@@ -4,6 +4,7 @@ and recovery without a restart once Redis answers again."""
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -85,3 +86,61 @@ def test_api_keys_from_the_environment_are_exact_strings(redis_url, monkeypatch,
     assert client.post("/v1/events", json=event, headers={"X-API-Key": key}).status_code == 200
     if key == "1e3":
         assert client.post("/v1/events", json=event, headers={"X-API-Key": "1000.0"}).status_code == 401
+
+
+def test_under_gunicorn_a_stalled_redis_gives_every_waiting_request_a_fast_503(stallable, tmp_path):
+    """Concurrent requests to a real server while Redis is stopped: each fails within a second, none queues
+    behind another's wait, and the server answers again once Redis does."""
+    import concurrent.futures
+    import shutil
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    if gunicorn is None:
+        pytest.skip("no gunicorn")
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": stallable.url, "RECSVC_METRICS": "false", "RECSVC_REDIS_TIMEOUT_S": "0.3"}
+    server = subprocess.Popen(
+        [gunicorn, "--workers", "2", "--threads", "4", "--timeout", "10", "--bind", f"127.0.0.1:{port}"]
+        + ["recsvc:create_app()"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def get(path: str) -> tuple[int, float]:
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+            e.close()
+        return status, time.monotonic() - start
+
+    try:
+        for _ in range(200):
+            try:
+                if get("/readyz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        os.kill(stallable.process.pid, signal.SIGSTOP)
+        try:
+            paths = ["/v1/popular", "/v1/users/u1/recommendations", "/v1/items/shoe-1/similar", "/readyz"] * 2
+            with concurrent.futures.ThreadPoolExecutor(len(paths)) as pool:
+                results = list(pool.map(get, paths))
+        finally:
+            os.kill(stallable.process.pid, signal.SIGCONT)
+        assert all(status == 503 for status, _ in results), results
+        assert max(seconds for _, seconds in results) < 1.0, results
+        assert get("/v1/popular")[0] == 200
+    finally:
+        server.terminate()
+        server.wait(10)
