@@ -171,6 +171,8 @@ def test_probes(client):
         "/v1/users/alice/recommendations?limit=ten",
         "/v1/users/" + "x" * 129 + "/recommendations",
         "/v1/users/al%09ice/recommendations",
+        "/v1/users/al%0Aice/recommendations",
+        "/v1/users/al%0Aice/profile",
         "/v1/users/al%E2%80%8Bce/recommendations",
         "/v1/users/%20alice/recommendations",
         "/v1/items/shoe-1/also-bought?user_id=a%0Ab",

@@ -7,7 +7,7 @@ from werkzeug.routing import BaseConverter
 class IdConverter(BaseConverter):
     """A path segment that may span slashes, up to the route's next fixed part; ids are checked by the view."""
 
-    regex = ".+?"
+    regex = r"[\s\S]+?"  # any character, newlines too: a bad id is the view's 400, never a 404
     part_isolating = False
 
 
