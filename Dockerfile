@@ -50,4 +50,5 @@ USER recsvc
 WORKDIR /home/recsvc
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["gunicorn", "--workers", "2", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "recsvc:create_app()"]
+# --timeout: a worker stuck on one request longer than 10 s is restarted, so it cannot hold a slot for long
+CMD ["gunicorn", "--workers", "2", "--timeout", "10", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "recsvc:create_app()"]

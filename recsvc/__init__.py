@@ -1,6 +1,7 @@
 """recsvc: recommendations for online shops, served from Redis."""
 
 import logging
+import os
 
 from flask import Flask
 
@@ -9,14 +10,19 @@ from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
 
+PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS")
+"""Settings read from the environment exactly as written, never parsed as JSON."""
+
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from recsvc.connection import connect
-    from recsvc.http import api, errors, events, health, metrics, openapi, sessions
+    from recsvc.connection import SERVICE_TIMEOUT_S, connect
+    from recsvc.http import api, errors, events, health, metrics, openapi, routing, sessions
     from recsvc.http import retention as retention_api
+    from recsvc.http.jsonbody import JSONProvider
 
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.config.from_mapping(
         REDIS_URL=None,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
@@ -25,14 +31,21 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         EVENTS_MAXLEN=None,
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
+        REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
+        TOKEN_SECRET="",
+        REQUIRE_USER_TOKEN=False,
     )
     app.config.from_prefixed_env("RECSVC")
+    for name in PLAIN_STRINGS:  # from_prefixed_env parses values as JSON: RECSVC_API_KEYS=1e3 would be 1000.0
+        if f"RECSVC_{name}" in os.environ:
+            app.config[name] = os.environ[f"RECSVC_{name}"]
     app.config.from_mapping(config or {})
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
+    app.json.sort_keys = False
     if store is None:
-        store = ModelStore(connect(app.config["REDIS_URL"]))
+        store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     errors.register(app)
+    routing.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(sessions.bp)
@@ -57,4 +70,9 @@ def _allow_cross_origin_reads(app: Flask) -> None:
     from flask_cors import CORS
 
     # events are written and trigger lists read by the shop's servers with a key: no browser access
-    CORS(app, resources={r"/v1/(?!events|triggers).*": {"origins": origins, "methods": ["GET", "POST"]}})
+    # the Authorization header carries a user token (profile, buy-again) from the shop's pages
+    CORS(
+        app,
+        resources={r"/v1/(?!events|triggers).*": {"origins": origins, "methods": ["GET", "POST"]}},
+        allow_headers=["Authorization", "Content-Type"],
+    )

@@ -32,6 +32,10 @@ class StoreUnavailable(Exception):
     """Redis cannot be reached."""
 
 
+class StoreFull(StoreUnavailable):
+    """Redis refuses writes: it reached its maxmemory and evicts nothing (``noeviction``)."""
+
+
 class NoModel(Exception):
     """No model has been published yet."""
 
@@ -59,6 +63,8 @@ def _guard(method):
     def wrapper(*args, **kwargs):
         try:
             return method(*args, **kwargs)
+        except redis.exceptions.OutOfMemoryError as e:
+            raise StoreFull(str(e)) from e
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise StoreUnavailable(str(e)) from e
 
@@ -296,6 +302,7 @@ class ModelStore:
             cache.ancestors[category_id] = frozenset(chain)
         return cache.ancestors[category_id]
 
+    @_guard
     @_guard
     def meta(self, version: str) -> dict:
         """The version's summary written by the trainer."""

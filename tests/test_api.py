@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import AUTH
 from tests.shop import CATALOG, HIDDEN
 
 ITEM_ENDPOINTS = ["also-bought", "similar"]
@@ -141,7 +142,7 @@ def test_category_offers_put_viewed_not_bought_first(client):
 
 def test_batch_answers_in_request_order(client):
     users = ["bob", "nobody-knows-me", "alice", "bob"]
-    answer = client.post("/v1/recommendations/batch", json={"user_ids": users, "limit": 4}).json
+    answer = client.post("/v1/recommendations/batch", headers=AUTH, json={"user_ids": users, "limit": 4}).json
     assert [r["user_id"] for r in answer["results"]] == users
     assert [r["source"] for r in answer["results"]] == ["personalized", "popular", "personalized", "personalized"]
     for n, user in enumerate(users):
@@ -169,12 +170,15 @@ def test_probes(client):
         "/v1/users/alice/recommendations?limit=101",
         "/v1/users/alice/recommendations?limit=ten",
         "/v1/users/" + "x" * 129 + "/recommendations",
-        "/v1/users/al%20ice/recommendations",
-        "/v1/users/al*ce/recommendations",
+        "/v1/users/al%09ice/recommendations",
+        "/v1/users/al%0Aice/recommendations",
+        "/v1/users/al%0Aice/profile",
+        "/v1/users/al%E2%80%8Bce/recommendations",
+        "/v1/users/%20alice/recommendations",
         "/v1/items/shoe-1/also-bought?user_id=a%0Ab",
-        "/v1/items/shoe-1/similar?exclude=ok,bad%20id",
+        "/v1/items/shoe-1/similar?exclude=ok,bad%09id",
         "/v1/users/alice/category-offers?items_per_category=0",
-        "/v1/popular?category=a%20b",
+        "/v1/popular?category=a%0Db",
     ],
 )
 def test_bad_requests_get_a_json_400(client, url):
@@ -196,16 +200,17 @@ def test_bad_requests_get_a_json_400(client, url):
     ],
 )
 def test_bad_batches(client, body, status):
-    response = client.post("/v1/recommendations/batch", json=body)
+    response = client.post("/v1/recommendations/batch", headers=AUTH, json=body)
     assert response.status_code == status and "error" in response.json
 
 
 def test_errors_are_json_never_html(client):
+    batch = "/v1/recommendations/batch"
     for response, status in [
         (client.get("/v1/nothing-here"), 404),
         (client.post("/v1/popular"), 405),
-        (client.post("/v1/recommendations/batch", data="not json", content_type="application/json"), 400),
-        (client.post("/v1/recommendations/batch", data=b"x" * (3 << 20), content_type="application/json"), 413),
+        (client.post(batch, headers=AUTH, data="not json", content_type="application/json"), 400),
+        (client.post(batch, headers=AUTH, data=b"x" * (3 << 20), content_type="application/json"), 413),
         (client.get("/v1/popular?category=no-such-category"), 404),
     ]:
         assert response.status_code == status

@@ -58,7 +58,7 @@ def test_bad_rows_are_counted_with_line_numbers(tmp_path):
             "yesterday,u1,i2,view\n"  # line 4: bad timestamp
             "1700000000,u1\n"  # line 5: missing fields
             "1700000000,,i2,view\n"  # line 6: empty user
-            "1700000000,u 2,i2,view\n"  # line 7: a space in an id
+            "1700000000,u\u200b2,i2,view\n"  # line 7: a zero-width space in an id
             "1700000000,u2,i3,purchase\n"
         ),
     )
@@ -66,7 +66,7 @@ def test_bad_rows_are_counted_with_line_numbers(tmp_path):
     assert len(events) == 2
     assert bad.count == 5
     text = "\n".join(bad.examples)
-    for line, words in [(3, "click"), (4, "yesterday"), (5, "expected 4 fields"), (6, "user_id"), (7, "u 2")]:
+    for line, words in [(3, "click"), (4, "yesterday"), (5, "expected 4 fields"), (6, "user_id"), (7, "u\\u200b2")]:
         assert f"e.csv line {line}:" in text and words in text
 
 

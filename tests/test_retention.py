@@ -40,7 +40,7 @@ def test_intervals_are_learned_per_item_borrowed_from_the_category_and_absent_fo
 
 
 def test_buy_again_ranks_the_due_item_first_with_its_reason(client, retention_model):
-    answer = client.get("/v1/users/steady/buy-again").json
+    answer = client.get("/v1/users/steady/buy-again", headers=AUTH).json
     assert answer["source"] == "buy_again" and answer["model_version"] == retention_model.version
     assert ids(answer["items"]) == ["coffee-a", "coffee-b"]
     first, second = (i["reason"] for i in answer["items"])
@@ -51,19 +51,19 @@ def test_buy_again_ranks_the_due_item_first_with_its_reason(client, retention_mo
 
 def test_an_item_nobody_buys_twice_is_never_offered_again(client):
     for n in range(6):
-        assert "tv-a" not in ids(client.get(f"/v1/users/regular-{n}/buy-again?limit=100").json["items"])
+        assert "tv-a" not in ids(client.get(f"/v1/users/regular-{n}/buy-again?limit=100", headers=AUTH).json["items"])
 
 
 def test_buy_again_without_repeatable_purchases_falls_back_to_popular(client):
     for user in ("one-timer", "nobody"):
-        answer = client.get(f"/v1/users/{user}/buy-again").json
+        answer = client.get(f"/v1/users/{user}/buy-again", headers=AUTH).json
         assert answer["source"] == "popular" and answer["items"]
 
 
 def test_buy_again_keeps_the_filters(client):
-    assert ids(client.get("/v1/users/steady/buy-again?exclude=coffee-a").json["items"]) == ["coffee-b"]
-    assert client.get("/v1/users/steady/buy-again?limit=0").status_code == 400
-    assert client.get("/v1/users/bad%20id/buy-again").status_code == 400
+    assert ids(client.get("/v1/users/steady/buy-again?exclude=coffee-a", headers=AUTH).json["items"]) == ["coffee-b"]
+    assert client.get("/v1/users/steady/buy-again?limit=0", headers=AUTH).status_code == 400
+    assert client.get("/v1/users/bad%09id/buy-again", headers=AUTH).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -77,18 +77,18 @@ def test_buy_again_keeps_the_filters(client):
     ],
 )
 def test_profile_segments(client, user, segment, at_risk):
-    answer = client.get(f"/v1/users/{user}/profile").json
+    answer = client.get(f"/v1/users/{user}/profile", headers=AUTH).json
     assert (answer["segment"], answer["at_risk"]) == (segment, at_risk)
 
 
 def test_profile_figures_and_top_categories(client):
-    steady = client.get("/v1/users/steady/profile").json
+    steady = client.get("/v1/users/steady/profile", headers=AUTH).json
     assert steady["orders"] == 6 and steady["spend"] == 4 * 10.0 + 12.0 + 500.0
     assert steady["days_since_last_order"] == 5 and steady["usual_interval_days"] == 10.0
     assert steady["top_categories"][0] == "coffee"
-    drifting = client.get("/v1/users/drifting/profile").json
+    drifting = client.get("/v1/users/drifting/profile", headers=AUTH).json
     assert drifting["usual_interval_days"] == 8.0 and drifting["days_since_last_order"] == 14
-    unknown = client.get("/v1/users/nobody/profile").json
+    unknown = client.get("/v1/users/nobody/profile", headers=AUTH).json
     assert unknown["known"] is False and unknown["segment"] == "new"
 
 

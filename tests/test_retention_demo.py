@@ -48,10 +48,11 @@ def test_learned_intervals_match_the_shops_rhythms_and_durables_never_come_back(
 def test_every_retention_endpoint_answers_on_the_demo_shop(client, demo):
     r, result, category = demo
     user, record = next((u, rec) for u, rec in buy_again_records(r, result.version) if len(rec.items) >= 2)
-    answer = client.get(f"/v1/users/{user}/buy-again").json
+    answer = client.get(f"/v1/users/{user}/buy-again", headers=AUTH).json
     assert answer["source"] == "buy_again"
     assert all(category[i["item_id"]] not in ONCE_PER_USER for i in answer["items"])
-    assert client.get(f"/v1/users/{user}/profile").json["segment"] in ("new", "repeat", "vip", "at_risk", "lost")
+    segment = client.get(f"/v1/users/{user}/profile", headers=AUTH).json["segment"]
+    assert segment in ("new", "repeat", "vip", "at_risk", "lost")
     sizes = result.summary["retention"]["triggers"]
     assert sizes["replenishment"] > 0 and sizes["win-back"] > 0
     for kind, query in (("replenishment", "days=14"), ("win-back", "days=60")):

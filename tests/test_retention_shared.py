@@ -44,9 +44,9 @@ def test_every_trigger_list_has_entries_with_items(client, taobao):
 def test_profiles_and_buy_again_answer_for_real_users(client):
     buyers = client.get("/v1/triggers/category-interest?days=30&limit=20", headers=AUTH).json
     for entry in buyers["entries"]:
-        profile = client.get(f"/v1/users/{entry['user_id']}/profile").json
+        profile = client.get(f"/v1/users/{entry['user_id']}/profile", headers=AUTH).json
         assert profile["known"] and profile["top_categories"]
-        answer = client.get(f"/v1/users/{entry['user_id']}/buy-again").json
+        answer = client.get(f"/v1/users/{entry['user_id']}/buy-again", headers=AUTH).json
         assert answer["items"] and answer["source"] in ("buy_again", "popular")
 
 

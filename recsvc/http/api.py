@@ -4,21 +4,28 @@ Each view's docstring carries its OpenAPI description after ``---``; ``openapi.p
 collects them into ``/openapi.json``.
 """
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.ids import ID_RULE, is_valid_id
 from recsvc.http.attribution import tag
+from recsvc.http.auth import authorize_user, authorize_user_read, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 
 MAX_LIMIT = 100
 MAX_BATCH = 1_000
+MAX_BATCH_ITEMS = 20_000
+"""The most items one batch call may ask for (users times limit): one request's work stays bounded."""
 MAX_EXCLUDE = 100
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""An integer in a query string: decimal digits only (``5.9``, ``1e3`` and ``0x10`` are refused)."""
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -31,7 +38,7 @@ def answers() -> Answers:
 def checked_id(value: object, name: str) -> str:
     """An id from the request, or a 400 saying what is wrong with it."""
     if not isinstance(value, str) or not is_valid_id(value):
-        raise invalid(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+        raise invalid(f"{name} must be an id: {ID_RULE}")
     return value
 
 
@@ -40,11 +47,14 @@ def int_arg(name: str, default: int, low: int = 1, high: int = MAX_LIMIT, value:
     raw = request.args.get(name) if value is None else value
     if raw is None:
         return default
-    try:
+    number = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw
+    elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():  # 10.0 from JSON, not 5.9 or 1e400
         number = int(raw)
-    except (TypeError, ValueError):
-        raise invalid(f"{name} must be an integer from {low} to {high}") from None
-    if isinstance(raw, bool) or not low <= number <= high:
+    elif isinstance(raw, str) and INTEGER.fullmatch(raw):
+        number = int(raw)
+    if number is None or not low <= number <= high:
         raise invalid(f"{name} must be an integer from {low} to {high}")
     return number
 
@@ -82,7 +92,7 @@ def filters_from(args: Mapping[str, Any], limit: Any = None, default_limit: int 
     )
 
 
-@bp.get("/users/<user_id>/recommendations")
+@bp.get("/users/<id:user_id>/recommendations")
 def recommendations(user_id: str) -> ResponseReturnValue:
     """Personalized picks for a user, without what they bought.
     ---
@@ -107,18 +117,20 @@ def recommendations(user_id: str) -> ResponseReturnValue:
         404: NotFound
         503: Unavailable
     """
-    answer = answers().recommendations(checked_id(user_id, "user_id"), filters_from(request.args))
+    user_id = checked_id(user_id, "user_id")
+    authorize_user_read(user_id)
+    answer = answers().recommendations(user_id, filters_from(request.args))
     return jsonify(tag(answer, "user_recommendations"))
 
 
-@bp.get("/users/<user_id>/recently-viewed")
+@bp.get("/users/<id:user_id>/recently-viewed")
 def recently_viewed(user_id: str) -> ResponseReturnValue:
     """What a user viewed and did not buy, most recent first (the re-finding widget).
     ---
     get:
       summary: Items a user viewed and did not buy
       description: Most recent first, reason recently_viewed; popular items fill the rest (source "popular"
-        when there is nothing the user viewed to show).
+        when there is nothing the user viewed to show). Needs the API key or the user's token.
       tags: [users]
       parameters:
         - user_id
@@ -128,13 +140,16 @@ def recently_viewed(user_id: str) -> ResponseReturnValue:
       responses:
         200: {description: The items, content: {application/json: {schema: UserItems}}}
         400: BadRequest
+        401: Unauthenticated
         503: Unavailable
     """
-    answer = answers().recently_viewed(checked_id(user_id, "user_id"), filters_from(request.args))
+    user_id = checked_id(user_id, "user_id")
+    authorize_user(user_id)  # it reveals what the customer looked at
+    answer = answers().recently_viewed(user_id, filters_from(request.args))
     return jsonify(tag(answer, "recently_viewed"))
 
 
-@bp.get("/users/<user_id>/category-offers")
+@bp.get("/users/<id:user_id>/category-offers")
 def category_offers(user_id: str) -> ResponseReturnValue:
     """The categories a user is drawn to, each with its best items.
     ---
@@ -156,12 +171,13 @@ def category_offers(user_id: str) -> ResponseReturnValue:
         503: Unavailable
     """
     user_id = checked_id(user_id, "user_id")
+    authorize_user_read(user_id)
     limit = int_arg("limit", 3)
     per_category = int_arg("items_per_category", 4)
     return jsonify(tag(answers().category_offers(user_id, limit, per_category), "category_offers"))
 
 
-@bp.get("/items/<item_id>/also-bought")
+@bp.get("/items/<id:item_id>/also-bought")
 def also_bought(item_id: str) -> ResponseReturnValue:
     """You bought X, see Y: what the buyers of an item bought, complements first.
     ---
@@ -177,16 +193,18 @@ def also_bought(item_id: str) -> ResponseReturnValue:
       responses:
         200: {description: The items, content: {application/json: {schema: ItemItems}}}
         400: BadRequest
+        404: NotFound
         503: Unavailable
     """
     item_id = checked_id(item_id, "item_id")
     user_id = request.args.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
+        authorize_user_read(user_id)
     return jsonify(tag(answers().also_bought(item_id, filters_from(request.args), user_id), "also_bought"))
 
 
-@bp.get("/items/<item_id>/similar")
+@bp.get("/items/<id:item_id>/similar")
 def similar(item_id: str) -> ResponseReturnValue:
     """Items like an item (substitutes).
     ---
@@ -201,24 +219,29 @@ def similar(item_id: str) -> ResponseReturnValue:
       responses:
         200: {description: The items, content: {application/json: {schema: ItemItems}}}
         400: BadRequest
+        404: NotFound
         503: Unavailable
     """
     return jsonify(tag(answers().similar(checked_id(item_id, "item_id"), filters_from(request.args)), "similar"))
 
 
 @bp.post("/recommendations/batch")
+@require_api_key
 def batch() -> ResponseReturnValue:
     """Picks for many users at once, for the email generator.
     ---
     post:
       summary: Picks for up to 1,000 users
+      description: At most 20,000 items a call (users x limit). Needs the X-API-Key header.
       tags: [users]
+      security: [{apiKey: []}]
       requestBody:
         required: true
         content: {application/json: {schema: BatchRequest}}
       responses:
         200: {description: One result per user in request order, content: {application/json: {schema: BatchResults}}}
         400: BadRequest
+        401: Unauthenticated
         413: TooLarge
         503: Unavailable
     """
@@ -231,6 +254,11 @@ def batch() -> ResponseReturnValue:
     for n, user_id in enumerate(user_ids):
         checked_id(user_id, f"user_ids[{n}]")
     filters = filters_from(body, limit=body.get("limit"))
+    if len(user_ids) * filters.limit > MAX_BATCH_ITEMS:
+        raise invalid(
+            f"a batch asks for at most {MAX_BATCH_ITEMS:,} items (users x limit): {len(user_ids)} users x limit "
+            f"{filters.limit} is {len(user_ids) * filters.limit:,}; send fewer users per call or a smaller limit"
+        )
     answer = answers().batch(user_ids, filters)
     for result in answer["results"]:
         tag(result, "batch")
@@ -265,7 +293,7 @@ def model() -> ResponseReturnValue:
       summary: The served model
       tags: [operations]
       responses:
-        200: {description: The model summary, content: {application/json: {schema: {type: object}}}}
+        200: {description: The model summary, content: {application/json: {schema: Model}}}
         503: Unavailable
     """
     store = answers().store

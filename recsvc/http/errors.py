@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from recsvc.read.listing import UnknownCategory
-from recsvc.store import NoModel, StoreUnavailable
+from recsvc.store import NoModel, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def register(app: Flask) -> None:
         log.warning("Redis unavailable: %s", e)
         return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
 
+    @app.errorhandler(StoreFull)
+    def store_full(e: StoreFull) -> ResponseReturnValue:
+        log.error("Redis refuses writes: %s", e)
+        return error_response(503, "store_full", "the event store is full; retry later")
+
     @app.errorhandler(NoModel)
     def no_model(e: NoModel) -> ResponseReturnValue:
         return error_response(503, "unavailable", str(e))
@@ -63,7 +68,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> ResponseReturnValue:
         status = e.code or 500
-        return error_response(status, CODES.get(status, "error"), e.description or e.name)
+        response, status = error_response(status, CODES.get(status, "error"), e.description or e.name)
+        for name, value in e.get_headers():  # Allow of a 405, Location of a redirect
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> ResponseReturnValue:

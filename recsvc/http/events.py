@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from recsvc.contract.events import EVENTS, event_code
-from recsvc.contract.ids import MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.ids import ID_RULE, is_valid_id
 from recsvc.http.attribution import count_event
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
@@ -20,6 +20,8 @@ from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
+MAX_TIMESTAMP = 1e14
+"""The largest timestamp accepted: milliseconds in the year 5138 (1e400, infinity and NaN are refused)."""
 DEFAULT_STREAM_MAXLEN = 10_000_000
 """Events the stream keeps (approximately) when ``RECSVC_EVENTS_MAXLEN`` is not set; training trims it sooner."""
 
@@ -34,7 +36,7 @@ def parse_event(raw: object, now: int) -> dict[str, str]:
     for name in ("user_id", "item_id"):
         value = raw.get(name)
         if not isinstance(value, str) or not is_valid_id(value):
-            raise ValueError(f"{name} must be 1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-")
+            raise ValueError(f"{name} must be an id: {ID_RULE}")
         fields[name] = value
     event_name = raw.get("event")
     code = event_code(event_name) if isinstance(event_name, str) else None
@@ -60,7 +62,7 @@ def _timestamp(value, now: int) -> int:
     """Unix seconds from unix seconds or milliseconds or ISO-8601; now when absent."""
     if value is None:
         return now
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_TIMESTAMP:
         return int(value / 1000 if value > 1e11 else value)  # milliseconds from 1973 on are above 1e11
     if isinstance(value, str):
         try:
@@ -68,7 +70,9 @@ def _timestamp(value, now: int) -> int:
         except ValueError:
             pass
         else:
-            return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+            seconds = int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+            if seconds >= 0:
+                return seconds
     raise ValueError("timestamp must be unix seconds, milliseconds or ISO-8601")
 
 

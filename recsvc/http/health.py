@@ -36,7 +36,9 @@ def readyz() -> ResponseReturnValue:
     try:
         version = store.version()
         missing = store.missing(version)
-    except (StoreUnavailable, NoModel) as e:
+    except StoreUnavailable:  # its message names the Redis host and port: logged, not shown
+        return jsonify(status="unavailable", reason="the model store is unavailable"), 503
+    except NoModel as e:
         return jsonify(status="unavailable", reason=str(e)), 503
     if missing:
         reason = f"the served version {version} is incomplete: {', '.join(missing[:3])} missing"

@@ -6,6 +6,7 @@ worker writes its counters there and ``/metrics`` adds them up. Without it, coun
 """
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from recsvc.store import ModelStore
 
+CONVERTER = re.compile(r"<[^:<>]+:")
+"""The converter part of a rule's variable (``<id:``), left out of the endpoint label."""
 REQUESTS = Counter(
     "recsvc_http_requests", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"]
 )
@@ -55,7 +58,8 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     started = g.get("recsvc_started")
     if started is not None:
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        # the rule without its converters: /v1/items/<item_id>/similar, whatever converter reads the id
+        endpoint = CONVERTER.sub("<", request.url_rule.rule) if request.url_rule is not None else "unmatched"
         LATENCY.labels(endpoint).observe(time.perf_counter() - started)
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
     return response

@@ -8,13 +8,19 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.sessions import MAX_SESSION_ITEMS
 
 bp = Blueprint("openapi", __name__)
 
-_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.:@+=~-]{1,128}$"}
+_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ID_LENGTH,
+    "description": f"an id: {ID_RULE} (any script; / allowed, sent as %2F in a path)",
+}
 _ITEM = {
     "type": "object",
     "required": ["item_id", "score", "category_id", "reason"],
@@ -37,17 +43,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "type": {
                 "type": "string",
-                "examples": [
-                    "because_you_bought",
-                    "because_you_viewed",
-                    "bought_together",
-                    "similar",
-                    "popular",
-                    "viewed_not_bought",
-                    "affinity",
-                    "due_again",
-                    "in_cart",
-                ],
+                "description": "because_you_bought, because_you_viewed, bought_together, similar, popular, "
+                "viewed_not_bought, affinity, due_again, in_cart, ...",
+                "example": "because_you_bought",
             },
             "item_id": {"type": "string"},
         },
@@ -55,6 +53,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Item": _ITEM,
     "UserItems": {
         "type": "object",
+        "required": ["user_id", "model_version", "source", "items"],
         "properties": {
             "user_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -64,6 +63,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ItemItems": {
         "type": "object",
+        "required": ["item_id", "model_version", "source", "items"],
         "properties": {
             "item_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -73,6 +73,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "PopularItems": {
         "type": "object",
+        "required": ["model_version", "source", "items"],
         "properties": {
             "model_version": {"type": "string"},
             "category": {"type": "string", "nullable": True},
@@ -82,6 +83,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "CategoryOffers": {
         "type": "object",
+        "required": ["user_id", "model_version", "source", "offers"],
         "properties": {
             "user_id": {"type": "string"},
             "model_version": {"type": "string"},
@@ -112,6 +114,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "BatchResults": {
         "type": "object",
+        "required": ["model_version", "results"],
         "properties": {
             "model_version": {"type": "string"},
             "results": {
@@ -149,6 +152,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "SessionItems": {
         "type": "object",
+        "required": ["model_version", "source", "items"],
         "properties": {
             "model_version": {"type": "string"},
             "source": {"type": "string", "enum": ["session", "popular"]},
@@ -162,7 +166,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "user_id": _ID,
             "item_id": _ID,
-            "event": {"type": "string", "examples": ["view", "addtocart", "purchase", "wishlist"]},
+            "event": {
+                "type": "string",
+                "description": "view, addtocart, purchase, wishlist (or pv, cart, buy, transaction, fav)",
+                "example": "purchase",
+            },
             "timestamp": {
                 "description": "unix seconds or milliseconds, or ISO-8601; default now",
                 "oneOf": [{"type": "number"}, {"type": "string"}],
@@ -185,6 +193,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "EventsAnswer": {
         "type": "object",
+        "required": ["accepted", "rejected", "errors"],
         "properties": {
             "accepted": {"type": "integer"},
             "rejected": {"type": "integer"},
@@ -195,6 +204,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "properties": {"index": {"type": "integer"}, "message": {"type": "string"}},
                 },
             },
+        },
+    },
+    "Profile": {
+        "type": "object",
+        "required": [
+            "user_id",
+            "model_version",
+            "known",
+            "segment",
+            "at_risk",
+            "orders",
+            "spend",
+            "days_since_last_order",
+            "usual_interval_days",
+            "top_categories",
+        ],
+        "properties": {
+            "user_id": {"type": "string"},
+            "model_version": {"type": "string"},
+            "known": {"type": "boolean"},
+            "segment": {"type": "string", "enum": ["new", "repeat", "vip", "at_risk", "lost"]},
+            "at_risk": {"type": "boolean"},
+            "orders": {"type": "integer"},
+            "spend": {"type": "number"},
+            "spend_unit": {"type": "string"},
+            "days_since_last_order": {"type": "integer", "nullable": True},
+            "usual_interval_days": {"type": "number", "nullable": True},
+            "top_categories": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TriggerPage": {
+        "type": "object",
+        "required": ["kind", "model_version", "entries", "next_cursor"],
+        "properties": {
+            "kind": {"type": "string"},
+            "model_version": {"type": "string"},
+            "entries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "segment", "items"],
+                    "properties": {"user_id": {"type": "string"}, "segment": {"type": "string"}, "items": _ITEMS},
+                },
+            },
+            "next_cursor": {"type": "string", "nullable": True},
+        },
+    },
+    "Model": {
+        "type": "object",
+        "required": ["model_version", "trained_at"],
+        "properties": {
+            "model_version": {"type": "string"},
+            "trained_at": {"type": "string"},
+            "counts": {"type": "object"},
+            "parameters": {"type": "object"},
+            "metrics": {"type": "object"},
         },
     },
     "Error": {
@@ -228,6 +293,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "query",
         "description": "only items in this category or its children",
         "schema": _ID,
+    },
+    "token": {
+        "name": "token",
+        "in": "query",
+        "description": "a signed user token, when it cannot be sent as Authorization: Bearer (see docs/operations.md)",
+        "schema": {"type": "string"},
     },
     "exclude": {
         "name": "exclude",
@@ -270,6 +341,10 @@ def build_spec(app: Flask) -> dict:
     for name, response in RESPONSES.items():
         spec.components.response(name, response)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    spec.components.security_scheme(
+        "userToken",
+        {"type": "http", "scheme": "bearer", "description": "<expiry>.<signature>: see docs/operations.md"},
+    )
     with app.test_request_context():
         for view in app.view_functions.values():
             if load_operations_from_docstring(view.__doc__ or ""):

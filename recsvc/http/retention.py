@@ -1,6 +1,7 @@
 """The retention endpoints of v1: buy-again, customer profiles and trigger lists for email.
 
-Trigger lists name users, so they need an API key; the other reads stay open like the rest of v1.
+Trigger lists name users, so they need an API key; buy-again and profiles reveal a customer's purchases
+and segment, so they need the key or a signed token for that user (``recsvc.http.tokens``).
 """
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -8,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.http.api import checked_id, filters_from, int_arg
-from recsvc.http.auth import require_api_key
+from recsvc.http.auth import authorize_user, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.retention import RetentionAnswers
 from recsvc.read.triggers import WINDOWS, BadCursor, Triggers
@@ -37,7 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/users/<user_id>/buy-again")
+@bp.get("/users/<id:user_id>/buy-again")
 def buy_again(user_id: str) -> ResponseReturnValue:
     """Items a user bought that are due again (replenishment).
     ---
@@ -46,38 +47,51 @@ def buy_again(user_id: str) -> ResponseReturnValue:
       description: The repeatable items the user bought, most due first, from each item's repurchase
         interval (its category's where the item has few repeats). Items nobody buys twice are never
         offered. Each reason is due_again with days_since_last_purchase, interval_days and times_bought.
-        A user with none gets popular items with source "popular".
+        A user with none gets popular items with source "popular". Needs the X-API-Key header or a token
+        for this user (an Authorization Bearer header, or the token parameter).
       tags: [users]
+      security: [{apiKey: []}, {userToken: []}]
       parameters:
         - user_id
         - limit
         - category
         - exclude
+        - token
       responses:
         200: {description: The items, content: {application/json: {schema: UserItems}}}
         400: BadRequest
+        401: Unauthenticated
+        404: NotFound
         503: Unavailable
     """
-    return jsonify(retention().buy_again(checked_id(user_id, "user_id"), filters_from(request.args)))
+    user_id = checked_id(user_id, "user_id")
+    authorize_user(user_id)
+    return jsonify(retention().buy_again(user_id, filters_from(request.args)))
 
 
-@bp.get("/users/<user_id>/profile")
+@bp.get("/users/<id:user_id>/profile")
 def profile(user_id: str) -> ResponseReturnValue:
     """A customer's segment, at-risk flag and top categories.
     ---
     get:
       summary: Customer profile
       description: 'segment is one of new, repeat, vip, at_risk, lost (from recency, frequency and spend at
-        training); at_risk is true when the user is past their usual interval between orders.'
+        training); at_risk is true when the user is past their usual interval between orders. Needs the
+        X-API-Key header or a token for this user (an Authorization Bearer header, or the token parameter).'
       tags: [users]
+      security: [{apiKey: []}, {userToken: []}]
       parameters:
         - user_id
+        - token
       responses:
-        200: {description: The profile, content: {application/json: {schema: {type: object}}}}
+        200: {description: The profile, content: {application/json: {schema: Profile}}}
         400: BadRequest
+        401: Unauthenticated
         503: Unavailable
     """
-    return jsonify(retention().profile(checked_id(user_id, "user_id")))
+    user_id = checked_id(user_id, "user_id")
+    authorize_user(user_id)
+    return jsonify(retention().profile(user_id))
 
 
 @bp.get("/triggers/<kind>")
@@ -105,7 +119,7 @@ def trigger_list(kind: str) -> ResponseReturnValue:
         - {name: hours, in: query, description: abandoned-cart only, schema: {type: integer}}
         - {name: cursor, in: query, schema: {type: string}}
       responses:
-        200: {description: One page of entries, content: {application/json: {schema: {type: object}}}}
+        200: {description: One page of entries, content: {application/json: {schema: TriggerPage}}}
         400: BadRequest
         401: {description: Missing or wrong API key}
         404: NotFound

@@ -6,6 +6,7 @@ from flask.typing import ResponseReturnValue
 from recsvc.contract.events import VIEW, event_code
 from recsvc.http.api import answers, checked_id, filters_from, json_object
 from recsvc.http.attribution import tag
+from recsvc.http.auth import authorize_user_read
 from recsvc.http.errors import invalid
 
 MAX_SESSION_ITEMS = 100
@@ -57,5 +58,6 @@ def session_recommendations() -> ResponseReturnValue:
     user_id = body.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
+        authorize_user_read(user_id)
     answer = answers().session(events, filters_from(body, limit=body.get("limit")), user_id)
     return jsonify(tag(answer, "session"))

@@ -8,6 +8,7 @@ range, so paging through stays on the same list while time moves on.
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
@@ -18,6 +19,7 @@ from recsvc.read.retention import RetentionAnswers, due_candidates
 HOUR = 3_600
 SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
 MIN_SCAN = 1_000  # ... or this many, whichever is more
+MAX_OFFSET = 2**31 - 1  # the largest offset a cursor may carry: far beyond any list, well within Redis's range
 MAX_OVERDUE = 3.0  # replenishment: items more than this many intervals overdue were probably dropped
 
 
@@ -63,10 +65,13 @@ class Page:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             version, low, high, offset = json.loads(raw)
-            page = cls(str(version), float(low), float(high), int(offset))
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            page = cls(str(version), float(low), float(high), offset)
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
             raise BadCursor("cursor is not one this service returned") from None
-        if page.offset < 0:
+        # an offset is a whole number Redis accepts (1e400, 10**30 or NaN are not); scores are never NaN
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+            raise BadCursor("cursor is not one this service returned")
+        if math.isnan(page.low) or math.isnan(page.high):
             raise BadCursor("cursor is not one this service returned")
         return page
 

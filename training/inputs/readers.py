@@ -24,14 +24,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
-from recsvc.contract.ids import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
+from recsvc.contract.ids import ASCII_ID_REGEX, is_valid_id
+from recsvc.contract.ids import ID_RULE as RULE_IN_WORDS
 from training.inputs.presets import Preset
 
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
-ID_REGEX = f"^[{ID_CHARACTERS}]{{1,{MAX_ID_LENGTH}}}$"
-ID_RULE = f"is not an id (1 to {MAX_ID_LENGTH} letters, digits or _.:@+=~-)"
+ID_REGEX = ASCII_ID_REGEX  # the vectorized check of ASCII ids; the others go through is_valid_id
+ID_RULE = f"is not an id ({RULE_IN_WORDS})"
 MAX_EXAMPLES = 5
 EARLIEST_TIME = 631_152_000
 """Unix seconds of 1990-01-01 UTC: an event before it is a bad row (a zero, a day count, a typo)."""
@@ -260,7 +261,7 @@ def read_events(
     ok &= codes >= 0
     for name in ("user_id", "item_id"):
         col = pc.utf8_trim_whitespace(table[name])
-        invalid = ~pc.match_substring_regex(col, ID_REGEX).to_numpy(zero_copy_only=False)
+        invalid = _invalid_ids(col)
         reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
         ok &= ~invalid
         table = table.set_column(table.column_names.index(name), name, col)
@@ -306,6 +307,16 @@ def read_events(
         item_categories={k: v for k, v in categories.items() if v},
     )
     return events, bad
+
+
+def _invalid_ids(column: pa.ChunkedArray) -> np.ndarray:
+    """True where a row's id breaks the contract's id rule: ASCII ids by one vectorized regex, the
+    others (Cyrillic, CJK, ...) by ``is_valid_id`` once per distinct value."""
+    ascii_ok = pc.fill_null(pc.match_substring_regex(column, ID_REGEX), False)
+    others = pc.unique(pc.filter(column, pc.invert(ascii_ok))).to_pylist()
+    good = pa.array([v for v in others if v is not None and is_valid_id(v)], type=column.type)
+    ok = pc.or_(ascii_ok, pc.fill_null(pc.is_in(column, value_set=good), False))
+    return ~ok.to_numpy(zero_copy_only=False)
 
 
 def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
