@@ -141,6 +141,7 @@ def recently_viewed(user_id: str) -> ResponseReturnValue:
         200: {description: The items, content: {application/json: {schema: UserItems}}}
         400: BadRequest
         401: Unauthenticated
+        404: NotFound
         503: Unavailable
     """
     user_id = checked_id(user_id, "user_id")

@@ -93,6 +93,8 @@ class Generators:
             keep = values > 0
             rows = np.repeat(np.arange(start, start + len(scores)), k).reshape(-1, k)
             parts.append((rows[keep], self.ease_items[top[keep]], (values / best)[keep]))
+        if not parts:
+            return out
         rows, cols, data = (np.concatenate(p) for p in zip(*parts))
         available = self.catalogue.available[cols]
         return sp.csr_matrix((data[available].astype(np.float32), (rows[available], cols[available])), shape=out.shape)
