@@ -17,7 +17,7 @@ from training.inputs.dataset import Dataset
 from training.interactions import Interactions
 from training.lists import candidates, complements, ranker, reasons, retention
 from training.model import Factors
-from training.ragged import Ragged
+from training.ragged import Ragged, grouped
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,10 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
     )
 
 
+PICKS_CHUNK = 20_000
+"""Users whose candidates are gathered, ranked and explained at a time: memory stays bounded."""
+
+
 def personalized_picks(
     data: Dataset, inter: Interactions, factors: Factors, pool: np.ndarray, config: TrainConfig
 ) -> tuple[Ragged, np.ndarray, ranker.RankerReport]:
@@ -116,7 +120,22 @@ def personalized_picks(
     else:
         order_by, report = config.picks_ranker, ranker.RankerReport(config.picks_ranker, "set by picks_ranker")
     gens = ranker.generators_for(inter, factors, pool, data.catalogue, config)
-    picks, chosen, found = ranker.ranked_picks(data, inter, gens, order_by, config)
-    similar = reasons.similarity(inter.strength, config.knn_neighbours)
-    because = reasons.explain(picks, found, chosen, gens.history(found.rows_of), similar, config.reason_min_similarity)
-    return picks, because, report
+    n_users, n_items = inter.strength.shape
+    facts = ranker.EventFacts.of(data.events, inter.now, n_users, n_items)
+    strong = reasons.strong_similarity(
+        reasons.similarity(inter.strength, config.knn_neighbours), config.reason_min_similarity
+    )
+    active = np.flatnonzero(np.diff(inter.strength.indptr) >= config.picks_min_items)
+    rows, items, scores, because = [], [], [], []
+    for start in range(0, len(active), PICKS_CHUNK):
+        users = active[start : start + PICKS_CHUNK]
+        found = ranker.gather(gens, data, facts, users, config)
+        chosen, score = ranker.top_picks(found, order_by, config.picks_per_user)
+        rows.append(found.users[chosen])
+        items.append(found.items[chosen])
+        scores.append(score)
+        because.append(reasons.explain(found, chosen, gens.history(users), strong))
+    if not rows:
+        return Ragged.empty(n_users), np.zeros(0, np.int64), report
+    picks = grouped(np.concatenate(rows), np.concatenate(items), np.concatenate(scores), n_users)
+    return picks, np.concatenate(because), report

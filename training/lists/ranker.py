@@ -30,7 +30,7 @@ from training.interactions import Interactions
 from training.lists import candidates
 from training.lists.generators import Generators
 from training.model import Factors
-from training.ragged import Ragged, grouped, rank_in_row
+from training.ragged import rank_in_row
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,40 @@ def blend_score(parts: dict[str, np.ndarray], config: TrainConfig) -> np.ndarray
     ).astype(np.float32)
 
 
-def gather(gens: Generators, data: Dataset, events: Events, users: np.ndarray, config: TrainConfig) -> Candidates:
+@dataclass
+class EventFacts:
+    """What the features need from the raw events, computed once per history."""
+
+    pair_keys: np.ndarray  # sorted user * n_items + item of every pair with an event
+    pair_last: np.ndarray  # the pair's last event time
+    cart_keys: np.ndarray  # sorted keys of the pairs with a cart event
+    trend: np.ndarray  # per item
+    idle_days: np.ndarray  # per user
+
+    @classmethod
+    def of(cls, events: Events, now: int, n_users: int, n_items: int) -> "EventFacts":
+        keys = events.user.astype(np.int64) * n_items + events.item
+        order = np.lexsort((events.timestamp, keys))
+        keys_sorted, ts = keys[order], events.timestamp[order]
+        last = np.ones(len(keys_sorted), bool)
+        last[:-1] = keys_sorted[1:] != keys_sorted[:-1]
+        return cls(
+            keys_sorted[last],
+            ts[last],
+            np.unique(keys[events.event == ADDTOCART]),
+            _trend(events, now, n_items),
+            _idle_days(events, now, n_users),
+        )
+
+    def last_seen(self, wanted: np.ndarray) -> np.ndarray:
+        """The last event time of each pair key, -1 where the user never touched the item."""
+        if not len(self.pair_keys):
+            return np.full(len(wanted), -1.0)
+        at = np.minimum(np.searchsorted(self.pair_keys, wanted), len(self.pair_keys) - 1)
+        return np.where(self.pair_keys[at] == wanted, self.pair_last[at], -1).astype(np.float64)
+
+
+def gather(gens: Generators, data: Dataset, facts: EventFacts, users: np.ndarray, config: TrainConfig) -> Candidates:
     """The union of the generators' candidates for the users (never what they bought), with features."""
     inter = gens.inter
     n_items = inter.strength.shape[1]
@@ -133,15 +166,16 @@ def gather(gens: Generators, data: Dataset, events: Events, users: np.ndarray, c
         put(f"{name}_rank", rank)
     put("blend", blend_score(values, config))
     user_codes = users[rows]
-    last_seen, carted = _pair_history(events, user_codes, items, n_items)
-    put("carted", carted)
+    wanted = user_codes.astype(np.int64) * n_items + items
+    last_seen = facts.last_seen(wanted)
+    put("carted", np.isin(wanted, facts.cart_keys))
     put("days_since_seen", np.where(last_seen >= 0, (inter.now - last_seen) / DAY, np.nan))
     put("item_popularity", np.log1p(inter.popularity[items]))
-    put("item_trend", _trend(events, inter.now, n_items)[items])
+    put("item_trend", facts.trend[items])
     put("price", np.log1p(np.where(np.isfinite(data.prices[items]), data.prices[items], np.nan)))
     history = gens.history(users)
     put("user_items", np.log1p(np.diff(history.indptr))[rows])
-    put("user_days_idle", _idle_days(events, inter.now, len(inter.strength.indptr) - 1)[user_codes])
+    put("user_days_idle", facts.idle_days[user_codes])
     put("category_share", _category_share(history, gens.catalogue, rows, items))
     return Candidates(user_codes, items, features, parts=parts, rows_of=users)
 
@@ -169,23 +203,6 @@ def _rank_at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     ranked = sp.csr_matrix((rank + 1.0, (coo.row[order], coo.col[order])), shape=m.shape)
     found = _at(ranked, rows, cols)
     return np.where(found > 0, found - 1.0, MISSING_RANK).astype(np.float32)
-
-
-def _pair_history(events: Events, users: np.ndarray, items: np.ndarray, n_items: int):
-    """For each (user, item): the last time the user touched the item (-1 never), and whether they carted it."""
-    keys = events.user.astype(np.int64) * n_items + events.item
-    order = np.lexsort((events.timestamp, keys))
-    keys_sorted, ts = keys[order], events.timestamp[order]
-    last = np.ones(len(keys_sorted), bool)
-    last[:-1] = keys_sorted[1:] != keys_sorted[:-1]
-    last_keys, last_ts = keys_sorted[last], ts[last]
-    wanted = users.astype(np.int64) * n_items + items
-    at = np.minimum(np.searchsorted(last_keys, wanted), max(len(last_keys) - 1, 0))
-    found = (last_keys[at] == wanted) if len(last_keys) else np.zeros(len(wanted), bool)
-    seen = np.where(found, last_ts[at] if len(last_keys) else -1, -1).astype(np.float64)
-    cart_keys = np.unique(keys[events.event == ADDTOCART])
-    carted = np.isin(wanted, cart_keys).astype(np.float32)
-    return seen, carted
 
 
 def _trend(events: Events, now: int, n_items: int) -> np.ndarray:
@@ -272,7 +289,8 @@ def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | 
     factors = model.fit(inter.strength, config)
     pool = candidates.candidate_pool(inter, factors, data.catalogue, pool_size)
     gens = generators_for(inter, factors, pool, data.catalogue, config)
-    found = gather(gens, data, past, labelled, config)
+    facts = EventFacts.of(past, inter.now, len(past.user_ids), n_items)
+    found = gather(gens, data, facts, labelled, config)
     labels = _labels(events, cut, found.users, found.items, n_items)
     with_positive = np.unique(found.users[labels > 0])
     if len(with_positive) < config.ranker_min_users:
@@ -358,17 +376,12 @@ def generators_for(
     )
 
 
-def ranked_picks(
-    data: Dataset, inter: Interactions, gens: Generators, order_by, config: TrainConfig
-) -> tuple[Ragged, np.ndarray, Candidates]:
-    """Each active user's top picks, best first, ordered by a learned model or by one feature ("blend", "als").
+def top_picks(found: Candidates, order_by, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's k best candidates, best first, by a learned model or by one feature ("blend", "als"):
+    (pair indices into ``found``, their scores).
 
     Scores: the learned model's output through a logistic (0..1), else the feature's value; either way
-    comparable within one user's list only. Returns the picks, each pick's pair index in the candidates,
-    and the candidates."""
-    n_users = inter.strength.shape[0]
-    users = np.flatnonzero(np.diff(inter.strength.indptr) >= config.picks_min_items)
-    found = gather(gens, data, data.events, users, config)
+    comparable within one user's list only."""
     if isinstance(order_by, str):
         score = found.column(order_by)
     elif len(found.users):
@@ -376,8 +389,10 @@ def ranked_picks(
         score = (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
     else:
         score = np.zeros(0, np.float32)
-    keep = score > 0
-    order = np.lexsort((-score[keep], found.users[keep]))
-    row_of, items, scores = found.users[keep][order], found.items[keep][order], score[keep][order]
-    top = rank_in_row(row_of, n_users) < config.picks_per_user
-    return grouped(row_of[top], items[top], scores[top], n_users), np.flatnonzero(keep)[order][top], found
+    keep = np.flatnonzero(score > 0)
+    order = keep[np.lexsort((-score[keep], found.users[keep]))]
+    users = found.users[order]
+    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1] if len(users) else np.zeros(0, np.int64)
+    rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    chosen = order[rank < k]
+    return chosen, score[chosen]

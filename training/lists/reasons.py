@@ -16,7 +16,6 @@ from implicit.utils import ParameterWarning
 
 from recsvc.contract.records import GENERAL_REASONS
 from training.lists.ranker import Candidates
-from training.ragged import Ragged
 
 PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
     -1 - GENERAL_REASONS.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
@@ -40,20 +39,17 @@ def similarity(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sim
 
 
-def explain(
-    picks: Ragged, found: Candidates, chosen: np.ndarray, history: sp.csr_matrix, sim: sp.csr_matrix, floor: float
-) -> np.ndarray:
-    """The reason code of each pick: an item index (its explaining history item, or itself when re-offered)
-    or one of the general reasons. ``chosen`` indexes each pick's pair in ``found``; ``history`` has one
-    row per ``found.rows_of`` user."""
-    items = picks.values
+def explain(found: Candidates, chosen: np.ndarray, history: sp.csr_matrix, strong: sp.csc_matrix) -> np.ndarray:
+    """The reason code of each chosen pair of ``found``: an item index (its explaining history item, or
+    itself when re-offered) or one of the general reasons. ``history`` has one row per ``found.rows_of``
+    user; ``strong`` is the similarity kept above the floor (``strong_similarity``)."""
+    items = found.items[chosen]
     if not len(items):
         return np.zeros(0, np.int64)
     pair_rows = np.searchsorted(found.rows_of, found.users[chosen])
     out = np.full(len(items), PERSONALIZED, np.int64)
     # the strongest similar history item: history[u, h] * sim[h, i] over h, among the h with sim >= floor
-    strong = sim.multiply(sim >= floor).tocsc()
-    best_item, best_sim = _best_explainer(history, strong, pair_rows, items)
+    best_item = _best_explainer(history, strong, pair_rows, items)
     has = best_item >= 0
     out[has] = best_item[has]
     rest = ~has
@@ -68,10 +64,14 @@ def explain(
     return out
 
 
+def strong_similarity(sim: sp.csr_matrix, floor: float) -> sp.csc_matrix:
+    """The similarities at or above the floor, by column (the pick)."""
+    return sim.multiply(sim >= floor).tocsc()
+
+
 def _best_explainer(history: sp.csr_matrix, strong: sp.csc_matrix, rows: np.ndarray, items: np.ndarray):
     """For each (row, item): argmax over the row's history items h of history[row, h] * strong[h, item]."""
     best_item = np.full(len(items), -1, np.int64)
-    best_sim = np.zeros(len(items), np.float32)
     chunk = 200_000
     for start in range(0, len(items), chunk):
         r, i = rows[start : start + chunk], items[start : start + chunk]
@@ -89,5 +89,4 @@ def _best_explainer(history: sp.csr_matrix, strong: sp.csc_matrix, rows: np.ndar
         first = np.r_[True, row_of[order][1:] != row_of[order][:-1]]
         arg[row_of[order][first]] = w.indices[order][first]
         best_item[start + nonempty] = arg[nonempty]
-        best_sim[start + nonempty] = w.data[order][first]
-    return best_item, best_sim
+    return best_item
