@@ -79,6 +79,7 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
     picks, because, report = personalized_picks(data, inter, factors, pool, config)
     timer.step("picks")
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)
+    also = complements.also_bought_blend(also, inter.strength, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
