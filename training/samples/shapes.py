@@ -150,7 +150,8 @@ class _User:
         self._add(t, item, "purchase")
         self.owned.add(item)
         complement = complement_of(item)
-        if follow and complement not in (None, *self.owned) and rng.random() < self.shape.complement_rate:
+        wanted = follow and complement is not None and complement not in self.owned
+        if wanted and complement is not None and rng.random() < self.shape.complement_rate:
             self._buy(t + rng.uniform(1, 14) * DAY, complement, repeats, follow=False)
         if repeats and rng.random() < 0.6:
             interval = rng.uniform(10, 30) * DAY
