@@ -190,7 +190,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---|")
     verdicts = []
     for label, target in (("all", truth), ("reorders", reorders)):
-        weights = metrics.resample_weights(len(target))
+        boot = metrics.Bootstrap(len(target))
         per_user = {}
         for name, ranked in methods.items():
             matrix, relevant = as_codes(ranked, target, code)
@@ -198,13 +198,13 @@ def main() -> None:
         served = per_user["buy-again (served, due-ness)"]["ndcg"]
         best = max(per_user, key=lambda n: per_user[n]["ndcg"].mean())
         for name, values in per_user.items():
-            lo, hi = metrics.interval(values["ndcg"], weights)
+            lo, hi = metrics.interval(values["ndcg"], boot)
             cell = f"{values['ndcg'].mean():.4f} ± {(hi - lo) / 2:.4f}"
             cell = f"**{cell}**" if name == best else cell
             if name.startswith("buy-again"):
                 versus = "(reference)"
             else:
-                d = metrics.paired(served, values["ndcg"], weights)
+                d = metrics.paired(served, values["ndcg"], boot)
                 noise = " within noise" if d["within_noise"] else ""
                 versus = f"{d['difference']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]{noise}"
                 word = "beats" if d["difference"] >= 0 else "trails"

@@ -76,7 +76,7 @@ def summary(ranked: np.ndarray, relevant: list[np.ndarray], ks: tuple[int, ...],
     return out
 
 
-def resample_weights(n_users: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+def resample_weights(n_users: int, resamples: int = RESAMPLES, seed: int | tuple[int, ...] = SEED) -> np.ndarray:
     """resamples x users: how often each user is drawn in each bootstrap resample (each row sums to n_users)."""
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, max(n_users, 1), size=(resamples, n_users))
@@ -85,32 +85,47 @@ def resample_weights(n_users: int, resamples: int = RESAMPLES, seed: int = SEED)
     return counts.reshape(resamples, n_users).astype(np.float64)
 
 
-def resampled_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The mean of values (users, or users x columns) in each resample: resamples (x columns)."""
-    return weights @ values / max(weights.shape[1], 1)
+class Bootstrap:
+    """The resamples of one task's users, drawn again chunk by chunk from the seed: the same draws for every
+    model (so differences are paired), and at most ``CHUNK_CELLS`` weights in memory at a time."""
+
+    CHUNK_CELLS = 4_000_000
+
+    def __init__(self, n_users: int, resamples: int = RESAMPLES, seed: int = SEED):
+        self.n_users, self.resamples, self.seed = n_users, resamples, seed
+        self.chunk = max(1, min(resamples, self.CHUNK_CELLS // max(n_users, 1)))
+
+    def means(self, values: np.ndarray) -> np.ndarray:
+        """The mean of values (users, or users x columns) in each resample: resamples (x columns)."""
+        values = np.asarray(values, np.float64)
+        out = []
+        for start in range(0, self.resamples, self.chunk):
+            weights = resample_weights(self.n_users, min(self.chunk, self.resamples - start), (self.seed, start))
+            out.append(weights @ values / max(self.n_users, 1))
+        return np.concatenate(out)
 
 
-def interval(values: np.ndarray, weights: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+def interval(values: np.ndarray, boot: Bootstrap, confidence: float = CONFIDENCE) -> np.ndarray:
     """The percentile bootstrap interval of the mean: [lo, hi] (or 2 x columns)."""
-    if not weights.shape[1]:
+    if not boot.n_users:
         return np.zeros((2, *np.shape(values)[1:]))
     tail = (1 - confidence) / 2
-    return np.quantile(resampled_means(values, weights), [tail, 1 - tail], axis=0)
+    return np.quantile(boot.means(values), [tail, 1 - tail], axis=0)
 
 
-def intervals(values: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, list[float]]:
+def intervals(values: dict[str, np.ndarray], boot: Bootstrap) -> dict[str, list[float]]:
     """The interval of each per-user metric: {"ndcg@10": [lo, hi], ...}, one matrix product for all."""
     names = list(values)
     if not names:
         return {}
-    bounds = interval(np.column_stack([values[n] for n in names]), weights)
+    bounds = interval(np.column_stack([values[n] for n in names]), boot)
     return {name: [round(float(bounds[0, j]), 5), round(float(bounds[1, j]), 5)] for j, name in enumerate(names)}
 
 
-def paired(reference: np.ndarray, other: np.ndarray, weights: np.ndarray) -> dict:
+def paired(reference: np.ndarray, other: np.ndarray, boot: Bootstrap) -> dict:
     """The mean per-user difference reference - other, its interval, and whether that interval holds 0."""
     difference = np.asarray(reference, np.float64) - np.asarray(other, np.float64)
-    lo, hi = interval(difference, weights)
+    lo, hi = interval(difference, boot)
     return {
         "difference": round(float(difference.mean()), 5) if len(difference) else 0.0,
         "ci": [round(float(lo), 5), round(float(hi), 5)],

@@ -206,12 +206,12 @@ def measure(ranked: dict[str, np.ndarray], task: Task, n_items: int, reference: 
 
     ``versus`` holds, for every other model, the mean per-user difference reference - model on
     ``PAIRED_METRIC`` with its interval: positive means the reference is better."""
-    weights = metrics.resample_weights(len(task.users))
+    boot = metrics.Bootstrap(len(task.users))
     models, bounds, values = {}, {}, {}
     for name, r in ranked.items():
         values[name] = metrics.per_user_at(r, task.relevant, KS)
         models[name] = metrics.summary(r, task.relevant, KS, n_items)
-        bounds[name] = metrics.intervals(values[name], weights)
+        bounds[name] = metrics.intervals(values[name], boot)
     out = {"users": len(task.users), "models": models, "intervals": bounds}
     if reference in values:
         mine = values[reference][PAIRED_METRIC]
@@ -219,7 +219,7 @@ def measure(ranked: dict[str, np.ndarray], task: Task, n_items: int, reference: 
             "reference": reference,
             "metric": PAIRED_METRIC,
             "models": {
-                name: metrics.paired(mine, v[PAIRED_METRIC], weights) for name, v in values.items() if name != reference
+                name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
             },
         }
     return out
