@@ -56,7 +56,7 @@ def test_evaluate_writes_a_report_with_every_model_and_plots(tmp_path, capsys):
     assert set(task["versus"]["models"]) == set(models) - {"als_served"}
     assert "within_noise" in task["versus"]["models"]["popular"]
     assert "verdict:" in printed and "purchase_new:" in printed
-    assert (out / "report.md").read_text().startswith("**Verdict: ")
+    assert (out / "report.md").read_text().startswith("**Verdict.** ")
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3
     assert "<script" not in page and "http" not in page.split("<body>")[1]  # nothing fetched from elsewhere

@@ -65,8 +65,8 @@ def test_the_report_opens_with_the_verdict_and_shows_both_purchase_tasks():
     r["tasks"]["purchase_new"] = result(users=60)["tasks"]["purchase"]
     r["dataset"], r["split"] = "d", {}
     md = report.markdown(r)
-    assert md.startswith("**Verdict: publish.** Publish: on purchase")
+    assert md.startswith("**Verdict.** Publish: on purchase")
     assert "purchase (100 users) ndcg@10" in md and "purchase_new (60 users) ndcg@10" in md
     assert "| itemknn_bm25 | 0.0900 | 0.0900 | +0.0100 [-0.0040, +0.0200] within noise | 0.0900 |" in md
     page = report.render_html(r)
-    assert page.index("Verdict: publish") < page.index("<table>")
+    assert page.index("<b>Verdict.</b> Publish: on purchase") < page.index("<table>")

@@ -72,7 +72,7 @@ def markdown(result: dict, k: int = 10) -> str:
     lines = []
     decided = verdict(result)
     if decided:
-        lines += [f"**Verdict: {'publish' if decided['publish'] else 'do not publish'}.** {decided['text']}", ""]
+        lines += [f"**Verdict.** {decided['text']}", ""]
     rows = main_table(result, k)
     if rows:
         lines += [
@@ -208,8 +208,7 @@ def render_html(result: dict) -> str:
     ]
     decided = verdict(result)
     if decided:
-        word = "publish" if decided["publish"] else "do not publish"
-        parts.insert(1, f"<p class=verdict><b>Verdict: {word}.</b> {html.escape(decided['text'])}</p>")
+        parts.insert(1, f"<p class=verdict><b>Verdict.</b> {html.escape(decided['text'])}</p>")
     parts.append(_main_table(result))
     if result.get("tuning"):
         t = result["tuning"]
