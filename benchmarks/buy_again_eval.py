@@ -1,4 +1,4 @@
-"""Buy-again quality on the Instacart sample: our due-ness ranking against "the user's most often bought items".
+"""Buy-again quality on the Instacart sample: our due-ness ranking against P-TopFreq and TIFU-KNN.
 
     python benchmarks/buy_again_eval.py [--data DIR]
 
@@ -21,10 +21,14 @@ import pyarrow.csv as pacsv
 from recsvc.contract.units import DAY
 from recsvc.read.retention import due_score
 from training.config import TrainConfig
+from training.evaluation import metrics
 from training.inputs.readers import PURCHASE, Events
 from training.lists.retention import buy_again, repurchase_intervals
 
 K = 10
+TIFU_KNN = {"neighbours": 900, "within_decay": 0.9, "group_decay": 0.7, "alpha": 0.9, "groups": 3}
+"""TIFU-KNN's parameters for Instacart in its authors' code (k = 900, r_b = 0.9, r_g = 0.7, alpha = 0.9,
+3 groups), as rerun by Li et al., "A Next Basket Recommendation Reality Check" (2023)."""
 
 
 def load(data: Path):
@@ -78,23 +82,56 @@ def events_of(user, product, times) -> tuple[Events, np.ndarray, np.ndarray]:
     return events, users, items
 
 
-def metrics(ranked: dict, truth: dict) -> dict:
-    """recall, precision, hit rate and NDCG at K, averaged over users."""
-    recall, precision, hit, ndcg = [], [], [], []
-    for user, wanted in truth.items():
-        got = ranked.get(user, [])[:K]
-        hits = [g in wanted for g in got]
-        recall.append(sum(hits) / len(wanted))
-        precision.append(sum(hits) / K)
-        hit.append(float(any(hits)))
-        dcg = sum(1 / np.log2(r + 2) for r, h in enumerate(hits) if h)
-        ndcg.append(dcg / sum(1 / np.log2(r + 2) for r in range(min(len(wanted), K))))
-    return {
-        f"recall@{K}": np.mean(recall),
-        f"precision@{K}": np.mean(precision),
-        f"hit@{K}": np.mean(hit),
-        f"ndcg@{K}": np.mean(ndcg),
-    }
+def tifu_knn(user, product, order_number, users, items, params: dict = TIFU_KNN) -> np.ndarray:
+    """TIFU-KNN scores, users x items (Hu et al., 2020, "Modeling Personalized Item Frequency
+    Information for Next-basket Recommendation", SIGIR).
+
+    A user's baskets, oldest first, are cut into ``groups`` consecutive groups (each basket its own
+    group when there are fewer). A group's vector is the mean of its baskets' multi-hot vectors,
+    the j-th of m decayed by ``within_decay`` ** (m - 1 - j); the user's vector is the mean of the
+    k group vectors, the i-th decayed by ``group_decay`` ** (k - 1 - i). The score blends the user's
+    vector with the mean vector of their ``neighbours`` nearest users (Euclidean, the user left out):
+    ``alpha`` * own + (1 - alpha) * neighbours.
+    """
+    user_code = {u: n for n, u in enumerate(users.tolist())}
+    item_code = {i: n for n, i in enumerate(items.tolist())}
+    baskets: dict[int, dict[int, list[int]]] = {}
+    for u, p, o in zip(user.tolist(), product.tolist(), order_number.tolist()):
+        baskets.setdefault(user_code[u], {}).setdefault(o, []).append(item_code[p])
+    vectors = np.zeros((len(users), len(items)), dtype=np.float64)
+    for u, by_order in baskets.items():
+        ordered = [by_order[o] for o in sorted(by_order)]
+        groups = np.array_split(np.arange(len(ordered)), min(params["groups"], len(ordered)))
+        k = len(groups)
+        for i, group in enumerate(groups):
+            m = len(group)
+            for j, b in enumerate(group.tolist()):
+                weight = params["within_decay"] ** (m - 1 - j) / m * params["group_decay"] ** (k - 1 - i) / k
+                vectors[u, np.unique(ordered[b])] += weight
+    squared = (vectors**2).sum(axis=1)
+    distance = squared[:, None] + squared[None, :] - 2 * vectors @ vectors.T
+    np.fill_diagonal(distance, np.inf)
+    n = min(params["neighbours"], len(users) - 1)
+    nearest = np.argpartition(distance, n - 1, axis=1)[:, :n]
+    mean_of = np.zeros((len(users), len(users)))
+    np.put_along_axis(mean_of, nearest, 1.0 / n, axis=1)
+    neighbours = mean_of @ vectors
+    return params["alpha"] * vectors + (1 - params["alpha"]) * neighbours
+
+
+def as_codes(ranked: dict, truth: dict, code: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The rankings as a users x K matrix of codes (padded with -1) and each user's targets as codes."""
+    extra: dict = {}
+
+    def code_of(p):
+        return code[p] if p in code else extra.setdefault(p, len(code) + len(extra))
+
+    matrix = np.full((len(truth), K), -1, dtype=np.int64)
+    for n, u in enumerate(truth):
+        top = [code[p] for p in ranked.get(u, [])[:K]]
+        matrix[n, : len(top)] = top
+    relevant = [np.array(sorted(code_of(p) for p in wanted), dtype=np.int64) for wanted in truth.values()]
+    return matrix, relevant
 
 
 def main() -> None:
@@ -113,7 +150,7 @@ def main() -> None:
     for u, p in zip(user[is_test].tolist(), product[is_test].tolist()):
         truth.setdefault(u, set()).add(p)
 
-    ours, baseline = {}, {}
+    ours, top_freq, tifu = {}, {}, {}
     for code, u in enumerate(users.tolist()):
         lo, hi = again.items.indptr[code], again.items.indptr[code + 1]
         scored = [
@@ -129,9 +166,13 @@ def main() -> None:
         entry[0] += 1
         entry[1] = max(entry[1], t)
     for u, bought in history.items():
-        baseline[u] = sorted(bought, key=lambda p: (bought[p][0], bought[p][1]), reverse=True)
+        top_freq[u] = sorted(bought, key=lambda p: (bought[p][0], bought[p][1]), reverse=True)
+    scores = tifu_knn(user[is_train], product[is_train], order_number[is_train], users, items)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :K]
+    for code, u in enumerate(users.tolist()):
+        tifu[u] = items[top[code]].tolist()
 
-    reorders = {u: w & set(baseline.get(u, [])) for u, w in truth.items()}
+    reorders = {u: w & set(top_freq.get(u, [])) for u, w in truth.items()}
     reorders = {u: w for u, w in reorders.items() if w}
     print(f"machine: {common.machine()}")
     print(f"users evaluated: {len(truth)} (held-out orders); with a re-ordered item: {len(reorders)}")
@@ -139,11 +180,44 @@ def main() -> None:
         f"items with a repurchase interval: {int(np.isfinite(intervals.days).sum())} of {len(items)} "
         f"({int(intervals.from_item.sum())} from their own repeats, the rest from their aisle)"
     )
-    print(f"{'':40} " + "  ".join(f"{m:>12}" for m in metrics({}, {1: {1}})))
-    for name, ranked in (("most often bought (baseline)", baseline), ("buy-again (due-ness)", ours)):
-        for label, target in (("all", truth), ("reorders", reorders)):
-            row = metrics(ranked, target)
-            print(f"{name:30} {label:9} " + "  ".join(f"{v:12.4f}" for v in row.values()))
+    print(f"TIFU-KNN parameters: {TIFU_KNN} (neighbours capped at {len(users) - 1} users)\n")
+    code = {p: n for n, p in enumerate(items.tolist())}
+    methods = {"buy-again (served, due-ness)": ours, "P-TopFreq": top_freq, "TIFU-KNN": tifu}
+    print(
+        f"| method | targets (users) | recall@{K} | precision@{K} | hit@{K} | NDCG@{K} ± CI "
+        f"| served − method, NDCG@{K} |"
+    )
+    print("|---|---|---:|---:|---:|---:|---|")
+    verdicts = []
+    for label, target in (("all", truth), ("reorders", reorders)):
+        boot = metrics.Bootstrap(len(target))
+        per_user = {}
+        for name, ranked in methods.items():
+            matrix, relevant = as_codes(ranked, target, code)
+            per_user[name] = metrics.per_user(matrix, relevant, K)
+        served = per_user["buy-again (served, due-ness)"]["ndcg"]
+        best = max(per_user, key=lambda n: per_user[n]["ndcg"].mean())
+        for name, values in per_user.items():
+            lo, hi = metrics.interval(values["ndcg"], boot)
+            cell = f"{values['ndcg'].mean():.4f} ± {(hi - lo) / 2:.4f}"
+            cell = f"**{cell}**" if name == best else cell
+            if name.startswith("buy-again"):
+                versus = "(reference)"
+            else:
+                d = metrics.paired(served, values["ndcg"], boot)
+                noise = " within noise" if d["within_noise"] else ""
+                versus = f"{d['difference']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]{noise}"
+                word = "beats" if d["difference"] >= 0 else "trails"
+                verdicts.append(
+                    f"- {label}: served buy-again {word} {name} by {abs(d['difference']):.4f} NDCG@{K} "
+                    f"(95% CI {d['ci'][0]:+.4f} to {d['ci'][1]:+.4f}; "
+                    f"{'within noise' if d['within_noise'] else 'beyond noise'})"
+                )
+            print(
+                f"| {name} | {label} ({len(target)}) | {values['recall'].mean():.4f} "
+                f"| {values['precision'].mean():.4f} | {values['hit_rate'].mean():.4f} | {cell} | {versus} |"
+            )
+    print("\n" + "\n".join(verdicts))
 
 
 if __name__ == "__main__":

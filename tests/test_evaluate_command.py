@@ -48,6 +48,15 @@ def test_evaluate_writes_a_report_with_every_model_and_plots(tmp_path, capsys):
     } <= set(models)
     assert {"precision@5", "recall@10", "ndcg@20", "map@10", "hit_rate@10", "coverage@10"} <= set(models["popular"])
     assert report["tuning"]["trials"] >= 1
+    assert {"purchase", "purchase_new", "purchase_or_cart", "any", "also_bought"} <= set(report["tasks"])
+    task = report["tasks"]["purchase_or_cart"]
+    lo, hi = task["intervals"]["popular"]["ndcg@10"]
+    assert lo <= models["popular"]["ndcg@10"] <= hi
+    assert task["versus"]["reference"] == "als_served"
+    assert set(task["versus"]["models"]) == set(models) - {"als_served"}
+    assert "within_noise" in task["versus"]["models"]["popular"]
+    assert "verdict:" in printed and "purchase_new:" in printed
+    assert (out / "report.md").read_text().startswith("**Verdict.** ")
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3
     assert "<script" not in page and "http" not in page.split("<body>")[1]  # nothing fetched from elsewhere

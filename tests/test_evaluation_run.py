@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_candidates import DAY, NOW, dataset_for, make_events
 from training.config import TrainConfig
-from training.evaluation import baselines, run, split
+from training.evaluation import baselines, metrics, run, split
 
 
 def tiny():
@@ -33,6 +33,41 @@ def test_tasks_keep_users_with_history_and_their_new_items_only():
     also = run.also_bought_task(s, len(events.item_ids))
     assert [events.user_ids[u] for u in also.users] == ["u1"]
     assert [events.item_ids[i] for i in also.subjects] == ["p"]
+
+
+def test_purchase_new_leaves_out_items_the_user_had_any_event_with():
+    events, _ = tiny()
+    rows = [(9, u, "p", "purchase") for u in ("u1", "u2", "u3")]
+    rows += [(9, u, "q", "view") for u in ("u1", "u2", "u3", "u4")]
+    rows += [(8, "u4", "r", "view"), (8, "u3", "s", "addtocart")]
+    rows += [(1, "u4", "p", "purchase"), (1, "u4", "r", "purchase"), (1, "u1", "r", "purchase")]
+    rows += [(1, "u3", "q", "purchase"), (1, "u3", "s", "purchase")]  # u3 viewed q and carted s: nothing new
+    events = make_events(rows)
+    s = split.split(events, NOW - 5 * DAY)
+    tasks = run.pick_tasks(s, len(events.item_ids))
+    named = {
+        name: {events.user_ids[u]: sorted(events.item_ids[i] for i in r) for u, r in zip(t.users, t.relevant)}
+        for name, t in tasks.items()
+    }
+    assert named["purchase"] == {"u1": ["r"], "u3": ["q", "s"], "u4": ["p", "r"]}
+    assert named["purchase_new"] == {"u1": ["r"], "u4": ["p"]}  # u4 viewed r before the cutoff
+    assert list(tasks) == ["purchase", "purchase_new", "purchase_or_cart", "any"]
+
+
+def test_every_metric_has_an_interval_and_every_model_a_paired_difference_to_the_reference():
+    events, s = tiny()
+    fixed = {"a": np.array([[2, 0], [0, 1]]), "b": np.array([[2, 0], [0, 1]]), "c": np.array([[0, 1], [1, 0]])}
+    task = run.Task(users=np.array([0, 1]), relevant=[np.array([2]), np.array([0])])
+    out = run.measure(fixed, task, n_items=3, reference="a")
+    assert set(out["intervals"]["a"]) == {f"{m}@{k}" for m in metrics.METRICS for k in run.KS}
+    lo, hi = out["intervals"]["a"]["ndcg@10"]
+    assert lo <= out["models"]["a"]["ndcg@10"] <= hi == 1.0
+    assert out["versus"]["reference"] == "a" and set(out["versus"]["models"]) == {"b", "c"}
+    assert out["versus"]["models"]["b"] == {"difference": 0.0, "ci": [0.0, 0.0], "within_noise": True}
+    c = out["versus"]["models"]["c"]  # c never hits at rank 1: a - c per user is 1 - 1/log2(3) and 1
+    assert c["difference"] == pytest.approx((1 - 1 / math.log2(3) + 1) / 2, abs=1e-4)
+    assert not c["within_noise"]
+    assert "versus" not in run.measure(fixed, task, n_items=3, reference=None)
 
 
 def test_popularity_scores_as_worked_out_by_hand():

@@ -1,6 +1,9 @@
 """Retention features on real data: the Taobao head of the shared data (skipped when absent)."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis
@@ -68,3 +71,18 @@ def test_trigger_export_on_real_data(taobao, redis_url, tmp_path):
     assert main(argv) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and all(r["kind"] == "abandoned-cart" and r["items"] for r in rows)
+
+
+@pytest.mark.slow
+def test_the_buy_again_benchmark_prints_the_anchors_with_intervals(shared_data):
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "buy_again_eval.py"), "--data", str(shared_data)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "(593)" in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| buy-again (served, due-ness)", "| P-TopFreq", "| TIFU-KNN"]
+    assert all(" ± " in row for row in rows)
+    assert "served buy-again" in done.stdout and "P-TopFreq by" in done.stdout and "TIFU-KNN by" in done.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from training.config import TrainConfig
 from training.evaluation import report, run, split, tuning
+from training.evaluation.verdict import verdict
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
 
@@ -100,15 +101,25 @@ def offline_metrics(
     }
 
 
-def headline(result: dict, task: str = report.MAIN_TASK, k: int = 10) -> list[str]:
-    """Lines for the terminal: each model's NDCG, hit rate and coverage at k on one task."""
-    info = result["tasks"][task]
-    lines = [f"{task}: {info['users']} users; split {result['split']}"]
-    models = info["models"]
-    for name in sorted(models, key=lambda m: -models[m][f"ndcg@{k}"]):
-        m = models[name]
-        lines.append(
-            f"  {name:20s} ndcg@{k} {m[f'ndcg@{k}']:.4f}  hit_rate@{k} {m[f'hit_rate@{k}']:.4f}  "
-            f"recall@{k} {m[f'recall@{k}']:.4f}  coverage@{k} {m[f'coverage@{k}']:.4f}"
-        )
+HEADLINE_TASKS = (*report.PURCHASE_TASKS, report.MAIN_TASK)
+
+
+def headline(result: dict, tasks: tuple[str, ...] = HEADLINE_TASKS, k: int = 10) -> list[str]:
+    """Lines for the terminal: the verdict, then each model's NDCG (± CI), recall, hit rate and coverage at k
+    on each task, and its difference to the served picks."""
+    decided = verdict(result)
+    lines = [f"verdict: {decided['text']}"] if decided else []
+    for task in tasks:
+        if task not in result["tasks"]:
+            continue
+        info = result["tasks"][task]
+        lines.append(f"{task}: {info['users']} users; split {result['split']}")
+        models = info["models"]
+        for name in sorted(models, key=lambda m: -models[m][f"ndcg@{k}"]):
+            m = models[name]
+            lines.append(
+                f"  {name:20s} ndcg@{k} {report.value(info, name, f'ndcg@{k}'):16s} "
+                f"recall@{k} {m[f'recall@{k}']:.4f}  hit_rate@{k} {m[f'hit_rate@{k}']:.4f}  "
+                f"coverage@{k} {m[f'coverage@{k}']:.4f}  {report.versus(info, name)}".rstrip()
+            )
     return lines

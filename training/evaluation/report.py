@@ -8,8 +8,12 @@ from pathlib import Path
 
 from training.evaluation.metrics import METRICS
 from training.evaluation.run import KS
+from training.evaluation.verdict import verdict
 
 MAIN_TASK = "purchase_or_cart"
+"""The task tuning scores on."""
+PURCHASE_TASKS = ("purchase", "purchase_new")
+"""The main table: all next purchases, and next purchases of items new to the user."""
 
 
 def write(result: dict, out: Path) -> dict[str, Path]:
@@ -25,20 +29,74 @@ def write(result: dict, out: Path) -> dict[str, Path]:
     return {"json": json_path, "html": html_path, "markdown": md_path}
 
 
+def value(info: dict, name: str, metric: str) -> str:
+    """A model's metric with half its bootstrap interval's width where known: "0.0945 ± 0.0123"."""
+    text = f"{info['models'][name][metric]:.4f}"
+    bounds = info.get("intervals", {}).get(name, {}).get(metric)
+    return f"{text} ± {(bounds[1] - bounds[0]) / 2:.4f}" if bounds else text
+
+
+def versus(info: dict, name: str) -> str:
+    """The reference minus this model per user, and its interval: "+0.0012 [-0.0010, +0.0031] within noise"."""
+    v = info.get("versus")
+    if not v:
+        return ""
+    if name == v["reference"]:
+        return "(reference)"
+    d = v["models"][name]
+    noise = " within noise" if d["within_noise"] else ""
+    return f"{d['difference']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]{noise}"
+
+
+def main_table(result: dict, k: int = 10) -> list[list[str]]:
+    """Rows of the main table: each model's NDCG@k ± CI, recall@k and difference to the served picks, both tasks."""
+    tasks = [(t, result["tasks"][t]) for t in PURCHASE_TASKS if t in result.get("tasks", {})]
+    if not tasks:
+        return []
+    names = list(dict.fromkeys(n for _, info in tasks for n in _ordered(info["models"])))
+    columns = (f"ndcg@{k}", f"recall@{k}", "vs served")
+    rows = [["model"] + [f"{t} ({info['users']} users) {c}" for t, info in tasks for c in columns]]
+    for name in names:
+        row = [name]
+        for _, info in tasks:
+            if name in info["models"]:
+                row += [value(info, name, f"ndcg@{k}"), value(info, name, f"recall@{k}"), versus(info, name)]
+            else:
+                row += ["", "", ""]
+        rows.append(row)
+    return rows
+
+
 def markdown(result: dict, k: int = 10) -> str:
-    """The results at k as Markdown tables, one per task, best NDCG first (for docs/quality.md)."""
-    wanted = [f"{m}@{k}" for m in (*METRICS, "coverage")]
+    """The verdict, the main table and the results at k as Markdown tables, one per task, best NDCG first."""
     lines = []
+    decided = verdict(result)
+    if decided:
+        lines += [f"**Verdict.** {decided['text']}", ""]
+    rows = main_table(result, k)
+    if rows:
+        lines += [
+            f"Purchase tasks at K = {k} (± half the 95% bootstrap interval over users; vs served: the served "
+            "picks minus the model, per user, with its interval)",
+            "",
+            "| " + " | ".join(rows[0]) + " |",
+            "|---|" + "---:|" * (len(rows[0]) - 1),
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        lines.append("")
+    wanted = [f"{m}@{k}" for m in (*METRICS, "coverage")]
     for task, info in result.get("tasks", {}).items():
         models = info["models"]
+        extra = ["vs served"] if info.get("versus") else []
         lines += [
             f"{task} ({info['users']} users)",
             "",
-            "| model | " + " | ".join(wanted) + " |",
-            "|---|" + "---:|" * len(wanted),
+            "| model | " + " | ".join(wanted + extra) + " |",
+            "|---|" + "---:|" * len(wanted + extra),
         ]
         for name in _ordered(models):
-            lines.append(f"| {name} | " + " | ".join(f"{models[name][w]:.4f}" for w in wanted) + " |")
+            cells = [value(info, name, w) for w in wanted] + ([versus(info, name)] if extra else [])
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -108,18 +166,38 @@ def plot_by_activity(task: str, activity: dict) -> str:
     return _png(fig)
 
 
-def _table(models: dict) -> str:
+def _table(info: dict) -> str:
+    models = info["models"]
     columns = [f"{m}@{k}" for k in KS for m in (*METRICS, "coverage")]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    extra = ["vs served (ndcg@10)"] if info.get("versus") else []
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns + extra)
     best = {c: max(models[m][c] for m in models) for c in columns} if models else {}
     rows = []
     for name in _ordered(models):
         cells = "".join(
-            f"<td{' class=best' if models[name][c] == best[c] and best[c] > 0 else ''}>{models[name][c]:.4f}</td>"
+            f"<td{' class=best' if models[name][c] == best[c] and best[c] > 0 else ''}>"
+            f"{html.escape(value(info, name, c))}</td>"
             for c in columns
         )
+        if extra:
+            cells += f"<td>{html.escape(versus(info, name))}</td>"
         rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _main_table(result: dict) -> str:
+    rows = main_table(result)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        f"<tr><th>{html.escape(row[0])}</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:]) + "</tr>"
+        for row in rows[1:]
+    )
+    return (
+        "<h2>Purchase tasks at K = 10</h2><p>± half the 95% bootstrap interval over users; vs served: the served "
+        f"picks minus the model, per user, with its interval.</p><table><tr>{head}</tr>{body}</table>"
+    )
 
 
 def render_html(result: dict) -> str:
@@ -128,6 +206,10 @@ def render_html(result: dict) -> str:
         f"<h1>Offline evaluation: {html.escape(str(result.get('dataset', '')))}</h1>",
         f"<p>Split: {html.escape(json.dumps(result.get('split', {})))}</p>",
     ]
+    decided = verdict(result)
+    if decided:
+        parts.insert(1, f"<p class=verdict><b>Verdict.</b> {html.escape(decided['text'])}</p>")
+    parts.append(_main_table(result))
     if result.get("tuning"):
         t = result["tuning"]
         parts.append(
@@ -152,11 +234,11 @@ def render_html(result: dict) -> str:
         activity = result.get("activity", {}).get(task)
         if activity and plots:
             parts.append(_img(plot_by_activity(task, activity), f"{task} NDCG@10 by user activity"))
-        parts.append(_table(models))
+        parts.append(_table(info))
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.best{background:#d8f0d0;font-weight:bold}"
-        "img{display:block;margin:1em 0}"
+        "img{display:block;margin:1em 0}p.verdict{font-size:16px;background:#f4f4f4;padding:.6em}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>recsvc offline evaluation</title>"

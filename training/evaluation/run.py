@@ -26,6 +26,12 @@ TARGETS = {
 }
 """What counts as a user taking a recommendation: their next purchases, purchases and carts, or any event
 (for samples with too few buyers to measure)."""
+NEW_ITEM_TASKS = {"purchase_new": (PURCHASE,)}
+"""Next purchases of items new to the user: nothing they viewed, carted, wished for or bought before the cutoff."""
+TASK_ORDER = ("purchase", "purchase_new", "purchase_or_cart", "any")
+REFERENCE = "als_served"
+"""The model every other one is compared with, user by user (else the first configuration)."""
+PAIRED_METRIC = "ndcg@10"
 ACTIVITY_BUCKETS = ((1, 1), (2, 4), (5, 19), (20, None))
 """Users grouped by their distinct train items, for the metric-by-activity plot."""
 SCORE_BATCH = 512
@@ -57,17 +63,22 @@ def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
     """Per target, users with train history and at least one new item of the target's events after the cutoff.
 
     Items a user bought before the cutoff are left out of what they go on to take: picks never offer them.
+    ``purchase_new`` leaves out every item the user had any event with before the cutoff.
     """
     train, test = s.train, s.test
     n_users = len(train.user_ids)
     had = np.zeros(n_users, dtype=bool)
     had[train.user] = True
     bought = _pairs(train.user[train.event == PURCHASE], train.item[train.event == PURCHASE], n_items)
+    seen = _pairs(train.user, train.item, n_items)
+    targets = {name: (codes, bought) for name, codes in TARGETS.items()}
+    targets |= {name: (codes, seen) for name, codes in NEW_ITEM_TASKS.items()}
     tasks = {}
-    for name, codes in TARGETS.items():
+    for name in TASK_ORDER:
+        codes, known = targets[name]
         mask = np.isin(test.event, codes) & had[test.user]
         keys = np.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
-        keys = keys[~np.isin(keys, bought)]
+        keys = keys[~np.isin(keys, known)]
         tasks[name] = _task_of(keys, n_items)
     return tasks
 
@@ -183,9 +194,9 @@ def evaluate(
             ranked[task_name][scorer.name] = rank(scorer, task.users, blocked, hidden, k)
         results.timings_s[scorer.name] = round(time.perf_counter() - started, 2)
     ranked["also_bought"].update(_item_baselines(inter, tasks["also_bought"], blocked, hidden, k))
+    reference = REFERENCE if REFERENCE in configs else next(iter(configs), None)
     for task_name, task in tasks.items():
-        models = {name: metrics.summary(r, task.relevant, KS, n_items) for name, r in ranked[task_name].items()}
-        results.tasks[task_name] = {"users": len(task.users), "models": models}
+        results.tasks[task_name] = measure(ranked[task_name], task, n_items, reference)
         results.activity[task_name] = (
             {
                 name: by_activity(metrics.per_user(r, task.relevant, 10)["ndcg"], activity[task.users])
@@ -195,6 +206,30 @@ def evaluate(
             else {}
         )
     return results
+
+
+def measure(ranked: dict[str, np.ndarray], task: Task, n_items: int, reference: str | None) -> dict:
+    """One task's metrics by model, their bootstrap intervals over users, and each model against the reference.
+
+    ``versus`` holds, for every other model, the mean per-user difference reference - model on
+    ``PAIRED_METRIC`` with its interval: positive means the reference is better."""
+    boot = metrics.Bootstrap(len(task.users))
+    models, bounds, values = {}, {}, {}
+    for name, r in ranked.items():
+        values[name] = metrics.per_user_at(r, task.relevant, KS)
+        models[name] = metrics.summary(r, task.relevant, KS, n_items)
+        bounds[name] = metrics.intervals(values[name], boot)
+    out = {"users": len(task.users), "models": models, "intervals": bounds}
+    if reference in values:
+        mine = values[reference][PAIRED_METRIC]
+        out["versus"] = {
+            "reference": reference,
+            "metric": PAIRED_METRIC,
+            "models": {
+                name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
+            },
+        }
+    return out
 
 
 def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarray]:
