@@ -37,6 +37,7 @@ class TrainConfig:
     ranker_label_share: float = 0.2
     ranker_min_users: int = 50  # users who bought or carted a candidate in the label window
     ranker_max_users: int = 20_000  # labelled users the model learns from (a sample beyond this)
+    ranker_fit_users: int = 50_000  # users the label window's ALS is fitted on (the labelled ones first)
     ranker_rounds: int = 60
     ranker_folds: int = 5  # cross-validated choice of learned order against the blend ...
     ranker_fold_below: int = 2_000  # ... when fewer labelled users than this (else one fifth held out)

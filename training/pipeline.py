@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from training import interactions, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.interactions import Interactions
-from training.lists import candidates, complements, ranker, reasons, retention
+from training.lists import blend, candidates, complements, ranker, reasons, retention
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -76,10 +77,11 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
         similar, alternatives, catalogue, config.substitute_boost, config.neighbours_per_item
     )
     timer.step("similar")
-    picks, because, report = personalized_picks(data, inter, factors, pool, config)
+    neighbours = blend.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
+    picks, because, report = personalized_picks(data, inter, factors, pool, neighbours, config)
     timer.step("picks")
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)
-    also = complements.also_bought_blend(also, inter.strength, catalogue, config, config.neighbours_per_item)
+    also = complements.also_bought_blend(also, neighbours, catalogue, config, config.neighbours_per_item)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
@@ -112,7 +114,12 @@ PICKS_CHUNK = 20_000
 
 
 def personalized_picks(
-    data: Dataset, inter: Interactions, factors: Factors, pool: np.ndarray, config: TrainConfig
+    data: Dataset,
+    inter: Interactions,
+    factors: Factors,
+    pool: np.ndarray,
+    neighbours: sp.csr_matrix,
+    config: TrainConfig,
 ) -> tuple[Ragged, np.ndarray, ranker.RankerReport]:
     """The picks of every active user in the order ``config.picks_ranker`` asks for, each with its reason."""
     if config.picks_ranker == "learned":
@@ -120,7 +127,7 @@ def personalized_picks(
         order_by = learned if learned is not None else "blend"
     else:
         order_by, report = config.picks_ranker, ranker.RankerReport(config.picks_ranker, "set by picks_ranker")
-    gens = ranker.generators_for(inter, factors, pool, data.catalogue, config)
+    gens = ranker.generators_for(inter, factors, pool, data.catalogue, config, neighbours)
     n_users, n_items = inter.strength.shape
     facts = ranker.EventFacts.of(data.events, inter.now, n_users, n_items)
     strong = reasons.strong_similarity(

@@ -95,19 +95,19 @@ def substitutes(similar: Ragged, alternatives: sp.coo_matrix, catalogue: CodedCa
 
 
 def also_bought_blend(
-    bought_next: Ragged, strength: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig, k: int
+    bought_next: Ragged, neighbours: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig, k: int
 ) -> Ragged:
-    """Per item: what its buyers bought next, blended with its item-kNN (BM25) neighbours over every event.
+    """Per item: what its buyers bought next, blended with its item-kNN neighbours (BM25 of every event).
 
     Purchases alone are too sparse on most shops (measured: item-kNN of all events finds the next purchase
     about twice as often); the bought-next part keeps complements first where buyers show them. Each part
     is scaled to 0..1 per item; an item in both gets both."""
-    from training.lists.blend import item_neighbours, row_max_scaled
+    from training.lists.blend import row_max_scaled
 
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
     after = sp.csr_matrix((bought_next.scores, (rows, bought_next.values)), shape=(n_items, n_items))
-    knn = item_neighbours(strength.tocsr(), k) @ sp.diags(catalogue.available.astype(np.float32))
+    knn = neighbours @ sp.diags(catalogue.available.astype(np.float32))
     blend = (config.also_bought_next_weight * row_max_scaled(after) + row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)
     return top_per_row(blend.row[keep], blend.col[keep], blend.data[keep].astype(np.float32), n_items, k)

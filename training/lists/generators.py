@@ -30,11 +30,12 @@ class Generators:
         popular: int,
         ease_items: int = 0,
         ease_l2: float = 200.0,
+        neighbours: sp.csr_matrix | None = None,
     ):
         self.inter, self.factors, self.pool, self.catalogue = inter, factors, pool, catalogue
         self.k = per_generator
         n_items = inter.strength.shape[1]
-        self.neighbours = item_neighbours(inter.strength.tocsr(), knn_neighbours)
+        self.neighbours = neighbours if neighbours is not None else item_neighbours(inter.strength, knn_neighbours)
         self.fitted_row = np.full(inter.strength.shape[0], -1, np.int64)
         self.fitted_row[factors.users] = np.arange(len(factors.users))
         weight = np.where(catalogue.available, inter.popularity, 0)

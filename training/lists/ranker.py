@@ -286,7 +286,7 @@ def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | 
             f"(a learned order needs {config.ranker_min_users})",
             labelled_users=int(len(labelled)),
         )
-    factors = model.fit(inter.strength, config)
+    factors = model.fit(_rows_of(inter.strength, _fit_sample(inter.strength, labelled, config)), config)
     pool = candidates.candidate_pool(inter, factors, data.catalogue, pool_size)
     gens = generators_for(inter, factors, pool, data.catalogue, config)
     facts = EventFacts.of(past, inter.now, len(past.user_ids), n_items)
@@ -302,10 +302,11 @@ def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | 
         )
     keep = np.isin(found.users, with_positive)
     features, labels, users = found.features[keep], labels[keep], found.users[keep]
-    learned, fixed = _cross_validated(features, labels, users, with_positive, config)
+    learned, fixed, held_out_model = _cross_validated(features, labels, users, with_positive, config)
     gain = learned - fixed
     spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    booster = _fit(features, labels, users, config)
+    # with many users the model of the one held-out fifth is kept; with few, one more fit on all of them
+    booster = held_out_model if held_out_model is not None else _fit(features, labels, users, config)
     importance = dict(zip(FEATURES, (round(float(g), 1) for g in booster.feature_importance("gain"))))
     figures = {
         "learned": round(float(learned.mean()), 4),
@@ -334,7 +335,25 @@ def _cross_validated(features, labels, users, labelled: np.ndarray, config: Trai
         booster = _fit(features[~test], labels[~test], users[~test], config)
         learned.append(ndcg_at(booster.predict(features[test]), labels[test], users[test]))
         fixed.append(ndcg_at(features[test, FEATURES.index("blend")], labels[test], users[test]))
-    return np.concatenate(learned), np.concatenate(fixed)
+    return np.concatenate(learned), np.concatenate(fixed), booster if folds == 1 else None
+
+
+def _fit_sample(strength: sp.csr_matrix, labelled: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """The users the label-window ALS is fitted on: every labelled user, and others up to ``ranker_fit_users``."""
+    others = np.setdiff1d(np.flatnonzero(np.diff(strength.indptr) >= config.min_user_items), labelled)
+    room = max(0, config.ranker_fit_users - len(labelled))
+    if len(others) > room:
+        others = np.random.default_rng(2).choice(others, room, replace=False)
+    return np.union1d(labelled, others)
+
+
+def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """m with every row outside ``rows`` emptied (same shape, so codes stay)."""
+    keep = np.zeros(m.shape[0], np.float32)
+    keep[rows] = 1.0
+    out = (sp.diags(keep) @ m).tocsr()
+    out.eliminate_zeros()
+    return out
 
 
 def _fit(features: np.ndarray, labels: np.ndarray, users: np.ndarray, config: TrainConfig):
@@ -362,8 +381,14 @@ def _fit(features: np.ndarray, labels: np.ndarray, users: np.ndarray, config: Tr
 
 
 def generators_for(
-    inter: Interactions, factors: Factors, pool: np.ndarray, catalogue: candidates.CodedCatalog, config: TrainConfig
+    inter: Interactions,
+    factors: Factors,
+    pool: np.ndarray,
+    catalogue: candidates.CodedCatalog,
+    config: TrainConfig,
+    neighbours: sp.csr_matrix | None = None,
 ) -> Generators:
+    """The generators of one history, as the configuration sets them (item-kNN computed unless given)."""
     return Generators(
         inter,
         factors,
@@ -373,6 +398,7 @@ def generators_for(
         knn_neighbours=config.knn_neighbours,
         popular=config.ranker_popular,
         ease_items=config.ease_items,
+        neighbours=neighbours,
     )
 
 
