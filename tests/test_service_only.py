@@ -1,6 +1,6 @@
 """The service runs without the trainer: an install without the ``train`` extra serves a published model.
 
-A subprocess hides implicit, scipy, pyarrow, threadpoolctl and ``training`` itself (any import of them
+A subprocess hides implicit, lightgbm, scipy, pyarrow, threadpoolctl and ``training`` itself (any import of them
 fails as if they were not installed), then answers every kind of list from a model trained here.
 """
 
@@ -21,7 +21,7 @@ from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINER = ("implicit", "scipy", "pyarrow", "threadpoolctl", "training")
+TRAINER = ("implicit", "lightgbm", "scipy", "pyarrow", "threadpoolctl", "training")
 
 HIDE_TRAINER = f"""
 import sys
