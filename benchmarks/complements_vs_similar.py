@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=common.shared_data())
     parser.add_argument("--users", type=int, default=2000)
     args = parser.parse_args()
-    server = common.RedisProcess().start()
+    server = common.RedisServer().start()
     try:
         r = redis.Redis.from_url(server.url)
         client = create_app({"REDIS_URL": server.url, "TESTING": True}).test_client()

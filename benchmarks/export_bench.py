@@ -63,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
-        server = common.RedisProcess().start()
+        server = common.RedisServer().start()
         try:
             print("training ...", flush=True)
             common.run_training(server.url, data)

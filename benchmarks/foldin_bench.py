@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2_000)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    server = common.RedisProcess().start()
+    server = common.RedisServer().start()
     try:
         r = redis.Redis.from_url(server.url)
         print(f"machine: {machine()}")

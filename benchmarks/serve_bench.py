@@ -897,7 +897,7 @@ def prepare_model(r: redis.Redis, folder: Path, args) -> tuple[Model, Sample]:
 
 
 def run(args, stack: contextlib.ExitStack) -> dict:
-    redis_url = args.redis_url or stack.enter_context(common.RedisProcess()).url
+    redis_url = args.redis_url or stack.enter_context(common.RedisServer()).url
     r = stack.enter_context(empty_database(redis_url))
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="serve_bench_")))
     model, sample = prepare_model(r, folder, args)

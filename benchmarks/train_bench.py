@@ -58,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
-        server = None if args.redis_url else common.RedisProcess().start()
+        server = None if args.redis_url else common.RedisServer().start()
         url = args.redis_url or server.url
         try:
             wall, peak, meta = common.run_training(url, data, args.param)

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from recsvc import create_app
-from tests.conftest import AUTH, free_port, redis_server_binary
+from tests.conftest import AUTH
+from training.private_redis import free_port, server_binary
 
 
 def is_json_error(response, status):
@@ -89,7 +90,7 @@ def full_redis():
     """A private redis-server limited to 1 MB that refuses writes past it, filled up."""
     port = free_port()
     process = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         + ["--maxmemory", "1mb", "--maxmemory-policy", "noeviction", "--loglevel", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

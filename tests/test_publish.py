@@ -7,10 +7,10 @@ import redis
 
 from recsvc import create_app
 from recsvc.contract import keys, versions
-from tests.conftest import RedisProcess
 from tests.shop import write_shop
 from training import serialize
 from training.config import TrainConfig
+from training.private_redis import RedisServer
 from training.train import Inputs, train
 
 
@@ -101,7 +101,7 @@ def test_readers_never_see_a_half_written_version(r, shop, redis_url):
 
 
 def test_redis_down_is_a_503_and_the_service_recovers(shop):
-    server = RedisProcess().start()
+    server = RedisServer().start()
     try:
         r = redis.Redis.from_url(server.url)
         train(r, shop)

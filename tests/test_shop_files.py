@@ -12,10 +12,10 @@ import redis
 
 from cli.main import main
 from recsvc.contract import keys, versions
-from tests.conftest import RedisProcess
 from tests.shop import write_shop
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog
+from training.private_redis import RedisServer
 
 BOM = "\ufeff"
 
@@ -106,7 +106,7 @@ def many_users(shop, path, users=20_000):
 
 
 def test_redis_out_of_memory_fails_in_one_line_and_keeps_the_model(shop, tmp_path, capsys):
-    server = RedisProcess(args=("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")).start()
+    server = RedisServer(args=("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")).start()
     try:
         r = redis.Redis.from_url(server.url)
         assert train(capsys, server.url, shop["events"])[0] == 0

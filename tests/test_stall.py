@@ -10,15 +10,15 @@ import pytest
 import redis
 
 from recsvc import create_app
-from tests.conftest import RedisProcess
 from tests.shop import write_shop
+from training.private_redis import RedisServer
 from training.train import Inputs, train
 
 
 @pytest.fixture(scope="module")
 def stallable(tmp_path_factory):
     """A private redis-server with the known-answer shop published, which a test may SIGSTOP."""
-    server = RedisProcess().start()
+    server = RedisServer().start()
     paths = write_shop(tmp_path_factory.mktemp("stall-shop"))
     train(redis.Redis(port=server.port), Inputs(events=paths["events"], catalog=paths["catalog"]))
     yield server
@@ -98,7 +98,7 @@ def test_under_gunicorn_a_stalled_redis_gives_every_waiting_request_a_fast_503(s
     import urllib.error
     import urllib.request
 
-    from tests.conftest import free_port
+    from training.private_redis import free_port
 
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     if gunicorn is None:

@@ -1,12 +1,11 @@
-"""A private redis-server for a run of the trainer's own (the evaluation's published split models)."""
+"""A private redis-server on a free local port: the evaluation's scratch Redis, and the tests' and benchmarks'."""
 
 import shutil
+import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import redis
 
@@ -26,43 +25,69 @@ def server_binary() -> str:
         return found
 
 
-@contextmanager
-def private_redis() -> Iterator[redis.Redis]:
-    """A client on a fresh redis-server listening on a Unix socket in a temporary folder; stopped after."""
-    with tempfile.TemporaryDirectory(prefix="recsvc-") as folder:
-        socket = str(Path(folder) / "redis.sock")
-        process = subprocess.Popen(
-            [
-                server_binary(),
-                "--port",
-                "0",
-                "--unixsocket",
-                socket,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                folder,
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(unix_socket_path=socket)
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server that keeps nothing on disk, on ``port`` (default: a free one); ``stop`` ends it."""
+
+    def __init__(self, port: int | None = None, args: tuple[str, ...] = ()):
+        self.port = port or free_port()
+        self.args = args  # more redis-server options, e.g. ("--maxmemory", "2mb")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        """Start the server and wait until it answers."""
+        command = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", *self.args]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + START_TIMEOUT_S
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
+            while time.monotonic() < deadline and self.process.poll() is None:
                 try:
                     client.ping()
-                    break
-                except (redis.ConnectionError, FileNotFoundError):
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("the private redis-server did not start") from None
+                    return self
+                except redis.ConnectionError:
                     time.sleep(0.02)
+        finally:
+            client.close()
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """End the server (killed if it does not stop within 10 s)."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@contextmanager
+def private_redis() -> Iterator[redis.Redis]:
+    """A client on a fresh private redis-server, stopped afterwards."""
+    with RedisServer() as server:
+        client = redis.Redis(port=server.port)
+        try:
             yield client
         finally:
             client.close()
-            process.terminate()
-            process.wait(10)
