@@ -130,9 +130,8 @@ def personalized_picks(
     gens = ranker.generators_for(inter, factors, pool, data.catalogue, config, neighbours)
     n_users, n_items = inter.strength.shape
     facts = ranker.EventFacts.of(data.events, inter.now, n_users, n_items)
-    strong = reasons.strong_similarity(
-        reasons.similarity(inter.strength, config.knn_neighbours), config.reason_min_similarity
-    )
+    similar = reasons.similarity(inter.strength, config.knn_neighbours)
+    strong = reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
     active = np.flatnonzero(np.diff(inter.strength.indptr) >= config.picks_min_items)
     rows, items, scores, because = [], [], [], []
     for start in range(0, len(active), PICKS_CHUNK):

@@ -2,7 +2,8 @@
 
 ``because you bought/viewed X`` names the item of the user's history that is most similar to the
 pick, and only when that similarity (cosine of the users who touched each, among each item's
-nearest neighbours) reaches ``reason_min_similarity``. A viewed item offered again explains
+nearest neighbours) reaches ``reason_min_similarity`` and stands well above what two unrelated items
+with as many users would share by chance. A viewed item offered again explains
 itself (``recently_viewed``). Otherwise the reason is general and says where the pick came from:
 the taste of similar shoppers (ALS), what is trending, or what is popular.
 """
@@ -21,6 +22,8 @@ PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
     -1 - GENERAL_REASONS.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
 )
 """General reasons, stored in place of an explaining item (``recsvc.contract.records.GENERAL_REASONS``)."""
+CHANCE_FACTOR = 3.0
+"""A named reason needs a similarity at least this many times the one of two unrelated items."""
 TRENDING_SHARE = 0.5
 """An item is trending when at least this share of its last 30 days' events came in the last 7."""
 
@@ -48,7 +51,7 @@ def explain(found: Candidates, chosen: np.ndarray, history: sp.csr_matrix, stron
         return np.zeros(0, np.int64)
     pair_rows = np.searchsorted(found.rows_of, found.users[chosen])
     out = np.full(len(items), PERSONALIZED, np.int64)
-    # the strongest similar history item: history[u, h] * sim[h, i] over h, among the h with sim >= floor
+    # the history item most similar to the pick, among the strong similarities
     best_item = _best_explainer(history, strong, pair_rows, items)
     has = best_item >= 0
     out[has] = best_item[has]
@@ -64,13 +67,19 @@ def explain(found: Candidates, chosen: np.ndarray, history: sp.csr_matrix, stron
     return out
 
 
-def strong_similarity(sim: sp.csr_matrix, floor: float) -> sp.csc_matrix:
-    """The similarities at or above the floor, by column (the pick)."""
-    return sim.multiply(sim >= floor).tocsc()
+def strong_similarity(sim: sp.csr_matrix, strength: sp.csr_matrix, floor: float) -> sp.csc_matrix:
+    """The similarities at or above the floor and at least CHANCE_FACTOR times what two items with as
+    many users would share by chance (in a small shop, popular items meet often), by column (the pick)."""
+    users = np.diff(strength.tocsc().indptr).astype(np.float64)
+    n = max(strength.shape[0], 1)
+    coo = sim.tocoo()
+    chance = np.sqrt(users[coo.row] * users[coo.col]) / n
+    keep = (coo.data >= floor) & (coo.data >= CHANCE_FACTOR * chance)
+    return sp.csc_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=sim.shape)
 
 
 def _best_explainer(history: sp.csr_matrix, strong: sp.csc_matrix, rows: np.ndarray, items: np.ndarray):
-    """For each (row, item): argmax over the row's history items h of history[row, h] * strong[h, item]."""
+    """For each (row, item): the row's history item h with the largest strong[h, item] (-1 where none)."""
     best_item = np.full(len(items), -1, np.int64)
     chunk = 200_000
     for start in range(0, len(items), chunk):
@@ -78,7 +87,7 @@ def _best_explainer(history: sp.csr_matrix, strong: sp.csc_matrix, rows: np.ndar
         # pair p gets the history row of its user, masked to the items similar to its pick
         h = history[r].tocsr()
         s = strong[:, i].T.tocsr()  # pairs x items: similarity of each item to the pick
-        w = h.multiply(s).tocsr()
+        w = (h > 0).multiply(s).tocsr()  # the most similar history item, whatever its weight
         if not w.nnz:
             continue
         lengths = np.diff(w.indptr)
