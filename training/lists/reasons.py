@@ -22,8 +22,8 @@ PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
     -1 - GENERAL_REASONS.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
 )
 """General reasons, stored in place of an explaining item (``recsvc.contract.records.GENERAL_REASONS``)."""
-CHANCE_FACTOR = 3.0
-"""A named reason needs a similarity at least this many times the one of two unrelated items."""
+CHANCE_FACTOR = 1.5
+"""A named reason needs a similarity at least this many times the one of two unrelated items (a lift)."""
 TRENDING_SHARE = 0.5
 """An item is trending when at least this share of its last 30 days' events came in the last 7."""
 
