@@ -68,7 +68,7 @@ class TrainConfig:
     complement_days: float = 30.0
     complement_reach: int = 20  # ... among their next purchases
     complement_before_weight: float = 0.25  # bought before the item counts this much
-    also_bought_next_weight: float = 1.0  # ... beside the item-kNN (BM25) neighbours of all events, scaled alike
+    also_bought_next_weight: float = 0.3  # ... beside the item-kNN (BM25) neighbours of all events, scaled alike
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
 

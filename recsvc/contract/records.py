@@ -129,7 +129,11 @@ def decode_user(data: bytes) -> UserRecord:
 
 @dataclass
 class ItemRecord:
-    """An item's index and its two neighbour lists."""
+    """An item's index and its two neighbour lists.
+
+    ``also_bought_scores`` carry where each entry comes from: positive, its buyers bought it together
+    with the item (same order or soon after); negative, customers only viewed or carted the two
+    together. The score is the magnitude."""
 
     index: int
     also_bought: Sequence[int]

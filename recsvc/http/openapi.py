@@ -43,8 +43,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "type": {
                 "type": "string",
-                "description": "because_you_bought, because_you_viewed, bought_together, similar, popular, "
-                "viewed_not_bought, affinity, due_again, in_cart, ...",
+                "description": "because_you_bought, because_you_viewed, recently_viewed, similar_shoppers, trending, "
+                "popular, personalized, bought_together, viewed_together, similar, viewed_not_bought, affinity, "
+                "due_again, in_cart, ...",
                 "example": "because_you_bought",
             },
             "item_id": {"type": "string"},

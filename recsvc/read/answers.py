@@ -137,7 +137,9 @@ class Answers:
             else:
                 sources.append(
                     scored(
-                        rec.also_bought, rec.also_bought_scores, {"type": "because_you_bought", "item_id": names[index]}
+                        rec.also_bought,
+                        [abs(s) for s in rec.also_bought_scores],
+                        {"type": "because_you_bought", "item_id": names[index]},
                     )
                 )
         for round_ in zip_longest(*sources):  # one from each history item in turn
@@ -247,8 +249,10 @@ class Answers:
         blocked.add(record.index)
         listing = Listing(self.store, version, filters, blocked)
         if kind == "also_bought":
+            bought = {"type": "bought_together", "item_id": item_id}
+            viewed = {"type": "viewed_together", "item_id": item_id}
             listing.add(
-                scored(record.also_bought, record.also_bought_scores, {"type": "bought_together", "item_id": item_id})
+                (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         (subject,) = self.store.attrs(version, [record.index])

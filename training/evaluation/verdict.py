@@ -21,9 +21,12 @@ def task_of(result: dict) -> str | None:
 
 
 def baselines(result: dict, task: str) -> list[str]:
-    """The models of a task that are not one of the served configurations."""
-    configurations = set(result.get("parameters") or {}) | {result["tasks"][task]["versus"]["reference"]}
-    return [name for name in result["tasks"][task]["models"] if name not in configurations]
+    """The models of a task to beat: not the served picks or their serving variants (``<served>_all_views``),
+    not the other orders of the served model (the fixed blend); plain ALS is one of the baselines."""
+    reference = result["tasks"][task]["versus"]["reference"]
+    ours = (set(result.get("parameters") or {}) | {reference}) - {"als_plain"}
+    models = result["tasks"][task]["models"]
+    return [name for name in models if name not in ours and not name.startswith(f"{reference}_")]
 
 
 def verdict(result: dict) -> dict | None:

@@ -100,14 +100,23 @@ def also_bought_blend(
     """Per item: what its buyers bought next, blended with its item-kNN neighbours (BM25 of every event).
 
     Purchases alone are too sparse on most shops (measured: item-kNN of all events finds the next purchase
-    about twice as often); the bought-next part keeps complements first where buyers show them. Each part
-    is scaled to 0..1 per item; an item in both gets both."""
+    about twice as often); the bought-next part lifts complements where buyers show them. Each part is
+    scaled to 0..1 per item; an item in both gets both. Entries never bought together get a negative
+    score (their reason is then ``viewed_together``, not ``bought_together``)."""
     from training.lists.blend import row_max_scaled
 
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
     after = sp.csr_matrix((bought_next.scores, (rows, bought_next.values)), shape=(n_items, n_items))
-    knn = neighbours @ sp.diags(catalogue.available.astype(np.float32))
+    knn = (neighbours @ sp.diags(catalogue.available.astype(np.float32))).tocoo()
+    same = (catalogue.category[knn.row] == catalogue.category[knn.col]) & (catalogue.category[knn.row] >= 0)
+    damped = np.where(same, knn.data * config.same_category_factor, knn.data)  # near-copies, as for bought-next
+    knn = sp.csr_matrix((damped, (knn.row, knn.col)), shape=knn.shape)
     blend = (config.also_bought_next_weight * row_max_scaled(after) + row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)
-    return top_per_row(blend.row[keep], blend.col[keep], blend.data[keep].astype(np.float32), n_items, k)
+    top = top_per_row(blend.row[keep], blend.col[keep], blend.data[keep].astype(np.float32), n_items, k)
+    # the sign says where an entry comes from (``recsvc.contract.records.ItemRecord``): bought together or not
+    rows = np.repeat(np.arange(top.rows), top.lengths())
+    bought = np.asarray(after[rows, top.values]).ravel() > 0 if len(rows) else np.zeros(0, bool)
+    top.scores = np.where(bought, top.scores, -top.scores).astype(np.float32)
+    return top
