@@ -183,6 +183,11 @@ def print_summary(result, r) -> None:
         f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
         f"{m['bytes_per_item_key']} bytes per item"
     )
+    order = s.get("picks_order")
+    if order:
+        print(
+            f"  picks ordered by: {'the learned model' if order['kind'] == 'learned' else order['kind']} ({order['why']})"
+        )
     print(f"  time: {s['timings_s']['total']:.1f} s")
     task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
     if task:
