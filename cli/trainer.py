@@ -185,9 +185,8 @@ def print_summary(result, r) -> None:
     )
     order = s.get("picks_order")
     if order:
-        print(
-            f"  picks ordered by: {'the learned model' if order['kind'] == 'learned' else order['kind']} ({order['why']})"
-        )
+        kind = "the learned model" if order["kind"] == "learned" else f"the {order['kind']}"
+        print(f"  picks ordered by: {kind} ({order['why']})")
     print(f"  time: {s['timings_s']['total']:.1f} s")
     task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
     if task:
