@@ -14,7 +14,6 @@ from training.lists.blend import item_neighbours, row_max_scaled
 from training.lists.candidates import CodedCatalog, batched_topk
 from training.model import Factors
 
-
 BOUGHT_MARGIN = 10
 """ALS asks for this many more candidates than it keeps: what the user bought is dropped afterwards."""
 
