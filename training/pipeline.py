@@ -16,7 +16,7 @@ from training import interactions, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.interactions import Interactions
-from training.lists import blend, candidates, complements, ranker, reasons, retention
+from training.lists import candidates, complements, generators, ranker, reasons, retention
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -77,7 +77,7 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
         similar, alternatives, catalogue, config.substitute_boost, config.neighbours_per_item
     )
     timer.step("similar")
-    neighbours = blend.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
+    neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
     picks, because, report = personalized_picks(data, inter, factors, pool, neighbours, config)
     timer.step("picks")
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)

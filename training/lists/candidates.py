@@ -12,10 +12,9 @@ from implicit.cpu.topk import topk
 
 from training.interactions import Interactions
 from training.model import Factors
-from training.ragged import Ragged, grouped, top_of_sparse, top_per_row
+from training.ragged import Ragged, top_per_row
 
 QUERY_BATCH = 4096
-HISTORY_FOR_REASONS = 8
 OFFER_RANK_OFFSET = 1e12
 PICKS_FOR_AFFINITY = 10  # a user's best picks that point to affinity categories
 
@@ -100,50 +99,6 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
     flat_ids, flat_scores = ids.ravel(), scores.ravel()
     keep = (flat_ids != row_of) & (flat_scores > 0) & np.isfinite(flat_scores)
     return top_per_row(row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32), n_items, k)
-
-
-def user_picks(
-    interactions: Interactions, factors: Factors, pool: np.ndarray, k: int, min_items: int = 1
-) -> tuple[Ragged, np.ndarray]:
-    """Top-k pool items of each fitted user with at least min_items distinct items, without what
-    they bought; and the item of their history that explains each pick."""
-    n_users = interactions.strength.shape[0]
-    distinct = np.diff(interactions.strength.indptr)[factors.users]
-    rows = np.flatnonzero(distinct >= min_items)
-    users = factors.users[rows]
-    bought = interactions.purchases[users][:, pool].tocsr()
-    ids, scores = batched_topk(factors.item_factors[pool], factors.user_factors[rows], k, filters=bought)
-    valid = (ids >= 0) & np.isfinite(scores) & (scores > -1e30)
-    items = pool[np.maximum(ids, 0)]
-    because = explaining_items(interactions.strength[users], factors.item_factors, items)
-    # users are in ascending order and each row is best first: already grouped
-    row_of = np.repeat(users, ids.shape[1])
-    keep = valid.ravel()
-    picks = grouped(row_of[keep], items.ravel()[keep], scores.ravel()[keep].astype(np.float32), n_users)
-    return picks, because.ravel()[keep]
-
-
-def explaining_items(history: sp.csr_matrix, item_factors: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """For each pick, the item of the user's strongest history most similar to it."""
-    top = top_of_sparse(history, HISTORY_FOR_REASONS)
-    n = history.shape[0]
-    padded = np.full((n, HISTORY_FOR_REASONS), -1, dtype=np.int64)
-    lengths = top.lengths()
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(len(top.values)) - np.repeat(top.indptr[:-1], lengths)
-    padded[rows, cols] = top.values
-    unit = normalized(item_factors)
-    out = np.empty(picks.shape, dtype=np.int64)
-    for start in range(0, n, QUERY_BATCH):
-        stop = min(start + QUERY_BATCH, n)
-        h = padded[start:stop]
-        sims = np.einsum("ukf,uhf->ukh", unit[picks[start:stop]], unit[np.maximum(h, 0)])
-        # an empty slot or the pick itself explains nothing
-        sims[(h[:, None, :] < 0) | (h[:, None, :] == picks[start:stop, :, None])] = -np.inf
-        best = sims.argmax(axis=2)
-        found = np.take_along_axis(sims, best[:, :, None], axis=2)[:, :, 0] > -np.inf
-        out[start:stop] = np.where(found, np.take_along_axis(h, best, axis=1), -1)
-    return out
 
 
 def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tuple[Ragged, Ragged]:

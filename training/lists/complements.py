@@ -13,6 +13,7 @@ from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
 from training.lists.candidates import CodedCatalog
+from training.lists.generators import row_max_scaled
 from training.ragged import Ragged, top_of_sparse, top_per_row
 
 SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
@@ -103,7 +104,6 @@ def also_bought_blend(
     about twice as often); the bought-next part lifts complements where buyers show them. Each part is
     scaled to 0..1 per item; an item in both gets both. Entries never bought together get a negative
     score (their reason is then ``viewed_together``, not ``bought_together``)."""
-    from training.lists.blend import row_max_scaled
 
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())

@@ -6,11 +6,14 @@ are not comparable across users. The ranker (``ranker.py``) takes the union of t
 candidates and learns how much each one counts on this shop.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from implicit.nearest_neighbours import BM25Recommender
+from implicit.utils import ParameterWarning
 
 from training.interactions import Interactions
-from training.lists.blend import item_neighbours, row_max_scaled
 from training.lists.candidates import CodedCatalog, batched_topk
 from training.model import Factors
 
@@ -157,3 +160,25 @@ def _ease(strength: sp.csr_matrix, max_items: int, l2: float) -> tuple[np.ndarra
     weights = (inverse / -np.diag(inverse)).astype(np.float32)
     np.fill_diagonal(weights, 0.0)
     return items, weights
+
+
+def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """items x items BM25 similarity, the top k per item (implicit's all-pairs kNN)."""
+    model = BM25Recommender(K=k)
+    with warnings.catch_warnings():  # its own weighting hands itself a COO matrix
+        warnings.simplefilter("ignore", ParameterWarning)
+        model.fit(strength.astype(np.float32).tocsr(), show_progress=False)
+    similarity = model.similarity.tocsr().astype(np.float32)
+    similarity.setdiag(0)
+    similarity.eliminate_zeros()
+    return similarity
+
+
+def row_max_scaled(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its largest value, so every part of the blend is on 0..1."""
+    m = m.tocsr().astype(np.float32)
+    top = np.zeros(m.shape[0], np.float32)
+    nonempty = np.diff(m.indptr) > 0
+    top[nonempty] = np.maximum.reduceat(m.data, m.indptr[:-1][nonempty]) if m.nnz else 0
+    top[top <= 0] = 1.0
+    return sp.diags(1.0 / top) @ m

@@ -9,9 +9,9 @@ whether and how long ago they viewed or carted the item. The model then ranks th
 the generators give from the full history.
 
 The label window is ``ranker_label_days``, or ``ranker_label_share`` of the history's span where
-that is shorter. The fixed blend (``blend.py``'s weights) is the fallback: it ranks when too few users bought or
-carted in the label window, and when the learned order does not beat it on held-out users. The
-summary says which ranked and why.
+that is shorter. The fixed blend (``blend_score``, the ``blend_*`` weights) is the fallback: it
+ranks when too few users bought or carted in the label window, and when the learned order does not
+beat it on held-out users. The summary says which ranked and why.
 """
 
 import logging
@@ -93,7 +93,7 @@ class RankerReport:
 
 
 def blend_score(parts: dict[str, np.ndarray], config: TrainConfig) -> np.ndarray:
-    """The fixed blend of ``blend.py`` at each pair: ALS, item-kNN, re-offered views (1..2), popularity."""
+    """The fixed blend at each pair (the ``blend_*`` weights): ALS, item-kNN, re-offered views (1..2), popularity."""
     viewed = parts["viewed"]
     return (
         config.blend_als * parts["als"]
