@@ -10,8 +10,8 @@ import shutil
 import pytest
 import redis
 
-from cli.main import main
 from recsvc.contract import keys, versions
+from tests.commands import assert_failed_in_one_line, train
 from tests.shop import write_shop
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog
@@ -23,19 +23,6 @@ BOM = "\ufeff"
 @pytest.fixture
 def shop(tmp_path):
     return write_shop(tmp_path / "shop")
-
-
-def train(capsys, redis_url, events, *extra):
-    code = main(["--redis-url", redis_url, "train", "--events", str(events), "--param", "iterations=2", *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_failed_in_one_line(code, out, err, *words):
-    assert code == 2 and out == "", (code, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in err, (word, err)
 
 
 def with_bom(path, target):

@@ -4,6 +4,7 @@ import pytest
 
 from cli.main import main
 from recsvc.contract import keys, versions
+from tests.commands import assert_failed_in_one_line, train
 from tests.shop import write_shop
 from training import publish, serialize
 
@@ -11,19 +12,6 @@ from training import publish, serialize
 @pytest.fixture
 def shop(tmp_path):
     return write_shop(tmp_path / "shop")
-
-
-def train(capsys, redis_url, events, *extra):
-    code = main(["--redis-url", redis_url, "train", "--events", str(events), "--param", "iterations=2", *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_failed_in_one_line(code, out, err, *words):
-    assert code == 2 and out == "", (code, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in err, (word, err)
 
 
 def test_a_run_that_cannot_get_the_publish_lock_fails_in_one_line(r, redis_url, shop, capsys, monkeypatch):
