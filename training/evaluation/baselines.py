@@ -14,6 +14,7 @@ from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
 from training.interactions import Interactions
+from training.lists.generators import ease_weights
 
 log = logging.getLogger(__name__)
 
@@ -118,17 +119,9 @@ class EASE(Scorer):
         self.l2, self.max_items = l2, max_items
 
     def fit(self, inter):
-        binary = (inter.strength > 0).astype(np.float32).tocsc()
-        counts = np.diff(binary.indptr)
-        touched = np.flatnonzero(counts > 0)
-        self.items = np.sort(touched[np.argsort(-counts[touched], kind="stable")[: self.max_items]])
-        self.history = binary[:, self.items].tocsr()
-        gram = (self.history.T @ self.history).toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
-        inverse = np.linalg.inv(gram)
-        self.weights = (inverse / -np.diag(inverse)).astype(np.float32)
-        np.fill_diagonal(self.weights, 0.0)
-        self.n_items = binary.shape[1]
+        self.items, self.weights = ease_weights(inter.strength, self.max_items, self.l2)  # as the generator
+        self.history = (inter.strength[:, self.items] > 0).astype(np.float32).tocsr()
+        self.n_items = inter.strength.shape[1]
         return self
 
     def scores(self, users):

@@ -22,7 +22,7 @@ BOUGHT_MARGIN = 10
 
 
 class Generators:
-    """The generators of one history; ``candidates(users)`` is the union of their top lists."""
+    """The generators of one history; ``all(users)`` gives each one's scores for the users."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class Generators:
         order = np.argsort(-weight, kind="stable")
         self.popular = order[: min(popular, int((weight > 0).sum()))]
         self.available = sp.diags(catalogue.available.astype(np.float32), shape=(n_items, n_items))
-        self.ease_items, self.ease_weights = _ease(inter.strength, ease_items, ease_l2)
+        self.ease_items, self.ease_weights = ease_weights(inter.strength, ease_items, ease_l2)
 
     def history(self, users: np.ndarray) -> sp.csr_matrix:
         return self.inter.strength[users].tocsr()
@@ -145,7 +145,7 @@ def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data[keep], (row_of[keep], m.indices[keep])), shape=m.shape)
 
 
-def _ease(strength: sp.csr_matrix, max_items: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def ease_weights(strength: sp.csr_matrix, max_items: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
     """EASE's item weights over the ``max_items`` items most users touched (none when 0)."""
     binary = (strength > 0).astype(np.float32).tocsc()
     counts = np.diff(binary.indptr)
