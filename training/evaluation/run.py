@@ -164,11 +164,13 @@ def evaluate(
     hidden = np.flatnonzero(~catalogue.available)
     ranked: dict[str, dict[str, np.ndarray]] = {name: {} for name in tasks}
     train = replace(data, events=s.train)
+    inter = None
     if configs:
         with private_redis() as r:
             for n, (name, config) in enumerate(configs.items()):
                 started = time.perf_counter()
                 model = ServedModel(r, train, config)
+                inter = inter or model.inter  # the baselines get the first model's weighted matrix
                 for task_name, task in tasks.items():
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
@@ -178,8 +180,8 @@ def evaluate(
                         ranked[task_name][f"{name}_all_views"] = model.picks(task.users, k, include_viewed=True)
                         ranked[task_name][f"{name}_no_views"] = model.picks(task.users, k, include_viewed=False)
                 results.timings_s[name] = round(time.perf_counter() - started, 2)
-    # baselines get the same weighted matrix as the first configuration's model
-    inter = build_interactions(s.train, next(iter(configs.values()), TrainConfig()), n_items=n_items)
+    if inter is None:  # no served model: the default weighting
+        inter = build_interactions(s.train, TrainConfig(), n_items=n_items)
     blocked = (inter.purchases > 0).tocsr()
     for scorer in scorers if scorers is not None else baselines.default_baselines():
         started = time.perf_counter()

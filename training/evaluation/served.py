@@ -24,7 +24,9 @@ class ServedModel:
 
     def __init__(self, r: redis.Redis, data: Dataset, config: TrainConfig):
         self.data = data
-        publish(r, pipeline.build(data, config), {"parameters": config.to_dict()}, keep=1)
+        lists = pipeline.build(data, config)
+        self.inter = lists.inter  # the weighted history the model learned from, for the baselines
+        publish(r, lists, {"parameters": config.to_dict()}, keep=1)
         self.answers = Answers(ModelStore(r))
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}
         self.user_ids = data.events.user_ids
