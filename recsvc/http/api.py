@@ -132,8 +132,10 @@ def recently_viewed(user_id: str) -> ResponseReturnValue:
       description: Most recent first, reason recently_viewed; popular items fill the rest (source "popular"
         when there is nothing the user viewed to show). Needs the API key or the user's token.
       tags: [users]
+      security: [{apiKey: []}, {userToken: []}]
       parameters:
         - user_id
+        - token
         - limit
         - category
         - exclude
