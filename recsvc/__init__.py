@@ -42,7 +42,9 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.config.from_mapping(config or {})
     app.json.sort_keys = False
     if store is None:
-        store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
+        client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
+        _upgrade_key_layout(client)
+        store = ModelStore(client)
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     errors.register(app)
     routing.register(app)
@@ -57,6 +59,18 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(openapi.bp)
     logging.getLogger(__name__).debug("recsvc app created")
     return app
+
+
+def _upgrade_key_layout(r) -> None:
+    """Rename keys an older release wrote (see ``versions.upgrade_layout``); Redis down is for /readyz to tell."""
+    import redis
+
+    from recsvc.contract import versions
+
+    try:
+        versions.upgrade_layout(r)
+    except redis.RedisError as e:
+        logging.getLogger(__name__).warning("could not check the Redis key layout: %s", e)
 
 
 def _allow_cross_origin_reads(app: Flask) -> None:
