@@ -1,6 +1,7 @@
 """recsvc on a real three-node Redis Cluster: found from a node's URL, the same answers as on one Redis,
 a version spread over the nodes, the publish protocol and catalog updates intact."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,16 @@ def test_the_old_key_layout_is_upgraded_in_place():
         assert r.hget(keys.attrs("v1"), "0") == b"{}"
         assert [v for v, _ in r.zrange(keys.VERSIONS, 0, -1, withscores=True)] == [b"v1"]
         assert versions.upgrade_layout(r) == 0  # done once
+
+
+def test_export_reads_every_user_from_every_node(both, cluster, tmp_path):
+    on_cluster, single = both
+    out_cluster, out_single = tmp_path / "cluster.jsonl", tmp_path / "single.jsonl"
+    single_url = f"redis://127.0.0.1:{single.connection_pool.connection_kwargs['port']}/0"
+    assert main(["--redis-url", cluster.url, "export", "picks", "--out", str(out_cluster), "--no-progress"]) == 0
+    assert main(["--redis-url", single_url, "export", "picks", "--out", str(out_single), "--no-progress"]) == 0
+
+    def users(path: Path) -> set[str]:
+        return {json.loads(line)["user_id"] for line in path.read_text().splitlines()}
+
+    assert len(users(out_cluster)) > 100 and users(out_cluster) == users(out_single)
