@@ -84,6 +84,7 @@ def main() -> None:
         paths += [f"/v1/items/{rng.choice(items)}/also-bought?limit=10" for _ in range(len(users) // 2)]
         rng.shuffle(paths)
         reads = {name: read_latencies(url, paths) for name, url in (("single", single.url), ("cluster", cluster.url))}
+        totals = used_memory(r), used_memory(single_r)
 
     print(
         f"data: scale {args.scale}, {results['single']['meta']['counts']['users']:,} users, "
@@ -100,7 +101,7 @@ def main() -> None:
     print(f"version keys per node: {counts} (largest share {max(counts) / total:.1%} of {total:,})")
     print(
         f"used memory per node, MiB: {[round(m / 2**20, 1) for m in memory]}; "
-        f"cluster total {used_memory(r) / 2**20:.1f}, single {used_memory(single_r) / 2**20:.1f}"
+        f"cluster total {totals[0] / 2**20:.1f}, single {totals[1] / 2**20:.1f}"
     )
     for name, times in reads.items():
         print(
