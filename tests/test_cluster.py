@@ -11,7 +11,7 @@ from cli.main import main
 from recsvc import create_app
 from recsvc.connection import connect
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import is_cluster, used_memory
+from recsvc.contract.commands import ClusterRecords, get_many, is_cluster, used_memory
 from tests.conftest import API_KEY, AUTH
 from tests.shop import CATALOG, shop_events, write_shop
 from training.private_redis import RedisClusterServers, RedisServer
@@ -173,3 +173,16 @@ def test_export_reads_every_user_from_every_node(both, cluster, tmp_path):
         return {json.loads(line)["user_id"] for line in path.read_text().splitlines()}
 
     assert len(users(out_cluster)) > 100 and users(out_cluster) == users(out_single)
+
+
+def test_records_gathered_by_slot_all_arrive(cluster):
+    r = connect(cluster.url)
+    records = ClusterRecords(r, batch=7)  # several sends, each with keys of many slots
+    values = {f"recsvc:test:records:{n}": f"value-{n}".encode() for n in range(100)}
+    for start in range(0, 100, 10):
+        records.add(dict(list(values.items())[start : start + 10]))
+    records.add({"recsvc:test:records:never": b"x"})
+    records.discard()
+    records.send()
+    assert get_many(r, list(values)) == list(values.values())
+    assert get_many(r, ["recsvc:test:records:never"]) == [None]

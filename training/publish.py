@@ -24,7 +24,7 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import set_many, used_memory
+from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
 from training import retention_records, serialize
 from training.pipeline import Lists
@@ -79,6 +79,7 @@ class VersionWriter:
         versions.upgrade_layout(r)
         self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         self.pipe = r.pipeline(transaction=False)
+        self.records = ClusterRecords(r) if is_cluster(r) else None
         try:
             versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
             self.pipe.sadd(keys.STAGING, version)
@@ -101,6 +102,8 @@ class VersionWriter:
 
     def _send(self) -> None:
         """Send the queued commands and refresh the lock; raise LockLost if another run has it."""
+        if self.records is not None:
+            self.records.send()
         versions.queue_refresh(self.pipe, self.version, self.token, self.ttl_ms)
         if self.pipe.execute()[-1] != 1:
             raise versions.LockLost(
@@ -121,7 +124,10 @@ class VersionWriter:
         """SET each (key, value), MSET_SIZE keys a command; returns how many."""
         count = 0
         for chunk in _chunks(pairs, MSET_SIZE):
-            set_many(self.pipe, dict(chunk))
+            if self.records is not None:
+                self.records.add(dict(chunk))
+            else:
+                self.pipe.mset(dict(chunk))
             self.sample.append(chunk[0][0])
             self.sample.append(chunk[-1][0])
             self._queued()
@@ -183,6 +189,8 @@ class VersionWriter:
     def abort(self) -> None:
         """Delete what was written and free the lock; the served version is untouched."""
         self.pipe.reset()
+        if self.records is not None:
+            self.records.discard()
         try:
             if not self.switched:
                 versions.delete_version(self.r, self.version)
