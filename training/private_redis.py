@@ -46,6 +46,7 @@ class RedisServer:
         self.port = port or free_port()
         self.args = args  # more redis-server options, e.g. ("--maxmemory", "2mb")
         self.process: subprocess.Popen | None = None
+        self.folder = ""
 
     @property
     def url(self) -> str:
@@ -53,7 +54,8 @@ class RedisServer:
 
     def start(self) -> "RedisServer":
         """Start the server and wait until it answers."""
-        command = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self.folder = tempfile.mkdtemp(prefix="recsvc-redis-")  # a replica's full sync writes an RDB file here
+        command = [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.folder]
         command += ["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
@@ -81,6 +83,7 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def kill(self) -> None:
         """End the server at once, as a crash would."""
@@ -88,6 +91,7 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
             self.process = None
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> "RedisServer":
         return self.start()
