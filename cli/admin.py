@@ -90,6 +90,11 @@ def catalog_update_command(args) -> int:
         f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
         f"{result.shown:,} shown again; {result.unknown:,} not in the model"
     )
+    if result.back_in_stock or result.price_drops:
+        print(
+            f"  triggers: {result.back_in_stock:,} items back in stock ({result.notified['back-in-stock']:,} users), "
+            f"{result.price_drops:,} price drops ({result.notified['price-drop']:,} users)"
+        )
     if result.bad_rows:
         print(f"  skipped {result.bad_rows:,} bad rows, e.g.:")
         for example in result.examples:
