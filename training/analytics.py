@@ -96,12 +96,12 @@ def cohort_table(b: Buyers, orders: Orders, month: np.ndarray, current: int) -> 
     counts = np.bincount(active_cohort * width + active % width, minlength=len(cohorts) * width)
     revenue = np.bincount(cohort_of_order * width + age, weights=orders.value, minlength=len(cohorts) * width)
     size = np.bincount(cohort_of_order[b.starts], minlength=len(cohorts)).astype(np.float64)
-    counts = counts.reshape(len(cohorts), width) / size[:, None]
+    shares = counts.reshape(len(cohorts), width) / size[:, None]
     ltv = np.cumsum(revenue.reshape(len(cohorts), width), axis=1) / size[:, None]
     ages = [current - c + 1 for c in cohorts]  # months observed, the current (partial) one included
     return cohorts, {
         "customers": size.astype(int).tolist(),
-        "retention": [[round(float(x), 4) for x in row[:a]] for row, a in zip(counts, ages)],
+        "retention": [[round(float(x), 4) for x in row[:a]] for row, a in zip(shares, ages)],
         "ltv": [[round(float(x), 2) for x in row[:a]] for row, a in zip(ltv, ages)],
     }
 

@@ -155,11 +155,11 @@ def apply_changes(
             entry.update(change)
             attrs[str(index)] = json.dumps(entry, separators=(",", ":"))
             update.changed += 1
-    watchers = _watchers(r, version, {i for found in triggered.values() for i in found})
+    watchers = _watchers(r, version, {i for by_item in triggered.values() for i in by_item})
     pipe = r.pipeline(transaction=True)
-    for kind, found in triggered.items():
+    for kind, by_item in triggered.items():
         users: dict[str, float] = {}
-        for item_id, (index, change) in found.items():
+        for item_id, (index, change) in by_item.items():
             pipe.hset(keys.catalog_changes(version, kind), str(index), json.dumps(change))
             users.update((u, at) for u in watchers.get(item_id, ()))
         if users:
