@@ -102,7 +102,7 @@ def cohort_table(b: Buyers, orders: Orders, month: np.ndarray, current: int) -> 
     return cohorts, {
         "customers": size.astype(int).tolist(),
         "retention": [[round(float(x), 4) for x in row[:a]] for row, a in zip(shares, ages)],
-        "ltv": [[round(float(x), 2) for x in row[:a]] for row, a in zip(ltv, ages)],
+        "ltv": [[float(x) for x in row[:a]] for row, a in zip(ltv, ages)],  # rounded when published
     }
 
 
@@ -174,7 +174,7 @@ def figures(orders: Orders, n_users: int, segment: np.ndarray, now: float, confi
                 "cohort": analytics_time.month_name(c),
                 "customers": table["customers"][i],
                 "retention": table["retention"][i],
-                "ltv": table["ltv"][i],
+                "ltv": [round(x, 2) for x in table["ltv"][i]],
                 "projected_ltv": projections[i],
             }
             for i, c in enumerate(cohorts)

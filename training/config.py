@@ -99,5 +99,10 @@ class TrainConfig:
 
     versions_kept: int = 3
 
+    def __post_init__(self) -> None:
+        from training.analytics_time import zone
+
+        zone(self.timezone)  # an unknown time zone fails before any work, with its name
+
     def to_dict(self) -> dict:
         return asdict(self)
