@@ -51,7 +51,7 @@ def rollback_command(args) -> int:
 
 def export_command(args) -> int:
     from recsvc.admin import export
-    from recsvc.read.triggers import WINDOWS
+    from recsvc.read.triggers import MAX_SUPPRESS_DAYS, SUPPRESS_DAYS, WINDOWS
     from recsvc.store import ModelStore, NoModel
 
     if not 1 <= args.limit <= 100:
@@ -71,7 +71,10 @@ def export_command(args) -> int:
             span = given[window.name]
             if span is not None and not 0 <= span <= window.maximum:
                 return fail(f"--{window.name} must be from 0 to {window.maximum}")
-            total, rows = export.trigger_entries(store, args.kind, span, args.limit)
+            suppress = SUPPRESS_DAYS if args.suppress_days is None else args.suppress_days
+            if not 0 <= suppress <= MAX_SUPPRESS_DAYS:
+                return fail(f"--suppress-days must be from 0 to {MAX_SUPPRESS_DAYS}")
+            total, rows = export.trigger_entries(store, args.kind, span, args.limit, suppress)
         count = export.write(rows, args.out, fmt, total, "users", progress=not args.no_progress)
     except NoModel as e:
         return fail(str(e))

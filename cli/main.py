@@ -140,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--limit", type=int, default=10, help="items per user (1-100)")
     export.add_argument("--days", type=int, help="the trigger's window in days (see /v1/triggers)")
     export.add_argument("--hours", type=int, help="abandoned-cart: hours in the cart")
+    export.add_argument(
+        "--suppress-days", type=int, help="leave out users sent this kind within N days (default 7; 0: nobody)"
+    )
     export.add_argument("--no-progress", action="store_true", help="no progress bar")
     export.set_defaults(run=admin.export_command)
 
