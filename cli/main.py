@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import admin, trainer
+from cli import admin, report, trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--version", help="the version to change (default: the served one)")
     update.set_defaults(run=admin.catalog_update_command)
+
+    reports = sub.add_parser("report", help="write a report of the served model as an HTML page")
+    reports.add_argument("what", choices=["retention"])
+    reports.add_argument("--out", required=True, type=Path, help="the folder for retention.html")
+    reports.set_defaults(run=report.report_command)
     return parser
 
 

@@ -15,7 +15,7 @@ from training.config import TrainConfig
 from training.interactions import DAY
 from training.lists.retention import AT_RISK, LOST, SEGMENTS, Orders, standing
 
-REPEAT_WINDOWS_DAYS = (30, 60, 90)
+REPEAT_WINDOWS_DAYS = (7, 30, 60, 90)  # 7: short histories can be read too
 LTV_HORIZON_MONTHS = 12
 SNAPSHOT_MONTHS = 24  # segment sizes are traced over at most this many recent months
 Z95 = 1.959964
