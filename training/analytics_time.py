@@ -10,7 +10,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import scipy.sparse as sp
 
 QUARTER_HOUR_S = 900
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -94,12 +93,25 @@ def contact_times(user: np.ndarray, ts: np.ndarray, n_users: int, tz: ZoneInfo, 
     """
     local = local_seconds(ts, tz)
     hours, days = hour_of_day(local), weekday(local)
-    ones = np.ones(len(user), dtype=np.int32)
-    by_hour = sp.csr_matrix((ones, (user, hours)), shape=(n_users, 24))
-    by_day = sp.csr_matrix((ones, (user, days)), shape=(n_users, 7))
     shop_hour = int(np.bincount(hours, minlength=24).argmax()) if len(hours) else 0
     shop_weekday = int(np.bincount(days, minlength=7).argmax()) if len(days) else 0
     own = np.bincount(user, minlength=n_users) >= min_events
-    hour = np.where(own, np.asarray(by_hour.argmax(axis=1)).ravel(), shop_hour).astype(np.int8)
-    day = np.where(own, np.asarray(by_day.argmax(axis=1)).ravel(), shop_weekday).astype(np.int8)
+    of_own = own[user]  # most visitors have a few events: only the others are counted
+    hour = np.full(n_users, shop_hour, dtype=np.int8)
+    day = np.full(n_users, shop_weekday, dtype=np.int8)
+    users, usual_hour = _most_frequent(user[of_own], hours[of_own], 24)
+    hour[users] = usual_hour
+    users, usual_day = _most_frequent(user[of_own], days[of_own], 7)
+    day[users] = usual_day
     return ContactTimes(hour, day, own, shop_hour, shop_weekday)
+
+
+def _most_frequent(user: np.ndarray, value: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """(users, each one's most frequent value, the smallest on a tie)."""
+    pairs, counts = np.unique(user.astype(np.int64) * n_values + value, return_counts=True)
+    users, values = pairs // n_values, pairs % n_values
+    order = np.lexsort((values, -counts, users))
+    users, values = users[order], values[order]
+    first = np.ones(len(users), dtype=bool)
+    first[1:] = users[1:] != users[:-1]
+    return users[first], values[first]
