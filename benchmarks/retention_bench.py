@@ -99,7 +99,6 @@ def main() -> None:
         rows,
         analytics.figures,
         orders,
-        len(events.user_ids),
         built.profiles.segment,
         inter.now,
         config,

@@ -132,13 +132,15 @@ def chain_ladder(ltv: list[list[float]], horizon: int) -> tuple[list[float | Non
     return [round(f, 4) if f is not None else None for f in factors], projections
 
 
-def segments_over_time(orders: Orders, n_users: int, months: list[int], now: float, config: TrainConfig) -> list:
+def segments_over_time(orders: Orders, months: list[int], now: float, config: TrainConfig) -> list:
     """Segment sizes among the buyers so far at the end of each month (the current one: now)."""
     tz = analytics_time.zone(config.timezone)
+    codes, dense = np.unique(orders.user, return_inverse=True)  # buyers only: small arrays per month
+    by_buyer = Orders(dense.astype(np.int64), orders.time, orders.value, orders.unit)
     out = []
     for m in months[-SNAPSHOT_MONTHS:]:
         at = min(float(analytics_time.month_start(m + 1, tz)) - 1, now)
-        s = standing(orders, n_users, at, config)
+        s = standing(by_buyer, len(codes), at, config)
         counts = np.bincount(s.segment[s.orders > 0], minlength=len(SEGMENTS))
         buyers = int(counts.sum())
         row = {"month": analytics_time.month_name(m), "at": int(at), "buyers": buyers}
@@ -148,7 +150,7 @@ def segments_over_time(orders: Orders, n_users: int, months: list[int], now: flo
     return out
 
 
-def figures(orders: Orders, n_users: int, segment: np.ndarray, now: float, config: TrainConfig) -> dict:
+def figures(orders: Orders, segment: np.ndarray, now: float, config: TrainConfig) -> dict:
     """Every retention figure of one run, as the JSON published with the version."""
     tz = analytics_time.zone(config.timezone)
     month = analytics_time.month_index(analytics_time.local_seconds(orders.time.astype(np.int64), tz))
@@ -180,5 +182,5 @@ def figures(orders: Orders, n_users: int, segment: np.ndarray, now: float, confi
             for i, c in enumerate(cohorts)
         ],
         "ltv_projection": {"method": LTV_METHOD, "horizon_months": LTV_HORIZON_MONTHS, "factors": factors},
-        "segments_over_time": segments_over_time(orders, n_users, months, now, config),
+        "segments_over_time": segments_over_time(orders, months, now, config),
     }

@@ -99,19 +99,14 @@ def contact_times(user: np.ndarray, ts: np.ndarray, n_users: int, tz: ZoneInfo, 
     of_own = own[user]  # most visitors have a few events: only the others are counted
     hour = np.full(n_users, shop_hour, dtype=np.int8)
     day = np.full(n_users, shop_weekday, dtype=np.int8)
-    users, usual_hour = _most_frequent(user[of_own], hours[of_own], 24)
-    hour[users] = usual_hour
-    users, usual_day = _most_frequent(user[of_own], days[of_own], 7)
-    day[users] = usual_day
+    own_users = np.flatnonzero(own)
+    dense = np.searchsorted(own_users, user[of_own])  # 0 .. len(own_users) - 1
+    hour[own_users] = _most_frequent(dense, hours[of_own], len(own_users), 24)
+    day[own_users] = _most_frequent(dense, days[of_own], len(own_users), 7)
     return ContactTimes(hour, day, own, shop_hour, shop_weekday)
 
 
-def _most_frequent(user: np.ndarray, value: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
-    """(users, each one's most frequent value, the smallest on a tie)."""
-    pairs, counts = np.unique(user.astype(np.int64) * n_values + value, return_counts=True)
-    users, values = pairs // n_values, pairs % n_values
-    order = np.lexsort((values, -counts, users))
-    users, values = users[order], values[order]
-    first = np.ones(len(users), dtype=bool)
-    first[1:] = users[1:] != users[:-1]
-    return users[first], values[first]
+def _most_frequent(row: np.ndarray, value: np.ndarray, rows: int, n_values: int) -> np.ndarray:
+    """Per row, its most frequent value (the smallest on a tie)."""
+    counts = np.bincount(row * n_values + value, minlength=rows * n_values).reshape(rows, n_values)
+    return counts.argmax(axis=1)

@@ -283,13 +283,16 @@ class Watched:
     reasons: np.ndarray  # int8, aligned with items.values
 
 
-def _last_per_key(keys_: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct keys, the latest time of each)."""
+def _last_per_key(keys_: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted distinct keys, the latest time of each, the number of distinct days it occurs on)."""
     order = np.lexsort((times, keys_))
     k, t = keys_[order], times[order]
     end = np.ones(len(k), dtype=bool)
     end[:-1] = k[1:] != k[:-1]
-    return k[end], t[end]
+    new_day = np.ones(len(k), dtype=bool)
+    new_day[1:] = (k[1:] != k[:-1]) | (t[1:] // DAY != t[:-1] // DAY)  # days are sorted within a key
+    days = np.cumsum(new_day)[end]
+    return k[end], t[end], np.diff(np.r_[0, days])
 
 
 def watched_items(events: Events, now: int, config: TrainConfig) -> Watched:
@@ -304,12 +307,8 @@ def watched_items(events: Events, now: int, config: TrainConfig) -> Watched:
         mask = kind == code
         if not mask.any():
             continue
-        k, t = _last_per_key(pair[mask], ts[mask])
+        k, t, n_days = _last_per_key(pair[mask], ts[mask])
         if reason == WATCH_VIEWS:  # views count on separate days only
-            day = ts[mask] // DAY
-            span = int(day.max() - day.min()) + 1
-            days = np.unique(pair[mask] * span + (day - day.min())) // span
-            _, n_days = np.unique(days, return_counts=True)  # aligned with k: both sorted distinct pairs
             k, t = k[n_days >= config.watch_min_view_days], t[n_days >= config.watch_min_view_days]
         found_pairs.append(k)
         found_times.append(t)
@@ -323,7 +322,7 @@ def watched_items(events: Events, now: int, config: TrainConfig) -> Watched:
     first[1:] = k[1:] != k[:-1]
     latest = np.maximum.reduceat(t, np.flatnonzero(first))
     k, why = k[first], why[first]
-    bought_k, bought_t = _last_per_key(pair[kind == PURCHASE], ts[kind == PURCHASE])
+    bought_k, bought_t, _ = _last_per_key(pair[kind == PURCHASE], ts[kind == PURCHASE])
     at = np.searchsorted(bought_k, k)
     was_bought = at < len(bought_k)
     was_bought[was_bought] = bought_k[at[was_bought]] == k[was_bought]
@@ -426,5 +425,5 @@ def build(
         buy_again=buy_again(events, intervals, len(events.user_ids), config.buy_again_per_user),
         profiles=found,
         now=now,
-        analytics=analytics.figures(orders, len(events.user_ids), found.segment, now, config),
+        analytics=analytics.figures(orders, found.segment, now, config),
     )
