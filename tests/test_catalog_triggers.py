@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from cli.main import main
 from recsvc.contract import keys
 from tests.conftest import AUTH, train_retention_shop
-from tests.retention_shop import write_retention_shop
+from tests.retention_shop import DAY, END, write_retention_shop
 
 
 def entries(client, kind, **params) -> dict[str, dict]:
@@ -119,3 +119,15 @@ def test_the_watchers_key_lists_who_watches(r, fresh_retention_model):
     version = fresh_retention_model.version
     assert sorted(r.get(keys.watchers(version, "shoe-a")).decode().split("\n")) == ["browser", "carter"]
     assert r.get(keys.watchers(version, "shoe-b")) is None
+
+
+def test_an_earlier_purchase_does_not_keep_a_watched_item_out(r, client, redis_url, tmp_path, capsys):
+    """Regression: the lists blocked every item the user had ever bought, so a coffee buyer who carted
+    the coffee again was counted among the users told of its price drop but got an empty entry."""
+    paths = write_retention_shop(tmp_path / "shop")
+    with open(paths["events"], "a") as f:
+        f.write(f"{END - DAY // 2},steady,coffee-a,addtocart\n")  # bought on day 90, in the cart again now
+    train_retention_shop(r, paths)
+    update(capsys, redis_url, tmp_path / "c.csv", "item_id,price\ncoffee-a,8\n")
+    steady = entries(client, "price-drop")["steady"]["items"]
+    assert [i["item_id"] for i in steady] == ["coffee-a"] and steady[0]["reason"]["watched"] == "addtocart"

@@ -176,7 +176,8 @@ class Triggers:
         if kind in CATALOG_KINDS:
             if profile is None:
                 return None
-            return {**entry, "items": self._changed_items(kind, version, profile, changes, filters, blocked)}
+            # watched items were not bought since they were watched: an earlier purchase (coffee) does not block them
+            return {**entry, "items": self._changed_items(kind, version, profile, changes, filters)}
         if kind == "replenishment":
             if again is None:
                 return None
@@ -204,7 +205,7 @@ class Triggers:
         return {**entry, "days_since_last_order": days, "items": answer["items"]}
 
     def _changed_items(
-        self, kind: str, version: str, profile: Profile, changes: dict[int, dict], filters: Filters, blocked: set[int]
+        self, kind: str, version: str, profile: Profile, changes: dict[int, dict], filters: Filters
     ) -> list[dict]:
         """The user's watched items that came back or got cheaper, latest change first, each with the change as reason.
 
@@ -222,10 +223,10 @@ class Triggers:
                 reason.update(old_price=change["old_price"], new_price=change["new_price"], since=_date(change["at"]))
             else:
                 reason["since"] = _date(change["at"])
-            candidates.append((item, float(change["at"]), reason))
-        candidates.sort(key=lambda c: -c[1])
-        listing = Listing(self.store, version, filters, blocked)
-        listing.add(candidates)
+            candidates.append((change["at"], item, reason))
+        candidates.sort(key=lambda c: -c[0])  # the latest change first
+        listing = Listing(self.store, version, filters)
+        listing.add((item, 1.0, reason) for _, item, reason in candidates)
         return listing.items
 
 
