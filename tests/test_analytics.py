@@ -162,3 +162,16 @@ def test_train_refuses_an_unknown_time_zone_in_one_line(shop, capsys, redis_url)
 
     code, out, err = run_train(capsys, redis_url, shop["events"], "--param", "timezone=Mars/Olympus")
     assert_failed_in_one_line(code, out, err, "Mars/Olympus")
+
+
+def test_the_new_key_names_are_pinned():
+    from recsvc.contract import keys
+
+    assert keys.analytics("v1") == "recsvc:v:v1:analytics"
+    assert keys.watchers("v1", "shoe-a") == "recsvc:v:v1:w:shoe-a"
+    assert keys.catalog_changes("v1", "price-drop") == "recsvc:v:v1:cc:price-drop"
+    assert keys.trigger("v1", "back-in-stock") == "recsvc:v:v1:t:back-in-stock"
+    assert keys.sent("win-back") == "recsvc:sent:win-back"
+    for wrong in (lambda: keys.catalog_changes("v1", "win-back"), lambda: keys.sent("birthday")):
+        with pytest.raises(ValueError):
+            wrong()

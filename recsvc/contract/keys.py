@@ -143,7 +143,7 @@ def buy_again(version: str, user_id: str) -> str:
 def profile(version: str, user_id: str) -> str:
     """string, ``records.Profile`` as JSON: a buyer's segment, RFM figures, top categories, open cart and interest.
 
-    Written by the trainer for users with a purchase, an open cart or a category interest; read by
+    Written by the trainer for users with a purchase, an open cart, a category interest or a watched item; read by
     ``/v1/users/<id>/profile`` and the trigger lists.
     """
     return f"{version_prefix(version)}p:{user_id}"

@@ -238,7 +238,7 @@ WATCH_REASONS = ("wishlist", "addtocart", "viewed")
 class Profile:
     """A customer's profile as the trainer computes it (``keys.profile``); times are unix seconds.
 
-    Written for every user with a purchase, an open cart or a category interest.
+    Written for every user with a purchase, an open cart, a category interest or a watched item.
     """
 
     segment: str

@@ -45,7 +45,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "string",
                 "description": "because_you_bought, because_you_viewed, recently_viewed, similar_shoppers, trending, "
                 "popular, personalized, bought_together, viewed_together, similar, viewed_not_bought, affinity, "
-                "due_again, in_cart, ...",
+                "due_again, in_cart, back_in_stock, price_drop, ...",
                 "example": "because_you_bought",
             },
             "item_id": {"type": "string"},
