@@ -85,6 +85,15 @@ def _compare(
                     found[kind][code] = change
         if hidden[n]:
             found["back-in-stock"][code] = {"at": int(at)}
-        old_price = json.loads(attrs[n]).get("price") if attrs[n] else None
+        old_price = _price(json.loads(attrs[n]).get("price") if attrs[n] else None)
         if old_price is not None and np.isfinite(price[code]) and price_dropped(old_price, float(price[code]), share):
             found["price-drop"][code] = {"at": int(at), "old_price": old_price, "new_price": float(price[code])}
+
+
+def _price(value) -> float | None:
+    """A stored price as a number (None where absent or not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
