@@ -307,7 +307,14 @@ SCHEMAS["SentRecorded"] = {
     "required": ["kind", "recorded"],
     "properties": {"kind": {"type": "string"}, "recorded": {"type": "integer"}},
 }
-_RATE = {"type": "object", "properties": {"rate": {"type": "number", "nullable": True}, "ci95": {"type": "array"}}}
+_RATE = {
+    "type": "object",
+    "properties": {
+        "rate": {"type": "number", "nullable": True},
+        "ci95": {"type": "array", "nullable": True, "items": {"type": "number"}, "description": "95% Wilson interval"},
+        "eligible": {"type": "integer", "description": "buyers whose first order is old enough"},
+    },
+}
 _FIGURES = {
     "type": "object",
     "properties": {
