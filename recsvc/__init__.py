@@ -17,7 +17,6 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS")
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
-    from recsvc.http import analytics as analytics_api
     from recsvc.http import api, errors, events, health, metrics, openapi, routing, sessions
     from recsvc.http import retention as retention_api
     from recsvc.http.jsonbody import JSONProvider
@@ -52,7 +51,6 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
     retention_api.register(app)
-    app.register_blueprint(analytics_api.bp)
     if app.config["METRICS"]:
         metrics.init_app(app)
     _allow_cross_origin_reads(app)

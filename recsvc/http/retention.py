@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.contract.units import DAY
+from recsvc.http import analytics
 from recsvc.http.api import checked_id, filters_from, int_arg, json_object
 from recsvc.http.auth import authorize_user, require_api_key
 from recsvc.http.errors import ApiError, invalid
@@ -36,7 +37,7 @@ def triggers() -> Triggers:
 
 
 def register(app: Flask) -> None:
-    """Attach the read models to the app and register the blueprint."""
+    """Attach the read models to the app and register the blueprint (and the retention figures' one)."""
     answers = app.extensions["recsvc"]
     app.extensions["recsvc.read.retention"] = RetentionAnswers(answers)
     app.extensions["recsvc.read.triggers"] = Triggers(app.extensions["recsvc.read.retention"])
@@ -44,6 +45,7 @@ def register(app: Flask) -> None:
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_SUPPRESS_DAYS:
         raise ValueError(f"RECSVC_SUPPRESS_DAYS must be a whole number of days from 0 to {MAX_SUPPRESS_DAYS}")
     app.register_blueprint(bp)
+    app.register_blueprint(analytics.bp)
 
 
 @bp.get("/users/<id:user_id>/buy-again")
