@@ -51,7 +51,7 @@ def rollback_command(args) -> int:
 
 def export_command(args) -> int:
     from recsvc.admin import export
-    from recsvc.read.triggers import WINDOWS
+    from recsvc.read.triggers import MAX_SUPPRESS_DAYS, SUPPRESS_DAYS, WINDOWS
     from recsvc.store import ModelStore, NoModel
 
     if not 1 <= args.limit <= 100:
@@ -71,7 +71,10 @@ def export_command(args) -> int:
             span = given[window.name]
             if span is not None and not 0 <= span <= window.maximum:
                 return fail(f"--{window.name} must be from 0 to {window.maximum}")
-            total, rows = export.trigger_entries(store, args.kind, span, args.limit)
+            suppress = SUPPRESS_DAYS if args.suppress_days is None else args.suppress_days
+            if not 0 <= suppress <= MAX_SUPPRESS_DAYS:
+                return fail(f"--suppress-days must be from 0 to {MAX_SUPPRESS_DAYS}")
+            total, rows = export.trigger_entries(store, args.kind, span, args.limit, suppress)
         count = export.write(rows, args.out, fmt, total, "users", progress=not args.no_progress)
     except NoModel as e:
         return fail(str(e))
@@ -90,6 +93,11 @@ def catalog_update_command(args) -> int:
         f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
         f"{result.shown:,} shown again; {result.unknown:,} not in the model"
     )
+    if result.back_in_stock or result.price_drops:
+        print(
+            f"  triggers: {result.back_in_stock:,} items back in stock ({result.notified['back-in-stock']:,} users), "
+            f"{result.price_drops:,} price drops ({result.notified['price-drop']:,} users)"
+        )
     if result.bad_rows:
         print(f"  skipped {result.bad_rows:,} bad rows, e.g.:")
         for example in result.examples:

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import admin, trainer
+from cli import admin, report, trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--limit", type=int, default=10, help="items per user (1-100)")
     export.add_argument("--days", type=int, help="the trigger's window in days (see /v1/triggers)")
     export.add_argument("--hours", type=int, help="abandoned-cart: hours in the cart")
+    export.add_argument(
+        "--suppress-days", type=int, help="leave out users sent this kind within N days (default 7; 0: nobody)"
+    )
     export.add_argument("--no-progress", action="store_true", help="no progress bar")
     export.set_defaults(run=admin.export_command)
 
@@ -151,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--version", help="the version to change (default: the served one)")
     update.set_defaults(run=admin.catalog_update_command)
+
+    reports = sub.add_parser("report", help="write a report of the served model as an HTML page")
+    reports.add_argument("what", choices=["retention"])
+    reports.add_argument("--out", required=True, type=Path, help="the folder for retention.html")
+    reports.set_defaults(run=report.report_command)
     return parser
 
 

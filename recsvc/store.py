@@ -328,6 +328,35 @@ class ModelStore:
             pipe.expire(keys.live(user_id), LIVE_TTL_S)
         pipe.execute()
 
+    # -- retention figures, catalog changes and sends of trigger messages --
+
+    @_guard
+    def analytics(self, version: str) -> dict | None:
+        """The version's retention figures (None for a version trained before they existed)."""
+        raw = self._redis.get(keys.analytics(version))
+        return json.loads(raw) if raw else None
+
+    @_guard
+    def catalog_changes(self, version: str, kind: str) -> dict[int, dict]:
+        """Item index -> the change (``keys.catalog_changes``) of a back-in-stock or price-drop list."""
+        return {int(i): json.loads(v) for i, v in self._redis.hgetall(keys.catalog_changes(version, kind)).items()}
+
+    @_guard
+    def sent_at(self, kind: str, user_ids: Sequence[str]) -> list[float | None]:
+        """When a message of ``kind`` was last sent to each user (None: never, or long ago)."""
+        if not user_ids:
+            return []
+        return list(self._redis.zmscore(keys.sent(kind), list(user_ids)))
+
+    @_guard
+    def record_sends(self, kind: str, user_ids: Sequence[str], at: float, forget_before: float) -> None:
+        """Note that ``kind`` was sent to the users at ``at`` (a later send wins);
+        forget sends before ``forget_before``."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(keys.sent(kind), {u: at for u in user_ids}, gt=True)
+        pipe.zremrangebyscore(keys.sent(kind), "-inf", f"({forget_before}")
+        pipe.execute()
+
     def _version_cache(self, version: str) -> VersionCache:
         if self._cache is None or self._cache.version != version:
             self._cache = VersionCache(version, self._redis.get(keys.catalog_rev(version)))

@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass, field
 
+from recsvc.contract.units import PRICE_DROP_SHARE
+
 
 def _default_weights() -> dict[str, float]:
     return {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0}
@@ -86,8 +88,21 @@ class TrainConfig:
     interest_days: float = 14.0  # category interest: views on separate days within this window
     interest_min_views: int = 2
     interest_categories: int = 3
+    # best time to contact: the shop's time zone (IANA name) for hours, weekdays and calendar months
+    timezone: str = "UTC"
+    contact_min_events: int = 5  # users with fewer events get the shop's peak hour and weekday
+    # back-in-stock and price-drop: items a user wished for, carted, or viewed on separate days lately
+    watch_days: float = 30.0
+    watch_min_view_days: int = 2
+    watched_per_user: int = 20
+    price_drop_share: float = PRICE_DROP_SHARE  # a price drop counts when the price falls by at least this share
 
     versions_kept: int = 3
+
+    def __post_init__(self) -> None:
+        from training.analytics_time import zone
+
+        zone(self.timezone)  # an unknown time zone fails before any work, with its name
 
     def to_dict(self) -> dict:
         return asdict(self)

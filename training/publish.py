@@ -26,7 +26,7 @@ import redis
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
-from training import retention_records, serialize
+from training import catalog_triggers, retention_records, serialize
 from training.pipeline import Lists
 
 log = logging.getLogger(__name__)
@@ -299,11 +299,24 @@ def write_retention(writer: VersionWriter, lists: Lists) -> dict[str, int]:
     user_ids = data.events.user_ids
     writer.set_many(retention_records.buy_again_records(version, user_ids, retained.buy_again))
     writer.set_many(retention_records.profile_records(version, user_ids, retained.profiles, data.category_ids))
+    writer.set_many(retention_records.watcher_records(version, user_ids, data.item_ids, retained.profiles), "watched")
+    writer.set(keys.analytics(version), json.dumps(retained.analytics))
     sizes = {}
     for kind, (users, scores) in retention_records.trigger_scores(retained.buy_again, retained.profiles).items():
         if len(users):
             writer.sorted_set(keys.trigger(version, kind), user_ids[users].tolist(), scores.tolist())
         sizes[kind] = len(users)
+    config, watched = lists.config, retained.profiles.watched
+    for kind, found in catalog_triggers.detect(
+        writer.r, data, watched, config.price_drop_share, config.watch_days, time.time()
+    ).items():
+        if found.changes:
+            writer.hash(
+                keys.catalog_changes(version, kind), ((str(i), json.dumps(c)) for i, c in found.changes.items())
+            )
+        if len(found.users):
+            writer.sorted_set(keys.trigger(version, kind), user_ids[found.users].tolist(), found.scores.tolist())
+        sizes[kind] = len(found.users)
     return sizes
 
 

@@ -24,9 +24,10 @@ def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iter
 def profile_records(
     version: str, user_ids: np.ndarray, p: Profiles, category_ids: list[str]
 ) -> Iterator[tuple[str, bytes]]:
-    """(key, encoded ``Profile``) for every user with a purchase, an open cart or a category interest."""
-    cart_n, interest_n = p.cart.lengths(), p.interest.lengths()
-    for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0)).tolist():
+    """(key, encoded ``Profile``) for every user with a purchase, an open cart, a category interest or watched items."""
+    cart_n, interest_n, watched_n = p.cart.lengths(), p.interest.lengths(), p.watched.items.lengths()
+    contact, watched_at = p.contact, p.watched.items.indptr
+    for u in np.flatnonzero((p.orders > 0) | (cart_n > 0) | (interest_n > 0) | (watched_n > 0)).tolist():
         cats, _ = p.top_categories.row(u)
         cart, cart_t = p.cart.row(u)
         interest, interest_t = p.interest.row(u)
@@ -48,8 +49,24 @@ def profile_records(
             cart_at=int(cart_t.max()) if len(cart) else None,
             interest=tuple(category_ids[c] for c in interest.tolist()),
             interest_at=int(interest_t.max()) if len(interest) else None,
+            contact_hour=int(contact.hour[u]),
+            contact_weekday=int(contact.weekday[u]),
+            contact_own=bool(contact.own[u]),
+            watched=tuple(p.watched.items.values[watched_at[u] : watched_at[u + 1]].tolist()),
+            watched_reasons=tuple(p.watched.reasons[watched_at[u] : watched_at[u + 1]].tolist()),
         )
         yield keys.profile(version, user_ids[u]), encode_profile(profile)
+
+
+def watcher_records(version: str, user_ids: np.ndarray, item_ids: np.ndarray, p: Profiles) -> Iterator[tuple[str, str]]:
+    """(``keys.watchers`` key, user ids joined by newlines) for every watched item."""
+    w = p.watched.items
+    users = np.repeat(np.arange(w.rows), w.lengths())
+    order = np.argsort(w.values, kind="stable")
+    items, users = w.values[order], users[order]
+    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]]) if len(items) else np.zeros(0, np.int64)
+    for lo, hi in zip(starts.tolist(), np.r_[starts[1:], len(items)].tolist()):
+        yield keys.watchers(version, item_ids[items[lo]]), "\n".join(user_ids[users[lo:hi]].tolist())
 
 
 def trigger_scores(buy: BuyAgain, p: Profiles) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -3,13 +3,16 @@
 A change file (CSV, CSV.gz or JSON lines) has ``item_id`` and any of ``available``,
 ``price``, ``title``, ``url``, ``image_url``. All changes land in one transaction with a
 bump of the version's ``catalog_rev``, so every service process drops its cached
-attributes and hidden items at once.
+attributes and hidden items at once. A hidden item shown again (back in stock) or a price
+that falls by the version's ``price_drop_share`` is recorded for the ``back-in-stock`` and
+``price-drop`` trigger lists, and the users who watch the item join that list.
 """
 
 import csv
 import gzip
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,7 @@ from recsvc.contract import keys, versions
 from recsvc.contract.commands import get_many
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
-from recsvc.contract.units import ITEM_ATTRIBUTES
+from recsvc.contract.units import ITEM_ATTRIBUTES, PRICE_DROP_SHARE, price_dropped
 
 FIELDS = ("available", *ITEM_ATTRIBUTES)
 """What a change may set: availability and the attributes an item in an answer carries."""
@@ -42,6 +45,9 @@ class CatalogUpdate:
     hidden: int = 0
     shown: int = 0
     unknown: int = 0
+    back_in_stock: int = 0
+    price_drops: int = 0
+    notified: dict[str, int] = field(default_factory=dict)  # per catalog trigger kind: users added to it
     bad_rows: int = 0
     examples: list[str] = field(default_factory=list)
 
@@ -111,12 +117,18 @@ def _parse(row: dict) -> tuple[str, dict]:
     return item_id.strip(), change
 
 
-def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdate) -> CatalogUpdate:
-    """Apply changes to ``update.version`` in one transaction."""
+def apply_changes(
+    r: redis.Redis, changes: dict[str, dict], update: CatalogUpdate, at: float | None = None
+) -> CatalogUpdate:
+    """Apply changes to ``update.version`` in one transaction, with the triggers they set off at ``at``."""
     version = update.version
+    at = time.time() if at is None else at
+    share = json.loads(r.get(keys.meta(version)) or "{}").get("parameters", {}).get("price_drop_share")
+    share = PRICE_DROP_SHARE if share is None else share
     attrs: dict[str, str] = {}
     hide: list[int] = []
     show: list[int] = []
+    triggered: dict[str, dict[str, tuple[int, dict]]] = {kind: {} for kind in keys.CATALOG_KINDS}
     ids = list(changes)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -126,16 +138,35 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
         if not found:
             continue
         current = r.hmget(keys.attrs(version), [str(index) for _, index in found])
-        for (item_id, index), raw in zip(found, current):
+        hidden = r.smismember(keys.unavailable(version), [index for _, index in found])
+        for (item_id, index), raw, was_hidden in zip(found, current, hidden):
             entry = json.loads(raw) if raw else {"item_id": item_id}
             change = dict(changes[item_id])
             available = change.pop("available", None)
             if available is not None:
                 (show if available else hide).append(index)
+            stays_hidden = available is False or (was_hidden and not available)
+            if was_hidden and available:
+                triggered["back-in-stock"][item_id] = (index, {"at": int(at)})
+            old_price, new_price = entry.get("price"), change.get("price")
+            if not stays_hidden and old_price is not None and new_price is not None:
+                if price_dropped(float(old_price), float(new_price), share):
+                    drop = {"at": int(at), "old_price": old_price, "new_price": new_price}
+                    triggered["price-drop"][item_id] = (index, drop)
             entry.update(change)
             attrs[str(index)] = json.dumps(entry, separators=(",", ":"))
             update.changed += 1
+    watchers = _watchers(r, version, {i for by_item in triggered.values() for i in by_item})
     pipe = r.pipeline(transaction=True)
+    for kind, by_item in triggered.items():
+        users: dict[str, float] = {}
+        for item_id, (index, change) in by_item.items():
+            pipe.hset(keys.catalog_changes(version, kind), str(index), json.dumps(change))
+            users.update((u, at) for u in watchers.get(item_id, ()))
+        if users:
+            pipe.zadd(keys.trigger(version, kind), users, gt=True)
+        update.notified[kind] = len(users)
+    update.back_in_stock, update.price_drops = len(triggered["back-in-stock"]), len(triggered["price-drop"])
     items = list(attrs.items())
     for start in range(0, len(items), CHUNK):
         pipe.hset(keys.attrs(version), mapping=dict(items[start : start + CHUNK]))
@@ -147,6 +178,18 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
     pipe.execute()
     update.hidden, update.shown = len(hide), len(show)
     return update
+
+
+def _watchers(r: redis.Redis, version: str, item_ids: set[str]) -> dict[str, list[str]]:
+    """item id -> the users who watch it (``keys.watchers``)."""
+    ids = sorted(item_ids)
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for item_id, raw in zip(chunk, r.mget([keys.watchers(version, i) for i in chunk])):
+            if raw:
+                out[item_id] = raw.decode().split("\n")
+    return out
 
 
 def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> CatalogUpdate:

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 from recsvc.read.retention import RetentionAnswers
-from recsvc.read.triggers import WINDOWS, Triggers
+from recsvc.read.triggers import SUPPRESS_DAYS, WINDOWS, Triggers
 from recsvc.store import ModelStore
 
 CHUNK = 1_000
@@ -44,9 +44,11 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
 
 
 def trigger_entries(
-    store: ModelStore, kind: str, window: int | None, items_per_user: int
+    store: ModelStore, kind: str, window: int | None, items_per_user: int, suppress_days: int = SUPPRESS_DAYS
 ) -> tuple[None, Iterator[dict]]:
-    """(None: the size is known only at the end, every entry of a trigger list) under the served version."""
+    """(None: the size is known only at the end, every entry of a trigger list) under the served version.
+
+    Users sent a message of this kind within ``suppress_days`` are left out, as in ``/v1/triggers/<kind>``."""
     triggers = Triggers(RetentionAnswers(Answers(store)))
     total = None
     span = window if window is not None else WINDOWS[kind].default
@@ -55,7 +57,7 @@ def trigger_entries(
         """The entries of every page, the cursor carried from one to the next."""
         cursor = None
         while True:
-            page = triggers.page(kind, span, CHUNK, items_per_user, cursor)
+            page = triggers.page(kind, span, CHUNK, items_per_user, cursor, suppress_days=suppress_days)
             for entry in page["entries"]:
                 yield {"kind": kind, "model_version": page["model_version"], **entry}
             cursor = page["next_cursor"]

@@ -156,22 +156,60 @@ def buy_again(version: str, user_id: str) -> str:
 def profile(version: str, user_id: str) -> str:
     """string, ``records.Profile`` as JSON: a buyer's segment, RFM figures, top categories, open cart and interest.
 
-    Written by the trainer for users with a purchase, an open cart or a category interest; read by
+    Written by the trainer for users with a purchase, an open cart, a category interest or a watched item; read by
     ``/v1/users/<id>/profile`` and the trigger lists.
     """
     return f"{version_prefix(version)}p:{user_id}"
 
 
-TRIGGER_KINDS = ("replenishment", "category-interest", "abandoned-cart", "win-back")
+CATALOG_KINDS = ("back-in-stock", "price-drop")
+"""Trigger kinds that follow catalog changes: written by the trainer and by ``recsvc catalog update``."""
+TRIGGER_KINDS = ("replenishment", "category-interest", "abandoned-cart", "win-back", *CATALOG_KINDS)
 
 
 def trigger(version: str, kind: str) -> str:
     """sorted set: user ids of one trigger list scored by a unix time.
 
     ``replenishment``: when the user's first item is due; ``category-interest``: the last view of the
-    category; ``abandoned-cart``: the last cart addition; ``win-back``: when the user became at risk.
-    Written by the trainer; read by ``/v1/triggers/<kind>`` and ``recsvc export triggers``.
+    category; ``abandoned-cart``: the last cart addition; ``win-back``: when the user became at risk;
+    ``back-in-stock`` and ``price-drop``: the (wall-clock) time of the latest change to an item they watch.
+    Written by the trainer (the catalog kinds also by ``recsvc catalog update``); read by
+    ``/v1/triggers/<kind>`` and ``recsvc export triggers``.
     """
     if kind not in TRIGGER_KINDS:
         raise ValueError(f"unknown trigger kind {kind!r}")
     return f"{version_prefix(version)}t:{kind}"
+
+
+def analytics(version: str) -> str:
+    """string, JSON: the retention figures of the version (``training.analytics``). Read by
+    ``/v1/analytics/retention`` and ``recsvc report retention``."""
+    return f"{version_prefix(version)}analytics"
+
+
+def watchers(version: str, item_id: str) -> str:
+    """string, user ids joined by newlines: who watches the item (``records.Profile.watched``).
+
+    Written by the trainer; read by ``recsvc catalog update`` to find whom a change concerns."""
+    return f"{version_prefix(version)}w:{item_id}"
+
+
+def catalog_changes(version: str, kind: str) -> str:
+    """hash: item index -> JSON of a change, ``{"at", "old_price", "new_price"}`` (price-drop) or
+    ``{"at"}`` (back-in-stock), ``at`` in unix seconds.
+
+    Written by the trainer (against the version served before it) and by ``recsvc catalog update``;
+    read by the ``back-in-stock`` and ``price-drop`` trigger lists."""
+    if kind not in CATALOG_KINDS:
+        raise ValueError(f"not a catalog trigger kind: {kind!r}")
+    return f"{version_prefix(version)}cc:{kind}"
+
+
+def sent(kind: str) -> str:
+    """sorted set: user ids scored by when a message of a trigger kind was last sent to them (unix s).
+
+    Not versioned: sends outlive a retraining. Written by ``POST /v1/triggers/<kind>/sent``; read by the
+    trigger lists, which leave out users contacted within the suppression window."""
+    if kind not in TRIGGER_KINDS:
+        raise ValueError(f"unknown trigger kind {kind!r}")
+    return f"{PREFIX}:sent:{kind}"

@@ -230,11 +230,15 @@ def decode_buy_again(data: bytes) -> BuyAgainRecord:
     )
 
 
+WATCH_REASONS = ("wishlist", "addtocart", "viewed")
+"""Why a user watches an item (``Profile.watched_reasons``): wished for it, carted it, viewed it on separate days."""
+
+
 @dataclass(frozen=True)
 class Profile:
     """A customer's profile as the trainer computes it (``keys.profile``); times are unix seconds.
 
-    Written for every user with a purchase, an open cart or a category interest.
+    Written for every user with a purchase, an open cart, a category interest or a watched item.
     """
 
     segment: str
@@ -251,10 +255,15 @@ class Profile:
     cart_at: int | None = None
     interest: tuple[str, ...] = ()  # category ids viewed and not bought
     interest_at: int | None = None
+    contact_hour: int | None = None  # 0..23 in the shop's time zone: when the user usually shops ...
+    contact_weekday: int | None = None  # ... 0 (Monday) .. 6 (Sunday)
+    contact_own: bool | None = None  # from the user's own events (False: the shop's peak)
+    watched: tuple[int, ...] = ()  # item indices wished for, carted or viewed repeatedly, not bought since
+    watched_reasons: tuple[int, ...] = ()  # aligned with watched: a position in WATCH_REASONS
 
 
 _PROFILE_FIELDS = tuple(f.name for f in fields(Profile))
-_PROFILE_LISTS = ("top_categories", "cart", "interest")
+_PROFILE_LISTS = ("top_categories", "cart", "interest", "watched", "watched_reasons")
 _PROFILE_OPTIONAL = frozenset(f.name for f in fields(Profile) if f.default is not MISSING)
 
 

@@ -45,7 +45,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "string",
                 "description": "because_you_bought, because_you_viewed, recently_viewed, similar_shoppers, trending, "
                 "popular, personalized, bought_together, viewed_together, similar, viewed_not_bought, affinity, "
-                "due_again, in_cart, ...",
+                "due_again, in_cart, back_in_stock, price_drop, ...",
                 "example": "because_you_bought",
             },
             "item_id": {"type": "string"},
@@ -279,6 +279,71 @@ _REC_ID = {"type": "string", "description": "this answer's id: send it back with
 for _name in ("UserItems", "ItemItems", "PopularItems", "CategoryOffers"):
     SCHEMAS[_name]["properties"]["rec_id"] = _REC_ID
 SCHEMAS["BatchResults"]["properties"]["results"]["items"]["properties"]["rec_id"] = _REC_ID
+
+# retention: best time to contact, reports of sent messages, the retention figures
+_BEST_TIME = {
+    "type": "object",
+    "nullable": True,
+    "description": "when the user usually shops, in the shop's time zone (the shop's peak with too few events)",
+    "properties": {
+        "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+        "weekday": {"type": "string"},
+        "source": {"type": "string", "enum": ["own_events", "shop_peak"]},
+        "timezone": {"type": "string"},
+    },
+}
+SCHEMAS["Profile"]["properties"]["best_time"] = _BEST_TIME
+SCHEMAS["TriggerPage"]["properties"]["entries"]["items"]["properties"]["best_time"] = _BEST_TIME
+SCHEMAS["SentReport"] = {
+    "type": "object",
+    "required": ["user_ids"],
+    "properties": {
+        "user_ids": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _ID},
+        "sent_at": {"type": "number", "description": "unix seconds; default now"},
+    },
+}
+SCHEMAS["SentRecorded"] = {
+    "type": "object",
+    "required": ["kind", "recorded"],
+    "properties": {"kind": {"type": "string"}, "recorded": {"type": "integer"}},
+}
+_RATE = {
+    "type": "object",
+    "properties": {
+        "rate": {"type": "number", "nullable": True},
+        "ci95": {"type": "array", "nullable": True, "items": {"type": "number"}, "description": "95% Wilson interval"},
+        "eligible": {"type": "integer", "description": "buyers whose first order is old enough"},
+    },
+}
+_FIGURES = {
+    "type": "object",
+    "properties": {
+        "buyers": {"type": "integer"},
+        "orders": {"type": "integer"},
+        "revenue": {"type": "number"},
+        "repeat_rate": {"type": "object", "additionalProperties": _RATE, "description": "by window: 30, 60, 90 days"},
+        "orders_per_buyer": {"type": "number", "nullable": True},
+        "average_order_value": {"type": "number", "nullable": True},
+        "revenue_per_buyer": {"type": "number", "nullable": True},
+        "at_risk_share": {"type": "number", "nullable": True},
+        "lost_share": {"type": "number", "nullable": True},
+    },
+}
+SCHEMAS["RetentionFigures"] = {
+    "type": "object",
+    "required": ["model_version", "overall", "by_segment", "by_cohort", "cohorts", "segments_over_time"],
+    "properties": {
+        "model_version": {"type": "string"},
+        "timezone": {"type": "string"},
+        "spend_unit": {"type": "string", "enum": ["price", "items"]},
+        "overall": _FIGURES,
+        "by_segment": {"type": "object", "additionalProperties": _FIGURES},
+        "by_cohort": {"type": "object", "additionalProperties": _FIGURES, "description": "by acquisition month"},
+        "cohorts": {"type": "array", "items": {"type": "object"}},
+        "ltv_projection": {"type": "object"},
+        "segments_over_time": {"type": "array", "items": {"type": "object"}},
+    },
+}
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "user_id": {"name": "user_id", "in": "path", "required": True, "schema": _ID},

@@ -8,6 +8,7 @@ from recsvc.contract.units import DAY
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one
 PROFILE_CATEGORIES = 3
 
@@ -47,10 +48,33 @@ class RetentionAnswers:
         self.answers = answers
         self.store = answers.store
         self.clock = clock
+        self._peak: tuple[str, dict | None] | None = None
 
     def now(self, version: str) -> float:
         """The version's notion of now (``ModelStore.data_time``)."""
         return self.store.data_time(version, self.clock())
+
+    def best_time(self, version: str, profile: Profile | None) -> dict | None:
+        """When to contact the user: the hour and weekday they usually shop at, in the shop's time zone.
+
+        From their own events where the trainer had enough of them, else the shop's peak; None for a
+        version trained before this was computed."""
+        shop = self._shop_time(version)
+        if shop is None:
+            return None
+        if profile is not None and profile.contact_hour is not None and profile.contact_weekday is not None:
+            own = {"hour": profile.contact_hour, "weekday": WEEKDAYS[profile.contact_weekday]}
+            return {**shop, **own, "source": "own_events" if profile.contact_own else "shop_peak"}
+        return shop
+
+    def _shop_time(self, version: str) -> dict | None:
+        """The shop's peak hour and weekday and its time zone, read once per version."""
+        if self._peak is None or self._peak[0] != version:
+            retention = self.store.meta(version).get("retention", {})
+            peak = retention.get("shop_peak")
+            shop = {**peak, "source": "shop_peak", "timezone": retention.get("timezone", "UTC")} if peak else None
+            self._peak = (version, shop)
+        return self._peak[1]
 
     def buy_again(self, user_id: str, filters: Filters) -> dict:
         """Items the user bought that are due again; popular items when there are none."""
@@ -81,6 +105,7 @@ class RetentionAnswers:
                 "days_since_last_order": None,
                 "usual_interval_days": None,
                 "top_categories": categories,
+                "best_time": self.best_time(version, None),
             }
         now = self.now(version)
         last = profile.last_order
@@ -94,6 +119,7 @@ class RetentionAnswers:
             "days_since_last_order": int((now - last) // DAY) if last is not None else None,
             "usual_interval_days": profile.usual_interval_days,
             "top_categories": list(profile.top_categories),
+            "best_time": self.best_time(version, profile),
         }
 
     def _categories_of(self, version: str, items: list[int]) -> list[str]:

@@ -10,8 +10,10 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
+from recsvc.contract.keys import CATALOG_KINDS
+from recsvc.contract.records import WATCH_REASONS, BuyAgainRecord, Profile, UserRecord
 from recsvc.contract.units import DAY
 from recsvc.read.listing import Filters, Listing
 from recsvc.read.retention import RetentionAnswers, due_candidates
@@ -38,7 +40,13 @@ WINDOWS = {
     "category-interest": Window("days", DAY, 7, 90),  # viewed within the last N days
     "abandoned-cart": Window("hours", HOUR, 24, 24 * 90),  # in the cart for at least N hours
     "win-back": Window("days", DAY, 30, 365),  # became at risk within the last N days
+    "back-in-stock": Window("days", DAY, 7, 90),  # a watched item came back within the last N days
+    "price-drop": Window("days", DAY, 7, 90),  # a watched item got cheaper within the last N days
 }
+SUPPRESS_DAYS = 7
+"""Users sent a message of a kind within this many days are left out of that kind's list (0: nobody)."""
+MAX_SUPPRESS_DAYS = 365
+"""The longest suppression window; sends older than this are forgotten."""
 
 
 class BadCursor(ValueError):
@@ -84,10 +92,24 @@ class Triggers:
         self.answers = retention.answers
         self.store = retention.store
 
-    def page(self, kind: str, window: int, limit: int, items_per_user: int, cursor: str | None = None) -> dict:
-        """One page of ``kind``: ``{"kind", "model_version", "entries", "next_cursor"}``."""
+    def page(
+        self,
+        kind: str,
+        window: int,
+        limit: int,
+        items_per_user: int,
+        cursor: str | None = None,
+        suppress_days: int = SUPPRESS_DAYS,
+    ) -> dict:
+        """One page of ``kind``: ``{"kind", "model_version", "entries", "next_cursor"}``.
+
+        Users sent a message of this kind within ``suppress_days`` (``POST /v1/triggers/<kind>/sent``) are left out.
+        """
         version = self.store.version()
-        now = self.retention.now(version)
+        wall = self.retention.clock()
+        # catalog changes are stamped with the wall clock, the other lists with the model's
+        now = wall if kind in CATALOG_KINDS else self.retention.now(version)
+        changes = self.store.catalog_changes(version, kind) if kind in CATALOG_KINDS else {}
         if cursor:
             page = Page.decode(cursor)
             if page.version != version:
@@ -103,10 +125,13 @@ class Triggers:
         while len(entries) < limit and offset - page.offset < max(MIN_SCAN, SCAN_FACTOR * limit):
             users = self.store.trigger_page(version, kind, page.low, page.high, offset, limit)
             found = self.store.retention_users(version, users)
+            sent = self.store.sent_at(kind, users) if suppress_days else [None] * len(users)
             consumed = 0
-            for user_id, (user, again, profile) in zip(users, found):
+            for user_id, (user, again, profile), sent_at in zip(users, found, sent):
                 consumed += 1
-                entry = self._entry(kind, version, now, span, user_id, user, again, profile, filters)
+                if sent_at is not None and sent_at >= wall - suppress_days * DAY:
+                    continue
+                entry = self._entry(kind, version, now, span, user_id, user, again, profile, filters, changes)
                 if entry is not None and entry["items"]:
                     entries.append(entry)
                     if len(entries) == limit:
@@ -126,7 +151,7 @@ class Triggers:
             return float("-inf"), now + span  # first item due by then
         if kind == "abandoned-cart":
             return float("-inf"), now - span  # the cart has waited that long
-        return now - span, float("inf")  # category-interest, win-back: recent enough
+        return now - span, float("inf")  # category-interest, win-back, catalog changes: recent enough
 
     def _entry(
         self,
@@ -139,10 +164,20 @@ class Triggers:
         again: BuyAgainRecord | None,
         profile: Profile | None,
         filters: Filters,
+        changes: dict[int, dict],
     ) -> dict | None:
         """One user's entry of a trigger list; None when the user has nothing for it."""
         blocked = set(user.bought) if user else set()
-        entry = {"user_id": user_id, "segment": profile.segment if profile else "new"}
+        entry = {
+            "user_id": user_id,
+            "segment": profile.segment if profile else "new",
+            "best_time": self.retention.best_time(version, profile),
+        }
+        if kind in CATALOG_KINDS:
+            if profile is None:
+                return None
+            # watched items were not bought since they were watched: an earlier purchase (coffee) does not block them
+            return {**entry, "items": self._changed_items(kind, version, profile, changes, filters)}
         if kind == "replenishment":
             if again is None:
                 return None
@@ -168,6 +203,36 @@ class Triggers:
         answer = self.answers.for_user_record(version, user, filters)
         days = self.retention.describe(version, user, profile)["days_since_last_order"]
         return {**entry, "days_since_last_order": days, "items": answer["items"]}
+
+    def _changed_items(
+        self, kind: str, version: str, profile: Profile, changes: dict[int, dict], filters: Filters
+    ) -> list[dict]:
+        """The user's watched items that came back or got cheaper, latest change first, each with the change as reason.
+
+        A change that no longer holds (the item hidden again, or dearer than the dropped price) is left out."""
+        watched = [(i, why) for i, why in zip(profile.watched, profile.watched_reasons) if i in changes]
+        attrs = self.store.attrs(version, [i for i, _ in watched])
+        candidates = []
+        for (item, why), attr in zip(watched, attrs):
+            change = changes[item]
+            reason = {"type": kind.replace("-", "_"), "watched": WATCH_REASONS[why]}
+            if kind == "price-drop":
+                price = (attr or {}).get("price")
+                if price is None or float(price) > change["new_price"]:
+                    continue
+                reason.update(old_price=change["old_price"], new_price=change["new_price"], since=_date(change["at"]))
+            else:
+                reason["since"] = _date(change["at"])
+            candidates.append((change["at"], item, reason))
+        candidates.sort(key=lambda c: -c[0])  # the latest change first
+        listing = Listing(self.store, version, filters)
+        listing.add((item, 1.0, reason) for _, item, reason in candidates)
+        return listing.items
+
+
+def _date(at: float) -> str:
+    """The UTC date of a unix time, ``2026-12-01``."""
+    return datetime.fromtimestamp(at, timezone.utc).date().isoformat()
 
 
 def _due_within(reason: dict, span: float) -> bool:

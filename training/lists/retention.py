@@ -10,10 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.records import WATCH_REASONS
+from training import analytics_time
 from training.config import TrainConfig
-from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, Events
+from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import DAY
-from training.ragged import Ragged, grouped, top_of_sparse, top_per_row
+from training.ragged import Ragged, grouped, rank_in_row, top_of_sparse, top_per_row
 
 SAME_ORDER_S = 12 * 3600  # purchases closer than this are one order, not a repeat
 SEGMENTS = ("new", "repeat", "vip", "at_risk", "lost")
@@ -57,6 +59,8 @@ class Profiles:
     top_categories: Ragged  # leaf category codes by interest
     cart: Ragged  # items put in the cart and not bought since, latest first (scores: cart time)
     interest: Ragged  # categories viewed repeatedly lately without a purchase (scores: last view time)
+    contact: analytics_time.ContactTimes  # the hour and weekday each user usually shops at
+    watched: "Watched"  # items wished for, carted or viewed repeatedly and not bought since
 
 
 def _purchases(events: Events):
@@ -150,25 +154,57 @@ def buy_again(events: Events, intervals: RepurchaseIntervals, n_users: int, k: i
     )
 
 
-def profiles(
-    events: Events,
-    strength: sp.csr_matrix,
-    item_category: np.ndarray,
-    n_categories: int,
-    price: np.ndarray,
-    now: int,
-    config: TrainConfig,
-) -> Profiles:
-    """Segments from recency, frequency and spend; the at-risk flag; top categories; cart and interest."""
-    n_users = len(events.user_ids)
-    user, item, ts, qty = _purchases(events)
-    # orders: a user's purchases split where more than SAME_ORDER_S pass between two
+@dataclass
+class Orders:
+    """Every order: purchases of one user split where more than SAME_ORDER_S pass between two.
+
+    Sorted by user, then time. ``value`` is price x quantity over the order's items with a known
+    price, or its number of items when the catalog has no price at all (``unit`` says which).
+    """
+
+    user: np.ndarray  # int64 user codes
+    time: np.ndarray  # float64 unix s of the order's first purchase
+    value: np.ndarray  # float64
+    unit: str  # "price" or "items"
+
+
+def orders_of(events: Events, price: np.ndarray) -> Orders:
+    """The orders of every user, with their values."""
+    p = events.event == PURCHASE
+    user, item, ts, qty = events.user[p].astype(np.int64), events.item[p], events.timestamp[p], events.quantity[p]
     by_time = np.lexsort((ts, user))
-    u, t = user[by_time], ts[by_time].astype(np.float64)
-    new_order = np.ones(len(u), dtype=bool)
-    new_order[1:] = (u[1:] != u[:-1]) | (np.diff(t) >= SAME_ORDER_S)
-    ou, ot = u[new_order], t[new_order]
-    orders = np.bincount(ou, minlength=n_users).astype(np.int32)
+    user, item, t, qty = user[by_time], item[by_time], ts[by_time].astype(np.float64), qty[by_time]
+    new_order = np.ones(len(user), dtype=bool)
+    new_order[1:] = (user[1:] != user[:-1]) | (np.diff(t) >= SAME_ORDER_S)
+    order_of = np.cumsum(new_order) - 1
+    known = np.isfinite(price[item])
+    if known.any():
+        weights, unit = np.where(known, price[item] * qty, 0.0), "price"
+    else:
+        weights, unit = qty.astype(np.float64), "items"
+    value = np.bincount(order_of, weights=weights, minlength=int(new_order.sum()))
+    return Orders(user=user[new_order], time=t[new_order], value=value, unit=unit)
+
+
+@dataclass
+class Standing:
+    """Per user, as of one moment: order count, first and last order, usual interval, spend, segment."""
+
+    orders: np.ndarray  # int32
+    first_order: np.ndarray  # float64 unix s (NaN without orders)
+    last_order: np.ndarray  # float64 unix s (NaN without orders)
+    usual_interval_days: np.ndarray  # float64 median days between orders (NaN under two orders)
+    spend: np.ndarray  # float64
+    segment: np.ndarray  # int8, a position in SEGMENTS
+    at_risk: np.ndarray  # bool: past their usual interval
+    at_risk_since: np.ndarray  # float64 unix s when they passed it
+
+
+def standing(orders: Orders, n_users: int, now: float, config: TrainConfig) -> Standing:
+    """Segments from recency, frequency and spend, counting the orders placed by ``now``."""
+    placed = orders.time <= now
+    ou, ot, value = orders.user[placed], orders.time[placed], orders.value[placed]
+    count = np.bincount(ou, minlength=n_users).astype(np.int32)
     first_order = np.full(n_users, np.nan)
     last_order = np.full(n_users, np.nan)
     first_order[ou[::-1]] = ot[::-1]
@@ -176,18 +212,11 @@ def profiles(
     gaps = np.diff(ot) / DAY
     same_user = ou[1:] == ou[:-1]
     usual, _ = _group_median(ou[1:][same_user], gaps[same_user], n_users)
-
-    known_price = np.isfinite(price[item])
-    if known_price.any():
-        spend = np.bincount(user[known_price], weights=price[item[known_price]] * qty[known_price], minlength=n_users)
-        unit = "price"
-    else:
-        spend = np.bincount(user, weights=qty, minlength=n_users).astype(np.float64)
-        unit = "items"
+    spend = np.bincount(ou, weights=value, minlength=n_users)
 
     recency = (now - last_order) / DAY
-    bought = orders > 0
-    repeat = orders >= 2
+    bought = count > 0
+    repeat = count >= 2
     at_risk_since = last_order + config.at_risk_factor * usual * DAY
     at_risk = repeat & (now > at_risk_since)
     lost = bought & ((recency > config.lost_days) | (repeat & (recency > config.lost_factor * usual)))
@@ -197,31 +226,115 @@ def profiles(
     repeaters = np.flatnonzero(repeat)
     top = int(np.ceil(config.vip_share * len(repeaters)))
     if top:
-        ranked = repeaters[np.lexsort((-orders[repeaters], -spend[repeaters]))]
+        ranked = repeaters[np.lexsort((-count[repeaters], -spend[repeaters]))]
         segment[ranked[:top]] = VIP
     segment[at_risk] = AT_RISK
     segment[lost] = LOST
+    return Standing(count, first_order, last_order, usual, spend, segment, at_risk, at_risk_since)
 
+
+def profiles(
+    events: Events,
+    strength: sp.csr_matrix,
+    item_category: np.ndarray,
+    n_categories: int,
+    price: np.ndarray,
+    now: int,
+    config: TrainConfig,
+    orders: Orders | None = None,
+) -> Profiles:
+    """Segments from recency, frequency and spend; the at-risk flag; top categories; cart, interest, contact time."""
+    n_users = len(events.user_ids)
+    orders = orders if orders is not None else orders_of(events, price)
+    s = standing(orders, n_users, now, config)
     leaf_rows = np.flatnonzero(item_category >= 0)
     leaf = sp.csr_matrix(
         (np.ones(len(leaf_rows), np.float32), (leaf_rows, item_category[leaf_rows])),
         shape=(len(item_category), max(n_categories, 1)),
     )
     top_categories = top_of_sparse((strength @ leaf).tocsr(), config.profile_categories)
+    tz = analytics_time.zone(config.timezone)
     return Profiles(
-        orders=orders,
-        first_order=first_order,
-        last_order=last_order,
-        usual_interval_days=usual.astype(np.float32),
-        spend=spend,
-        spend_unit=unit,
-        segment=segment,
-        at_risk=at_risk,
-        at_risk_since=at_risk_since,
+        orders=s.orders,
+        first_order=s.first_order,
+        last_order=s.last_order,
+        usual_interval_days=s.usual_interval_days.astype(np.float32),
+        spend=s.spend,
+        spend_unit=orders.unit,
+        segment=s.segment,
+        at_risk=s.at_risk,
+        at_risk_since=s.at_risk_since,
         top_categories=top_categories,
         cart=_abandoned_carts(events, now, config),
         interest=_category_interest(events, item_category, now, config),
+        contact=analytics_time.contact_times(events.user, events.timestamp, n_users, tz, config.contact_min_events),
+        watched=watched_items(events, now, config),
     )
+
+
+WATCH_WISHLIST, WATCH_CART, WATCH_VIEWS = range(len(WATCH_REASONS))  # positions in records.WATCH_REASONS
+
+
+@dataclass
+class Watched:
+    """Per user, the items they watch (latest first, scores: the last such event) and why (``WATCH_REASONS``)."""
+
+    items: Ragged
+    reasons: np.ndarray  # int8, aligned with items.values
+
+
+def _last_per_key(keys_: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted distinct keys, the latest time of each, the number of distinct days it occurs on)."""
+    order = np.lexsort((times, keys_))
+    k, t = keys_[order], times[order]
+    end = np.ones(len(k), dtype=bool)
+    end[:-1] = k[1:] != k[:-1]
+    new_day = np.ones(len(k), dtype=bool)
+    new_day[1:] = (k[1:] != k[:-1]) | (t[1:] // DAY != t[:-1] // DAY)  # days are sorted within a key
+    days = np.cumsum(new_day)[end]
+    return k[end], t[end], np.diff(np.r_[0, days])
+
+
+def watched_items(events: Events, now: int, config: TrainConfig) -> Watched:
+    """Per user, items wished for, carted or viewed on ``watch_min_view_days`` days within ``watch_days``
+    and not bought since: the items whose return or price drop is worth a message."""
+    n_users, n_items = len(events.user_ids), len(events.item_ids)
+    recent = events.timestamp >= now - config.watch_days * DAY
+    pair = events.user[recent].astype(np.int64) * n_items + events.item[recent]
+    ts, kind = events.timestamp[recent].astype(np.int64), events.event[recent]
+    found_pairs, found_reasons, found_times = [], [], []
+    for reason, code in ((WATCH_WISHLIST, WISHLIST), (WATCH_CART, ADDTOCART), (WATCH_VIEWS, VIEW)):
+        mask = kind == code
+        if not mask.any():
+            continue
+        k, t, n_days = _last_per_key(pair[mask], ts[mask])
+        if reason == WATCH_VIEWS:  # views count on separate days only
+            k, t = k[n_days >= config.watch_min_view_days], t[n_days >= config.watch_min_view_days]
+        found_pairs.append(k)
+        found_times.append(t)
+        found_reasons.append(np.full(len(k), reason, dtype=np.int8))
+    if not found_pairs:
+        return Watched(Ragged.empty(n_users), np.zeros(0, np.int8))
+    k, t, why = np.concatenate(found_pairs), np.concatenate(found_times), np.concatenate(found_reasons)
+    order = np.lexsort((why, k))  # per pair the strongest reason first
+    k, t, why = k[order], t[order], why[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    latest = np.maximum.reduceat(t, np.flatnonzero(first))
+    k, why = k[first], why[first]
+    bought_k, bought_t, _ = _last_per_key(pair[kind == PURCHASE], ts[kind == PURCHASE])
+    at = np.searchsorted(bought_k, k)
+    was_bought = at < len(bought_k)
+    was_bought[was_bought] = bought_k[at[was_bought]] == k[was_bought]
+    last_buy = np.where(was_bought, bought_t[np.minimum(at, max(len(bought_t) - 1, 0))] if len(bought_t) else 0, -1)
+    keep = last_buy < latest
+    k, latest, why = k[keep], latest[keep], why[keep]
+    users = k // n_items
+    order = np.lexsort((-latest, users))
+    k, latest, why, users = k[order], latest[order], why[order], users[order]
+    top = rank_in_row(users, n_users) < config.watched_per_user
+    items = grouped(users[top], k[top] % n_items, latest[top].astype(np.float64), n_users)
+    return Watched(items, why[top])
 
 
 def _abandoned_carts(events: Events, now: int, config: TrainConfig) -> Ragged:
@@ -275,16 +388,20 @@ class RetentionData:
     buy_again: BuyAgain
     profiles: Profiles
     now: int
+    analytics: dict  # the retention figures (``training.analytics``), published as JSON
 
     def summary(self) -> dict:
         """Counts for the model summary."""
         segments = np.bincount(self.profiles.segment[self.profiles.orders > 0], minlength=len(SEGMENTS))
+        contact = self.profiles.contact
         return {
             "now": self.now,
             "repeatable_items": int(np.isfinite(self.intervals.days).sum()),
             "items_with_own_interval": int(self.intervals.from_item.sum()),
             "buyers_by_segment": {name: int(n) for name, n in zip(SEGMENTS, segments)},
             "spend_unit": self.profiles.spend_unit,
+            "timezone": self.analytics["timezone"],
+            "shop_peak": {"hour": contact.shop_hour, "weekday": analytics_time.WEEKDAYS[contact.shop_weekday]},
         }
 
 
@@ -297,11 +414,16 @@ def build(
     now: int,
     config: TrainConfig,
 ) -> RetentionData:
-    """Intervals, buy-again lists and profiles for every user."""
+    """Intervals, buy-again lists, profiles and the retention figures for every user."""
+    from training import analytics
+
     intervals = repurchase_intervals(events, item_category, n_categories, config)
+    orders = orders_of(events, price)
+    found = profiles(events, strength, item_category, n_categories, price, now, config, orders)
     return RetentionData(
         intervals=intervals,
         buy_again=buy_again(events, intervals, len(events.user_ids), config.buy_again_per_user),
-        profiles=profiles(events, strength, item_category, n_categories, price, now, config),
+        profiles=found,
         now=now,
+        analytics=analytics.figures(orders, found.segment, now, config),
     )
