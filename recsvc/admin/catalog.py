@@ -186,7 +186,7 @@ def _watchers(r: redis.Redis, version: str, item_ids: set[str]) -> dict[str, lis
     out: dict[str, list[str]] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for item_id, raw in zip(chunk, r.mget([keys.watchers(version, i) for i in chunk])):
+        for item_id, raw in zip(chunk, get_many(r, [keys.watchers(version, i) for i in chunk])):
             if raw:
                 out[item_id] = raw.decode().split("\n")
     return out

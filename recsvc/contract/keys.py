@@ -8,8 +8,8 @@ encoding (see ``recsvc.contract.records``), who writes it and who reads it.
 On a Redis Cluster a key's slot comes from its hash tag (the part in braces) or else the whole
 key, so the records of users and items spread over the nodes. Keys that one script or one
 transaction must see together share a tag: the version protocol's keys (``{control}``, with each
-version's meta and manifest, which the switch checks) and a version's catalog (``{<version>:catalog}``,
-which a catalog update changes in one transaction).
+version's meta and manifest, which the switch checks) and a version's catalog and the trigger lists that follow it
+(``{<version>:catalog}``, which a catalog update changes in one transaction).
 """
 
 PREFIX = "recsvc"
@@ -178,6 +178,8 @@ def trigger(version: str, kind: str) -> str:
     """
     if kind not in TRIGGER_KINDS:
         raise ValueError(f"unknown trigger kind {kind!r}")
+    if kind in CATALOG_KINDS:  # changed in the catalog update's transaction
+        return f"{_catalog(version)}t:{kind}"
     return f"{version_prefix(version)}t:{kind}"
 
 
@@ -202,7 +204,7 @@ def catalog_changes(version: str, kind: str) -> str:
     read by the ``back-in-stock`` and ``price-drop`` trigger lists."""
     if kind not in CATALOG_KINDS:
         raise ValueError(f"not a catalog trigger kind: {kind!r}")
-    return f"{version_prefix(version)}cc:{kind}"
+    return f"{_catalog(version)}cc:{kind}"
 
 
 def sent(kind: str) -> str:
