@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.http.api import checked_id, filters_from, int_arg
+from recsvc.http.attribution import tag
 from recsvc.http.auth import authorize_user, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.retention import RetentionAnswers
@@ -66,7 +67,7 @@ def buy_again(user_id: str) -> ResponseReturnValue:
     """
     user_id = checked_id(user_id, "user_id")
     authorize_user(user_id)
-    return jsonify(retention().buy_again(user_id, filters_from(request.args)))
+    return jsonify(tag(retention().buy_again(user_id, filters_from(request.args)), "buy_again"))
 
 
 @bp.get("/users/<id:user_id>/profile")
