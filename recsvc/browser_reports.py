@@ -51,6 +51,8 @@ class BrowserReports:
         with _reachable():
             from_client, _, on_rec_id, _ = pipe.execute()
         if from_client > rate:
+            with _reachable():  # a report refused for the rate leaves its rec_id's allowance as it was
+                self._redis.decr(keys.tracking_reports(rec_id, kind))
             return "rate"
         if on_rec_id > MAX_REPORTS[kind]:
             return "repeated"

@@ -250,7 +250,7 @@
     } catch (e) { /* never break the page */ }
   }
 
-  window.recsvc = { version: 1, start: start, viewed: remember };
+  window.recsvc = { version: 1, start: start, viewed: remember, visitor: visitorId };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
