@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -62,11 +63,12 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "REDIS_URL": redis_url, "RECSVC_API_KEYS": api_key, "OPENBLAS_NUM_THREADS": "1"}
         env.update({f"RECSVC_{name}": value for name, value in settings.items()})
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would stall the service
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{self.port}", "recsvc:create_app()"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -75,8 +77,10 @@ class Service:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.log.seek(0)
+                    said = self.log.read().decode()[-2000:]
                     self.stop()
-                    raise RuntimeError(f"the service did not start: {self.process.stderr.read().decode()[-2000:]}")
+                    raise RuntimeError(f"the service did not start: {said}") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -84,8 +88,7 @@ class Service:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
-        if self.process.stderr:
-            self.process.stderr.close()
+        self.log.close()
 
 
 class Pages:
