@@ -75,7 +75,7 @@ def login() -> ResponseReturnValue:
     """Check the typed key and keep it in the cookie."""
     key = request.form.get("api_key", "")
     if not key or not any(hmac.compare_digest(key.encode(), k) for k in api_keys()):
-        return _login("That is not one of the service's API keys.")
+        return _login("That key is not one of the API keys of this service.")
     response = redirect(PATH, code=303)
     response.set_cookie(
         COOKIE, key, max_age=COOKIE_MAX_AGE_S, path=PATH, httponly=True, samesite="Strict", secure=request.is_secure
