@@ -12,9 +12,11 @@ import redis
 from cli.trainer import demo_urls
 from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys
+from recsvc.http.tokens import make_token
 from tests.browser import SHOP_ITEMS, Pages, Service, chromium, free_port, placeholder_images, train_demo_shop
 
 KEY = "browser-test-key"
+SECRET = "browser-test-token-secret"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,7 @@ def demo(redis_url, tmp_path_factory):
     urls = demo_urls(type("Shop", (), {"catalog": folder / "catalog.csv", "events": folder / "events.csv"}))
     user = urls[0].split("/")[3]
     shoe = urls[1].split("/")[3]
-    service = Service(redis_url, KEY)
+    service = Service(redis_url, KEY, TOKEN_SECRET=SECRET)
     pages = Pages()
     yield {"service": service, "pages": pages, "user": user, "shoe": shoe, "r": r}
     pages.stop()
@@ -65,7 +67,8 @@ def shop_page(api: str, body: str, script_src: str | None = None, script_attrs: 
 
 def api_answer(service: Service, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(service.url + path, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "X-API-Key": KEY}
+    request = urllib.request.Request(service.url + path, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
 
@@ -159,6 +162,26 @@ def test_the_session_list_follows_the_items_viewed_in_this_browser_session(demo,
     answer = api_answer(service, "/v1/sessions/recommendations", {"items": [shoe], "limit": 4})
     assert answer["source"] == "session"
     assert [i["item_id"] for i in rendered(page, "#session")] == [i["item_id"] for i in answer["items"]]
+    assert page.errors == []
+
+
+def test_the_customers_own_lists_render_with_a_signed_user_token(demo, page):
+    service, pages, user = demo["service"], demo["pages"], demo["user"]
+    token = make_token(SECRET, user)
+    body = "".join(
+        f'<div id="{kind}" data-recsvc="{kind}" data-user-id="{user}" data-user-token="{token}" data-limit="3"></div>'
+        for kind in ("buy-again", "recently-viewed")
+    )
+    body += f'<div id="forged" data-recsvc="buy-again" data-user-id="{user}" data-user-token="{token}x"></div>'
+    pages.pages["/mine"] = shop_page(service.url, body)
+    page.goto(pages.url + "/mine")
+    for kind in ("buy-again", "recently-viewed"):
+        page.wait_for_selector(f"#{kind}[data-recsvc-state=ready]", timeout=10_000)
+        answer = api_answer(service, f"/v1/users/{user}/{kind}?limit=3")
+        assert [i["item_id"] for i in rendered(page, f"#{kind}")] == [i["item_id"] for i in answer["items"]], kind
+    assert api_answer(service, f"/v1/users/{user}/buy-again?limit=3")["source"] == "buy_again"
+    page.wait_for_selector("#forged[data-recsvc-state=unavailable]", state="attached", timeout=10_000)  # a 401
+    assert page.inner_html("#forged") == ""
     assert page.errors == []
 
 
