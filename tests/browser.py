@@ -55,8 +55,13 @@ def train_demo_shop(r: redis.Redis, folder: Path) -> TrainResult:
     return train(r, Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
 
 
+WORKERS = ("-w", "1", "-k", "gthread", "--threads", "4")
+"""One process with threads: Chromium opens spare connections ahead of need, and each would hold a sync
+worker until gunicorn's timeout (a browser-facing service runs behind a proxy, or with threads)."""
+
+
 class Service:
-    """The service under gunicorn (one worker) on a free port of 127.0.0.1, reading ``redis_url``."""
+    """The service under gunicorn (one process) on a free port of 127.0.0.1, reading ``redis_url``."""
 
     def __init__(self, redis_url: str, api_key: str, **settings: str):
         self.port = free_port()
@@ -65,7 +70,7 @@ class Service:
         env.update({f"RECSVC_{name}": value for name, value in settings.items()})
         self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would stall the service
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{self.port}", "recsvc:create_app()"],
+            [sys.executable, "-m", "gunicorn", *WORKERS, "-b", f"127.0.0.1:{self.port}", "recsvc:create_app()"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,

@@ -38,7 +38,7 @@ def service(retention_model, redis_url):
 def api(service, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
-    with urllib.request.urlopen(urllib.request.Request(service.url + path, data, headers), timeout=10) as r:
+    with urllib.request.urlopen(urllib.request.Request(service.url + path, data, headers), timeout=20) as r:
         return json.load(r)
 
 

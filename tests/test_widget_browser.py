@@ -55,7 +55,7 @@ def page(browser):
     context.close()
 
 
-def shop_page(api: str, body: str, script_src: str | None = None, script_attrs: str = "") -> str:
+def shop_page(api: str, body: str, script_src: str | None = None, script_attrs: str = 'data-timeout="8000"') -> str:
     src = script_src or f"{api}/widget.js"
     return (
         f'<!doctype html><html lang="en"><head><title>A shop</title>'
@@ -69,7 +69,7 @@ def api_answer(service: Service, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json", "X-API-Key": KEY}
     request = urllib.request.Request(service.url + path, data=data, headers=headers)
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=20) as response:
         return json.load(response)
 
 
@@ -95,9 +95,9 @@ def open_three_lists(demo, page) -> None:
     service, pages = demo["service"], demo["pages"]
     pages.pages["/three"] = shop_page(service.url, THREE_LISTS.format(shoe=demo["shoe"], user=demo["user"]))
     page.goto(pages.url + "/three")
-    page.wait_for_selector("#also[data-recsvc-state=ready]", timeout=10_000)
-    page.wait_for_selector("#picks[data-recsvc-state=ready]", timeout=10_000)
-    page.wait_for_selector("#popular[data-recsvc-state=ready]", timeout=10_000)
+    page.wait_for_selector("#also[data-recsvc-state=ready]", timeout=20_000)
+    page.wait_for_selector("#picks[data-recsvc-state=ready]", timeout=20_000)
+    page.wait_for_selector("#popular[data-recsvc-state=ready]", timeout=20_000)
 
 
 def test_three_widgets_render_the_demo_shops_items(demo, page):
@@ -144,7 +144,7 @@ def test_a_click_is_counted_and_reaches_the_events_stream(demo, page):
     ((_, fields),) = r.xrange(keys.EVENTS_STREAM)
     assert fields[b"item_id"].decode() == first and fields[b"event"] == b"view"
     assert fields[b"user_id"].decode() == f"visitor:{visitor}"
-    with urllib.request.urlopen(demo["service"].url + "/metrics", timeout=5) as response:
+    with urllib.request.urlopen(demo["service"].url + "/metrics", timeout=20) as response:
         metrics = response.read().decode()
     assert 'recsvc_tracked_total{endpoint="also_bought",kind="click"} 1.0' in metrics
     assert page.errors == []
@@ -156,9 +156,9 @@ def test_the_session_list_follows_the_items_viewed_in_this_browser_session(demo,
     pages.pages["/product"] = shop_page(service.url, f'<div data-recsvc="similar" data-item-id="{shoe}"></div>')
     pages.pages["/home"] = shop_page(service.url, '<div id="session" data-recsvc="session" data-limit="4"></div>')
     page.goto(pages.url + "/product")
-    page.wait_for_selector("[data-recsvc-state=ready]", timeout=10_000)
+    page.wait_for_selector("[data-recsvc-state=ready]", timeout=20_000)
     page.goto(pages.url + "/home")
-    page.wait_for_selector("#session[data-recsvc-state=ready]", timeout=10_000)
+    page.wait_for_selector("#session[data-recsvc-state=ready]", timeout=20_000)
     answer = api_answer(service, "/v1/sessions/recommendations", {"items": [shoe], "limit": 4})
     assert answer["source"] == "session"
     assert [i["item_id"] for i in rendered(page, "#session")] == [i["item_id"] for i in answer["items"]]
@@ -176,11 +176,11 @@ def test_the_customers_own_lists_render_with_a_signed_user_token(demo, page):
     pages.pages["/mine"] = shop_page(service.url, body)
     page.goto(pages.url + "/mine")
     for kind in ("buy-again", "recently-viewed"):
-        page.wait_for_selector(f"#{kind}[data-recsvc-state=ready]", timeout=10_000)
+        page.wait_for_selector(f"#{kind}[data-recsvc-state=ready]", timeout=20_000)
         answer = api_answer(service, f"/v1/users/{user}/{kind}?limit=3")
         assert [i["item_id"] for i in rendered(page, f"#{kind}")] == [i["item_id"] for i in answer["items"]], kind
     assert api_answer(service, f"/v1/users/{user}/buy-again?limit=3")["source"] == "buy_again"
-    page.wait_for_selector("#forged[data-recsvc-state=unavailable]", state="attached", timeout=10_000)  # a 401
+    page.wait_for_selector("#forged[data-recsvc-state=unavailable]", state="attached", timeout=20_000)  # a 401
     assert page.inner_html("#forged") == ""
     assert page.errors == []
 
@@ -213,7 +213,7 @@ def test_an_unreachable_api_leaves_the_page_intact(demo, page):
     dead = f"http://127.0.0.1:{free_port()}"
     pages.pages["/unreachable"] = shop_page(dead, FALLBACK.format(id="down"), script_src=f"{service.url}/widget.js")
     page.goto(pages.url + "/unreachable")
-    page.wait_for_selector("#down[data-recsvc-state=unavailable]", timeout=10_000)
+    page.wait_for_selector("#down[data-recsvc-state=unavailable]", timeout=20_000)
     intact(page)
 
 
@@ -225,6 +225,6 @@ def test_a_slow_api_times_out_and_leaves_the_page_intact(demo, page):
     )
     started = time.monotonic()
     page.goto(pages.url + "/lagging")
-    page.wait_for_selector("#down[data-recsvc-state=unavailable]", timeout=10_000)
+    page.wait_for_selector("#down[data-recsvc-state=unavailable]", timeout=20_000)
     assert time.monotonic() - started < 5
     intact(page)

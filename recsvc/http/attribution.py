@@ -10,7 +10,6 @@ service gave, and only as the user they were for.
 """
 
 import base64
-import hashlib
 import hmac
 import secrets
 import time
@@ -98,5 +97,5 @@ def _shared_secret(r: redis.Redis) -> bytes:
 
 
 def _signature(secret: bytes, unsigned: str, user_id: str) -> str:
-    mac = hmac.new(secret, f"{unsigned}\n{user_id}".encode(), hashlib.sha256).digest()[:16]
+    mac = hmac.digest(secret, f"{unsigned}\n{user_id}".encode(), "sha256")[:16]  # the one-shot C path
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
