@@ -19,7 +19,7 @@ RATE_WINDOW_S = 60
 DEFAULT_RATE = 120
 """Reports one client address may make per rate window (``RECSVC_TRACK_RATE``)."""
 MAX_REPORTS = {"impression": 1, "click": 10}
-"""Reports of each kind counted per rec_id: a list is seen once, and a few of its items clicked."""
+"""Reports of each kind counted per rec_id and viewer: a list is seen once, and a few of its items clicked."""
 HOUR_S = 3_600
 COUNTS_TTL_S = 2 * 86_400
 """Seconds the hourly counts are kept: the dashboard shows the last 24 hours."""
@@ -39,20 +39,25 @@ class BrowserReports:
     def __init__(self, r: redis.Redis):
         self._redis = r
 
-    def refusal(self, client: str, rec_id: str, kind: str, rate: int, ttl_s: int, now: float | None = None) -> str:
-        """Count the report against its limits: "" when it may be counted, else why not ("rate" or "repeated")."""
+    def refusal(
+        self, client: str, rec_id: str, viewer: str, kind: str, rate: int, ttl_s: int, now: float | None = None
+    ) -> str:
+        """Count the report against its limits: "" when it may be counted, else why not ("rate" or "repeated").
+
+        ``viewer`` (a user or visitor id, or empty) has its own allowance on the rec_id: a list cached by a
+        CDN reaches many visitors with one rec_id."""
         moment = time.time() if now is None else now
         window = int(moment) // RATE_WINDOW_S * RATE_WINDOW_S
         pipe = self._redis.pipeline(transaction=False)
         pipe.incr(keys.tracking_rate(window, client))
         pipe.expire(keys.tracking_rate(window, client), 2 * RATE_WINDOW_S)
-        pipe.incr(keys.tracking_reports(rec_id, kind))
-        pipe.expire(keys.tracking_reports(rec_id, kind), ttl_s)
+        pipe.incr(keys.tracking_reports(rec_id, viewer, kind))
+        pipe.expire(keys.tracking_reports(rec_id, viewer, kind), ttl_s)
         with _reachable():
             from_client, _, on_rec_id, _ = pipe.execute()
         if from_client > rate:
             with _reachable():  # a report refused for the rate leaves its rec_id's allowance as it was
-                self._redis.decr(keys.tracking_reports(rec_id, kind))
+                self._redis.decr(keys.tracking_reports(rec_id, viewer, kind))
             return "rate"
         if on_rec_id > MAX_REPORTS[kind]:
             return "repeated"

@@ -74,6 +74,16 @@ def test_an_impression_is_counted_once_per_list(client, redis_url):
     assert counts["similar"] == {"impression": 1, "click": 0}
 
 
+def test_one_cached_answer_counts_once_for_each_visitor(client, redis_url):
+    rec_id = client.get("/v1/popular").json["rec_id"]  # a CDN hands the same answer to many visitors
+    counted = [
+        track(client, rec_id=rec_id, type="impression", visitor_id=visitor).json["counted"]
+        for visitor in ("v-first-visitor", "v-other-visitor", "v-first-visitor")
+    ]
+    assert counted == [True, True, False]
+    assert BrowserReports(redis.Redis.from_url(redis_url)).counts()["popular"]["impression"] == 2
+
+
 def test_a_click_goes_into_the_stream_as_a_view_for_training(client, tracked_r):
     rec_id = client.get("/v1/items/shoe-1/also-bought").json["rec_id"]
     answer = track(client, rec_id=rec_id, type="click", item_id="shirt-1", visitor_id="v0123456789abcdef")
@@ -115,6 +125,7 @@ def test_a_beacon_sends_the_report_as_text_plain(client):
         {"rec_id": "POPULAR", "type": "click", "item_id": "no-such-item", "visitor_id": "v0123456789"},
         {"rec_id": "POPULAR", "type": "click", "item_id": "bad\tid", "visitor_id": "v0123456789"},
         {"rec_id": "POPULAR", "type": "impression", "user_id": ""},
+        {"rec_id": "POPULAR", "type": "impression", "visitor_id": "no spaces allowed"},
         [1, 2],
         "not json at all",
     ],

@@ -2,9 +2,10 @@
 
 Only reports on an answer the service gave are taken: the ``rec_id`` must be one it signed, not yet
 expired, and for the user it names (``recsvc.http.attribution``). Each address may report
-``RECSVC_TRACK_RATE`` times a minute, each rec_id be seen once and clicked a few times
-(``recsvc.browser_reports``). A counted click goes into the events stream as a view of the clicked item,
-so the next training learns from it, and into ``/metrics`` and the CTR per list like an impression.
+``RECSVC_TRACK_RATE`` times a minute, and each viewer (the user, else the page's visitor id) see a
+rec_id once and click in its list a few times (``recsvc.browser_reports``). A counted click goes into
+the events stream as a view of the clicked item, so the next training learns from it, and into
+``/metrics`` and the CTR per list like an impression.
 """
 
 import re
@@ -77,10 +78,15 @@ def track() -> ResponseReturnValue:
     endpoint = verified_endpoint(rec_id, user_id or "")
     if endpoint is None:
         raise invalid("rec_id is not one this service gave (to this user_id), or it is more than an hour old")
-    click = _click(body, user_id) if kind == "click" else None
+    visitor = body.get("visitor_id")
+    if visitor is not None and (not isinstance(visitor, str) or not VISITOR.fullmatch(visitor)):
+        raise invalid("visitor_id must be 8 to 64 of A-Z a-z 0-9 _ -")
+    click = _click(body, user_id, visitor) if kind == "click" else None
     now = time.time()
     rate = int(current_app.config.get("TRACK_RATE") or DEFAULT_RATE)
-    refusal = reports().refusal(request.remote_addr or "", rec_id, kind, rate, REC_ID_TTL_S, now)
+    # a cached answer reaches many visitors with one rec_id: each may report on it
+    viewer = user_id or visitor or ""
+    refusal = reports().refusal(request.remote_addr or "", rec_id, viewer, kind, rate, REC_ID_TTL_S, now)
     if refusal == "rate":
         raise ApiError(429, f"at most {rate} reports a minute from one address", "too_many_requests")
     if refusal:
@@ -94,14 +100,13 @@ def track() -> ResponseReturnValue:
     return jsonify(counted=True), 200
 
 
-def _click(body: dict, user_id: str | None) -> dict[str, str]:
+def _click(body: dict, user_id: str | None, visitor: str | None) -> dict[str, str]:
     """The stream fields of a reported click: a view of the item by the list's user or the page's visitor."""
     item_id = checked_id(body.get("item_id"), "item_id")
     if answers().store.item(item_id)[1] is None:
         raise invalid(f"item_id {item_id!r} is not an item of the served model")
     if user_id is None:
-        visitor = body.get("visitor_id")
-        if not isinstance(visitor, str) or not VISITOR.fullmatch(visitor):
+        if visitor is None:
             raise invalid("a click on a list not keyed by a user needs visitor_id: 8 to 64 of A-Z a-z 0-9 _ -")
         user_id = VISITOR_PREFIX + visitor
     return {"user_id": user_id, "item_id": item_id, "event": "view", "quantity": "1", "rec_id": body["rec_id"]}

@@ -187,7 +187,7 @@
     if (!answer.rec_id) return;
     var base = { rec_id: answer.rec_id };
     if (answer.user_id) base.user_id = answer.user_id;
-    var reportOnce = function () { report(Object.assign({ type: "impression" }, base)); };
+    var reportOnce = function () { report(Object.assign({ type: "impression", visitor_id: visitorId() }, base)); };
     if (typeof IntersectionObserver === "function") {
       var observer = new IntersectionObserver(function (entries) {
         if (entries.some(function (e) { return e.isIntersecting; })) {
