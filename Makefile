@@ -18,10 +18,11 @@ demo: $(BIN)/recsvc  ## train on a sample shop and serve it on http://127.0.0.1:
 test: $(BIN)/recsvc  ## run the tests (against $$REDIS_URL, else a private redis-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/recsvc  ## ruff (lint and format) and mypy, as CI runs them
+lint: $(BIN)/recsvc  ## ruff (lint and format), mypy and hadolint, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: $(BIN)/recsvc  ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS; children inherit it
 
-import redis  # noqa: E402
 
+from recsvc.connection import connect  # noqa: E402
 from recsvc.contract import keys  # noqa: E402
 from training.private_redis import RedisServer, free_port  # noqa: E402,F401 (free_port: for the scripts)
 
@@ -86,6 +86,6 @@ def run_training(url: str, data: dict, params: Sequence[str] = ()) -> tuple[floa
     if done.returncode:
         sys.exit(f"training failed:\n{done.stderr}")
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    r = redis.Redis.from_url(url)
+    r = connect(url)  # a single Redis or a cluster
     version = r.get(keys.CURRENT).decode()
     return wall, peak_mib, json.loads(r.get(keys.meta(version)))

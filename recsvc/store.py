@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from recsvc.contract import keys, records, versions
+from recsvc.contract.commands import get_many
 from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
@@ -148,7 +149,7 @@ class ModelStore:
         if not cache.foldin_loaded:
             from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
 
-            cache.foldin = FoldIn.decode(self._redis.mget(FoldIn.keys_of(version)))
+            cache.foldin = FoldIn.decode(get_many(self._redis, FoldIn.keys_of(version)))
             cache.foldin_loaded = True
         return cache.foldin
 
@@ -198,7 +199,7 @@ class ModelStore:
         """User records of one version (None for a user without one), in one round trip."""
         if not user_ids:
             return []
-        values = self._redis.mget([keys.user(version, u) for u in user_ids])
+        values = get_many(self._redis, [keys.user(version, u) for u in user_ids])
         return [records.decode_user(d) if d else None for d in values]
 
     def user_ids(self, version: str, chunk: int = 1_000) -> Iterator[list[str]]:
@@ -241,7 +242,7 @@ class ModelStore:
         """Item records of one version."""
         if not item_ids:
             return []
-        values = self._redis.mget([keys.item(version, i) for i in item_ids])
+        values = get_many(self._redis, [keys.item(version, i) for i in item_ids])
         return [records.decode_item(d) if d else None for d in values]
 
     @_guard

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cli.main import main
-from recsvc.contract import versions
+from recsvc.contract import keys, versions
 from tests.conftest import AUTH
 
 pytestmark = pytest.mark.usefixtures("fresh_retention_model")  # each test changes the published model
@@ -84,9 +84,9 @@ def test_a_version_published_before_the_retention_keys_still_answers(client, r, 
     for pattern in ("ba:*", "p:*", "t:*"):
         for key in r.scan_iter(match=f"recsvc:v:{version}:{pattern}"):
             r.delete(key)
-    meta = json.loads(r.get(f"recsvc:v:{version}:meta"))
+    meta = json.loads(r.get(keys.meta(version)))
     del meta["retention"]
-    r.set(f"recsvc:v:{version}:meta", json.dumps(meta))
+    r.set(keys.meta(version), json.dumps(meta))
     assert client.get("/v1/users/steady/buy-again", headers=AUTH).json["source"] == "popular"
     assert client.get("/v1/users/steady/profile", headers=AUTH).json["segment"] == "new"
     page = client.get("/v1/triggers/replenishment", headers=AUTH).json

@@ -54,7 +54,7 @@ def test_the_key_is_kept_in_an_http_only_cookie_not_in_the_url(client, two_versi
     assert "Path=/dashboard" in cookie
     assert API_KEY not in answer.headers["Location"]
     page = client.get("/dashboard")
-    assert page.status_code == 200
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert API_KEY not in page.get_data(as_text=True)
     client.post("/dashboard/logout")
     assert client.get("/dashboard").status_code == 401

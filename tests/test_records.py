@@ -100,11 +100,11 @@ def test_the_trainers_fast_encoder_writes_the_same_bytes():
 
 def test_key_strings_are_pinned():
     # readers and writers of other versions depend on these exact strings
-    assert keys.CURRENT == "recsvc:current"
-    assert keys.VERSIONS == "recsvc:versions"
+    assert keys.CURRENT == "recsvc:{control}:current"
+    assert keys.VERSIONS == "recsvc:{control}:versions"
     assert keys.user("v1", "alice") == "recsvc:v:v1:u:alice"
     assert keys.item("v1", "sku-1") == "recsvc:v:v1:i:sku-1"
-    assert keys.attrs("v1") == "recsvc:v:v1:attrs"
+    assert keys.attrs("v1") == "recsvc:v:v1:{v1:catalog}:attrs"
     assert keys.popular("v1") == "recsvc:v:v1:popular"
     assert keys.popular("v1", "shoes") == "recsvc:v:v1:popular:shoes"
     assert keys.meta("v1").startswith(keys.version_prefix("v1"))
@@ -114,9 +114,23 @@ def test_key_strings_are_pinned():
     assert keys.item_ids("v1") == "recsvc:v:v1:item_ids"
     assert keys.pool("v1") == "recsvc:v:v1:pool"
     assert keys.foldin("v1") == "recsvc:v:v1:foldin"
-    assert keys.manifest("v1") == "recsvc:v:v1:manifest"
-    assert keys.PUBLISH_LOCK == "recsvc:publish:lock"
-    assert keys.staging_alive("v1") == "recsvc:staging:v1:alive"
+    assert keys.manifest("v1") == "recsvc:v:v1:{control}:manifest"
+    assert keys.PUBLISH_LOCK == "recsvc:{control}:publish:lock"
+    assert keys.staging_alive("v1") == "recsvc:{control}:staging:v1:alive"
+
+
+def test_keys_seen_together_share_a_cluster_slot():
+    from redis.crc import key_slot
+
+    def slot(key: str) -> int:
+        return key_slot(key.encode())
+
+    control = {slot(k) for k in (keys.CURRENT, keys.VERSIONS, keys.STAGING, keys.PUBLISH_LOCK)}
+    control |= {slot(keys.staging_alive("v1")), slot(keys.meta("v1")), slot(keys.manifest("v1"))}
+    assert len(control) == 1  # the switch script sees them all
+    assert len({slot(keys.attrs("v1")), slot(keys.unavailable("v1")), slot(keys.catalog_rev("v1"))}) == 1
+    assert slot(keys.attrs("v1")) != slot(keys.attrs("v2"))  # catalogs of versions spread
+    assert len({slot(keys.user("v1", f"user-{n}")) for n in range(100)}) > 90  # records spread
 
 
 def test_the_fast_encoder_matches_record_by_record_on_random_lists(monkeypatch):

@@ -24,6 +24,7 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
+from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
 from training import retention_records, serialize
 from training.pipeline import Lists
@@ -75,8 +76,10 @@ class VersionWriter:
         self.sizes: dict[str, list] = {}
         self.families: dict[str, int] = {}
         self.sample: list[str] = []
+        versions.upgrade_layout(r)
         self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         self.pipe = r.pipeline(transaction=False)
+        self.records = ClusterRecords(r) if is_cluster(r) else None
         try:
             versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
             self.pipe.sadd(keys.STAGING, version)
@@ -99,6 +102,8 @@ class VersionWriter:
 
     def _send(self) -> None:
         """Send the queued commands and refresh the lock; raise LockLost if another run has it."""
+        if self.records is not None:
+            self.records.send()
         versions.queue_refresh(self.pipe, self.version, self.token, self.ttl_ms)
         if self.pipe.execute()[-1] != 1:
             raise versions.LockLost(
@@ -119,7 +124,10 @@ class VersionWriter:
         """SET each (key, value), MSET_SIZE keys a command; returns how many."""
         count = 0
         for chunk in _chunks(pairs, MSET_SIZE):
-            self.pipe.mset(dict(chunk))
+            if self.records is not None:
+                self.records.add(dict(chunk))
+            else:
+                self.pipe.mset(dict(chunk))
             self.sample.append(chunk[0][0])
             self.sample.append(chunk[-1][0])
             self._queued()
@@ -181,6 +189,8 @@ class VersionWriter:
     def abort(self) -> None:
         """Delete what was written and free the lock; the served version is untouched."""
         self.pipe.reset()
+        if self.records is not None:
+            self.records.discard()
         try:
             if not self.switched:
                 versions.delete_version(self.r, self.version)
@@ -205,7 +215,7 @@ def publish(
     writer = VersionWriter(r, version, lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s)
     try:
         started = time.perf_counter()
-        memory_before = r.info("memory")["used_memory"]
+        memory_before = used_memory(r)
         write_catalog(writer, lists)
         n_items = writer.set_many(
             (
@@ -318,7 +328,7 @@ def _memory_report(r, version, before, user_ids, item_ids, n_users, n_items) -> 
         keys.item(version, item_ids[i]) for i in rng.sample(range(len(item_ids)), min(MEMORY_SAMPLE, len(item_ids)))
     ]
     return {
-        "used_bytes": r.info("memory")["used_memory"] - before,
+        "used_bytes": used_memory(r) - before,
         "bytes_per_user_key": round(memory_per_key(r, users) or 0),
         "bytes_per_item_key": round(memory_per_key(r, items) or 0),
         "user_keys": n_users,

@@ -17,6 +17,7 @@ from pathlib import Path
 import redis
 
 from recsvc.contract import keys, versions
+from recsvc.contract.commands import get_many
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
 from recsvc.contract.units import ITEM_ATTRIBUTES
@@ -119,7 +120,7 @@ def apply_changes(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdat
     ids = list(changes)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        records = r.mget([keys.item(version, i) for i in chunk])
+        records = get_many(r, [keys.item(version, i) for i in chunk])
         found = [(i, ITEM_HEADER.unpack_from(rec)[1]) for i, rec in zip(chunk, records) if rec]
         update.unknown += len(chunk) - len(found)
         if not found:

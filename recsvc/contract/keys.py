@@ -1,24 +1,32 @@
 """The Redis key schema: the one place that names keys.
 
 The trainer writes every key of a model version under ``recsvc:v:<version>:`` and
-switches ``recsvc:current`` last, so a reader that resolves the version first never
+switches ``CURRENT`` last, so a reader that resolves the version first never
 sees a half-written model. Each builder's docstring gives the Redis type, its
 encoding (see ``recsvc.contract.records``), who writes it and who reads it.
+
+On a Redis Cluster a key's slot comes from its hash tag (the part in braces) or else the whole
+key, so the records of users and items spread over the nodes. Keys that one script or one
+transaction must see together share a tag: the version protocol's keys (``{control}``, with each
+version's meta and manifest, which the switch checks) and a version's catalog (``{<version>:catalog}``,
+which a catalog update changes in one transaction).
 """
 
 PREFIX = "recsvc"
+CONTROL = f"{PREFIX}:{{control}}"
+"""The prefix of the version protocol's keys: one hash tag, so the publish scripts run on a cluster too."""
 
-CURRENT = f"{PREFIX}:current"
+CURRENT = f"{CONTROL}:current"
 """string: the served version id. Written last by a publish or a rollback; read per request."""
 
-VERSIONS = f"{PREFIX}:versions"
+VERSIONS = f"{CONTROL}:versions"
 """sorted set: published version ids scored by publish time (unix seconds). Kept to the newest few."""
 
-STAGING = f"{PREFIX}:staging"
+STAGING = f"{CONTROL}:staging"
 """set: versions being written. A killed publish leaves its id here; once its ``staging_alive`` key has
 expired, the next publish deletes its keys."""
 
-PUBLISH_LOCK = f"{PREFIX}:publish:lock"
+PUBLISH_LOCK = f"{CONTROL}:publish:lock"
 """string with a TTL (ms): the token of the one run allowed to write and switch to a new version.
 
 Set NX by ``training.publish.VersionWriter``, its TTL refreshed while the run writes; the pointer
@@ -30,7 +38,7 @@ def staging_alive(version: str) -> str:
 
     Written by the publisher; read by ``versions.clean_staging``, which deletes only staging versions
     whose key has expired."""
-    return f"{PREFIX}:staging:{version}:alive"
+    return f"{CONTROL}:staging:{version}:alive"
 
 
 def version_prefix(version: str) -> str:
@@ -40,7 +48,7 @@ def version_prefix(version: str) -> str:
 
 def meta(version: str) -> str:
     """string, JSON: the version's summary (trained_at, counts, parameters, metrics). Read by /v1/model."""
-    return f"{version_prefix(version)}meta"
+    return f"{version_prefix(version)}{{control}}:meta"
 
 
 def manifest(version: str) -> str:
@@ -49,7 +57,7 @@ def manifest(version: str) -> str:
     Written by the publisher just before the switch (so it is the completeness marker), checked by
     ``versions.missing`` before the switch and by ``/readyz``: the listed keys exist, each counted
     hash, set or sorted set has its size, and ``families`` counts the user and item records."""
-    return f"{version_prefix(version)}manifest"
+    return f"{version_prefix(version)}{{control}}:manifest"
 
 
 def user(version: str, user_id: str) -> str:
@@ -64,17 +72,22 @@ def item(version: str, item_id: str) -> str:
 
 def attrs(version: str) -> str:
     """hash: item index -> JSON of the catalog attributes (item_id, category_id, title, price, ...)."""
-    return f"{version_prefix(version)}attrs"
+    return f"{_catalog(version)}attrs"
 
 
 def unavailable(version: str) -> str:
     """set: indices of items hidden from every answer. Changed in place by catalog updates."""
-    return f"{version_prefix(version)}unavailable"
+    return f"{_catalog(version)}unavailable"
 
 
 def catalog_rev(version: str) -> str:
     """string, int: bumped by every catalog update, so readers drop their cached attributes."""
-    return f"{version_prefix(version)}catalog_rev"
+    return f"{_catalog(version)}catalog_rev"
+
+
+def _catalog(version: str) -> str:
+    """The prefix of a version's catalog keys, which a catalog update changes in one transaction."""
+    return f"{version_prefix(version)}{{{version}:catalog}}:"
 
 
 def categories(version: str) -> str:

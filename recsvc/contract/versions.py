@@ -36,6 +36,18 @@ return 1
 """
 """Serve a version only while the lock holds this token and the version's meta and manifest exist."""
 
+_MOVE = """
+local moved = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    moved = moved + 1
+  end
+end
+return moved
+"""
+"""Rename each existing old key to its new name, unless the new one exists already."""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -88,7 +100,8 @@ def lock_holder(r: redis.Redis) -> tuple[str | None, int]:
 
 def queue_refresh(pipe, version: str, token: str, ttl_ms: int) -> None:
     """Queue on ``pipe`` the refresh of the lock and of ``version``'s heartbeat (its result: 1 if held, else 0)."""
-    pipe.eval(_REFRESH, 2, keys.PUBLISH_LOCK, keys.staging_alive(version), token, ttl_ms)
+    # EVAL as a plain command: cluster pipelines have no eval(), and route it by its keys' one slot
+    pipe.execute_command("EVAL", _REFRESH, 2, keys.PUBLISH_LOCK, keys.staging_alive(version), token, ttl_ms)
 
 
 def release_lock(r: redis.Redis, token: str) -> bool:
@@ -197,6 +210,39 @@ def trim(r: redis.Redis, keep: int) -> list[str]:
     for version in old:
         delete_version(r, version)
     return old
+
+
+def upgrade_layout(r: redis.Redis) -> int:
+    """Rename the keys of a Redis written before the keys had hash tags; returns how many moved.
+
+    Releases before cluster support kept the version protocol's keys at ``recsvc:current``,
+    ``recsvc:versions`` and ``recsvc:staging``, and a version's meta, manifest and catalog keys
+    without tags. Those deployments ran on a single Redis, where one script renames them atomically,
+    so an upgraded service or trainer finds the served version where it was. Idempotent and cheap
+    once done (one EXISTS)."""
+    old = f"{keys.PREFIX}:current"
+    if not r.exists(old):
+        return 0
+    listed = {v.decode() for v in r.zrange(f"{keys.PREFIX}:versions", 0, -1)}
+    listed |= {v.decode() for v in r.smembers(f"{keys.PREFIX}:staging")}
+    pairs = [
+        (old, keys.CURRENT),
+        (f"{keys.PREFIX}:versions", keys.VERSIONS),
+        (f"{keys.PREFIX}:staging", keys.STAGING),
+    ]
+    for version in sorted(listed):
+        pairs += [
+            (keys.version_prefix(version) + name, new)
+            for name, new in (
+                ("meta", keys.meta(version)),
+                ("manifest", keys.manifest(version)),
+                ("attrs", keys.attrs(version)),
+                ("unavailable", keys.unavailable(version)),
+                ("catalog_rev", keys.catalog_rev(version)),
+            )
+        ]
+    names = [name for pair in pairs for name in pair]
+    return int(r.eval(_MOVE, len(names), *names))
 
 
 def clean_staging(r: redis.Redis) -> list[str]:

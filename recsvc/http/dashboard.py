@@ -28,6 +28,13 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+@bp.after_request
+def _never_stored(response: Response) -> Response:
+    """The dashboard shows an operator's view: no cache may keep it."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def duration(seconds: float | None) -> str:
     """``3 h 12 min``, ``2 d 4 h``: an age for a person."""
     if seconds is None:

@@ -17,6 +17,7 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys
+from recsvc.contract.commands import get_many
 from recsvc.contract.events import EVENTS, PURCHASE
 
 EXTRA_CANDIDATES = 50  # scored beyond the limit so filters (exclude, category, hidden) still leave a full list
@@ -43,7 +44,7 @@ class FoldIn:
     @classmethod
     def load(cls, r: redis.Redis, version: str) -> "FoldIn | None":
         """The version's tables read from ``r``, or None when the trainer did not publish them."""
-        return cls.decode(r.mget(cls.keys_of(version)))
+        return cls.decode(get_many(r, cls.keys_of(version)))
 
     @classmethod
     def decode(cls, values: Sequence[bytes | None]) -> "FoldIn | None":
