@@ -200,6 +200,7 @@
       reportOnce();
     }
     var clicked = function (event) {
+      if (event.type === "auxclick" && event.button !== 1) return; // the middle button opens a tab; not the right one
       var link = event.target && event.target.closest ? event.target.closest("[data-recsvc-item]") : null;
       if (!link || !el.contains(link)) return;
       var itemId = link.getAttribute("data-recsvc-item");
