@@ -10,7 +10,7 @@ from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
 
-PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT")
+PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRACKING_SECRET")
 """Settings read from the environment exactly as written, never parsed as JSON."""
 
 
@@ -19,7 +19,10 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     from recsvc import logs
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import access, api, caching, errors, events, health, metrics, openapi, routing, sessions
+    from recsvc.http import dashboard as operator_dashboard
     from recsvc.http import retention as retention_api
+    from recsvc.http import tracking as browser_tracking
+    from recsvc.http import widget as site_widget
     from recsvc.http.jsonbody import JSONProvider
 
     app = Flask(__name__)
@@ -61,6 +64,9 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
     retention_api.register(app)
+    browser_tracking.register(app)
+    app.register_blueprint(site_widget.bp)
+    operator_dashboard.register(app)
     if app.config["METRICS"]:
         metrics.init_app(app)
     _allow_cross_origin_reads(app)

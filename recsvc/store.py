@@ -80,6 +80,11 @@ class ModelStore:
         self._cache: VersionCache | None = None
         self._clocks: dict[str, tuple[float, float]] = {}
 
+    @property
+    def redis(self) -> redis.Redis:
+        """The connection, for the service's own small writes beside the model (tracking, the dashboard)."""
+        return self._redis
+
     # -- resolving the version and reading records in one round trip --
 
     def _read(self, key_of, live_ids: Sequence[str] = ()) -> tuple[VersionCache, list]:

@@ -139,7 +139,7 @@ def test_train_rollback_and_catalog_update_from_the_command_line(both, cluster, 
     client = _client(cluster.url)
     shown = [i["item_id"] for i in client.get("/v1/popular?limit=20").json["items"]]
     assert "shirt-1" not in shown
-    changes.write_text("item_id,available\nshirt-1,true\n")  # back in stock: the triggers change in the same transaction
+    changes.write_text("item_id,available\nshirt-1,true\n")  # back in stock: its triggers change in the transaction
     assert main(["--redis-url", cluster.url, "catalog", "update", str(changes)]) == 0
     assert "shirt-1" in [i["item_id"] for i in client.get("/v1/popular?limit=20").json["items"]]
     assert client.get("/v1/triggers/back-in-stock", headers=AUTH).status_code == 200

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recsvc.contract.units import ITEM_ATTRIBUTES
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 from recsvc.read.retention import RetentionAnswers
@@ -19,7 +20,8 @@ from recsvc.store import ModelStore
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")
-CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id")
+CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id", *ITEM_ATTRIBUTES)
+"""One row per user and item; the catalog's attributes are empty where the catalog has none."""
 
 
 def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
@@ -90,6 +92,7 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
                             item.get("category_id") or "",
                             reason["type"],
                             reason.get("item_id", ""),
+                            *(item.get(name, "") for name in ITEM_ATTRIBUTES),
                         )
                     )
             else:

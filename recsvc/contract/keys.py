@@ -215,3 +215,34 @@ def sent(kind: str) -> str:
     if kind not in TRIGGER_KINDS:
         raise ValueError(f"unknown trigger kind {kind!r}")
     return f"{PREFIX}:sent:{kind}"
+
+
+# -- the browser's impressions and clicks: not versioned, written by ``POST /v1/track`` --
+
+TRACKING_SECRET = f"{PREFIX}:tracking:secret"
+"""string: the random key rec_ids are signed with when ``RECSVC_TRACKING_SECRET`` is not set.
+
+Written once (SET NX) by the first process that signs a rec_id; read by every process (``recsvc.http.attribution``)."""
+
+
+def tracking_rate(window: int, client: str) -> str:
+    """string, integer: reports from one client address in one rate window (``window``: its start, unix seconds).
+
+    Written (INCR, expiring) and read by ``recsvc.browser_reports``."""
+    return f"{PREFIX}:tracking:rate:{window}:{client}"
+
+
+def tracking_reports(rec_id: str, viewer: str, kind: str) -> str:
+    """string, integer: reports of one kind (``impression``, ``click``) on one rec_id by one viewer (a user or
+    visitor id, or empty), expiring with the rec_id.
+
+    Written (INCR) and read by ``recsvc.browser_reports``."""
+    return f"{PREFIX}:tracking:rec:{kind}:{rec_id}:{viewer}"
+
+
+def tracking_counts(hour: int) -> str:
+    """hash, ``<endpoint>:<kind>`` -> count: the browser's impressions and clicks counted in one hour
+    (``hour``: unix seconds // 3600), expiring after two days.
+
+    Written (HINCRBY) by ``recsvc.browser_reports``; read by the dashboard for the CTR per list."""
+    return f"{PREFIX}:tracking:counts:{hour}"

@@ -39,6 +39,11 @@ ATTRIBUTED = Counter(
     "Events carrying a rec_id, by the endpoint that served it and the event (a view is a click)",
     ["endpoint", "event"],
 )
+TRACKED = Counter(
+    "recsvc_tracked",
+    "Impressions and clicks the browser reported (POST /v1/track), by the endpoint that served the list",
+    ["endpoint", "kind"],
+)
 EVENTS_RECEIVED = Counter("recsvc_events", "Events posted, by outcome (accepted or rejected)", ["outcome"])
 
 bp = Blueprint("metrics", __name__)

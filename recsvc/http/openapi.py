@@ -9,8 +9,11 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
+from recsvc.contract.records import WATCH_REASONS
+from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
+from recsvc.http.openapi_examples import EXAMPLES
 from recsvc.http.sessions import MAX_SESSION_ITEMS
 
 bp = Blueprint("openapi", __name__)
@@ -21,6 +24,36 @@ _ID = {
     "maxLength": MAX_ID_LENGTH,
     "description": f"an id: {ID_RULE} (any script; / allowed, sent as %2F in a path)",
 }
+ITEM_REASONS = (
+    "because_you_bought",
+    "because_you_viewed",
+    "recently_viewed",
+    "similar_shoppers",
+    "trending",
+    "popular",
+    "personalized",
+    "bought_together",
+    "viewed_together",
+    "similar",
+    "due_again",
+    "in_cart",
+    "viewed_not_bought",
+    "back_in_stock",
+    "price_drop",
+)
+"""Every ``reason.type`` an item of a list may carry."""
+OFFER_REASONS = ("viewed_not_bought", "affinity", "popular")
+"""Every ``reason.type`` of a category offer."""
+SOURCES = {
+    "UserItems": ["personalized", "popular", "buy_again"],
+    "ItemItems": ["also_bought", "similar", "popular"],
+    "PopularItems": ["popular"],
+    "CategoryOffers": ["personalized", "popular"],
+    "SessionItems": ["session", "popular"],
+    "BatchResult": ["personalized", "popular"],
+}
+"""The ``source`` each answer may name: ``popular`` is the fallback for an unknown user or item."""
+
 _ITEM = {
     "type": "object",
     "required": ["item_id", "score", "category_id", "reason"],
@@ -29,78 +62,92 @@ _ITEM = {
         "score": {"type": "number"},
         "category_id": {"type": "string", "nullable": True},
         "reason": {"$ref": "#/components/schemas/Reason"},
-        "title": {"type": "string"},
-        "price": {"type": "number"},
-        "url": {"type": "string"},
-        "image_url": {"type": "string"},
+        "title": {"type": "string", "description": "from the catalog, where known"},
+        "price": {"type": "number", "description": "from the catalog, where known"},
+        "url": {"type": "string", "description": "from the catalog, where known"},
+        "image_url": {"type": "string", "description": "from the catalog, where known"},
     },
 }
 _ITEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
+_REC_ID = {
+    "type": "string",
+    "description": "this answer's id, signed: send it back with the events that follow from it (the widget "
+    "reports impressions and clicks on it to /v1/track)",
+}
+_VERSION = {"type": "string", "description": "the model version the answer came from"}
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def _answer(subject: dict[str, Any], source: str, versioned: bool = True) -> dict[str, Any]:
+    """The schema of a list answer: its subject fields, ``model_version`` (not in a batch's results, which
+    share their call's), ``source``, the items and ``rec_id``."""
+    version = {"model_version": _VERSION} if versioned else {}
+    return {
+        "type": "object",
+        "required": [*subject, *version, "source", "items", "rec_id"],
+        "properties": {
+            **subject,
+            **version,
+            "source": {"type": "string", "enum": SOURCES[source]},
+            "items": _ITEMS,
+            "rec_id": _REC_ID,
+        },
+    }
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Reason": {
         "type": "object",
         "required": ["type"],
+        "description": "Why the item is in the list. item_id names the item of the user's history (because_you_*) "
+        "or the subject item (bought_together, viewed_together, similar); due_again carries the rhythm.",
         "properties": {
-            "type": {
-                "type": "string",
-                "description": "because_you_bought, because_you_viewed, recently_viewed, similar_shoppers, trending, "
-                "popular, personalized, bought_together, viewed_together, similar, viewed_not_bought, affinity, "
-                "due_again, in_cart, back_in_stock, price_drop, ...",
-                "example": "because_you_bought",
-            },
+            "type": {"type": "string", "enum": list(ITEM_REASONS)},
             "item_id": {"type": "string"},
+            "category_id": {"type": "string", "description": "viewed_not_bought in a trigger list: the category"},
+            "days_since_last_purchase": {"type": "integer", "description": "due_again"},
+            "interval_days": {"type": "number", "description": "due_again: the item's repurchase interval"},
+            "times_bought": {"type": "integer", "description": "due_again"},
+            "watched": {
+                "type": "string",
+                "enum": list(WATCH_REASONS),
+                "description": "back_in_stock, price_drop: why the user watches the item",
+            },
+            "old_price": {"type": "number", "description": "price_drop"},
+            "new_price": {"type": "number", "description": "price_drop"},
+            "since": {"type": "string", "description": "back_in_stock, price_drop: the date of the change"},
         },
     },
     "Item": _ITEM,
-    "UserItems": {
-        "type": "object",
-        "required": ["user_id", "model_version", "source", "items"],
-        "properties": {
-            "user_id": {"type": "string"},
-            "model_version": {"type": "string"},
-            "source": {"type": "string", "enum": ["personalized", "popular"]},
-            "items": _ITEMS,
-        },
-    },
-    "ItemItems": {
-        "type": "object",
-        "required": ["item_id", "model_version", "source", "items"],
-        "properties": {
-            "item_id": {"type": "string"},
-            "model_version": {"type": "string"},
-            "source": {"type": "string", "enum": ["also_bought", "similar", "popular"]},
-            "items": _ITEMS,
-        },
-    },
-    "PopularItems": {
-        "type": "object",
-        "required": ["model_version", "source", "items"],
-        "properties": {
-            "model_version": {"type": "string"},
-            "category": {"type": "string", "nullable": True},
-            "source": {"type": "string"},
-            "items": _ITEMS,
-        },
-    },
+    "UserItems": _answer({"user_id": {"type": "string"}}, "UserItems"),
+    "ItemItems": _answer({"item_id": {"type": "string"}}, "ItemItems"),
+    "PopularItems": _answer({"category": {"type": "string", "nullable": True}}, "PopularItems"),
+    "SessionItems": _answer({}, "SessionItems"),
     "CategoryOffers": {
         "type": "object",
-        "required": ["user_id", "model_version", "source", "offers"],
+        "required": ["user_id", "model_version", "source", "offers", "rec_id"],
         "properties": {
             "user_id": {"type": "string"},
-            "model_version": {"type": "string"},
-            "source": {"type": "string"},
+            "model_version": _VERSION,
+            "source": {"type": "string", "enum": SOURCES["CategoryOffers"]},
             "offers": {
                 "type": "array",
                 "items": {
                     "type": "object",
+                    "required": ["category_id", "score", "reason", "items"],
                     "properties": {
                         "category_id": {"type": "string"},
                         "score": {"type": "number"},
-                        "reason": {"$ref": "#/components/schemas/Reason"},
+                        "reason": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {"type": {"type": "string", "enum": list(OFFER_REASONS)}},
+                        },
                         "items": _ITEMS,
                     },
                 },
             },
+            "rec_id": _REC_ID,
         },
     },
     "BatchRequest": {
@@ -117,13 +164,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["model_version", "results"],
         "properties": {
-            "model_version": {"type": "string"},
+            "model_version": _VERSION,
             "results": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"user_id": {"type": "string"}, "source": {"type": "string"}, "items": _ITEMS},
-                },
+                "description": "one result per user, in the order of user_ids",
+                "items": _answer({"user_id": {"type": "string"}}, "BatchResult", versioned=False),
             },
         },
     },
@@ -149,16 +194,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "user_id": _ID,
             "category": _ID,
             "exclude": {"type": "array", "items": _ID},
-        },
-    },
-    "SessionItems": {
-        "type": "object",
-        "required": ["model_version", "source", "items"],
-        "properties": {
-            "model_version": {"type": "string"},
-            "source": {"type": "string", "enum": ["session", "popular"]},
-            "items": _ITEMS,
-            "rec_id": {"type": "string"},
         },
     },
     "Event": {
@@ -202,9 +237,33 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "items": {
                     "type": "object",
+                    "required": ["index", "message"],
                     "properties": {"index": {"type": "integer"}, "message": {"type": "string"}},
                 },
             },
+        },
+    },
+    "TrackRequest": {
+        "type": "object",
+        "required": ["rec_id", "type"],
+        "properties": {
+            "rec_id": {"type": "string", "description": "the rec_id of the answer the list showed"},
+            "type": {"type": "string", "enum": ["impression", "click"]},
+            "item_id": {"type": "string", "description": "click: the item clicked"},
+            "user_id": {"type": "string", "description": "the answer's user_id, when it had one"},
+            "visitor_id": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                "description": "click on a list without a user: the visitor id the page keeps",
+            },
+        },
+    },
+    "TrackAnswer": {
+        "type": "object",
+        "required": ["counted"],
+        "properties": {
+            "counted": {"type": "boolean", "description": "false when this list's impression or clicks were counted"},
+            "reason": {"type": "string"},
         },
     },
     "Profile": {
@@ -223,13 +282,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ],
         "properties": {
             "user_id": {"type": "string"},
-            "model_version": {"type": "string"},
+            "model_version": _VERSION,
             "known": {"type": "boolean"},
             "segment": {"type": "string", "enum": ["new", "repeat", "vip", "at_risk", "lost"]},
             "at_risk": {"type": "boolean"},
             "orders": {"type": "integer"},
             "spend": {"type": "number"},
-            "spend_unit": {"type": "string"},
+            "spend_unit": {"type": "string", "enum": ["price", "items"]},
             "days_since_last_order": {"type": "integer", "nullable": True},
             "usual_interval_days": {"type": "number", "nullable": True},
             "top_categories": {"type": "array", "items": {"type": "string"}},
@@ -239,28 +298,55 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["kind", "model_version", "entries", "next_cursor"],
         "properties": {
-            "kind": {"type": "string"},
-            "model_version": {"type": "string"},
+            "kind": {"type": "string", "enum": list(TRIGGER_KINDS)},
+            "model_version": _VERSION,
             "entries": {
                 "type": "array",
                 "items": {
                     "type": "object",
                     "required": ["user_id", "segment", "items"],
-                    "properties": {"user_id": {"type": "string"}, "segment": {"type": "string"}, "items": _ITEMS},
+                    "properties": {
+                        "user_id": {"type": "string"},
+                        "segment": {"type": "string", "enum": ["new", "repeat", "vip", "at_risk", "lost"]},
+                        "cart_at": {"type": "integer", "nullable": True, "description": "abandoned-cart: unix seconds"},
+                        "category_id": {"type": "string", "description": "category-interest: the category"},
+                        "items": _ITEMS,
+                    },
                 },
             },
-            "next_cursor": {"type": "string", "nullable": True},
+            "next_cursor": {
+                "type": "string",
+                "nullable": True,
+                "description": "pass it back as cursor; null at the end",
+            },
         },
     },
     "Model": {
         "type": "object",
-        "required": ["model_version", "trained_at"],
+        "required": ["model_version", "version", "trained_at", "counts", "parameters", "redis_memory"],
         "properties": {
-            "model_version": {"type": "string"},
-            "trained_at": {"type": "string"},
-            "counts": {"type": "object"},
-            "parameters": {"type": "object"},
-            "metrics": {"type": "object"},
+            "model_version": _VERSION,
+            "version": {"type": "string"},
+            "trained_at": {"type": "string", "format": "date-time"},
+            "data": {
+                "type": "object",
+                "properties": {
+                    "first_event": {"type": "string", "format": "date-time"},
+                    "last_event": {"type": "string", "format": "date-time"},
+                },
+            },
+            "counts": {
+                "type": "object",
+                "required": ["events", "users", "items"],
+                "properties": {name: {"type": "integer"} for name in ("events", "users", "items", "categories")},
+                "additionalProperties": {"type": "integer"},
+            },
+            "parameters": _OBJECT,
+            "picks_order": _OBJECT,
+            "retention": _OBJECT,
+            "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},
+            "redis_memory": _OBJECT,
+            "offline_metrics": {**_OBJECT, "description": "kept by recsvc train --evaluate"},
         },
     },
     "Error": {
@@ -275,10 +361,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
 }
-_REC_ID = {"type": "string", "description": "this answer's id: send it back with the events that follow from it"}
-for _name in ("UserItems", "ItemItems", "PopularItems", "CategoryOffers"):
-    SCHEMAS[_name]["properties"]["rec_id"] = _REC_ID
-SCHEMAS["BatchResults"]["properties"]["results"]["items"]["properties"]["rec_id"] = _REC_ID
+for _name, _example in EXAMPLES.items():
+    SCHEMAS[_name]["example"] = _example
 
 # retention: best time to contact, reports of sent messages, the retention figures
 _BEST_TIME = {
@@ -388,6 +472,7 @@ RESPONSES = {
     "TooLarge": _error("Too many ids in one call"),
     "Unavailable": _error("Redis down or no model"),
     "Unauthenticated": _error("Missing or wrong X-API-Key"),
+    "TooManyRequests": _error("Too many reports from one address"),
 }
 
 

@@ -13,6 +13,7 @@ from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.contract.units import DAY
 from recsvc.http import analytics
 from recsvc.http.api import checked_id, filters_from, int_arg, json_object
+from recsvc.http.attribution import tag
 from recsvc.http.auth import authorize_user, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.retention import RetentionAnswers
@@ -76,7 +77,7 @@ def buy_again(user_id: str) -> ResponseReturnValue:
     """
     user_id = checked_id(user_id, "user_id")
     authorize_user(user_id)
-    return jsonify(retention().buy_again(user_id, filters_from(request.args)))
+    return jsonify(tag(retention().buy_again(user_id, filters_from(request.args)), "buy_again"))
 
 
 @bp.get("/users/<id:user_id>/profile")

@@ -1,0 +1,90 @@
+"""What the operator's dashboard shows, read from Redis in a few round trips: the served model, the kept
+versions, the last offline evaluation, the CTR per list, segments, trigger lists and Redis memory."""
+
+import time
+from datetime import datetime
+
+import redis
+
+from recsvc.browser_reports import BrowserReports
+from recsvc.contract import versions
+from recsvc.store import StoreUnavailable
+
+CTR_HOURS = 24
+"""Hours of browser reports the CTR per list is computed over."""
+
+
+def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) -> dict:
+    """Every figure of the dashboard as one JSON-ready dict; ``served`` is None before the first publish."""
+    moment = time.time() if now is None else now
+    try:
+        kept = versions.list_versions(r)
+        memory = r.info("memory")
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise StoreUnavailable(str(e)) from e
+    served = next((v for v in kept if v.current), None)
+    meta = served.meta if served else {}
+    retention = meta.get("retention") or {}
+    return {
+        "served": _served(served.version, meta, moment) if served else None,
+        "versions": [
+            {"version": v.version, "current": v.current, "trained_at": v.meta.get("trained_at"), "users": users(v.meta)}
+            for v in kept
+        ],
+        "offline": _offline(meta.get("offline_metrics")),
+        "ctr": ctr_per_list(reports.counts(CTR_HOURS, moment)),
+        "ctr_hours": CTR_HOURS,
+        "segments": retention.get("buyers_by_segment") or {},
+        "triggers": retention.get("triggers") or {},
+        "redis": {
+            "used_memory": memory.get("used_memory"),
+            "used_memory_human": memory.get("used_memory_human"),
+            "maxmemory": memory.get("maxmemory"),
+            "maxmemory_policy": memory.get("maxmemory_policy"),
+            "model": meta.get("redis_memory") or {},
+        },
+    }
+
+
+def _served(version: str, meta: dict, now: float) -> dict:
+    trained_at = meta.get("trained_at")
+    age_s = now - datetime.fromisoformat(trained_at).timestamp() if trained_at else None
+    return {"version": version, "trained_at": trained_at, "age_s": age_s, "counts": meta.get("counts") or {}}
+
+
+def users(meta: dict) -> int | None:
+    """The number of users a version was trained on."""
+    return (meta.get("counts") or {}).get("users")
+
+
+def _offline(metrics: dict | None) -> dict | None:
+    """The offline metrics ``recsvc train --evaluate`` kept with the version: each task's NDCG@10 and
+    recall@10 of the model beside its baselines. The trainer keeps the metrics, not a verdict (no
+    paired intervals), so none is made up here; ``recsvc evaluate`` gives the verdict."""
+    if not metrics:
+        return None
+    tasks = {}
+    for task, info in metrics.items():
+        if isinstance(info, dict) and "models" in info:
+            tasks[task] = {
+                "users": info.get("users"),
+                "models": {
+                    name: {m: values.get(m) for m in ("ndcg@10", "recall@10", "hit_rate@10")}
+                    for name, values in info["models"].items()
+                },
+            }
+    return {"split": metrics.get("split"), "tasks": tasks, "verdict": metrics.get("verdict")}
+
+
+def ctr_per_list(counts: dict[str, dict[str, int]]) -> list[dict]:
+    """[{"list", "impressions", "clicks", "ctr"}] from the browser's counts, most impressions first."""
+    rows = [
+        {
+            "list": endpoint,
+            "impressions": c["impression"],
+            "clicks": c["click"],
+            "ctr": c["click"] / c["impression"] if c["impression"] else None,
+        }
+        for endpoint, c in counts.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["impressions"], row["list"]))
