@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from recsvc.contract import versions
+from recsvc.contract import keys, versions
 from recsvc.http.dashboard import COOKIE, duration
 from tests.conftest import API_KEY, AUTH
 from tests.shop import write_shop
@@ -132,3 +132,18 @@ def test_no_model_yet_is_a_page_that_says_so(client, r):
 )
 def test_ages_read_as_a_person_would_say_them(seconds, text):
     assert duration(seconds) == text
+
+
+def test_the_retention_figures_are_those_the_version_published(client, r, two_versions):
+    served, _ = two_versions
+    log_in(client)
+    figures = client.get("/v1/analytics/retention", headers=AUTH).json
+    shown = client.get("/dashboard/state.json").json["retention"]
+    assert shown["overall"]["buyers"] == figures["overall"]["buyers"] > 0
+    assert shown["repeat_rate"]["30"] == figures["overall"]["repeat_rate"]["30"]
+    assert [c["cohort"] for c in shown["cohorts"]] == [c["cohort"] for c in figures["cohorts"]][-12:]
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'data-field="buyers">{figures["overall"]["buyers"]}<' in page
+    assert all(f'data-cohort="{c["cohort"]}"' in page for c in shown["cohorts"])
+    r.delete(keys.analytics(served.version))  # a version published before the figures existed
+    assert "published without retention figures" in client.get("/dashboard").get_data(as_text=True)

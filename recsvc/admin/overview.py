@@ -1,17 +1,22 @@
 """What the operator's dashboard shows, read from Redis in a few round trips: the served model, the kept
-versions, the last offline evaluation, the CTR per list, segments, trigger lists and Redis memory."""
+versions, the last offline evaluation, the CTR per list, segments, trigger lists, the retention figures
+and Redis memory."""
 
+import json
 import time
 from datetime import datetime
 
 import redis
 
 from recsvc.browser_reports import BrowserReports
-from recsvc.contract import versions
+from recsvc.contract import keys, versions
+from recsvc.contract.commands import is_cluster, used_memory
 from recsvc.store import StoreUnavailable
 
 CTR_HOURS = 24
 """Hours of browser reports the CTR per list is computed over."""
+COHORTS_SHOWN, MONTHS_SHOWN = 12, 7
+"""The newest cohorts and their first months the dashboard's retention table shows (the report has all)."""
 
 
 def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) -> dict:
@@ -19,7 +24,9 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
     moment = time.time() if now is None else now
     try:
         kept = versions.list_versions(r)
-        memory = r.info("memory")
+        memory = {"used_memory": used_memory(r)} if is_cluster(r) else r.info("memory")
+        served_version = next((v.version for v in kept if v.current), None)
+        analytics = r.get(keys.analytics(served_version)) if served_version else None
     except (redis.ConnectionError, redis.TimeoutError) as e:
         raise StoreUnavailable(str(e)) from e
     served = next((v for v in kept if v.current), None)
@@ -36,6 +43,7 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
         "ctr_hours": CTR_HOURS,
         "segments": retention.get("buyers_by_segment") or {},
         "triggers": retention.get("triggers") or {},
+        "retention": _retention(json.loads(analytics) if analytics else None),
         "redis": {
             "used_memory": memory.get("used_memory"),
             "used_memory_human": memory.get("used_memory_human"),
@@ -74,6 +82,27 @@ def _offline(metrics: dict | None) -> dict | None:
                 },
             }
     return {"split": metrics.get("split"), "tasks": tasks, "verdict": metrics.get("verdict")}
+
+
+def _retention(figures: dict | None) -> dict | None:
+    """The headline retention figures (``GET /v1/analytics/retention`` has them all) and the newest cohorts."""
+    if not figures:
+        return None
+    overall = figures.get("overall") or {}
+    cohorts = (figures.get("cohorts") or [])[-COHORTS_SHOWN:]
+    return {
+        "overall": {
+            k: overall.get(k) for k in ("buyers", "orders_per_buyer", "average_order_value", "revenue_per_buyer")
+        }
+        | {"at_risk_share": overall.get("at_risk_share"), "lost_share": overall.get("lost_share")},
+        "repeat_rate": {days: overall.get("repeat_rate", {}).get(days) for days in ("30", "60", "90")},
+        "spend_unit": figures.get("spend_unit"),
+        "cohorts": [
+            {"cohort": c["cohort"], "customers": c["customers"], "retention": c["retention"][:MONTHS_SHOWN]}
+            for c in cohorts
+        ],
+        "months_shown": MONTHS_SHOWN,
+    }
 
 
 def ctr_per_list(counts: dict[str, dict[str, int]]) -> list[dict]:

@@ -9,8 +9,8 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
-from recsvc.contract.records import WATCH_REASONS
 from recsvc.contract.keys import TRIGGER_KINDS
+from recsvc.contract.records import WATCH_REASONS
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.openapi_examples import EXAMPLES
