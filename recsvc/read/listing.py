@@ -9,7 +9,6 @@ left, so a list is never empty while the catalog has items.
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from recsvc.contract.units import ITEM_ATTRIBUTES
 from recsvc.store import ModelStore
 
 Candidate = tuple[int, float, dict]
@@ -76,24 +75,23 @@ class Listing:
 
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
-        attrs = self.store.attrs(self.version, [c[0] for c in batch])
-        for (_, score, reason), item in zip(batch, attrs):
-            if self.full:
+        shown = self.store.shown(self.version, [c[0] for c in batch])
+        items, limit, exclude, category = self.items, self.limit, self.exclude, self.category
+        for (_, score, reason), item in zip(batch, shown):
+            if len(items) >= limit:
                 return
-            if item is None or item["item_id"] in self.exclude:
+            if item is None or item.item_id in exclude:
                 continue
-            if self.category is not None and self.category not in self.store.ancestors(
-                self.version, item.get("category_id")
-            ):
+            if category is not None and category not in self.store.ancestors(self.version, item.category_id):
                 continue
             out = {
-                "item_id": item["item_id"],
+                "item_id": item.item_id,
                 "score": round(float(score), 4),
-                "category_id": item.get("category_id"),
+                "category_id": item.category_id,
                 "reason": reason,
             }
-            out.update((k, item[k]) for k in ITEM_ATTRIBUTES if k in item)
-            self.items.append(out)
+            out.update(item.attributes)
+            items.append(out)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:
