@@ -100,6 +100,19 @@ def _guard(method):
     return wrapper
 
 
+class _HeldConnection:
+    """A thread's own connection, closed when the thread ends or the store goes (nothing else refers to it)."""
+
+    __slots__ = ("connection", "pid")
+
+    def __init__(self, connection):
+        self.connection, self.pid = connection, os.getpid()
+
+    def __del__(self):
+        if self.pid == os.getpid():  # a forked copy leaves the parent's socket alone
+            self.connection.disconnect()
+
+
 def _exchange(connection, commands: Sequence[tuple]) -> list:
     """Send the commands at once and read every reply; a command's error is raised once all are read."""
     connection.send_packed_command(connection.pack_commands(commands))
@@ -148,10 +161,10 @@ class ModelStore:
         """The replies to ``commands``, sent at once over this thread's own connection.
 
         A dropped connection (Redis restarted) is retried once at once; a timeout is not."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():  # first use in this thread, or a forked copy
-            local.connection, local.pid = self._redis.connection_pool.make_connection(), os.getpid()
-        connection = local.connection
+        held = getattr(self._local, "held", None)
+        if held is None or held.pid != os.getpid():  # first use in this thread, or a forked copy
+            held = self._local.held = _HeldConnection(self._redis.connection_pool.make_connection())
+        connection = held.connection
         try:
             return _exchange(connection, commands)
         except redis.ConnectionError:  # Redis restarted or dropped the connection: once more, on a new one

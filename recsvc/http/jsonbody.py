@@ -4,8 +4,8 @@ answers are encoded by orjson (the same JSON, with UTF-8 left as it is, in a fra
 from typing import Any
 
 import orjson
-from flask import Response
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
 ORJSON_OPTIONS = orjson.OPT_APPEND_NEWLINE  # Flask's own encoder ends the body with a newline too
 
@@ -29,4 +29,4 @@ class JSONProvider(DefaultJSONProvider):
             body = orjson.dumps(obj, option=ORJSON_OPTIONS)
         except TypeError:  # a type orjson does not know (Flask's encoder calls ``default``), or a huge int
             return super().response(obj)
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type]  # bytes are fine
