@@ -53,20 +53,27 @@ class Listing:
         return len(self.items) >= self.limit
 
     def add(self, candidates: Iterable[Candidate]) -> None:
-        """Append candidates that keep every rule until the list is full."""
-        if self.full:
+        """Append candidates that keep every rule until the list is full.
+
+        Candidates are taken as many at a time as the list has free places, so a list that fills at once
+        reads no more of them than it shows."""
+        wanted = self.limit - len(self.items)
+        if wanted <= 0:
             return
+        blocked, unavailable = self.blocked, self.unavailable
         batch: list[Candidate] = []
         for candidate in candidates:
-            if candidate[0] in self.blocked or candidate[0] in self.unavailable:
+            index = candidate[0]
+            if index in blocked or index in unavailable:
                 continue
-            self.blocked.add(candidate[0])  # no duplicates
+            blocked.add(index)  # no duplicates
             batch.append(candidate)
-            if len(batch) >= 2 * self.limit:
+            if len(batch) >= wanted:
                 self._accept(batch)
-                batch = []
-                if self.full:
+                wanted = self.limit - len(self.items)
+                if wanted <= 0:
                     return
+                batch = []
         self._accept(batch)
 
     def fill_popular(self) -> None:
