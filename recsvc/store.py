@@ -12,10 +12,12 @@ That round trip goes over a connection each thread keeps (``_round_trip``): redi
 pipeline and pool cost more CPU than the read itself (docs/benchmarks.md).
 """
 
+import contextlib
 import functools
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,16 +103,26 @@ def _guard(method):
 
 
 class _HeldConnection:
-    """A thread's own connection, closed when the thread ends or the store goes (nothing else refers to it)."""
+    """A thread's own connection: closed when the thread ends (its holder goes), or with the store."""
 
-    __slots__ = ("connection", "pid")
+    __slots__ = ("connection", "pid", "held")
 
-    def __init__(self, connection):
-        self.connection, self.pid = connection, os.getpid()
+    def __init__(self, connection, held: list):
+        self.connection, self.pid, self.held = connection, os.getpid(), held
+        held.append(connection)
 
     def __del__(self):
         if self.pid == os.getpid():  # a forked copy leaves the parent's socket alone
             self.connection.disconnect()
+            with contextlib.suppress(ValueError):
+                self.held.remove(self.connection)
+
+
+def _disconnect_all(connections: list) -> None:
+    """Close the connections the threads of a store hold (its finalizer: it runs before the collector
+    finalizes the sockets themselves, so none is left open)."""
+    for connection in list(connections):
+        connection.disconnect()
 
 
 def _exchange(connection, commands: Sequence[tuple]) -> list:
@@ -137,6 +149,8 @@ class ModelStore:
         self._cache: VersionCache | None = None
         self._clocks: dict[str, tuple[float, float]] = {}
         self._local = threading.local()  # this thread's connection for the request's round trip
+        self._held: list = []  # every thread's connection, closed with the store
+        weakref.finalize(self, _disconnect_all, self._held)
 
     # -- resolving the version and reading records in one round trip --
 
@@ -163,7 +177,7 @@ class ModelStore:
         A dropped connection (Redis restarted) is retried once at once; a timeout is not."""
         held = getattr(self._local, "held", None)
         if held is None or held.pid != os.getpid():  # first use in this thread, or a forked copy
-            held = self._local.held = _HeldConnection(self._redis.connection_pool.make_connection())
+            held = self._local.held = _HeldConnection(self._redis.connection_pool.make_connection(), self._held)
         connection = held.connection
         try:
             return _exchange(connection, commands)
