@@ -1,6 +1,6 @@
 """Where a request's CPU goes, inside one process: the app called as a WSGI server calls it, no network.
 
-    python benchmarks/serve_profile.py [--root CHECKOUT] [--requests 400] [--rounds 6]
+    python benchmarks/serve_profile.py [--root CHECKOUT] [--requests 400] [--rounds 6] [--users N] [--n-events N]
 
 Trains the synthetic shop of ``serve_bench.py`` into a private redis-server, then calls the app
 directly for /healthz, user recommendations, also-bought, category offers and a 1,000-user batch:
@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, help="serve the recsvc of this checkout")
     parser.add_argument("--requests", type=int, default=400, help="requests of each endpoint per round")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--users", type=int, default=50_000, help="synthetic shop users")
+    parser.add_argument("--items", type=int, default=20_000, help="synthetic shop items")
+    parser.add_argument("--n-events", type=int, default=400_000, help="synthetic shop events")
     args = parser.parse_args()
     if args.root:
         sys.path.insert(0, str(args.root.resolve()))
@@ -85,7 +88,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="serve_profile_")))
         url = stack.enter_context(common.RedisServer()).url
-        paths = serve_bench.write_synthetic_shop(folder, serve_bench.ShopSize())
+        paths = serve_bench.write_synthetic_shop(folder, serve_bench.ShopSize(args.users, args.items, args.n_events))
         serve_bench.train_model(redis.Redis.from_url(url), paths["events"], paths["catalog"], None, "synthetic")
         events = paths["events"]
         sample = serve_bench.sample_ids(events, None, 2_000, 2_000)
