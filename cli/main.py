@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         help="serve with granian's WSGI workers (the serve extra); SIGHUP restarts them",
     )
     serve.add_argument("--workers", type=int, help="with --production: worker processes (default: one per core)")
-    serve.add_argument("--threads", type=int, default=1, help="with --production: threads per worker (default 1)")
+    serve.add_argument("--threads", type=int, default=4, help="with --production: threads per worker (default 4)")
     serve.set_defaults(run=admin.serve_command)
 
     demo = sub.add_parser("demo", help="make a sample shop, train on it and serve it")
