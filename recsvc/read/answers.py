@@ -137,11 +137,12 @@ class Answers:
         the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md)."""
         viewed = list(record.recent[:LIGHT_HISTORY])
         yield from ((index, 1.0, RECENTLY_VIEWED) for index in viewed)
+        history = _history(record)
         if lists is None:
-            lists = self._item_records(version, _history(record))
-        names = dict(zip(lists, self._item_ids(version, list(lists))))
+            lists = self._item_records(version, history)
+        names = dict(zip(history, self._item_ids(version, history)))  # only this user's: ``lists`` may hold many
         sources = []
-        for n, index in enumerate(_history(record)):
+        for n, index in enumerate(history):
             rec = lists.get(index)
             if rec is None:
                 continue
