@@ -15,6 +15,11 @@ def trigger_kinds() -> list[str]:
 
 
 def serve_command(args) -> int:
+    if args.production:
+        from cli import production
+
+        workers = args.workers if args.workers is not None else production.default_workers()
+        return production.serve(args.host, args.port, workers, args.threads, args.redis_url)
     from recsvc import create_app
 
     app = create_app({"REDIS_URL": args.redis_url} if args.redis_url else None)

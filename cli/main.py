@@ -76,9 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
     train.set_defaults(run=trainer.needs_trainer("train", trainer.train_command))
 
-    serve = sub.add_parser("serve", help="serve the API (development server)")
+    serve = sub.add_parser("serve", help="serve the API (development server; --production: granian's workers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--production",
+        action="store_true",
+        help="serve with granian's WSGI workers (the serve extra); SIGHUP restarts them",
+    )
+    serve.add_argument("--workers", type=int, help="with --production: worker processes (default: one per core)")
+    serve.add_argument("--threads", type=int, default=4, help="with --production: threads per worker (default 4)")
     serve.set_defaults(run=admin.serve_command)
 
     demo = sub.add_parser("demo", help="make a sample shop, train on it and serve it")

@@ -1,14 +1,23 @@
 """The service's one way to Redis: ``ModelStore`` reads the served model and records posted events.
 
-A request resolves the served version and reads its record in one round trip: the
-pipeline reads ``current`` together with the record of the version seen last, and only
-when a publish or rollback has switched versions does it read again. Immutable parts of
-a version (popular lists, the category tree) and item attributes are cached in the
-process; a catalog update bumps the version's ``catalog_rev`` and drops that cache.
+A request resolves the served version and reads its record in one round trip: one MGET
+reads ``current`` and the version's ``catalog_rev`` together with the records under the
+version seen last (and the users' live lists ride in the same send), and only when a
+publish or rollback has switched versions does it read again. So a publish, a rollback
+or a catalog update is seen by the next request. Immutable parts of a version (popular
+lists, the category tree) and item attributes are cached in the process; a catalog update
+bumps the version's ``catalog_rev`` and drops that cache.
+
+That round trip goes over a connection each thread keeps (``_round_trip``): redis-py's
+pipeline and pool cost more CPU than the read itself (docs/benchmarks.md).
 """
 
+import contextlib
 import functools
 import json
+import os
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +29,7 @@ from recsvc.contract import keys, records, versions
 from recsvc.contract.commands import get_many
 from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
+from recsvc.contract.units import ITEM_ATTRIBUTES
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
 from recsvc.read.live import entry as live_entry
 
@@ -27,6 +37,9 @@ if TYPE_CHECKING:  # numpy only in processes that serve session picks
     from recsvc.read.foldin import FoldIn
 
 ATTRS_CACHE_LIMIT = 200_000
+"""Items whose attributes a process keeps per version (the cache starts afresh past it)."""
+ITEM_RECORDS_CACHE_LIMIT = 50_000
+"""Item records (neighbour lists) a process keeps per version, for users served from their items' lists."""
 
 
 class StoreUnavailable(Exception):
@@ -41,6 +54,22 @@ class NoModel(Exception):
     """No model has been published yet."""
 
 
+@dataclass(frozen=True)
+class ShownItem:
+    """An item as every answer shows it, built once per version and catalog revision."""
+
+    item_id: str
+    category_id: str | None
+    attributes: tuple[tuple[str, object], ...]  # the catalog's ``ITEM_ATTRIBUTES`` it has, in that order
+
+    @classmethod
+    def of(cls, attrs: dict) -> "ShownItem":
+        """The item of its catalog attributes (``keys.attrs``)."""
+        return cls(
+            attrs["item_id"], attrs.get("category_id"), tuple((k, attrs[k]) for k in ITEM_ATTRIBUTES if k in attrs)
+        )
+
+
 @dataclass
 class VersionCache:
     """What this process keeps of one served version."""
@@ -48,6 +77,8 @@ class VersionCache:
     version: str
     catalog_rev: bytes | None = None
     attrs: dict[int, dict | None] = field(default_factory=dict)
+    shown: dict[int, ShownItem | None] = field(default_factory=dict)
+    item_records: dict[int, ItemRecord | None] = field(default_factory=dict)  # by index; catalog updates keep them
     unavailable: frozenset[int] | None = None
     popular: dict[str | None, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     category_ids: list[str] | None = None
@@ -72,6 +103,45 @@ def _guard(method):
     return wrapper
 
 
+class _HeldConnection:
+    """A thread's own connection: closed when the thread ends (its holder goes), or with the store."""
+
+    __slots__ = ("connection", "pid", "held")
+
+    def __init__(self, connection, held: list):
+        self.connection, self.pid, self.held = connection, os.getpid(), held
+        held.append(connection)
+
+    def __del__(self):
+        if self.pid == os.getpid():  # a forked copy leaves the parent's socket alone
+            self.connection.disconnect()
+            with contextlib.suppress(ValueError):
+                self.held.remove(self.connection)
+
+
+def _disconnect_all(connections: list) -> None:
+    """Close the connections the threads of a store hold (its finalizer: it runs before the collector
+    finalizes the sockets themselves, so none is left open)."""
+    for connection in list(connections):
+        connection.disconnect()
+
+
+def _exchange(connection, commands: Sequence[tuple]) -> list:
+    """Send the commands at once and read every reply; a command's error is raised once all are read."""
+    connection.send_packed_command(connection.pack_commands(commands))
+    replies: list = []
+    error = None
+    for _ in commands:
+        try:
+            replies.append(connection.read_response())
+        except redis.ResponseError as e:  # the other replies are still read, so the connection stays in step
+            error = error or e
+            replies.append(None)
+    if error is not None:
+        raise error
+    return replies
+
+
 class ModelStore:
     """Reads the served model's records from Redis, and appends the events the shop posts."""
 
@@ -79,6 +149,9 @@ class ModelStore:
         self._redis = r
         self._cache: VersionCache | None = None
         self._clocks: dict[str, tuple[float, float]] = {}
+        self._local = threading.local()  # this thread's connection for the request's round trip
+        self._held: list = []  # every thread's connection, closed with the store
+        weakref.finalize(self, _disconnect_all, self._held)
 
     @property
     def redis(self) -> redis.Redis:
@@ -92,31 +165,45 @@ class ModelStore:
 
         With ``live_ids``, the values end with those users' live lists, read in the same round trip."""
         guess = self._cache.version if self._cache else None
+        lives = [("LRANGE", keys.live(u), 0, LIVE_LENGTH - 1) for u in live_ids]
         for _ in range(3):
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.get(keys.CURRENT)
-            for user_id in live_ids:
-                pipe.lrange(keys.live(user_id), 0, LIVE_LENGTH - 1)
-            if guess is not None:
-                pipe.get(keys.catalog_rev(guess))
-                for key in key_of(guess):
-                    pipe.get(key)
-            current, *rest = pipe.execute()
-            if current is None:
+            names = [keys.CURRENT] if guess is None else [keys.CURRENT, keys.catalog_rev(guess), *key_of(guess)]
+            found, *live = self._round_trip([("MGET", *names), *lives])
+            if found[0] is None:
                 raise NoModel("no model is published yet: run `recsvc train`")
-            current = current.decode()
+            current = found[0].decode()
             if current == guess:
-                lives, rest = rest[: len(live_ids)], rest[len(live_ids) :]
-                return self._cache_for(current, rest[0]), rest[1:] + lives
+                return self._cache_for(current, found[1]), found[2:] + live
             guess = current  # switched since last time: read again under the new version
         raise StoreUnavailable("the served version keeps changing")
+
+    def _round_trip(self, commands: Sequence[tuple]) -> list:
+        """The replies to ``commands``, sent at once over this thread's own connection.
+
+        A dropped connection (Redis restarted) is retried once at once; a timeout is not."""
+        held = getattr(self._local, "held", None)
+        if held is None or held.pid != os.getpid():  # first use in this thread, or a forked copy
+            held = self._local.held = _HeldConnection(self._redis.connection_pool.make_connection(), self._held)
+        connection = held.connection
+        try:
+            return _exchange(connection, commands)
+        except redis.ConnectionError:  # Redis restarted or dropped the connection: once more, on a new one
+            connection.disconnect()
+        except BaseException:  # a timeout or an interrupt leaves replies unread: start afresh next time
+            connection.disconnect()
+            raise
+        try:
+            return _exchange(connection, commands)
+        except BaseException:
+            connection.disconnect()
+            raise
 
     def _cache_for(self, version: str, catalog_rev: bytes | None) -> VersionCache:
         cache = self._cache
         if cache is None or cache.version != version:
             cache = self._cache = VersionCache(version, catalog_rev)
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
-            cache.catalog_rev, cache.attrs, cache.unavailable = catalog_rev, {}, None
+            cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
         return cache
 
     @_guard
@@ -246,6 +333,22 @@ class ModelStore:
         return [records.decode_item(d) if d else None for d in values]
 
     @_guard
+    def item_records(self, version: str, indices: Sequence[int]) -> dict[int, ItemRecord]:
+        """Item records by index (an index without one is left out), kept in the process: only a new
+        version changes them."""
+        cache = self._version_cache(version)
+        kept = cache.item_records
+        missing = [i for i in dict.fromkeys(indices) if i not in kept]
+        if missing:
+            if len(kept) > ITEM_RECORDS_CACHE_LIMIT:
+                kept.clear()
+            known = [(i, shown.item_id) for i, shown in zip(missing, self.shown(version, missing)) if shown]
+            values = self._redis.mget([keys.item(version, item_id) for _, item_id in known]) if known else []
+            kept.update(dict.fromkeys(missing))
+            kept.update((i, records.decode_item(raw)) for (i, _), raw in zip(known, values) if raw)
+        return {i: rec for i in indices if (rec := kept.get(i)) is not None}
+
+    @_guard
     def attrs(self, version: str, indices: Sequence[int]) -> list[dict | None]:
         """Catalog attributes of items by index (cached in the process)."""
         cache = self._version_cache(version)
@@ -256,6 +359,21 @@ class ModelStore:
             for i, raw in zip(missing, self._redis.hmget(keys.attrs(version), [str(i) for i in missing])):
                 cache.attrs[i] = json.loads(raw) if raw else None
         return [cache.attrs[i] for i in indices]
+
+    def shown(self, version: str, indices: Sequence[int]) -> list[ShownItem | None]:
+        """Items by index as answers show them (None for an index without attributes), cached in the process."""
+        cache = self._version_cache(version)
+        shown = cache.shown
+        try:
+            return [shown[i] for i in indices]
+        except KeyError:
+            pass
+        if len(shown) > ATTRS_CACHE_LIMIT:
+            shown.clear()
+        missing = [i for i in dict.fromkeys(indices) if i not in shown]
+        for i, attrs in zip(missing, self.attrs(version, missing)):
+            shown[i] = ShownItem.of(attrs) if attrs else None
+        return [shown[i] for i in indices]
 
     @_guard
     def unavailable(self, version: str) -> frozenset[int]:
@@ -308,7 +426,6 @@ class ModelStore:
             cache.ancestors[category_id] = frozenset(chain)
         return cache.ancestors[category_id]
 
-    @_guard
     @_guard
     def meta(self, version: str) -> dict:
         """The version's summary written by the trainer."""

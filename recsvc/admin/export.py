@@ -34,12 +34,14 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     def rows() -> Iterator[dict]:
         """One row per user with a record, read a chunk at a time."""
         for chunk in store.user_ids(version, CHUNK):
-            for user_id, record in zip(chunk, store.users_by_id(version, chunk)):
+            found = store.users_by_id(version, chunk)
+            lists = answers.prefetch(version, [record for record in found if record is not None], limit)
+            for user_id, record in zip(chunk, found):
                 if record is not None:
                     yield {
                         "user_id": user_id,
                         "model_version": version,
-                        **answers.for_user_record(version, record, filters),
+                        **answers.for_user_record(version, record, filters, lists),
                     }
 
     return total, rows()

@@ -1,10 +1,13 @@
 """Prometheus metrics: requests and latency per endpoint, answers by source, events, the model's age.
 
-With gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder before the workers start (and
-call ``prometheus_client.multiprocess.mark_process_dead`` from gunicorn's ``child_exit`` hook): every
-worker writes its counters there and ``/metrics`` adds them up. Without it, counts are per process.
+With several worker processes, ``PROMETHEUS_MULTIPROC_DIR`` names an empty folder set before the
+workers start: every worker writes its counters there and ``/metrics`` adds them up. ``recsvc serve
+--production`` sets one up itself; under gunicorn, set it by hand (and call
+``prometheus_client.multiprocess.mark_process_dead`` from gunicorn's ``child_exit`` hook). Without
+it, counts are per process.
 """
 
+import functools
 import os
 import re
 import time
@@ -63,11 +66,21 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     started = g.get("recsvc_started")
     if started is not None:
-        # the rule without its converters: /v1/items/<item_id>/similar, whatever converter reads the id
-        endpoint = CONVERTER.sub("<", request.url_rule.rule) if request.url_rule is not None else "unmatched"
-        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        if request.url_rule is not None:  # a matched rule allows a few methods: its series are looked up once
+            latency, requests = _series(request.url_rule.rule, request.method)
+        else:
+            latency, requests = _series.__wrapped__(None, request.method)
+        latency.observe(time.perf_counter() - started)
+        requests(response.status_code).inc()
     return response
+
+
+@functools.cache
+def _series(rule: str | None, method: str):
+    """The latency histogram and the request counter (by status) of a rule, looked up once per rule and method."""
+    # the rule without its converters: /v1/items/<item_id>/similar, whatever converter reads the id
+    endpoint = CONVERTER.sub("<", rule) if rule is not None else "unmatched"
+    return LATENCY.labels(endpoint), functools.cache(lambda status: REQUESTS.labels(endpoint, method, str(status)))
 
 
 @bp.get("/metrics")

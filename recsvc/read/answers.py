@@ -8,13 +8,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from recsvc.contract.records import OFFER_REASONS, ItemRecord, UserRecord, general_reason
+from recsvc.contract.records import GENERAL_REASONS, NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord, general_reason
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
 from recsvc.store import ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
+LAST_ITEM_CAUSE = NO_ITEM - len(GENERAL_REASONS)
+"""The largest ``because`` value that names an item; those above it name a general reason."""
 VIEWED_SHARE = 0.3
 """At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
 
@@ -37,13 +39,27 @@ class Answers:
     def batch(self, user_ids: Sequence[str], filters: Filters) -> dict:
         """``recommendations`` for many users, in request order, under one version."""
         version, found, lives = self.store.users_live(user_ids)
-        light = [rec for rec in found if rec is not None and not rec.picks]
-        lists = self._item_records(version, [i for rec in light for i in _history(rec)])
+        lists = self.prefetch(version, [rec for rec in found if rec is not None], filters.limit)
         results = [
             {"user_id": u, **self.for_user_record(version, rec, filters, lists, live)}
             for u, rec, live in zip(user_ids, found, lives)
         ]
         return {"model_version": version, "results": results}
+
+    def prefetch(self, version: str, found: Sequence[UserRecord], limit: int) -> dict[int, ItemRecord]:
+        """Read at once what answering these users takes (for ``for_user_record``'s ``lists``): the item
+        records of the history of users without picks, and the attributes of the items their lists will
+        most likely show, so a cold process reads them in two round trips, not two per user."""
+        light = [rec for rec in found if not rec.picks]
+        lists = self._item_records(version, [i for rec in light for i in _history(rec)])
+        wanted = 2 * limit
+        indices = [
+            i for rec in found for i in (*rec.picks[:wanted], *rec.because[:wanted], *rec.recent[:LIGHT_HISTORY])
+        ]
+        for rec in lists.values():
+            indices += [*rec.similar[:wanted], *rec.also_bought[:wanted]]
+        self.store.shown(version, [i for i in indices if i <= LAST_ITEM_CAUSE])
+        return lists
 
     def for_user_record(
         self,
@@ -102,18 +118,17 @@ class Answers:
     def _picks(self, version: str, record: UserRecord) -> Iterator[Candidate]:
         """The user's precomputed picks, each with its reason: the history item that explains it, or a
         general one (``records.GENERAL_REASONS``)."""
-        because = [b for b in record.because if general_reason(b) is None]
-        names = dict(zip(because, self._item_ids(version, because)))
+        causes = [b for b in record.because if b <= LAST_ITEM_CAUSE]
+        names = {b: shown.item_id for b, shown in zip(causes, self.store.shown(version, causes)) if shown is not None}
         bought = set(record.bought)
         for item, score, cause in zip(record.picks, record.scores, record.because):
-            general = general_reason(cause)
             if cause == item:  # an item the user viewed, offered again
                 yield item, score, RECENTLY_VIEWED
-            elif general is not None or names.get(cause) is None:
-                yield item, score, {"type": general or "personalized"}
-            else:
+            elif cause in names:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
                 yield item, score, {"type": kind, "item_id": names[cause]}
+            else:
+                yield item, score, {"type": general_reason(cause) or "personalized"}
 
     def _from_history(
         self, version: str, record: UserRecord, lists: dict[int, ItemRecord] | None = None
@@ -122,11 +137,12 @@ class Answers:
         the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md)."""
         viewed = list(record.recent[:LIGHT_HISTORY])
         yield from ((index, 1.0, RECENTLY_VIEWED) for index in viewed)
+        history = _history(record)
         if lists is None:
-            lists = self._item_records(version, _history(record))
-        names = dict(zip(lists, self._item_ids(version, list(lists))))
+            lists = self._item_records(version, history)
+        names = dict(zip(history, self._item_ids(version, history)))  # only this user's: ``lists`` may hold many
         sources = []
-        for n, index in enumerate(_history(record)):
+        for n, index in enumerate(history):
             rec = lists.get(index)
             if rec is None:
                 continue
@@ -146,12 +162,8 @@ class Answers:
             yield from (c for c in round_ if c is not None)
 
     def _item_records(self, version: str, indices: Sequence[int]) -> dict[int, ItemRecord]:
-        """Item records by index, read in one round trip."""
-        indices = list(dict.fromkeys(indices))
-        item_ids = self._item_ids(version, indices)
-        known = [(i, item_id) for i, item_id in zip(indices, item_ids) if item_id]
-        found = self.store.items_by_id(version, [item_id for _, item_id in known])
-        return {i: rec for (i, _), rec in zip(known, found) if rec is not None}
+        """Item records by index (kept in the process: they change only with the version)."""
+        return self.store.item_records(version, indices)
 
     # -- sessions: visitors the model never saw --
 
@@ -273,7 +285,7 @@ class Answers:
 
     def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
         """Item ids by index (None for an index without attributes)."""
-        return [a["item_id"] if a else None for a in self.store.attrs(version, list(indices))]
+        return [shown.item_id if shown else None for shown in self.store.shown(version, list(indices))]
 
 
 def _history(record: UserRecord) -> list[int]:

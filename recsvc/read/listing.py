@@ -9,7 +9,6 @@ left, so a list is never empty while the catalog has items.
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from recsvc.contract.units import ITEM_ATTRIBUTES
 from recsvc.store import ModelStore
 
 Candidate = tuple[int, float, dict]
@@ -54,20 +53,27 @@ class Listing:
         return len(self.items) >= self.limit
 
     def add(self, candidates: Iterable[Candidate]) -> None:
-        """Append candidates that keep every rule until the list is full."""
-        if self.full:
+        """Append candidates that keep every rule until the list is full.
+
+        Candidates are taken as many at a time as the list has free places, so a list that fills at once
+        reads no more of them than it shows."""
+        wanted = self.limit - len(self.items)
+        if wanted <= 0:
             return
+        blocked, unavailable = self.blocked, self.unavailable
         batch: list[Candidate] = []
         for candidate in candidates:
-            if candidate[0] in self.blocked or candidate[0] in self.unavailable:
+            index = candidate[0]
+            if index in blocked or index in unavailable:
                 continue
-            self.blocked.add(candidate[0])  # no duplicates
+            blocked.add(index)  # no duplicates
             batch.append(candidate)
-            if len(batch) >= 2 * self.limit:
+            if len(batch) >= wanted:
                 self._accept(batch)
-                batch = []
-                if self.full:
+                wanted = self.limit - len(self.items)
+                if wanted <= 0:
                     return
+                batch = []
         self._accept(batch)
 
     def fill_popular(self) -> None:
@@ -76,24 +82,23 @@ class Listing:
 
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
-        attrs = self.store.attrs(self.version, [c[0] for c in batch])
-        for (_, score, reason), item in zip(batch, attrs):
-            if self.full:
+        shown = self.store.shown(self.version, [c[0] for c in batch])
+        items, limit, exclude, category = self.items, self.limit, self.exclude, self.category
+        for (_, score, reason), item in zip(batch, shown):
+            if len(items) >= limit:
                 return
-            if item is None or item["item_id"] in self.exclude:
+            if item is None or item.item_id in exclude:
                 continue
-            if self.category is not None and self.category not in self.store.ancestors(
-                self.version, item.get("category_id")
-            ):
+            if category is not None and category not in self.store.ancestors(self.version, item.category_id):
                 continue
             out = {
-                "item_id": item["item_id"],
+                "item_id": item.item_id,
                 "score": round(float(score), 4),
-                "category_id": item.get("category_id"),
+                "category_id": item.category_id,
                 "reason": reason,
             }
-            out.update((k, item[k]) for k in ITEM_ATTRIBUTES if k in item)
-            self.items.append(out)
+            out.update(item.attributes)
+            items.append(out)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:

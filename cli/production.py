@@ -1,0 +1,65 @@
+"""``recsvc serve --production``: the app factory under granian's WSGI server, one process per worker.
+
+granian (the ``serve`` extra) measured fastest for this app (docs/benchmarks.md). Its main process
+restarts the workers gracefully on SIGHUP (each finishes the requests it holds) and stops them on
+SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/metrics`` adds up the
+counts of them all, of workers restarted since included.
+"""
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+from cli.common import fail
+
+APP_FACTORY = "recsvc:create_app"
+KILL_AFTER_S = 30
+"""Seconds a worker may take to finish its requests on a restart or a stop before it is killed."""
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def serve(host: str, port: int, workers: int, threads: int, redis_url: str | None) -> int:
+    """Serve until stopped; the exit code."""
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        return fail("--production needs granian: pip install 'recsvc[serve]'")
+    if workers < 1 or threads < 1:
+        return fail("--workers and --threads must be 1 or more")
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url  # the workers build the app from the environment
+    with metrics_folder():
+        server = Granian(
+            APP_FACTORY,
+            factory=True,
+            interface=Interfaces.WSGI,
+            address=host,
+            port=port,
+            workers=workers,
+            blocking_threads=threads,
+            respawn_failed_workers=True,
+            workers_kill_timeout=KILL_AFTER_S,
+            websockets=False,
+        )
+        server.serve()
+    return 0
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[None]:
+    """``PROMETHEUS_MULTIPROC_DIR`` as the operator set it, else a new empty folder for this run."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="recsvc-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
