@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from recsvc.contract import keys, records, versions
-from recsvc.contract.commands import get_many
+from recsvc.contract.commands import get_many, is_cluster
 from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.contract.units import ITEM_ATTRIBUTES
@@ -128,6 +128,7 @@ def _disconnect_all(connections: list) -> None:
 
 def _exchange(connection, commands: Sequence[tuple]) -> list:
     """Send the commands at once and read every reply; a command's error is raised once all are read."""
+    connection.connect()  # at once if connected; a Sentinel-managed connection asks the sentinels for the primary
     connection.send_packed_command(connection.pack_commands(commands))
     replies: list = []
     error = None
@@ -147,6 +148,7 @@ class ModelStore:
 
     def __init__(self, r: redis.Redis):
         self._redis = r
+        self._cluster = is_cluster(r)
         self._cache: VersionCache | None = None
         self._clocks: dict[str, tuple[float, float]] = {}
         self._local = threading.local()  # this thread's connection for the request's round trip
@@ -168,7 +170,10 @@ class ModelStore:
         lives = [("LRANGE", keys.live(u), 0, LIVE_LENGTH - 1) for u in live_ids]
         for _ in range(3):
             names = [keys.CURRENT] if guess is None else [keys.CURRENT, keys.catalog_rev(guess), *key_of(guess)]
-            found, *live = self._round_trip([("MGET", *names), *lives])
+            if self._cluster:  # the keys live on several nodes: an MGET per slot, the lists on a pipeline
+                found, live = get_many(self._redis, names), self._on_pipeline(lives)
+            else:
+                found, *live = self._round_trip([("MGET", *names), *lives])
             if found[0] is None:
                 raise NoModel("no model is published yet: run `recsvc train`")
             current = found[0].decode()
@@ -176,6 +181,14 @@ class ModelStore:
                 return self._cache_for(current, found[1]), found[2:] + live
             guess = current  # switched since last time: read again under the new version
         raise StoreUnavailable("the served version keeps changing")
+
+    def _on_pipeline(self, commands: Sequence[tuple]) -> list:
+        if not commands:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return pipe.execute()
 
     def _round_trip(self, commands: Sequence[tuple]) -> list:
         """The replies to ``commands``, sent at once over this thread's own connection.
@@ -343,7 +356,7 @@ class ModelStore:
             if len(kept) > ITEM_RECORDS_CACHE_LIMIT:
                 kept.clear()
             known = [(i, shown.item_id) for i, shown in zip(missing, self.shown(version, missing)) if shown]
-            values = self._redis.mget([keys.item(version, item_id) for _, item_id in known]) if known else []
+            values = get_many(self._redis, [keys.item(version, item_id) for _, item_id in known])
             kept.update(dict.fromkeys(missing))
             kept.update((i, records.decode_item(raw)) for (i, _), raw in zip(known, values) if raw)
         return {i: rec for i in indices if (rec := kept.get(i)) is not None}

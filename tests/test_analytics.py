@@ -169,8 +169,8 @@ def test_the_new_key_names_are_pinned():
 
     assert keys.analytics("v1") == "recsvc:v:v1:analytics"
     assert keys.watchers("v1", "shoe-a") == "recsvc:v:v1:w:shoe-a"
-    assert keys.catalog_changes("v1", "price-drop") == "recsvc:v:v1:cc:price-drop"
-    assert keys.trigger("v1", "back-in-stock") == "recsvc:v:v1:t:back-in-stock"
+    assert keys.catalog_changes("v1", "price-drop") == "recsvc:v:v1:{v1:catalog}:cc:price-drop"
+    assert keys.trigger("v1", "back-in-stock") == "recsvc:v:v1:{v1:catalog}:t:back-in-stock"
     assert keys.sent("win-back") == "recsvc:sent:win-back"
     for wrong in (lambda: keys.catalog_changes("v1", "win-back"), lambda: keys.sent("birthday")):
         with pytest.raises(ValueError):

@@ -110,3 +110,10 @@ def test_export_rows_carry_the_catalogs_fields(retention_model, redis_url, tmp_p
     recsvc(["--redis-url", redis_url, "export", "picks", "--out", str(jsonl), "--no-progress"])
     first = json.loads(jsonl.read_text().splitlines()[0])
     assert {"title", "price"} <= set(first["items"][0])
+
+
+def test_a_price_drop_says_the_old_and_new_price():
+    reason = {"type": "price_drop", "watched": "addtocart", "old_price": 24.9, "new_price": 19.9, "since": "2024-02-20"}
+    assert generate.reason_in_words(reason, {}) == "Now 19.90 instead of 24.90, since 2024-02-20."
+    came_back = {"type": "back_in_stock", "watched": "wishlist", "since": "2024-02-21"}
+    assert generate.reason_in_words(came_back, {}) == "Back in stock since 2024-02-21."

@@ -26,6 +26,8 @@ SUBJECTS = {
     "abandoned-cart": "Still thinking it over?",
     "category-interest": "New finds in what you looked at",
     "win-back": "We have missed you",
+    "back-in-stock": "Back in stock",
+    "price-drop": "Now for less",
     "picks": "Picked for you",
 }
 
@@ -37,6 +39,10 @@ def reason_in_words(reason: dict, names: dict[str, str]) -> str:
     if kind == "due_again":
         days, interval = reason["days_since_last_purchase"], reason["interval_days"]
         return f"You last bought it {days} days ago; you usually buy it every {interval:g} days."
+    if kind == "price_drop" and "old_price" in reason:
+        return f"Now {reason['new_price']:.2f} instead of {reason['old_price']:.2f}, since {reason['since']}."
+    if kind == "back_in_stock" and "since" in reason:
+        return f"Back in stock since {reason['since']}."
     sentences = {
         "because_you_bought": f"Because you bought {named}.",
         "because_you_viewed": f"Because you looked at {named}.",
@@ -50,6 +56,8 @@ def reason_in_words(reason: dict, names: dict[str, str]) -> str:
         "trending": "Trending in the shop right now.",
         "popular": "One of our most popular items.",
         "personalized": "Picked for you from what you bought and looked at.",
+        "back_in_stock": "Back in stock.",
+        "price_drop": "Its price has dropped.",
     }
     return sentences.get(kind, "Picked for you.")
 
