@@ -69,6 +69,9 @@ class TrainConfig:
     complement_reach: int = 20  # ... among their next purchases
     complement_before_weight: float = 0.25  # bought before the item counts this much
     also_bought_next_weight: float = 0.3  # ... beside the item-kNN (BM25) neighbours of all events, scaled alike
+    # the weights above are the fixed order; validated: the shop's newest window chooses among several
+    # (training/lists/complements.py, ORDERS_TRIED), the fixed one where too few bought on both sides of it
+    also_bought_validated: bool = True
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
 
