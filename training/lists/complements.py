@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from training import sorted_keys
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
@@ -57,7 +58,7 @@ class Together:
     def of(cls, events: Events, n_items: int, config: TrainConfig) -> "Together":
         user, x, y = _pairs_after(events, config.complement_days * DAY, config.complement_reach)
         if len(events.user_ids) * float(n_items) ** 2 < 2**62:  # each buyer counts once per pair
-            pair = np.unique((user * n_items + x) * n_items + y) % (n_items * n_items)
+            pair = sorted_keys.unique((user * n_items + x) * n_items + y) % (n_items * n_items)
             x, y = pair // n_items, pair % n_items
         else:
             order = np.lexsort((y, x, user))
@@ -66,13 +67,14 @@ class Together:
             x, y = x[first], y[first]
         after = sp.csr_matrix((np.ones(len(x), np.float32), (x, y)), shape=(n_items, n_items))
         p = events.event == PURCHASE
-        buyer_pairs = np.unique(events.user[p].astype(np.int64) * n_items + events.item[p])
+        buyer_pairs = sorted_keys.unique(events.user[p].astype(np.int64) * n_items + events.item[p])
         buyers = np.bincount(buyer_pairs % n_items, minlength=n_items).astype(np.float64)
         return cls((after + config.complement_before_weight * after.T).tocoo(), buyers)
 
     def scores(self, exponent: float = 0.5) -> sp.coo_matrix:
         """count / (buyers of x ** 0.5 * buyers of y ** exponent): at 0.5 a cosine (best-sellers, bought
-        after everything, do not crowd the list); at 0 the share of x's buyers who bought y next."""
+        after everything, do not crowd the list); at 0 the share of x's buyers who bought y next; below 0
+        best-sellers among them first (a grocer's staples)."""
         x, y, count = self.counts.row, self.counts.col, self.counts.data
         score = count / (np.sqrt(self.buyers[x]) * np.power(self.buyers[y], exponent))
         return sp.coo_matrix((score.astype(np.float32), (x, y)), shape=self.counts.shape)
@@ -85,15 +87,16 @@ def also_bought_next(
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
     together = Together.of(events, n_items, config).scores(order.popularity_exponent)
-    x, y, score = together.row, together.col, _damped(together, catalogue, order.same_category_factor)
+    x, y = together.row, together.col
+    score = _damped(x, y, together.data, catalogue, order.same_category_factor)
     ok = catalogue.available[y] & (score > 0)
     return top_per_row(x[ok], y[ok], score[ok].astype(np.float32), n_items, k)
 
 
-def _damped(m: sp.coo_matrix, catalogue: CodedCatalog, factor: float) -> np.ndarray:
-    """m's values with pairs of one category (near-copies) times ``factor``."""
-    same = (catalogue.category[m.row] == catalogue.category[m.col]) & (catalogue.category[m.row] >= 0)
-    return np.where(same, m.data * factor, m.data)
+def _damped(x: np.ndarray, y: np.ndarray, values: np.ndarray, catalogue: CodedCatalog, factor: float) -> np.ndarray:
+    """The values of item pairs (x, y), those of one category (near-copies) times ``factor``."""
+    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
+    return np.where(same, values * factor, values)
 
 
 def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.coo_matrix:
@@ -154,7 +157,7 @@ ORDERS_TRIED = tuple(
     AlsoBoughtOrder(next_weight, knn_weight, damping, exponent)
     for next_weight, knn_weight in ((0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (1.0, 0.3), (1.0, 0.0))
     for damping in (0.5, 1.0)
-    for exponent in ((0.5,) if next_weight == 0 else (0.5, 0.0))
+    for exponent in ((0.5,) if next_weight == 0 else (0.5, 0.0, -0.5))
 )
 """The also-bought orders the shop's own newest window chooses between."""
 
@@ -200,11 +203,11 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
     available = sp.diags(catalogue.available.astype(np.float32))
     knn = (hold.neighbours[subjects] @ available).tocoo()
     counted = Together.of(hold.past, n_items, config)
-    together = {e: counted.scores(e).tocsr() for e in {o.popularity_exponent for o in ORDERS_TRIED}}
+    orders = tuple(dict.fromkeys((fixed, *ORDERS_TRIED)))
+    after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in {o.popularity_exponent for o in orders}}
     held_out: dict[AlsoBoughtOrder, np.ndarray] = {}
-    for order in dict.fromkeys((fixed, *ORDERS_TRIED)):
-        after = (together[order.popularity_exponent][subjects] @ available).tocoo()
-        scores = _blended(after, knn, catalogue, order, subjects)
+    for order in orders:
+        scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
         scores = (scores - scores.multiply(bought)).tocsr()  # nothing the user had bought, nor the subject
         held_out[order] = _ndcg_of_rows(scores, relevant)
     best = max(held_out, key=lambda o: (held_out[o].mean(), o == fixed))
@@ -232,10 +235,10 @@ def _validation_task(hold: Holdout) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_m
     subject_of = np.full(len(past.user_ids), -1, np.int64)
     subject_of[users[last]] = items[last]
     later = (events.timestamp >= hold.cut) & (events.event == PURCHASE)
-    new_keys = np.unique(events.user[later].astype(np.int64) * n_items + events.item[later])
-    new_keys = new_keys[~np.isin(new_keys, users * n_items + items)]
+    new_keys = sorted_keys.unique(events.user[later].astype(np.int64) * n_items + events.item[later])
+    new_keys = new_keys[~sorted_keys.member(new_keys, sorted_keys.unique(users * n_items + items))]
     new_keys = new_keys[subject_of[new_keys // n_items] >= 0]
-    buyers = np.unique(new_keys // n_items)
+    buyers = sorted_keys.unique(new_keys // n_items)
     row_of = np.full(len(past.user_ids), -1, np.int64)
     row_of[buyers] = np.arange(len(buyers))
     shape = (len(buyers), n_items)
@@ -260,25 +263,28 @@ def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBou
     """The order's scores for the rows of ``after`` and ``knn`` (one per subject item), all kept."""
     parts = []
     for m, weight in ((after, order.next_weight), (knn, order.knn_weight)):
-        rows = sp.coo_matrix((m.data, (subjects[m.row], m.col)), shape=(len(catalogue.category),) * 2)
-        damped = sp.csr_matrix((_damped(rows, catalogue, order.same_category_factor), (m.row, m.col)), shape=m.shape)
+        values = _damped(subjects[m.row], m.col, m.data, catalogue, order.same_category_factor)
+        damped = sp.csr_matrix((values, (m.row, m.col)), shape=m.shape)
         parts.append(weight * row_max_scaled(damped))
     return (parts[0] + parts[1]).tocsr()
 
 
 def _ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
     """Per row: NDCG@at of the row's positive entries, best first, against its relevant items (binary)."""
-    m = scores.tocoo()
+    m = scores.tocsr()
+    m.sort_indices()
+    m = m.tocoo()
     keep = m.data > 0
     row, col, data = m.row[keep].astype(np.int64), m.col[keep].astype(np.int64), m.data[keep]
-    order = np.lexsort((col, -data, row))
+    # by row, best first, ties by item: one stable sort of a float key in [row, row + 0.5)
+    order = np.argsort(row + 0.5 * (1.0 - data / (data.max(initial=0.0) * (1 + 1e-6) or 1.0)), kind="stable")
     row, col = row[order], col[order]
     rank = rank_in_row(row, scores.shape[0])
     top = rank < at
     row, col, rank = row[top], col[top], rank[top]
     wanted = relevant.tocoo()
-    keys = np.sort(wanted.row.astype(np.int64) * scores.shape[1] + wanted.col)
-    hit = np.isin(row * scores.shape[1] + col, keys)
+    keys = sorted_keys.unique(wanted.row.astype(np.int64) * scores.shape[1] + wanted.col)
+    hit = sorted_keys.member(row * scores.shape[1] + col, keys)
     discount = 1.0 / np.log2(np.arange(at) + 2)
     dcg = np.bincount(row[hit], weights=discount[rank[hit]], minlength=scores.shape[0])
     ideal = np.cumsum(discount)[np.clip(np.diff(relevant.indptr), 1, at) - 1]
@@ -305,7 +311,7 @@ def also_bought_blend(
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
     after = sp.csr_matrix((bought_next.scores, (rows, bought_next.values)), shape=(n_items, n_items))
     knn = (neighbours @ sp.diags(catalogue.available.astype(np.float32))).tocoo()
-    damped = _damped(knn, catalogue, order.same_category_factor)  # near-copies, as for bought-next
+    damped = _damped(knn.row, knn.col, knn.data, catalogue, order.same_category_factor)  # near-copies too
     knn = sp.csr_matrix((damped, (knn.row, knn.col)), shape=knn.shape)
     blend = (order.next_weight * row_max_scaled(after) + order.knn_weight * row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)

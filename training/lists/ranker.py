@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.units import DAY
-from training import model
+from training import model, sorted_keys
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
@@ -129,7 +129,7 @@ class EventFacts:
         return cls(
             keys_sorted[last],
             ts[last],
-            np.unique(keys[events.event == ADDTOCART]),
+            sorted_keys.unique(keys[events.event == ADDTOCART]),
             _trend(events, now, n_items),
             _idle_days(events, now, n_users),
         )
@@ -166,7 +166,7 @@ def gather(gens: Generators, data: Dataset, facts: EventFacts, users: np.ndarray
     user_codes = users[rows]
     wanted = user_codes.astype(np.int64) * n_items + items
     last_seen = facts.last_seen(wanted)
-    columns["carted"] = np.isin(wanted, facts.cart_keys)
+    columns["carted"] = sorted_keys.member(wanted, facts.cart_keys)
     columns["days_since_seen"] = np.where(last_seen >= 0, (inter.now - last_seen) / DAY, np.nan)
     columns["item_popularity"] = np.log1p(inter.popularity[items])
     columns["item_trend"] = facts.trend[items]
@@ -246,8 +246,8 @@ def _labels(events: Events, cut: int, users: np.ndarray, items: np.ndarray, n_it
     after = events.timestamp >= cut
     keys = events.user.astype(np.int64) * n_items + events.item
     wanted = users.astype(np.int64) * n_items + items
-    bought = np.isin(wanted, np.unique(keys[after & (events.event == PURCHASE)]))
-    carted = np.isin(wanted, np.unique(keys[after & (events.event == ADDTOCART)]))
+    bought = sorted_keys.member(wanted, sorted_keys.unique(keys[after & (events.event == PURCHASE)]))
+    carted = sorted_keys.member(wanted, sorted_keys.unique(keys[after & (events.event == ADDTOCART)]))
     return np.where(bought, 2, np.where(carted, 1, 0)).astype(np.int32)
 
 
@@ -274,8 +274,8 @@ def learn(
     if hold is None:
         return None, RankerReport("blend", "the history is shorter than the label window")
     events, cut, window, inter, n_items = hold.events, hold.cut, hold.window_days, hold.inter, hold.n_items
-    later = (events.timestamp >= cut) & np.isin(events.event, (PURCHASE, ADDTOCART))
-    labelled = np.unique(events.user[later])
+    later = (events.timestamp >= cut) & ((events.event == PURCHASE) | (events.event == ADDTOCART))
+    labelled = sorted_keys.unique(events.user[later])
     active = np.diff(inter.strength.indptr) >= config.picks_min_items
     labelled = labelled[active[labelled]]
     if len(labelled) > config.ranker_max_users:
@@ -293,7 +293,7 @@ def learn(
     facts = EventFacts.of(hold.past, inter.now, len(hold.past.user_ids), n_items)
     found = gather(gens, data, facts, labelled, config)
     labels = _labels(events, cut, found.users, found.items, n_items)
-    with_positive = np.unique(found.users[labels > 0])
+    with_positive = sorted_keys.unique(found.users[labels > 0])
     if len(with_positive) < config.ranker_min_users:
         return None, RankerReport(
             "blend",
@@ -301,7 +301,7 @@ def learn(
             f"(a learned order needs {config.ranker_min_users})",
             labelled_users=int(len(with_positive)),
         )
-    keep = np.isin(found.users, with_positive)
+    keep = sorted_keys.member(found.users, with_positive)
     features, labels, users = found.features[keep], labels[keep], found.users[keep]
     held_out, held_out_model = _cross_validated(features, labels, users, with_positive, config)
     learned = held_out.pop("learned")
