@@ -204,7 +204,8 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
     knn = (hold.neighbours[subjects] @ available).tocoo()
     counted = Together.of(hold.past, n_items, config)
     orders = tuple(dict.fromkeys((fixed, *ORDERS_TRIED)))
-    after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in {o.popularity_exponent for o in orders}}
+    exponents = {o.popularity_exponent for o in orders}
+    after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in exponents}
     held_out: dict[AlsoBoughtOrder, np.ndarray] = {}
     for order in orders:
         scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
