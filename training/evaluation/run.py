@@ -55,9 +55,16 @@ class Results:
     tasks: dict[str, dict] = field(default_factory=dict)  # task -> {"users": n, "models": {name: metrics}}
     activity: dict[str, dict] = field(default_factory=dict)  # task -> model -> bucket -> ndcg@10
     timings_s: dict[str, float] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)  # served configuration -> the orders its run chose
 
     def to_dict(self) -> dict:
-        return {"split": self.split, "tasks": self.tasks, "activity": self.activity, "timings_s": self.timings_s}
+        return {
+            "split": self.split,
+            "tasks": self.tasks,
+            "activity": self.activity,
+            "timings_s": self.timings_s,
+            "orders": self.orders,
+        }
 
 
 def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
@@ -172,6 +179,7 @@ def evaluate(
                 started = time.perf_counter()
                 model = ServedModel(r, train, config)
                 inter = inter or model.inter  # the baselines get the first model's weighted matrix
+                results.orders[name] = model.orders
                 for task_name, task in tasks.items():
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)

@@ -219,8 +219,8 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
     spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
     within = " (within noise)" if gain.mean() <= spread else ""
     why = (
-        f"the best of {len(held_out)} orders on {len(subjects)} held-out buyers: NDCG@10 {held_out[best].mean():.4f}, "
-        f"the fixed order {held_out[fixed].mean():.4f}{within}"
+        f"{best.describe()}: the best of {len(held_out)} orders on {len(subjects)} held-out buyers, NDCG@10 "
+        f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
     )
     return AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
 
