@@ -192,7 +192,9 @@ def _at(union: sp.csr_matrix, m: sp.csr_matrix) -> np.ndarray:
 def _rank_at(union: sp.csr_matrix, m: sp.csr_matrix) -> np.ndarray:
     """Each union entry's rank within its row of m (0 = best), MISSING_RANK where m has none."""
     coo = m.tocoo()
-    order = np.lexsort((-coo.data, coo.row))
+    # by row, best first, ties in stored order: one stable sort of a float key in [row, row + 0.5)
+    top = float(coo.data.max(initial=0.0)) * (1 + 1e-6) or 1.0
+    order = np.argsort(coo.row + 0.5 * (1.0 - coo.data.astype(np.float64) / top), kind="stable")
     rank = rank_in_row(coo.row[order], m.shape[0]).astype(np.float32)
     ranked = sp.csr_matrix((rank + 1.0, (coo.row[order], coo.col[order])), shape=m.shape)
     found = _at(union, ranked)
