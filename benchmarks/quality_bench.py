@@ -127,6 +127,13 @@ def main() -> None:
     print()
     for task in TASKS:
         print("\n".join(table(task, results)))
+    print("#### orders the served runs chose on their own newest window\n")
+    for name, result in results.items():
+        orders = result.get("orders", {}).get("als_served")
+        if orders:
+            picks, also = orders["picks"], orders["also_bought"]
+            print(f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']})")
+    print()
     print("#### verdicts\n")
     for name, result in results.items():
         decided = verdict(result)

@@ -187,6 +187,9 @@ def print_summary(result, r) -> None:
     if order:
         kind = "the learned model" if order["kind"] == "learned" else f"the {order['kind']}"
         print(f"  picks ordered by: {kind} ({order['why']})")
+    also = s.get("also_bought_order")
+    if also:
+        print(f"  also-bought order: {also['kind']} ({also['why']})")
     print(f"  time: {s['timings_s']['total']:.1f} s")
     task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
     if task:

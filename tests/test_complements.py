@@ -6,9 +6,19 @@ import scipy.sparse as sp
 
 from tests.shop import CATALOG
 from training.config import TrainConfig
-from training.inputs.readers import PURCHASE, Events
+from training.inputs.readers import ADDTOCART, PURCHASE, Events
+from training.interactions import build
+from training.lists import holdout
 from training.lists.candidates import CodedCatalog
-from training.lists.complements import also_bought_next, co_viewed_alternatives, substitutes
+from training.lists.complements import (
+    AlsoBoughtOrder,
+    also_bought_blend,
+    also_bought_next,
+    choose_order,
+    co_viewed_alternatives,
+    substitutes,
+)
+from training.lists.generators import item_neighbours
 from training.ragged import Ragged
 
 DAY = 86_400
@@ -94,3 +104,56 @@ def test_on_the_shop_also_bought_crosses_categories_and_similar_stays_within(cli
     similar = same_category_share(client, "similar", "similar")
     also = same_category_share(client, "also-bought", "bought_together")
     assert similar > 0.8 and also < 0.5
+
+
+def paired_purchases_shop(n_users: int = 1500, seed: int = 0) -> Events:
+    """Items come in pairs (2k, 2k+1): a buyer of 2k buys 2k+1 a few days later; they also cart two other
+    pairs' first items, twice each, and never buy them, so item-kNN of all events puts those first and only
+    bought-next puts 2k+1 first."""
+    rng = np.random.default_rng(seed)
+    n_items = 40
+    rows = []
+    for u in range(n_users):
+        first = 2 * rng.integers(n_items // 2)
+        day = rng.uniform(0, 50)
+        rows += [(day, u, first, PURCHASE), (day + rng.uniform(2, 8), u, first + 1, PURCHASE)]
+        rows += [(day - 1, u, (first + d) % n_items, ADDTOCART) for d in (2, 2, 4, 4)]
+    days, users, items, kinds = (np.array(c) for c in zip(*sorted(rows)))
+    return Events(
+        timestamp=(1_700_000_000 + days * DAY).astype(np.int64),
+        user=users.astype(np.int32),
+        item=items.astype(np.int32),
+        event=kinds.astype(np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array([f"u{u}" for u in range(n_users)]),
+        item_ids=np.array([f"i{i}" for i in range(n_items)]),
+    )
+
+
+def test_the_newest_window_chooses_bought_next_where_carts_mislead():
+    events = paired_purchases_shop()
+    config = TrainConfig()
+    hold = holdout.of(events, 40, config)
+    report = choose_order(hold, catalogue(list(range(40))), config)
+    assert report.kind == "validated", report.why
+    assert report.users >= config.ranker_min_users
+    fixed = AlsoBoughtOrder.of(config)
+    assert report.order.next_weight > fixed.next_weight, report.to_dict()
+    figures = list(report.holdout_ndcg10.values())
+    assert figures == sorted(figures, reverse=True) and figures[0] > 0.9
+    assert report.holdout_ndcg10.get(fixed.describe(), 0.0) < 0.6
+    # the chosen order, built on all events, lists each item's pair first, as bought together
+    also = also_bought_next(events, catalogue(list(range(40))), config, 10, report.order)
+    neighbours = item_neighbours(build(events, config).strength, 10)
+    blend = also_bought_blend(also, neighbours, catalogue(list(range(40))), config, 10, report.order)
+    for x in range(0, 40, 2):
+        items, scores = blend.row(x)
+        assert items[0] == x + 1 and scores[0] > 0  # positive: bought together
+
+
+def test_too_few_buyers_in_the_window_keep_the_fixed_order_and_say_so():
+    events = paired_purchases_shop(n_users=40)
+    config = TrainConfig()
+    report = choose_order(holdout.of(events, 40, config), catalogue(list(range(40))), config)
+    assert report.kind == "fixed" and "needs" in report.why
+    assert report.order == AlsoBoughtOrder.of(config)

@@ -64,12 +64,15 @@ def answers_of(r):
     return lambda path, **headers: client.get(path, headers=headers).get_json()
 
 
-def test_the_learned_order_beats_the_blend_where_views_do_not_lead_to_purchases(r, tmp_path, answers_of):
+def test_the_shops_own_window_overrules_the_blend_where_views_do_not_lead_to_purchases(r, tmp_path, answers_of):
     events, items = noisy_views_shop()
     result = train(r, write(tmp_path, events, items))
     order = result.summary["picks_order"]
+    held_out = order["holdout_ndcg@10"]
+    # item-kNN alone is as good here (within noise): the learned order stays
     assert order["kind"] == "learned", order
-    assert order["holdout_ndcg@10"]["learned"] > order["holdout_ndcg@10"]["blend"]
+    assert held_out["learned"] > held_out["blend"] + 0.1
+    assert held_out["learned"] + held_out["difference_95ci"] >= max(held_out[k] for k in ("als", "knn", "ease"))
     picks = answers_of("/v1/users/u000/recommendations?limit=5&include_viewed=true")["items"]
     assert sum(p["item_id"].startswith("noise") for p in picks) <= 1  # the blend would put views first
     assert all(items[p["item_id"]] in ("group-0", "noise") for p in picks[:3])

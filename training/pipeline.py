@@ -16,7 +16,7 @@ from training import interactions, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.interactions import Interactions
-from training.lists import candidates, complements, generators, ranker, reasons, retention
+from training.lists import candidates, complements, generators, holdout, ranker, reasons, retention
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -42,6 +42,7 @@ class Lists:
     offer_reasons: np.ndarray  # per offer: records.VIEWED_NOT_BOUGHT or records.AFFINITY
     retention: retention.RetentionData
     ranker: ranker.RankerReport
+    also_bought_order: complements.AlsoBoughtReport
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -78,10 +79,20 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
     )
     timer.step("similar")
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
-    picks, because, report = personalized_picks(data, inter, factors, pool, neighbours, config)
+    hold = holdout.of(data.events, len(data.item_ids), config)  # the newest window, for the learned orders
+    picks, because, report = personalized_picks(data, inter, factors, pool, neighbours, config, hold)
     timer.step("picks")
-    also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item)
-    also = complements.also_bought_blend(also, neighbours, catalogue, config, config.neighbours_per_item)
+    also_order = (
+        complements.choose_order(hold, catalogue, config)
+        if config.also_bought_validated
+        else complements.AlsoBoughtReport(
+            "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
+        )
+    )
+    also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item, also_order.order)
+    also = complements.also_bought_blend(
+        also, neighbours, catalogue, config, config.neighbours_per_item, also_order.order
+    )
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     offers, offer_reasons = candidates.category_offers(inter, picks, catalogue, config.offers_per_user)
     timer.step("lists")
@@ -105,6 +116,7 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
         offer_reasons,
         retained,
         report,
+        also_order,
         timings_s=timer.steps,
     )
 
@@ -120,11 +132,12 @@ def personalized_picks(
     pool: np.ndarray,
     neighbours: sp.csr_matrix,
     config: TrainConfig,
+    hold: holdout.Holdout | None = None,
 ) -> tuple[Ragged, np.ndarray, ranker.RankerReport]:
     """The picks of every active user in the order ``config.picks_ranker`` asks for, each with its reason."""
     if config.picks_ranker == "learned":
-        learned, report = ranker.learn(data, config.candidate_pool, config)
-        order_by = learned if learned is not None else "blend"
+        learned, report = ranker.learn(data, hold, config.candidate_pool, config)
+        order_by = learned if learned is not None else report.kind
     else:
         order_by, report = config.picks_ranker, ranker.RankerReport(config.picks_ranker, "set by picks_ranker")
     gens = ranker.generators_for(inter, factors, pool, data.catalogue, config, neighbours)

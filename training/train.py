@@ -75,5 +75,6 @@ def summary_of(lists: pipeline.Lists) -> dict:
         },
         "parameters": lists.config.to_dict(),
         "picks_order": lists.ranker.to_dict(),
+        "also_bought_order": lists.also_bought_order.to_dict(),
         "retention": lists.retention.summary(),
     }

@@ -11,6 +11,8 @@ model's per-user values minus another's) gets its own interval from the same res
 
 import numpy as np
 
+from training import sorted_keys
+
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 RESAMPLES = 1_000
 """Bootstrap resamples of the users."""
@@ -28,15 +30,15 @@ def hits(ranked: np.ndarray, relevant: list[np.ndarray]) -> np.ndarray:
     rel_users = np.repeat(np.arange(n_users), lengths)
     rel_items = np.concatenate(relevant).astype(np.int64) if n_users else np.zeros(0, np.int64)
     width = max(int(ranked.max(initial=0)), int(rel_items.max(initial=0))) + 2
-    wanted = np.unique(rel_users * width + rel_items)
+    wanted = sorted_keys.unique(rel_users * width + rel_items)
     keys = np.arange(n_users)[:, None] * width + ranked
-    return np.isin(keys, wanted) & (ranked >= 0)
+    return sorted_keys.member(keys.ravel(), wanted).reshape(keys.shape) & (ranked >= 0)
 
 
 def per_user(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str, np.ndarray]:
     """Each metric at k for each user (users with nothing relevant score 0)."""
     h = hits(ranked[:, :k], relevant).astype(np.float64)
-    n_rel = np.array([len(np.unique(r)) for r in relevant], dtype=np.float64)
+    n_rel = np.array([len(sorted_keys.unique(r)) for r in relevant], dtype=np.float64)
     found = h.sum(axis=1)
     ranks = np.arange(1, h.shape[1] + 1)
     discount = 1.0 / np.log2(ranks + 1)
@@ -56,7 +58,7 @@ def per_user(ranked: np.ndarray, relevant: list[np.ndarray], k: int) -> dict[str
 def coverage(ranked: np.ndarray, k: int, n_items: int) -> float:
     """The share of the items that appear in at least one top-k list."""
     top = ranked[:, :k]
-    return len(np.unique(top[top >= 0])) / n_items if n_items else 0.0
+    return len(sorted_keys.unique(top[top >= 0])) / n_items if n_items else 0.0
 
 
 def per_user_at(ranked: np.ndarray, relevant: list[np.ndarray], ks: tuple[int, ...]) -> dict[str, np.ndarray]:

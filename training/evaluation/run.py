@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
+from training import sorted_keys
 from training.config import TrainConfig
 from training.evaluation import baselines, metrics
 from training.evaluation.served import ServedModel
@@ -54,9 +55,16 @@ class Results:
     tasks: dict[str, dict] = field(default_factory=dict)  # task -> {"users": n, "models": {name: metrics}}
     activity: dict[str, dict] = field(default_factory=dict)  # task -> model -> bucket -> ndcg@10
     timings_s: dict[str, float] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)  # served configuration -> the orders its run chose
 
     def to_dict(self) -> dict:
-        return {"split": self.split, "tasks": self.tasks, "activity": self.activity, "timings_s": self.timings_s}
+        return {
+            "split": self.split,
+            "tasks": self.tasks,
+            "activity": self.activity,
+            "timings_s": self.timings_s,
+            "orders": self.orders,
+        }
 
 
 def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
@@ -77,8 +85,8 @@ def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
     for name in TASK_ORDER:
         codes, known = targets[name]
         mask = np.isin(test.event, codes) & had[test.user]
-        keys = np.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
-        keys = keys[~np.isin(keys, known)]
+        keys = sorted_keys.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
+        keys = keys[~sorted_keys.member(keys, known)]
         tasks[name] = _task_of(keys, n_items)
     return tasks
 
@@ -94,14 +102,14 @@ def also_bought_task(s: Split, n_items: int) -> Task:
     subject = dict(zip(users[last].tolist(), items[last].tolist()))
     bought = _pairs(users, items, n_items)
     mask = (test.event == PURCHASE) & np.isin(test.user, list(subject))
-    keys = np.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
-    task = _task_of(keys[~np.isin(keys, bought)], n_items)
+    keys = sorted_keys.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
+    task = _task_of(keys[~sorted_keys.member(keys, bought)], n_items)
     task.subjects = np.array([subject[u] for u in task.users.tolist()], dtype=np.int64)
     return task
 
 
 def _pairs(users, items, n_items) -> np.ndarray:
-    return np.unique(users.astype(np.int64) * n_items + items)
+    return sorted_keys.unique(users.astype(np.int64) * n_items + items)
 
 
 def _task_of(keys: np.ndarray, n_items: int) -> Task:
@@ -130,7 +138,7 @@ def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hi
 
 def activity_of(train: Events, n_items: int) -> np.ndarray:
     """Distinct train items per user."""
-    pairs = np.unique(train.user.astype(np.int64) * n_items + train.item)
+    pairs = sorted_keys.unique(train.user.astype(np.int64) * n_items + train.item)
     return np.bincount(pairs // n_items, minlength=len(train.user_ids))
 
 
@@ -171,6 +179,7 @@ def evaluate(
                 started = time.perf_counter()
                 model = ServedModel(r, train, config)
                 inter = inter or model.inter  # the baselines get the first model's weighted matrix
+                results.orders[name] = model.orders
                 for task_name, task in tasks.items():
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)

@@ -26,6 +26,7 @@ class ServedModel:
         self.data = data
         lists = pipeline.build(data, config)
         self.inter = lists.inter  # the weighted history the model learned from, for the baselines
+        self.orders = {"picks": lists.ranker.to_dict(), "also_bought": lists.also_bought_order.to_dict()}
         publish(r, lists, {"parameters": config.to_dict()}, keep=1)
         self.answers = Answers(ModelStore(r))
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}

@@ -6,15 +6,19 @@ bought after everything, do not crowd every list, with near-copies of X (same ca
 damped. "Similar" wants substitutes: ALS neighbours, those of X's own category first.
 """
 
+from dataclasses import asdict, dataclass, field
+
 import numpy as np
 import scipy.sparse as sp
 
+from training import sorted_keys
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
 from training.lists.candidates import CodedCatalog
 from training.lists.generators import row_max_scaled
-from training.ragged import Ragged, top_of_sparse, top_per_row
+from training.lists.holdout import Holdout
+from training.ragged import Ragged, rank_in_row, top_of_sparse, top_per_row
 
 SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
 
@@ -43,24 +47,56 @@ def _pairs_after(events: Events, window_s: float, reach: int) -> tuple[np.ndarra
     return np.concatenate(users), np.concatenate(xs), np.concatenate(ys)
 
 
-def also_bought_next(events: Events, catalogue: CodedCatalog, config: TrainConfig, k: int) -> Ragged:
-    """Per item x: items its buyers bought next, by distinct buyers / sqrt(buyers of x * buyers of y)."""
+@dataclass
+class Together:
+    """Distinct buyers of x who bought y next (y bought before x counted at ``complement_before_weight``)."""
+
+    counts: sp.coo_matrix  # items x items
+    buyers: np.ndarray  # distinct buyers per item
+
+    @classmethod
+    def of(cls, events: Events, n_items: int, config: TrainConfig) -> "Together":
+        user, x, y = _pairs_after(events, config.complement_days * DAY, config.complement_reach)
+        if len(events.user_ids) * float(n_items) ** 2 < 2**62:  # each buyer counts once per pair
+            pair = sorted_keys.unique((user * n_items + x) * n_items + y) % (n_items * n_items)
+            x, y = pair // n_items, pair % n_items
+        else:
+            order = np.lexsort((y, x, user))
+            user, x, y = user[order], x[order], y[order]
+            first = np.r_[True, (user[1:] != user[:-1]) | (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+            x, y = x[first], y[first]
+        after = sp.csr_matrix((np.ones(len(x), np.float32), (x, y)), shape=(n_items, n_items))
+        p = events.event == PURCHASE
+        buyer_pairs = sorted_keys.unique(events.user[p].astype(np.int64) * n_items + events.item[p])
+        buyers = np.bincount(buyer_pairs % n_items, minlength=n_items).astype(np.float64)
+        return cls((after + config.complement_before_weight * after.T).tocoo(), buyers)
+
+    def scores(self, exponent: float = 0.5) -> sp.coo_matrix:
+        """count / (buyers of x ** 0.5 * buyers of y ** exponent): at 0.5 a cosine (best-sellers, bought
+        after everything, do not crowd the list); at 0 the share of x's buyers who bought y next; below 0
+        best-sellers among them first (a grocer's staples)."""
+        x, y, count = self.counts.row, self.counts.col, self.counts.data
+        score = count / (np.sqrt(self.buyers[x]) * np.power(self.buyers[y], exponent))
+        return sp.coo_matrix((score.astype(np.float32), (x, y)), shape=self.counts.shape)
+
+
+def also_bought_next(
+    events: Events, catalogue: CodedCatalog, config: TrainConfig, k: int, order: "AlsoBoughtOrder | None" = None
+) -> Ragged:
+    """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped."""
+    order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
-    user, x, y = _pairs_after(events, config.complement_days * DAY, config.complement_reach)
-    # each buyer counts once per pair
-    pair = np.unique(np.stack((user, x, y)), axis=1) if len(user) else np.zeros((3, 0), np.int64)
-    after = sp.csr_matrix((np.ones(pair.shape[1], np.float32), (pair[1], pair[2])), shape=(n_items, n_items))
-    # y bought before x also says they go together, but less than y bought after x
-    together = (after + config.complement_before_weight * after.T).tocoo()
-    p = events.event == PURCHASE
-    buyer_pairs = np.unique(events.user[p].astype(np.int64) * n_items + events.item[p])
-    buyers = np.bincount(buyer_pairs % n_items, minlength=n_items).astype(np.float64)
-    x, y, count = together.row, together.col, together.data
-    score = count / np.sqrt(buyers[x] * buyers[y])
-    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
-    score = np.where(same, score * config.same_category_factor, score)
+    together = Together.of(events, n_items, config).scores(order.popularity_exponent)
+    x, y = together.row, together.col
+    score = _damped(x, y, together.data, catalogue, order.same_category_factor)
     ok = catalogue.available[y] & (score > 0)
     return top_per_row(x[ok], y[ok], score[ok].astype(np.float32), n_items, k)
+
+
+def _damped(x: np.ndarray, y: np.ndarray, values: np.ndarray, catalogue: CodedCatalog, factor: float) -> np.ndarray:
+    """The values of item pairs (x, y), those of one category (near-copies) times ``factor``."""
+    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
+    return np.where(same, values * factor, values)
 
 
 def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.coo_matrix:
@@ -95,24 +131,190 @@ def substitutes(similar: Ragged, alternatives: sp.coo_matrix, catalogue: CodedCa
     return top_per_row(summed.row, summed.col, summed.data.astype(np.float32), similar.rows, k)
 
 
+@dataclass(frozen=True)
+class AlsoBoughtOrder:
+    """How an also-bought list is scored: what buyers bought next and the item-kNN neighbours, each scaled to
+    0..1 per item and weighted, near-copies damped."""
+
+    next_weight: float = 0.3
+    knn_weight: float = 1.0
+    same_category_factor: float = 0.5
+    popularity_exponent: float = 0.5  # of the bought-next score (``Together.scores``)
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> "AlsoBoughtOrder":
+        """The fixed order the configuration sets."""
+        return cls(config.also_bought_next_weight, 1.0, config.same_category_factor, 0.5)
+
+    def describe(self) -> str:
+        return (
+            f"bought next x {self.next_weight:g} (popularity exponent {self.popularity_exponent:g}) + "
+            f"item-kNN x {self.knn_weight:g}, near-copies x {self.same_category_factor:g}"
+        )
+
+
+ORDERS_TRIED = tuple(
+    AlsoBoughtOrder(next_weight, knn_weight, damping, exponent)
+    for next_weight, knn_weight in ((0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (1.0, 0.3), (1.0, 0.0))
+    for damping in (0.5, 1.0)
+    for exponent in ((0.5,) if next_weight == 0 else (0.5, 0.0, -0.5))
+)
+"""The also-bought orders the shop's own newest window chooses between."""
+
+
+@dataclass
+class AlsoBoughtReport:
+    """Which order scores the also-bought lists, and the held-out figures it was chosen on."""
+
+    kind: str  # "validated" or "fixed"
+    why: str
+    order: AlsoBoughtOrder
+    users: int = 0
+    holdout_ndcg10: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "why": self.why,
+            "order": asdict(self.order),
+            "users": self.users,
+            "holdout_ndcg@10": self.holdout_ndcg10,
+        }
+
+
+def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -> AlsoBoughtReport:
+    """The order (of ``ORDERS_TRIED``) whose lists, built on the history before the label window, best find
+    what buyers bought in it: for each user who bought before and after the cut, the list of their last
+    purchase before it, without what they had bought (as the service answers), against their new purchases.
+    The fixed order where too few users bought on both sides of the cut; on a tie, the fixed order."""
+    fixed = AlsoBoughtOrder.of(config)
+    if hold is None:
+        return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed)
+    subjects, bought, relevant = _validation_task(hold)
+    if len(subjects) < config.ranker_min_users:
+        return AlsoBoughtReport(
+            "fixed",
+            f"{len(subjects)} buyers bought a new item in the last {hold.window_days:.1f} days "
+            f"(a validated choice needs {config.ranker_min_users})",
+            fixed,
+            int(len(subjects)),
+        )
+    n_items = hold.n_items
+    available = sp.diags(catalogue.available.astype(np.float32))
+    knn = (hold.neighbours[subjects] @ available).tocoo()
+    counted = Together.of(hold.past, n_items, config)
+    orders = tuple(dict.fromkeys((fixed, *ORDERS_TRIED)))
+    exponents = {o.popularity_exponent for o in orders}
+    after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in exponents}
+    held_out: dict[AlsoBoughtOrder, np.ndarray] = {}
+    for order in orders:
+        scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
+        scores = (scores - scores.multiply(bought)).tocsr()  # nothing the user had bought, nor the subject
+        held_out[order] = _ndcg_of_rows(scores, relevant)
+    best = max(held_out, key=lambda o: (held_out[o].mean(), o == fixed))
+    figures = {
+        o.describe(): round(float(v.mean()), 4) for o, v in sorted(held_out.items(), key=lambda kv: -kv[1].mean())
+    }
+    gain = held_out[best] - held_out[fixed]
+    spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    within = " (within noise)" if gain.mean() <= spread else ""
+    why = (
+        f"{best.describe()}: the best of {len(held_out)} orders on {len(subjects)} held-out buyers, NDCG@10 "
+        f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
+    )
+    return AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
+
+
+def _validation_task(hold: Holdout) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
+    """Per buyer of the window who bought before it: their last purchase before the cut, what they had bought
+    (the subject included) and what they bought new in the window, one row each."""
+    past, events, n_items = hold.past, hold.events, hold.n_items
+    is_buy = past.event == PURCHASE
+    order = np.lexsort((past.timestamp[is_buy], past.user[is_buy]))
+    users, items = past.user[is_buy][order].astype(np.int64), past.item[is_buy][order].astype(np.int64)
+    last = np.r_[users[1:] != users[:-1], True] if len(users) else np.zeros(0, bool)
+    subject_of = np.full(len(past.user_ids), -1, np.int64)
+    subject_of[users[last]] = items[last]
+    later = (events.timestamp >= hold.cut) & (events.event == PURCHASE)
+    new_keys = sorted_keys.unique(events.user[later].astype(np.int64) * n_items + events.item[later])
+    new_keys = new_keys[~sorted_keys.member(new_keys, sorted_keys.unique(users * n_items + items))]
+    new_keys = new_keys[subject_of[new_keys // n_items] >= 0]
+    buyers = sorted_keys.unique(new_keys // n_items)
+    row_of = np.full(len(past.user_ids), -1, np.int64)
+    row_of[buyers] = np.arange(len(buyers))
+    shape = (len(buyers), n_items)
+    relevant = sp.csr_matrix(
+        (np.ones(len(new_keys), np.float32), (row_of[new_keys // n_items], new_keys % n_items)), shape=shape
+    )
+    mine = row_of[users] >= 0
+    bought = sp.csr_matrix((np.ones(int(mine.sum()), np.float32), (row_of[users[mine]], items[mine])), shape=shape)
+    bought = (
+        (
+            bought
+            + sp.csr_matrix(
+                (np.ones(len(buyers), np.float32), (np.arange(len(buyers)), subject_of[buyers])), shape=shape
+            )
+        )
+        > 0
+    ).astype(np.float32)
+    return subject_of[buyers], bought.tocsr(), relevant
+
+
+def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBoughtOrder, subjects) -> sp.csr_matrix:
+    """The order's scores for the rows of ``after`` and ``knn`` (one per subject item), all kept."""
+    parts = []
+    for m, weight in ((after, order.next_weight), (knn, order.knn_weight)):
+        values = _damped(subjects[m.row], m.col, m.data, catalogue, order.same_category_factor)
+        damped = sp.csr_matrix((values, (m.row, m.col)), shape=m.shape)
+        parts.append(weight * row_max_scaled(damped))
+    return (parts[0] + parts[1]).tocsr()
+
+
+def _ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
+    """Per row: NDCG@at of the row's positive entries, best first, against its relevant items (binary)."""
+    m = scores.tocsr()
+    m.sort_indices()
+    m = m.tocoo()
+    keep = m.data > 0
+    row, col, data = m.row[keep].astype(np.int64), m.col[keep].astype(np.int64), m.data[keep]
+    # by row, best first, ties by item: one stable sort of a float key in [row, row + 0.5)
+    order = np.argsort(row + 0.5 * (1.0 - data / (data.max(initial=0.0) * (1 + 1e-6) or 1.0)), kind="stable")
+    row, col = row[order], col[order]
+    rank = rank_in_row(row, scores.shape[0])
+    top = rank < at
+    row, col, rank = row[top], col[top], rank[top]
+    wanted = relevant.tocoo()
+    keys = sorted_keys.unique(wanted.row.astype(np.int64) * scores.shape[1] + wanted.col)
+    hit = sorted_keys.member(row * scores.shape[1] + col, keys)
+    discount = 1.0 / np.log2(np.arange(at) + 2)
+    dcg = np.bincount(row[hit], weights=discount[rank[hit]], minlength=scores.shape[0])
+    ideal = np.cumsum(discount)[np.clip(np.diff(relevant.indptr), 1, at) - 1]
+    return dcg / ideal
+
+
 def also_bought_blend(
-    bought_next: Ragged, neighbours: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig, k: int
+    bought_next: Ragged,
+    neighbours: sp.csr_matrix,
+    catalogue: CodedCatalog,
+    config: TrainConfig,
+    k: int,
+    order: AlsoBoughtOrder | None = None,
 ) -> Ragged:
     """Per item: what its buyers bought next, blended with its item-kNN neighbours (BM25 of every event).
 
     Purchases alone are too sparse on most shops (measured: item-kNN of all events finds the next purchase
     about twice as often); the bought-next part lifts complements where buyers show them. Each part is
-    scaled to 0..1 per item; an item in both gets both. Entries never bought together get a negative
-    score (their reason is then ``viewed_together``, not ``bought_together``)."""
-
+    scaled to 0..1 per item and weighted as ``order`` says (the configuration's fixed order by default);
+    an item in both gets both. Entries never bought together get a negative score (their reason is then
+    ``viewed_together``, not ``bought_together``)."""
+    order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
     after = sp.csr_matrix((bought_next.scores, (rows, bought_next.values)), shape=(n_items, n_items))
     knn = (neighbours @ sp.diags(catalogue.available.astype(np.float32))).tocoo()
-    same = (catalogue.category[knn.row] == catalogue.category[knn.col]) & (catalogue.category[knn.row] >= 0)
-    damped = np.where(same, knn.data * config.same_category_factor, knn.data)  # near-copies, as for bought-next
+    damped = _damped(knn.row, knn.col, knn.data, catalogue, order.same_category_factor)  # near-copies too
     knn = sp.csr_matrix((damped, (knn.row, knn.col)), shape=knn.shape)
-    blend = (config.also_bought_next_weight * row_max_scaled(after) + row_max_scaled(knn)).tocoo()
+    blend = (order.next_weight * row_max_scaled(after) + order.knn_weight * row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)
     top = top_per_row(blend.row[keep], blend.col[keep], blend.data[keep].astype(np.float32), n_items, k)
     # the sign says where an entry comes from (``recsvc.contract.records.ItemRecord``): bought together or not

@@ -133,13 +133,15 @@ class Generators:
 
 
 def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Only the k largest entries of each row."""
+    """Only the k largest entries of each row (positive values)."""
     m = m.tocsr()
     lengths = np.diff(m.indptr)
     if not len(lengths) or lengths.max(initial=0) <= k:
         return m
     row_of = np.repeat(np.arange(m.shape[0]), lengths)
-    order = np.lexsort((-m.data, row_of))
+    # by row, largest first, ties in stored order: one stable sort of a float key in [row, row + 0.5)
+    top = float(m.data.max(initial=0.0)) * (1 + 1e-6) or 1.0
+    order = np.argsort(row_of + 0.5 * (1.0 - m.data.astype(np.float64) / top), kind="stable")
     rank = np.arange(len(order)) - np.repeat(m.indptr[:-1], lengths)
     keep = order[rank < k]
     return sp.csr_matrix((m.data[keep], (row_of[keep], m.indices[keep])), shape=m.shape)

@@ -10,25 +10,28 @@ the generators give from the full history.
 
 The label window is ``ranker_label_days``, or ``ranker_label_share`` of the history's span where
 that is shorter. The fixed blend (``blend_score``, the ``blend_*`` weights) is the fallback: it
-ranks when too few users bought or carted in the label window, and when the learned order does not
-beat it on held-out users. The summary says which ranked and why.
+ranks when too few users bought or carted in the label window. The learned order must also beat
+every fixed order on held-out users of the window: where the blend scores higher, or one of ALS,
+item-kNN and EASE alone scores higher beyond noise (95%), that one ranks. The summary says which
+ranked and why.
 """
 
 import logging
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.units import DAY
-from training import interactions, model
+from training import model, sorted_keys
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
 from training.interactions import Interactions
 from training.lists import candidates
 from training.lists.generators import Generators
+from training.lists.holdout import Holdout
 from training.model import Factors
 from training.ragged import rank_in_row
 
@@ -54,6 +57,9 @@ FEATURES = (
     "category_share",
 )
 """The ranking model's inputs for one (user, candidate item) pair."""
+FIXED_ORDERS = ("blend", "als", "knn", "ease")
+"""The orders that need no model, by the feature they rank on: the learned one must beat each on held-out users."""
+ORDER_NAMES = {"blend": "fixed blend", "als": "ALS", "knn": "item-kNN (BM25)", "ease": "EASE"}
 MISSING_RANK = 1_000.0
 """The rank of a candidate a generator did not propose."""
 
@@ -76,7 +82,7 @@ class Candidates:
 class RankerReport:
     """Which order ranks the picks, and the held-out figures it was chosen on."""
 
-    kind: str  # "learned" or "blend"
+    kind: str  # "learned", or the fixed order that ranks instead (``FIXED_ORDERS``)
     why: str
     labelled_users: int = 0
     holdout_ndcg10: dict[str, float] = field(default_factory=dict)
@@ -123,7 +129,7 @@ class EventFacts:
         return cls(
             keys_sorted[last],
             ts[last],
-            np.unique(keys[events.event == ADDTOCART]),
+            sorted_keys.unique(keys[events.event == ADDTOCART]),
             _trend(events, now, n_items),
             _idle_days(events, now, n_users),
         )
@@ -146,41 +152,56 @@ def gather(gens: Generators, data: Dataset, facts: EventFacts, users: np.ndarray
     union.eliminate_zeros()
     union = (union.multiply(gens.catalogue.available[None, :].astype(np.float32))).tocsr()
     union.eliminate_zeros()
+    union.sum_duplicates()
     union.sort_indices()
-    coo = union.tocoo()
-    rows, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    order = np.lexsort((items, rows))
-    rows, items = rows[order], items[order]
-    values = {name: _at(m, rows, items) for name, m in parts.items() if name != "popular"}
+    union.data[:] = 1.0
+    rows = np.repeat(np.arange(len(users)), np.diff(union.indptr))  # by row, then item: the csr order
+    items = union.indices.astype(np.int64)
+    values = {name: _at(union, m) for name, m in parts.items() if name != "popular"}
     # popularity is a prior on every candidate, not only on those the popular generator proposed
     values["popular"] = gens.popularity_of(items)
-    ranks = {name: _rank_at(m, rows, items) for name, m in parts.items() if name in ("als", "knn", "ease")}
-    features = np.zeros((len(rows), len(FEATURES)), np.float32)
-
-    def put(name: str, value) -> None:
-        features[:, FEATURES.index(name)] = value
-
-    for name in ("als", "knn", "ease", "viewed", "popular"):
-        put(name, values[name])
-    for name, rank in ranks.items():
-        put(f"{name}_rank", rank)
-    put("blend", blend_score(values, config))
+    columns = {name: values[name] for name in ("als", "knn", "ease", "viewed", "popular")}
+    columns |= {f"{name}_rank": _rank_at(union, parts[name]) for name in ("als", "knn", "ease")}
+    columns["blend"] = blend_score(values, config)
     user_codes = users[rows]
     wanted = user_codes.astype(np.int64) * n_items + items
     last_seen = facts.last_seen(wanted)
-    put("carted", np.isin(wanted, facts.cart_keys))
-    put("days_since_seen", np.where(last_seen >= 0, (inter.now - last_seen) / DAY, np.nan))
-    put("item_popularity", np.log1p(inter.popularity[items]))
-    put("item_trend", facts.trend[items])
-    put("price", np.log1p(np.where(np.isfinite(data.prices[items]), data.prices[items], np.nan)))
+    columns["carted"] = sorted_keys.member(wanted, facts.cart_keys)
+    columns["days_since_seen"] = np.where(last_seen >= 0, (inter.now - last_seen) / DAY, np.nan)
+    columns["item_popularity"] = np.log1p(inter.popularity[items])
+    columns["item_trend"] = facts.trend[items]
+    columns["price"] = np.log1p(np.where(np.isfinite(data.prices[items]), data.prices[items], np.nan))
     history = gens.history(users)
-    put("user_items", np.log1p(np.diff(history.indptr))[rows])
-    put("user_days_idle", facts.idle_days[user_codes])
-    put("category_share", _category_share(history, gens.catalogue, rows, items))
+    columns["user_items"] = np.log1p(np.diff(history.indptr))[rows]
+    columns["user_days_idle"] = facts.idle_days[user_codes]
+    columns["category_share"] = _category_share(history, gens.catalogue, rows, items)
+    features = np.empty((len(rows), len(FEATURES)), np.float32)
+    for n, name in enumerate(FEATURES):
+        features[:, n] = columns[name]
     return Candidates(user_codes, items, features, parts=parts, rows_of=users)
 
 
-def _at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _at(union: sp.csr_matrix, m: sp.csr_matrix) -> np.ndarray:
+    """m's value at each entry of ``union`` (canonical, every value 1), in the union's order; 0 where m has none."""
+    inside = m.tocsr().multiply(union).tocsr()  # m's entries within the union's structure
+    aligned = (union + inside.astype(np.float64)).tocsr()  # exactly the union's structure, 1 + m's value
+    aligned.sort_indices()
+    return (aligned.data - 1.0).astype(np.float32)
+
+
+def _rank_at(union: sp.csr_matrix, m: sp.csr_matrix) -> np.ndarray:
+    """Each union entry's rank within its row of m (0 = best), MISSING_RANK where m has none."""
+    coo = m.tocoo()
+    # by row, best first, ties in stored order: one stable sort of a float key in [row, row + 0.5)
+    top = float(coo.data.max(initial=0.0)) * (1 + 1e-6) or 1.0
+    order = np.argsort(coo.row + 0.5 * (1.0 - coo.data.astype(np.float64) / top), kind="stable")
+    rank = rank_in_row(coo.row[order], m.shape[0]).astype(np.float32)
+    ranked = sp.csr_matrix((rank + 1.0, (coo.row[order], coo.col[order])), shape=m.shape)
+    found = _at(union, ranked)
+    return np.where(found > 0, found - 1.0, MISSING_RANK).astype(np.float32)
+
+
+def _sparse_at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """m[rows[n], cols[n]] for every n, 0 where not stored."""
     m = m.tocsr()
     m.sum_duplicates()
@@ -193,16 +214,6 @@ def _at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), bool)
     return np.where(found, data[at] if len(keys) else 0.0, 0.0).astype(np.float32)
-
-
-def _rank_at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Each pair's rank within its row of m (0 = best), MISSING_RANK where not stored."""
-    coo = m.tocoo()
-    order = np.lexsort((-coo.data, coo.row))
-    rank = rank_in_row(coo.row[order], m.shape[0]).astype(np.float32)
-    ranked = sp.csr_matrix((rank + 1.0, (coo.row[order], coo.col[order])), shape=m.shape)
-    found = _at(ranked, rows, cols)
-    return np.where(found > 0, found - 1.0, MISSING_RANK).astype(np.float32)
 
 
 def _trend(events: Events, now: int, n_items: int) -> np.ndarray:
@@ -225,7 +236,7 @@ def _category_share(history: sp.csr_matrix, catalogue: candidates.CodedCatalog, 
     per_category = (history @ leaf).tocsr()
     total = np.asarray(history.sum(axis=1)).ravel()
     category = catalogue.category[items]
-    share = _at(per_category, rows, np.maximum(category, 0))
+    share = _sparse_at(per_category, rows, np.maximum(category, 0))
     return np.where((category >= 0) & (total[rows] > 0), share / np.maximum(total[rows], 1e-9), np.nan)
 
 
@@ -237,8 +248,8 @@ def _labels(events: Events, cut: int, users: np.ndarray, items: np.ndarray, n_it
     after = events.timestamp >= cut
     keys = events.user.astype(np.int64) * n_items + events.item
     wanted = users.astype(np.int64) * n_items + items
-    bought = np.isin(wanted, np.unique(keys[after & (events.event == PURCHASE)]))
-    carted = np.isin(wanted, np.unique(keys[after & (events.event == ADDTOCART)]))
+    bought = sorted_keys.member(wanted, sorted_keys.unique(keys[after & (events.event == PURCHASE)]))
+    carted = sorted_keys.member(wanted, sorted_keys.unique(keys[after & (events.event == ADDTOCART)]))
     return np.where(bought, 2, np.where(carted, 1, 0)).astype(np.int32)
 
 
@@ -258,23 +269,15 @@ def ndcg_at(scores: np.ndarray, labels: np.ndarray, users: np.ndarray, k: int = 
     return dcg[has] / idcg[has]
 
 
-def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | None, RankerReport]:
-    """Fit the ranking model on the label window; None (and why) where the blend should rank."""
-    events = data.events
-    now, first = interactions.clock(events.timestamp), int(np.quantile(events.timestamp, 0.01))  # strays aside
-    window = min(config.ranker_label_days * DAY, config.ranker_label_share * (now - first))
-    cut = now - int(window)
-    before = events.timestamp < cut
-    if not before.any():
+def learn(
+    data: Dataset, hold: Holdout | None, pool_size: int, config: TrainConfig
+) -> tuple[object | None, RankerReport]:
+    """Fit the ranking model on the label window; None (and why) where a fixed order should rank."""
+    if hold is None:
         return None, RankerReport("blend", "the history is shorter than the label window")
-    past = replace(
-        events,
-        **{f: getattr(events, f)[before] for f in ("timestamp", "user", "item", "event", "quantity")},
-    )
-    n_items = len(data.item_ids)
-    later = ~before & np.isin(events.event, (PURCHASE, ADDTOCART))
-    labelled = np.unique(events.user[later])
-    inter = interactions.build(past, config, n_items=n_items)
+    events, cut, window, inter, n_items = hold.events, hold.cut, hold.window_days, hold.inter, hold.n_items
+    later = (events.timestamp >= cut) & ((events.event == PURCHASE) | (events.event == ADDTOCART))
+    labelled = sorted_keys.unique(events.user[later])
     active = np.diff(inter.strength.indptr) >= config.picks_min_items
     labelled = labelled[active[labelled]]
     if len(labelled) > config.ranker_max_users:
@@ -282,17 +285,17 @@ def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | 
     if len(labelled) < config.ranker_min_users:
         return None, RankerReport(
             "blend",
-            f"{len(labelled)} users with history bought or carted in the last {window / DAY:.1f} days "
+            f"{len(labelled)} users with history bought or carted in the last {window:.1f} days "
             f"(a learned order needs {config.ranker_min_users})",
             labelled_users=int(len(labelled)),
         )
     factors = model.fit(_rows_of(inter.strength, _fit_sample(inter.strength, labelled, config)), config)
     pool = candidates.candidate_pool(inter, factors, data.catalogue, pool_size)
-    gens = generators_for(inter, factors, pool, data.catalogue, config)
-    facts = EventFacts.of(past, inter.now, len(past.user_ids), n_items)
+    gens = generators_for(inter, factors, pool, data.catalogue, config, hold.neighbours)
+    facts = EventFacts.of(hold.past, inter.now, len(hold.past.user_ids), n_items)
     found = gather(gens, data, facts, labelled, config)
     labels = _labels(events, cut, found.users, found.items, n_items)
-    with_positive = np.unique(found.users[labels > 0])
+    with_positive = sorted_keys.unique(found.users[labels > 0])
     if len(with_positive) < config.ranker_min_users:
         return None, RankerReport(
             "blend",
@@ -300,42 +303,49 @@ def learn(data: Dataset, pool_size: int, config: TrainConfig) -> tuple[object | 
             f"(a learned order needs {config.ranker_min_users})",
             labelled_users=int(len(with_positive)),
         )
-    keep = np.isin(found.users, with_positive)
+    keep = sorted_keys.member(found.users, with_positive)
     features, labels, users = found.features[keep], labels[keep], found.users[keep]
-    learned, fixed, held_out_model = _cross_validated(features, labels, users, with_positive, config)
-    gain = learned - fixed
+    held_out, held_out_model = _cross_validated(features, labels, users, with_positive, config)
+    learned = held_out.pop("learned")
+    best = max(held_out, key=lambda name: (held_out[name].mean(), name == "blend"))
+    gain = learned - held_out[best]
     spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
     # with many users the model of the one held-out fifth is kept; with few, one more fit on all of them
     booster = held_out_model if held_out_model is not None else _fit(features, labels, users, config)
     importance = dict(zip(FEATURES, (round(float(g), 1) for g in booster.feature_importance("gain"))))
-    figures = {
-        "learned": round(float(learned.mean()), 4),
-        "blend": round(float(fixed.mean()), 4),
-        "difference_95ci": round(float(spread), 4),
-    }
+    figures = {"learned": round(float(learned.mean()), 4)}
+    figures |= {name: round(float(v.mean()), 4) for name, v in held_out.items()}
+    figures["difference_95ci"] = round(float(spread), 4)
     report = RankerReport("learned", "", int(len(with_positive)), figures, importance)
-    if gain.mean() <= 0:
-        report.kind = "blend"
-        report.why = f"the learned order did not beat the blend on {len(gain)} held-out users"
+    name = ORDER_NAMES[best]
+    if gain.mean() < -spread or (best == "blend" and gain.mean() <= 0):
+        report.kind = best
+        report.why = (
+            f"the {name} beat the learned order on {len(gain)} held-out users "
+            f"(NDCG@10 {held_out[best].mean():.4f} against {learned.mean():.4f}, ± {spread:.4f})"
+        )
         return None, report
-    within = " (within noise)" if gain.mean() <= spread else ""
-    report.why = f"beat the blend by {gain.mean():.4f} NDCG@10 on {len(gain)} held-out users{within}"
+    within = " (within noise)" if abs(gain.mean()) <= spread else ""
+    report.why = (
+        f"{gain.mean():+.4f} NDCG@10 against the best fixed order ({name}) on {len(gain)} held-out users{within}"
+    )
     return booster, report
 
 
 def _cross_validated(features, labels, users, labelled: np.ndarray, config: TrainConfig):
-    """Per held-out user NDCG@10 of the learned order and of the blend: k folds over the users when they
-    are few, one fifth held out otherwise."""
+    """Per held-out user NDCG@10 of the learned order and of each fixed one (``FIXED_ORDERS``): k folds
+    over the users when they are few, one fifth held out otherwise. Also the model of the one fold."""
     folds = config.ranker_folds if len(labelled) < config.ranker_fold_below else 1
     fold_of = np.random.default_rng(1).permutation(len(labelled)) % max(folds, 5)
     fold = fold_of[np.searchsorted(labelled, users)]
-    learned, fixed = [], []
+    held_out: dict[str, list[np.ndarray]] = {name: [] for name in ("learned", *FIXED_ORDERS)}
     for f in range(folds):
         test = fold == f
         booster = _fit(features[~test], labels[~test], users[~test], config)
-        learned.append(ndcg_at(booster.predict(features[test]), labels[test], users[test]))
-        fixed.append(ndcg_at(features[test, FEATURES.index("blend")], labels[test], users[test]))
-    return np.concatenate(learned), np.concatenate(fixed), booster if folds == 1 else None
+        held_out["learned"].append(ndcg_at(booster.predict(features[test]), labels[test], users[test]))
+        for name in FIXED_ORDERS:
+            held_out[name].append(ndcg_at(features[test, FEATURES.index(name)], labels[test], users[test]))
+    return {name: np.concatenate(v) for name, v in held_out.items()}, booster if folds == 1 else None
 
 
 def _fit_sample(strength: sp.csr_matrix, labelled: np.ndarray, config: TrainConfig) -> np.ndarray:
