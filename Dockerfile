@@ -42,7 +42,7 @@ USER 10001
 WORKDIR /home/recsvc
 CMD ["recsvc", "--help"]
 
-# the default target (last): the service under gunicorn
+# the default target (last): the service under granian (`recsvc serve --production`)
 FROM service-deps AS service
 COPY --from=wheel /wheels /wheels
 RUN pip install --no-deps /wheels/*.whl && rm -rf /wheels && pip check
@@ -50,8 +50,8 @@ USER 10001
 WORKDIR /home/recsvc
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
-# one JSON line per request (with its X-Request-Id) and per log record, instead of gunicorn's text access log
+# one JSON line per request (with its X-Request-Id) and per log record
 ENV RECSVC_LOG_FORMAT=json \
     RECSVC_ACCESS_LOG=true
-# --timeout: a worker stuck on one request longer than 10 s is restarted, so it cannot hold a slot for long
-CMD ["gunicorn", "--workers", "2", "--timeout", "10", "--bind", "0.0.0.0:8000", "recsvc:create_app()"]
+# granian's WSGI workers, one per core (--workers N to change); SIGHUP restarts them gracefully
+CMD ["recsvc", "serve", "--production", "--host", "0.0.0.0", "--port", "8000"]

@@ -195,6 +195,9 @@ def print_summary(result, r) -> None:
     if task:
         ndcg = ", ".join(f"{name} {m['ndcg@10']:.4f}" for name, m in task["models"].items())
         print(f"  offline NDCG@10, next purchases or carts of {task['users']} users: {ndcg}")
+    offline_verdict = (s.get("offline_metrics") or {}).get("verdict")
+    if offline_verdict:
+        print(f"  {offline_verdict}")
     for name, bad in result.bad_rows.items():
         if bad.count:
             print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")

@@ -123,6 +123,7 @@ def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis
     assert set(metrics["purchase_or_cart"]["models"]) == {"model", "popular", "itemknn_bm25"}
     assert 0 <= metrics["purchase_or_cart"]["models"]["model"]["ndcg@10"] <= 1
     assert "cutoff" in metrics["split"]
+    assert metrics["verdict"] is None or metrics["verdict"].startswith(("Publish", "Do not publish"))
 
 
 def test_without_matplotlib_the_page_still_has_the_tables(monkeypatch):

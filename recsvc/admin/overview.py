@@ -67,8 +67,8 @@ def users(meta: dict) -> int | None:
 
 def _offline(metrics: dict | None) -> dict | None:
     """The offline metrics ``recsvc train --evaluate`` kept with the version: each task's NDCG@10 and
-    recall@10 of the model beside its baselines. The trainer keeps the metrics, not a verdict (no
-    paired intervals), so none is made up here; ``recsvc evaluate`` gives the verdict."""
+    recall@10 of the model beside its baselines, and the plain-language verdict the trainer drew from the
+    paired intervals (None where too few users were measured)."""
     if not metrics:
         return None
     tasks = {}

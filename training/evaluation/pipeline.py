@@ -82,15 +82,18 @@ def offline_metrics(
     split_by: SplitBy = SplitBy(),
     k: int = 10,
 ) -> dict:
-    """A model's metrics at k on a time split beside popularity and item-kNN: what a version's summary keeps."""
+    """A model's metrics at k on a time split beside popularity and item-kNN, and the plain-language verdict
+    on them (``verdict.verdict``, None where too little was measured): what a version's summary keeps."""
     from training.evaluation.baselines import ItemKNN, Popular
 
     ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
     s = split.split(ds.events, split_by.cutoff(ds.events))
     results = run.evaluate(s, ds, {"model": config}, scorers=[Popular(), ItemKNN("bm25")], view_variants=False)
     wanted = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "map", "hit_rate", "coverage")]
+    decided = verdict({"tasks": results.tasks})
     return {
         "split": results.split,
+        "verdict": decided["text"] if decided else None,
         **{
             task: {
                 "users": info["users"],
