@@ -342,7 +342,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "additionalProperties": {"type": "integer"},
             },
             "parameters": _OBJECT,
-            "picks_order": _OBJECT,
+            "picks_order": {
+                **_OBJECT,
+                "description": "the order the picks were ranked by, chosen on the shop's newest window: its kind, "
+                "why, and the held-out NDCG@10 of every order tried",
+            },
+            "also_bought_order": {
+                **_OBJECT,
+                "description": "the also-bought order chosen on the shop's newest window (or the fixed one, and why)",
+            },
             "retention": _OBJECT,
             "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},
             "redis_memory": _OBJECT,
