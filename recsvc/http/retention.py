@@ -144,8 +144,7 @@ def trigger_list(kind: str) -> ResponseReturnValue:
         404: NotFound
         503: Unavailable
     """
-    if kind not in TRIGGER_KINDS:
-        raise ApiError(404, f"unknown trigger kind {kind!r}; known: {', '.join(TRIGGER_KINDS)}")
+    known_kind(kind)
     window = WINDOWS[kind]
     other = "days" if window.name == "hours" else "hours"
     if request.args.get(other) is not None:
@@ -195,8 +194,7 @@ def report_sends(kind: str) -> ResponseReturnValue:
         404: NotFound
         503: Unavailable
     """
-    if kind not in TRIGGER_KINDS:
-        raise ApiError(404, f"unknown trigger kind {kind!r}; known: {', '.join(TRIGGER_KINDS)}")
+    known_kind(kind)
     body = json_object('{"user_ids": ["u1", "u2"], "sent_at": 1764547200}')
     user_ids = body.get("user_ids")
     if not isinstance(user_ids, list) or not 1 <= len(user_ids) <= MAX_SENDS:
@@ -208,3 +206,9 @@ def report_sends(kind: str) -> ResponseReturnValue:
         raise invalid("sent_at must be a unix time in seconds, not in the future")
     retention().store.record_sends(kind, user_ids, float(sent_at), now - MAX_SUPPRESS_DAYS * DAY)
     return jsonify({"kind": kind, "recorded": len(set(user_ids))})
+
+
+def known_kind(kind: str) -> None:
+    """A 404 JSON for a trigger kind that does not exist."""
+    if kind not in TRIGGER_KINDS:
+        raise ApiError(404, f"unknown trigger kind {kind!r}; known: {', '.join(TRIGGER_KINDS)}")
