@@ -62,9 +62,7 @@ def _is_cluster(client: redis.Redis) -> bool:
     """Whether the server runs in cluster mode (False when it cannot say: the first command will tell)."""
     try:
         return bool(client.info("cluster").get("cluster_enabled"))
-    except redis.ResponseError:  # INFO renamed or disabled: not a cluster node recsvc can use anyway
-        return False
-    except (redis.ConnectionError, redis.TimeoutError):
+    except (redis.ResponseError, redis.ConnectionError, redis.TimeoutError):  # INFO disabled, or Redis down
         return False
 
 

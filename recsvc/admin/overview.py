@@ -25,11 +25,10 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
     try:
         kept = versions.list_versions(r)
         memory = {"used_memory": used_memory(r)} if is_cluster(r) else r.info("memory")
-        served_version = next((v.version for v in kept if v.current), None)
-        analytics = r.get(keys.analytics(served_version)) if served_version else None
+        served = next((v for v in kept if v.current), None)
+        analytics = r.get(keys.analytics(served.version)) if served else None
     except (redis.ConnectionError, redis.TimeoutError) as e:
         raise StoreUnavailable(str(e)) from e
-    served = next((v for v in kept if v.current), None)
     meta = served.meta if served else {}
     retention = meta.get("retention") or {}
     return {

@@ -19,11 +19,6 @@ _VALID = re.compile(r"[\x21-\x7e]{1,128}")
 log = logging.getLogger("recsvc.access")
 
 
-def request_id() -> str:
-    """The current request's id (a new one outside a request's handling)."""
-    return g.get("request_id") or secrets.token_hex(8)
-
-
 def init_app(app: Flask) -> None:
     """Give each request an id, return it in the answer and, if configured, log the request."""
     app.before_request(_start)

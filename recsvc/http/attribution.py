@@ -18,7 +18,7 @@ import redis
 from flask import current_app
 
 from recsvc.contract import keys
-from recsvc.http.metrics import ANSWERS, ATTRIBUTED
+from recsvc.http.metrics import ATTRIBUTED, answered
 from recsvc.store import StoreUnavailable
 
 ENDPOINTS = {
@@ -43,7 +43,7 @@ def tag(answer: dict, endpoint: str) -> dict:
     code = CODES[endpoint]
     unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{secrets.token_urlsafe(6)}"
     answer["rec_id"] = f"{unsigned}.{_signature(tracking_secret(), unsigned, answer.get('user_id') or '')}"
-    ANSWERS.labels(endpoint, answer.get("source", "")).inc()
+    answered(endpoint, answer.get("source", "")).inc()
     return answer
 
 

@@ -83,6 +83,12 @@ def _series(rule: str | None, method: str):
     return LATENCY.labels(endpoint), functools.cache(lambda status: REQUESTS.labels(endpoint, method, str(status)))
 
 
+@functools.cache
+def answered(endpoint: str, source: str):
+    """The counter of the lists one endpoint served from one source, looked up once (every answer counts)."""
+    return ANSWERS.labels(endpoint, source)
+
+
 @bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
     """The metrics in Prometheus' text format."""
