@@ -22,6 +22,8 @@ NO_ITEM = 0xFFFFFFFF
 GENERAL_REASONS = ("personalized", "popular", "trending", "similar_shoppers")
 """Reasons without an explaining item: the n-th is stored as ``because = NO_ITEM - n`` (the trainer's
 code ``-1 - n``)."""
+LAST_ITEM_CAUSE = NO_ITEM - len(GENERAL_REASONS)
+"""The largest ``because`` value that is an item index; the values above it are general reasons."""
 
 
 def general_reason(because: int) -> str | None:

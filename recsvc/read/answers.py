@@ -8,15 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from recsvc.contract.records import GENERAL_REASONS, NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord, general_reason
+from recsvc.contract.records import LAST_ITEM_CAUSE, OFFER_REASONS, ItemRecord, UserRecord, general_reason
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
 from recsvc.store import ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
-LAST_ITEM_CAUSE = NO_ITEM - len(GENERAL_REASONS)
-"""The largest ``because`` value that names an item; those above it name a general reason."""
 VIEWED_SHARE = 0.3
 """At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
 
@@ -119,7 +117,7 @@ class Answers:
         """The user's precomputed picks, each with its reason: the history item that explains it, or a
         general one (``records.GENERAL_REASONS``)."""
         causes = [b for b in record.because if b <= LAST_ITEM_CAUSE]
-        names = {b: shown.item_id for b, shown in zip(causes, self.store.shown(version, causes)) if shown is not None}
+        names = {b: item_id for b, item_id in zip(causes, self._item_ids(version, causes)) if item_id is not None}
         bought = set(record.bought)
         for item, score, cause in zip(record.picks, record.scores, record.because):
             if cause == item:  # an item the user viewed, offered again
