@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cli import admin, report, trainer
+from cli import admin, report, steering, trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--version", help="the version to change (default: the served one)")
     update.set_defaults(run=admin.catalog_update_command)
+
+    steering.add_commands(sub)
 
     reports = sub.add_parser("report", help="write a report of the served model as an HTML page")
     reports.add_argument("what", choices=["retention"])

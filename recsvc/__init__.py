@@ -18,7 +18,20 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc import logs
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
-    from recsvc.http import access, api, caching, errors, events, health, metrics, openapi, routing, sessions
+    from recsvc.http import (
+        access,
+        api,
+        attribution,
+        caching,
+        errors,
+        events,
+        health,
+        metrics,
+        openapi,
+        routing,
+        sessions,
+        steering,
+    )
     from recsvc.http import dashboard as operator_dashboard
     from recsvc.http import retention as retention_api
     from recsvc.http import tracking as browser_tracking
@@ -56,6 +69,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         store = ModelStore(client)
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     access.init_app(app)
+    attribution.init_app(app)
     caching.init_app(app)
     errors.register(app)
     routing.register(app)
@@ -63,6 +77,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(api.bp)
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(steering.bp)
     retention_api.register(app)
     browser_tracking.register(app)
     app.register_blueprint(site_widget.bp)

@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,8 +30,11 @@ from recsvc.contract.commands import get_many, is_cluster
 from recsvc.contract.events import EVENTS
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
 from recsvc.contract.units import ITEM_ATTRIBUTES
+from recsvc.read import steering as steering_state
+from recsvc.read.experiments import CURRENT, Arm, Experiment
 from recsvc.read.live import LIVE_LENGTH, LIVE_TTL_S, Live
 from recsvc.read.live import entry as live_entry
+from recsvc.read.steering import NO_STEERING, Steering
 
 if TYPE_CHECKING:  # numpy only in processes that serve session picks
     from recsvc.read.foldin import FoldIn
@@ -40,6 +43,11 @@ ATTRS_CACHE_LIMIT = 200_000
 """Items whose attributes a process keeps per version (the cache starts afresh past it)."""
 ITEM_RECORDS_CACHE_LIMIT = 50_000
 """Item records (neighbour lists) a process keeps per version, for users served from their items' lists."""
+VERSIONS_CACHED = 4
+"""Versions a process keeps caches of: the served one and those an experiment's arms serve."""
+
+Assignment = tuple[Experiment, Arm]
+"""The running experiment and the arm a user or visitor sees in it."""
 
 
 class StoreUnavailable(Exception):
@@ -61,12 +69,16 @@ class ShownItem:
     item_id: str
     category_id: str | None
     attributes: tuple[tuple[str, object], ...]  # the catalog's ``ITEM_ATTRIBUTES`` it has, in that order
+    facts: dict = field(compare=False, repr=False)  # every catalog attribute, shown or not: what rules match
 
     @classmethod
     def of(cls, attrs: dict) -> "ShownItem":
         """The item of its catalog attributes (``keys.attrs``)."""
         return cls(
-            attrs["item_id"], attrs.get("category_id"), tuple((k, attrs[k]) for k in ITEM_ATTRIBUTES if k in attrs)
+            attrs["item_id"],
+            attrs.get("category_id"),
+            tuple((k, attrs[k]) for k in ITEM_ATTRIBUTES if k in attrs),
+            attrs,
         )
 
 
@@ -86,6 +98,7 @@ class VersionCache:
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
     foldin: "FoldIn | None" = None  # loaded when a request first needs it
     foldin_loaded: bool = False
+    indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
 
 
 def _guard(method):
@@ -149,7 +162,9 @@ class ModelStore:
     def __init__(self, r: redis.Redis):
         self._redis = r
         self._cluster = is_cluster(r)
-        self._cache: VersionCache | None = None
+        self._caches: dict[str, VersionCache] = {}
+        self._current: str | None = None  # the served version seen last
+        self._steering: Steering = NO_STEERING
         self._clocks: dict[str, tuple[float, float]] = {}
         self._local = threading.local()  # this thread's connection for the request's round trip
         self._held: list = []  # every thread's connection, closed with the store
@@ -162,25 +177,65 @@ class ModelStore:
 
     # -- resolving the version and reading records in one round trip --
 
-    def _read(self, key_of, live_ids: Sequence[str] = ()) -> tuple[VersionCache, list]:
-        """(version cache, values of the keys ``key_of(version)``) read consistently with ``current``.
+    def _read(
+        self, key_of, live_ids: Sequence[str] = (), subject: str | None = None, pin: str | None = None
+    ) -> tuple[VersionCache, list, Assignment | None]:
+        """(version cache, values of the keys ``key_of(version)``, the subject's arm) read consistently with
+        ``current`` and the stored rules and experiments.
 
-        With ``live_ids``, the values end with those users' live lists, read in the same round trip."""
-        guess = self._cache.version if self._cache else None
+        The version is ``pin`` if given, else the one the arm of ``subject`` (a user or visitor) serves in a
+        running experiment, else the served one. With ``live_ids``, the values end with those users' live
+        lists, read in the same round trip."""
         lives = [("LRANGE", keys.live(u), 0, LIVE_LENGTH - 1) for u in live_ids]
-        for _ in range(3):
-            names = [keys.CURRENT] if guess is None else [keys.CURRENT, keys.catalog_rev(guess), *key_of(guess)]
+        steering, guess = self._steering, self._current
+        for _ in range(4):
+            target = pin or _arm_version(steering.assignment(subject)) or guess
+            names = [keys.CURRENT, keys.STEERING_REV]
+            if target is not None:
+                names += [keys.catalog_rev(target), *key_of(target)]
             if self._cluster:  # the keys live on several nodes: an MGET per slot, the lists on a pipeline
                 found, live = get_many(self._redis, names), self._on_pipeline(lives)
             else:
                 found, *live = self._round_trip([("MGET", *names), *lives])
             if found[0] is None:
                 raise NoModel("no model is published yet: run `recsvc train`")
-            current = found[0].decode()
-            if current == guess:
-                return self._cache_for(current, found[1]), found[2:] + live
+            current = self._current = found[0].decode()
+            if found[1] != steering.rev:  # rules or experiments changed since this process last looked
+                steering = self._load_steering()
+            assignment = steering.assignment(subject)
+            if (pin or _arm_version(assignment) or current) == target:
+                return self._cache_for(target, found[2]), found[3:] + live, assignment
             guess = current  # switched since last time: read again under the new version
         raise StoreUnavailable("the served version keeps changing")
+
+    def _load_steering(self) -> Steering:
+        """Read the rules and experiments (one slot, one transaction); an arm whose version is no longer
+        published serves the current one."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(keys.STEERING_REV)
+        pipe.hgetall(keys.RULES)
+        pipe.hgetall(keys.EXPERIMENTS)
+        pipe.zrange(keys.VERSIONS, 0, -1)
+        rev, rules, experiments, published = pipe.execute()
+        loaded = steering_state.decode(rev, rules, experiments)
+        known = {v.decode() for v in published}
+        running = loaded.running
+        if running is not None and any(a.version not in known and a.version != CURRENT for a in running.arms):
+            arms = tuple(a if a.version in known else replace(a, version=CURRENT) for a in running.arms)
+            kept = tuple(replace(e, arms=arms) if e is running else e for e in loaded.experiments)
+            loaded = replace(loaded, experiments=kept)
+        self._steering = loaded
+        return loaded
+
+    @property
+    def served(self) -> str | None:
+        """The served version as the latest request found it."""
+        return self._current
+
+    @property
+    def steering(self) -> Steering:
+        """The rules and experiments as the latest request found them."""
+        return self._steering
 
     def _on_pipeline(self, commands: Sequence[tuple]) -> list:
         if not commands:
@@ -212,11 +267,22 @@ class ModelStore:
             raise
 
     def _cache_for(self, version: str, catalog_rev: bytes | None) -> VersionCache:
-        cache = self._cache
-        if cache is None or cache.version != version:
-            cache = self._cache = VersionCache(version, catalog_rev)
+        cache = self._caches.get(version)
+        if cache is None:
+            cache = self._new_cache(version, catalog_rev)
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
             cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
+        return cache
+
+    def _new_cache(self, version: str, catalog_rev: bytes | None) -> VersionCache:
+        """A fresh cache for ``version``, dropping the oldest other than the served one past ``VERSIONS_CACHED``."""
+        caches = self._caches
+        while len(caches) >= VERSIONS_CACHED:
+            old = next((v for v in list(caches) if v != self._current), None)
+            if old is None:
+                break
+            caches.pop(old, None)
+        cache = caches[version] = VersionCache(version, catalog_rev)
         return cache
 
     @_guard
@@ -225,22 +291,46 @@ class ModelStore:
         return self._read(lambda v: [])[0].version
 
     @_guard
+    def version_for(self, subject: str | None) -> tuple[str, Assignment | None]:
+        """The version ``subject`` (a user, or ``visitor:<id>``) is served, and its arm in a running experiment."""
+        cache, _, assignment = self._read(lambda v: [], subject=subject)
+        return cache.version, assignment
+
+    @_guard
     def missing(self, version: str) -> list[str]:
         """The keys the version's manifest lists that are gone; a version published before manifests needs its meta."""
         return [p for p in versions.missing(self._redis, version, sizes=False) if p != "manifest"]
 
     @_guard
-    def user_live(self, user_id: str) -> tuple[str, UserRecord | None, Live]:
-        """The served version, a user's record and their events since training, in one round trip."""
-        cache, (data, live) = self._read(lambda v: [keys.user(v, user_id)], [user_id])
-        return cache.version, records.decode_user(data) if data else None, Live.decode(live)
+    def user_live(self, user_id: str) -> tuple[str, UserRecord | None, Live, Assignment | None]:
+        """The version the user is served, their record in it, their events since training and their arm in a
+        running experiment, in one round trip."""
+        cache, (data, live), assignment = self._read(lambda v: [keys.user(v, user_id)], [user_id], subject=user_id)
+        return cache.version, records.decode_user(data) if data else None, Live.decode(live), assignment
 
     @_guard
-    def users_live(self, user_ids: Sequence[str]) -> tuple[str, list[UserRecord | None], list[Live]]:
-        """``user_live`` for many users, in one round trip."""
-        cache, values = self._read(lambda v: [keys.user(v, u) for u in user_ids], user_ids)
-        found, lives = values[: len(user_ids)], values[len(user_ids) :]
-        return (cache.version, [records.decode_user(d) if d else None for d in found], [Live.decode(e) for e in lives])
+    def users_live(
+        self, user_ids: Sequence[str]
+    ) -> tuple[list[str], list[UserRecord | None], list[Live], list[Assignment | None]]:
+        """``user_live`` for many users: one round trip per version they are served (one without an experiment)."""
+        for _ in range(3):
+            steering = self._steering
+            assigned = [steering.assignment(u) for u in user_ids]
+            groups: dict[str | None, list[int]] = {}
+            for n, assignment in enumerate(assigned):
+                groups.setdefault(_arm_version(assignment), []).append(n)
+            served: list[str] = [""] * len(user_ids)
+            found: list[UserRecord | None] = [None] * len(user_ids)
+            lives: list[Live] = [Live.decode([])] * len(user_ids)
+            for pin, members in groups.items():
+                ids = [user_ids[n] for n in members]
+                cache, values, _ = self._read(functools.partial(_user_keys, ids), ids, pin=pin)
+                for n, data, live in zip(members, values[: len(ids)], values[len(ids) :]):
+                    served[n], lives[n] = cache.version, Live.decode(live)
+                    found[n] = records.decode_user(data) if data else None
+            if self._steering.rev == steering.rev:  # else the arms may have changed under the read: again
+                return served, found, lives, assigned
+        raise StoreUnavailable("the rules and experiments keep changing")
 
     @_guard
     def foldin(self, version: str) -> "FoldIn | None":
@@ -254,15 +344,25 @@ class ModelStore:
         return cache.foldin
 
     @_guard
-    def item(self, item_id: str) -> tuple[str, ItemRecord | None]:
-        """The served version and an item's record (None for an unknown item)."""
-        cache, (data,) = self._read(lambda v: [keys.item(v, item_id)])
-        return cache.version, records.decode_item(data) if data else None
+    def item(self, item_id: str, subject: str | None = None) -> tuple[str, ItemRecord | None, Assignment | None]:
+        """The version served (to ``subject``, if given: a user in an experiment may see another), an item's
+        record in it (None for an unknown item) and the subject's arm."""
+        cache, (data,), assignment = self._read(lambda v: [keys.item(v, item_id)], subject=subject)
+        return cache.version, records.decode_item(data) if data else None, assignment
+
+    @_guard
+    def item_index(self, version: str, item_id: str) -> int | None:
+        """An item's index in a version (None: not an item of it), kept in the process."""
+        indices = self._version_cache(version).indices
+        if item_id not in indices:
+            raw = self._redis.get(keys.item(version, item_id))
+            indices[item_id] = records.ITEM_HEADER.unpack_from(raw)[1] if raw else None
+        return indices[item_id]
 
     @_guard
     def retention_user(self, user_id: str) -> tuple[str, UserRecord | None, BuyAgainRecord | None, Profile | None]:
         """The served version and a user's record, buy-again record and profile, in one round trip."""
-        cache, (user, again, profile) = self._read(
+        cache, (user, again, profile), _ = self._read(
             lambda v: [keys.user(v, user_id), keys.buy_again(v, user_id), keys.profile(v, user_id)]
         )
         return (
@@ -493,6 +593,18 @@ class ModelStore:
         pipe.execute()
 
     def _version_cache(self, version: str) -> VersionCache:
-        if self._cache is None or self._cache.version != version:
-            self._cache = VersionCache(version, self._redis.get(keys.catalog_rev(version)))
-        return self._cache
+        cache = self._caches.get(version)
+        if cache is None:
+            cache = self._new_cache(version, self._redis.get(keys.catalog_rev(version)))
+        return cache
+
+
+def _user_keys(user_ids: Sequence[str], version: str) -> list[str]:
+    return [keys.user(version, u) for u in user_ids]
+
+
+def _arm_version(assignment: Assignment | None) -> str | None:
+    """The version an arm pins (None: none, or the served one)."""
+    if assignment is None or assignment[1].version == CURRENT:
+        return None
+    return assignment[1].version

@@ -246,3 +246,48 @@ def tracking_counts(hour: int) -> str:
 
     Written (HINCRBY) by ``recsvc.browser_reports``; read by the dashboard for the CTR per list."""
     return f"{PREFIX}:tracking:counts:{hour}"
+
+
+# -- merchandising rules and A/B tests: not versioned, so a rollback or a new training keeps them --
+
+RULES = f"{CONTROL}:rules"
+"""hash: ``<variant>/<name>`` -> a merchandising rule as JSON (``recsvc.read.rules``).
+
+Written by ``recsvc rules`` and ``/v1/rules`` (``recsvc.admin.steering``) with a bump of ``STEERING_REV``; read by
+every service process when that revision changes."""
+
+EXPERIMENTS = f"{CONTROL}:experiments"
+"""hash: experiment name -> JSON of ``recsvc.read.experiments.Experiment``, running or stopped.
+
+Written by ``recsvc experiment`` and ``/v1/experiments`` with a bump of ``STEERING_REV``; read like ``RULES``."""
+
+STEERING_REV = f"{CONTROL}:steering_rev"
+"""string, int: bumped in the transaction of every change of ``RULES`` or ``EXPERIMENTS``. Read per request in the
+same MGET as ``CURRENT``, so a change is seen by the next request and costs no round trip otherwise."""
+
+PINNED = f"{CONTROL}:pinned"
+"""set: the versions a running experiment serves, which trimming never deletes. Written with ``EXPERIMENTS``."""
+
+
+def experiment_counts(name: str, arm: str) -> str:
+    """hash: counts of one arm of an experiment: ``answers``, ``impressions``, ``clicks``, ``purchases``,
+    ``revenue``, ``all_purchases``, ``all_revenue`` (HINCRBY / HINCRBYFLOAT).
+
+    Written by the service as it answers (``recsvc.arm_counts``) and as events and browser reports come;
+    read by ``/v1/experiments/<name>``. One hash tag per experiment: its report reads one slot."""
+    return f"{PREFIX}:x:{{{name}}}:{arm}:counts"
+
+
+def experiment_users(name: str, arm: str) -> str:
+    """set: the users (or ``visitor:<id>``) shown an answer of one arm. Dropped when the experiment stops,
+    after its figures are kept."""
+    return f"{PREFIX}:x:{{{name}}}:{arm}:users"
+
+
+def experiment_buyers(name: str, arm: str, kind: str) -> str:
+    """hash: user -> revenue of the purchases counted for one arm, ``attributed`` (bought from one of the
+    arm's answers, by rec_id) or ``all`` (any purchase of a user after the arm showed them an answer).
+    Dropped when the experiment stops."""
+    if kind not in ("attributed", "all"):
+        raise ValueError(f"unknown kind of purchases {kind!r}")
+    return f"{PREFIX}:x:{{{name}}}:{arm}:buyers:{kind}"

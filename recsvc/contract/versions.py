@@ -203,10 +203,11 @@ def delete_version(r: redis.Redis, version: str) -> int:
 
 
 def trim(r: redis.Redis, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` versions (and never the served one)."""
+    """Delete all but the newest ``keep`` versions (never the served one, nor one a running experiment serves)."""
     served = current(r)
+    pinned = {v.decode() for v in r.smembers(keys.PINNED)}
     old = [v.decode() for v in r.zrevrange(keys.VERSIONS, keep, -1)]
-    old = [v for v in old if v != served]
+    old = [v for v in old if v != served and v not in pinned]
     for version in old:
         delete_version(r, version)
     return old

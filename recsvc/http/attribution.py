@@ -1,7 +1,8 @@
 """``rec_id``: each answer's id, naming the endpoint that served it, signed so the browser may report on it.
 
-A rec_id is ``<code>.<expiry>.<nonce>.<signature>``. ``code`` names the endpoint, so no impression is
-stored: an event that carries a rec_id is counted against its endpoint, and clicks over impressions is
+A rec_id is ``<code>.<expiry>.<nonce>.<signature>``, or ``<code>.<expiry>.<nonce>.<experiment>.<arm>.<signature>``
+for an answer of an A/B test's arm, so what follows it is counted for that arm. ``code`` names the endpoint, so no
+impression is stored: an event that carries a rec_id is counted against its endpoint, and clicks over impressions is
 the CTR. ``expiry`` is the unix second after which the browser may no longer report on it (keyed events
 from the shop's servers are counted later too). ``signature`` is the URL-safe base64 (no padding) of
 the first 16 bytes of HMAC-SHA256, keyed with the tracking secret, of ``<code>.<expiry>.<nonce>`` and
@@ -11,15 +12,19 @@ service gave, and only as the user they were for.
 
 import base64
 import hmac
+import logging
 import secrets
 import time
 
 import redis
-from flask import current_app
+from flask import Flask, current_app, g
 
+from recsvc.arm_counts import ArmCounts, Purchase
 from recsvc.contract import keys
 from recsvc.http.metrics import ATTRIBUTED, answered
-from recsvc.store import StoreUnavailable
+from recsvc.store import NoModel, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 ENDPOINTS = {
     "u": "user_recommendations",
@@ -38,13 +43,41 @@ REC_ID_TTL_S = 3_600
 SECRET_EXTENSION = "recsvc.http.attribution.secret"
 
 
-def tag(answer: dict, endpoint: str) -> dict:
-    """Give an answer its signed rec_id and count it as an impression of the endpoint."""
+def tag(answer: dict, endpoint: str, subject: str | None = None) -> dict:
+    """Give an answer its signed rec_id and count it as an impression of the endpoint; an answer of an
+    experiment's arm is counted for the arm and its user (or ``subject``: ``visitor:<id>``) after the request."""
     code = CODES[endpoint]
     unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{secrets.token_urlsafe(6)}"
+    experiment = answer.get("experiment")
+    if experiment is not None:
+        unsigned += f".{experiment['name']}.{experiment['arm']}"
+        exposed = subject or answer.get("user_id")
+        if exposed:
+            g.setdefault("exposures", []).append((experiment["name"], experiment["arm"], exposed))
     answer["rec_id"] = f"{unsigned}.{_signature(tracking_secret(), unsigned, answer.get('user_id') or '')}"
     answered(endpoint, answer.get("source", "")).inc()
     return answer
+
+
+def init_app(app: Flask) -> None:
+    """Count the answers of experiments' arms once a request is answered, in one round trip."""
+    app.after_request(_count_exposures)
+
+
+def _count_exposures(response):
+    exposures = g.pop("exposures", None)
+    if exposures:
+        try:
+            ArmCounts(current_app.extensions["recsvc"].store.redis).answered(exposures)
+        except redis.RedisError as e:  # the answer stands; only the experiment's count misses it
+            log.warning("could not count %d answers of an experiment: %s", len(exposures), e)
+    return response
+
+
+def arm_of(rec_id: str) -> tuple[str, str] | None:
+    """The (experiment, arm) a rec_id's answer came from, None for an answer outside experiments."""
+    parts = rec_id.split(".")
+    return (parts[3], parts[4]) if len(parts) == 6 and parts[0] in ENDPOINTS else None
 
 
 def endpoint_of(rec_id: str) -> str | None:
@@ -66,11 +99,58 @@ def verified_endpoint(rec_id: str, user_id: str = "", now: float | None = None) 
     return ENDPOINTS[code] if genuine and moment < int(expiry_text) <= moment + REC_ID_TTL_S else None
 
 
-def count_event(rec_id: str, event: str) -> None:
-    """Count an event attributed to the answer it followed."""
-    endpoint = endpoint_of(rec_id)
-    if endpoint is not None:
-        ATTRIBUTED.labels(endpoint, event).inc()
+def count_events(events: list[dict[str, str]]) -> None:
+    """Count posted events (stream fields) for the answers they followed, by endpoint and, while an experiment
+    runs, for its arms: a view with a rec_id is a click on that answer; a purchase counts for the rec_id's arm
+    and for the buyer's own arm (``recsvc.arm_counts``)."""
+    for fields in events:
+        endpoint = endpoint_of(fields.get("rec_id", ""))
+        if endpoint is not None:
+            ATTRIBUTED.labels(endpoint, fields["event"]).inc()
+    try:
+        _count_for_arms(events)
+    except (NoModel, StoreUnavailable, redis.RedisError) as e:  # the events are stored: only the counts miss them
+        log.warning("could not count %d events for an experiment: %s", len(events), e)
+
+
+def _count_for_arms(events: list[dict[str, str]]) -> None:
+    store = current_app.extensions["recsvc"].store
+    store.version()  # the experiments as they are now
+    experiment = store.steering.running
+    if experiment is None:
+        return
+    counts = ArmCounts(store.redis)
+    purchases = []
+    for fields in events:
+        tagged = arm_of(fields.get("rec_id", ""))
+        arm = tagged[1] if tagged and tagged[0] == experiment.name and tagged[1] in experiment.arm_names else None
+        if fields["event"] == "view" and arm is not None:
+            counts.reported(experiment.name, arm, "click")
+        elif fields["event"] == "purchase":
+            revenue = _price(store, fields["item_id"]) * int(fields.get("quantity", "1"))
+            purchases.append(Purchase(fields["user_id"], revenue, arm))
+    counts.purchased(experiment, purchases)
+
+
+def count_report(rec_id: str, kind: str) -> None:
+    """Count a browser report (``impression``, ``click``) on an answer for its arm, while its experiment runs."""
+    tagged = arm_of(rec_id)
+    if tagged is None:
+        return
+    store = current_app.extensions["recsvc"].store
+    store.version()  # the experiments as they are now
+    experiment = store.steering.running
+    if experiment is not None and experiment.name == tagged[0] and tagged[1] in experiment.arm_names:
+        ArmCounts(store.redis).reported(tagged[0], tagged[1], kind)
+
+
+def _price(store, item_id: str) -> float:
+    """The item's catalog price in the served version, 0 where it has none."""
+    version = store.version()
+    index = store.item_index(version, item_id)
+    attrs = store.attrs(version, [index])[0] if index is not None else None
+    price = (attrs or {}).get("price")
+    return float(price) if isinstance(price, (int, float)) else 0.0
 
 
 def tracking_secret() -> bytes:

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.events import EVENTS, event_code
 from recsvc.contract.ids import ID_RULE, is_valid_id
-from recsvc.http.attribution import count_event
+from recsvc.http.attribution import count_events
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.http.metrics import EVENTS_RECEIVED
@@ -124,9 +124,8 @@ def post_events() -> ResponseReturnValue:
         store.append_events(accepted, int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
     EVENTS_RECEIVED.labels("accepted").inc(len(accepted))
     EVENTS_RECEIVED.labels("rejected").inc(len(errors))
-    for fields in accepted:
-        if "rec_id" in fields:
-            count_event(fields["rec_id"], fields["event"])
+    if accepted:
+        count_events(accepted)
     body = {"accepted": len(accepted), "rejected": len(errors), "errors": errors}
     if not accepted:
         return jsonify(error={"code": "invalid_argument", "message": "no valid event"}, **body), 400

@@ -40,8 +40,9 @@ ITEM_REASONS = (
     "viewed_not_bought",
     "back_in_stock",
     "price_drop",
+    "promoted",
 )
-"""Every ``reason.type`` an item of a list may carry."""
+"""Every ``reason.type`` an item of a list may carry (``promoted``: put there by a merchandising rule, a pin)."""
 OFFER_REASONS = ("viewed_not_bought", "affinity", "popular")
 """Every ``reason.type`` of a category offer."""
 SOURCES = {
@@ -76,6 +77,17 @@ _REC_ID = {
 }
 _VERSION = {"type": "string", "description": "the model version the answer came from"}
 _OBJECT = {"type": "object", "additionalProperties": True}
+_RULES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "the merchandising rules that changed this answer (absent when none did)",
+}
+_EXPERIMENT = {
+    "type": "object",
+    "required": ["name", "arm"],
+    "properties": {"name": {"type": "string"}, "arm": {"type": "string"}},
+    "description": "the A/B test and arm of this user or visitor (absent outside a running experiment)",
+}
 
 
 def _answer(subject: dict[str, Any], source: str, versioned: bool = True) -> dict[str, Any]:
@@ -91,6 +103,9 @@ def _answer(subject: dict[str, Any], source: str, versioned: bool = True) -> dic
             "source": {"type": "string", "enum": SOURCES[source]},
             "items": _ITEMS,
             "rec_id": _REC_ID,
+            "rules": _RULES,
+            "experiment": _EXPERIMENT,
+            **({} if versioned else {"model_version": {**_VERSION, "description": "in an experiment: the arm's"}}),
         },
     }
 
@@ -148,6 +163,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "rec_id": _REC_ID,
+            "rules": _RULES,
+            "experiment": _EXPERIMENT,
         },
     },
     "BatchRequest": {
@@ -192,6 +209,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
             "user_id": _ID,
+            "visitor_id": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                "description": "the page's visitor id (the widget's): places an anonymous session in an A/B test",
+            },
             "category": _ID,
             "exclude": {"type": "array", "items": _ID},
         },
@@ -434,6 +456,140 @@ SCHEMAS["RetentionFigures"] = {
         "cohorts": {"type": "array", "items": {"type": "object"}},
         "ltv_projection": {"type": "object"},
         "segments_over_time": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+_RULE = {
+    "type": "object",
+    "required": ["name", "type"],
+    "additionalProperties": True,
+    "description": "a merchandising rule as it was given: name, type (filter, boost, bury, pin, diversity), lists, "
+    "categories, variant, start, end, and its type's fields (docs/merchandising.md)",
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["filter", "boost", "bury", "pin", "diversity"]},
+    },
+}
+SCHEMAS["Rules"] = {
+    "type": "object",
+    "required": ["rules", "variants"],
+    "properties": {
+        "rules": {"type": "array", "items": _RULE},
+        "variants": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SCHEMAS["RulesRequest"] = {
+    "oneOf": [
+        {"type": "array", "items": _RULE},
+        {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _RULE}}},
+    ]
+}
+_ARM: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "version", "rules", "share"],
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string", "description": 'a published version, or "current": the served one'},
+        "rules": {"type": "string", "description": "the rule set (variant) its lists follow"},
+        "share": {"type": "number"},
+    },
+}
+SCHEMAS["Experiment"] = {
+    "type": "object",
+    "required": ["name", "running", "started_at", "arms"],
+    "properties": {
+        "name": {"type": "string"},
+        "running": {"type": "boolean"},
+        "started_at": {"type": "number"},
+        "stopped_at": {"type": "number", "nullable": True},
+        "promoted": {"type": "string", "nullable": True},
+        "arms": {"type": "array", "items": _ARM},
+    },
+}
+SCHEMAS["Experiments"] = {
+    "type": "object",
+    "required": ["experiments"],
+    "properties": {"experiments": {"type": "array", "items": {"$ref": "#/components/schemas/Experiment"}}},
+}
+SCHEMAS["ExperimentRequest"] = {
+    "type": "object",
+    "required": ["name", "arms"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"},
+        "arms": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": 'arm name -> "VERSION" (or "current"), "rules:VARIANT" or "VERSION,rules:VARIANT"',
+        },
+        "split": {"type": "array", "items": {"type": "number"}, "description": "the arms' shares (default equal)"},
+    },
+}
+SCHEMAS["StopRequest"] = {
+    "type": "object",
+    "properties": {"promote": {"type": "string", "description": "serve this arm's version and rule set"}},
+}
+_ESTIMATE = {
+    "type": "object",
+    "properties": {
+        "value": {"type": "number", "nullable": True},
+        "low": {"type": "number", "nullable": True},
+        "high": {"type": "number", "nullable": True},
+    },
+    "description": "a figure and its 95% interval (Wilson for rates, Student's t for means)",
+}
+_DIFFERENCE = {
+    "type": "object",
+    "properties": {
+        "difference": {"type": "number", "nullable": True},
+        "low": {"type": "number", "nullable": True},
+        "high": {"type": "number", "nullable": True},
+        "p_value": {"type": "number", "nullable": True},
+        "significant": {"type": "boolean", "nullable": True, "description": "p below 0.05"},
+        "test": {"type": "string"},
+    },
+}
+_ARM_FIGURES: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_ARM["properties"],
+        "users": {"type": "integer", "description": "users and visitors the arm answered"},
+        "answers": {"type": "integer"},
+        "impressions": {"type": "integer", "description": "reported by the browser"},
+        "clicks": {"type": "integer"},
+        "ctr": _ESTIMATE,
+        "ctr_basis": {"type": "string", "enum": ["impressions", "answers"]},
+        "purchases": {"type": "integer", "description": "attributed to the arm's answers by rec_id"},
+        "revenue": {"type": "number"},
+        "conversion": _ESTIMATE,
+        "revenue_per_user": _ESTIMATE,
+        "all_purchases": {"type": "integer", "description": "every purchase of its users after it answered them"},
+        "all_revenue": {"type": "number"},
+        "all_conversion": _ESTIMATE,
+        "all_revenue_per_user": _ESTIMATE,
+    },
+}
+SCHEMAS["ExperimentReport"] = {
+    "type": "object",
+    "required": ["name", "running", "arms", "comparisons"],
+    "properties": {
+        **SCHEMAS["Experiment"]["properties"],
+        "arms": {"type": "array", "items": _ARM_FIGURES},
+        "comparisons": {
+            "type": "array",
+            "description": "each arm against the first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "arm": {"type": "string"},
+                    "against": {"type": "string"},
+                    **{
+                        m: _DIFFERENCE
+                        for m in ("ctr", "conversion", "revenue_per_user", "all_conversion", "all_revenue_per_user")
+                    },
+                },
+            },
+        },
+        "changes": {"type": "array", "items": {"type": "string"}, "description": "after a stop: what it promoted"},
     },
 }
 

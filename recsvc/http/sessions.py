@@ -8,6 +8,7 @@ from recsvc.http.api import answers, checked_id, filters_from, json_object
 from recsvc.http.attribution import tag
 from recsvc.http.auth import authorize_user_read
 from recsvc.http.errors import invalid
+from recsvc.http.tracking import VISITOR, VISITOR_PREFIX
 
 MAX_SESSION_ITEMS = 100
 
@@ -59,5 +60,9 @@ def session_recommendations() -> ResponseReturnValue:
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
         authorize_user_read(user_id)
-    answer = answers().session(events, filters_from(body, limit=body.get("limit")), user_id)
-    return jsonify(tag(answer, "session"))
+    visitor = body.get("visitor_id")
+    if visitor is not None and (not isinstance(visitor, str) or not VISITOR.fullmatch(visitor)):
+        raise invalid("visitor_id must be 8 to 64 of A-Z a-z 0-9 _ -")
+    subject = VISITOR_PREFIX + visitor if visitor is not None and user_id is None else None
+    answer = answers().session(events, filters_from(body, limit=body.get("limit")), user_id, subject)
+    return jsonify(tag(answer, "session", subject))

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from recsvc.browser_reports import DEFAULT_RATE, KINDS, BrowserReports
 from recsvc.contract.ids import is_valid_id
 from recsvc.http.api import answers, checked_id
-from recsvc.http.attribution import REC_ID_TTL_S, verified_endpoint
+from recsvc.http.attribution import REC_ID_TTL_S, count_report, verified_endpoint
 from recsvc.http.errors import ApiError, invalid
 from recsvc.http.events import DEFAULT_STREAM_MAXLEN
 from recsvc.http.metrics import TRACKED
@@ -96,6 +96,7 @@ def track() -> ResponseReturnValue:
         store = answers().store
         store.append_events([click], int(current_app.config.get("EVENTS_MAXLEN") or DEFAULT_STREAM_MAXLEN))
     reports().count(endpoint, kind, now)
+    count_report(rec_id, kind)
     TRACKED.labels(endpoint, kind).inc()
     return jsonify(counted=True), 200
 

@@ -11,7 +11,8 @@ from itertools import zip_longest
 from recsvc.contract.records import LAST_ITEM_CAUSE, OFFER_REASONS, ItemRecord, UserRecord, general_reason
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
-from recsvc.store import ModelStore
+from recsvc.read.rules import DEFAULT_VARIANT, ListRules
+from recsvc.store import Assignment, ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
@@ -30,19 +31,26 @@ class Answers:
 
     def recommendations(self, user_id: str, filters: Filters) -> dict:
         """A user's picks (``personalized``), or popular items for a user the model does not know."""
-        version, record, live = self.store.user_live(user_id)
-        answer = self.for_user_record(version, record, filters, live=live)
-        return {"user_id": user_id, "model_version": version, **answer}
+        version, record, live, assignment = self.store.user_live(user_id)
+        answer = self.for_user_record(version, record, filters, live=live, list_name="recommendations", arm=assignment)
+        return {"user_id": user_id, "model_version": version, **answer, **experiment_tag(assignment)}
 
-    def batch(self, user_ids: Sequence[str], filters: Filters) -> dict:
-        """``recommendations`` for many users, in request order, under one version."""
-        version, found, lives = self.store.users_live(user_ids)
-        lists = self.prefetch(version, [rec for rec in found if rec is not None], filters.limit)
-        results = [
-            {"user_id": u, **self.for_user_record(version, rec, filters, lists, live)}
-            for u, rec, live in zip(user_ids, found, lives)
-        ]
-        return {"model_version": version, "results": results}
+    def batch(self, user_ids: Sequence[str], filters: Filters, list_name: str = "email") -> dict:
+        """``recommendations`` for many users, in request order; the rules of ``list_name`` (the email generator's
+        by default). A user in an experiment is answered from their arm's version, which their result names."""
+        versions, found, lives, assigned = self.store.users_live(user_ids)
+        lists: dict[int, ItemRecord] = {}
+        for version in set(versions):
+            in_version = [rec for rec, v in zip(found, versions) if rec is not None and v == version]
+            lists.update(self.prefetch(version, in_version, filters.limit))
+        served = self.store.served if any(assigned) else versions[0]
+        results = []
+        for user_id, version, rec, live, assignment in zip(user_ids, versions, found, lives, assigned):
+            answer = self.for_user_record(version, rec, filters, lists, live, list_name, assignment)
+            if assignment is not None:
+                answer.update(model_version=version, **experiment_tag(assignment))
+            results.append({"user_id": user_id, **answer})
+        return {"model_version": served, "results": results}
 
     def prefetch(self, version: str, found: Sequence[UserRecord], limit: int) -> dict[int, ItemRecord]:
         """Read at once what answering these users takes (for ``for_user_record``'s ``lists``): the item
@@ -66,25 +74,36 @@ class Answers:
         filters: Filters,
         lists: dict[int, ItemRecord] | None = None,
         live: Live = EMPTY,
+        list_name: str = "email",
+        arm: Assignment | None = None,
     ) -> dict:
-        """``{"source", "items"}`` for a user's record of ``version`` (None: unknown) and live events.
+        """``{"source", "items"}`` for a user's record of ``version`` (None: unknown) and live events, under the
+        rules of ``list_name`` (and of the rule set of the user's ``arm`` in an experiment).
 
         ``lists`` are item records already read for users without picks (see ``batch``).
         """
         if live:  # bought since training: never recommended back
             filters = replace(filters, exclude=filters.exclude | live.bought)
+        rules = self.rules(list_name, version, filters.category, arm)
         if record is None:
             if live:  # a visitor the model never saw, with events since: picks folded in from them
-                answer = self._from_session(version, live.events, filters)
+                answer = self._from_session(version, live.events, filters, rules)
                 return {**answer, "source": "personalized" if answer["source"] == "session" else "popular"}
-            listing = Listing(self.store, version, filters, ())
+            listing = Listing(self.store, version, filters, (), rules)
             listing.fill_popular()
-            return {"source": "popular", "items": listing.items}
-        listing = Listing(self.store, version, filters, blocked=record.bought)
+            return {"source": "popular", **finished(listing)}
+        listing = Listing(self.store, version, filters, record.bought, rules)
         picks = self._picks(version, record) if record.picks else self._from_history(version, record, lists)
         listing.add(self._capped_views(picks, listing, filters))
         listing.fill_popular()
-        return {"source": "personalized", "items": listing.items}
+        return {"source": "personalized", **finished(listing)}
+
+    def rules(self, list_name: str, version: str, category: str | None, arm: Assignment | None = None) -> ListRules:
+        """The shop's rules for one list about ``category``: the default rule set, or the arm's."""
+        variant = arm[1].rules if arm is not None else DEFAULT_VARIANT
+        return self.store.steering.rules.for_list(
+            list_name, category, lambda c: self.store.ancestors(version, c), variant
+        )
 
     def _capped_views(self, candidates: Iterable[Candidate], listing: Listing, filters: Filters) -> Iterator[Candidate]:
         """The candidates with at most the allowed number of re-offered views; the others are blocked,
@@ -105,7 +124,7 @@ class Answers:
         """What the user viewed (carted, wished for) and did not buy, most recent first: the re-finding list.
 
         Popular items fill it (``source: "popular"`` when the user viewed nothing that can be shown)."""
-        version, record, live = self.store.user_live(user_id)
+        version, record, live, _ = self.store.user_live(user_id)
         filters = replace(filters, exclude=filters.exclude | live.bought)
         listing = Listing(self.store, version, filters, blocked=record.bought if record else ())
         listing.add((index, 1.0, RECENTLY_VIEWED) for index in (record.recent if record else ()))
@@ -165,37 +184,49 @@ class Answers:
 
     # -- sessions: visitors the model never saw --
 
-    def session(self, events: Sequence[tuple[int, str]], filters: Filters, user_id: str | None = None) -> dict:
-        """Picks from a session's (event code, item id) events, plus the user's own live events if known."""
+    def session(
+        self,
+        events: Sequence[tuple[int, str]],
+        filters: Filters,
+        user_id: str | None = None,
+        visitor: str | None = None,
+    ) -> dict:
+        """Picks from a session's (event code, item id) events, plus the user's own live events if known.
+
+        ``visitor`` (``visitor:<id>``) places an anonymous session in an experiment's arm as ``user_id`` does."""
         if user_id is not None:
-            version, _, live = self.store.user_live(user_id)
+            version, _, live, arm = self.store.user_live(user_id)
             events = [*events, *live.events]
             filters = replace(filters, exclude=filters.exclude | live.bought)
         else:
-            version = self.store.version()
-        return {"model_version": version, **self._from_session(version, events, filters)}
+            version, arm = self.store.version_for(visitor)
+        rules = self.rules("session", version, filters.category, arm)
+        return {"model_version": version, **self._from_session(version, events, filters, rules), **experiment_tag(arm)}
 
-    def _from_session(self, version: str, events: Sequence[tuple[int, str]], filters: Filters) -> dict:
+    def _from_session(
+        self, version: str, events: Sequence[tuple[int, str]], filters: Filters, rules: ListRules
+    ) -> dict:
         """Fold the events into the model and score its pool; popular items fill the rest."""
         foldin = self.store.foldin(version)
         indexed = foldin.indexed(events) if foldin is not None else []
-        listing = Listing(self.store, version, filters, blocked={index for _, index in indexed})
+        listing = Listing(self.store, version, filters, {index for _, index in indexed}, rules)
         source = "popular"
         if indexed:
             before = len(listing.items)
-            listing.add(foldin.recommend(indexed, filters.limit + len(listing.blocked)))
+            listing.add(foldin.recommend(indexed, listing.want + len(listing.blocked)))
             if len(listing.items) > before:
                 source = "session"
         listing.fill_popular()
-        return {"source": source, "items": listing.items}
+        return {"source": source, **finished(listing)}
 
     def category_offers(self, user_id: str, limit: int, items_per_category: int) -> dict:
         """Up to ``limit`` categories the user is drawn to, each with its best items; popular ones fill."""
-        version, record, live = self.store.user_live(user_id)
+        version, record, live, arm = self.store.user_live(user_id)
         categories = self.store.category_ids(version)
         blocked = set(record.bought) if record else set()
         offers: list[dict] = []
         used: set[str] = set()
+        fired: set[str] = set()
         wanted: list[tuple[str, float, str]] = []
         if record is not None:
             for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons):
@@ -208,20 +239,25 @@ class Answers:
             if category_id in used:
                 continue
             used.add(category_id)
-            listing = Listing(self.store, version, Filters(items_per_category, category_id, live.bought), blocked)
+            rules = self.rules("category_offers", version, category_id, arm)
+            in_category = Filters(items_per_category, category_id, live.bought)
+            listing = Listing(self.store, version, in_category, blocked, rules)
             listing.add(picks)
             listing.fill_popular()
-            if listing.items:
+            items = listing.finish()
+            if items:
+                fired |= listing.fired
                 offers.append(
                     {
                         "category_id": category_id,
                         "score": round(float(score), 4),
                         "reason": {"type": reason},
-                        "items": listing.items,
+                        "items": items,
                     }
                 )
         source = "personalized" if record is not None and record.offer_categories else "popular"
-        return {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
+        answer = {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
+        return {**answer, **_named(fired), **experiment_tag(arm)}
 
     def _popular_categories(self, version: str) -> list[str]:
         """Categories of the most popular items, most popular first."""
@@ -233,31 +269,41 @@ class Answers:
 
     def also_bought(self, item_id: str, filters: Filters, user_id: str | None = None) -> dict:
         """Items bought with the item, then similar ones; without what ``user_id`` bought."""
-        version, record = self.store.item(item_id)
-        blocked = set()
-        if user_id is not None:
-            user_version, user, live = self.store.user_live(user_id)
-            if user is not None and user_version == version:
-                blocked.update(user.bought)
-            filters = replace(filters, exclude=filters.exclude | live.bought)
-        return self._item_answer(item_id, version, record, filters, blocked, "also_bought")
+        if user_id is None:
+            version, record, arm = self.store.item(item_id)
+            return self._item_answer(item_id, version, record, filters, set(), "also_bought", arm)
+        user_version, user, live, _ = self.store.user_live(user_id)
+        version, record, arm = self.store.item(item_id, subject=user_id)  # the version the user's arm serves
+        blocked = set(user.bought) if user is not None and user_version == version else set()
+        filters = replace(filters, exclude=filters.exclude | live.bought)
+        return self._item_answer(item_id, version, record, filters, blocked, "also_bought", arm)
 
-    def similar(self, item_id: str, filters: Filters) -> dict:
+    def similar(self, item_id: str, filters: Filters, user_id: str | None = None) -> dict:
         """Items like the item (substitutes)."""
-        version, record = self.store.item(item_id)
-        return self._item_answer(item_id, version, record, filters, set(), "similar")
+        version, record, arm = self.store.item(item_id, subject=user_id)
+        return self._item_answer(item_id, version, record, filters, set(), "similar", arm)
 
     def _item_answer(
-        self, item_id: str, version: str, record: ItemRecord | None, filters: Filters, blocked: set[int], kind: str
+        self,
+        item_id: str,
+        version: str,
+        record: ItemRecord | None,
+        filters: Filters,
+        blocked: set[int],
+        kind: str,
+        arm: Assignment | None = None,
     ) -> dict:
         """An item's list of ``kind``, filled with popular items of its category, then of all."""
         answer = {"item_id": item_id, "model_version": version}
         if record is None:
-            listing = Listing(self.store, version, filters, blocked)
+            listing = Listing(self.store, version, filters, blocked, self.rules(kind, version, filters.category, arm))
             listing.fill_popular()
-            return {**answer, "source": "popular", "items": listing.items}
+            return {**answer, "source": "popular", **finished(listing), **experiment_tag(arm)}
         blocked.add(record.index)
-        listing = Listing(self.store, version, filters, blocked)
+        (subject,) = self.store.attrs(version, [record.index])
+        subject_category = subject.get("category_id") if subject else None
+        rules = self.rules(kind, version, filters.category or subject_category, arm)
+        listing = Listing(self.store, version, filters, blocked, rules)
         if kind == "also_bought":
             bought = {"type": "bought_together", "item_id": item_id}
             viewed = {"type": "viewed_together", "item_id": item_id}
@@ -265,25 +311,37 @@ class Answers:
                 (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
-        (subject,) = self.store.attrs(version, [record.index])
-        subject_category = subject.get("category_id") if subject else None
         if subject_category and filters.category is None:
             listing.add(popular_candidates(self.store, version, subject_category))
         listing.fill_popular()
-        return {**answer, "source": kind, "items": listing.items}
+        return {**answer, "source": kind, **finished(listing), **experiment_tag(arm)}
 
     # -- popular --
 
     def popular(self, filters: Filters) -> dict:
         """Popular items, overall or in ``filters.category``."""
         version = self.store.version()
-        listing = Listing(self.store, version, filters, set())
+        listing = Listing(self.store, version, filters, set(), self.rules("popular", version, filters.category))
         listing.fill_popular()
-        return {"model_version": version, "category": filters.category, "source": "popular", "items": listing.items}
+        return {"model_version": version, "category": filters.category, "source": "popular", **finished(listing)}
 
     def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
         """Item ids by index (None for an index without attributes)."""
         return [shown.item_id if shown else None for shown in self.store.shown(version, list(indices))]
+
+
+def finished(listing: Listing) -> dict:
+    """``{"items"}`` of a filled list, with ``"rules"``: the names of the shop's rules that changed it, if any."""
+    return {"items": listing.finish(), **_named(listing.fired)}
+
+
+def _named(fired: set[str]) -> dict:
+    return {"rules": sorted(fired)} if fired else {}
+
+
+def experiment_tag(arm: Assignment | None) -> dict:
+    """``{"experiment": {"name", "arm"}}`` for an answer to a user or visitor in a running experiment."""
+    return {"experiment": {"name": arm[0].name, "arm": arm[1].name}} if arm is not None else {}
 
 
 def _history(record: UserRecord) -> list[int]:

@@ -4,17 +4,24 @@ A ``Listing`` takes candidates (item index, score, reason) in order and keeps th
 pass: no duplicates, never the subject item or an already-bought one (``blocked``), never
 an unavailable item, the ``exclude`` and ``category`` filters. Popular items fill what is
 left, so a list is never empty while the catalog has items.
+
+The shop's merchandising rules (``recsvc.read.rules``) come last, on the ranked candidates:
+filters drop items as they come; with boosts or a diversity rule the list takes a pool of
+``POOL_FACTOR`` times its length, reorders it and cuts it; pins go in at their positions.
+``finish`` gives the list and ``fired`` names the rules that changed it.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from recsvc.store import ModelStore
+from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule
+from recsvc.store import ModelStore, ShownItem
 
 Candidate = tuple[int, float, dict]
 """An item index, its score and the reason shown with it."""
 
 POPULAR = {"type": "popular"}
+PROMOTED = {"type": "promoted"}
 
 
 class UnknownCategory(LookupError):
@@ -34,7 +41,14 @@ class Filters:
 class Listing:
     """A list being filled under one version, keeping every rule."""
 
-    def __init__(self, store: ModelStore, version: str, filters: Filters, blocked: Iterable[int] = ()):
+    def __init__(
+        self,
+        store: ModelStore,
+        version: str,
+        filters: Filters,
+        blocked: Iterable[int] = (),
+        rules: ListRules = NO_RULES,
+    ):
         """Start an empty list; UnknownCategory when ``filters.category`` is not in the model."""
         if filters.category is not None and filters.category not in store.category_parents(version):
             raise UnknownCategory(f"unknown category {filters.category!r}")
@@ -44,20 +58,26 @@ class Listing:
         self.category = filters.category
         self.exclude = filters.exclude
         self.blocked = set(blocked)
+        self.never = frozenset(self.blocked)  # bought, or the subject item: not even a pin shows them
         self.unavailable = store.unavailable(version)
-        self.items: list[dict] = []
+        self.rules = rules
+        self.want = min(MAX_POOL, max(self.limit, POOL_FACTOR * self.limit)) if rules.reorders else self.limit
+        self.items: list[dict] = []  # in order; with rules, the pool until ``finish``
+        self._facts: list[ShownItem] = []  # with rules: the items of ``items``
+        self._per_category: dict[str | None, int] = {}
+        self.fired: set[str] = set()  # rules that changed the list
 
     @property
     def full(self) -> bool:
-        """True when the list has ``limit`` items."""
-        return len(self.items) >= self.limit
+        """True when the list (or with rules, its pool) has all the items it takes."""
+        return len(self.items) >= self.want
 
     def add(self, candidates: Iterable[Candidate]) -> None:
         """Append candidates that keep every rule until the list is full.
 
         Candidates are taken as many at a time as the list has free places, so a list that fills at once
         reads no more of them than it shows."""
-        wanted = self.limit - len(self.items)
+        wanted = self.want - len(self.items)
         if wanted <= 0:
             return
         blocked, unavailable = self.blocked, self.unavailable
@@ -70,7 +90,7 @@ class Listing:
             batch.append(candidate)
             if len(batch) >= wanted:
                 self._accept(batch)
-                wanted = self.limit - len(self.items)
+                wanted = self.want - len(self.items)
                 if wanted <= 0:
                     return
                 batch = []
@@ -83,13 +103,15 @@ class Listing:
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
         shown = self.store.shown(self.version, [c[0] for c in batch])
-        items, limit, exclude, category = self.items, self.limit, self.exclude, self.category
+        items, want, exclude, category = self.items, self.want, self.exclude, self.category
         for (_, score, reason), item in zip(batch, shown):
-            if len(items) >= limit:
+            if len(items) >= want:
                 return
             if item is None or item.item_id in exclude:
                 continue
             if category is not None and category not in self.store.ancestors(self.version, item.category_id):
+                continue
+            if self.rules and not self._admits(item):
                 continue
             out = {
                 "item_id": item.item_id,
@@ -99,6 +121,100 @@ class Listing:
             }
             out.update(item.attributes)
             items.append(out)
+            if self.rules:
+                self._facts.append(item)
+
+    def _admits(self, item: ShownItem) -> bool:
+        """Whether the shop's filters keep the item, and its category has room under the diversity rule."""
+        ancestors = self.store.ancestors(self.version, item.category_id)
+        for rule in self.rules.filters:
+            if rule.matches(item.facts, ancestors) != rule.keep:
+                self.fired.add(rule.name)
+                return False
+        diversity = self.rules.diversity
+        if diversity is not None:
+            seen = self._per_category.get(item.category_id, 0)
+            # over the cap only a boosted item may wait in the pool: the order after boosts decides
+            if seen >= diversity.max_per_category and not self._boost(item) > 1:
+                self.fired.add(diversity.name)
+                return False
+            self._per_category[item.category_id] = seen + 1
+        return True
+
+    def _boost(self, item: ShownItem) -> float:
+        """The product of the factors of the boost and bury rules the item matches."""
+        factor = 1.0
+        if self.rules.boosts:
+            ancestors = self.store.ancestors(self.version, item.category_id)
+            for rule in self.rules.boosts:
+                if rule.matches(item.facts, ancestors):
+                    factor *= rule.factor
+        return factor
+
+    def finish(self) -> list[dict]:
+        """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
+        if not self.rules:
+            return self.items
+        if self.rules.reorders:
+            self._reorder()
+        del self.items[self.limit :]
+        for rule in self.rules.pins:
+            self._pin(rule)
+        return self.items
+
+    def _reorder(self) -> None:
+        """Order by relevance: the list's own order as 1 / (1 + rank), times each item's boost, so a boost of
+        2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
+        ranked = []
+        for rank, (out, item) in enumerate(zip(self.items, self._facts)):
+            factor = self._boost(item)
+            if factor != 1.0:
+                out["score"] = round(out["score"] * factor, 4)
+                self.fired.update(r.name for r in self.rules.boosts if r.matches(item.facts, self._ancestors(item)))
+            ranked.append((factor / (1 + rank), rank, out, item))
+        ranked.sort(key=lambda entry: (-entry[0], entry[1]))
+        most = self.rules.diversity.max_per_category if self.rules.diversity else None
+        counts: dict[str | None, int] = {}
+        self.items, self._facts = [], []
+        for _, _, out, item in ranked:
+            if most is not None:
+                if counts.get(item.category_id, 0) >= most:
+                    continue
+                counts[item.category_id] = counts.get(item.category_id, 0) + 1
+            self.items.append(out)
+            self._facts.append(item)
+
+    def _ancestors(self, item: ShownItem) -> frozenset[str]:
+        return self.store.ancestors(self.version, item.category_id)
+
+    def _pin(self, rule: Rule) -> None:
+        """Put a pin's item at its position (or last, in a shorter list), if the list may show it."""
+        if rule.position > self.limit:  # no such place in this list
+            return
+        index = self.store.item_index(self.version, rule.item_id)
+        if index is None or index in self.unavailable or index in self.never or rule.item_id in self.exclude:
+            return
+        placed = next((n for n, out in enumerate(self.items) if out["item_id"] == rule.item_id), None)
+        (item,) = self.store.shown(self.version, [index])
+        if item is None or (self.category is not None and self.category not in self._ancestors(item)):
+            return
+        if any(r.matches(item.facts, self._ancestors(item)) != r.keep for r in self.rules.filters):
+            return
+        if placed is not None:
+            del self.items[placed]
+        position = min(rule.position, len(self.items) + 1) - 1
+        neighbour = self.items[position] if position < len(self.items) else (self.items[-1] if self.items else None)
+        out = {
+            "item_id": item.item_id,
+            "score": neighbour["score"] if neighbour else 0.0,
+            "category_id": item.category_id,
+            "reason": PROMOTED,
+        }
+        out.update(item.attributes)
+        self.items.insert(position, out)
+        del self.items[self.limit :]
+        self.blocked.add(index)
+        self.fired.add(rule.name)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:
