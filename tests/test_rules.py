@@ -97,7 +97,7 @@ def test_a_pin_puts_its_item_at_its_position_unless_the_list_may_not_show_it(sto
     assert listed(store, [pin]) == (["shoe", "cable", "boot", "sandal"], {"xmas"})
     assert listed(store, [{**pin, "position": 9}]) == (["shoe", "boot", "sandal", "ball"], set())  # not a place
     mixed = {"name": "mix", "type": "diversity", "max_per_category": 1}
-    assert listed(store, [mixed, {**pin, "position": 9}])[0] == ["shoe", "ball", "tv", "cable"]  # last of a short list
+    assert listed(store, [mixed, {**pin, "position": 4}])[0] == ["shoe", "ball", "tv", "cable"]  # last of a short list
     assert listed(store, [pin], blocked=[5]) == (["shoe", "boot", "sandal", "ball"], set())  # bought: never shown
     assert listed(store, [pin], category="shoes")[0] == ["shoe", "boot", "sandal"]  # not in the asked category
     moved = {**pin, "item_id": "sandal", "position": 1}  # an item already listed moves up
