@@ -123,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="evaluate with a training parameter changed, e.g. factors=32 (repeatable)",
     )
+    evaluate.add_argument(
+        "--rules", type=Path, metavar="FILE", help="ask the served model under these merchandising rules (JSON or YAML)"
+    )
+    evaluate.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:SPEC",
+        help="also measure a variant on the same split, paired with the served model: "
+        "NAME:param=value,... and/or NAME:rules=FILE (repeatable)",
+    )
     evaluate.add_argument("-v", "--verbose", action="store_true", help="log each step")
     evaluate.set_defaults(run=trainer.needs_trainer("evaluate", trainer.evaluate_command))
 

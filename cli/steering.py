@@ -69,7 +69,7 @@ def rules_set(args) -> int:
     from recsvc.read.rules import RuleError
 
     try:
-        raw = _read_rules_file(args.file)
+        raw = read_rules_file(args.file)
     except (OSError, ValueError) as e:
         return fail(f"{args.file}: {e}")
     try:
@@ -80,7 +80,7 @@ def rules_set(args) -> int:
     return 0
 
 
-def _read_rules_file(path: Path) -> object:
+def read_rules_file(path: Path) -> object:
     """The rules of a JSON or YAML file (by its suffix); ValueError when it does not parse."""
     text = path.read_text()
     if path.suffix not in (".yaml", ".yml"):

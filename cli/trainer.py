@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import json
 from collections import Counter
+from pathlib import Path
 
 import redis
 
@@ -94,12 +95,15 @@ def redis_failure(error: Exception, r) -> str:
 
 
 def evaluate_command(args) -> int:
+    from recsvc.read.rules import RuleError
     from training.config import TrainConfig
     from training.evaluation.pipeline import SplitBy, evaluate_dataset, headline
     from training.inputs.readers import InputError
 
     try:
         config = config_with(TrainConfig(), args.param)
+        rules = read_rules(args.rules) if args.rules else None
+        variants = dict(variant_of(config, spec) for spec in args.variant)
         result = evaluate_dataset(
             args.events,
             preset=args.preset,
@@ -109,8 +113,10 @@ def evaluate_command(args) -> int:
             config=config,
             budget_seconds=args.budget_seconds,
             out=args.out,
+            rules=rules,
+            variants=variants,
         )
-    except (InputError, ValueError) as e:
+    except (InputError, ValueError, RuleError, OSError) as e:
         return fail(str(e))
     for line in headline(result):
         print(line)
@@ -152,6 +158,30 @@ def demo_command(args) -> int:
     app = create_app(store=ModelStore(r))
     app.run(host=args.host, port=args.port)
     return 0
+
+
+def read_rules(path: Path) -> object:
+    """Merchandising rules from a JSON or YAML file, checked (RuleError says what is wrong)."""
+    from cli.steering import read_rules_file
+    from recsvc.read.rules import parse_all
+
+    raw = read_rules_file(path)
+    parse_all(raw)
+    return raw
+
+
+def variant_of(config, spec: str) -> tuple[str, tuple]:
+    """``NAME:param=value,...,rules=FILE`` -> (name, (its config, its rules))."""
+    from recsvc.read.rules import NAME
+
+    name, sep, rest = spec.partition(":")
+    if not sep or not NAME.fullmatch(name):
+        raise ValueError(f"--variant {spec!r}: expected NAME:param=value,... or NAME:rules=FILE")
+    overrides = [part for part in rest.split(",") if part and not part.startswith("rules=")]
+    files = [part[len("rules=") :] for part in rest.split(",") if part.startswith("rules=")]
+    if len(files) > 1 or not (overrides or files):
+        raise ValueError(f"--variant {spec!r}: give parameters, one rules=FILE, or both")
+    return name, (config_with(config, overrides), read_rules(Path(files[0])) if files else None)
 
 
 def config_with(config, overrides: list[str]):

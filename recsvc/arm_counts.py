@@ -71,8 +71,15 @@ class ArmCounts:
 
     def report(self, experiment: Experiment) -> dict:
         """Each arm's figures with 95% intervals, and each arm against the first (the control)."""
-        if experiment.final is not None:
-            return experiment.final
+        state = {
+            "name": experiment.name,
+            "running": experiment.running,
+            "started_at": experiment.started_at,
+            "stopped_at": experiment.stopped_at,
+            "promoted": experiment.promoted,
+        }
+        if experiment.final is not None:  # stopped: the figures as they were then
+            return {**experiment.final, **state}
         pipe = self._redis.pipeline(transaction=False)
         for arm in experiment.arms:
             pipe.scard(keys.experiment_users(experiment.name, arm.name))
@@ -91,15 +98,7 @@ class ArmCounts:
             {"arm": arm.name, "against": experiment.arms[0].name, **f.against(control)}
             for arm, f in zip(experiment.arms[1:], figures[1:])
         ]
-        return {
-            "name": experiment.name,
-            "running": experiment.running,
-            "started_at": experiment.started_at,
-            "stopped_at": experiment.stopped_at,
-            "promoted": experiment.promoted,
-            "arms": arms,
-            "comparisons": comparisons,
-        }
+        return {**state, "arms": arms, "comparisons": comparisons}
 
     def forget(self, experiment: Experiment) -> None:
         """Drop the per-user sets of a stopped experiment (its report is kept with it)."""

@@ -150,3 +150,23 @@ def test_the_retention_figures_are_those_the_version_published(client, r, two_ve
     assert all(f'data-cohort="{c["cohort"]}"' in page for c in shown["cohorts"])
     r.delete(keys.analytics(served.version))  # a version published before the figures existed
     assert "published without retention figures" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_dashboard_shows_the_rules_and_the_ab_test_with_its_verdicts(client, r, two_versions):
+    from recsvc.admin import steering
+    from recsvc.read.experiments import Arm
+
+    new, old = two_versions
+    steering.set_rules(r, [{"name": "coffee-up", "type": "boost", "when": {"category": "coffee"}}])
+    steering.start_experiment(r, "models", [Arm("a", new.version), Arm("b", old.version)])
+    users = [f"runner-{n}" for n in range(40)]
+    for user in users:
+        client.get(f"/v1/users/{user}/recommendations")
+    log_in(client)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-rule="coffee-up"' in page and 'data-experiment="models"' in page
+    shown = [int(n) for n in re.findall(r'data-arm="[ab]">.*?data-field="users">(\d+)<', page, re.S)]
+    assert len(shown) == 2 and sum(shown) == len(users)
+    assert "b against a, conversion" in page and "two-proportion z-test" in page
+    state = client.get("/dashboard/state.json", headers=AUTH).json
+    assert state["experiments"][0]["name"] == "models" and state["rules"][0]["name"] == "coffee-up"

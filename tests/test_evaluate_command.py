@@ -152,3 +152,23 @@ def test_without_matplotlib_the_page_still_has_the_tables(monkeypatch):
     page = report.render_html(result)
     assert "matplotlib is not installed" in page and "<table>" in page and "base64" not in page
     assert "| popular | 0.5000 |" in report.markdown(result)
+
+
+def test_evaluate_compares_parameter_sets_and_rule_sets_on_one_split(tmp_path, capsys):
+    shop = write_shop(tmp_path / "shop")
+    rules = tmp_path / "no-coffee.json"
+    rules.write_text(json.dumps([{"name": "no-coffee", "type": "filter", "when": {"category": "coffee"}}]))
+    out = tmp_path / "report"
+    files = ["--events", str(shop["events"]), "--catalog", str(shop["catalog"])]
+    files += ["--categories", str(shop["categories"])]
+    variants = ["--variant", f"nocoffee:rules={rules}", "--variant", "small:factors=4,iterations=2"]
+    assert main(["evaluate", *files, "--split-fraction", "0.3", "--out", str(out), *variants]) == 0
+    report = json.loads((out / "report.json").read_text())
+    task = report["tasks"]["purchase"]
+    assert {"als_served", "nocoffee", "small"} <= set(task["models"])
+    assert {"nocoffee", "small"} <= set(task["versus"]["models"])  # each paired with the served model, user by user
+    assert report["rules"] == {"nocoffee": [{"name": "no-coffee", "type": "filter", "when": {"category": "coffee"}}]}
+    assert report["parameters"]["small"] == {"factors": 4, "iterations": 2}
+    bad = ["--variant", "x:rules=" + str(tmp_path / "missing.json")]
+    assert main(["evaluate", *files, "--out", str(out), *bad]) == 2
+    assert "missing.json" in capsys.readouterr().err

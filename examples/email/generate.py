@@ -58,6 +58,7 @@ def reason_in_words(reason: dict, names: dict[str, str]) -> str:
         "personalized": "Picked for you from what you bought and looked at.",
         "back_in_stock": "Back in stock.",
         "price_drop": "Its price has dropped.",
+        "promoted": "Featured by the shop.",
     }
     return sentences.get(kind, "Picked for you.")
 

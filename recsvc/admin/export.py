@@ -20,12 +20,18 @@ from recsvc.store import ModelStore
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")
-CSV_COLUMNS = ("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id", *ITEM_ATTRIBUTES)
-"""One row per user and item; the catalog's attributes are empty where the catalog has none."""
+CSV_COLUMNS = (
+    *("user_id", "rank", "item_id", "score", "category_id", "reason", "reason_item_id", *ITEM_ATTRIBUTES),
+    *("experiment", "arm"),
+)
+"""One row per user and item; the catalog's attributes are empty where the catalog has none, the A/B test and arm
+outside an experiment."""
 
 
 def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
-    """(number of users if known, every user's picks) under the served version."""
+    """(number of users if known, every user's picks) under the served version, with the email rules.
+
+    While an A/B test runs, each user's row comes from their arm (its version and rule set) and names it."""
     answers = Answers(store)
     version = store.version()
     total = store.meta(version).get("redis_memory", {}).get("user_keys")
@@ -34,6 +40,10 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     def rows() -> Iterator[dict]:
         """One row per user with a record, read a chunk at a time."""
         for chunk in store.user_ids(version, CHUNK):
+            if store.steering.running is not None:  # users of an arm are answered from its version
+                batch = answers.batch(chunk, filters)
+                yield from ({"model_version": batch["model_version"], **result} for result in batch["results"])
+                continue
             found = store.users_by_id(version, chunk)
             lists = answers.prefetch(version, [record for record in found if record is not None], limit)
             for user_id, record in zip(chunk, found):
@@ -83,6 +93,7 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
             writer.writerow(CSV_COLUMNS)
         for row in rows:
             if writer:
+                tested = row.get("experiment") or {}
                 for rank, item in enumerate(row["items"], start=1):
                     reason = item["reason"]
                     writer.writerow(
@@ -95,6 +106,8 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
                             reason["type"],
                             reason.get("item_id", ""),
                             *(item.get(name, "") for name in ITEM_ATTRIBUTES),
+                            tested.get("name", ""),
+                            tested.get("arm", ""),
                         )
                     )
             else:

@@ -1,6 +1,6 @@
 """What the operator's dashboard shows, read from Redis in a few round trips: the served model, the kept
-versions, the last offline evaluation, the CTR per list, segments, trigger lists, the retention figures
-and Redis memory."""
+versions, the last offline evaluation, the CTR per list, segments, trigger lists, the retention figures,
+the merchandising rules, the A/B tests and Redis memory."""
 
 import json
 import time
@@ -8,6 +8,8 @@ from datetime import datetime
 
 import redis
 
+from recsvc.admin.steering import steering
+from recsvc.arm_counts import ArmCounts
 from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import is_cluster, used_memory
@@ -15,6 +17,8 @@ from recsvc.store import StoreUnavailable
 
 CTR_HOURS = 24
 """Hours of browser reports the CTR per list is computed over."""
+EXPERIMENTS_SHOWN = 3
+"""The running A/B test and the newest stopped ones."""
 COHORTS_SHOWN, MONTHS_SHOWN = 12, 7
 """The newest cohorts and their first months the dashboard's retention table shows (the report has all)."""
 
@@ -27,6 +31,9 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
         memory = {"used_memory": used_memory(r)} if is_cluster(r) else r.info("memory")
         served = next((v for v in kept if v.current), None)
         analytics = r.get(keys.analytics(served.version)) if served else None
+        steered = steering(r)
+        newest = sorted(steered.experiments, key=lambda e: (not e.running, -e.started_at))[:EXPERIMENTS_SHOWN]
+        experiments = [ArmCounts(r).report(e) for e in newest]
     except (redis.ConnectionError, redis.TimeoutError) as e:
         raise StoreUnavailable(str(e)) from e
     meta = served.meta if served else {}
@@ -43,6 +50,11 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
         "segments": retention.get("buyers_by_segment") or {},
         "triggers": retention.get("triggers") or {},
         "retention": _retention(json.loads(analytics) if analytics else None),
+        "rules": [
+            {"name": rule.name, "type": rule.kind, "variant": rule.variant, "lists": sorted(rule.lists)}
+            for rule in steered.rules.rules
+        ],
+        "experiments": experiments,
         "redis": {
             "used_memory": memory.get("used_memory"),
             "used_memory_human": memory.get("used_memory_human"),

@@ -39,8 +39,13 @@ def evaluate_dataset(
     config: TrainConfig = TrainConfig(),
     budget_seconds: float = 0.0,
     out: Path | None = None,
+    rules: object = None,
+    variants: dict[str, tuple[TrainConfig, object]] | None = None,
 ) -> dict:
-    """Evaluate the served model (defaults, and tuned when a budget is given) beside the baselines."""
+    """Evaluate the served model (defaults, and tuned when a budget is given) beside the baselines.
+
+    ``rules`` are the merchandising rules the served model is asked under; ``variants`` (name ->
+    (parameters, rules)) are measured on the same split beside it, each paired with it user by user."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     started = time.perf_counter()
     ds = dataset.read(Inputs(events=events, catalog=catalog, categories=categories, preset=preset))
@@ -58,12 +63,18 @@ def evaluate_dataset(
         validation = split.split(s.train, split.cutoff_of(s.train, fraction=share))
         tuned = tuning.tune(validation, ds, budget_seconds, report.MAIN_TASK, base=config)
         configs["als_served_tuned"] = tuned.best
-    results = run.evaluate(s, ds, configs)
+    asked = {"als_served": rules}
+    for name, (variant_config, variant_rules) in (variants or {}).items():
+        if name in configs:
+            raise ValueError(f"variant {name!r}: the name of a model measured anyway; choose another")
+        configs[name], asked[name] = variant_config, variant_rules
+    results = run.evaluate(s, ds, configs, rules=asked)
     result = {
         "dataset": str(events),
         "preset": preset,
         **results.to_dict(),
         "parameters": {name: tuning.changed(c) for name, c in configs.items()},
+        "rules": {name: given for name, given in asked.items() if given},
         "tuning": tuned.to_dict() if tuned else None,
         "seconds": round(time.perf_counter() - started, 1),
     }

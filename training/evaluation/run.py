@@ -157,11 +157,13 @@ def evaluate(
     configs: dict[str, TrainConfig],
     scorers: list[baselines.Scorer] | None = None,
     view_variants: bool = True,
+    rules: dict[str, object] | None = None,
 ) -> Results:
     """Every served configuration and every baseline on the same split, at every K, for every task.
 
     Each configuration is trained on the train half, published into a private Redis and asked
-    through the service's read path (``ServedModel``); baselines score the same train half."""
+    through the service's read path (``ServedModel``), under its merchandising ``rules`` if any
+    (configuration name -> rule objects); baselines score the same train half."""
     catalogue = data.catalogue
     n_items = len(catalogue.category)
     results = Results(split=s.describe())
@@ -177,7 +179,7 @@ def evaluate(
         with private_redis() as r:
             for n, (name, config) in enumerate(configs.items()):
                 started = time.perf_counter()
-                model = ServedModel(r, train, config)
+                model = ServedModel(r, train, config, (rules or {}).get(name))
                 inter = inter or model.inter  # the baselines get the first model's weighted matrix
                 results.orders[name] = model.orders
                 for task_name, task in tasks.items():

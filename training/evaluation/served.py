@@ -8,6 +8,7 @@ the code behind the HTTP endpoints. What is evaluated is what the service would 
 import numpy as np
 import redis
 
+from recsvc.admin.steering import set_rules
 from recsvc.read.answers import Answers, Filters
 from recsvc.store import ModelStore
 from training import pipeline
@@ -20,14 +21,16 @@ BATCH = 1_000
 
 
 class ServedModel:
-    """One model published into ``r`` (a private Redis) and the service's answers from it, as item codes."""
+    """One model published into ``r`` (a private Redis) and the service's answers from it, as item codes,
+    under the merchandising ``rules`` given (a list of rule objects, as ``recsvc rules set`` takes them)."""
 
-    def __init__(self, r: redis.Redis, data: Dataset, config: TrainConfig):
+    def __init__(self, r: redis.Redis, data: Dataset, config: TrainConfig, rules: object = None):
         self.data = data
         lists = pipeline.build(data, config)
         self.inter = lists.inter  # the weighted history the model learned from, for the baselines
         self.orders = {"picks": lists.ranker.to_dict(), "also_bought": lists.also_bought_order.to_dict()}
         publish(r, lists, {"parameters": config.to_dict()}, keep=1)
+        set_rules(r, rules or [])
         self.answers = Answers(ModelStore(r))
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}
         self.user_ids = data.events.user_ids
@@ -40,7 +43,7 @@ class ServedModel:
         rows = []
         for start in range(0, len(users), BATCH):
             ids = [self.user_ids[u] for u in users[start : start + BATCH].tolist()]
-            answer = self.answers.batch(ids, Filters(limit=k, include_viewed=include_viewed))
+            answer = self.answers.batch(ids, Filters(limit=k, include_viewed=include_viewed), "recommendations")
             rows += [self._codes(result["items"], k) for result in answer["results"]]
         return _padded(rows, k)
 

@@ -79,7 +79,7 @@
       case "popular":
         return { path: "/v1/popular" + query({ limit: limit, category: attr("category") }) };
       case "session":
-        var body = { items: viewed() };
+        var body = { items: viewed(), visitor_id: visitorId() }; // the visitor's arm in an A/B test
         if (Number(limit)) body.limit = Number(limit);
         return { path: "/v1/sessions/recommendations", body: body };
       case "recently-viewed":
