@@ -1,4 +1,4 @@
-"""The catalog's other columns: typed attributes with the version, never shown in answers."""
+"""The catalog's other columns: typed attributes with the version, changed by updates, never shown in answers."""
 
 import json
 
@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from recsvc.admin.catalog import update_catalog
 from recsvc.contract import keys
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from tests.conftest import AUTH
@@ -98,6 +99,84 @@ def test_answers_show_only_the_fixed_attributes(client, model):
     assert not any("margin" in json.dumps(item) for item in items)
 
 
+def test_an_update_changes_attributes_adds_a_typed_column_and_skips_a_bad_row(r, client, model, tmp_path):
+    version = model.version
+    changes = tmp_path / "changes.csv"
+    changes.write_text(
+        "item_id,brand,margin,on_sale,bad name\n"
+        "shoe-1,zoom,0.2,yes,\n"
+        "shoe-2,,0.4,no,\n"
+        "shirt-1,acme,lots,yes,z\n"  # line 4: margin is a number; nothing of this row is applied
+        "tv-1,,,Yes,\n"
+    )
+    rev = int(r.get(keys.catalog_rev(version)) or 0)
+    result = update_catalog(r, changes)
+    stored = attributes(r, version)
+    assert {k: stored["shoe-1"][k] for k in ("brand", "margin", "on_sale")} == {
+        "brand": "zoom",
+        "margin": 0.2,
+        "on_sale": True,
+    }
+    assert {k: stored["shoe-2"][k] for k in ("brand", "margin", "on_sale")} == {
+        "brand": "acme",
+        "margin": 0.4,
+        "on_sale": False,
+    }
+    assert (
+        stored["shirt-1"]["brand"] == "zoom"
+        and stored["shirt-1"]["margin"] == 1.0
+        and "on_sale" not in stored["shirt-1"]
+    )
+    assert stored["tv-1"]["on_sale"] is True and stored["tv-1"]["brand"] == "vista"
+    assert stored["shoe-1"]["title"] == "Trail running shoe" and stored["shoe-1"]["in_stock"] is True  # the rest stays
+    assert types(r, version) == {
+        "brand": "string",
+        "margin": "number",
+        "in_stock": "boolean",
+        "is_new": "boolean",
+        "on_sale": "boolean",
+    }
+    assert result.changed == 3 and result.new_attributes == {"on_sale": "boolean"}
+    assert result.bad_rows == 2 and result.examples == [
+        "changes.csv: column 'bad name' skipped: not a name: a letter or _, then up to 63 letters, digits or _",
+        "changes.csv line 4: margin 'lots' is not a number",
+    ]
+    assert int(r.get(keys.catalog_rev(version))) == rev + 1
+    shown = client.get("/v1/popular?limit=100").json["items"]
+    assert "shoe-1" in {i["item_id"] for i in shown} and all(set(item) <= SHOWN for item in shown)
+
+
+def test_json_lines_updates_parse_by_the_stored_type(r, model, tmp_path):
+    changes = tmp_path / "changes.jsonl"
+    rows = [
+        {"item_id": "shoe-1", "margin": 0.12, "in_stock": False, "brand": "zoom"},
+        {"item_id": "shoe-2", "in_stock": "1"},  # line 2: 1 and 0 are numbers, not booleans
+        {"item_id": "tv-1", "margin": True},  # line 3
+        {"item_id": "sock-1", "stock": 12, "is_new": "no", "category": "x"},
+    ]
+    changes.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = update_catalog(r, changes)
+    stored = attributes(r, model.version)
+    assert (stored["shoe-1"]["margin"], stored["shoe-1"]["in_stock"], stored["shoe-1"]["brand"]) == (
+        0.12,
+        False,
+        "zoom",
+    )
+    assert stored["shoe-2"]["in_stock"] is False and stored["tv-1"]["margin"] == -0.05
+    assert (stored["sock-1"]["stock"], stored["sock-1"]["is_new"], "category" in stored["sock-1"]) == (
+        12.0,
+        False,
+        False,
+    )
+    assert result.new_attributes == {"stock": "number"}
+    assert result.examples == [
+        "changes.jsonl: column 'category' skipped: the name is reserved for answers and rules "
+        "(item_id, category_id, score, reason, available, category)",
+        "changes.jsonl line 2: in_stock '1' is not a boolean",
+        "changes.jsonl line 3: margin 'true' is not a number",
+    ]
+
+
 def test_a_parquet_catalog_keeps_its_own_column_types(tmp_path):
     path = tmp_path / "catalog.parquet"
     table = pa.table(
@@ -131,3 +210,17 @@ def test_a_parquet_catalog_keeps_its_own_column_types(tmp_path):
         "brand": "acme",
     }
     assert "margin" not in catalog.items["b"] and "in_stock" not in catalog.items["c"]
+
+
+def test_an_update_keeps_the_limits_of_new_columns(r, model, tmp_path):
+    r.hset(keys.attribute_types(model.version), mapping={f"a{n}": "number" for n in range(45)})  # 49 in all
+    changes = tmp_path / "changes.csv"
+    changes.write_text(f"item_id,margin,notes,first,second\nshoe-1,0.3,{'n' * 1001},1,yes\n")
+    result = update_catalog(r, changes)
+    assert result.new_attributes == {"first": "number"} and result.changed == 1
+    assert result.examples == [
+        "changes.csv: column 'notes' skipped: a value has 1,001 characters, more than 1,000",
+        "changes.csv: column 'second' skipped: the version has 50 other attributes already",
+    ]
+    stored = attributes(r, model.version)["shoe-1"]
+    assert (stored["margin"], stored["first"], "notes" in stored, "second" in stored) == (0.3, 1.0, False, False)
