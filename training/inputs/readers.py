@@ -507,7 +507,7 @@ class _Extras:
         """Type each column by its values and convert them in ``items``; returns name -> type of those kept."""
         types: dict[str, str] = {}
         for name, column in self.kept.items():
-            texts = [attrs[name] for attrs in items.values() if name in attrs]
+            texts = {attrs[name] for attrs in items.values() if name in attrs}  # distinct: values repeat
             if not texts:  # nothing to keep, and a later catalog update may give it any type
                 continue
             kind = attribute_type(texts, column.allowed)
@@ -517,12 +517,13 @@ class _Extras:
                 problem = f"a value has {longest:,} characters, more than {MAX_ATTRIBUTE_CHARS:,}"
             elif len(types) == MAX_ATTRIBUTES:
                 problem = f"more than {MAX_ATTRIBUTES} other columns"
+            value = {} if problem else {t: attribute_value(t, kind) for t in texts}
             for attrs in items.values():
                 if name in attrs:
                     if problem:
                         del attrs[name]
                     else:
-                        attrs[name] = attribute_value(attrs[name], kind)
+                        attrs[name] = value[attrs[name]]
             if problem:
                 bad.skip_column(column.file, name, problem)
             else:
