@@ -156,6 +156,52 @@ def test_catalog_rows(tmp_path):
     assert bad.count == 2 and bad.examples[0].startswith("c.csv line 3")
 
 
+@pytest.mark.parametrize(
+    "values, kind, stored",
+    [
+        (["true", "FALSE", "Yes", " no "], "boolean", [True, False, True, False]),
+        (["1", "0", "1"], "number", [1.0, 0.0, 1.0]),  # 1 and 0 alone are numbers
+        (["0.31", "-2", "1e3", "007"], "number", [0.31, -2.0, 1000.0, 7.0]),
+        (["yes", "no", "1"], "string", ["yes", "no", "1"]),
+        (["3", "inf", "4"], "string", ["3", "inf", "4"]),  # numbers are finite
+        (["acme", " zoom ", "12"], "string", ["acme", "zoom", "12"]),
+    ],
+)
+def test_each_other_catalog_column_gets_one_type(tmp_path, values, kind, stored):
+    rows = "".join(f"i{n},c1,{v}\n" for n, v in enumerate(values))
+    path = write(tmp_path / "c.csv", "item_id,category_id,tag\n" + rows + "empty,c1,\n")
+    catalog, bad = read_catalog(path, CONTRACT)
+    assert bad.count == 0 and catalog.types == {"tag": kind}
+    assert [catalog.items[f"i{n}"]["tag"] for n in range(len(values))] == stored
+    assert "tag" not in catalog.items["empty"]  # an empty cell leaves the attribute out
+
+
+def test_catalog_columns_past_the_limits_are_skipped_and_reported_once(tmp_path):
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    many = [f"a{n}" for n in range(52)]
+    header = ["item_id", "category_id", "reason", "x" * 65, "notes", "long", *many]
+    for part in (1, 2):  # two files with the same columns: each problem is reported once
+        rows = [f"i{part}{n},c1,r,x,note,{'y' * (1001 if n == 0 else 3)}," + ",".join("1" * 52) for n in range(3)]
+        write(folder / f"c{part}.csv", ",".join(header) + "\n" + "\n".join(rows) + "\n")
+    catalog, bad = read_catalog(folder, CONTRACT)
+    assert list(catalog.types) == ["notes", *many[:49]]  # 50 in all, in the order of the columns
+    assert set(catalog.items["i10"]) == {"category_id", "available", "notes", *many[:49]}
+    assert (bad.count, bad.columns, bad.rows, bad.kept) == (6, 6, 0, 6)
+    assert bad.examples[:3] == [
+        "c1.csv: column 'reason' skipped: the name is reserved for answers and rules "
+        "(item_id, category_id, score, reason, available, category)",
+        f"c1.csv: column '{'x' * 65}' skipped: not a name: a letter or _, then up to 63 letters, digits or _",
+        "c1.csv: column 'long' skipped: a value has 1,001 characters, more than 1,000",
+    ]
+    assert bad.examples[3:] == [
+        "c1.csv: column 'a49' skipped: more than 50 other columns",
+        "c1.csv: column 'a50' skipped: more than 50 other columns",
+    ]
+    with pytest.raises(InputError, match=r"c1.csv: column 'reason' skipped: the name is reserved"):
+        read_catalog(folder, CONTRACT, strict=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "relative, preset, events_expected",

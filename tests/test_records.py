@@ -105,6 +105,7 @@ def test_key_strings_are_pinned():
     assert keys.user("v1", "alice") == "recsvc:v:v1:u:alice"
     assert keys.item("v1", "sku-1") == "recsvc:v:v1:i:sku-1"
     assert keys.attrs("v1") == "recsvc:v:v1:{v1:catalog}:attrs"
+    assert keys.attribute_types("v1") == "recsvc:v:v1:{v1:catalog}:attribute_types"
     assert keys.popular("v1") == "recsvc:v:v1:popular"
     assert keys.popular("v1", "shoes") == "recsvc:v:v1:popular:shoes"
     assert keys.meta("v1").startswith(keys.version_prefix("v1"))
@@ -128,7 +129,8 @@ def test_keys_seen_together_share_a_cluster_slot():
     control = {slot(k) for k in (keys.CURRENT, keys.VERSIONS, keys.STAGING, keys.PUBLISH_LOCK)}
     control |= {slot(keys.staging_alive("v1")), slot(keys.meta("v1")), slot(keys.manifest("v1"))}
     assert len(control) == 1  # the switch script sees them all
-    assert len({slot(keys.attrs("v1")), slot(keys.unavailable("v1")), slot(keys.catalog_rev("v1"))}) == 1
+    catalog = (keys.attrs, keys.unavailable, keys.catalog_rev, keys.attribute_types)
+    assert len({slot(key("v1")) for key in catalog}) == 1  # a catalog update changes them in one transaction
     assert slot(keys.attrs("v1")) != slot(keys.attrs("v2"))  # catalogs of versions spread
     assert len({slot(keys.user("v1", f"user-{n}")) for n in range(100)}) > 90  # records spread
 

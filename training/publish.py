@@ -252,9 +252,10 @@ def publish(
 
 
 def write_catalog(writer: VersionWriter, lists: Lists) -> None:
-    """Item attributes, hidden items, the category tree and the popular lists."""
+    """Item attributes and the types of the extra ones, hidden items, the category tree and the popular lists."""
     version, data = writer.version, lists.dataset
     writer.hash(keys.attrs(version), ((str(i), a) for i, a in enumerate(data.attrs)))
+    writer.hash(keys.attribute_types(version), data.attribute_types.items())
     hidden = np.flatnonzero(~data.catalogue.available).tolist()
     if hidden:
         writer.set_members(keys.unavailable(version), hidden)

@@ -1,8 +1,10 @@
-"""Catalog changes without retraining: availability, prices and titles of a published version.
+"""Catalog changes without retraining: availability, prices, titles and other attributes of a published version.
 
 A change file (CSV, CSV.gz or JSON lines) has ``item_id`` and any of ``available``,
-``price``, ``title``, ``url``, ``image_url``. All changes land in one transaction with a
-bump of the version's ``catalog_rev``, so every service process drops its cached
+``price``, ``title``, ``url``, ``image_url``, and any other column as a typed attribute:
+parsed by the version's ``attribute_types``, or, for a column new to the version, typed by
+the file's values (``units.attribute_type``) and added to them. All changes land in one
+transaction with a bump of the version's ``catalog_rev``, so every service process drops its cached
 attributes and hidden items at once. A hidden item shown again (back in stock) or a price
 that falls by the version's ``price_drop_share`` is recorded for the ``back-in-stock`` and
 ``price-drop`` trigger lists, and the users who watch the item join that list.
@@ -23,7 +25,16 @@ from recsvc.contract import keys, versions
 from recsvc.contract.commands import get_many
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
-from recsvc.contract.units import ITEM_ATTRIBUTES, PRICE_DROP_SHARE, price_dropped
+from recsvc.contract.units import (
+    ITEM_ATTRIBUTES,
+    MAX_ATTRIBUTE_CHARS,
+    MAX_ATTRIBUTES,
+    PRICE_DROP_SHARE,
+    attribute_name_problem,
+    attribute_type,
+    attribute_value,
+    price_dropped,
+)
 
 FIELDS = ("available", *ITEM_ATTRIBUTES)
 """What a change may set: availability and the attributes an item in an answer carries."""
@@ -48,31 +59,39 @@ class CatalogUpdate:
     back_in_stock: int = 0
     price_drops: int = 0
     notified: dict[str, int] = field(default_factory=dict)  # per catalog trigger kind: users added to it
-    bad_rows: int = 0
+    bad_rows: int = 0  # rows skipped, and columns skipped (each once)
     examples: list[str] = field(default_factory=list)
+    new_attributes: dict[str, str] = field(default_factory=dict)  # attributes new to the version -> their type
+
+    def skip(self, where: str, reason: str) -> None:
+        """Count a bad row or column, with the first few as examples."""
+        self.bad_rows += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{where}: {reason}")
 
 
 def _open_text(path: Path):
     return io.TextIOWrapper(gzip.open(path), newline="") if path.name.endswith(".gz") else open(path, newline="")
 
 
-def read_changes(path: Path, update: CatalogUpdate) -> dict[str, dict]:
-    """item_id -> changed fields, from CSV or JSON lines; bad rows are counted with examples."""
+def read_changes(path: Path, update: CatalogUpdate, types: dict[str, str]) -> dict[str, dict]:
+    """item_id -> changed fields, from CSV or JSON lines; bad rows are counted with examples.
+
+    ``types`` are the version's attribute types; the types of new columns go into ``update.new_attributes``."""
     path = Path(path)
     if not path.is_file():
         raise CatalogError(f"{path}: no such file")
-    changes: dict[str, dict] = {}
     with _open_text(path) as f:
-        rows = _json_rows(f) if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) else _csv_rows(f, path)
-        for line, row in rows:
-            try:
-                item_id, change = _parse(row)
-            except ValueError as e:
-                update.bad_rows += 1
-                if len(update.examples) < MAX_EXAMPLES:
-                    update.examples.append(f"{path.name} line {line}: {e}")
-                continue
-            changes.setdefault(item_id, {}).update(change)
+        rows = list(_json_rows(f) if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) else _csv_rows(f, path))
+    kinds = _attribute_types(path.name, rows, types, update)
+    changes: dict[str, dict] = {}
+    for line, row in rows:
+        try:
+            item_id, change = _parse(row, kinds)
+        except ValueError as e:
+            update.skip(f"{path.name} line {line}", str(e))
+            continue
+        changes.setdefault(item_id, {}).update(change)
     return changes
 
 
@@ -94,7 +113,45 @@ def _json_rows(f) -> Iterator[tuple[int, dict]]:
             yield n, row if isinstance(row, dict) else {"item_id": None}
 
 
-def _parse(row: dict) -> tuple[str, dict]:
+def _attribute_types(
+    file: str, rows: list[tuple[int, dict]], types: dict[str, str], update: CatalogUpdate
+) -> dict[str, str]:
+    """The type of each other column of the file: the version's, else inferred from its values (a new attribute).
+
+    A column that may not be an attribute is skipped and reported once."""
+    names = dict.fromkeys(name for _, row in rows for name in row if name != "item_id" and name not in FIELDS)
+    kinds = {}
+    for name in names:
+        if name in types:
+            kinds[name] = types[name]
+            continue
+        texts = [t for _, row in rows if (t := _text(row.get(name)))]
+        problem = attribute_name_problem(name)
+        if problem is None and texts:  # a column of empty cells changes nothing
+            kind, longest = attribute_type(texts), max(map(len, texts))
+            if kind == "string" and longest > MAX_ATTRIBUTE_CHARS:
+                problem = f"a value has {longest:,} characters, more than {MAX_ATTRIBUTE_CHARS:,}"
+            elif len(types) + len(update.new_attributes) >= MAX_ATTRIBUTES:
+                problem = f"the version has {MAX_ATTRIBUTES} other attributes already"
+            else:
+                kinds[name] = update.new_attributes[name] = kind
+        if problem:
+            update.skip(file, f"column {name!r} skipped: {problem}")
+    return kinds
+
+
+def _text(value: object) -> str | None:
+    """A CSV or JSON value as stripped text ("" when empty), None when it is no single value (a list, an object)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    return None
+
+
+def _parse(row: dict, kinds: dict[str, str]) -> tuple[str, dict]:
     item_id = row.get("item_id")
     if not isinstance(item_id, str) or not is_valid_id(item_id.strip()):
         raise ValueError(f"item_id {item_id!r} is not an id")
@@ -112,8 +169,17 @@ def _parse(row: dict) -> tuple[str, dict]:
     for name in ITEM_ATTRIBUTES:
         if name != "price" and name in row:
             change[name] = str(row[name])
+    for name, kind in kinds.items():
+        text = _text(row.get(name))
+        if text is None:
+            raise ValueError(f"{name} {row[name]!r} is not a {kind}")
+        if text:
+            try:
+                change[name] = attribute_value(text, kind)
+            except ValueError as e:
+                raise ValueError(f"{name} {e}") from None
     if not change:
-        raise ValueError(f"nothing to change: give any of {', '.join(FIELDS)}")
+        raise ValueError(f"nothing to change: give any of {', '.join(FIELDS)} or another attribute")
     return item_id.strip(), change
 
 
@@ -174,6 +240,8 @@ def apply_changes(
         pipe.sadd(keys.unavailable(version), *hide)
     if show:
         pipe.srem(keys.unavailable(version), *show)
+    if update.new_attributes:
+        pipe.hset(keys.attribute_types(version), mapping=update.new_attributes)
     pipe.incr(keys.catalog_rev(version))
     pipe.execute()
     update.hidden, update.shown = len(hide), len(show)
@@ -200,4 +268,5 @@ def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> Ca
     if not r.exists(keys.meta(version)):
         raise CatalogError(f"no published version {version!r}")
     update = CatalogUpdate(version)
-    return apply_changes(r, read_changes(path, update), update)
+    types = {k.decode(): v.decode() for k, v in r.hgetall(keys.attribute_types(version)).items()}
+    return apply_changes(r, read_changes(path, update, types), update)

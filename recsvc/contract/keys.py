@@ -85,6 +85,15 @@ def catalog_rev(version: str) -> str:
     return f"{_catalog(version)}catalog_rev"
 
 
+def attribute_types(version: str) -> str:
+    """hash: attribute name -> ``number``, ``boolean`` or ``string``: the type of each catalog attribute
+    beyond the fixed ones (their values are in ``attrs``, never shown in answers).
+
+    Written by the publisher with the catalog; extended by ``recsvc catalog update`` in its transaction
+    when a change file brings a new column; read by ``recsvc catalog update`` (and merchandising rules)."""
+    return f"{_catalog(version)}attribute_types"
+
+
 def _catalog(version: str) -> str:
     """The prefix of a version's catalog keys, which a catalog update changes in one transaction."""
     return f"{version_prefix(version)}{{{version}:catalog}}:"

@@ -34,9 +34,10 @@ class Dataset:
     item_ids: np.ndarray  # the events' items, then catalog items no event touched
     category_ids: list[str]
     catalogue: CodedCatalog
-    attrs: list[str]  # per item code, the JSON of its attributes as answers show them
+    attrs: list[str]  # per item code, the JSON of its attributes: those answers show, then the extra ones
     prices: np.ndarray  # float64 per item code, NaN where unknown
     bad: dict[str, BadRows] = field(default_factory=dict)
+    attribute_types: dict[str, str] = field(default_factory=dict)  # extra attribute -> number, boolean or string
 
 
 def read(inputs: Inputs, stream: pa.Table | None = None) -> Dataset:
@@ -57,14 +58,16 @@ def read(inputs: Inputs, stream: pa.Table | None = None) -> Dataset:
 
 
 def check_bad_rows(bad: dict[str, BadRows], limit: float) -> None:
-    """Raise InputError when an input has more bad rows than ``limit``: a share below 1, else a count."""
-    for name, rows in bad.items():
-        if rows.count == 0 or (rows.count <= limit if limit >= 1 else rows.share <= limit):
+    """Raise InputError when an input has more bad rows than ``limit``: a share below 1, else a count.
+
+    Skipped columns are reported, but lose no row, so they do not count."""
+    for name, found in bad.items():
+        if found.rows == 0 or (found.rows <= limit if limit >= 1 else found.share <= limit):
             continue
         allowed = f"{limit:g} rows" if limit >= 1 else f"{limit:.1%} of rows" if limit else "none"
         raise InputError(
-            f"{name}: {rows.count:,} bad rows of {rows.count + rows.kept:,} ({rows.share:.1%}), more than "
-            f"--max-bad-rows allows ({allowed}); first: {rows.examples[0] if rows.examples else '?'}"
+            f"{name}: {found.rows:,} bad rows of {found.rows + found.kept:,} ({found.share:.1%}), more than "
+            f"--max-bad-rows allows ({allowed}); first: {found.examples[0] if found.examples else '?'}"
         )
 
 
@@ -83,9 +86,10 @@ def assemble(events: Events, catalog: Catalog, parents: dict[str, str | None]) -
         available=np.array([k.get("available", True) for k in known], dtype=bool),
         category_parent=np.array([code.get(parents.get(c) or "", -1) for c in category_ids], dtype=np.int32),
     )
+    names = (*ITEM_ATTRIBUTES, *catalog.types)
     attrs = []
     for item_id, category, k in zip(item_ids, item_category, known):
-        entry = {"item_id": item_id, "category_id": category, **{a: k[a] for a in ITEM_ATTRIBUTES if a in k}}
+        entry = {"item_id": item_id, "category_id": category, **{a: k[a] for a in names if a in k}}
         attrs.append(json.dumps(entry, separators=(",", ":")))
     prices = np.array([k.get("price", np.nan) for k in known], dtype=np.float64)
-    return Dataset(events, item_ids, category_ids, catalogue, attrs, prices)
+    return Dataset(events, item_ids, category_ids, catalogue, attrs, prices, attribute_types=dict(catalog.types))

@@ -26,6 +26,15 @@ import pyarrow.parquet as pq
 from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.contract.ids import ASCII_ID_REGEX, is_valid_id
 from recsvc.contract.ids import ID_RULE as RULE_IN_WORDS
+from recsvc.contract.units import (
+    ATTRIBUTE_TYPES,
+    ITEM_ATTRIBUTES,
+    MAX_ATTRIBUTE_CHARS,
+    MAX_ATTRIBUTES,
+    attribute_name_problem,
+    attribute_type,
+    attribute_value,
+)
 from training.inputs.presets import Preset
 
 log = logging.getLogger(__name__)
@@ -53,13 +62,19 @@ class BadRows:
     count: int = 0
     examples: list[str] = field(default_factory=list)
     strict: bool = False
-    kept: int = 0  # the rows read and kept, so the bad share is count / (count + kept)
+    kept: int = 0  # the rows read and kept, so the bad share is rows / (rows + kept)
+    columns: int = 0  # of ``count``, the columns skipped: reported, but no row of theirs is lost
+
+    @property
+    def rows(self) -> int:
+        """The bad rows, without the skipped columns."""
+        return self.count - self.columns
 
     @property
     def share(self) -> float:
         """The bad rows' share of all rows read."""
-        total = self.count + self.kept
-        return self.count / total if total else 0.0
+        total = self.rows + self.kept
+        return self.rows / total if total else 0.0
 
     def add(self, where: str, reason: str, count: int = 1) -> None:
         if self.strict:
@@ -67,6 +82,11 @@ class BadRows:
         self.count += count
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(f"{where}: {reason}")
+
+    def skip_column(self, where: str, name: str, reason: str) -> None:
+        """Report a column that is not kept, once."""
+        self.add(where, f"column {name!r} skipped: {reason}")
+        self.columns += 1
 
 
 @dataclass
@@ -88,9 +108,12 @@ class Events:
 
 @dataclass
 class Catalog:
-    """Catalog attributes by item id; ``available`` false hides an item."""
+    """Catalog attributes by item id; ``available`` false hides an item.
+
+    The extra attributes (any other column) sit beside the fixed ones, typed: ``types`` gives each one's type."""
 
     items: dict[str, dict]
+    types: dict[str, str] = field(default_factory=dict)
 
 
 def input_files(path: Path) -> list[Path]:
@@ -118,6 +141,7 @@ class _Table:
     table: pa.Table
     lines: np.ndarray
     name: str
+    types: list[pa.DataType] = field(default_factory=list)  # a Parquet file's own column types, in column order
 
 
 def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
@@ -134,8 +158,9 @@ def _read_table(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Ta
 def _read_strings(path: Path, header: tuple[str, ...] | None, bad: BadRows) -> _Table:
     if path.name.lower().endswith((".parquet", ".pq")):
         table = pq.read_table(path)
+        types = list(table.schema.types)
         table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
-        return _Table(table, np.arange(1, table.num_rows + 1), path.name)
+        return _Table(table, np.arange(1, table.num_rows + 1), path.name, types)
     table, skipped = _read_csv(path, header, bad, use_threads=True)
     if skipped:  # only a single-threaded read knows the line numbers of bad rows
         table, skipped = _read_csv(path, header, bad, use_threads=False)
@@ -381,13 +406,15 @@ def _quantities(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[Catalog, BadRows]:
-    """Read the catalog: item_id and category_id, and any of title, price, url, image_url, available.
+    """Read the catalog: item_id and category_id, any of title, price, url, image_url, available, and
+    any other column as a typed extra attribute (``_Extras``).
 
     A file of property changes (timestamp, item_id, property, value: RetailRocket's item_properties)
     gives each item its latest ``categoryid``."""
     bad = BadRows(strict=strict)
     items: dict[str, dict] = {}
     since: dict[str, float] = {}  # for property logs: when each item's category was set
+    extras = _Extras()
     for file in input_files(path):
         t = _read_table(file, None, bad)
         table = _rename(t.table, preset.catalog_columns)
@@ -396,6 +423,7 @@ def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[C
         if PROPERTY_LOG <= set(table.column_names) and "category_id" not in table.column_names:
             latest_categories(file.name, table, t.lines, bad, items, since)
             continue
+        table, other = extras.columns(file.name, table, t.types, bad)
         for line, row in zip(t.lines, table.to_pylist()):
             item_id = (row.get("item_id") or "").strip()
             if not is_valid_id(item_id):
@@ -416,9 +444,104 @@ def read_catalog(path: Path, preset: Preset, *, strict: bool = False) -> tuple[C
                 bad.add(f"{file.name} line {line}", f"available {available!r} is not true or false")
                 continue
             attrs["available"] = available in ("true", "1", "yes")
+            extras.add(attrs, row, other)
             items[item_id] = attrs
             bad.kept += 1
-    return Catalog(items), bad
+    return Catalog(items, extras.settle(items, bad)), bad
+
+
+CATALOG_COLUMNS = ("item_id", "category_id", *ITEM_ATTRIBUTES, "available")
+"""The catalog's fixed columns; any other is an extra attribute."""
+
+
+@dataclass
+class _Column:
+    """An extra column while the files are read."""
+
+    file: str  # the first file that has it
+    allowed: set[str]  # the types its values may take: all, or the one a Parquet file declares
+
+
+@dataclass
+class _Extras:
+    """The catalog's other columns, kept as typed attributes (``units.attribute_type``).
+
+    A column whose name may not be an attribute is skipped and reported once; so is a string column
+    with a value over ``MAX_ATTRIBUTE_CHARS`` and every column after the first ``MAX_ATTRIBUTES``.
+    Empty cells (and NaN in a Parquet float column) leave the attribute out for that item."""
+
+    kept: dict[str, _Column] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
+
+    def columns(self, file: str, table: pa.Table, types: list[pa.DataType], bad: BadRows) -> tuple[pa.Table, list[str]]:
+        """The file's table, with NaN emptied in Parquet float columns, and the extra columns to keep of it."""
+        declared = dict(zip(table.column_names, types))
+        other = []
+        for name in table.column_names:
+            if name in CATALOG_COLUMNS or name in self.refused:
+                continue
+            problem = attribute_name_problem(name)
+            if problem:
+                self.refused.add(name)
+                bad.skip_column(file, name, problem)
+                continue
+            kind = declared.get(name)
+            allowed = _declared_type(kind) if kind is not None else set(ATTRIBUTE_TYPES)
+            if kind is not None and pa.types.is_floating(kind):
+                column = table[name]
+                empty = pc.if_else(pc.equal(column, "nan"), pa.scalar(None, pa.string()), column)
+                table = table.set_column(table.column_names.index(name), name, empty)
+            self.kept.setdefault(name, _Column(file, allowed)).allowed &= allowed
+            other.append(name)
+        return table, other
+
+    @staticmethod
+    def add(attrs: dict, row: dict, names: list[str]) -> None:
+        """Put a row's non-empty extra values into its item's attributes, as text until ``settle``."""
+        for name in names:
+            text = (row.get(name) or "").strip()
+            if text:
+                attrs[name] = text
+
+    def settle(self, items: dict[str, dict], bad: BadRows) -> dict[str, str]:
+        """Type each column by its values and convert them in ``items``; returns name -> type of those kept."""
+        types: dict[str, str] = {}
+        for name, column in self.kept.items():
+            texts = {attrs[name] for attrs in items.values() if name in attrs}  # distinct: values repeat
+            if not texts:  # nothing to keep, and a later catalog update may give it any type
+                continue
+            kind = attribute_type(texts, column.allowed)
+            longest = max(map(len, texts))
+            problem = None
+            if kind == "string" and longest > MAX_ATTRIBUTE_CHARS:
+                problem = f"a value has {longest:,} characters, more than {MAX_ATTRIBUTE_CHARS:,}"
+            elif len(types) == MAX_ATTRIBUTES:
+                problem = f"more than {MAX_ATTRIBUTES} other columns"
+            value = {} if problem else {t: attribute_value(t, kind) for t in texts}
+            for attrs in items.values():
+                if name in attrs:
+                    if problem:
+                        del attrs[name]
+                    else:
+                        attrs[name] = value[attrs[name]]
+            if problem:
+                bad.skip_column(column.file, name, problem)
+            else:
+                types[name] = kind
+        return types
+
+
+def _declared_type(kind: pa.DataType) -> set[str]:
+    """The attribute type a Parquet column type keeps (all three when it is none of them: inferred from text)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_boolean(kind):
+        return {"boolean"}
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return {"number"}
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return {"string"}
+    return set(ATTRIBUTE_TYPES)
 
 
 PROPERTY_LOG = {"timestamp", "item_id", "property", "value"}
