@@ -98,6 +98,9 @@ def catalog_update_command(args) -> int:
         f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
         f"{result.shown:,} shown again; {result.unknown:,} not in the model"
     )
+    if result.new_attributes:
+        added = ", ".join(f"{name} ({kind})" for name, kind in result.new_attributes.items())
+        print(f"  {len(result.new_attributes):,} new attributes: {added}")
     if result.back_in_stock or result.price_drops:
         print(
             f"  triggers: {result.back_in_stock:,} items back in stock ({result.notified['back-in-stock']:,} users), "

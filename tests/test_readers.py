@@ -161,7 +161,8 @@ def test_catalog_rows(tmp_path):
     [
         (["true", "FALSE", "Yes", " no "], "boolean", [True, False, True, False]),
         (["1", "0", "1"], "number", [1.0, 0.0, 1.0]),  # 1 and 0 alone are numbers
-        (["0.31", "-2", "1e3", "007"], "number", [0.31, -2.0, 1000.0, 7.0]),
+        (["0.31", "-2", "1e3", "0"], "number", [0.31, -2.0, 1000.0, 0.0]),
+        (["12", "007", "0.5"], "string", ["12", "007", "0.5"]),  # a leading zero: codes, kept as text
         (["yes", "no", "1"], "string", ["yes", "no", "1"]),
         (["3", "inf", "4"], "string", ["3", "inf", "4"]),  # numbers are finite
         (["acme", " zoom ", "12"], "string", ["acme", "zoom", "12"]),

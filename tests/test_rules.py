@@ -217,3 +217,17 @@ def test_every_list_takes_its_rules(r, shop, redis_url):
     shown += [i["item_id"] for offer in offers["offers"] for i in offer["items"]]
     assert shown and not {"coffee-1", "coffee-2"} & set(shown)
     assert all(a.get("rules") == ["no-coffee"] for a in answers[:6])
+
+
+def test_rules_match_catalog_attributes_a_catalog_update_adds(r, shop, redis_url, tmp_path):
+    train(r, shop)
+    client = create_app({"REDIS_URL": redis_url}).test_client()
+    assert "shoe-2" in ids(client.get("/v1/popular?limit=12").json)
+    steering.set_rules(r, [{"name": "only-stock", "type": "filter", "when": {"in_stock": True}, "action": "keep"}])
+    assert ids(client.get("/v1/popular?limit=12").json) == []  # no item has the attribute yet: none is kept
+    changes = tmp_path / "stock.csv"
+    changes.write_text("item_id,in_stock\nshoe-2,yes\ntv-1,no\ncoffee-1,yes\n")
+    from recsvc.admin.catalog import update_catalog
+
+    assert update_catalog(r, changes).new_attributes == {"in_stock": "boolean"}
+    assert ids(client.get("/v1/popular?limit=12").json) == ["coffee-1", "shoe-2"]  # popular order, in stock only

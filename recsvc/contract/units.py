@@ -62,11 +62,18 @@ def attribute_value(text: str, kind: str) -> bool | float | str:
     raise ValueError(f"{text[:80]!r} is not a {kind}")
 
 
+CODE = re.compile(r"\s*[+-]?0[0-9]")
+"""A value with a leading zero, like ``007`` or a barcode: a code, kept as text."""
+
+
 def attribute_type(texts: Collection[str], allowed: Collection[str] = ATTRIBUTE_TYPES) -> str:
     """The type of a column from its non-empty values (at least one): boolean or number (within ``allowed``,
-    the type a Parquet column declares) when every value fits, else string."""
+    the type a Parquet column declares) when every value fits, else string. A column with a value that has a
+    leading zero (``007``) holds codes: string."""
     for kind in ("boolean", "number"):
         if kind in allowed and all(_fits(t, kind) for t in texts):
+            if kind == "number" and any(CODE.match(t) for t in texts):
+                break
             return kind
     return "string"
 
