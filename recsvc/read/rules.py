@@ -28,7 +28,7 @@ LISTS = ("recommendations", "also_bought", "similar", "category_offers", "popula
 """The lists a rule may name: ``email`` is the batch endpoint and ``recsvc export picks``."""
 KINDS = ("filter", "boost", "bury", "pin", "diversity")
 DEFAULT_VARIANT = "default"
-DIVERSITY_DEFAULT = 3
+DIVERSITY_DEFAULT = 4
 """``max_per_category`` of a diversity rule that gives none (docs/merchandising.md: measured on six shop shapes)."""
 MAX_RULES = 200
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
