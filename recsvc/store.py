@@ -132,6 +132,12 @@ class _HeldConnection:
                 self.held.remove(self.connection)
 
 
+def _own_connection(pool):
+    """A connection made like the pool's own but not counted by it: a server that starts a thread per request
+    (the development server) would otherwise reach the pool's ``max_connections`` and be refused for good."""
+    return pool.connection_class(**pool.connection_kwargs)
+
+
 def _disconnect_all(connections: list) -> None:
     """Close the connections the threads of a store hold (its finalizer: it runs before the collector
     finalizes the sockets themselves, so none is left open)."""
@@ -251,7 +257,7 @@ class ModelStore:
         A dropped connection (Redis restarted) is retried once at once; a timeout is not."""
         held = getattr(self._local, "held", None)
         if held is None or held.pid != os.getpid():  # first use in this thread, or a forked copy
-            held = self._local.held = _HeldConnection(self._redis.connection_pool.make_connection(), self._held)
+            held = self._local.held = _HeldConnection(_own_connection(self._redis.connection_pool), self._held)
         connection = held.connection
         try:
             return _exchange(connection, commands)

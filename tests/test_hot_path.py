@@ -113,3 +113,16 @@ def test_a_restarted_redis_costs_no_failed_request(shop):
         assert response.status_code == 200 and response.json["model_version"] == version
     finally:
         server.stop()
+
+
+def test_a_thread_per_request_never_runs_out_of_connections(r, shop, redis_url):
+    """Regression: each thread's own connection was counted by the client's pool and never given back, so a
+    server starting a thread per request (``recsvc serve``, the demo) answered 503 after 100 requests."""
+    train(r, shop)
+    client = create_app({"REDIS_URL": redis_url}).test_client()
+    statuses = []
+    for _ in range(150):
+        worker = threading.Thread(target=lambda: statuses.append(client.get("/v1/popular").status_code))
+        worker.start()
+        worker.join()
+    assert statuses == [200] * 150

@@ -231,3 +231,12 @@ def test_rules_match_catalog_attributes_a_catalog_update_adds(r, shop, redis_url
 
     assert update_catalog(r, changes).new_attributes == {"in_stock": "boolean"}
     assert ids(client.get("/v1/popular?limit=12").json) == ["coffee-1", "shoe-2"]  # popular order, in stock only
+
+
+def test_times_read_from_yaml_are_kept_as_iso_text():
+    import yaml
+
+    raw = yaml.safe_load("name: week\ntype: diversity\nstart: 2026-12-07T00:00:00Z\nend: 2026-12-14\n")
+    rule = parse(raw)
+    assert (rule.start, rule.end) == (1796601600.0, 1797206400.0)
+    assert json.loads(json.dumps(rule.source))["start"] == "2026-12-07T00:00:00+00:00"

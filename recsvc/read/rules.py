@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from recsvc.contract.ids import ID_RULE, is_valid_id
@@ -124,6 +124,8 @@ def parse(raw: object) -> Rule:
     for end in ("start", "end"):
         if raw.get(end) is not None:
             out[end] = _moment(raw[end], fail, end)
+            if not isinstance(raw[end], (str, int, float)):  # a date or datetime YAML read: kept as ISO text
+                out["source"][end] = datetime.fromtimestamp(out[end], timezone.utc).isoformat()
     if out.get("start") is not None and out.get("end") is not None and out["start"] >= out["end"]:
         raise fail("end must come after start")
     if kind in ("filter", "boost", "bury"):
@@ -175,9 +177,13 @@ def parse_all(raw: object) -> list[Rule]:
 
 
 def _moment(value: object, fail: Callable[[str], RuleError], name: str) -> float:
-    """Unix seconds from a number or an ISO-8601 time (UTC unless it says otherwise)."""
+    """Unix seconds from a number or an ISO-8601 time (UTC unless it says otherwise), or a date or datetime."""
     if _number(value):
         return float(value)  # type: ignore[arg-type]
+    if isinstance(value, date) and not isinstance(value, datetime):  # midnight UTC
+        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
