@@ -160,14 +160,12 @@ def demo_command(args) -> int:
     return 0
 
 
-def read_rules(path: Path) -> object:
+def read_rules(path: Path) -> list[dict]:
     """Merchandising rules from a JSON or YAML file, checked (RuleError says what is wrong)."""
     from cli.steering import read_rules_file
     from recsvc.read.rules import parse_all
 
-    raw = read_rules_file(path)
-    parse_all(raw)
-    return raw
+    return [dict(rule.source) for rule in parse_all(read_rules_file(path))]  # YAML's dates as ISO text
 
 
 def variant_of(config, spec: str) -> tuple[str, tuple]:
