@@ -240,3 +240,10 @@ def test_times_read_from_yaml_are_kept_as_iso_text():
     rule = parse(raw)
     assert (rule.start, rule.end) == (1796601600.0, 1797206400.0)
     assert json.loads(json.dumps(rule.source))["start"] == "2026-12-07T00:00:00+00:00"
+
+
+def test_a_name_is_unique_within_its_variant_only():
+    rule = {"name": "up", "type": "boost", "when": {"brand": "acme"}}
+    assert len(parse_all([rule, {**rule, "variant": "summer"}])) == 2
+    with pytest.raises(RuleError, match="given twice in variant 'default'"):
+        parse_all([rule, rule])

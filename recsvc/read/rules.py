@@ -159,7 +159,7 @@ def parse(raw: object) -> Rule:
 
 
 def parse_all(raw: object) -> list[Rule]:
-    """Rules from a list of rule objects (or ``{"rules": [...]}``, or one rule), names unique."""
+    """Rules from a list of rule objects (or ``{"rules": [...]}``, or one rule), names unique in each variant."""
     if isinstance(raw, Mapping) and "rules" in raw and "type" not in raw:
         raw = raw["rules"]
     if isinstance(raw, Mapping):
@@ -169,10 +169,11 @@ def parse_all(raw: object) -> list[Rule]:
     if len(raw) > MAX_RULES:
         raise RuleError(f"at most {MAX_RULES} rules")
     rules = [parse(r) for r in raw]
-    names = [r.name for r in rules]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise RuleError(f"rule {repeated[0]!r} is given twice")
+    seen: set[tuple[str, str]] = set()
+    for rule in rules:
+        if (rule.variant, rule.name) in seen:
+            raise RuleError(f"rule {rule.name!r} is given twice in variant {rule.variant!r}")
+        seen.add((rule.variant, rule.name))
     return rules
 
 
