@@ -190,3 +190,26 @@ def test_records_gathered_by_slot_all_arrive(cluster):
     records.send()
     assert get_many(r, list(values)) == list(values.values())
     assert get_many(r, ["recsvc:test:records:never"]) == [None]
+
+
+def test_rules_and_an_ab_test_run_on_the_cluster(both, cluster, shop_files):
+    on_cluster, _ = both
+    inputs = Inputs(events=shop_files["events"], catalog=shop_files["catalog"], categories=shop_files["categories"])
+    older, newer = versions.current(on_cluster), train(on_cluster, inputs).version
+    client = _client(cluster.url)
+    rules = [{"name": "pin-coffee", "type": "pin", "item_id": "coffee-2", "lists": ["recommendations"]}]
+    assert client.put("/v1/rules", json=rules, headers=AUTH).status_code == 200
+    start = {"name": "on-cluster", "arms": {"a": older, "b": newer}}
+    assert client.post("/v1/experiments", json=start, headers=AUTH).status_code == 201
+    arms = {}
+    for n in range(40):
+        answer = client.get(f"/v1/users/runner-{n}/recommendations").json
+        assert answer["items"][0]["item_id"] == "coffee-2" and answer["rules"] == ["pin-coffee"]
+        arms[answer["experiment"]["arm"]] = answer["model_version"]
+    assert arms == {"a": older, "b": newer}
+    report = client.get("/v1/experiments/on-cluster", headers=AUTH).json
+    assert sum(arm["users"] for arm in report["arms"]) == 40
+    stopped = client.post("/v1/experiments/on-cluster/stop", json={"promote": "a"}, headers=AUTH)
+    assert stopped.status_code == 200 and versions.current(on_cluster) == older
+    assert client.put("/v1/rules", json=[], headers=AUTH).status_code == 200
+    versions.rollback(on_cluster, newer)
