@@ -61,6 +61,7 @@ class Listing:
         self.never = frozenset(self.blocked)  # bought, or the subject item: not even a pin shows them
         self.unavailable = store.unavailable(version)
         self.rules = rules
+        self.ruled = bool(rules)
         self.want = min(MAX_POOL, max(self.limit, POOL_FACTOR * self.limit)) if rules.reorders else self.limit
         self.items: list[dict] = []  # in order; with rules, the pool until ``finish``
         self._facts: list[ShownItem] = []  # with rules: the items of ``items``
@@ -103,7 +104,7 @@ class Listing:
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
         shown = self.store.shown(self.version, [c[0] for c in batch])
-        items, want, exclude, category = self.items, self.want, self.exclude, self.category
+        items, want, exclude, category, ruled = self.items, self.want, self.exclude, self.category, self.ruled
         for (_, score, reason), item in zip(batch, shown):
             if len(items) >= want:
                 return
@@ -111,17 +112,18 @@ class Listing:
                 continue
             if category is not None and category not in self.store.ancestors(self.version, item.category_id):
                 continue
-            if self.rules and not self._admits(item):
+            if ruled and not self._admits(item):
                 continue
-            out = {
-                "item_id": item.item_id,
-                "score": round(float(score), 4),
-                "category_id": item.category_id,
-                "reason": reason,
-            }
-            out.update(item.attributes)
-            items.append(out)
-            if self.rules:
+            items.append(
+                {
+                    "item_id": item.item_id,
+                    "score": round(float(score), 4),
+                    "category_id": item.category_id,
+                    "reason": reason,
+                    **item.attributes,
+                }
+            )
+            if ruled:
                 self._facts.append(item)
 
     def _admits(self, item: ShownItem) -> bool:
@@ -153,7 +155,7 @@ class Listing:
 
     def finish(self) -> list[dict]:
         """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
-        if not self.rules:
+        if not self.ruled:
             return self.items
         if self.rules.reorders:
             self._reorder()
