@@ -4,6 +4,9 @@ The same changes as ``recsvc rules`` and ``recsvc experiment`` (``recsvc.admin.s
 effect at the next request of every service process.
 """
 
+from collections.abc import Callable
+
+import redis
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -18,7 +21,7 @@ from recsvc.read.rules import DEFAULT_VARIANT, NAME, RuleError, describe
 bp = Blueprint("steering", __name__, url_prefix="/v1")
 
 
-def _redis():
+def _redis() -> redis.Redis:
     return answers().store.redis
 
 
@@ -27,6 +30,15 @@ def _rules_body() -> object:
     if body is None:
         raise invalid('the body must be a JSON list of rules or {"rules": [...]}')
     return body
+
+
+def _changed_rules(change: Callable[[redis.Redis, object], object]) -> ResponseReturnValue:
+    """Apply a change of the rules from the body: the rules after it, or a 400 naming the bad rule."""
+    try:
+        change(_redis(), _rules_body())
+    except RuleError as e:
+        raise invalid(str(e)) from None
+    return jsonify(_rules_answer())
 
 
 def _rules_answer() -> dict:
@@ -68,11 +80,7 @@ def replace_rules() -> ResponseReturnValue:
         401: Unauthenticated
         503: Unavailable
     """
-    try:
-        changes.set_rules(_redis(), _rules_body())
-    except RuleError as e:
-        raise invalid(str(e)) from None
-    return jsonify(_rules_answer())
+    return _changed_rules(changes.set_rules)
 
 
 @bp.post("/rules")
@@ -91,11 +99,7 @@ def add_rules() -> ResponseReturnValue:
         401: Unauthenticated
         503: Unavailable
     """
-    try:
-        changes.add_rules(_redis(), _rules_body())
-    except RuleError as e:
-        raise invalid(str(e)) from None
-    return jsonify(_rules_answer())
+    return _changed_rules(changes.add_rules)
 
 
 @bp.delete("/rules/<name>")
