@@ -124,13 +124,14 @@ class Answers:
         """What the user viewed (carted, wished for) and did not buy, most recent first: the re-finding list.
 
         Popular items fill it (``source: "popular"`` when the user viewed nothing that can be shown)."""
-        version, record, live, _ = self.store.user_live(user_id)
+        version, record, live, arm = self.store.user_live(user_id)
         filters = replace(filters, exclude=filters.exclude | live.bought)
         listing = Listing(self.store, version, filters, blocked=record.bought if record else ())
         listing.add((index, 1.0, RECENTLY_VIEWED) for index in (record.recent if record else ()))
         source = "personalized" if listing.items else "popular"
         listing.fill_popular()
-        return {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
+        answer = {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
+        return {**answer, **experiment_tag(arm)}
 
     def _picks(self, version: str, record: UserRecord) -> Iterator[Candidate]:
         """The user's precomputed picks, each with its reason: the history item that explains it, or a
@@ -278,10 +279,10 @@ class Answers:
         filters = replace(filters, exclude=filters.exclude | live.bought)
         return self._item_answer(item_id, version, record, filters, blocked, "also_bought", arm)
 
-    def similar(self, item_id: str, filters: Filters, user_id: str | None = None) -> dict:
+    def similar(self, item_id: str, filters: Filters) -> dict:
         """Items like the item (substitutes)."""
-        version, record, arm = self.store.item(item_id, subject=user_id)
-        return self._item_answer(item_id, version, record, filters, set(), "similar", arm)
+        version, record, _ = self.store.item(item_id)
+        return self._item_answer(item_id, version, record, filters, set(), "similar")
 
     def _item_answer(
         self,
