@@ -16,6 +16,7 @@ alone, scores as high or higher, that one ranks. The summary says which ranked a
 """
 
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -433,7 +434,8 @@ def top_picks(found: Candidates, order_by, k: int) -> tuple[np.ndarray, np.ndarr
     if isinstance(order_by, str):
         score = found.column(order_by)
     elif len(found.users):
-        raw = order_by.predict(found.features)
+        # scoring millions of pairs is one pass over independent rows: every core helps, even on a busy machine
+        raw = order_by.predict(found.features, num_threads=os.cpu_count() or 1)
         score = (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
     else:
         score = np.zeros(0, np.float32)
