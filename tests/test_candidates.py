@@ -189,3 +189,12 @@ def test_top_per_row_of_no_rows_is_empty():
 
     empty = top_per_row(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), 0, 5)
     assert empty.indptr.tolist() == [0] and len(empty.values) == 0
+
+
+def test_a_history_built_without_its_latest_lists_weighs_the_same():
+    events = block_events()
+    config = TrainConfig()
+    full, bare = interactions.build(events, config), interactions.build(events, config, latest=False)
+    assert (full.strength != bare.strength).nnz == 0
+    assert np.array_equal(full.popularity, bare.popularity)
+    assert bare.recent.values.size == 0 and bare.bought.values.size == 0 and bare.recent.rows == full.recent.rows

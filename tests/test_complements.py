@@ -8,7 +8,7 @@ from tests.shop import CATALOG
 from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
 from training.interactions import build
-from training.lists import holdout
+from training.lists import complements, holdout
 from training.lists.candidates import CodedCatalog
 from training.lists.complements import (
     AlsoBoughtOrder,
@@ -19,7 +19,7 @@ from training.lists.complements import (
     substitutes,
 )
 from training.lists.generators import item_neighbours
-from training.ragged import Ragged
+from training.ragged import Ragged, top_per_row
 
 DAY = 86_400
 
@@ -157,3 +157,15 @@ def test_too_few_buyers_in_the_window_keep_the_fixed_order_and_say_so():
     report = choose_order(holdout.of(events, 40, config), catalogue(list(range(40))), config)
     assert report.kind == "fixed" and "needs" in report.why
     assert report.order == AlsoBoughtOrder.of(config)
+
+
+def test_the_fast_top_per_row_of_positive_scores_is_ragged_top_per_row():
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 50, 3_000)
+    values = rng.integers(0, 1_000, 3_000)
+    scores = rng.integers(1, 20, 3_000) / 7.0  # many ties: the given order breaks them
+    fast = complements._top_positive(rows, values, scores, 60, 5)
+    slow = top_per_row(rows, values, scores, 60, 5)
+    assert np.array_equal(fast.indptr, slow.indptr)
+    assert np.array_equal(fast.values, slow.values)
+    assert np.allclose(fast.scores, slow.scores)

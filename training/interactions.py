@@ -49,8 +49,9 @@ def decay(age_seconds: np.ndarray, half_life_days: float) -> np.ndarray:
     return np.power(0.5, age_seconds / (half_life_days * DAY)).astype(np.float32)
 
 
-def build(events: Events, config: TrainConfig, n_items: int | None = None) -> Interactions:
-    """Weight and decay the events and gather them per user and item."""
+def build(events: Events, config: TrainConfig, n_items: int | None = None, latest: bool = True) -> Interactions:
+    """Weight and decay the events and gather them per user and item (without ``latest``, the per-user lists of
+    recent and bought items stay empty: a history only learned from needs none)."""
     n_users, n_items = len(events.user_ids), n_items or len(events.item_ids)
     weights = np.array([config.event_weights.get(name, 0.0) for name in EVENTS], dtype=np.float32)
     now = clock(events.timestamp)
@@ -67,11 +68,12 @@ def build(events: Events, config: TrainConfig, n_items: int | None = None) -> In
     popularity = np.bincount(
         events.item, weights=weight * decay(age, config.popular_half_life_days), minlength=n_items
     ).astype(np.float32)
+    none = Ragged.empty(n_users)
     return Interactions(
         strength=strength,
         purchases=purchases,
-        recent=_latest_items(events, ~is_purchase, n_users, config.recent_per_user),
-        bought=_latest_items(events, is_purchase, n_users, config.bought_per_user),
+        recent=_latest_items(events, ~is_purchase, n_users, config.recent_per_user) if latest else none,
+        bought=_latest_items(events, is_purchase, n_users, config.bought_per_user) if latest else none,
         popularity=popularity,
         now=now,
     )

@@ -12,7 +12,7 @@ from implicit.cpu.topk import topk
 
 from training.interactions import Interactions
 from training.model import Factors
-from training.ragged import Ragged, top_per_row
+from training.ragged import Ragged, grouped, rank_in_row, top_per_row
 
 QUERY_BATCH = 4096
 OFFER_RANK_OFFSET = 1e12
@@ -98,7 +98,10 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
     row_of = np.repeat(queries, ids.shape[1])
     flat_ids, flat_scores = ids.ravel(), scores.ravel()
     keep = (flat_ids != row_of) & (flat_scores > 0) & np.isfinite(flat_scores)
-    return top_per_row(row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32), n_items, k)
+    # topk returns each row best first and ``queries`` ascend: the first k kept of a row are its best
+    row_of, flat_ids, flat_scores = row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32)
+    first = rank_in_row(row_of, n_items) < k
+    return grouped(row_of[first], flat_ids[first], flat_scores[first], n_items)
 
 
 def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tuple[Ragged, Ragged]:

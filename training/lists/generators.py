@@ -4,6 +4,10 @@ Every generator is fitted on one history (an ``Interactions`` and its ALS ``Fact
 returns a users x items sparse matrix of scores, scaled to 0..1 per user where the raw scores
 are not comparable across users. The ranker (``ranker.py``) takes the union of their
 candidates and learns how much each one counts on this shop.
+
+Each generator picks its top items among those the user has not bought: picks never offer a bought
+item, so a generator that spent its places on them would leave a grocer's regulars (who bought most
+of what it ranks first) with few or no candidates of its own.
 """
 
 import warnings
@@ -14,11 +18,14 @@ from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
 from training.interactions import Interactions
-from training.lists.candidates import CodedCatalog, batched_topk
+from training.lists.candidates import QUERY_BATCH, CodedCatalog, batched_topk
 from training.model import Factors
 
-BOUGHT_MARGIN = 10
-"""ALS asks for this many more candidates than it keeps: what the user bought is dropped afterwards."""
+ALS_MARGIN = 10
+"""ALS proposes this many more candidates than the other generators (measured: its tail still finds purchases)."""
+POPULAR_REACH = 5
+"""The popular generator looks this many times deeper into the best sellers than it proposes, for users who
+bought the first ones."""
 
 
 class Generators:
@@ -46,35 +53,55 @@ class Generators:
         self.fitted_row[factors.users] = np.arange(len(factors.users))
         weight = np.where(catalogue.available, inter.popularity, 0)
         order = np.argsort(-weight, kind="stable")
-        self.popular = order[: min(popular, int((weight > 0).sum()))]
+        # enough of the best sellers that most users, regulars of the staples too, keep ``popular`` unbought
+        self.popular = order[: min(POPULAR_REACH * popular, int((weight > 0).sum()))]
+        self.popular_k = popular
         self.available = sp.diags(catalogue.available.astype(np.float32), shape=(n_items, n_items))
         self.ease_items, self.ease_weights = ease_weights(inter.strength, ease_items, ease_l2)
 
     def history(self, users: np.ndarray) -> sp.csr_matrix:
         return self.inter.strength[users].tocsr()
 
+    def bought(self, users: np.ndarray) -> sp.csr_matrix:
+        """users x items: 1 where the user bought the item."""
+        return (self.inter.purchases[users] > 0).astype(np.float32).tocsr()
+
     def als(self, users: np.ndarray) -> sp.csr_matrix:
-        """implicit ALS: each fitted user's top pool items, scaled by the user's best score."""
+        """implicit ALS: each fitted user's top pool items they have not bought (``ALS_MARGIN`` more than the
+        others propose), scaled by the user's best score."""
         n_items = self.inter.strength.shape[1]
         rows = self.fitted_row[users]
         fitted = np.flatnonzero(rows >= 0)
         out = sp.csr_matrix((len(users), n_items), dtype=np.float32)
         if not len(fitted) or not len(self.pool):
             return out
-        # no per-user filter (implicit applies it row by row in Python): a few more, bought ones dropped later
-        ids, scores = batched_topk(
-            self.factors.item_factors[self.pool], self.factors.user_factors[rows[fitted]], self.k + BOUGHT_MARGIN
-        )
-        valid = (ids >= 0) & np.isfinite(scores) & (scores > 0)
-        best = np.where(valid[:, :1], scores[:, :1], 1.0)
-        scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
-        row_of = np.repeat(fitted, ids.shape[1])[valid.ravel()]
-        items = self.pool[np.maximum(ids, 0)][valid]
-        return sp.csr_matrix((scaled[valid].astype(np.float32), (row_of, items)), shape=out.shape)
+        # no per-user filter (implicit applies it row by row in Python): users in batches, fewest bought pool
+        # items first, each batch asking for as many more as its users bought at most; the bought ones dropped
+        in_pool = np.zeros(n_items, np.float32)
+        in_pool[self.pool] = 1.0
+        bought = self.bought(users[fitted]) @ sp.diags(in_pool)
+        bought.eliminate_zeros()
+        extra = np.diff(bought.indptr)
+        parts = []
+        for batch in np.array_split(np.argsort(extra, kind="stable"), max(1, -(-len(fitted) // QUERY_BATCH))):
+            if not len(batch):
+                continue
+            ids, scores = batched_topk(
+                self.factors.item_factors[self.pool],
+                self.factors.user_factors[rows[fitted[batch]]],
+                self.k + ALS_MARGIN + int(extra[batch].max()),
+            )
+            valid = (ids >= 0) & np.isfinite(scores) & (scores > 0)
+            best = np.where(valid[:, :1], scores[:, :1], 1.0)  # the user's best item, bought or not
+            scaled = np.divide(scores, best, out=np.zeros_like(scores), where=valid)
+            parts.append((np.repeat(fitted[batch], ids.shape[1])[valid.ravel()], self.pool[ids[valid]], scaled[valid]))
+        row_of, items, scaled = (np.concatenate(p) for p in zip(*parts))
+        found = sp.csr_matrix((scaled.astype(np.float32), (row_of, items)), shape=out.shape)
+        return _top_per_row(_without(found, self.bought(users)), self.k + ALS_MARGIN)
 
     def knn(self, users: np.ndarray) -> sp.csr_matrix:
-        """Item-kNN (BM25) of the user's history, scaled by the user's best score."""
-        return row_max_scaled(self.history(users) @ self.neighbours) @ self.available
+        """Item-kNN (BM25) of the user's history, scaled by the user's best score, without what they bought."""
+        return _without(row_max_scaled(self.history(users) @ self.neighbours), self.bought(users)) @ self.available
 
     def viewed(self, users: np.ndarray) -> sp.csr_matrix:
         """What the user viewed, carted or wished for and did not buy, by decayed strength."""
@@ -90,14 +117,17 @@ class Generators:
         if not len(self.ease_items):
             return out
         history = (self.history(users)[:, self.ease_items] > 0).astype(np.float32)
+        bought = self.bought(users)[:, self.ease_items].tocsr()
         k = min(self.k, len(self.ease_items))
         parts = []
         for start in range(0, len(users), 4096):
             scores = np.asarray(history[start : start + 4096] @ self.ease_weights)
+            best = np.maximum(scores.max(axis=1, keepdims=True), 1e-9)  # the user's best item, bought or not
+            own = bought[start : start + 4096].tocoo()
+            scores[own.row, own.col] = -np.inf  # never offered: not among the k
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             values = np.take_along_axis(scores, top, axis=1)
-            best = np.maximum(values.max(axis=1, keepdims=True), 1e-9)
-            keep = values > 0
+            keep = (values > 0) & np.isfinite(values)
             rows = np.repeat(np.arange(start, start + len(scores)), k).reshape(-1, k)
             parts.append((rows[keep], self.ease_items[top[keep]], (values / best)[keep]))
         if not parts:
@@ -112,14 +142,15 @@ class Generators:
         return (self.inter.popularity[items] / top).astype(np.float32)
 
     def popularity(self, users: np.ndarray) -> sp.csr_matrix:
-        """The most popular available items, for everyone, scaled to the best seller."""
+        """The most popular available items each user has not bought, scaled to the best seller."""
         weight = self.inter.popularity[self.popular]
         scaled = (weight / (weight.max() if len(weight) and weight.max() > 0 else 1.0)).astype(np.float32)
         n = len(self.popular)
-        return sp.csr_matrix(
+        everyone = sp.csr_matrix(
             (np.tile(scaled, len(users)), (np.repeat(np.arange(len(users)), n), np.tile(self.popular, len(users)))),
             shape=(len(users), self.inter.strength.shape[1]),
         )
+        return _top_per_row(_without(everyone, self.bought(users)), self.popular_k)
 
     def all(self, users: np.ndarray) -> dict[str, sp.csr_matrix]:
         """Every generator's scores for the users, by name."""
@@ -130,6 +161,13 @@ class Generators:
             "viewed": self.viewed(users),
             "popular": self.popularity(users),
         }
+
+
+def _without(m: sp.csr_matrix, bought: sp.csr_matrix) -> sp.csr_matrix:
+    """m without the entries where ``bought`` has one."""
+    kept = (m - m.multiply(bought)).tocsr()
+    kept.eliminate_zeros()
+    return kept
 
 
 def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:

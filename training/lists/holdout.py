@@ -45,6 +45,6 @@ def of(events: Events, n_items: int, config: TrainConfig) -> Holdout | None:
         return None
     columns = ("timestamp", "user", "item", "event", "quantity")
     past = replace(events, **{f: getattr(events, f)[before] for f in columns})
-    inter = interactions.build(past, config, n_items=n_items)
+    inter = interactions.build(past, config, n_items=n_items, latest=False)
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
     return Holdout(cut, window / DAY, events, past, inter, neighbours)
