@@ -104,6 +104,7 @@ class VersionCache:
     foldin: "FoldIn | None" = None  # loaded when a request first needs it
     foldin_loaded: bool = False
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
+    summary: dict | None = None  # the version's meta: it never changes
 
 
 def _guard(method):
@@ -563,6 +564,13 @@ class ModelStore:
         """The version's summary written by the trainer."""
         raw = self._redis.get(keys.meta(version))
         return json.loads(raw) if raw else {}
+
+    def summary_value(self, version: str, name: str, default: object) -> object:
+        """One field of the version's summary (``default`` where it has none), read once per process."""
+        cache = self._version_cache(version)
+        if cache.summary is None:
+            cache.summary = self.meta(version)
+        return cache.summary.get(name, default)
 
     # -- writes of the service: events as they come --
 

@@ -26,6 +26,7 @@ import redis
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
+from recsvc.contract.units import ALSO_BOUGHT_FILL
 from training import catalog_triggers, retention_records, serialize
 from training.pipeline import Lists
 
@@ -238,7 +239,7 @@ def publish(
         write_foldin(writer, lists)
         triggers = write_retention(writer, lists)
         writer.flush()
-        summary = {**summary, "version": version}
+        summary = {**summary, "version": version, ALSO_BOUGHT_FILL: lists.also_bought_order.order.fill}
         summary.setdefault("retention", {})["triggers"] = triggers
         summary["redis_memory"] = _memory_report(
             r, version, memory_before, user_ids, lists.dataset.item_ids, n_users, n_items

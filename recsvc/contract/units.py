@@ -10,6 +10,13 @@ DAY = 86_400
 ITEM_ATTRIBUTES = ("title", "price", "url", "image_url")
 """The catalog attributes an item in an answer carries, where known."""
 
+ALSO_BOUGHT_FILL = "also_bought_fill"
+ALSO_BOUGHT_FILLS = ("similar", "popular")
+"""What fills an also-bought list after its entries: similar items (the default), or the shop's best-sellers.
+
+The trainer chooses it on the shop's newest window and stores it in the version's summary as
+``also_bought_fill``; the service reads it there."""
+
 PRICE_DROP_SHARE = 0.1
 """A price drop is a trigger when the price falls by at least this share (the trainer's ``price_drop_share``)."""
 

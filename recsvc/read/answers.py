@@ -9,6 +9,7 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from recsvc.contract.records import LAST_ITEM_CAUSE, OFFER_REASONS, ItemRecord, UserRecord, general_reason
+from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
@@ -311,6 +312,8 @@ class Answers:
             listing.add(
                 (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
+            if self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0]) == "popular":
+                listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         if subject_category and filters.category is None:
             listing.add(popular_candidates(self.store, version, subject_category))

@@ -6,15 +6,17 @@ bought after everything, do not crowd every list, with near-copies of X (same ca
 damped. "Similar" wants substitutes: ALS neighbours, those of X's own category first.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.units import ALSO_BOUGHT_FILLS
 from training import sorted_keys
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
+from training.lists import candidates
 from training.lists.candidates import CodedCatalog
 from training.lists.generators import row_max_scaled
 from training.lists.holdout import Holdout
@@ -71,11 +73,13 @@ class Together:
         buyers = np.bincount(buyer_pairs % n_items, minlength=n_items).astype(np.float64)
         return cls((after + config.complement_before_weight * after.T).tocoo(), buyers)
 
-    def scores(self, exponent: float = 0.5) -> sp.coo_matrix:
+    def scores(self, exponent: float = 0.5, min_buyers: float = 1) -> sp.coo_matrix:
         """count / (buyers of x ** 0.5 * buyers of y ** exponent): at 0.5 a cosine (best-sellers, bought
         after everything, do not crowd the list); at 0 the share of x's buyers who bought y next; below 0
-        best-sellers among them first (a grocer's staples)."""
-        x, y, count = self.counts.row, self.counts.col, self.counts.data
+        best-sellers among them first (a grocer's staples). Pairs counted fewer than ``min_buyers`` times
+        are left out (one buyer's basket is weak evidence)."""
+        keep = self.counts.data >= min_buyers
+        x, y, count = self.counts.row[keep], self.counts.col[keep], self.counts.data[keep]
         score = count / (np.sqrt(self.buyers[x]) * np.power(self.buyers[y], exponent))
         return sp.coo_matrix((score.astype(np.float32), (x, y)), shape=self.counts.shape)
 
@@ -86,7 +90,7 @@ def also_bought_next(
     """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped."""
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
-    together = Together.of(events, n_items, config).scores(order.popularity_exponent)
+    together = Together.of(events, n_items, config).scores(order.popularity_exponent, order.min_buyers)
     x, y = together.row, together.col
     score = _damped(x, y, together.data, catalogue, order.same_category_factor)
     ok = catalogue.available[y] & (score > 0)
@@ -150,6 +154,8 @@ class AlsoBoughtOrder:
     knn_weight: float = 1.0
     same_category_factor: float = 0.5
     popularity_exponent: float = 0.5  # of the bought-next score (``Together.scores``)
+    min_buyers: int = 1  # pairs bought next by fewer distinct buyers are left out
+    fill: str = ALSO_BOUGHT_FILLS[0]  # what the service shows after the entries (``recsvc.contract.units``)
 
     @classmethod
     def of(cls, config: TrainConfig) -> "AlsoBoughtOrder":
@@ -157,9 +163,10 @@ class AlsoBoughtOrder:
         return cls(config.also_bought_next_weight, 1.0, config.same_category_factor, 0.5)
 
     def describe(self) -> str:
+        evidence = f", pairs of {self.min_buyers}+ buyers" if self.min_buyers > 1 else ""
         return (
-            f"bought next x {self.next_weight:g} (popularity exponent {self.popularity_exponent:g}) + "
-            f"item-kNN x {self.knn_weight:g}, near-copies x {self.same_category_factor:g}"
+            f"bought next x {self.next_weight:g} (popularity exponent {self.popularity_exponent:g}{evidence}) + "
+            f"item-kNN x {self.knn_weight:g}, near-copies x {self.same_category_factor:g}, then {self.fill} items"
         )
 
 
@@ -222,6 +229,7 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
         scores = (scores - scores.multiply(bought)).tocsr()  # nothing the user had bought, nor the subject
         held_out[order] = _ndcg_of_rows(scores, relevant)
     best = max(held_out, key=lambda o: (held_out[o].mean(), o == fixed))
+    best = _with_evidence_and_fill(best, held_out, counted, knn, hold, catalogue, subjects, bought, relevant, config)
     figures = {
         o.describe(): round(float(v.mean()), 4) for o, v in sorted(held_out.items(), key=lambda kv: -kv[1].mean())
     }
@@ -233,6 +241,60 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
         f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
     )
     return AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
+
+
+FILL_CANDIDATES = 50
+"""Best-sellers a list may be filled from in the validation (a list shows 10, less what the user bought)."""
+
+
+def _with_evidence_and_fill(
+    best: AlsoBoughtOrder,
+    held_out: dict[AlsoBoughtOrder, np.ndarray],
+    counted: Together,
+    knn: sp.coo_matrix,
+    hold: Holdout,
+    catalogue: CodedCatalog,
+    subjects: np.ndarray,
+    bought: sp.csr_matrix,
+    relevant: sp.csr_matrix,
+    config: TrainConfig,
+) -> AlsoBoughtOrder:
+    """``best`` with the evidence its pairs need and what fills a short list, as the window's buyers show.
+
+    Scored as the service answers: the entries, then the fill. A similar item's list is not built on the
+    window's history, so the item-kNN neighbours stand for it (an also-bought list holds them already: what
+    a similar fill adds is seldom bought). Best-sellers fill only when that beats the other fill beyond
+    noise (95%, paired over the buyers): a shop whose buyers come back for staples (a grocer's bananas)."""
+    available = sp.diags(catalogue.available.astype(np.float32))
+    overall, _ = candidates.popular(hold.inter, catalogue, FILL_CANDIDATES)
+    top = overall.row(0)[0]
+    popular = sp.csr_matrix(
+        (
+            np.tile(np.linspace(0.99, 0.01, len(top)), len(subjects)).astype(np.float32),
+            (np.repeat(np.arange(len(subjects)), len(top)), np.tile(top, len(subjects))),
+        ),
+        shape=bought.shape,
+    )
+    fills = {"similar": row_max_scaled(knn.tocsr()) * 0.99, "popular": popular}
+    scored: dict[AlsoBoughtOrder, np.ndarray] = {}
+    for min_buyers in (1, 2):
+        after = (counted.scores(best.popularity_exponent, min_buyers).tocsr()[subjects] @ available).tocoo()
+        entries = row_max_scaled(_blended(after, knn, catalogue, best, subjects)).tocsr()
+        entries.eliminate_zeros()
+        entries.data += 1.0  # every entry before any fill
+        for fill, filler in fills.items():
+            scores = entries.maximum(filler).tocsr()
+            scored[replace(best, min_buyers=min_buyers, fill=fill)] = _ndcg_of_rows(
+                (scores - scores.multiply(bought)).tocsr(), relevant
+            )
+    default = replace(best, min_buyers=1, fill="similar")
+    chosen = max(scored, key=lambda o: (scored[o].mean(), o == default))
+    gain = scored[chosen] - scored[default]
+    spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    if gain.mean() <= spread:  # within noise: as the entries' own order was chosen
+        return best
+    held_out[chosen] = scored[chosen]
+    return chosen
 
 
 def _validation_task(hold: Holdout) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
