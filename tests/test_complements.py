@@ -1,5 +1,7 @@
 """Also-bought favours what buyers bought next (complements); similar favours the item's own category."""
 
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -169,3 +171,63 @@ def test_the_fast_top_per_row_of_positive_scores_is_ragged_top_per_row():
     assert np.array_equal(fast.indptr, slow.indptr)
     assert np.array_equal(fast.values, slow.values)
     assert np.allclose(fast.scores, slow.scores)
+
+
+def staples_shop(n_users: int = 1500, seed: int = 1) -> Events:
+    """A grocer: everyone buys two of five staples (items 0-4), then one of 55 other items at random; in the
+    newest days each buys a staple new to them and another random item. What a buyer's last item was
+    bought with says little; the staples they have not bought yet are what they buy next."""
+    rng = np.random.default_rng(seed)
+    n_items = 60
+    rows = []
+    for u in range(n_users):
+        staples = rng.permutation(5)
+        day = rng.uniform(0, 40)
+        rows += [(day, u, int(staples[0]), PURCHASE), (day, u, int(staples[1]), PURCHASE)]
+        rows += [(day + 1, u, int(rng.integers(5, n_items)), PURCHASE)]
+        later = rng.uniform(52, 60)
+        rows += [(later, u, int(staples[2]), PURCHASE), (later, u, int(rng.integers(5, n_items)), PURCHASE)]
+    days, users, items, kinds = (np.array(c) for c in zip(*sorted(rows)))
+    return Events(
+        timestamp=(1_700_000_000 + days * DAY).astype(np.int64),
+        user=users.astype(np.int32),
+        item=items.astype(np.int32),
+        event=kinds.astype(np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array([f"u{u}" for u in range(n_users)]),
+        item_ids=np.array([f"i{i}" for i in range(n_items)]),
+    )
+
+
+def test_best_sellers_fill_the_lists_only_where_the_window_shows_they_are_bought():
+    config = TrainConfig()
+    grocer = choose_order(holdout.of(staples_shop(), 60, config), catalogue([0] * 60), config)
+    assert grocer.kind == "validated" and grocer.order.fill == "popular", grocer.why
+    assert "then popular items" in grocer.why
+    pairs = choose_order(holdout.of(paired_purchases_shop(), 40, config), catalogue(list(range(40))), config)
+    assert pairs.order.fill == "similar", pairs.why  # each item's pair is what its buyers buy next
+
+
+def test_the_service_fills_also_bought_as_the_version_says(shop_model, redis_url):
+    import redis
+
+    from recsvc import create_app
+    from recsvc.contract import keys
+
+    r = redis.Redis.from_url(redis_url)
+
+    def reasons(item_id: str) -> list[str]:
+        client = create_app({"REDIS_URL": redis_url}).test_client()  # a new process: nothing cached
+        return [i["reason"]["type"] for i in client.get(f"/v1/items/{item_id}/also-bought?limit=12").json["items"]]
+
+    meta = json.loads(r.get(keys.meta(shop_model.version)))
+    assert meta["also_bought_fill"] == "similar"  # the test shop's buyers buy complements, not best-sellers
+    default = reasons("mount-1")
+    entries = [x for x in default if x in ("bought_together", "viewed_together")]
+    assert default[len(entries)] == "similar" and "popular" in default[len(entries) :]
+    r.set(keys.meta(shop_model.version), json.dumps({**meta, "also_bought_fill": "popular"}))
+    try:
+        filled = reasons("mount-1")
+        assert filled[: len(entries)] == entries and set(filled[len(entries) :]) == {"popular"}
+    finally:
+        r.set(keys.meta(shop_model.version), json.dumps(meta))

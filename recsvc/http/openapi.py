@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.contract.records import WATCH_REASONS
+from recsvc.contract.units import ALSO_BOUGHT_FILLS
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.openapi_examples import EXAMPLES
@@ -372,6 +373,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "also_bought_order": {
                 **_OBJECT,
                 "description": "the also-bought order chosen on the shop's newest window (or the fixed one, and why)",
+            },
+            "also_bought_fill": {
+                "type": "string",
+                "enum": list(ALSO_BOUGHT_FILLS),
+                "description": "what fills an also-bought list after its entries, chosen on the newest window",
             },
             "retention": _OBJECT,
             "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},
