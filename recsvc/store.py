@@ -15,6 +15,7 @@ pipeline and pool cost more CPU than the read itself (docs/benchmarks.md).
 import contextlib
 import functools
 import json
+import logging
 import os
 import threading
 import weakref
@@ -24,6 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import redis
+
+from recsvc.connection import as_cluster
 
 try:
     from hiredis import pack_command
@@ -43,6 +46,11 @@ from recsvc.read.steering import NO_STEERING, Steering
 
 if TYPE_CHECKING:  # numpy only in processes that serve session picks
     from recsvc.read.foldin import FoldIn
+
+log = logging.getLogger(__name__)
+
+CLUSTER_REPLIES = (redis.exceptions.MovedError, redis.exceptions.ClusterCrossSlotError)
+"""Errors only a Redis Cluster node answers with."""
 
 ATTRS_CACHE_LIMIT = 200_000
 """Items whose attributes a process keeps per version (the cache starts afresh past it)."""
@@ -108,16 +116,22 @@ class VersionCache:
 
 
 def _guard(method):
-    """Turn Redis connection failures into StoreUnavailable."""
+    """Turn Redis connection failures into StoreUnavailable; a cluster's reply (MOVED, CROSSSLOT) turns the store to
+    a cluster client."""
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
+    def wrapper(store, *args, **kwargs):
         try:
-            return method(*args, **kwargs)
+            return method(store, *args, **kwargs)
         except redis.exceptions.OutOfMemoryError as e:
             raise StoreFull(str(e)) from e
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise StoreUnavailable(str(e)) from e
+        except CLUSTER_REPLIES:
+            if store._cluster:
+                raise
+        store.become_cluster()  # a cluster Redis was down when the service started: it could not tell then
+        return wrapper(store, *args, **kwargs)
 
     return wrapper
 
@@ -194,6 +208,13 @@ class ModelStore:
     def redis(self) -> redis.Redis:
         """The connection, for the service's own small writes beside the model (tracking, the dashboard)."""
         return self._redis
+
+    def become_cluster(self) -> None:
+        """Talk to the cluster the server turned out to be part of (it answered MOVED or CROSSSLOT)."""
+        log.warning("Redis answered as a Redis Cluster node: the service now uses a cluster client")
+        self._redis, self._cluster = as_cluster(self._redis), True
+        _disconnect_all(self._held)
+        self._local = threading.local()
 
     # -- resolving the version and reading records in one round trip --
 

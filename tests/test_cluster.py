@@ -213,3 +213,18 @@ def test_rules_and_an_ab_test_run_on_the_cluster(both, cluster, shop_files):
     assert stopped.status_code == 200 and versions.current(on_cluster) == older
     assert client.put("/v1/rules", json=[], headers=AUTH).status_code == 200
     versions.rollback(on_cluster, newer)
+
+
+def test_a_cluster_that_was_down_when_the_service_started_is_found_at_its_first_answer(both, cluster):
+    """Regression: the cluster was detected only when the client was made; a service started while Redis was
+    down took it for a single server and failed every request with MOVED or CROSSSLOT until restarted."""
+    from recsvc.store import ModelStore
+
+    as_if_undetected = redis.Redis.from_url(cluster.url)  # what connect() returns when INFO cannot be asked
+    client = create_app({"TESTING": True, "API_KEYS": API_KEY}, store=ModelStore(as_if_undetected)).test_client()
+    detected = _client(cluster.url)
+    for user in ("alice", "bob", "runner-3", "viewer-7"):
+        answer = client.get(f"/v1/users/{user}/recommendations")
+        assert answer.status_code == 200
+        assert _comparable(answer.json) == _comparable(detected.get(f"/v1/users/{user}/recommendations").json)
+    assert client.get("/dashboard/state.json", headers=AUTH).status_code == 200  # on the cluster client now

@@ -26,20 +26,18 @@ VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 """A visitor id the widget made up (kept in the browser's localStorage)."""
 VISITOR_PREFIX = "visitor:"
 """The user id of an anonymous visitor's clicks in the events stream: ``visitor:<visitor_id>``."""
-EXTENSION = "recsvc.browser_reports"
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
 
 
 def register(app: Flask) -> None:
-    """Attach the reports' store to the app and register the blueprint."""
-    app.extensions[EXTENSION] = BrowserReports(app.extensions["recsvc"].store.redis)
+    """Register the blueprint."""
     app.register_blueprint(bp)
 
 
 def reports() -> BrowserReports:
-    """The app's store of browser reports."""
-    return current_app.extensions[EXTENSION]
+    """The store of browser reports, on the store's connection of the moment."""
+    return BrowserReports(answers().store.redis)
 
 
 @bp.post("/track")
