@@ -78,6 +78,10 @@ class Timer:
         self.last = now
         log.info("%s: %.2f s", name, self.steps[name])
 
+    def mark(self) -> None:
+        """Start the next step now: the time since the last one was counted elsewhere."""
+        self.last = time.perf_counter()
+
     def total(self) -> float:
         return round(time.perf_counter() - self.start, 3)
 
