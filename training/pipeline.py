@@ -160,10 +160,12 @@ def picks_order(data: Dataset, config: TrainConfig, hold: holdout.Holdout | None
     return (learned if learned is not None else report.kind), report
 
 
-PICKS_CHUNK = 20_000
+PICKS_CHUNK = 5_000
 """Users whose candidates are gathered, ranked and explained at a time: memory stays bounded. The chunks are also
 the unit of a sharded run (``training.shards``): the rounding of a matrix product depends on the rows computed
-together, so a shard scores whole chunks of the single process's, and its picks are the same to the last bit."""
+together, so a shard scores whole chunks of the single process's, and its picks are the same to the last bit.
+5,000 scores as fast as 20,000 (17.0-17.3 s against 18.0-18.8 s for the picks of the RetailRocket-shaped shop,
+identical picks) and deals 26 chunks to the shards at that scale instead of 7."""
 
 
 @dataclass
