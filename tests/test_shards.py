@@ -23,6 +23,7 @@ from tests.conftest import API_KEY, AUTH
 from tests.retention_shop import write_retention_shop
 from tests.shop import write_shop
 from tests.test_ranker import noisy_views_shop, write
+from tests.test_stream import newcomer_events
 from training import interactions, pipeline, serialize, shards
 from training.config import TrainConfig
 from training.inputs import dataset
@@ -282,6 +283,18 @@ def test_a_state_that_cannot_be_written_fails_the_coordinator_and_frees_the_lock
     assert train_command(redis_url, *inputs_args(shop), "--shards", "2", "--state", str(state)) == 2
     assert versions.current(r) == served and r.scard(keys.STAGING) == 0
     assert versions.lock_holder(r)[0] is None
+
+
+def test_the_stream_is_learned_by_the_shards_and_trimmed_by_the_finish(r, client, shop, tmp_path):
+    client.post("/v1/events", json=newcomer_events(), headers=AUTH)
+    state = tmp_path / "state"
+    stage(r, dataclasses.replace(shop, stream=True), state, 2, CONFIG)
+    assert r.xlen(keys.EVENTS_STREAM) == 9  # not before the version is served
+    score_shard(r, state, 0, 2)
+    score_shard(r, state, 1, 2)
+    done = finish(r, state)
+    assert done.summary["counts"]["stream_events_trimmed"] == 9 and r.xlen(keys.EVENTS_STREAM) == 0
+    assert r.exists(keys.user(done.version, "newcomer-0"))
 
 
 def test_abandon_deletes_the_staged_version_and_frees_the_lock(r, redis_url, shop, tmp_path):

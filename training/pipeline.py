@@ -12,6 +12,7 @@ each user from their own history alone: ``build`` asks for every user at once, a
 """
 
 import logging
+import resource
 import time
 from dataclasses import dataclass, field
 
@@ -66,7 +67,7 @@ class Lists(Fitted, UserLists):
 
 
 class Timer:
-    """Seconds per named step, logged as they end."""
+    """Seconds per named step, logged as they end with the process's peak memory so far."""
 
     def __init__(self) -> None:
         self.start = self.last = time.perf_counter()
@@ -76,7 +77,8 @@ class Timer:
         now = time.perf_counter()
         self.steps[name] = round(now - self.last, 3)
         self.last = now
-        log.info("%s: %.2f s", name, self.steps[name])
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+        log.info("%s: %.2f s (peak memory %.2f GiB)", name, self.steps[name], peak)
 
     def mark(self) -> None:
         """Start the next step now: the time since the last one was counted elsewhere."""
