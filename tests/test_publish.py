@@ -127,3 +127,13 @@ def test_no_model_yet_means_503(r, redis_url):
     assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_item_factors_larger_than_a_redis_value_fail_with_what_to_do(r, shop, monkeypatch):
+    """Regression: at 10x RetailRocket the item factors (600 MB) passed Redis's 512 MB limit on one value, and the
+    run failed on a dropped connection."""
+    first = train(r, shop).version
+    monkeypatch.setattr("training.publish.value_limit", lambda r: 1_000)
+    with pytest.raises(versions.PublishFailed, match="over the 0 MiB Redis takes in one value: raise its proto-max"):
+        train(r, shop)
+    assert versions.current(r) == first and r.scard(keys.STAGING) == 0

@@ -421,6 +421,12 @@ def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
     """What the service needs to fold a new visitor's items into the model at request time."""
     version, config = writer.version, lists.config
     y = np.ascontiguousarray(lists.factors.item_factors, dtype="<f4")
+    limit = value_limit(writer.r)
+    if y.nbytes > limit:  # Redis would drop the connection half way through the value
+        raise versions.PublishFailed(
+            f"the item factors are {y.nbytes / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB Redis takes in one "
+            f"value: raise its proto-max-bulk-len (e.g. CONFIG SET proto-max-bulk-len 2gb) or train fewer factors"
+        )
     yty = y.T.astype(np.float64) @ y.astype(np.float64)
     writer.set(keys.item_factors(version), y.tobytes())
     writer.set(keys.item_ids(version), "\n".join(lists.dataset.item_ids.tolist()))
@@ -437,6 +443,15 @@ def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
             }
         ),
     )
+
+
+def value_limit(r: redis.Redis) -> int:
+    """The largest value Redis takes (``proto-max-bulk-len``; its default of 512 MiB where CONFIG is refused)."""
+    try:
+        found = r.config_get("proto-max-bulk-len")
+        return int(next(iter(found.values())))
+    except (redis.ResponseError, StopIteration, ValueError):
+        return 512 * 2**20
 
 
 def write_retention(writer: VersionWriter, lists: Fitted) -> dict[str, int]:
