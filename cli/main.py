@@ -89,9 +89,10 @@ def _parser() -> argparse.ArgumentParser:
         "and keep the metrics with the version (shown by /v1/model)",
     )
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
-    sharded = train.add_argument_group(
+    group = train.add_argument_group(
         "sharded scoring", "score the users in parallel processes or machines (docs/scaling.md)"
-    ).add_mutually_exclusive_group()
+    )
+    sharded = group.add_mutually_exclusive_group()
     sharded.add_argument(
         "--jobs",
         type=_positive,
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     sharded.add_argument(
         "--abandon", action="store_true", help="give up the run in --state: delete its staged version, free the lock"
     )
-    train.add_argument(
+    group.add_argument(
         "--state", type=Path, metavar="DIR", help="the folder of a sharded run's state (with --jobs: kept there)"
     )
     train.set_defaults(run=trainer.needs_trainer("train", trainer.train_command))
