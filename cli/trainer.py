@@ -154,19 +154,24 @@ def train_in_jobs(r, inputs, config, metrics, args):
     jobs = args.jobs
     with contextlib.ExitStack() as stack:
         state = args.state or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recsvc-state-")))
-        stage(r, inputs, state, jobs, config, offline_metrics=metrics)
+        staged = stage(r, inputs, state, jobs, config, offline_metrics=metrics)
         threads = max(1, (os.cpu_count() or 1) // jobs)  # each process its share of the cores
         spawn = multiprocessing.get_context("spawn")  # not fork: OpenMP's threads do not survive a fork
-        with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
-            futures = [pool.submit(shard_process, redis_url_of(args, r), state, k, jobs, threads) for k in range(jobs)]
-            wait(futures)  # all of them, so none writes after the run is given up
-        failed = [(k, f.exception()) for k, f in enumerate(futures) if f.exception() is not None]
-        if failed:
-            abandon(r, state)
-            number, error = failed[0]
-            said = (str(error).splitlines() or [type(error).__name__])[0]
-            raise ShardFailed(f"shard {number}/{jobs} failed: {said}")
-        return finish(r, state)
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
+                url = redis_url_of(args, r)
+                futures = [pool.submit(shard_process, url, state, k, jobs, threads) for k in range(jobs)]
+                wait(futures)  # all of them, so none writes after the run is given up
+            failed = [(k, f.exception()) for k, f in enumerate(futures) if f.exception() is not None]
+            if failed:
+                number, error = failed[0]
+                said = (str(error).splitlines() or [type(error).__name__])[0]
+                raise ShardFailed(f"shard {number}/{jobs} failed: {said}")
+        except BaseException:  # a failed shard, or the command interrupted: the run is given up
+            with contextlib.suppress(versions.PublishFailed):  # a run that lost its lock has nothing to give up
+                abandon(r, state)
+            raise
+        return dataclasses.replace(finish(r, state), bad_rows=staged.bad_rows)
 
 
 def shard_process(url: str, state: Path, number: int, shards: int, threads: int) -> dict:
