@@ -1,24 +1,34 @@
 """Training + publishing at RetailRocket scale: wall time, peak memory, Redis memory per user and item.
 
-    python benchmarks/train_bench.py [--scale 1.0] [--data DIR] [--redis-url URL] [--json FILE]
+    python benchmarks/train_bench.py [--scale 1.0] [--jobs 1,2] [--rounds 1] [--data DIR] [--json FILE]
 
 Generates the synthetic shop of ``training/samples/synthetic.py`` (1.4M visitors, 235k items, 2.8M
-events at scale 1), starts an empty private redis-server, runs ``recsvc train`` in a child process
-and reads its peak memory. As a reference measured in the same run it times a bare implicit ALS
-fit with the same parameters on the same fitted users, so the ratio shows what reading,
-precomputing and publishing add to the library's own work.
+events at scale 1), starts an empty private redis-server and runs ``recsvc train`` in a child process
+once for each ``--jobs`` value (``--jobs 2``: the users scored by two shard processes), each on an
+emptied Redis; ``--rounds 2`` runs them again in mirrored order. While a training runs, the memory of its
+whole process tree is sampled (the trainer and its shard processes together) beside the peak of its
+largest process, and the CPU the rest of the machine used in the meantime. As a reference measured in the
+same run it times a bare implicit ALS fit with the same parameters on the same fitted users, so the ratio
+shows what reading, precomputing and publishing add to the library's own work.
 """
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import common  # first: the repository on sys.path, one BLAS thread
 
 from training.samples import synthetic
+
+SAMPLE_S = 0.5
+"""Seconds between two readings of the process tree's memory."""
 
 
 def bare_fit_seconds(data: dict) -> float:
@@ -40,12 +50,102 @@ print(time.perf_counter() - start)
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def tree_memory(root: int) -> tuple[int, int, int]:
+    """Bytes resident now in a process and all its descendants together, the process's own high-water mark
+    (VmHWM, its peak) and the largest of its descendants', from /proc; zeros once they are gone."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, own, largest, todo = 0, 0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            total += int(fields["VmRSS"].split()[0]) * 1024
+            peak = int(fields["VmHWM"].split()[0]) * 1024
+        except (OSError, KeyError, IndexError, ValueError):
+            continue
+        own, largest = (peak, largest) if pid == root else (own, max(largest, peak))
+    return total, own, largest
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, /proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def train(url: str, data: dict, jobs: int, params: list[str], limit_gib: float) -> dict:
+    """One ``recsvc train`` child process: wall time, peak memory (its own, its largest shard, all together),
+    the other load on the machine and the version's summary. Stopped when the tree passes ``limit_gib``."""
+    command = [sys.executable, "-m", "cli.main", "--redis-url", url, "train", "--preset", "retailrocket", "-v"]
+    command += ["--events", str(data["events"]), "--catalog", str(data["catalog"])]
+    command += ["--categories", str(data["category_tree"]), "--jobs", str(jobs)]
+    command += [arg for p in params for arg in ("--param", p)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy, start = busy_seconds(), time.perf_counter()
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    peaks, stop = {"tree": 0, "trainer": 0, "shard": 0}, threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(SAMPLE_S):
+            total, own, child = tree_memory(process.pid)
+            for name, value in (("tree", total), ("trainer", own), ("shard", child)):
+                peaks[name] = max(peaks[name], value)
+            if total > limit_gib * 2**30:
+                common.stop_process(process)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out = process.communicate()[0]
+    stop.set()
+    sampler.join()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    log.seek(0)
+    steps = log.read()
+    if process.returncode:
+        sys.exit(
+            f"training (--jobs {jobs}) failed or was stopped (tree {peaks['tree'] / 2**30:.2f} GiB):\n{steps}{out}"
+        )
+    r = common.connect(url)
+    version = r.get(common.keys.CURRENT).decode()
+    return {
+        "jobs": jobs,
+        "wall_s": round(wall, 1),
+        "peak_trainer_gib": round(peaks["trainer"] / 2**30, 2),  # the one process, or the coordinator
+        "peak_shard_gib": round(peaks["shard"] / 2**30, 2),  # the largest shard process (--jobs 2 and more)
+        "peak_tree_gib": round(peaks["tree"] / 2**30, 2),  # all of them together
+        "other_load_cores": round(max(0.0, busy_seconds() - busy - ours) / wall, 2),
+        "cpu_s": round(ours, 1),
+        "meta": json.loads(r.get(common.keys.meta(version))),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--jobs", default="1", help="comma-separated --jobs values to run, e.g. 1,2 (default 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="run the --jobs values this many times (mirrored)")
     parser.add_argument("--data", type=Path, help="reuse synthetic files in this folder")
     parser.add_argument("--redis-url", help="an EMPTY Redis to use (default: a private redis-server)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-reference", action="store_true", help="skip the bare ALS fit")
+    parser.add_argument(
+        "--max-memory-gib", type=float, default=16.0, help="stop a training whose processes pass this (GiB)"
+    )
     parser.add_argument(
         "--param",
         action="append",
@@ -54,52 +154,56 @@ def main() -> None:
         help="train with a parameter changed, as `recsvc train --param` (repeatable)",
     )
     args = parser.parse_args()
+    jobs = [int(j) for j in args.jobs.split(",")]
+    order = [j for n in range(args.rounds) for j in (jobs if n % 2 == 0 else jobs[::-1])]
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
-        server = None if args.redis_url else common.RedisServer().start()
+        # at scale 10 the item factors are one value of 600 MB, past Redis's default limit of 512 MB a value
+        server = None if args.redis_url else common.RedisServer(args=("--proto-max-bulk-len", "2gb")).start()
         url = args.redis_url or server.url
+        runs = []
         try:
-            wall, peak, meta = common.run_training(url, data, args.param)
+            for j in order:
+                common.connect(url).flushall()
+                runs.append(train(url, data, j, args.param, args.max_memory_gib))
+                print(f"--jobs {j}: {runs[-1]['wall_s']} s", flush=True)
         finally:
             if server:
                 server.stop()
-        reference = bare_fit_seconds(data)
+        reference = None if args.no_reference else bare_fit_seconds(data)
 
-    c, m, t = meta["counts"], meta["redis_memory"], meta["timings_s"]
-    figures = {
-        "machine": common.machine(),
-        "users": c["users"],
-        "fitted_users": c["fitted_users"],
-        "items": c["items"],
-        "events": c["events"],
-        "wall_s": round(wall, 1),
-        "peak_memory_gib": round(peak / 1024, 2),
-        "redis_mib": round(m["used_bytes"] / 2**20, 1),
-        "bytes_per_user": m["bytes_per_user_key"],
-        "bytes_per_item": m["bytes_per_item_key"],
-        "steps_s": t,
-        "reference_bare_fit_s": round(reference, 1),
-        "ratio_to_bare_fit": round(wall / reference, 2),
-    }
+    meta = runs[0]["meta"]
+    c = meta["counts"]
     print(f"\n## Training + publishing ({common.machine()})\n")
     params = "".join(f" --param {p}" for p in args.param)
-    print(f"`python benchmarks/train_bench.py --scale {args.scale}{params}`\n")
-    print("| figure | value | target |\n|---|---|---|")
+    rounds = f" --rounds {args.rounds}" if args.rounds > 1 else ""
+    print(f"`python benchmarks/train_bench.py --scale {args.scale} --jobs {args.jobs}{rounds}{params}`\n")
+    print(f"data: {c['users']:,} users ({c['fitted_users']:,} fitted), {c['items']:,} items, {c['events']:,} events")
+    if reference:
+        print(f"reference: bare implicit ALS fit, same data, after the trainings: {reference:.1f} s\n")
     print(
-        f"| data | {c['users']:,} users ({c['fitted_users']:,} fitted), {c['items']:,} items, "
-        f"{c['events']:,} events | |"
+        "| --jobs | wall | / bare fit | peak: trainer (coordinator) / largest shard / all at once "
+        "| Redis per user / item | version | other load (cores) |"
     )
-    print(f"| wall time (read, fit, precompute, publish) | {wall:.1f} s | < 60 s |")
-    print(f"| peak memory of the trainer | {peak / 1024:.2f} GiB | < 4 GiB |")
-    print(f"| Redis memory of the version | {m['used_bytes'] / 2**20:.0f} MiB | |")
-    print(f"| Redis memory per user / per item | {m['bytes_per_user_key']} B / {m['bytes_per_item_key']} B | |")
-    print(
-        f"| reference: bare implicit ALS fit, same data | {reference:.1f} s (whole run = {wall / reference:.2f}x) | |"
-    )
-    print("\nsteps (s): " + ", ".join(f"{k} {v}" for k, v in t.items()))
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for run in runs:
+        m = run["meta"]["redis_memory"]
+        ratio = f"{run['wall_s'] / reference:.2f}x" if reference else ""
+        print(
+            f"| {run['jobs']} | {run['wall_s']} s | {ratio} | {run['peak_trainer_gib']} / {run['peak_shard_gib']} / "
+            f"{run['peak_tree_gib']} GiB | {m['bytes_per_user_key']} B / {m['bytes_per_item_key']} B | "
+            f"{m['used_bytes'] / 2**20:.0f} MiB | {run['other_load_cores']} |"
+        )
+    for run in runs:
+        print(
+            f"\n--jobs {run['jobs']} steps (s): " + ", ".join(f"{k} {v}" for k, v in run["meta"]["timings_s"].items())
+        )
+        for n, shard in enumerate(run["meta"].get("sharding", {}).get("shard_s", [])):
+            print(f"  shard {n}: " + ", ".join(f"{k} {v}" for k, v in shard.items()))
     if args.json:
+        figures = {"machine": common.machine(), "scale": args.scale, "reference_bare_fit_s": reference, "runs": runs}
         args.json.write_text(json.dumps(figures, indent=2))
 
 

@@ -36,6 +36,21 @@ def _bad_rows_limit(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> int:
+    """A count of 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _shard_number(text: str) -> tuple[int, int]:
+    """``--shard K/N``: shard K of N, K from 0 (an indexed Kubernetes Job's ``$JOB_COMPLETION_INDEX``)."""
+    number, _, shards = text.partition("/")
+    if not (number.isdigit() and shards.isdigit()) or not int(number) < int(shards):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N, e.g. 0/4")
+    return int(number), int(shards)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsvc", description="Recommendations for online shops.")
     parser.add_argument("--redis-url", help="Redis to use (default: $REDIS_URL, else an embedded Redis)")
@@ -74,6 +89,37 @@ def _parser() -> argparse.ArgumentParser:
         "and keep the metrics with the version (shown by /v1/model)",
     )
     train.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    group = train.add_argument_group(
+        "sharded scoring", "score the users in parallel processes or machines (docs/scaling.md)"
+    )
+    sharded = group.add_mutually_exclusive_group()
+    sharded.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="J",
+        help="score the users in J parallel processes on this machine (default 1: one process)",
+    )
+    sharded.add_argument(
+        "--shards",
+        type=_positive,
+        metavar="N",
+        help="fit and stage everything but the user records, save the state in --state for N shards and "
+        "print their commands; nothing is served until --finish",
+    )
+    sharded.add_argument(
+        "--shard",
+        type=_shard_number,
+        metavar="K/N",
+        help="score shard K (0 to N-1) of the run in --state and write its users' records",
+    )
+    sharded.add_argument("--finish", action="store_true", help="serve the run in --state once all its shards are done")
+    sharded.add_argument(
+        "--abandon", action="store_true", help="give up the run in --state: delete its staged version, free the lock"
+    )
+    group.add_argument(
+        "--state", type=Path, metavar="DIR", help="the folder of a sharded run's state (with --jobs: kept there)"
+    )
     train.set_defaults(run=trainer.needs_trainer("train", trainer.train_command))
 
     serve = sub.add_parser("serve", help="serve the API (development server; --production: granian's workers)")

@@ -4,9 +4,13 @@ Each imports ``training`` (and so implicit, scipy, pyarrow) inside the command, 
 commands run on an install without the ``train`` extra.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
+import multiprocessing
+import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -38,11 +42,29 @@ def needs_trainer(command: str, run):
     return guarded
 
 
+FROM_STATE = ("events", "catalog", "categories", "preset", "stream", "param", "evaluate")
+"""Arguments a shard, the finish and an abandon take from the state, never from the command line."""
+
+
 def train_command(args) -> int:
     from training.config import TrainConfig
     from training.inputs.readers import InputError
-    from training.train import Inputs, train
+    from training.shards import StateError
+    from training.train import Inputs, stage, train
 
+    if args.shard or args.finish or args.abandon:
+        given = [f"--{name}" for name in FROM_STATE if getattr(args, name) not in (None, False, [])]
+        if args.state is None or given:
+            step = (
+                f"--shard {args.shard[0]}/{args.shard[1]}" if args.shard else "--finish" if args.finish else "--abandon"
+            )
+            leave = f"; leave out {', '.join(given)}" if given else ""
+            return fail(f"{step} reads the run from --state DIR (the inputs and parameters are in it){leave}")
+        return sharded_step(args)
+    if args.shards and args.state is None:
+        return fail("--shards N needs --state DIR: the folder where the shards read the fitted model")
+    if args.state is not None and not (args.shards or args.jobs > 1):
+        return fail("--state DIR goes with --shards N, --shard K/N, --finish, --abandon or --jobs J")
     try:
         config = config_with(TrainConfig(), args.param)
     except ValueError as e:
@@ -72,15 +94,123 @@ def train_command(args) -> int:
                 raise
             except ValueError as e:
                 return fail(f"cannot evaluate: {e} (the published model is unchanged)")
-        result = train(r, inputs, config, offline_metrics=metrics)
+        if args.shards:
+            staged = stage(r, inputs, args.state, args.shards, config, offline_metrics=metrics)
+            print_staged(staged, args, r)
+            return 0
+        if args.jobs > 1:
+            result = train_in_jobs(r, inputs, config, metrics, args)
+        else:
+            result = train(r, inputs, config, offline_metrics=metrics)
     except InputError as e:
         return fail(f"{e} (the published model is unchanged)")
-    except versions.PublishFailed as e:
+    except (versions.PublishFailed, StateError, ShardFailed) as e:
         return fail(f"{e} (this run did not change the served model)")
+    except OSError as e:
+        return fail(f"cannot write the state: {e} (this run did not change the served model)")
     except redis.RedisError as e:
         return fail(f"{redis_failure(e, r)} (this run did not change the served model)")
     print_summary(result, r)
     return 0
+
+
+def sharded_step(args) -> int:
+    """``--shard K/N``, ``--finish`` or ``--abandon`` on the run saved in ``--state``."""
+    from training.shards import StateError
+    from training.train import abandon, finish, score_shard
+
+    r = connect(args.redis_url)
+    try:
+        if args.shard:
+            number, shards = args.shard
+            part = score_shard(r, args.state, number, shards)
+            print(
+                f"shard {number}/{shards}: {part['families'].get('users', 0):,} users written "
+                f"({part['users_with_picks']:,} with picks) in {part['seconds']['total']:.1f} s"
+            )
+        elif args.finish:
+            print_summary(finish(r, args.state), r)
+        else:
+            print(f"abandoned model {abandon(r, args.state)}: its staged keys are deleted and the publish lock is free")
+    except StateError as e:
+        return fail(str(e))
+    except versions.PublishFailed as e:
+        return fail(f"{e} (the served model is unchanged)")
+    except redis.RedisError as e:
+        return fail(f"{redis_failure(e, r)} (the served model is unchanged)")
+    return 0
+
+
+class ShardFailed(RuntimeError):
+    """A shard of ``--jobs`` failed; the run was given up."""
+
+
+def train_in_jobs(r, inputs, config, metrics, args):
+    """``--jobs J``: stage, score the J shards in J processes at once, finish. A failed shard gives the run up."""
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    from training.train import abandon, finish, stage
+
+    jobs = args.jobs
+    with contextlib.ExitStack() as stack:
+        state = args.state or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recsvc-state-")))
+        staged = stage(r, inputs, state, jobs, config, offline_metrics=metrics)
+        threads = max(1, (os.cpu_count() or 1) // jobs)  # each process its share of the cores
+        spawn = multiprocessing.get_context("spawn")  # not fork: OpenMP's threads do not survive a fork
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
+                url = redis_url_of(args, r)
+                futures = [pool.submit(shard_process, url, state, k, jobs, threads) for k in range(jobs)]
+                wait(futures)  # all of them, so none writes after the run is given up
+            failed = [(k, f.exception()) for k, f in enumerate(futures) if f.exception() is not None]
+            if failed:
+                number, error = failed[0]
+                said = (str(error).splitlines() or [type(error).__name__])[0]
+                raise ShardFailed(f"shard {number}/{jobs} failed: {said}")
+        except BaseException:  # a failed shard, or the command interrupted: the run is given up
+            with contextlib.suppress(versions.PublishFailed):  # a run that lost its lock has nothing to give up
+                abandon(r, state)
+            raise
+        return dataclasses.replace(finish(r, state), bad_rows=staged.bad_rows)
+
+
+def shard_process(url: str, state: Path, number: int, shards: int, threads: int) -> dict:
+    """One shard of ``--jobs``, in a child process: its own connection, ``threads`` threads for BLAS and OpenMP."""
+    from threadpoolctl import threadpool_limits
+
+    from training.train import score_shard
+
+    with threadpool_limits(threads):
+        return score_shard(connect(url), state, number, shards)
+
+
+def redis_url_of(args, r) -> str:
+    """The URL of the Redis this command uses, for its child processes (the embedded one by its socket)."""
+    url = args.redis_url or os.environ.get("REDIS_URL")
+    return url or f"unix://{r.socket_file}"
+
+
+def print_staged(result, args, r) -> None:
+    """What the coordinator of a sharded run staged, and the commands that finish it."""
+    from training.publish import SHARDED_LOCK_TTL_S
+
+    shards, c = args.shards, result.summary["counts"]
+    print(f"staged model {result.version} on {describe(r)}: everything but the user records; not served yet")
+    print(
+        f"  events {c['events']:,}; users {c['users']:,} ({c['fitted_users']:,} fitted); items {c['items']:,}; "
+        f"time {result.summary['timings_s']['coordinator']:.1f} s; state in {args.state}"
+    )
+    print(
+        f"  the publish lock is held for {SHARDED_LOCK_TTL_S / 60:.0f} minutes from each shard's last write; "
+        "run every shard, in any order or at once (e.g. an indexed Kubernetes Job), then the finish:"
+    )
+    base = "recsvc" + (f" --redis-url {args.redis_url}" if args.redis_url else "") + f" train --state {args.state}"
+    for k in range(shards):
+        print(f"    {base} --shard {k}/{shards}")
+    print(f"    {base} --finish")
+    for name, bad in result.bad_rows.items():
+        if bad.count:
+            print(f"  skipped {bad.count:,} bad {name} rows (first: {bad.examples[0] if bad.examples else '?'})")
 
 
 def redis_failure(error: Exception, r) -> str:

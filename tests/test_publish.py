@@ -127,3 +127,26 @@ def test_no_model_yet_means_503(r, redis_url):
     assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_item_factors_larger_than_a_redis_value_fail_with_what_to_do(r, shop, monkeypatch):
+    """Regression: at 10x RetailRocket the item factors (600 MB) passed Redis's 512 MB limit on one value, and the
+    run failed on a dropped connection."""
+    first = train(r, shop).version
+    monkeypatch.setattr("training.publish.value_limit", lambda r: 1_000)
+    with pytest.raises(versions.PublishFailed, match="over the 0 MiB Redis takes in one value: raise its proto-max"):
+        train(r, shop)
+    assert versions.current(r) == first and r.scard(keys.STAGING) == 0
+
+
+def test_large_values_are_sent_in_pieces_and_read_whole(r, shop, monkeypatch, redis_url):
+    """Regression: at 10x RetailRocket sending the item factors (600 MB) in one piece outlasted the client's
+    socket timeout."""
+    monkeypatch.setattr("training.publish.VALUE_PIECE", 100)
+    result = train(r, shop, TrainConfig(factors=8))
+    stored = r.get(keys.item_factors(result.version))
+    assert len(stored) == result.summary["counts"]["items"] * 8 * 4  # float32 per item and factor
+    assert len(r.get(keys.item_ids(result.version)).decode().split("\n")) == result.summary["counts"]["items"]
+    client = create_app({"REDIS_URL": redis_url}).test_client()
+    answer = client.post("/v1/sessions/recommendations", json={"items": ["shoe-1"], "limit": 3}).json
+    assert answer["source"] == "session" and len(answer["items"]) == 3

@@ -118,6 +118,7 @@ def test_key_strings_are_pinned():
     assert keys.manifest("v1") == "recsvc:v:v1:{control}:manifest"
     assert keys.PUBLISH_LOCK == "recsvc:{control}:publish:lock"
     assert keys.staging_alive("v1") == "recsvc:{control}:staging:v1:alive"
+    assert keys.shards("v1") == "recsvc:v:v1:{control}:shards"
 
 
 def test_keys_seen_together_share_a_cluster_slot():
@@ -128,7 +129,8 @@ def test_keys_seen_together_share_a_cluster_slot():
 
     control = {slot(k) for k in (keys.CURRENT, keys.VERSIONS, keys.STAGING, keys.PUBLISH_LOCK)}
     control |= {slot(keys.staging_alive("v1")), slot(keys.meta("v1")), slot(keys.manifest("v1"))}
-    assert len(control) == 1  # the switch script sees them all
+    control.add(slot(keys.shards("v1")))
+    assert len(control) == 1  # the switch script and a shard's record see them all
     catalog = (keys.attrs, keys.unavailable, keys.catalog_rev, keys.attribute_types)
     assert len({slot(key("v1")) for key in catalog}) == 1  # a catalog update changes them in one transaction
     assert slot(keys.attrs("v1")) != slot(keys.attrs("v2"))  # catalogs of versions spread

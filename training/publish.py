@@ -9,6 +9,11 @@ TTL refreshed at every send), so a second run waits for the first to finish. A r
 the TTL loses the lock: its next send or its switch raises ``versions.LockLost`` and it deletes what
 it wrote. Before the switch the writer stores a manifest of what it wrote and checks it
 (``versions.missing``); the switch itself checks the token in the same script.
+
+A sharded run (``training.shards``) splits this across processes: ``stage`` writes everything but the
+user records and keeps the lock (``SHARDED_LOCK_TTL_S``); each shard resumes the version with the lock's
+token, writes its users' records and keeps its part of the manifest in Redis; the finish merges the
+parts, checks the whole version and switches, as ``commit`` does for a single process.
 """
 
 import json
@@ -17,6 +22,7 @@ import random
 import secrets
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 
@@ -28,7 +34,8 @@ from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL
 from training import catalog_triggers, retention_records, serialize
-from training.pipeline import Lists
+from training.interactions import Interactions
+from training.pipeline import Fitted, Lists, UserLists
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +45,16 @@ MSET_SIZE = 1_000
 """Keys per MSET: one command instead of a thousand is about 8x faster to send."""
 CHUNK = 5_000
 """Members per HSET, SADD or ZADD."""
+VALUE_PIECE = 16 * 2**20
+"""Bytes of a large value sent at a time: the whole of one (600 MB of item factors at 10x RetailRocket) took
+longer than the client's socket timeout to send."""
 MEMORY_SAMPLE = 500
 """Keys sampled with MEMORY USAGE for the per-user and per-item figures."""
 LOCK_TTL_S = 30.0
 """Seconds the publish lock (and the version's heartbeat) lives without a refresh; a send refreshes it."""
+SHARDED_LOCK_TTL_S = 3600.0
+"""Seconds the lock of a sharded run lives without a refresh: the coordinator takes it, every shard's send and
+the finish refresh it, so shards may wait in a queue this long between them; an abandoned run frees it after."""
 LOCK_WAIT_S = 600.0
 """Seconds a run waits for another run's publish to finish before it gives up."""
 LOCK_POLL_S = 0.2
@@ -65,22 +78,35 @@ class VersionWriter:
 
     Holds the publish lock from the start to the end of ``commit`` or ``abort``; records what it wrote
     (single keys, collection sizes, the first and last key of every MSET) for the manifest checked before the switch.
+    Given the ``token`` of a staged version's lock (a shard of a sharded run, or its finish), it resumes that
+    version instead: ``versions.StagingGone`` or ``versions.LockLost`` when it is no longer staged or the token lost
+    the lock.
     """
 
-    def __init__(self, r: redis.Redis, version: str, lock_ttl_s: float | None = None, lock_wait_s: float | None = None):
+    def __init__(
+        self,
+        r: redis.Redis,
+        version: str,
+        lock_ttl_s: float | None = None,
+        lock_wait_s: float | None = None,
+        token: str | None = None,
+    ):
         self.r = r
         self.version = version
-        self.token = f"{version}:{secrets.token_hex(8)}"
+        self.token = token or f"{version}:{secrets.token_hex(8)}"
         self.ttl_ms = int(1000 * (LOCK_TTL_S if lock_ttl_s is None else lock_ttl_s))
         self.switched = False
         self.listed: list[str] = []
         self.sizes: dict[str, list] = {}
         self.families: dict[str, int] = {}
         self.sample: list[str] = []
-        versions.upgrade_layout(r)
-        self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         self.pipe = r.pipeline(transaction=False)
         self.records = ClusterRecords(r) if is_cluster(r) else None
+        if token is not None:
+            versions.check_staged(r, version, token, self.ttl_ms)
+            return
+        versions.upgrade_layout(r)
+        self._lock(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s)
         try:
             versions.queue_refresh(self.pipe, version, self.token, self.ttl_ms)  # the heartbeat, before staging
             self.pipe.sadd(keys.STAGING, version)
@@ -117,7 +143,12 @@ class VersionWriter:
             self._send()
 
     def set(self, key: str, value: bytes | str) -> None:
-        self.pipe.set(key, value)
+        """SET a value; a large one in pieces (SET, then APPENDs), each sent within the client's timeout."""
+        data = value.encode() if isinstance(value, str) else value
+        self.pipe.set(key, data[:VALUE_PIECE])
+        for start in range(VALUE_PIECE, len(data), VALUE_PIECE):
+            self._queued()
+            self.pipe.append(key, data[start : start + VALUE_PIECE])
         self.listed.append(key)
         self._queued()
 
@@ -169,6 +200,18 @@ class VersionWriter:
         """What this version holds, as ``versions.missing`` checks it."""
         return {"keys": self.listed, "sizes": self.sizes, "families": self.families}
 
+    def part(self) -> dict:
+        """What this writer wrote, for another process's ``merge``: the manifest and the sampled record keys."""
+        return {**self.manifest(), "sample": self.sample}
+
+    def merge(self, part: dict) -> None:
+        """Count what another process wrote into this version (its ``part``) as written by this writer."""
+        self.listed += part["keys"]
+        self.sizes |= part["sizes"]
+        for family, n in part["families"].items():
+            self.families[family] = self.families.get(family, 0) + n
+        self.sample += part["sample"]
+
     def commit(self, meta: dict, keep: int) -> list[str]:
         """Write the summary and the manifest, check the version is whole, then switch the served pointer.
 
@@ -186,6 +229,12 @@ class VersionWriter:
             return versions.trim(self.r, keep)
         finally:
             versions.release_lock(self.r, self.token)
+
+    def detach(self) -> None:
+        """Drop what is queued and leave the version and the lock as they are (a shard that failed: run it again)."""
+        self.pipe.reset()
+        if self.records is not None:
+            self.records.discard()
 
     def abort(self) -> None:
         """Delete what was written and free the lock; the served version is untouched."""
@@ -217,33 +266,15 @@ def publish(
     try:
         started = time.perf_counter()
         memory_before = used_memory(r)
-        write_catalog(writer, lists)
-        n_items = writer.set_many(
-            (
-                (keys.item(version, lists.dataset.item_ids[i]), record)
-                for i, record in serialize.item_records(len(lists.dataset.item_ids), lists.also_bought, lists.similar)
-            ),
-            family="items",
-        )
+        summary = write_model(writer, lists, summary)
         user_ids = lists.dataset.events.user_ids
-        inter = lists.inter
-        n_users = writer.set_many(
-            (
-                (keys.user(version, user_ids[u]), record)
-                for u, record in serialize.user_records(
-                    lists.picks, lists.because, inter.bought, inter.recent, lists.offers, lists.offer_reasons
-                )
-            ),
-            family="users",
-        )
-        write_foldin(writer, lists)
-        triggers = write_retention(writer, lists)
+        n_users = write_users(writer, user_ids, lists.inter, lists)
         writer.flush()
-        summary = {**summary, "version": version, ALSO_BOUGHT_FILL: lists.also_bought_order.order.fill}
-        summary.setdefault("retention", {})["triggers"] = triggers
-        summary["redis_memory"] = _memory_report(
-            r, version, memory_before, user_ids, lists.dataset.item_ids, n_users, n_items
-        )
+        summary["redis_memory"] = {
+            "used_bytes": used_memory(r) - memory_before,
+            **memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users),
+            **summary["redis_memory"],
+        }
         summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
         writer.commit(summary, keep=keep)
     except BaseException:
@@ -252,7 +283,129 @@ def publish(
     return version, summary
 
 
-def write_catalog(writer: VersionWriter, lists: Lists) -> None:
+@dataclass
+class Staged:
+    """A version a sharded run staged: everything but the user records is written, and its lock is held."""
+
+    version: str
+    token: str
+    summary: dict  # the version's summary so far
+    part: dict  # what the coordinator wrote (``VersionWriter.part``)
+    memory_before: int  # Redis's used memory before the run wrote anything
+
+
+def stage(r: redis.Redis, fitted: Fitted, summary: dict, lock_wait_s: float | None = None) -> Staged:
+    """Write every list but the user records under a new staged version and keep its publish lock
+    (``SHARDED_LOCK_TTL_S``) for the shards and the finish; nothing is served."""
+    version = new_version()
+    writer = VersionWriter(r, version, lock_ttl_s=SHARDED_LOCK_TTL_S, lock_wait_s=lock_wait_s)
+    try:
+        started = time.perf_counter()
+        memory_before = used_memory(r)
+        summary = write_model(writer, fitted, summary)
+        writer.flush()
+        summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
+    except BaseException:
+        writer.abort()
+        raise
+    return Staged(version, writer.token, summary, writer.part(), memory_before)
+
+
+def publish_users(
+    r: redis.Redis, version: str, token: str, user_ids: np.ndarray, inter: Interactions, users: UserLists
+) -> dict:
+    """Write the users' records into a staged version, resumed with its lock's token; returns what was written
+    (``VersionWriter.part``). A failure leaves the version staged and the lock held, so the shard can run again."""
+    writer = VersionWriter(r, version, lock_ttl_s=SHARDED_LOCK_TTL_S, token=token)
+    try:
+        n_users = write_users(writer, user_ids, inter, users)
+        writer.flush()
+    except BaseException:
+        writer.detach()
+        raise
+    return {**writer.part(), "memory": memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users)}
+
+
+def finish(r: redis.Redis, staged: Staged, parts: list[dict], keep: int) -> dict:
+    """Merge the shards' parts into the staged version's manifest, check it whole and serve it; returns its summary.
+
+    A failure deletes the staged version and frees the lock; the served version stays as it was."""
+    started = time.perf_counter()
+    writer = VersionWriter(r, staged.version, lock_ttl_s=SHARDED_LOCK_TTL_S, token=staged.token)
+    try:
+        writer.merge(staged.part)
+        for part in parts:
+            writer.merge(part)
+        summary = dict(staged.summary)
+        memory = [part["memory"] for part in parts]
+        n_users = sum(m["user_keys"] for m in memory)
+        per_user = sum(m["bytes_per_user_key"] * m["user_keys"] for m in memory) / max(n_users, 1)
+        summary["redis_memory"] = {
+            "used_bytes": used_memory(r) - staged.memory_before,
+            "bytes_per_user_key": round(per_user),
+            "user_keys": n_users,
+            **summary["redis_memory"],
+        }
+        summary["timings_s"]["finish"] = round(time.perf_counter() - started, 3)
+        writer.commit(summary, keep=keep)
+    except BaseException:
+        writer.abort()
+        raise
+    return summary
+
+
+def hold(r: redis.Redis, version: str, token: str, done: tuple[int, dict] | None = None) -> None:
+    """Check that a sharded run's version is still staged and its lock held by ``token``, and refresh both;
+    with ``done``, (shard number, its part), record that shard as done in the same script.
+    Raises ``versions.LockLost`` or ``versions.StagingGone``."""
+    ttl_ms = int(SHARDED_LOCK_TTL_S * 1000)
+    if done is None:
+        versions.check_staged(r, version, token, ttl_ms)
+    else:
+        versions.check_staged(r, version, token, ttl_ms, shard=done[0], part=json.dumps(done[1]))
+
+
+def abandon(r: redis.Redis, version: str, token: str) -> None:
+    """Delete a staged version and free its lock, if ``token`` still holds it (``versions.LockLost`` if not)."""
+    VersionWriter(r, version, lock_ttl_s=SHARDED_LOCK_TTL_S, token=token).abort()
+
+
+def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
+    """Every key of a version but the user records; returns ``summary`` with the version, the trigger list
+    sizes and the memory of an item record added."""
+    write_catalog(writer, fitted)
+    item_ids = fitted.dataset.item_ids
+    n_items = writer.set_many(
+        (
+            (keys.item(writer.version, item_ids[i]), record)
+            for i, record in serialize.item_records(len(item_ids), fitted.also_bought, fitted.similar)
+        ),
+        family="items",
+    )
+    write_foldin(writer, fitted)
+    triggers = write_retention(writer, fitted)
+    writer.flush()
+    summary = {**summary, "version": writer.version, ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill}
+    summary.setdefault("retention", {})["triggers"] = triggers
+    sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]
+    summary["redis_memory"] = {"bytes_per_item_key": round(memory_per_key(writer.r, sample) or 0), "item_keys": n_items}
+    return summary
+
+
+def write_users(writer: VersionWriter, user_ids: np.ndarray, inter: Interactions, users: UserLists) -> int:
+    """The records of every user with any history (``user_ids`` by code); returns how many."""
+    return writer.set_many(
+        (
+            (keys.user(writer.version, user_ids[u]), record)
+            for u, record in serialize.user_records(
+                users.picks, users.because, inter.bought, inter.recent, users.offers, users.offer_reasons
+            )
+        ),
+        family="users",
+    )
+
+
+def write_catalog(writer: VersionWriter, lists: Fitted) -> None:
     """Item attributes and the types of the extra ones, hidden items, the category tree and the popular lists."""
     version, data = writer.version, lists.dataset
     writer.hash(keys.attrs(version), ((str(i), a) for i, a in enumerate(data.attrs)))
@@ -273,10 +426,16 @@ def write_catalog(writer: VersionWriter, lists: Lists) -> None:
     )
 
 
-def write_foldin(writer: VersionWriter, lists: Lists) -> None:
+def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
     """What the service needs to fold a new visitor's items into the model at request time."""
     version, config = writer.version, lists.config
     y = np.ascontiguousarray(lists.factors.item_factors, dtype="<f4")
+    limit = value_limit(writer.r)
+    if y.nbytes > limit:  # Redis would drop the connection half way through the value
+        raise versions.PublishFailed(
+            f"the item factors are {y.nbytes / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB Redis takes in one "
+            f"value: raise its proto-max-bulk-len (e.g. CONFIG SET proto-max-bulk-len 2gb) or train fewer factors"
+        )
     yty = y.T.astype(np.float64) @ y.astype(np.float64)
     writer.set(keys.item_factors(version), y.tobytes())
     writer.set(keys.item_ids(version), "\n".join(lists.dataset.item_ids.tolist()))
@@ -295,7 +454,16 @@ def write_foldin(writer: VersionWriter, lists: Lists) -> None:
     )
 
 
-def write_retention(writer: VersionWriter, lists: Lists) -> dict[str, int]:
+def value_limit(r: redis.Redis) -> int:
+    """The largest value Redis takes (``proto-max-bulk-len``; its default of 512 MiB where CONFIG is refused)."""
+    try:
+        found = r.config_get("proto-max-bulk-len")
+        return int(next(iter(found.values())))
+    except (redis.ResponseError, StopIteration, ValueError):
+        return 512 * 2**20
+
+
+def write_retention(writer: VersionWriter, lists: Fitted) -> dict[str, int]:
     """Buy-again records, profiles and trigger lists; returns each trigger list's size."""
     version, data, retained = writer.version, lists.dataset, lists.retention
     user_ids = data.events.user_ids
@@ -333,19 +501,12 @@ def memory_per_key(r: redis.Redis, keys_sample: list[str]) -> float | None:
     return sum(sizes) / len(sizes) if sizes else None
 
 
-def _memory_report(r, version, before, user_ids, item_ids, n_users, n_items) -> dict:
-    """Redis memory of the new version, in all and per user and item."""
+def memory_per_user(r: redis.Redis, sample: list[str], n_users: int) -> dict:
+    """The memory of a user record (``MEMORY USAGE`` of the sampled keys) and how many were written."""
+    return {"bytes_per_user_key": round(memory_per_key(r, sample) or 0), "user_keys": n_users}
+
+
+def _sampled(ids: np.ndarray) -> list:
+    """Up to MEMORY_SAMPLE of the ids, drawn the same way every run."""
     rng = random.Random(0)
-    users = [
-        keys.user(version, user_ids[i]) for i in rng.sample(range(len(user_ids)), min(MEMORY_SAMPLE, len(user_ids)))
-    ]
-    items = [
-        keys.item(version, item_ids[i]) for i in rng.sample(range(len(item_ids)), min(MEMORY_SAMPLE, len(item_ids)))
-    ]
-    return {
-        "used_bytes": used_memory(r) - before,
-        "bytes_per_user_key": round(memory_per_key(r, users) or 0),
-        "bytes_per_item_key": round(memory_per_key(r, items) or 0),
-        "user_keys": n_users,
-        "item_keys": n_items,
-    }
+    return [ids[i] for i in rng.sample(range(len(ids)), min(MEMORY_SAMPLE, len(ids)))]

@@ -1,22 +1,29 @@
-"""The training run: read, build every list, publish; the served model changes only at the end."""
+"""The training run: read, build every list, publish; the served model changes only at the end.
+
+In one process (``train``), or sharded (``training.shards``): ``stage`` fits and stages everything but
+the user records and saves the state, each ``score_shard`` writes one shard's users, and ``finish``
+checks the whole version and serves it. ``abandon`` gives a sharded run up.
+"""
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import redis
 
+from recsvc.contract import versions
 from recsvc.contract.events import EVENTS
-from training import pipeline
+from training import pipeline, publish, shards
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
 from training.inputs.readers import BadRows
 from training.inputs.stream import read_stream, trim_consumed
-from training.publish import publish
 
-__all__ = ["Inputs", "TrainResult", "train"]
+__all__ = ["Inputs", "TrainResult", "train", "stage", "score_shard", "finish", "abandon"]
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +54,133 @@ def train(
     if offline_metrics is not None:
         summary["offline_metrics"] = offline_metrics
     summary["timings_s"] = dict(timer.steps)
-    version, summary = publish(r, lists, summary, keep=config.versions_kept)
+    version, summary = publish.publish(r, lists, summary, keep=config.versions_kept)
     if last_streamed is not None:  # published: what this run read from the stream is learned
         summary["counts"]["stream_events_trimmed"] = trim_consumed(r, last_streamed)
     summary["timings_s"]["total"] = timer.total()
     return TrainResult(version=version, summary=summary, bad_rows=data.bad)
 
 
-def summary_of(lists: pipeline.Lists) -> dict:
+def stage(
+    r: redis.Redis,
+    inputs: Inputs,
+    state: Path,
+    n_shards: int,
+    config: TrainConfig = TrainConfig(),
+    offline_metrics: dict | None = None,
+) -> TrainResult:
+    """Fit, stage a new version with everything but the user records and save the state its ``n_shards`` shards
+    read into the folder ``state``; the version's publish lock stays held (``publish.SHARDED_LOCK_TTL_S``).
+
+    Nothing is served until ``finish``. Bad input raises InputError before any write."""
+    started, timer = time.time(), pipeline.Timer()
+    streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
+    data = dataset.read(inputs, stream=streamed)
+    timer.step("read")
+    fitted = pipeline.fit(data, config)
+    timer.steps.update(fitted.timings_s)
+    timer.mark()
+    scorer = pipeline.scorer_of(fitted)
+    timer.step("scorer")
+    summary = summary_of(fitted)
+    if offline_metrics is not None:
+        summary["offline_metrics"] = offline_metrics
+    summary["timings_s"] = dict(timer.steps)
+    staged = publish.stage(r, fitted, summary)  # times itself: "publish"
+    timer.mark()
+    try:
+        run = shards.Run(
+            version=staged.version,
+            token=staged.token,
+            shards=n_shards,
+            config=config.to_dict(),
+            order=fitted.order if isinstance(fitted.order, str) else "learned",
+            fingerprint=shards.fingerprint(data),
+            summary=staged.summary,
+            part=staged.part,
+            memory_before=staged.memory_before,
+            started_at=started,
+            chunk=scorer.chunk,
+            last_streamed=last_streamed,
+        )
+        shards.save_arrays(state, run, fitted, scorer)
+        timer.step("state")
+        run.summary["timings_s"] |= {"state": timer.steps["state"], "coordinator": timer.total()}
+        shards.save_run(state, run)
+    except BaseException:
+        publish.abandon(r, staged.version, staged.token)
+        raise
+    return TrainResult(version=staged.version, summary=run.summary, bad_rows=data.bad)
+
+
+def score_shard(r: redis.Redis, state: Path, number: int, n_shards: int) -> dict:
+    """Score shard ``number`` of ``n_shards`` of the run saved in ``state`` and write its users' records into the
+    staged version; returns its part of the manifest with its timings. Running a shard again rewrites the same keys.
+
+    Raises shards.StateError for a state that does not fit, versions.LockLost or StagingGone when the run is over."""
+    timer = pipeline.Timer()
+    run = shards.load_run(state)
+    if n_shards != run.shards or not 0 <= number < n_shards:
+        raise shards.StateError(
+            f"shard {number}/{n_shards} is not one of this run's: it has shards 0/{run.shards} to "
+            f"{run.shards - 1}/{run.shards}"
+        )
+    publish.hold(r, run.version, run.token)  # before the work: the run may be over
+    shard = shards.load_shard(state, run, number)
+    timer.step("load")
+    inter = shard.scorer.gens.inter
+    users = pipeline.user_lists(shard.scorer, pipeline.active_users(inter, shard.scorer.config))
+    timer.step("picks")
+    part = publish.publish_users(r, run.version, run.token, shard.user_ids, inter, users)
+    timer.step("publish")
+    part["seconds"] = {**timer.steps, "total": timer.total()}
+    part["users_with_picks"] = int((users.picks.lengths() > 0).sum())
+    publish.hold(r, run.version, run.token, done=(number, part))
+    return part
+
+
+def finish(r: redis.Redis, state: Path) -> TrainResult:
+    """Serve the version of the sharded run saved in ``state`` once all its shards are done: merge their parts into
+    the manifest, write the summary, check the version whole, switch, trim and free the lock.
+
+    Raises shards.StateError (nothing changed) while a shard is not done; a failure after that deletes the staged
+    version and frees the lock, and the served version stays as it was."""
+    run = shards.load_run(state)
+    publish.hold(r, run.version, run.token)
+    parts = versions.shard_parts(r, run.version)
+    pending = [str(k) for k in range(run.shards) if k not in parts]
+    if pending:
+        raise shards.StateError(
+            f"{'shards' if len(pending) > 1 else 'shard'} {', '.join(pending)} of {run.shards} not done yet: run "
+            f"recsvc train --state DIR --shard K/{run.shards} for each, then --finish"
+        )
+    summary = run.summary
+    seconds = [parts[k].pop("seconds") for k in range(run.shards)]
+    summary["sharding"] = {"shards": run.shards, "fingerprint": run.fingerprint, "shard_s": seconds}
+    timings = summary["timings_s"]
+    timings["shards"] = max(s["total"] for s in seconds)
+    timings["total"] = round(time.time() - run.started_at, 3)
+    summary = publish.finish(
+        r,
+        publish.Staged(run.version, run.token, summary, run.part, run.memory_before),
+        [parts[k] for k in range(run.shards)],
+        keep=run.train_config().versions_kept,
+    )
+    if run.last_streamed is not None:
+        summary["counts"]["stream_events_trimmed"] = trim_consumed(r, run.last_streamed)
+    return TrainResult(version=run.version, summary=summary)
+
+
+def abandon(r: redis.Redis, state: Path) -> str:
+    """Give up the sharded run saved in ``state``: delete its staged version and free the lock; returns the version."""
+    run = shards.load_run(state)
+    publish.abandon(r, run.version, run.token)
+    return run.version
+
+
+def summary_of(fitted: pipeline.Fitted) -> dict:
     """The version's summary: when, on what, with which parameters (``GET /v1/model``)."""
+    lists = fitted
     data, events = lists.dataset, lists.dataset.events
     counts = np.bincount(events.event, minlength=len(EVENTS))
     return {

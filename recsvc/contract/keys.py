@@ -60,6 +60,15 @@ def manifest(version: str) -> str:
     return f"{version_prefix(version)}{{control}}:manifest"
 
 
+def shards(version: str) -> str:
+    """hash: shard number -> JSON of what the shard wrote (``{"keys", "sizes", "families", "sample", "seconds"}``).
+
+    A sharded run's record of its finished shards: written by each shard (``versions.record_shard``, only while
+    its run holds the publish lock), read by the finish, which merges the parts into the manifest once all N are
+    there. In the ``{control}`` slot with the lock, so the check and the write are one script."""
+    return f"{version_prefix(version)}{{control}}:shards"
+
+
 def user(version: str, user_id: str) -> str:
     """string, ``records.UserRecord``: a user's picks, purchases, recent items and category offers."""
     return f"{version_prefix(version)}u:{user_id}"

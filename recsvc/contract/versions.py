@@ -36,6 +36,16 @@ return 1
 """
 """Serve a version only while the lock holds this token and the version's meta and manifest exist."""
 
+_STAGED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return -1 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+if #KEYS > 3 then redis.call('HSET', KEYS[4], ARGV[4], ARGV[5]) end
+return 1
+"""
+"""While the lock holds this token and the version is staged: refresh both, and record a shard's part if given."""
+
 _MOVE = """
 local moved = 0
 for i = 1, #KEYS, 2 do
@@ -80,6 +90,10 @@ class LockLost(PublishFailed):
     """The publish lock expired and may be another run's: this run must not switch the pointer."""
 
 
+class StagingGone(PublishFailed):
+    """A sharded run's version is no longer staged: it was served, or deleted after its run failed or expired."""
+
+
 class IncompleteVersion(PublishFailed):
     """A version misses keys its manifest lists: it must not be (or is not fit to be) served."""
 
@@ -102,6 +116,31 @@ def queue_refresh(pipe, version: str, token: str, ttl_ms: int) -> None:
     """Queue on ``pipe`` the refresh of the lock and of ``version``'s heartbeat (its result: 1 if held, else 0)."""
     # EVAL as a plain command: cluster pipelines have no eval(), and route it by its keys' one slot
     pipe.execute_command("EVAL", _REFRESH, 2, keys.PUBLISH_LOCK, keys.staging_alive(version), token, ttl_ms)
+
+
+def check_staged(
+    r: redis.Redis, version: str, token: str, ttl_ms: int, shard: int | None = None, part: str | None = None
+) -> None:
+    """Check that ``version`` is staged and ``token`` holds the publish lock, refreshing both for ``ttl_ms``;
+    with ``shard``, record its ``part`` (JSON) in ``keys.shards`` in the same script. Raises LockLost or
+    StagingGone."""
+    names = [keys.PUBLISH_LOCK, keys.staging_alive(version), keys.STAGING]
+    args: list = [token, ttl_ms, version]
+    if shard is not None:
+        names.append(keys.shards(version))
+        args += [shard, part]
+    done = r.eval(_STAGED, len(names), *names, *args)
+    if done == 0:
+        holder, _ = lock_holder(r)
+        taken = f"is held by {holder}" if holder else "expired"
+        raise LockLost(f"the publish lock of version {version} {taken}; not served")
+    if done == -1:
+        raise StagingGone(f"version {version} is no longer staged (served, or deleted after its run failed)")
+
+
+def shard_parts(r: redis.Redis, version: str) -> dict[int, dict]:
+    """The parts the finished shards of a sharded run recorded (``check_staged``), by shard number."""
+    return {int(k): json.loads(v) for k, v in r.hgetall(keys.shards(version)).items()}
 
 
 def release_lock(r: redis.Redis, token: str) -> bool:
