@@ -161,7 +161,7 @@ def main() -> None:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)
         # at scale 10 the item factors are one value of 600 MB, past Redis's default limit of 512 MB a value
-        server = None if args.redis_url else common.RedisServer(args=("--proto-max-bulk-len", "2gb")).start()
+        server = None if args.redis_url else common.RedisServer().start()
         url = args.redis_url or server.url
         runs = []
         try:

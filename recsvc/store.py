@@ -380,7 +380,7 @@ class ModelStore:
         if not cache.foldin_loaded:
             from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
 
-            cache.foldin = FoldIn.decode(get_many(self._redis, FoldIn.keys_of(version)))
+            cache.foldin = FoldIn.load(self._redis, version)
             cache.foldin_loaded = True
         return cache.foldin
 

@@ -430,14 +430,11 @@ def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
     """What the service needs to fold a new visitor's items into the model at request time."""
     version, config = writer.version, lists.config
     y = np.ascontiguousarray(lists.factors.item_factors, dtype="<f4")
-    limit = value_limit(writer.r)
-    if y.nbytes > limit:  # Redis would drop the connection half way through the value
-        raise versions.PublishFailed(
-            f"the item factors are {y.nbytes / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB Redis takes in one "
-            f"value: raise its proto-max-bulk-len (e.g. CONFIG SET proto-max-bulk-len 2gb) or train fewer factors"
-        )
     yty = y.T.astype(np.float64) @ y.astype(np.float64)
-    writer.set(keys.item_factors(version), y.tobytes())
+    rows = max(1, keys.FACTORS_PART_BYTES // max(1, y.shape[1] * 4))  # items a part holds
+    starts = range(0, max(len(y), 1), rows)
+    for part, start in enumerate(starts):
+        writer.set(keys.item_factors(version, part), y[start : start + rows].tobytes())
     writer.set(keys.item_ids(version), "\n".join(lists.dataset.item_ids.tolist()))
     writer.set(keys.pool(version), np.asarray(lists.pool, dtype="<u4").tobytes())
     writer.set(
@@ -445,6 +442,7 @@ def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
         json.dumps(
             {
                 "factors": int(y.shape[1]),
+                "factor_parts": len(starts),
                 "regularization": config.regularization,
                 "alpha": config.alpha,
                 "event_weights": config.event_weights,
@@ -452,15 +450,6 @@ def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
             }
         ),
     )
-
-
-def value_limit(r: redis.Redis) -> int:
-    """The largest value Redis takes (``proto-max-bulk-len``; its default of 512 MiB where CONFIG is refused)."""
-    try:
-        found = r.config_get("proto-max-bulk-len")
-        return int(next(iter(found.values())))
-    except (redis.ResponseError, StopIteration, ValueError):
-        return 512 * 2**20
 
 
 def write_retention(writer: VersionWriter, lists: Fitted) -> dict[str, int]:

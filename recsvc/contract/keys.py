@@ -123,11 +123,18 @@ def popular(version: str, category_id: str | None = None) -> str:
 # -- fold-in: what the service needs to compute picks at request time (see ``recsvc.read.foldin``) --
 
 
-def item_factors(version: str) -> str:
-    """string, float32 little-endian, items x factors row-major: ALS item factors by item index.
+def item_factors(version: str, part: int = 0) -> str:
+    """string, float32 little-endian, items x factors row-major: ALS item factors by item index, in parts of at
+    most ``FACTORS_PART_BYTES`` (``foldin``'s ``factor_parts`` says how many; part 0 keeps the name a version
+    written in one part has).
 
-    Written by the trainer; read once per version per process by the service for session picks."""
-    return f"{version_prefix(version)}item_factors"
+    Written by the trainer; read once per version per process by the service for session picks, a part a time."""
+    return f"{version_prefix(version)}item_factors" + (f":{part}" if part else "")
+
+
+FACTORS_PART_BYTES = 64 * 2**20
+"""Bytes of one part of the item factors: far under what Redis takes in one value (512 MiB by default) and read
+within the service's timeout (at 10x RetailRocket the factors are 600 MB)."""
 
 
 def item_ids(version: str) -> str:

@@ -10,7 +10,7 @@ here only; the tables are loaded once per version per process.
 """
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,20 +36,23 @@ class FoldIn:
     alpha: float
     weights: np.ndarray  # per event code
 
-    @staticmethod
-    def keys_of(version: str) -> list[str]:
-        """The keys the tables are read from, in the order ``decode`` takes their values."""
-        return [keys.item_factors(version), keys.item_ids(version), keys.pool(version), keys.foldin(version)]
-
     @classmethod
     def load(cls, r: redis.Redis, version: str) -> "FoldIn | None":
-        """The version's tables read from ``r``, or None when the trainer did not publish them."""
-        return cls.decode(get_many(r, cls.keys_of(version)))
+        """The version's tables read from ``r``, or None when the trainer did not publish them: the small ones in
+        one round trip, then the item factors a part at a time (each well within a request's timeout)."""
+        raw_meta, raw_ids, raw_pool = get_many(r, [keys.foldin(version), keys.item_ids(version), keys.pool(version)])
+        if raw_meta is None:
+            return None
+        parts = [r.get(keys.item_factors(version, n)) for n in range(json.loads(raw_meta).get("factor_parts", 1))]
+        if any(part is None for part in parts):
+            return None
+        return cls.decode(b"".join(parts), raw_ids, raw_pool, raw_meta)
 
     @classmethod
-    def decode(cls, values: Sequence[bytes | None]) -> "FoldIn | None":
-        """The tables from the values of ``keys_of(version)``, or None when one is missing."""
-        raw_factors, raw_ids, raw_pool, raw_meta = values
+    def decode(
+        cls, raw_factors: bytes | None, raw_ids: bytes | None, raw_pool: bytes | None, raw_meta: bytes | None
+    ) -> "FoldIn | None":
+        """The tables from their stored values, or None when one is missing."""
         if raw_factors is None or raw_ids is None or raw_pool is None or raw_meta is None:
             return None
         meta = json.loads(raw_meta)
