@@ -120,6 +120,11 @@ def paired_purchases_shop(n_users: int = 1500, seed: int = 0) -> Events:
         day = rng.uniform(0, 50)
         rows += [(day, u, first, PURCHASE), (day + rng.uniform(2, 8), u, first + 1, PURCHASE)]
         rows += [(day - 1, u, (first + d) % n_items, ADDTOCART) for d in (2, 2, 4, 4)]
+    return events_of(rows, n_users, n_items)
+
+
+def events_of(rows: list[tuple], n_users: int, n_items: int) -> Events:
+    """Events from (day, user code, item code, event code) rows."""
     days, users, items, kinds = (np.array(c) for c in zip(*sorted(rows)))
     return Events(
         timestamp=(1_700_000_000 + days * DAY).astype(np.int64),
@@ -187,16 +192,7 @@ def staples_shop(n_users: int = 1500, seed: int = 1) -> Events:
         rows += [(day + 1, u, int(rng.integers(5, n_items)), PURCHASE)]
         later = rng.uniform(52, 60)
         rows += [(later, u, int(staples[2]), PURCHASE), (later, u, int(rng.integers(5, n_items)), PURCHASE)]
-    days, users, items, kinds = (np.array(c) for c in zip(*sorted(rows)))
-    return Events(
-        timestamp=(1_700_000_000 + days * DAY).astype(np.int64),
-        user=users.astype(np.int32),
-        item=items.astype(np.int32),
-        event=kinds.astype(np.int8),
-        quantity=np.ones(len(rows), np.int32),
-        user_ids=np.array([f"u{u}" for u in range(n_users)]),
-        item_ids=np.array([f"i{i}" for i in range(n_items)]),
-    )
+    return events_of(rows, n_users, n_items)
 
 
 def test_best_sellers_fill_the_lists_only_where_the_window_shows_they_are_bought():
