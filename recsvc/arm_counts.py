@@ -71,13 +71,7 @@ class ArmCounts:
 
     def report(self, experiment: Experiment) -> dict:
         """Each arm's figures with 95% intervals, and each arm against the first (the control)."""
-        state = {
-            "name": experiment.name,
-            "running": experiment.running,
-            "started_at": experiment.started_at,
-            "stopped_at": experiment.stopped_at,
-            "promoted": experiment.promoted,
-        }
+        state = experiment.state()
         if experiment.final is not None:  # stopped: the figures as they were then
             return {**experiment.final, **state}
         pipe = self._redis.pipeline(transaction=False)

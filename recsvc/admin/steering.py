@@ -129,7 +129,8 @@ def stop_experiment(
 ) -> tuple[Experiment, list[str]]:
     """Stop a running experiment and keep its figures; with ``promote``, that arm's version is served and its
     rule set becomes the default one. Returns the stopped experiment and what the promotion changed."""
-    experiment = steering(r).experiment(name)
+    stored = steering(r)
+    experiment = stored.experiment(name)
     if experiment is None:
         raise ExperimentError(f"no experiment called {name!r}; see `recsvc experiment list`")
     if not experiment.running:
@@ -151,16 +152,15 @@ def stop_experiment(
             pipe.set(keys.CURRENT, winner.version)
             changes.append(f"serving version {winner.version}")
         if winner.rules != DEFAULT_VARIANT:
-            changes.append(_promote_rules(r, pipe, winner.rules))
+            changes.append(_promote_rules(pipe, stored.rules.rules, winner.rules))
     pipe.incr(keys.STEERING_REV)
     pipe.execute()
     counts.forget(experiment)
     return stopped, changes
 
 
-def _promote_rules(r: redis.Redis, pipe, variant: str) -> str:
+def _promote_rules(pipe, stored: Sequence[Rule], variant: str) -> str:
     """Queue on ``pipe``: the rules of ``variant`` become the default rule set, replacing it."""
-    stored = steering(r).rules.rules
     old = [rule for rule in stored if rule.variant == DEFAULT_VARIANT]
     new = [rule for rule in stored if rule.variant == variant]
     if old:

@@ -115,7 +115,7 @@ def count_events(events: list[dict[str, str]]) -> None:
 
 def _count_for_arms(events: list[dict[str, str]]) -> None:
     store = current_app.extensions["recsvc"].store
-    store.version()  # the experiments as they are now
+    version = store.version()  # and the experiments as they are now
     experiment = store.steering.running
     if experiment is None:
         return
@@ -127,7 +127,7 @@ def _count_for_arms(events: list[dict[str, str]]) -> None:
         if fields["event"] == "view" and arm is not None:
             counts.reported(experiment.name, arm, "click")
         elif fields["event"] == "purchase":
-            revenue = _price(store, fields["item_id"]) * int(fields.get("quantity", "1"))
+            revenue = _price(store, version, fields["item_id"]) * int(fields.get("quantity", "1"))
             purchases.append(Purchase(fields["user_id"], revenue, arm))
     counts.purchased(experiment, purchases)
 
@@ -144,9 +144,8 @@ def count_report(rec_id: str, kind: str) -> None:
         ArmCounts(store.redis).reported(tagged[0], tagged[1], kind)
 
 
-def _price(store, item_id: str) -> float:
-    """The item's catalog price in the served version, 0 where it has none."""
-    version = store.version()
+def _price(store, version: str, item_id: str) -> float:
+    """The item's catalog price in ``version``, 0 where it has none."""
     index = store.item_index(version, item_id)
     attrs = store.attrs(version, [index])[0] if index is not None else None
     price = (attrs or {}).get("price")

@@ -249,11 +249,7 @@ def stop_experiment(name: str) -> ResponseReturnValue:
 
 def _summary(experiment: Experiment) -> dict:
     return {
-        "name": experiment.name,
-        "running": experiment.running,
-        "started_at": experiment.started_at,
-        "stopped_at": experiment.stopped_at,
-        "promoted": experiment.promoted,
+        **experiment.state(),
         "arms": [
             {"name": a.name, "version": a.version, "rules": a.rules, "share": round(a.share, 4)}
             for a in experiment.arms

@@ -74,6 +74,16 @@ class Experiment:
                 return arm
         raise ExperimentError(f"experiment {self.name!r} has no arm {name!r} (arms: {', '.join(self.arm_names)})")
 
+    def state(self) -> dict:
+        """Its name, whether it runs, when it started and stopped, and the arm it promoted."""
+        return {
+            "name": self.name,
+            "running": self.running,
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "promoted": self.promoted,
+        }
+
     @property
     def arm_names(self) -> list[str]:
         return [a.name for a in self.arms]

@@ -11,6 +11,7 @@ filters drop items as they come; with boosts or a diversity rule the list takes 
 ``finish`` gives the list and ``fired`` names the rules that changed it.
 """
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -114,15 +115,7 @@ class Listing:
                 continue
             if ruled and not self._admits(item):
                 continue
-            items.append(
-                {
-                    "item_id": item.item_id,
-                    "score": round(float(score), 4),
-                    "category_id": item.category_id,
-                    "reason": reason,
-                    **item.attributes,
-                }
-            )
+            items.append(entry(item, score, reason))
             if ruled:
                 self._facts.append(item)
 
@@ -137,21 +130,18 @@ class Listing:
         if diversity is not None:
             seen = self._per_category.get(item.category_id, 0)
             # over the cap only a boosted item may wait in the pool: the order after boosts decides
-            if seen >= diversity.max_per_category and not self._boost(item) > 1:
+            if seen >= diversity.max_per_category and not _factor(self._boosts(item)) > 1:
                 self.fired.add(diversity.name)
                 return False
             self._per_category[item.category_id] = seen + 1
         return True
 
-    def _boost(self, item: ShownItem) -> float:
-        """The product of the factors of the boost and bury rules the item matches."""
-        factor = 1.0
-        if self.rules.boosts:
-            ancestors = self.store.ancestors(self.version, item.category_id)
-            for rule in self.rules.boosts:
-                if rule.matches(item.facts, ancestors):
-                    factor *= rule.factor
-        return factor
+    def _boosts(self, item: ShownItem) -> list[Rule]:
+        """The boost and bury rules the item matches."""
+        if not self.rules.boosts:
+            return []
+        ancestors = self._ancestors(item)
+        return [rule for rule in self.rules.boosts if rule.matches(item.facts, ancestors)]
 
     def finish(self) -> list[dict]:
         """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
@@ -169,10 +159,11 @@ class Listing:
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
         ranked = []
         for rank, (out, item) in enumerate(zip(self.items, self._facts)):
-            factor = self._boost(item)
-            if factor != 1.0:
+            matched = self._boosts(item)
+            factor = _factor(matched)
+            if matched:
                 out["score"] = round(out["score"] * factor, 4)
-                self.fired.update(r.name for r in self.rules.boosts if r.matches(item.facts, self._ancestors(item)))
+                self.fired.update(rule.name for rule in matched)
             ranked.append((factor / (1 + rank), rank, out, item))
         ranked.sort(key=lambda entry: (-entry[0], entry[1]))
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
@@ -206,17 +197,26 @@ class Listing:
             del self.items[placed]
         position = min(rule.position, len(self.items) + 1) - 1
         neighbour = self.items[position] if position < len(self.items) else (self.items[-1] if self.items else None)
-        out = {
-            "item_id": item.item_id,
-            "score": neighbour["score"] if neighbour else 0.0,
-            "category_id": item.category_id,
-            "reason": PROMOTED,
-        }
-        out.update(item.attributes)
-        self.items.insert(position, out)
+        self.items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))
         del self.items[self.limit :]
         self.blocked.add(index)
         self.fired.add(rule.name)
+
+
+def entry(item: ShownItem, score: float, reason: dict) -> dict:
+    """An item of an answer: its id, score, category and reason, then the catalog attributes it shows."""
+    return {
+        "item_id": item.item_id,
+        "score": round(float(score), 4),
+        "category_id": item.category_id,
+        "reason": reason,
+        **item.attributes,
+    }
+
+
+def _factor(rules: Sequence[Rule]) -> float:
+    """The product of the factors of boost and bury rules."""
+    return math.prod(rule.factor for rule in rules)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:
