@@ -176,6 +176,7 @@ def train_in_jobs(r, inputs, config, metrics, args):
 
 def shard_process(url: str, state: Path, number: int, shards: int, threads: int) -> dict:
     """One shard of ``--jobs``, in a child process: its own connection, ``threads`` threads for BLAS and OpenMP."""
+    import lightgbm  # noqa: F401  first: the limit reaches only the OpenMP runtime already loaded (LightGBM's)
     from threadpoolctl import threadpool_limits
 
     from training.train import score_shard

@@ -10,6 +10,7 @@ from training.inputs.dataset import assemble
 from training.inputs.readers import EVENTS, Catalog, Events
 from training.lists import candidates, generators
 from training.lists.candidates import CodedCatalog
+from training.model import Factors
 
 DAY = 86_400
 NOW = 1_700_000_000
@@ -198,3 +199,21 @@ def test_a_history_built_without_its_latest_lists_weighs_the_same():
     assert (full.strength != bare.strength).nnz == 0
     assert np.array_equal(full.popularity, bare.popularity)
     assert bare.recent.values.size == 0 and bare.bought.values.size == 0 and bare.recent.rows == full.recent.rows
+
+
+def test_similar_items_computed_a_few_items_at_a_time_are_the_same_lists(monkeypatch):
+    rng = np.random.default_rng(1)
+    item_factors = rng.standard_normal((40, 4)).astype(np.float32)
+    item_factors[[3, 17]] = 0.0  # items no fitted user touched: no list
+    factors = Factors(np.arange(2), np.zeros((2, 4), np.float32), item_factors)
+    pool = np.arange(0, 40, 2)
+    whole = candidates.similar_items(factors, pool, 5)
+    monkeypatch.setattr(candidates, "SIMILAR_BLOCK", 7)
+    blocks = candidates.similar_items(factors, pool, 5)
+    assert whole.lengths()[[3, 17]].tolist() == [0, 0] and whole.lengths().max() == 5
+    assert np.array_equal(whole.indptr, blocks.indptr) and np.array_equal(whole.values, blocks.values)
+    assert np.array_equal(whole.scores, blocks.scores)
+    unit = item_factors / np.maximum(np.linalg.norm(item_factors, axis=1, keepdims=True), 1e-12)
+    cosine = unit[8] @ unit[pool].T
+    cosine[pool == 8] = -np.inf  # not its own neighbour
+    assert whole.row(8)[0].tolist() == pool[np.argsort(-cosine)[:5]].tolist()

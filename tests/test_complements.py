@@ -227,3 +227,17 @@ def test_the_service_fills_also_bought_as_the_version_says(shop_model, redis_url
         assert filled[: len(entries)] == entries and set(filled[len(entries) :]) == {"popular"}
     finally:
         r.set(keys.meta(shop_model.version), json.dumps(meta))
+
+
+def test_substitutes_ranked_a_few_items_at_a_time_are_the_same_lists(monkeypatch):
+    rng = np.random.default_rng(2)
+    n = 30
+    similar = Ragged(np.arange(0, 4 * n + 1, 4), rng.integers(0, n, 4 * n), rng.random(4 * n).astype(np.float32))
+    co_viewed = sp.random(n, n, density=0.2, random_state=3, format="coo", dtype=np.float32)
+    shop = catalogue(rng.integers(0, 3, n).tolist())
+    whole = substitutes(similar, co_viewed, shop, boost=2.0, k=6)
+    monkeypatch.setattr(complements, "SUBSTITUTE_BLOCK", 4)
+    blocks = substitutes(similar, co_viewed, shop, boost=2.0, k=6)
+    assert whole.lengths().max() == 6
+    assert np.array_equal(whole.indptr, blocks.indptr) and np.array_equal(whole.values, blocks.values)
+    assert np.allclose(whole.scores, blocks.scores)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from training import interactions, model
+from training import interactions, memory, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.interactions import Interactions
@@ -67,7 +67,8 @@ class Lists(Fitted, UserLists):
 
 
 class Timer:
-    """Seconds per named step, logged as they end with the process's peak memory so far."""
+    """Seconds per named step, logged as they end with the process's peak memory so far; each step's freed
+    memory is given back to the system as it ends."""
 
     def __init__(self) -> None:
         self.start = self.last = time.perf_counter()
@@ -77,6 +78,7 @@ class Timer:
         now = time.perf_counter()
         self.steps[name] = round(now - self.last, 3)
         self.last = now
+        memory.give_back()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
         log.info("%s: %.2f s (peak memory %.2f GiB)", name, self.steps[name], peak)
 
@@ -108,10 +110,12 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     factors = model.fit(inter.strength, config)
     timer.step("fit")
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
-    similar = candidates.similar_items(factors, pool, config.neighbours_per_item)
-    alternatives = complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user)
     similar = complements.substitutes(
-        similar, alternatives, catalogue, config.substitute_boost, config.neighbours_per_item
+        candidates.similar_items(factors, pool, config.neighbours_per_item),
+        complements.co_viewed_alternatives(inter.strength, catalogue, config.recent_per_user),
+        catalogue,
+        config.substitute_boost,
+        config.neighbours_per_item,
     )
     timer.step("similar")
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
@@ -125,6 +129,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
             "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
         )
     )
+    del hold  # a copy of the history: freed before the next steps' peaks
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item, also_order.order)
     also = complements.also_bought_blend(
         also, neighbours, catalogue, config, config.neighbours_per_item, also_order.order

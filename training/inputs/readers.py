@@ -236,9 +236,37 @@ def read_events(
     """Read and validate events from files, from a table of streamed events, or both; raise InputError
     when nothing can be trained on. ``stream`` has the contract's column names as strings."""
     bad = BadRows(strict=strict)
+    table, sources, lines, label = _event_table(path, preset, stream, bad)
+    ids, codes, ts, qty = _valid_rows(table, sources, lines, bad, label)  # the raw table is freed on return
+    del table
+    if not np.isin(codes, (VIEW, PURCHASE)).any():
+        raise InputError(f"{label}: no purchases or views to learn from")
+    user, user_ids = _coded(ids["user_id"])
+    item, item_ids = _coded(ids["item_id"])
+    categories = {}
+    if "category_id" in ids.column_names:
+        pairs = pa.table({"i": ids["item_id"], "c": ids["category_id"]}).group_by("i").aggregate([("c", "max")])
+        categories = dict(zip(pairs["i"].to_pylist(), pairs["c_max"].to_pylist()))
+    del ids
+    events = Events(
+        timestamp=ts,
+        user=user,
+        item=item,
+        event=codes.astype(np.int8),
+        quantity=np.minimum(qty, 10_000).astype(np.int32),
+        user_ids=user_ids.to_numpy(zero_copy_only=False),
+        item_ids=item_ids.to_numpy(zero_copy_only=False),
+        item_categories={k: v for k, v in categories.items() if v},
+    )
+    return events, bad
+
+
+def _event_table(
+    path: Path | None, preset: Preset, stream: pa.Table | None, bad: BadRows
+) -> tuple[pa.Table, list[str], list[np.ndarray], str]:
+    """Every source's events as one table of strings, with each part's source name and line numbers."""
     parts: list[pa.Table] = []
-    lines: list[np.ndarray] = []
-    names: list[np.ndarray] = []  # per part, its source number for each row
+    lines: list[np.ndarray] = []  # per part, the line (or entry) number of each row
     files = input_files(path) if path is not None else []
     sources = [f.name for f in files]
     label = str(path) if path is not None else "the event stream"
@@ -252,31 +280,36 @@ def read_events(
                 " (need timestamp, user_id, item_id, event; or pass --preset)"
             )
         keep = [c for c in (*EVENT_COLUMNS, "quantity", "category_id") if c in table.column_names]
-        parts.append(table.select(keep))
+        parts.append(table.select(keep))  # the other columns are freed with ``t``
         lines.append(t.lines)
-        names.append(np.full(table.num_rows, len(names), dtype=np.int32))
     if stream is not None:
         label = f"{path} and the event stream" if path is not None else label
         sources.append("event stream")
         parts.append(stream)
         lines.append(np.arange(1, stream.num_rows + 1))
-        names.append(np.full(stream.num_rows, len(names), dtype=np.int32))
     if not parts or sum(p.num_rows for p in parts) == 0:
         raise InputError(f"{label}: no events")
     table = pa.concat_tables(parts, promote_options="default")
     if "quantity" in table.column_names:  # a source without quantities: one of each
         table = table.set_column(table.column_names.index("quantity"), "quantity", pc.fill_null(table["quantity"], ""))
-    line = np.concatenate(lines)
-    file_of = np.concatenate(names)
+    return table, sources, lines, label
+
+
+def _valid_rows(
+    table: pa.Table, sources: list[str], lines: list[np.ndarray], bad: BadRows, label: str
+) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+    """The valid rows: their trimmed ids (and categories), event codes, unix seconds and quantities; the others
+    counted in ``bad``, the first few with their line."""
+    part_starts = np.cumsum([0] + [len(numbers) for numbers in lines])
 
     def reject(mask: np.ndarray, reason_of) -> None:
         """Count the rows in mask as bad, with the first few as examples."""
         rows = np.flatnonzero(mask)
         for r in rows[:MAX_EXAMPLES]:
-            bad.add(
-                f"{sources[file_of[r]]} {'entry' if sources[file_of[r]] == 'event stream' else 'line'} {line[r]}",
-                reason_of(r),
-            )
+            part = int(np.searchsorted(part_starts, r, side="right")) - 1
+            source = sources[part]
+            number = lines[part][r - part_starts[part]]
+            bad.add(f"{source} {'entry' if source == 'event stream' else 'line'} {number}", reason_of(r))
         bad.count += max(0, len(rows) - MAX_EXAMPLES)
 
     ok = np.ones(table.num_rows, dtype=bool)
@@ -286,10 +319,10 @@ def read_events(
     ok &= codes >= 0
     for name in ("user_id", "item_id"):
         col = pc.utf8_trim_whitespace(table[name])
+        table = table.set_column(table.column_names.index(name), name, col)  # the untrimmed column is freed
         invalid = _invalid_ids(col)
         reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
         ok &= ~invalid
-        table = table.set_column(table.column_names.index(name), name, col)
     seconds = _timestamps(table["timestamp"])
     unreadable = np.isnan(seconds)
     reject(unreadable & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
@@ -306,32 +339,19 @@ def read_events(
         ok &= qty >= 1
     else:
         qty = np.ones(table.num_rows, dtype=np.int64)
-
     if not ok.any():
         raise InputError(f"{label}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
     bad.kept = int(ok.sum())
-    keep = pa.array(ok)
-    table = table.filter(keep)
-    codes, ts, qty = codes[ok], ts[ok], qty[ok]
-    if not np.isin(codes, (VIEW, PURCHASE)).any():
-        raise InputError(f"{label}: no purchases or views to learn from")
-    users = table["user_id"].combine_chunks().dictionary_encode()
-    items = table["item_id"].combine_chunks().dictionary_encode()
-    categories = {}
-    if "category_id" in table.column_names:
-        pairs = pa.table({"i": table["item_id"], "c": table["category_id"]}).group_by("i").aggregate([("c", "max")])
-        categories = dict(zip(pairs["i"].to_pylist(), pairs["c_max"].to_pylist()))
-    events = Events(
-        timestamp=ts.astype(np.int64),
-        user=users.indices.to_numpy().astype(np.int32),
-        item=items.indices.to_numpy().astype(np.int32),
-        event=codes.astype(np.int8),
-        quantity=np.minimum(qty, 10_000).astype(np.int32),
-        user_ids=users.dictionary.to_numpy(zero_copy_only=False),
-        item_ids=items.dictionary.to_numpy(zero_copy_only=False),
-        item_categories={k: v for k, v in categories.items() if v},
-    )
-    return events, bad
+    ids = table.select([c for c in ("user_id", "item_id", "category_id") if c in table.column_names])
+    if ok.all():
+        return ids, codes, ts, qty
+    return ids.filter(pa.array(ok)), codes[ok], ts[ok], qty[ok]
+
+
+def _coded(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each row's code (int32) and the distinct values by code, numbered in order of first appearance."""
+    distinct = pc.unique(column)
+    return pc.index_in(column, value_set=distinct).to_numpy().astype(np.int32, copy=False), distinct
 
 
 def _invalid_ids(column: pa.ChunkedArray) -> np.ndarray:

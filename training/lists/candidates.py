@@ -12,9 +12,10 @@ from implicit.cpu.topk import topk
 
 from training.interactions import Interactions
 from training.model import Factors
-from training.ragged import Ragged, grouped, rank_in_row, top_per_row
+from training.ragged import Ragged, rank_in_row, top_per_row
 
 QUERY_BATCH = 4096
+SIMILAR_BLOCK = 65_536  # items whose similar lists are computed at a time
 OFFER_RANK_OFFSET = 1e12
 PICKS_FOR_AFFINITY = 10  # a user's best picks that point to affinity categories
 
@@ -89,19 +90,33 @@ def batched_topk(items: np.ndarray, queries: np.ndarray, k: int, filters: sp.csr
 
 
 def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
-    """For each item with factors, the k pool items with the most similar factors (cosine)."""
+    """For each item with factors, the k pool items with the most similar factors (cosine).
+
+    Items are queried ``SIMILAR_BLOCK`` at a time into lists allocated once: memory stays that of the result
+    however many items the shop has."""
     unit = normalized(factors.item_factors)
+    candidates = unit[pool]
     queries = np.flatnonzero(factors.item_norms() > 0)
-    ids, scores = batched_topk(unit[pool], unit[queries], k + 1)
-    ids = pool[np.maximum(ids, 0)]
-    n_items = len(unit)
-    row_of = np.repeat(queries, ids.shape[1])
-    flat_ids, flat_scores = ids.ravel(), scores.ravel()
-    keep = (flat_ids != row_of) & (flat_scores > 0) & np.isfinite(flat_scores)
-    # topk returns each row best first and ``queries`` ascend: the first k kept of a row are its best
-    row_of, flat_ids, flat_scores = row_of[keep], flat_ids[keep], flat_scores[keep].astype(np.float32)
-    first = rank_in_row(row_of, n_items) < k
-    return grouped(row_of[first], flat_ids[first], flat_scores[first], n_items)
+    lengths = np.zeros(len(unit), np.int64)
+    values = np.empty(len(queries) * k, np.int32)
+    scores = np.empty(len(queries) * k, np.float32)
+    filled = 0
+    for start in range(0, len(queries), SIMILAR_BLOCK):
+        block = queries[start : start + SIMILAR_BLOCK]
+        ids, found = topk(candidates, unit[block], min(k + 1, len(pool)))
+        ids = pool[np.maximum(ids, 0)]
+        row_of = np.repeat(block, ids.shape[1])
+        keep = (ids.ravel() != row_of) & (found.ravel() > 0) & np.isfinite(found.ravel())
+        # topk returns each row best first: the first k kept of a row are its best
+        row_of, near, near_scores = row_of[keep], ids.ravel()[keep], found.ravel()[keep]
+        first = rank_in_row(row_of - block[0], int(block[-1] - block[0]) + 1) < k
+        n = int(first.sum())
+        values[filled : filled + n] = near[first]
+        scores[filled : filled + n] = near_scores[first]
+        lengths += np.bincount(row_of[first], minlength=len(unit))
+        filled += n
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    return Ragged(indptr, values[:filled], scores[:filled])
 
 
 def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tuple[Ragged, Ragged]:

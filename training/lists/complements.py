@@ -23,6 +23,7 @@ from training.lists.holdout import Holdout
 from training.ragged import Ragged, grouped, rank_in_row, top_of_sparse
 
 SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
+SUBSTITUTE_BLOCK = 262_144  # items whose substitutes are ranked at a time
 
 
 def _pairs_after(events: Events, window_s: float, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,7 +104,7 @@ def _damped(x: np.ndarray, y: np.ndarray, values: np.ndarray, catalogue: CodedCa
     return np.where(same, values * factor, values)
 
 
-def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.coo_matrix:
+def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.csr_matrix:
     """items x items: cosine of the users who looked at both, for pairs in the same category.
 
     Shoppers compare alternatives before they buy one; each user's ``per_user`` strongest items
@@ -112,27 +113,45 @@ def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per
     top = top_of_sparse(strength, per_user)
     rows = np.repeat(np.arange(top.rows), top.lengths())
     seen = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, top.values)), shape=strength.shape)
-    co = (seen.T @ seen).tocoo()
+    del top, rows
     users = np.asarray(seen.sum(axis=0)).ravel()
+    co = (seen.T @ seen).tocsr()
+    del seen
+    x = np.repeat(np.arange(co.shape[0], dtype=np.int32), np.diff(co.indptr))
     cat = catalogue.category
-    keep = (co.row != co.col) & (cat[co.row] == cat[co.col]) & (cat[co.row] >= 0)
-    x, y = co.row[keep], co.col[keep]
-    return sp.coo_matrix((co.data[keep] / np.sqrt(users[x] * users[y]), (x, y)), shape=co.shape)
+    keep = (x != co.indices) & (cat[x] == cat[co.indices]) & (cat[x] >= 0)
+    x, y = x[keep], co.indices[keep]
+    cosine = co.data[keep] / np.sqrt(users[x] * users[y])
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(x, minlength=co.shape[0]))))
+    return sp.csr_matrix((cosine.astype(np.float32), y, indptr), shape=co.shape)
 
 
-def substitutes(similar: Ragged, alternatives: sp.coo_matrix, catalogue: CodedCatalog, boost: float, k: int) -> Ragged:
+def substitutes(similar: Ragged, alternatives: sp.spmatrix, catalogue: CodedCatalog, boost: float, k: int) -> Ragged:
     """Similar lists for substitutes: ALS neighbours plus co-viewed alternatives, the item's own category
-    scored ``1 + boost`` times higher."""
-    rows = np.repeat(np.arange(similar.rows), similar.lengths())
+    scored ``1 + boost`` times higher. Computed ``SUBSTITUTE_BLOCK`` items at a time: memory stays that of the lists."""
     cat = catalogue.category
-    same = (cat[rows] == cat[similar.values]) & (cat[rows] >= 0)
-    scores = np.where(same, similar.scores * (1 + boost), similar.scores)
-    ok = catalogue.available[alternatives.col]
-    x = np.concatenate((rows, alternatives.row[ok]))
-    y = np.concatenate((similar.values, alternatives.col[ok]))
-    s = np.concatenate((scores, alternatives.data[ok] * (1 + boost)))
-    summed = sp.csr_matrix((s.astype(np.float64), (x, y)), shape=(similar.rows, similar.rows)).tocoo()
-    return _top_positive(summed.row, summed.col, summed.data, similar.rows, k)
+    alternatives = sp.csr_matrix(alternatives)
+    n_items = similar.rows
+    rows, values, scores = [], [], []
+    for lo in range(0, n_items, SUBSTITUTE_BLOCK):
+        hi = min(lo + SUBSTITUTE_BLOCK, n_items)
+        start, stop = similar.indptr[lo], similar.indptr[hi]
+        near = np.repeat(np.arange(lo, hi), similar.lengths()[lo:hi])
+        near_items, near_scores = similar.values[start:stop], similar.scores[start:stop]
+        same = (cat[near] == cat[near_items]) & (cat[near] >= 0)
+        alt = alternatives[lo:hi].tocoo()
+        ok = catalogue.available[alt.col]
+        x = np.concatenate((near - lo, alt.row[ok]))
+        y = np.concatenate((near_items, alt.col[ok]))
+        s = np.concatenate((np.where(same, near_scores * (1 + boost), near_scores), alt.data[ok] * (1 + boost)))
+        summed = sp.csr_matrix((s.astype(np.float64), (x, y)), shape=(hi - lo, n_items)).tocoo()
+        top = _top_positive(summed.row, summed.col, summed.data, hi - lo, k)
+        rows.append(np.repeat(np.arange(lo, hi), top.lengths()))
+        values.append(top.values)
+        scores.append(top.scores)
+    if not rows:
+        return Ragged.empty(n_items)
+    return grouped(np.concatenate(rows), np.concatenate(values), np.concatenate(scores), n_items)
 
 
 def _top_positive(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
