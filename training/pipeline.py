@@ -46,6 +46,8 @@ class Fitted:
     popular: Ragged  # one row: the most popular available items
     popular_in: Ragged  # per category (children included)
     retention: retention.RetentionData
+    facts: ranker.EventFacts  # what the picks' features read of the events
+    strong: sp.csc_matrix  # the similarities a named reason needs (``reasons.strong_similarity``)
     ranker: ranker.RankerReport
     also_bought_order: complements.AlsoBoughtReport
     timings_s: dict[str, float]
@@ -102,11 +104,32 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
 
 
 def fit(data: Dataset, config: TrainConfig) -> Fitted:
-    """The model, the item lists, the retention data and the order of the picks: all but the per-user lists."""
+    """The model, the item lists, the retention data and the order of the picks: all but the per-user lists.
+
+    Steps whose work is large and whose result is small (the learned orders on the held-out window, the
+    similarities behind the reasons, the facts of the events, item-kNN) run first, while little else is held:
+    the peak memory is their work's beside the history, not beside the model and every list."""
     timer = Timer()
     catalogue = data.catalogue
     inter = interactions.build(data.events, config, n_items=len(data.item_ids))
     timer.step("interactions")
+    hold = holdout.of(data.events, len(data.item_ids), config)  # the newest window, for the learned orders
+    order, report = picks_order(data, config, hold)
+    also_order = (
+        complements.choose_order(hold, catalogue, config)
+        if config.also_bought_validated
+        else complements.AlsoBoughtReport(
+            "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
+        )
+    )
+    del hold  # a copy of the history
+    timer.step("picks_order")
+    facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
+    strong = reasons.strong_similarity(
+        reasons.similarity(inter.strength, config.knn_neighbours), inter.strength, config.reason_min_similarity
+    )
+    neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
+    timer.step("evidence")
     factors = model.fit(inter.strength, config)
     timer.step("fit")
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
@@ -118,18 +141,6 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         config.neighbours_per_item,
     )
     timer.step("similar")
-    neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
-    hold = holdout.of(data.events, len(data.item_ids), config)  # the newest window, for the learned orders
-    order, report = picks_order(data, config, hold)
-    timer.step("picks_order")
-    also_order = (
-        complements.choose_order(hold, catalogue, config)
-        if config.also_bought_validated
-        else complements.AlsoBoughtReport(
-            "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
-        )
-    )
-    del hold  # a copy of the history: freed before the next steps' peaks
     also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item, also_order.order)
     also = complements.also_bought_blend(
         also, neighbours, catalogue, config, config.neighbours_per_item, also_order.order
@@ -155,6 +166,8 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         retention=retained,
         ranker=report,
         also_bought_order=also_order,
+        facts=facts,
+        strong=strong,
         timings_s=timer.steps,
     )
 
@@ -198,13 +211,16 @@ class Scorer:
         neighbours: sp.csr_matrix,
         order: object,
         config: TrainConfig,
+        facts: ranker.EventFacts | None = None,
+        strong: sp.csc_matrix | None = None,
     ) -> "Scorer":
-        """The scorer of one history, over every user."""
+        """The scorer of one history, over every user; the facts and similarities computed unless given."""
         gens = ranker.generators_for(inter, factors, pool, data.catalogue, config, neighbours)
-        n_users, n_items = inter.strength.shape
-        facts = ranker.EventFacts.of(data.events, inter.now, n_users, n_items)
-        similar = reasons.similarity(inter.strength, config.knn_neighbours)
-        strong = reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
+        if facts is None:
+            facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
+        if strong is None:
+            similar = reasons.similarity(inter.strength, config.knn_neighbours)
+            strong = reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
         return cls(data, gens, facts, strong, order, config)
 
     def picks(self, users: np.ndarray) -> tuple[Ragged, np.ndarray]:
@@ -228,7 +244,7 @@ class Scorer:
 def scorer_of(fitted: Fitted) -> Scorer:
     """The scorer of a fitted run, over every user."""
     f = fitted
-    return Scorer.of(f.dataset, f.inter, f.factors, f.pool, f.neighbours, f.order, f.config)
+    return Scorer.of(f.dataset, f.inter, f.factors, f.pool, f.neighbours, f.order, f.config, f.facts, f.strong)
 
 
 def active_users(inter: Interactions, config: TrainConfig) -> np.ndarray:

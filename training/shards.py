@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from training import pipeline
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
-from training.inputs.readers import Events
+from training.inputs.readers import USER_IDS, Events
 from training.interactions import Interactions
 from training.lists import ranker
 from training.lists.candidates import CodedCatalog
@@ -290,4 +290,4 @@ def _text(ids: np.ndarray) -> np.ndarray:
 
 
 def _untext(blob: np.ndarray) -> np.ndarray:
-    return np.array(blob.tobytes().decode().split("\n") if len(blob) else [], dtype=object)
+    return np.array(blob.tobytes().decode().split("\n") if len(blob) else [], dtype=USER_IDS)

@@ -47,6 +47,9 @@ EARLIEST_TIME = 631_152_000
 """Unix seconds of 1990-01-01 UTC: an event before it is a bad row (a zero, a day count, a typo)."""
 FUTURE_TOLERANCE_S = 86_400
 """Seconds after the reader's clock an event may carry (clock skew, time zones); later ones are bad rows."""
+USER_IDS = np.dtypes.StringDType()
+"""The dtype of the user ids: numpy's variable-width strings, 16 bytes each up to 15 bytes of UTF-8 (a str object in
+an object array takes 64): 0.7 GiB less for the 14M visitors of 10x RetailRocket."""
 MILLISECONDS_FROM = 1e11
 """Numeric timestamps above this are milliseconds: seconds would be after the year 5138."""
 
@@ -98,7 +101,7 @@ class Events:
     item: np.ndarray  # int32
     event: np.ndarray  # int8, a position in EVENTS
     quantity: np.ndarray  # int32 >= 1
-    user_ids: np.ndarray  # str
+    user_ids: np.ndarray  # str (``USER_IDS``)
     item_ids: np.ndarray  # str
     item_categories: dict[str, str] = field(default_factory=dict)  # from formats that carry them
 
@@ -254,7 +257,7 @@ def read_events(
         item=item,
         event=codes.astype(np.int8),
         quantity=np.minimum(qty, 10_000).astype(np.int32),
-        user_ids=user_ids.to_numpy(zero_copy_only=False),
+        user_ids=user_ids.to_numpy(zero_copy_only=False).astype(USER_IDS),
         item_ids=item_ids.to_numpy(zero_copy_only=False),
         item_categories={k: v for k, v in categories.items() if v},
     )
