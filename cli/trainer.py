@@ -149,12 +149,14 @@ def train_in_jobs(r, inputs, config, metrics, args):
     """``--jobs J``: stage, score the J shards in J processes at once, finish. A failed shard gives the run up."""
     from concurrent.futures import ProcessPoolExecutor, wait
 
+    from training import memory
     from training.train import abandon, finish, stage
 
     jobs = args.jobs
     with contextlib.ExitStack() as stack:
         state = args.state or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recsvc-state-")))
         staged = stage(r, inputs, state, jobs, config, offline_metrics=metrics)
+        memory.give_back()  # the coordinator waits for its shards without the model's freed pages
         threads = max(1, (os.cpu_count() or 1) // jobs)  # each process its share of the cores
         spawn = multiprocessing.get_context("spawn")  # not fork: OpenMP's threads do not survive a fork
         try:

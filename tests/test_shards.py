@@ -25,6 +25,7 @@ from tests.shop import write_shop
 from tests.test_ranker import noisy_views_shop, write
 from tests.test_stream import newcomer_events
 from training import interactions, pipeline, serialize, shards
+from training import train as train_module
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.model import Factors
@@ -39,6 +40,7 @@ CHUNK = 10
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     monkeypatch.setattr(pipeline, "PICKS_CHUNK", CHUNK)
+    monkeypatch.setattr(train_module, "USER_BLOCK", 2 * CHUNK)  # a shard scores and writes several blocks
 
 
 def shop_inputs(folder: Path) -> Inputs:

@@ -14,7 +14,8 @@ each user from their own history alone: ``build`` asks for every user at once, a
 import logging
 import resource
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -258,6 +259,33 @@ def user_lists(scorer: Scorer, users: np.ndarray) -> UserLists:
     inter, config = scorer.gens.inter, scorer.config
     offers, offer_reasons = candidates.category_offers(inter, picks, scorer.data.catalogue, config.offers_per_user)
     return UserLists(picks, because, offers, offer_reasons)
+
+
+UserBlock = tuple[int, Interactions, UserLists]
+"""A block of user rows: its first row, the rows' interactions and their lists."""
+
+
+def user_lists_in_blocks(scorer: Scorer, users: np.ndarray, block: int) -> Iterator[UserBlock]:
+    """``user_lists`` a block of rows at a time, so memory stays that of a block however many users there are:
+    (first row, the block's interactions, its lists) for consecutive blocks covering every row. A block holds
+    ``block`` of ``users`` (whole chunks of the scorer: the picks are the same to the last bit) and the rows up
+    to the next block's first user."""
+    inter = scorer.gens.inter
+    n_users = inter.strength.shape[0]
+    per_block = max(1, block // scorer.chunk) * scorer.chunk
+    firsts = [0, *users[per_block::per_block].tolist(), n_users]
+    for k, (lo, hi) in enumerate(zip(firsts[:-1], firsts[1:])):
+        picks, because = scorer.picks(users[k * per_block : (k + 1) * per_block])
+        rows = replace(
+            inter,
+            strength=inter.strength[lo:hi],
+            purchases=inter.purchases[lo:hi],
+            recent=inter.recent.rows_between(lo, hi),
+            bought=inter.bought.rows_between(lo, hi),
+        )
+        picks = picks.rows_between(lo, hi)
+        offers, reasons = candidates.category_offers(rows, picks, scorer.data.catalogue, scorer.config.offers_per_user)
+        yield lo, rows, UserLists(picks, because, offers, reasons)
 
 
 def personalized_picks(

@@ -35,7 +35,7 @@ from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
-from training.pipeline import Fitted, Lists, UserLists
+from training.pipeline import Fitted, Lists, UserBlock, UserLists
 
 log = logging.getLogger(__name__)
 
@@ -311,19 +311,23 @@ def stage(r: redis.Redis, fitted: Fitted, summary: dict, lock_wait_s: float | No
     return Staged(version, writer.token, summary, writer.part(), memory_before)
 
 
-def publish_users(
-    r: redis.Redis, version: str, token: str, user_ids: np.ndarray, inter: Interactions, users: UserLists
-) -> dict:
-    """Write the users' records into a staged version, resumed with its lock's token; returns what was written
-    (``VersionWriter.part``). A failure leaves the version staged and the lock held, so the shard can run again."""
+def publish_users(r: redis.Redis, version: str, token: str, user_ids: np.ndarray, blocks: Iterable[UserBlock]) -> dict:
+    """Write the users' records into a staged version, resumed with its lock's token, a block of rows at a time
+    (``pipeline.user_lists_in_blocks``: first row, interactions, lists); returns what was written
+    (``VersionWriter.part``) and how many users got picks. A failure leaves the version staged and the lock held,
+    so the shard can run again."""
     writer = VersionWriter(r, version, lock_ttl_s=SHARDED_LOCK_TTL_S, token=token)
     try:
-        n_users = write_users(writer, user_ids, inter, users)
+        n_users = with_picks = 0
+        for first, inter, users in blocks:
+            n_users += write_users(writer, user_ids[first : first + inter.strength.shape[0]], inter, users)
+            with_picks += int((users.picks.lengths() > 0).sum())
         writer.flush()
     except BaseException:
         writer.detach()
         raise
-    return {**writer.part(), "memory": memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users)}
+    memory = memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users)
+    return {**writer.part(), "memory": memory, "users_with_picks": with_picks}
 
 
 def finish(r: redis.Redis, staged: Staged, parts: list[dict], keep: int) -> dict:

@@ -29,6 +29,11 @@ class Ragged:
         lo, hi = self.indptr[r], self.indptr[r + 1]
         return self.values[lo:hi], self.scores[lo:hi]
 
+    def rows_between(self, lo: int, hi: int) -> "Ragged":
+        """Rows lo to hi (excluded) as a Ragged of their own."""
+        start, stop = self.indptr[lo], self.indptr[hi]
+        return Ragged(self.indptr[lo : hi + 1] - start, self.values[start:stop], self.scores[start:stop])
+
     @classmethod
     def empty(cls, rows: int) -> "Ragged":
         return cls(np.zeros(rows + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))

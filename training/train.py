@@ -113,6 +113,11 @@ def stage(
     return TrainResult(version=staged.version, summary=run.summary, bad_rows=data.bad)
 
 
+USER_BLOCK = 250_000
+"""Users with picks a shard scores and writes at a time: its memory is the model's and a block's, whatever its
+share of the users."""
+
+
 def score_shard(r: redis.Redis, state: Path, number: int, n_shards: int) -> dict:
     """Score shard ``number`` of ``n_shards`` of the run saved in ``state`` and write its users' records into the
     staged version; returns its part of the manifest with its timings. Running a shard again rewrites the same keys.
@@ -128,13 +133,11 @@ def score_shard(r: redis.Redis, state: Path, number: int, n_shards: int) -> dict
     publish.hold(r, run.version, run.token)  # before the work: the run may be over
     shard = shards.load_shard(state, run, number)
     timer.step("load")
-    inter = shard.scorer.gens.inter
-    users = pipeline.user_lists(shard.scorer, pipeline.active_users(inter, shard.scorer.config))
-    timer.step("picks")
-    part = publish.publish_users(r, run.version, run.token, shard.user_ids, inter, users)
-    timer.step("publish")
+    scorer = shard.scorer
+    blocks = pipeline.user_lists_in_blocks(scorer, pipeline.active_users(scorer.gens.inter, scorer.config), USER_BLOCK)
+    part = publish.publish_users(r, run.version, run.token, shard.user_ids, blocks)  # computed as written
+    timer.step("picks and publish")
     part["seconds"] = {**timer.steps, "total": timer.total()}
-    part["users_with_picks"] = int((users.picks.lengths() > 0).sum())
     publish.hold(r, run.version, run.token, done=(number, part))
     return part
 
