@@ -430,11 +430,18 @@ def write_catalog(writer: VersionWriter, lists: Fitted) -> None:
     )
 
 
+YTY_ROWS = 262_144
+"""Item factors summed into the fold-in's Gram matrix at a time."""
+
+
 def write_foldin(writer: VersionWriter, lists: Fitted) -> None:
     """What the service needs to fold a new visitor's items into the model at request time."""
     version, config = writer.version, lists.config
     y = np.ascontiguousarray(lists.factors.item_factors, dtype="<f4")
-    yty = y.T.astype(np.float64) @ y.astype(np.float64)
+    yty = np.zeros((y.shape[1], y.shape[1]))
+    for start in range(0, len(y), YTY_ROWS):  # in float64 a block at a time: no float64 copy of every factor
+        block = y[start : start + YTY_ROWS].astype(np.float64)
+        yty += block.T @ block
     rows = max(1, keys.FACTORS_PART_BYTES // max(1, y.shape[1] * 4))  # items a part holds
     starts = range(0, max(len(y), 1), rows)
     for part, start in enumerate(starts):

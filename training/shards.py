@@ -19,9 +19,9 @@ this is what a single process computes for the same users (``tests/test_shards.p
 import json
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -126,35 +126,41 @@ def save_arrays(folder: Path, run: Run, fitted: pipeline.Fitted, scorer: pipelin
         **_sparse("neighbours", fitted.neighbours),
         **_sparse("strong", scorer.strong.tocsr()),
     }
-    _save(folder / "model.npz", model)
+    _save(folder / "model.npz", [model])
     if not isinstance(scorer.order, str):
         (folder / "booster.txt").write_text(scorer.order.model_to_string())  # type: ignore[attr-defined]
     owner = shard_of(fitted.inter, fitted.config, run.shards, run.chunk)
     n_items = fitted.inter.strength.shape[1]
     pairs = _by_shard(facts.pair_keys, n_items, owner, run.shards)
     carts = _by_shard(facts.cart_keys, n_items, owner, run.shards)
-    fitted_owner = owner[fitted.factors.users]
     for k in range(run.shards):
-        users = np.flatnonzero(owner == k)
-        local = np.full(len(owner), -1, np.int64)
-        local[users] = np.arange(len(users))
-        in_shard = np.flatnonzero(fitted_owner == k)
-        pair_rows, pair_keys = pairs[k]
-        arrays = {
-            "version": np.array(run.version),
-            "user_ids": _text(data.events.user_ids[users]),
-            **_sparse("strength", fitted.inter.strength[users]),
-            **_sparse("purchases", fitted.inter.purchases[users]),
-            **_ragged("recent", _rows(fitted.inter.recent, users)),
-            **_ragged("bought", _rows(fitted.inter.bought, users)),
-            "pair_keys": _local_keys(pair_keys, local, n_items),
-            "pair_last": facts.pair_last[pair_rows],
-            "cart_keys": _local_keys(carts[k][1], local, n_items),
-            "idle_days": facts.idle_days[users],
-            "fitted": local[fitted.factors.users[in_shard]],
-            "user_factors": fitted.factors.user_factors[in_shard],
-        }
-        _save(folder / f"shard-{k}.npz", arrays)
+        _save(folder / f"shard-{k}.npz", _shard_arrays(run.version, fitted, facts, owner, k, pairs[k], carts[k]))
+
+
+def _shard_arrays(
+    version: str,
+    fitted: pipeline.Fitted,
+    facts: ranker.EventFacts,
+    owner: np.ndarray,
+    k: int,
+    pairs: tuple[np.ndarray, np.ndarray],
+    carts: tuple[np.ndarray, np.ndarray],
+) -> Iterator[dict[str, np.ndarray]]:
+    """Shard k's arrays, a few at a time (``_save`` writes each group before the next is made)."""
+    inter, factors, n_items = fitted.inter, fitted.factors, fitted.inter.strength.shape[1]
+    users = np.flatnonzero(owner == k)
+    local = np.full(len(owner), -1, np.int64)
+    local[users] = np.arange(len(users))
+    (pair_rows, pair_keys), cart_keys = pairs, carts[1]
+    yield {"version": np.array(version), "user_ids": _text(fitted.dataset.events.user_ids[users])}
+    yield _sparse("strength", inter.strength[users])
+    yield _sparse("purchases", inter.purchases[users])
+    yield _ragged("recent", _rows(inter.recent, users))
+    yield _ragged("bought", _rows(inter.bought, users))
+    yield {"pair_keys": _local_keys(pair_keys, local, n_items), "pair_last": facts.pair_last[pair_rows]}
+    yield {"cart_keys": _local_keys(cart_keys, local, n_items), "idle_days": facts.idle_days[users]}
+    in_shard = np.flatnonzero(owner[factors.users] == k)
+    yield {"fitted": local[factors.users[in_shard]], "user_factors": factors.user_factors[in_shard]}
 
 
 def save_run(folder: Path, run: Run) -> None:
@@ -227,8 +233,14 @@ def _users_only(user_ids: np.ndarray, catalogue: CodedCatalog, prices: np.ndarra
     return Dataset(events, np.zeros(len(prices), object), [], catalogue, [], prices)
 
 
-def _save(path: Path, arrays: dict[str, Any]) -> None:
-    np.savez(path, **arrays)  # not compressed: a shard reads it at disk speed
+def _save(path: Path, groups: Iterable[dict[str, np.ndarray]]) -> None:
+    """Write the arrays as ``np.savez`` does (uncompressed: a shard reads it at disk speed), a group at a time, so
+    only one group is in memory beside what the caller holds."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for group in groups:
+            for name, array in group.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
 
 
 def _load(path: Path, run: Run) -> dict[str, np.ndarray]:
