@@ -143,14 +143,18 @@ class VersionWriter:
             self._send()
 
     def set(self, key: str, value: bytes | str) -> None:
-        """SET a value; a large one in pieces (SET, then APPENDs), each sent within the client's timeout."""
+        """SET a value; a large one in pieces (SET, then APPENDs), each sent on its own within the client's
+        timeout, so a large value is never queued whole beside itself (600 MB of factors at 10x RetailRocket)."""
         data = value.encode() if isinstance(value, str) else value
         self.pipe.set(key, data[:VALUE_PIECE])
         for start in range(VALUE_PIECE, len(data), VALUE_PIECE):
-            self._queued()
+            self._send()
             self.pipe.append(key, data[start : start + VALUE_PIECE])
         self.listed.append(key)
-        self._queued()
+        if len(data) > VALUE_PIECE:
+            self._send()
+        else:
+            self._queued()
 
     def set_many(self, pairs: Iterable[tuple[str, bytes | str]], family: str = "records") -> int:
         """SET each (key, value), MSET_SIZE keys a command; returns how many."""

@@ -266,7 +266,10 @@ def _by_shard(keys: np.ndarray, n_items: int, owner: np.ndarray, shards: int) ->
 
 def _local_keys(keys: np.ndarray, local: np.ndarray, n_items: int) -> np.ndarray:
     """Pair keys over the shard's own user codes (still sorted: the codes keep their order)."""
-    return local[keys // n_items] * n_items + keys % n_items
+    out = local[keys // n_items]
+    out *= n_items
+    out += keys % n_items
+    return out
 
 
 def _rows(ragged: Ragged, rows: np.ndarray) -> Ragged:
