@@ -166,7 +166,7 @@ def main() -> None:
         runs = []
         try:
             for j in order:
-                common.connect(url).flushall()
+                common.connect(url, timeout_s=60).flushall()  # a 10x version takes seconds to free
                 runs.append(train(url, data, j, args.param, args.max_memory_gib))
                 print(f"--jobs {j}: {runs[-1]['wall_s']} s", flush=True)
         finally:
