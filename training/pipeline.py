@@ -125,10 +125,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     )
     del hold  # a copy of the history
     timer.step("picks_order")
-    facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
-    strong = reasons.strong_similarity(
-        reasons.similarity(inter.strength, config.knn_neighbours), inter.strength, config.reason_min_similarity
-    )
+    facts, strong = evidence(data, inter, config)
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
     timer.step("evidence")
     factors = model.fit(inter.strength, config)
@@ -173,6 +170,14 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     )
 
 
+def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[ranker.EventFacts, sp.csc_matrix]:
+    """What scoring reads of the whole history beyond the generators: the facts of the events (the picks'
+    features) and the similarities a named reason needs."""
+    facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
+    similar = reasons.similarity(inter.strength, config.knn_neighbours)
+    return facts, reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
+
+
 def picks_order(data: Dataset, config: TrainConfig, hold: holdout.Holdout | None) -> tuple[object, ranker.RankerReport]:
     """What orders the picks, as ``config.picks_ranker`` asks: a learned booster or a fixed order's name."""
     if config.picks_ranker != "learned":
@@ -215,13 +220,11 @@ class Scorer:
         facts: ranker.EventFacts | None = None,
         strong: sp.csc_matrix | None = None,
     ) -> "Scorer":
-        """The scorer of one history, over every user; the facts and similarities computed unless given."""
+        """The scorer of one history, over every user; the facts and similarities (``evidence``) computed unless
+        both are given."""
         gens = ranker.generators_for(inter, factors, pool, data.catalogue, config, neighbours)
-        if facts is None:
-            facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
-        if strong is None:
-            similar = reasons.similarity(inter.strength, config.knn_neighbours)
-            strong = reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
+        if facts is None or strong is None:
+            facts, strong = evidence(data, inter, config)
         return cls(data, gens, facts, strong, order, config)
 
     def picks(self, users: np.ndarray) -> tuple[Ragged, np.ndarray]:

@@ -240,8 +240,8 @@ def read_events(
     when nothing can be trained on. ``stream`` has the contract's column names as strings."""
     bad = BadRows(strict=strict)
     table, sources, lines, label = _event_table(path, preset, stream, bad)
-    ids, codes, ts, qty = _valid_rows(table, sources, lines, bad, label)  # the raw table is freed on return
-    del table
+    ids, codes, ts, qty = _valid_rows(table, sources, lines, bad, label)
+    del table  # the raw columns: only the valid rows' trimmed ids go on
     if not np.isin(codes, (VIEW, PURCHASE)).any():
         raise InputError(f"{label}: no purchases or views to learn from")
     user, user_ids = _coded(ids["user_id"])
@@ -322,7 +322,7 @@ def _valid_rows(
     ok &= codes >= 0
     for name in ("user_id", "item_id"):
         col = pc.utf8_trim_whitespace(table[name])
-        table = table.set_column(table.column_names.index(name), name, col)  # the untrimmed column is freed
+        table = table.set_column(table.column_names.index(name), name, col)
         invalid = _invalid_ids(col)
         reject(invalid & ok, lambda r, n=name, c=col: f"{n} {c[int(r)].as_py()!r} {ID_RULE}")
         ok &= ~invalid

@@ -109,11 +109,12 @@ def similar_items(factors: Factors, pool: np.ndarray, k: int) -> Ragged:
         keep = (ids.ravel() != row_of) & (found.ravel() > 0) & np.isfinite(found.ravel())
         # topk returns each row best first: the first k kept of a row are its best
         row_of, near, near_scores = row_of[keep], ids.ravel()[keep], found.ravel()[keep]
-        first = rank_in_row(row_of - block[0], int(block[-1] - block[0]) + 1) < k
+        span = int(block[-1] - block[0]) + 1  # the block's rows, items without factors among them
+        first = rank_in_row(row_of - block[0], span) < k
         n = int(first.sum())
         values[filled : filled + n] = near[first]
         scores[filled : filled + n] = near_scores[first]
-        lengths += np.bincount(row_of[first], minlength=len(unit))
+        lengths[block[0] : block[0] + span] += np.bincount(row_of[first] - block[0], minlength=span)
         filled += n
     indptr = np.concatenate(([0], np.cumsum(lengths)))
     return Ragged(indptr, values[:filled], scores[:filled])

@@ -132,7 +132,7 @@ def substitutes(similar: Ragged, alternatives: sp.spmatrix, catalogue: CodedCata
     cat = catalogue.category
     alternatives = sp.csr_matrix(alternatives)
     n_items = similar.rows
-    rows, values, scores = [], [], []
+    lengths, values, scores = [np.zeros(1, np.int64)], [], []
     for lo in range(0, n_items, SUBSTITUTE_BLOCK):
         hi = min(lo + SUBSTITUTE_BLOCK, n_items)
         start, stop = similar.indptr[lo], similar.indptr[hi]
@@ -146,12 +146,12 @@ def substitutes(similar: Ragged, alternatives: sp.spmatrix, catalogue: CodedCata
         s = np.concatenate((np.where(same, near_scores * (1 + boost), near_scores), alt.data[ok] * (1 + boost)))
         summed = sp.csr_matrix((s.astype(np.float64), (x, y)), shape=(hi - lo, n_items)).tocoo()
         top = _top_positive(summed.row, summed.col, summed.data, hi - lo, k)
-        rows.append(np.repeat(np.arange(lo, hi), top.lengths()))
+        lengths.append(top.lengths())
         values.append(top.values)
         scores.append(top.scores)
-    if not rows:
+    if not values:
         return Ragged.empty(n_items)
-    return grouped(np.concatenate(rows), np.concatenate(values), np.concatenate(scores), n_items)
+    return Ragged(np.cumsum(np.concatenate(lengths)), np.concatenate(values), np.concatenate(scores))
 
 
 def _top_positive(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
