@@ -106,6 +106,7 @@ class VersionCache:
     item_records: dict[int, ItemRecord | None] = field(default_factory=dict)  # by index; catalog updates keep them
     unavailable: frozenset[int] | None = None
     popular: dict[str | None, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
+    popular_categories: list[str] | None = None  # categories of the popular items: catalog updates drop it
     category_ids: list[str] | None = None
     category_parents: dict[str, str | None] | None = None
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -313,6 +314,7 @@ class ModelStore:
             cache = self._new_cache(version, catalog_rev)
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
             cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
+            cache.popular_categories = None
         return cache
 
     def _new_cache(self, version: str, catalog_rev: bytes | None) -> VersionCache:
@@ -545,6 +547,15 @@ class ModelStore:
             data = self._redis.get(keys.popular(version, category_id))
             cache.popular[category_id] = records.decode_scored(data) if data else ((), ())
         return cache.popular[category_id]
+
+    def popular_categories(self, version: str) -> list[str]:
+        """Categories of the most popular items, most popular first (kept until the catalog changes)."""
+        cache = self._version_cache(version)
+        if cache.popular_categories is None:
+            items, _ = self.popular(version)
+            found = self.shown(version, list(items))
+            cache.popular_categories = list(dict.fromkeys(s.category_id for s in found if s and s.category_id))
+        return cache.popular_categories
 
     @_guard
     def category_ids(self, version: str) -> list[str]:

@@ -233,8 +233,8 @@ class Answers:
         if record is not None:
             for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons):
                 wanted.append((categories[cat], score, OFFER_REASONS[reason]))
-        wanted += [(c, 0.0, "popular") for c in self._popular_categories(version)]
-        picks = list(self._picks(version, record)) if record and record.picks else []
+        wanted += [(c, 0.0, "popular") for c in self.store.popular_categories(version)]
+        picks = self._picks_by_category(version, record) if record and record.picks else {}
         for category_id, score, reason in wanted:
             if len(offers) >= limit:
                 break
@@ -244,7 +244,7 @@ class Answers:
             rules = self.rules("category_offers", version, category_id, arm)
             in_category = Filters(items_per_category, category_id, live.bought)
             listing = Listing(self.store, version, in_category, blocked, rules)
-            listing.add(picks)
+            listing.add(picks.get(category_id, ()))
             listing.fill_popular()
             items = listing.finish()
             if items:
@@ -261,11 +261,15 @@ class Answers:
         answer = {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
         return {**answer, **_named(fired), **experiment_tag(arm)}
 
-    def _popular_categories(self, version: str) -> list[str]:
-        """Categories of the most popular items, most popular first."""
-        items, _ = self.store.popular(version)
-        seen = dict.fromkeys(a["category_id"] for a in self.store.attrs(version, list(items)) if a and a["category_id"])
-        return list(seen)
+    def _picks_by_category(self, version: str, record: UserRecord) -> dict[str, list[Candidate]]:
+        """The user's picks under each category they belong to (their own and its parents), in order."""
+        picks = list(self._picks(version, record))
+        grouped: dict[str, list[Candidate]] = {}
+        for candidate, item in zip(picks, self.store.shown(version, [c[0] for c in picks])):
+            if item is not None:
+                for category_id in self.store.ancestors(version, item.category_id):
+                    grouped.setdefault(category_id, []).append(candidate)
+        return grouped
 
     # -- items --
 
