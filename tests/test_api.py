@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import AUTH
-from tests.shop import CATALOG, HIDDEN
+from tests.shop import CATALOG, CATEGORIES, HIDDEN
 
 ITEM_ENDPOINTS = ["also-bought", "similar"]
 USERS = ["alice", "bob", "runner-3", "viewer-5", "coffee-2", "nobody-knows-me"]
@@ -138,6 +138,32 @@ def test_category_offers_put_viewed_not_bought_first(client):
         assert "shoe-1" not in ids(offer)
     unknown = client.get("/v1/users/nobody-knows-me/category-offers").json
     assert unknown["source"] == "popular" and unknown["offers"]
+
+
+def test_each_category_offer_leads_with_the_users_picks_in_that_category_in_their_order(client):
+    parents = dict(CATEGORIES)
+
+    def under(category, offered):
+        while category:
+            if category == offered:
+                return True
+            category = parents.get(category)
+        return False
+
+    store = client.application.extensions["recsvc"].store
+    checked = 0
+    for user in USERS:
+        _, record, _, _ = store.user_live(user)
+        if record is None or not record.picks:  # served from their items' lists: offers fill with popular items
+            continue
+        recs = client.get(f"/v1/users/{user}/recommendations?limit=100&include_viewed=true").json["items"]
+        picks = [(i["item_id"], i["category_id"]) for i in recs if i["reason"]["type"] != "popular"]
+        answer = client.get(f"/v1/users/{user}/category-offers?limit=8&items_per_category=10").json
+        for offer in answer["offers"]:
+            shown = [i["item_id"] for i in offer["items"] if i["reason"]["type"] != "popular"]
+            assert shown == [item for item, category in picks if under(category, offer["category_id"])], user
+            checked += len(shown)
+    assert checked > 0  # some offers carry picks
 
 
 def test_batch_answers_in_request_order(client):
