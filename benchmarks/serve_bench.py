@@ -9,7 +9,8 @@ with each server side by side on 127.0.0.1, all at once: ``recsvc serve --produc
 (granian's WSGI workers) and gunicorn with sync and with gthread workers, 2 workers each:
 
 - throughput: ``wrk`` runs on ``/healthz`` (the hello-world reference of the same app),
-  ``/readyz`` (one Redis round trip, for reference), user recommendations, also-bought,
+  ``/readyz`` (for reference: three Redis round trips, the served version, its manifest and a
+  check that each key it lists exists), user recommendations, also-bought,
   category offers and the 1,000-user batch, each rotating over sampled ids. The runs of every
   endpoint on every server go in rounds in mirrored order (A B C, C B A) so a slow drift of the
   machine weighs the same on each. Every figure is also given as a share of ``/healthz`` on the
@@ -62,7 +63,7 @@ OFFERS = "category-offers"
 BATCH = "batch"
 ENDPOINTS = {
     HELLO: "GET /healthz",
-    READY: "GET /readyz (one Redis round trip, reference)",
+    READY: "GET /readyz (three Redis round trips, reference)",
     RECS: "GET /v1/users/{id}/recommendations?limit=10",
     ALSO: "GET /v1/items/{id}/also-bought?limit=10",
     OFFERS: "GET /v1/users/{id}/category-offers",

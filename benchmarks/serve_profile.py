@@ -5,8 +5,9 @@
 Trains the synthetic shop of ``serve_bench.py`` into a private redis-server, then calls the app
 directly for /healthz, user recommendations, also-bought, category offers and a 1,000-user batch:
 CPU microseconds per request (median of rounds in mirrored order) and the share of /healthz, beside the
-floor of any answer: a route added here under /v1 that does the one Redis round trip every answer
-makes (the served version, as ``store.version()`` reads it) and returns ``{}``. Then
+floor of any answer: routes added here under /v1 that return ``{}``, one with nothing else (the
+/v1 hooks) and one after the one Redis round trip every answer makes (the served version, as
+``store.version()`` reads it). Then
 cProfile over the recommendations requests, its time summed by where it is spent (Flask and
 werkzeug, the Redis client, the read model, JSON, metrics, CORS). ``--root`` serves the code of
 another checkout (an older commit, for a before and after) with this script.
@@ -65,14 +66,20 @@ def call(app, env: dict) -> None:
         raise RuntimeError(f"{env['PATH_INFO']}: {statuses[0]}")
 
 
+EMPTY = "an empty answer under /v1"
 FLOOR = "one round trip (the floor)"
 
 
-def add_floor_route(app) -> None:
-    """``GET /v1/profile-floor/<id>``: the app's hooks for /v1, the one round trip of an answer, an empty body."""
+def add_floor_routes(app) -> None:
+    """``GET /v1/profile-empty/<id>``: the app's hooks for /v1 and an empty body; ``GET /v1/profile-floor/<id>``:
+    the same after the one round trip of an answer."""
     from flask import jsonify
 
     store = app.extensions["recsvc"].store
+
+    @app.get("/v1/profile-empty/<id:user_id>")
+    def empty(user_id: str):
+        return jsonify({})
 
     @app.get("/v1/profile-floor/<id:user_id>")
     def floor(user_id: str):
@@ -113,9 +120,10 @@ def main() -> None:
         from recsvc import create_app
 
         app = create_app({"REDIS_URL": url, "API_KEYS": "profile-key"})
-        add_floor_route(app)
+        add_floor_routes(app)
         paths_of = {
             "/healthz": ["/healthz"],
+            EMPTY: [f"/v1/profile-empty/{u}?limit=10" for u in sample.users],
             FLOOR: [f"/v1/profile-floor/{u}?limit=10" for u in sample.users],
             "recommendations": [serve_bench.recs_path(u) for u in sample.users],
             "also-bought": [serve_bench.also_path(i) for i in sample.items],
