@@ -51,6 +51,10 @@ def _pack(typecode: str, values: Numbers) -> bytes:
     return array(typecode, values).tobytes()
 
 
+_SIZES = {code: struct.calcsize(code) for code in "IfB"}
+"""Bytes per value of the array types records hold."""
+
+
 class _Reader:
     """Reads consecutive typed arrays out of one buffer without copying."""
 
@@ -60,7 +64,7 @@ class _Reader:
 
     def take(self, typecode: str, count: int) -> Sequence:
         """The next ``count`` values of type ``typecode``, as a view into the buffer."""
-        size = struct.calcsize(typecode) * count
+        size = _SIZES[typecode] * count
         part = self.view[self.offset : self.offset + size].cast(typecode)  # type: ignore[call-overload]
         self.offset += size
         return part

@@ -100,7 +100,8 @@ class Listing:
 
     def fill_popular(self) -> None:
         """Fill the rest with popular items of the listing's category (all items without one)."""
-        self.add(popular_candidates(self.store, self.version, self.category))
+        if not self.full:
+            self.add(popular_candidates(self.store, self.version, self.category))
 
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
