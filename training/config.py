@@ -74,6 +74,8 @@ class TrainConfig:
     # the weights above are the fixed order; validated: the shop's newest window chooses among several
     # (training/lists/complements.py, ORDERS_TRIED), the fixed one where too few bought on both sides of it
     also_bought_validated: bool = True
+    # ... and a learned order (training/lists/also_ranker.py) where it beats that choice beyond noise on the window
+    also_bought_learned: bool = True
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
 

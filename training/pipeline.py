@@ -23,8 +23,11 @@ import scipy.sparse as sp
 from training import interactions, memory, model
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
+from training.inputs.readers import Events
 from training.interactions import Interactions
-from training.lists import candidates, complements, generators, holdout, ranker, reasons, retention
+from training.lists import also_ranker, candidates, complements, generators, holdout, ranker, reasons, retention
+from training.lists.candidates import CodedCatalog
+from training.lists.complements import AlsoBoughtReport
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -117,7 +120,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     hold = holdout.of(data.events, len(data.item_ids), config)  # the newest window, for the learned orders
     order, report = picks_order(data, config, hold)
     also_order = (
-        complements.choose_order(hold, catalogue, config)
+        also_ranker.choose(hold, catalogue, config)
         if config.also_bought_validated
         else complements.AlsoBoughtReport(
             "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
@@ -139,10 +142,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         config.neighbours_per_item,
     )
     timer.step("similar")
-    also = complements.also_bought_next(data.events, catalogue, config, config.neighbours_per_item, also_order.order)
-    also = complements.also_bought_blend(
-        also, neighbours, catalogue, config, config.neighbours_per_item, also_order.order
-    )
+    also = also_bought(data.events, neighbours, catalogue, config, also_order)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     timer.step("lists")
     retained = retention.build(
@@ -168,6 +168,17 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         strong=strong,
         timings_s=timer.steps,
     )
+
+
+def also_bought(
+    events: Events, neighbours: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig, order: AlsoBoughtReport
+) -> Ragged:
+    """Each item's also-bought list, in the order the window chose: learned, or a blend of bought-next and item-kNN."""
+    k = config.neighbours_per_item
+    if order.kind == "learned":
+        return also_ranker.also_bought_learned(order.model, events, neighbours, catalogue, config, k)
+    after = complements.also_bought_next(events, catalogue, config, k, order.order)
+    return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)
 
 
 def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[ranker.EventFacts, sp.csc_matrix]:

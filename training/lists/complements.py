@@ -207,6 +207,7 @@ class AlsoBoughtReport:
     order: AlsoBoughtOrder
     users: int = 0
     holdout_ndcg10: dict[str, float] = field(default_factory=dict)
+    model: object = field(default=None, repr=False, compare=False)  # the booster of a "learned" order
 
     def to_dict(self) -> dict:
         return {
@@ -223,18 +224,31 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
     what buyers bought in it: for each user who bought before and after the cut, the list of their last
     purchase before it, without what they had bought (as the service answers), against their new purchases.
     The fixed order where too few users bought on both sides of the cut; on a tie, the fixed order."""
+    return chosen_on_window(hold, catalogue, config)[0]
+
+
+ValidationTask = tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]
+"""Per held-out buyer: the subject item, what they had bought (the subject included), what they bought new."""
+
+
+def chosen_on_window(
+    hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig
+) -> tuple[AlsoBoughtReport, ValidationTask | None, np.ndarray | None]:
+    """``choose_order``'s report, with the window's task and the chosen order's NDCG@10 per buyer (None where
+    the order is the fixed one for want of buyers)."""
     fixed = AlsoBoughtOrder.of(config)
     if hold is None:
-        return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed)
+        return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed), None, None
     subjects, bought, relevant = _validation_task(hold)
     if len(subjects) < config.ranker_min_users:
-        return AlsoBoughtReport(
+        report = AlsoBoughtReport(
             "fixed",
             f"{len(subjects)} buyers bought a new item in the last {hold.window_days:.1f} days "
             f"(a validated choice needs {config.ranker_min_users})",
             fixed,
             int(len(subjects)),
         )
+        return report, None, None
     n_items = hold.n_items
     available = sp.diags(catalogue.available.astype(np.float32))
     knn = (hold.neighbours[subjects] @ available).tocoo()
@@ -259,7 +273,8 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
         f"{best.describe()}: the best of {len(held_out)} orders on {len(subjects)} held-out buyers, NDCG@10 "
         f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
     )
-    return AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
+    report = AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
+    return report, (subjects, bought, relevant), held_out[best]
 
 
 FILL_CANDIDATES = 50
@@ -359,6 +374,15 @@ def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBou
         damped = sp.csr_matrix((values, (m.row, m.col)), shape=m.shape)
         parts.append(weight * row_max_scaled(damped))
     return (parts[0] + parts[1]).tocsr()
+
+
+def ndcg_without(
+    rows: np.ndarray, items: np.ndarray, scores: np.ndarray, bought: sp.csr_matrix, relevant: sp.csr_matrix
+) -> np.ndarray:
+    """Per row of the task: NDCG@10 of the (row, item) entries by their positive scores, without what the buyer
+    had bought."""
+    m = sp.csr_matrix((scores, (rows, items)), shape=bought.shape)
+    return _ndcg_of_rows((m - m.multiply(bought)).tocsr(), relevant)
 
 
 def _ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
