@@ -1,0 +1,70 @@
+"""What the learned also-bought order costs a training at scale, beside the fixed blend it replaces.
+
+    python benchmarks/also_bought_cost.py [--scale 1.0] [--data DIR]
+
+Learns the order on the ``views_predict`` shape's newest window (where the window lets it serve), then
+builds every item's also-bought list of the RetailRocket-shaped synthetic shop both ways in one process:
+the fixed blend (``complements.also_bought_next`` + ``also_bought_blend``, the reference) and the learned
+order (``also_ranker.also_bought_learned``). Prints each one's seconds, their ratio and the process's peak
+memory before and after.
+"""
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import common  # first: the repository on sys.path, one BLAS thread
+
+from training import interactions
+from training.config import TrainConfig
+from training.inputs import dataset
+from training.inputs.dataset import Inputs
+from training.lists import also_ranker, complements, generators, holdout
+from training.samples import shapes, synthetic
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="of the RetailRocket-shaped shop")
+    parser.add_argument("--data", type=Path, help="reuse synthetic files in this folder")
+    args = parser.parse_args()
+    config = TrainConfig()
+    with tempfile.TemporaryDirectory(prefix="also_bought_cost_") as work:
+        shop = shapes.write(Path(work) / "shape", "views_predict")
+        small = dataset.read(Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
+        report = also_ranker.choose(holdout.of(small.events, len(small.item_ids), config), small.catalogue, config)
+        if report.kind != "learned":
+            raise SystemExit(f"the shape's window kept a fixed order: {report.why}")
+        files = synthetic.ensure(args.data or Path(work) / "shop", args.scale)
+        inputs = Inputs(
+            events=files["events"], catalog=files["catalog"], categories=files["category_tree"], preset="retailrocket"
+        )
+        data = dataset.read(inputs)
+    inter = interactions.build(data.events, config, n_items=len(data.item_ids))
+    neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
+    k, order = config.neighbours_per_item, complements.AlsoBoughtOrder.of(config)
+    before = peak_gib()
+    start = time.perf_counter()
+    after = complements.also_bought_next(data.events, data.catalogue, config, k, order)
+    blend = complements.also_bought_blend(after, neighbours, data.catalogue, config, k, order)
+    blend_s = time.perf_counter() - start
+    start = time.perf_counter()
+    learned = also_ranker.also_bought_learned(report.model, data.events, neighbours, data.catalogue, config, k)
+    learned_s = time.perf_counter() - start
+    print(f"## The learned also-bought order at scale ({common.machine()})\n")
+    command = f"python benchmarks/also_bought_cost.py --scale {args.scale:g}"
+    print(f"`{command}`: {len(data.item_ids):,} items, {len(data.events.user):,} events\n")
+    print("| lists | seconds | entries | / blend |\n|---|---:|---:|---:|")
+    print(f"| fixed blend (reference) | {blend_s:.1f} | {len(blend.values):,} | 1 |")
+    print(f"| learned | {learned_s:.1f} | {len(learned.values):,} | {learned_s / blend_s:.1f}x |")
+    print(f"\npeak memory of the process: {before:.2f} GiB before the lists, {peak_gib():.2f} GiB after")
+
+
+if __name__ == "__main__":
+    main()
