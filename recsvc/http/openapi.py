@@ -372,7 +372,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "also_bought_order": {
                 **_OBJECT,
-                "description": "the also-bought order chosen on the shop's newest window (or the fixed one, and why)",
+                "description": "the also-bought order chosen on the shop's newest window: learned, validated "
+                "among fixed orders, or the fixed one; and why",
             },
             "also_bought_fill": {
                 "type": "string",
