@@ -28,7 +28,7 @@ from training.evaluation.pipeline import evaluate_dataset
 from training.evaluation.verdict import verdict
 from training.samples import shapes
 
-TASKS = ("purchase", "purchase_new", "purchase_or_cart", "any", "also_bought")
+TASKS = ("purchase", "purchase_new", "purchase_or_cart", "any", "also_bought", "category_offers")
 
 
 def inputs(data: Path, work: Path) -> tuple[dict[str, dict], list[str]]:

@@ -54,6 +54,33 @@ def test_purchase_new_leaves_out_items_the_user_had_any_event_with():
     assert list(tasks) == ["purchase", "purchase_new", "purchase_or_cart", "any"]
 
 
+def test_the_category_task_keeps_purchases_in_categories_new_to_the_user():
+    rows = [(9, "u1", "p", "purchase"), (9, "u1", "q", "view"), (9, "u2", "q", "view")]
+    rows += [(1, "u1", "p2", "purchase"), (1, "u1", "q", "purchase"), (1, "u1", "r", "purchase")]
+    rows += [(1, "u2", "q", "purchase"), (1, "u3", "r", "purchase")]  # u3: no history before the cutoff
+    events = make_events(rows)
+    category = {"p": "pots", "p2": "pots", "q": "quilts", "r": "rugs"}
+    names = sorted(set(category.values()))
+    codes = np.array([names.index(category[i]) for i in events.item_ids], np.int32)
+    task = run.category_task(split.split(events, NOW - 5 * DAY), codes)
+    named = {events.user_ids[u]: sorted(names[c] for c in r) for u, r in zip(task.users, task.relevant)}
+    assert named == {"u1": ["quilts", "rugs"], "u2": ["quilts"]}  # u1 had bought pots; viewing quilts is not buying
+
+
+def test_category_baselines_put_the_users_own_categories_first_then_the_most_bought_from():
+    events, s = tiny()
+    data = dataset_for(events, {"p": "pots", "q": "quilts", "r": "rugs"})
+    catalogue, names = data.catalogue, data.category_ids
+    inter = run.build_interactions(s.train, TrainConfig(), n_items=len(events.item_ids))
+    u4 = list(events.user_ids).index("u4")
+    task = run.Task(users=np.array([u4]), relevant=[np.array([0])])
+    ranked = run._category_baselines(inter, task, catalogue, 3)
+    assert [names[c] for c in ranked["popular_categories"][0]][:1] == ["pots"]  # bought by three users
+    own = [names[c] for c in ranked["own_categories"][0]]
+    assert set(own[:2]) == {"quilts", "rugs"} and own[2] == "pots"  # u4 viewed q and r, then the most bought from
+    assert [names[c] for c in ranked["bought_categories"][0]][:1] == ["pots"]  # u4 bought nothing: popular order
+
+
 def test_every_metric_has_an_interval_and_every_model_a_paired_difference_to_the_reference():
     events, s = tiny()
     fixed = {"a": np.array([[2, 0], [0, 1]]), "b": np.array([[2, 0], [0, 1]]), "c": np.array([[0, 1], [1, 0]])}

@@ -108,6 +108,22 @@ def also_bought_task(s: Split, n_items: int) -> Task:
     return task
 
 
+def category_task(s: Split, category: np.ndarray) -> Task:
+    """Users with events before the cutoff who buy after it in a category they never bought from before; relevant:
+    those categories (each item's own). Category offers put the categories a user is drawn to and never bought
+    from above all others: this is what they are for."""
+    train, test = s.train, s.test
+    n_categories = int(category.max(initial=-1)) + 1
+
+    def pairs(events: Events, keep: np.ndarray) -> np.ndarray:
+        keep = keep & (category[events.item] >= 0)
+        return sorted_keys.unique(events.user[keep].astype(np.int64) * n_categories + category[events.item[keep]])
+
+    before = pairs(train, train.event == PURCHASE)
+    after = pairs(test, (test.event == PURCHASE) & np.isin(test.user, np.unique(train.user)))
+    return _task_of(after[~sorted_keys.member(after, before)], n_categories)
+
+
 def _pairs(users, items, n_items) -> np.ndarray:
     return sorted_keys.unique(users.astype(np.int64) * n_items + items)
 
@@ -169,6 +185,7 @@ def evaluate(
     results = Results(split=s.describe())
     tasks = pick_tasks(s, n_items)
     tasks["also_bought"] = also_bought_task(s, n_items)
+    tasks["category_offers"] = category_task(s, catalogue.category)
     k = max(KS)
     activity = activity_of(s.train, n_items)
     hidden = np.flatnonzero(~catalogue.available)
@@ -183,6 +200,9 @@ def evaluate(
                 inter = inter or model.inter  # the baselines get the first model's weighted matrix
                 results.orders[name] = model.orders
                 for task_name, task in tasks.items():
+                    if task_name == "category_offers":
+                        ranked[task_name][name] = model.category_offers(task.users, k)
+                        continue
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
                         continue
@@ -202,14 +222,16 @@ def evaluate(
             log.warning("%s skipped: not enough memory", scorer.name)
             continue
         for task_name, task in tasks.items():
-            if task_name == "also_bought":
+            if task_name in ("also_bought", "category_offers"):
                 continue
             ranked[task_name][scorer.name] = rank(scorer, task.users, blocked, hidden, k)
         results.timings_s[scorer.name] = round(time.perf_counter() - started, 2)
     ranked["also_bought"].update(_item_baselines(inter, tasks["also_bought"], blocked, hidden, k))
+    ranked["category_offers"].update(_category_baselines(inter, tasks["category_offers"], catalogue, k))
     reference = REFERENCE if REFERENCE in configs else next(iter(configs), None)
     for task_name, task in tasks.items():
-        results.tasks[task_name] = measure(ranked[task_name], task, n_items, reference)
+        counted = catalogue.n_categories if task_name == "category_offers" else n_items
+        results.tasks[task_name] = measure(ranked[task_name], task, counted, reference)
         results.activity[task_name] = (
             {
                 name: by_activity(metrics.per_user(r, task.relevant, 10)["ndcg"], activity[task.users])
@@ -242,6 +264,21 @@ def measure(ranked: dict[str, np.ndarray], task: Task, n_items: int, reference: 
                 name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
             },
         }
+    return out
+
+
+def _category_baselines(inter, task: Task, catalogue, k) -> dict[str, np.ndarray]:
+    """Category offers' alternatives: the categories most bought from; the user's own, by the weight of their
+    events (what they looked at most) or by their purchases, the most bought from after them."""
+    leaf = catalogue.leaf()
+    popular = np.asarray((inter.purchases > 0).sum(axis=0)).ravel() @ leaf
+    order = np.argsort(-popular, kind="stable")[:k]
+    out = {"popular_categories": np.tile(order, (len(task.users), 1))}
+    for name, m in (("own_categories", inter.strength), ("bought_categories", inter.purchases)):
+        mine = (m[task.users] @ leaf).toarray() if len(task.users) else np.zeros((0, leaf.shape[1]))
+        top = np.maximum(mine.max(axis=1, keepdims=True, initial=0), 1e-12)
+        score = np.where(mine > 0, 2 + mine / top, popular / (popular.max(initial=0) + 1))  # the user's own first
+        out[name] = np.argsort(-score, axis=1, kind="stable")[:, :k]
     return out
 
 

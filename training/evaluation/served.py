@@ -33,6 +33,7 @@ class ServedModel:
         set_rules(r, rules or [])
         self.answers = Answers(ModelStore(r))
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}
+        self.category_code = {category_id: n for n, category_id in enumerate(data.category_ids)}
         self.user_ids = data.events.user_ids
 
     def _codes(self, items: list[dict], k: int) -> list[int]:
@@ -45,6 +46,14 @@ class ServedModel:
             ids = [self.user_ids[u] for u in users[start : start + BATCH].tolist()]
             answer = self.answers.batch(ids, Filters(limit=k, include_viewed=include_viewed), "recommendations")
             rows += [self._codes(result["items"], k) for result in answer["results"]]
+        return _padded(rows, k)
+
+    def category_offers(self, users: np.ndarray, k: int) -> np.ndarray:
+        """Each user's offer categories (``GET /v1/users/<id>/category-offers?limit=k``), users x k, as codes."""
+        rows = []
+        for user in users.tolist():
+            answer = self.answers.category_offers(self.user_ids[user], k, 1)
+            rows.append([self.category_code[offer["category_id"]] for offer in answer["offers"][:k]])
         return _padded(rows, k)
 
     def also_bought(self, subjects: np.ndarray, users: np.ndarray, k: int) -> np.ndarray:
