@@ -131,8 +131,11 @@ def main() -> None:
     for name, result in results.items():
         orders = result.get("orders", {}).get("als_served")
         if orders:
-            picks, also = orders["picks"], orders["also_bought"]
-            print(f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']})")
+            picks, also, offers = orders["picks"], orders["also_bought"], orders["category_offers"]
+            print(
+                f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']}); "
+                f"category offers {offers['order']} ({offers['why']})"
+            )
     print()
     print("#### verdicts\n")
     for name, result in results.items():

@@ -25,7 +25,17 @@ from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import Events
 from training.interactions import Interactions
-from training.lists import also_ranker, candidates, complements, generators, holdout, ranker, reasons, retention
+from training.lists import (
+    also_ranker,
+    candidates,
+    complements,
+    generators,
+    holdout,
+    offers_order,
+    ranker,
+    reasons,
+    retention,
+)
 from training.lists.candidates import CodedCatalog
 from training.lists.complements import AlsoBoughtReport
 from training.model import Factors
@@ -54,6 +64,7 @@ class Fitted:
     strong: sp.csc_matrix  # the similarities a named reason needs (``reasons.strong_similarity``)
     ranker: ranker.RankerReport
     also_bought_order: complements.AlsoBoughtReport
+    offers_order: offers_order.OffersReport
     timings_s: dict[str, float]
 
 
@@ -126,6 +137,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
             "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
         )
     )
+    offers = offers_order.choose(hold, catalogue, config)
     del hold  # a copy of the history
     timer.step("picks_order")
     facts, strong = evidence(data, inter, config)
@@ -164,6 +176,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         retention=retained,
         ranker=report,
         also_bought_order=also_order,
+        offers_order=offers,
         facts=facts,
         strong=strong,
         timings_s=timer.steps,

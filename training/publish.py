@@ -32,7 +32,7 @@ import redis
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
-from recsvc.contract.units import ALSO_BOUGHT_FILL
+from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
 from training.pipeline import Fitted, Lists, UserBlock, UserLists
@@ -393,7 +393,12 @@ def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
     write_foldin(writer, fitted)
     triggers = write_retention(writer, fitted)
     writer.flush()
-    summary = {**summary, "version": writer.version, ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill}
+    summary = {
+        **summary,
+        "version": writer.version,
+        ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill,
+        OFFERS_ORDER: fitted.offers_order.order,
+    }
     summary.setdefault("retention", {})["triggers"] = triggers
     sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]
     summary["redis_memory"] = {"bytes_per_item_key": round(memory_per_key(writer.r, sample) or 0), "item_keys": n_items}

@@ -17,6 +17,12 @@ ALSO_BOUGHT_FILLS = ("similar", "popular")
 The trainer chooses it on the shop's newest window and stores it in the version's summary as
 ``also_bought_fill``; the service reads it there."""
 
+OFFERS_ORDER = "category_offers_order"
+OFFERS_ORDERS = ("own_first", "best_sellers_first")
+"""What opens a user's category offers: their own categories (viewed and never bought from, then affinity; the
+default), or the categories of the shop's best-sellers they never bought from. The trainer chooses it on the
+shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary."""
+
 PRICE_DROP_SHARE = 0.1
 """A price drop is a trigger when the price falls by at least this share (the trainer's ``price_drop_share``)."""
 

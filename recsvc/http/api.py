@@ -159,7 +159,9 @@ def category_offers(user_id: str) -> ResponseReturnValue:
     get:
       summary: Category offers for a user
       description: Categories viewed but not bought first (reason viewed_not_bought), then affinity, then
-        popular categories; each with items the user did not buy.
+        popular categories; each with items the user did not buy. Where the shop's newest window showed its
+        customers buying first in the best-sellers' categories they never bought from, those open the offers
+        (GET /v1/model, category_offers_order).
       tags: [users]
       parameters:
         - user_id

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.contract.records import WATCH_REASONS
-from recsvc.contract.units import ALSO_BOUGHT_FILLS
+from recsvc.contract.units import ALSO_BOUGHT_FILLS, OFFERS_ORDERS
 from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.openapi_examples import EXAMPLES
@@ -379,6 +379,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "string",
                 "enum": list(ALSO_BOUGHT_FILLS),
                 "description": "what fills an also-bought list after its entries, chosen on the newest window",
+            },
+            "category_offers_order": {
+                "type": "string",
+                "enum": list(OFFERS_ORDERS),
+                "description": "what opens a user's category offers, chosen on the newest window: their own "
+                "categories, or the best-sellers' categories they never bought from",
             },
             "retention": _OBJECT,
             "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},

@@ -9,7 +9,7 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from recsvc.contract.records import LAST_ITEM_CAUSE, OFFER_REASONS, ItemRecord, UserRecord, general_reason
-from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS
+from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
@@ -230,10 +230,20 @@ class Answers:
         used: set[str] = set()
         fired: set[str] = set()
         wanted: list[tuple[str, float, str]] = []
+        best_sellers = [(c, 0.0, "popular") for c in self.store.popular_categories(version)]
         if record is not None:
-            for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons):
-                wanted.append((categories[cat], score, OFFER_REASONS[reason]))
-        wanted += [(c, 0.0, "popular") for c in self.store.popular_categories(version)]
+            own = [
+                (categories[cat], score, OFFER_REASONS[reason])
+                for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons)
+            ]
+            if self.store.summary_value(version, OFFERS_ORDER, OFFERS_ORDERS[0]) == OFFERS_ORDERS[1]:
+                # chosen on the shop's window: the best-sellers' categories the user never bought from open the
+                # offers (one of the user's own keeps its own reason)
+                bought_from = {item.category_id for item in self.store.shown(version, list(record.bought)) if item}
+                mine = {offer[0]: offer for offer in own}
+                wanted += [mine.get(c, offer) for offer in best_sellers if (c := offer[0]) not in bought_from]
+            wanted += own
+        wanted += best_sellers
         picks = self._picks_by_category(version, record) if record and record.picks else {}
         for category_id, score, reason in wanted:
             if len(offers) >= limit:

@@ -28,7 +28,11 @@ class ServedModel:
         self.data = data
         lists = pipeline.build(data, config)
         self.inter = lists.inter  # the weighted history the model learned from, for the baselines
-        self.orders = {"picks": lists.ranker.to_dict(), "also_bought": lists.also_bought_order.to_dict()}
+        self.orders = {
+            "picks": lists.ranker.to_dict(),
+            "also_bought": lists.also_bought_order.to_dict(),
+            "category_offers": lists.offers_order.to_dict(),
+        }
         publish(r, lists, {"parameters": config.to_dict()}, keep=1)
         set_rules(r, rules or [])
         self.answers = Answers(ModelStore(r))

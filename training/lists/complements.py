@@ -260,7 +260,7 @@ def chosen_on_window(
     for order in orders:
         scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
         scores = (scores - scores.multiply(bought)).tocsr()  # nothing the user had bought, nor the subject
-        held_out[order] = _ndcg_of_rows(scores, relevant)
+        held_out[order] = ndcg_of_rows(scores, relevant)
     best = max(held_out, key=lambda o: (held_out[o].mean(), o == fixed))
     best = _with_evidence_and_fill(best, held_out, counted, knn, hold, catalogue, subjects, bought, relevant, config)
     figures = {
@@ -318,7 +318,7 @@ def _with_evidence_and_fill(
         entries.data += 1.0  # every entry before any fill
         for fill, filler in fills.items():
             scores = entries.maximum(filler).tocsr()
-            scored[replace(best, min_buyers=min_buyers, fill=fill)] = _ndcg_of_rows(
+            scored[replace(best, min_buyers=min_buyers, fill=fill)] = ndcg_of_rows(
                 (scores - scores.multiply(bought)).tocsr(), relevant
             )
     default = replace(best, min_buyers=1, fill="similar")
@@ -382,10 +382,10 @@ def ndcg_without(
     """Per row of the task: NDCG@10 of the (row, item) entries by their positive scores, without what the buyer
     had bought."""
     m = sp.csr_matrix((scores, (rows, items)), shape=bought.shape)
-    return _ndcg_of_rows((m - m.multiply(bought)).tocsr(), relevant)
+    return ndcg_of_rows((m - m.multiply(bought)).tocsr(), relevant)
 
 
-def _ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
+def ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
     """Per row: NDCG@at of the row's positive entries, best first, against its relevant items (binary)."""
     m = scores.tocsr()
     m.sort_indices()
