@@ -62,6 +62,8 @@ def test_the_service_opens_offers_as_the_version_says(shop_model, redis_url):
         return [(o["category_id"], o["reason"]["type"]) for o in answer["offers"]]
 
     meta = json.loads(r.get(keys.meta(shop_model.version)))
+    assert meta["category_offers_order"] == offers_order.DEFAULT  # the test shop's window: too few users to choose
+    assert meta["category_offers_choice"]["order"] == offers_order.DEFAULT and meta["category_offers_choice"]["why"]
     own = offers("alice")
     assert own[0][1] != "popular"  # the default: her own categories first
     r.set(keys.meta(shop_model.version), json.dumps({**meta, "category_offers_order": offers_order.POPULAR_FIRST}))

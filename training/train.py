@@ -204,6 +204,6 @@ def summary_of(fitted: pipeline.Fitted) -> dict:
         "parameters": lists.config.to_dict(),
         "picks_order": lists.ranker.to_dict(),
         "also_bought_order": lists.also_bought_order.to_dict(),
-        "category_offers_order": lists.offers_order.to_dict(),
+        "category_offers_choice": lists.offers_order.to_dict(),  # why; the service reads OFFERS_ORDER
         "retention": lists.retention.summary(),
     }

@@ -386,6 +386,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "what opens a user's category offers, chosen on the newest window: their own "
                 "categories, or the best-sellers' categories they never bought from",
             },
+            "category_offers_choice": {
+                **_OBJECT,
+                "description": "how category_offers_order was chosen on the newest window: why, and the held-out "
+                "NDCG@10 of each order",
+            },
             "retention": _OBJECT,
             "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},
             "redis_memory": _OBJECT,
