@@ -3,10 +3,9 @@
     python benchmarks/also_bought_cost.py [--scale 1.0] [--data DIR]
 
 Learns the order on the ``views_predict`` shape's newest window (where the window lets it serve), then
-builds every item's also-bought list of the RetailRocket-shaped synthetic shop both ways in one process:
-the fixed blend (``complements.also_bought_next`` + ``also_bought_blend``, the reference) and the learned
-order (``also_ranker.also_bought_learned``). Prints each one's seconds, their ratio and the process's peak
-memory before and after.
+builds every item's also-bought list of the RetailRocket-shaped synthetic shop both ways in one process, as
+``pipeline.also_bought`` does in a training: the fixed blend (the reference) and the learned order. Prints
+each one's seconds, their ratio and the process's peak memory before and after.
 """
 
 import argparse
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import common  # first: the repository on sys.path, one BLAS thread
 
-from training import interactions
+from training import interactions, pipeline
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
@@ -48,14 +47,13 @@ def main() -> None:
         data = dataset.read(inputs)
     inter = interactions.build(data.events, config, n_items=len(data.item_ids))
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
-    k, order = config.neighbours_per_item, complements.AlsoBoughtOrder.of(config)
+    fixed = complements.AlsoBoughtReport("fixed", "the reference", complements.AlsoBoughtOrder.of(config))
     before = peak_gib()
     start = time.perf_counter()
-    after = complements.also_bought_next(data.events, data.catalogue, config, k, order)
-    blend = complements.also_bought_blend(after, neighbours, data.catalogue, config, k, order)
+    blend = pipeline.also_bought(data.events, neighbours, data.catalogue, config, fixed)
     blend_s = time.perf_counter() - start
     start = time.perf_counter()
-    learned = also_ranker.also_bought_learned(report.model, data.events, neighbours, data.catalogue, config, k)
+    learned = pipeline.also_bought(data.events, neighbours, data.catalogue, config, report)
     learned_s = time.perf_counter() - start
     print(f"## The learned also-bought order at scale ({common.machine()})\n")
     command = f"python benchmarks/also_bought_cost.py --scale {args.scale:g}"

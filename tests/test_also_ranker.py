@@ -3,7 +3,6 @@
 import numpy as np
 import scipy.sparse as sp
 
-from tests.test_complements import catalogue
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
@@ -55,11 +54,8 @@ class ByBuyersInCommon:
         return 10 * features[:, FEATURES.index("next_buyers")] + features[:, FEATURES.index("knn")]
 
 
-def test_learned_lists_are_in_the_models_order_and_say_which_entries_were_bought_together(monkeypatch):
-    monkeypatch.setattr(also_ranker.PairEvidence, "of", classmethod(lambda cls, *args: evidence()))
-    lists = also_ranker.also_bought_learned(
-        ByBuyersInCommon(), None, None, catalogue([0, 0, 1, 1, 1, 0]), TrainConfig(), k=2
-    )
+def test_learned_lists_are_in_the_models_order_and_say_which_entries_were_bought_together():
+    lists = also_ranker.also_bought_learned(ByBuyersInCommon(), evidence(), k=2)
     items, scores = lists.row(0)
     assert items.tolist() == [3, 1]  # 4 buyers in common, then 1 (and the higher kNN score): 2 is cut
     assert (scores > 0).all()  # both bought together with item 0
@@ -78,8 +74,11 @@ def test_the_window_lets_a_learned_order_serve_where_it_beats_the_chosen_one(tmp
     figures = report.holdout_ndcg10
     assert figures["learned (cross-validated)"] > max(v for k, v in figures.items() if k.startswith("bought next"))
     assert "learned" in report.to_dict()["kind"] and "model" not in report.to_dict()
-    neighbours = hold.neighbours  # any item-kNN of the shop serves to check the lists' shape
-    lists = also_ranker.also_bought_learned(report.model, data.events, neighbours, data.catalogue, config, k=10)
+    together = complements.Together.of(data.events, len(data.item_ids), config)
+    # any item-kNN of the shop serves to check the lists' shape
+    lists = also_ranker.also_bought_learned(
+        report.model, PairEvidence.of(together, hold.neighbours, data.catalogue), 10
+    )
     assert lists.rows == len(data.item_ids) and lists.lengths().max() <= 10
     rows = np.repeat(np.arange(lists.rows), lists.lengths())
     assert not (lists.values == rows).any()  # never the item itself

@@ -137,7 +137,7 @@ def test_category_offers_put_viewed_not_bought_first():
     inter = interactions.build(events, TrainConfig())
     catalogue, names = catalogue_for(events, {"lamp": "lights", "sofa": "furniture", "book": "books"})
     empty = candidates.Ragged.empty(len(events.user_ids))
-    offers, reasons = candidates.category_offers(inter, empty, catalogue, 5)
+    offers, reasons = candidates.category_offers(inter.strength, inter.purchases, empty, catalogue, 5)
     u = list(events.user_ids).index("u")
     cats = [names[c] for c in offers.row(u)[0]]
     lo, hi = offers.indptr[u], offers.indptr[u + 1]

@@ -189,7 +189,9 @@ def also_bought(
     """Each item's also-bought list, in the order the window chose: learned, or a blend of bought-next and item-kNN."""
     k = config.neighbours_per_item
     if order.kind == "learned":
-        return also_ranker.also_bought_learned(order.model, events, neighbours, catalogue, config, k)
+        together = complements.Together.of(events, len(catalogue.category), config)
+        evidence = also_ranker.PairEvidence.of(together, neighbours, catalogue)
+        return also_ranker.also_bought_learned(order.model, evidence, k)
     after = complements.also_bought_next(events, catalogue, config, k, order.order)
     return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)
 
@@ -284,7 +286,9 @@ def user_lists(scorer: Scorer, users: np.ndarray) -> UserLists:
     """The picks of ``users`` and the category offers of every user of the scorer (cheap: history and picks)."""
     picks, because = scorer.picks(users)
     inter, config = scorer.gens.inter, scorer.config
-    offers, offer_reasons = candidates.category_offers(inter, picks, scorer.data.catalogue, config.offers_per_user)
+    offers, offer_reasons = candidates.category_offers(
+        inter.strength, inter.purchases, picks, scorer.data.catalogue, config.offers_per_user
+    )
     return UserLists(picks, because, offers, offer_reasons)
 
 
@@ -311,7 +315,9 @@ def user_lists_in_blocks(scorer: Scorer, users: np.ndarray, block: int) -> Itera
             bought=inter.bought.rows_between(lo, hi),
         )
         picks = picks.rows_between(lo, hi)
-        offers, reasons = candidates.category_offers(rows, picks, scorer.data.catalogue, scorer.config.offers_per_user)
+        offers, reasons = candidates.category_offers(
+            rows.strength, rows.purchases, picks, scorer.data.catalogue, scorer.config.offers_per_user
+        )
         yield lo, rows, UserLists(picks, because, offers, reasons)
 
 

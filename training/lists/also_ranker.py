@@ -18,7 +18,6 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from training.config import TrainConfig
-from training.inputs.readers import Events
 from training.lists import complements
 from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
@@ -70,11 +69,8 @@ class PairEvidence:
     category: np.ndarray  # leaf category per item, -1 unknown
 
     @classmethod
-    def of(
-        cls, events: Events, neighbours: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig
-    ) -> "PairEvidence":
-        """The evidence of one history's events and item-kNN neighbours; unavailable items are never candidates."""
-        together = complements.Together.of(events, neighbours.shape[0], config)
+    def of(cls, together: complements.Together, neighbours: sp.csr_matrix, catalogue: CodedCatalog) -> "PairEvidence":
+        """The evidence of one history's purchases and item-kNN neighbours; unavailable items are never candidates."""
         available = sp.diags(catalogue.available.astype(np.float32))
         counts = (together.counts.tocsr() @ available).tocsr()
         counts.eliminate_zeros()
@@ -168,12 +164,12 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
     """``complements.choose_order``, then a learned order where it beats the chosen one beyond noise on the
     window's buyers (cross-validated in ``FOLDS`` folds by buyer). The report's ``model`` is the booster, fitted
     on every buyer, when the learned order serves."""
-    report, task, chosen = complements.chosen_on_window(hold, catalogue, config)
-    if task is None or chosen is None or not config.also_bought_learned:
+    report, window = complements.chosen_on_window(hold, catalogue, config)
+    if window is None or not config.also_bought_learned:
         return report
     assert hold is not None
-    subjects, bought, relevant = task
-    evidence = PairEvidence.of(hold.past, hold.neighbours, catalogue, config)
+    subjects, bought, relevant, chosen = window.subjects, window.bought, window.relevant, window.chosen
+    evidence = PairEvidence.of(window.together, hold.neighbours, catalogue)
     rows, items, features = evidence.candidates(subjects)
     labels = np.asarray(relevant[rows, items]).ravel() > 0
     if labels.sum() < config.ranker_min_users:
@@ -200,13 +196,10 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
     return replace(report, kind="learned", why=why, holdout_ndcg10=figures, model=model)
 
 
-def also_bought_learned(
-    model, events: Events, neighbours: sp.csr_matrix, catalogue: CodedCatalog, config: TrainConfig, k: int
-) -> Ragged:
-    """Per item: its top k candidates by the learned model, over the whole history. An entry never bought
-    together with the item gets a negative score (its reason is then ``viewed_together``)."""
-    evidence = PairEvidence.of(events, neighbours, catalogue, config)
-    n_items = len(catalogue.category)
+def also_bought_learned(model, evidence: PairEvidence, k: int) -> Ragged:
+    """Per item: its top k candidates by the learned model, over the history ``evidence`` is of. An entry never
+    bought together with the item gets a negative score (its reason is then ``viewed_together``)."""
+    n_items = evidence.neighbours.shape[0]
     lengths, values, scores = [], [], []
     for start in range(0, n_items, ITEM_BLOCK):
         subjects = np.arange(start, min(start + ITEM_BLOCK, n_items))

@@ -131,21 +131,22 @@ def popular(interactions: Interactions, catalogue: CodedCatalog, k: int) -> tupl
 
 
 def category_offers(
-    interactions: Interactions, picks: Ragged, catalogue: CodedCatalog, k: int
+    strength: sp.csr_matrix, purchases: sp.csr_matrix, picks: Ragged, catalogue: CodedCatalog, k: int
 ) -> tuple[Ragged, np.ndarray]:
-    """Each user's offer categories: viewed but never bought first, then affinity; and the reason of each.
+    """Each user's offer categories (a row of ``strength``, ``purchases`` and ``picks`` each): viewed but never
+    bought first, then affinity; and the reason of each.
 
     Reasons: 0 viewed_not_bought, 1 affinity (categories bought in, and those of the user's picks).
     """
     leaf = catalogue.leaf()
-    interest = (interactions.strength @ leaf).tocsr().astype(np.float64)
-    bought_in = (interactions.purchases @ leaf) > 0
+    interest = (strength @ leaf).tocsr().astype(np.float64)
+    bought_in = (purchases @ leaf) > 0
     viewed_not_bought = interest - interest.multiply(bought_in)
     viewed_not_bought.eliminate_zeros()
     best = picks.rank() < PICKS_FOR_AFFINITY
     pick_rows = np.repeat(np.arange(picks.rows), picks.lengths())[best]
     pick_matrix = sp.csr_matrix(
-        (picks.scores[best].astype(np.float64), (pick_rows, picks.values[best])), shape=interactions.strength.shape
+        (picks.scores[best].astype(np.float64), (pick_rows, picks.values[best])), shape=strength.shape
     )
     score = (interest + pick_matrix @ leaf).tocsr()
     # viewed-not-bought categories rank above every affinity category

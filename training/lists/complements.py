@@ -227,18 +227,25 @@ def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainCon
     return chosen_on_window(hold, catalogue, config)[0]
 
 
-ValidationTask = tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]
-"""Per held-out buyer: the subject item, what they had bought (the subject included), what they bought new."""
+@dataclass
+class WindowTask:
+    """The window's also-bought task, one row per held-out buyer, and what the chosen order scored on it."""
+
+    subjects: np.ndarray  # the buyer's last purchase before the cut
+    bought: sp.csr_matrix  # what they had bought, the subject included
+    relevant: sp.csr_matrix  # what they bought new after the cut
+    chosen: np.ndarray  # the chosen order's NDCG@10 per buyer
+    together: Together  # of the history before the cut
 
 
 def chosen_on_window(
     hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig
-) -> tuple[AlsoBoughtReport, ValidationTask | None, np.ndarray | None]:
-    """``choose_order``'s report, with the window's task and the chosen order's NDCG@10 per buyer (None where
-    the order is the fixed one for want of buyers)."""
+) -> tuple[AlsoBoughtReport, WindowTask | None]:
+    """``choose_order``'s report, with the window's task (None where the order is the fixed one for want of
+    buyers)."""
     fixed = AlsoBoughtOrder.of(config)
     if hold is None:
-        return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed), None, None
+        return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed), None
     subjects, bought, relevant = _validation_task(hold)
     if len(subjects) < config.ranker_min_users:
         report = AlsoBoughtReport(
@@ -248,7 +255,7 @@ def chosen_on_window(
             fixed,
             int(len(subjects)),
         )
-        return report, None, None
+        return report, None
     n_items = hold.n_items
     available = sp.diags(catalogue.available.astype(np.float32))
     knn = (hold.neighbours[subjects] @ available).tocoo()
@@ -274,7 +281,7 @@ def chosen_on_window(
         f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
     )
     report = AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
-    return report, (subjects, bought, relevant), held_out[best]
+    return report, WindowTask(subjects, bought, relevant, held_out[best], counted)
 
 
 FILL_CANDIDATES = 50

@@ -9,7 +9,7 @@ buys in a category new to them after it, the offers built from the history befor
 categories (NDCG@10). Best-sellers first only where that beats the default beyond noise (95%, paired).
 """
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,12 +50,14 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
             f"(a choice needs {config.ranker_min_users})"
         )
         return OffersReport(DEFAULT, why, int(len(users)))
-    theirs = replace(hold.inter, strength=hold.inter.strength[users], purchases=hold.inter.purchases[users])
-    offers, _ = candidates.category_offers(theirs, Ragged.empty(len(users)), catalogue, config.offers_per_user)
+    purchases = hold.inter.purchases[users]
+    offers, _ = candidates.category_offers(
+        hold.inter.strength[users], purchases, Ragged.empty(len(users)), catalogue, config.offers_per_user
+    )
     overall, _ = candidates.popular(hold.inter, catalogue, config.popular_items)
     popular = _categories_of(overall.row(0)[0], catalogue)
     leaf = catalogue.leaf()
-    bought_from = ((hold.inter.purchases[users] @ leaf) > 0).astype(np.float32).tocsr()
+    bought_from = ((purchases @ leaf) > 0).astype(np.float32).tocsr()
     own = _ranked(offers, np.arange(len(users)), catalogue.n_categories)
     best_sellers = _ranked_same(popular, len(users), catalogue.n_categories)
     new_best_sellers = best_sellers - best_sellers.multiply(bought_from)
