@@ -15,6 +15,7 @@ from training.evaluation.split import Split
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import build as build_interactions
+from training.lists import offers_order
 from training.private_redis import private_redis
 
 log = logging.getLogger(__name__)
@@ -111,17 +112,10 @@ def also_bought_task(s: Split, n_items: int) -> Task:
 def category_task(s: Split, category: np.ndarray) -> Task:
     """Users with events before the cutoff who buy after it in a category they never bought from before; relevant:
     those categories (each item's own). Category offers put the categories a user is drawn to and never bought
-    from above all others: this is what they are for."""
-    train, test = s.train, s.test
+    from above all others: this is what they are for (``offers_order.new_category_purchases``)."""
     n_categories = int(category.max(initial=-1)) + 1
-
-    def pairs(events: Events, keep: np.ndarray) -> np.ndarray:
-        keep = keep & (category[events.item] >= 0)
-        return sorted_keys.unique(events.user[keep].astype(np.int64) * n_categories + category[events.item[keep]])
-
-    before = pairs(train, train.event == PURCHASE)
-    after = pairs(test, (test.event == PURCHASE) & np.isin(test.user, np.unique(train.user)))
-    return _task_of(after[~sorted_keys.member(after, before)], n_categories)
+    counted = np.ones(len(s.test.event), bool)
+    return _task_of(offers_order.new_category_purchases(s.train, s.test, counted, category, n_categories), n_categories)
 
 
 def _pairs(users, items, n_items) -> np.ndarray:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recsvc.contract.units import OFFERS_ORDERS
 from training import sorted_keys
 from training.config import TrainConfig
-from training.inputs.readers import PURCHASE
+from training.inputs.readers import PURCHASE, Events
 from training.lists import candidates, complements
 from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
@@ -81,24 +81,30 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
     return OffersReport(DEFAULT, why, int(len(users)), figures)
 
 
+def new_category_purchases(
+    before: Events, after: Events, counted: np.ndarray, category: np.ndarray, n_categories: int
+) -> np.ndarray:
+    """Keys ``user * n_categories + category``, sorted: the categories of the ``counted`` purchases of ``after``
+    (a mask over its rows) by users with events in ``before``, in categories they never bought from there (each
+    item's own category). What category offers are for; the evaluation measures them on it too."""
+
+    def pairs(events: Events, keep: np.ndarray) -> np.ndarray:
+        keep = keep & (category[events.item] >= 0)
+        return sorted_keys.unique(events.user[keep].astype(np.int64) * n_categories + category[events.item[keep]])
+
+    bought_before = pairs(before, before.event == PURCHASE)
+    bought_after = pairs(after, counted & (after.event == PURCHASE) & np.isin(after.user, np.unique(before.user)))
+    return bought_after[~sorted_keys.member(bought_after, bought_before)]
+
+
 def _task(hold: Holdout, catalogue: CodedCatalog) -> tuple[np.ndarray, sp.csr_matrix]:
     """Users with events before the cut who buy after it in a category they never bought from; users x categories."""
-    past, events, n = hold.past, hold.events, catalogue.n_categories
-    category = catalogue.category
-
-    def pairs(users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        known = category[items] >= 0
-        return sorted_keys.unique(users[known].astype(np.int64) * n + category[items[known]])
-
-    bought = past.event == PURCHASE
-    before = pairs(past.user[bought], past.item[bought])
-    later = (events.timestamp >= hold.cut) & (events.event == PURCHASE)
-    later &= np.isin(events.user, np.unique(past.user))
-    after = pairs(events.user[later], events.item[later])
-    after = after[~sorted_keys.member(after, before)]
-    users = sorted_keys.unique(after // n)
-    rows = np.searchsorted(users, after // n)
-    relevant = sp.csr_matrix((np.ones(len(after), np.float32), (rows, after % n)), shape=(len(users), n))
+    n = catalogue.n_categories
+    window = hold.events.timestamp >= hold.cut
+    found = new_category_purchases(hold.past, hold.events, window, catalogue.category, n)
+    users = sorted_keys.unique(found // n)
+    rows = np.searchsorted(users, found // n)
+    relevant = sp.csr_matrix((np.ones(len(found), np.float32), (rows, found % n)), shape=(len(users), n))
     return users, relevant
 
 
