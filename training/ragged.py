@@ -39,6 +39,15 @@ class Ragged:
         return cls(np.zeros(rows + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
+def stacked(blocks: list[Ragged], rows: int) -> Ragged:
+    """Blocks of consecutive rows, one after the other, as one Ragged of ``rows`` rows (empty without blocks)."""
+    if not blocks:
+        return Ragged.empty(rows)
+    lengths = np.concatenate([block.lengths() for block in blocks])
+    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    return Ragged(indptr, np.concatenate([b.values for b in blocks]), np.concatenate([b.scores for b in blocks]))
+
+
 def rank_in_row(row_of: np.ndarray, rows: int) -> np.ndarray:
     """Each entry's position within its row, for entries already grouped by row."""
     counts = np.bincount(row_of, minlength=rows)

@@ -21,7 +21,7 @@ from training.config import TrainConfig
 from training.lists import complements
 from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
-from training.ragged import Ragged, rank_in_row, top_per_row
+from training.ragged import Ragged, rank_in_row, stacked, top_per_row
 
 FEATURES = (
     "knn",
@@ -200,7 +200,7 @@ def also_bought_learned(model, evidence: PairEvidence, k: int) -> Ragged:
     """Per item: its top k candidates by the learned model, over the history ``evidence`` is of. An entry never
     bought together with the item gets a negative score (its reason is then ``viewed_together``)."""
     n_items = evidence.neighbours.shape[0]
-    lengths, values, scores = [], [], []
+    blocks = []
     for start in range(0, n_items, ITEM_BLOCK):
         subjects = np.arange(start, min(start + ITEM_BLOCK, n_items))
         rows, items, features = evidence.candidates(subjects)
@@ -209,10 +209,6 @@ def also_bought_learned(model, evidence: PairEvidence, k: int) -> Ragged:
         score = _scores(model, features)
         top = top_per_row(rows, np.arange(len(rows)), score, len(subjects), k)
         bought = features[top.values, FEATURES.index("next_buyers")] > 0
-        lengths.append(top.lengths())
-        values.append(items[top.values])
-        scores.append(np.where(bought, top.scores, -top.scores).astype(np.float32))
-    if not lengths:
-        return Ragged.empty(n_items)
-    indptr = np.concatenate(([0], np.cumsum(np.concatenate(lengths))))
-    return Ragged(indptr.astype(np.int64), np.concatenate(values), np.concatenate(scores))
+        signed = np.where(bought, top.scores, -top.scores).astype(np.float32)
+        blocks.append(Ragged(top.indptr, items[top.values], signed))
+    return stacked(blocks, n_items)

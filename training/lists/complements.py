@@ -20,7 +20,7 @@ from training.lists import candidates
 from training.lists.candidates import CodedCatalog
 from training.lists.generators import row_max_scaled
 from training.lists.holdout import Holdout
-from training.ragged import Ragged, grouped, rank_in_row, top_of_sparse
+from training.ragged import Ragged, grouped, rank_in_row, stacked, top_of_sparse
 
 SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
 SUBSTITUTE_BLOCK = 262_144  # items whose substitutes are ranked at a time
@@ -132,7 +132,7 @@ def substitutes(similar: Ragged, alternatives: sp.spmatrix, catalogue: CodedCata
     cat = catalogue.category
     alternatives = sp.csr_matrix(alternatives)
     n_items = similar.rows
-    lengths, values, scores = [np.zeros(1, np.int64)], [], []
+    blocks = []
     for lo in range(0, n_items, SUBSTITUTE_BLOCK):
         hi = min(lo + SUBSTITUTE_BLOCK, n_items)
         start, stop = similar.indptr[lo], similar.indptr[hi]
@@ -145,13 +145,8 @@ def substitutes(similar: Ragged, alternatives: sp.spmatrix, catalogue: CodedCata
         y = np.concatenate((near_items, alt.col[ok]))
         s = np.concatenate((np.where(same, near_scores * (1 + boost), near_scores), alt.data[ok] * (1 + boost)))
         summed = sp.csr_matrix((s.astype(np.float64), (x, y)), shape=(hi - lo, n_items)).tocoo()
-        top = _top_positive(summed.row, summed.col, summed.data, hi - lo, k)
-        lengths.append(top.lengths())
-        values.append(top.values)
-        scores.append(top.scores)
-    if not values:
-        return Ragged.empty(n_items)
-    return Ragged(np.cumsum(np.concatenate(lengths)), np.concatenate(values), np.concatenate(scores))
+        blocks.append(_top_positive(summed.row, summed.col, summed.data, hi - lo, k))
+    return stacked(blocks, n_items)
 
 
 def _top_positive(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
