@@ -23,6 +23,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         api,
         attribution,
         caching,
+        collector,
         errors,
         events,
         health,
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         CACHE_MAX_AGE=60,  # seconds browsers and CDNs may keep the lists that are the same for everyone
         ACCESS_LOG=False,  # one record per request on the recsvc.access logger
         LOG_FORMAT="",  # json or text: configure the root logger (empty: leave logging to the server)
+        GC_YOUNG_THRESHOLD=collector.YOUNG_THRESHOLD,  # 0: Python's own garbage collector settings
     )
     app.config.from_prefixed_env("RECSVC")
     for name in PLAIN_STRINGS:  # from_prefixed_env parses values as JSON: RECSVC_API_KEYS=1e3 would be 1000.0
@@ -86,6 +88,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         metrics.init_app(app)
     _allow_cross_origin_reads(app)
     app.register_blueprint(openapi.bp)
+    collector.tune(int(app.config["GC_YOUNG_THRESHOLD"]))
     logging.getLogger(__name__).debug("recsvc app created")
     return app
 

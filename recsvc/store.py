@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -83,16 +83,17 @@ class ShownItem:
     category_id: str | None
     attributes: dict[str, object]  # the catalog's ``ITEM_ATTRIBUTES`` it has, in that order; never changed
     facts: dict = field(compare=False, repr=False)  # every catalog attribute, shown or not: what rules match
+    entry: dict = field(
+        compare=False, repr=False
+    )  # the item as answers show it, score and reason to fill; never changed
 
     @classmethod
     def of(cls, attrs: dict) -> "ShownItem":
         """The item of its catalog attributes (``keys.attrs``)."""
-        return cls(
-            attrs["item_id"],
-            attrs.get("category_id"),
-            {k: attrs[k] for k in ITEM_ATTRIBUTES if k in attrs},
-            attrs,
-        )
+        item_id, category_id = attrs["item_id"], attrs.get("category_id")
+        attributes = {k: attrs[k] for k in ITEM_ATTRIBUTES if k in attrs}
+        entry = {"item_id": item_id, "score": 0.0, "category_id": category_id, "reason": None, **attributes}
+        return cls(item_id, category_id, attributes, attrs, entry)
 
 
 @dataclass
@@ -515,6 +516,13 @@ class ModelStore:
             for i, raw in zip(missing, self._redis.hmget(keys.attrs(version), [str(i) for i in missing])):
                 cache.attrs[i] = json.loads(raw) if raw else None
         return [cache.attrs[i] for i in indices]
+
+    def load_shown(self, version: str, indices: Iterable[int]) -> None:
+        """Read the items of ``indices`` this process does not hold yet, in one round trip (what ``shown``
+        would read one list at a time)."""
+        missing = set(indices).difference(self._version_cache(version).shown)
+        if missing:
+            self.shown(version, sorted(missing))
 
     def shown(self, version: str, indices: Sequence[int]) -> list[ShownItem | None]:
         """Items by index as answers show them (None for an index without attributes), cached in the process."""

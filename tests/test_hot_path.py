@@ -1,6 +1,9 @@
 """What the service keeps in the process between requests follows the published model at once:
 a publish, a rollback and a catalog update are seen by the next request of a warm process."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -13,6 +16,7 @@ from tests.conftest import API_KEY, AUTH
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.private_redis import RedisServer
+from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
 
@@ -126,3 +130,39 @@ def test_a_thread_per_request_never_runs_out_of_connections(r, shop, redis_url):
         worker.start()
         worker.join()
     assert statuses == [200] * 150
+
+
+def hmget_calls(r) -> int:
+    return int(r.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0))
+
+
+def test_a_cold_process_reads_a_batchs_items_in_a_few_round_trips(r, redis_url, tmp_path):
+    """The batch reads the attributes of every item its users' lists will show at once, not user by user."""
+    demo = write_demo_shop(tmp_path, users=300)
+    version = train(r, Inputs(events=demo.events, catalog=demo.catalog, categories=demo.categories)).version
+    store = create_app({"REDIS_URL": redis_url}).extensions["recsvc"].store
+    users = [u for chunk in store.user_ids(version) for u in chunk]
+    assert len(users) >= 200
+    reads = {}
+    for asked in (users[:1], users):
+        client = create_app({"REDIS_URL": redis_url, "API_KEYS": API_KEY}).test_client()  # a cold process
+        r.config_resetstat()
+        answer = client.post("/v1/recommendations/batch", json={"user_ids": asked}, headers=AUTH).json
+        assert [res["user_id"] for res in answer["results"]] == asked and all(res["items"] for res in answer["results"])
+        reads[len(asked)] = hmget_calls(r)
+    assert reads[len(users)] <= reads[1] + 1 <= 4, reads  # the history items of users without picks, then the rest
+
+
+def test_the_garbage_collector_is_set_for_serving_once_per_process(redis_url):
+    """A young collection waits for 50,000 new containers and start-up's objects are frozen; 0 leaves Python's."""
+    script = (
+        "import gc, sys; from recsvc import create_app; "
+        "create_app({'REDIS_URL': sys.argv[1]}); create_app({'REDIS_URL': sys.argv[1]}); "
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)"
+    )
+    for setting, expected in ((None, "50000 True"), ("0", "700 False"), ("20000", "20000 True")):
+        env = {k: v for k, v in os.environ.items() if k != "RECSVC_GC_YOUNG_THRESHOLD"}
+        if setting is not None:
+            env["RECSVC_GC_YOUNG_THRESHOLD"] = setting
+        run = subprocess.run([sys.executable, "-c", script, redis_url], env=env, capture_output=True, text=True)
+        assert run.stdout.split("\n")[0] == expected, run.stderr

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from recsvc.contract.records import LAST_ITEM_CAUSE, OFFER_REASONS, ItemRecord, UserRecord, general_reason
+from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
@@ -19,6 +19,8 @@ RECENTLY_VIEWED = {"type": "recently_viewed"}
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
 VIEWED_SHARE = 0.3
 """At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
+GENERAL_CAUSES = range(LAST_ITEM_CAUSE + 1, NO_ITEM + 1)
+"""The ``because`` values that name a general reason, not an item."""
 
 
 class Answers:
@@ -60,12 +62,12 @@ class Answers:
         light = [rec for rec in found if not rec.picks]
         lists = self._item_records(version, [i for rec in light for i in _history(rec)])
         wanted = 2 * limit
-        indices = [
-            i for rec in found for i in (*rec.picks[:wanted], *rec.because[:wanted], *rec.recent[:LIGHT_HISTORY])
-        ]
-        for rec in lists.values():
-            indices += [*rec.similar[:wanted], *rec.also_bought[:wanted]]
-        self.store.shown(version, [i for i in indices if i <= LAST_ITEM_CAUSE])
+        indices: set[int] = set()
+        for rec in found:
+            indices.update(rec.picks[:wanted], rec.because[:wanted], rec.recent[:LIGHT_HISTORY])
+        for item in lists.values():
+            indices.update(item.similar[:wanted], item.also_bought[:wanted])
+        self.store.load_shown(version, indices.difference(GENERAL_CAUSES))
         return lists
 
     def for_user_record(

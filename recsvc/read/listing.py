@@ -206,13 +206,10 @@ class Listing:
 
 def entry(item: ShownItem, score: float, reason: dict) -> dict:
     """An item of an answer: its id, score, category and reason, then the catalog attributes it shows."""
-    return {
-        "item_id": item.item_id,
-        "score": round(float(score), 4),
-        "category_id": item.category_id,
-        "reason": reason,
-        **item.attributes,
-    }
+    out = item.entry.copy()  # in that order, made once per item
+    out["score"] = round(float(score), 4)
+    out["reason"] = reason
+    return out
 
 
 def _factor(rules: Sequence[Rule]) -> float:

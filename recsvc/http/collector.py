@@ -1,0 +1,25 @@
+"""Python's garbage collector set for a serving process, once per process (``create_app``).
+
+The service keeps its caches for hours while its answers allocate many short-lived containers. With
+Python's default thresholds (a young collection every 700 new containers, a full one every 100 young
+ones) a 1,000-user batch ran about 60 young collections, and every few batches a full one walked every
+object of the process, about 20 ms each: a pause for whichever request set it off (docs/benchmarks.md).
+Here the objects that exist once the app is built (modules, the app itself) are frozen out of every
+later collection, and a young collection waits for ``RECSVC_GC_YOUNG_THRESHOLD`` new containers
+(0 leaves the collector as Python sets it). Reference counting still frees every object without a
+cycle at once; only cycles wait for a collection.
+"""
+
+import gc
+
+YOUNG_THRESHOLD = 50_000
+"""New containers before a young collection (Python's default is 700)."""
+
+
+def tune(young_threshold: int) -> None:
+    """Freeze what exists and raise the young threshold; the first app a process builds decides."""
+    if young_threshold <= 0 or gc.get_freeze_count():
+        return
+    gc.collect()  # what start-up left as garbage is freed, not frozen
+    gc.freeze()
+    gc.set_threshold(young_threshold, *gc.get_threshold()[1:])
