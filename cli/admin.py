@@ -55,6 +55,7 @@ def rollback_command(args) -> int:
 
 
 def export_command(args) -> int:
+    from recsvc import collector
     from recsvc.admin import export
     from recsvc.read.triggers import MAX_SUPPRESS_DAYS, SUPPRESS_DAYS, WINDOWS
     from recsvc.store import ModelStore, NoModel
@@ -63,6 +64,7 @@ def export_command(args) -> int:
         return fail("--limit must be from 1 to 100")
     fmt = args.format or ("csv" if args.out.name.endswith(".csv") else "jsonl")
     store = ModelStore(connect(args.redis_url))
+    collector.tune(collector.YOUNG_THRESHOLD)  # a row per user: the service's setting
     try:
         if args.what == "picks":
             total, rows = export.picks(store, args.limit)

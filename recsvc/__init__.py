@@ -16,14 +16,13 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRAC
 
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
-    from recsvc import logs
+    from recsvc import collector, logs
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import (
         access,
         api,
         attribution,
         caching,
-        collector,
         errors,
         events,
         health,

@@ -5,10 +5,10 @@ whatever the number of users; a progress bar shows how far it is.
 """
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 from tqdm import tqdm
 
 from recsvc.contract.units import ITEM_ATTRIBUTES
@@ -87,7 +87,7 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with open(out, "w", newline="") as f, tqdm(total=total, unit=unit, disable=not progress) as bar:
+    with open(out, "w", newline="", encoding="utf-8") as f, tqdm(total=total, unit=unit, disable=not progress) as bar:
         writer = csv.writer(f) if fmt == "csv" else None
         if writer:
             writer.writerow(CSV_COLUMNS)
@@ -111,7 +111,7 @@ def write(rows: Iterator[dict], out: Path, fmt: str, total: int | None, unit: st
                         )
                     )
             else:
-                f.write(json.dumps(row, separators=(",", ":")) + "\n")
+                f.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode())
             count += 1
             bar.update(1)
     return count
