@@ -68,14 +68,23 @@ def call(app, env: dict) -> None:
 
 EMPTY = "an empty answer under /v1"
 FLOOR = "one round trip (the floor)"
+KEPT = "recommendations from records kept in the process (no round trip)"
 
 
 def add_floor_routes(app) -> None:
     """``GET /v1/profile-empty/<id>``: the app's hooks for /v1 and an empty body; ``GET /v1/profile-floor/<id>``:
-    the same after the one round trip of an answer."""
-    from flask import jsonify
+    the same after the one round trip of an answer; ``GET /v1/profile-kept/<id>``: the user's recommendations as
+    the real view answers them, from the user's record and live events read once and kept in the process (what
+    an answer would cost with no round trip at all)."""
+    from flask import jsonify, request
 
-    store = app.extensions["recsvc"].store
+    from recsvc.http.api import checked_id, filters_from
+    from recsvc.http.attribution import tag
+    from recsvc.http.auth import authorize_user_read
+
+    answers = app.extensions["recsvc"]
+    store = answers.store
+    kept: dict = {}
 
     @app.get("/v1/profile-empty/<id:user_id>")
     def empty(user_id: str):
@@ -85,6 +94,17 @@ def add_floor_routes(app) -> None:
     def floor(user_id: str):
         store.version()
         return jsonify({})
+
+    @app.get("/v1/profile-kept/<id:user_id>")
+    def kept_answer(user_id: str):
+        user_id = checked_id(user_id, "user_id")
+        authorize_user_read(user_id)
+        if user_id not in kept:
+            kept[user_id] = store.user_live(user_id)
+        version, record, live, arm = kept[user_id]
+        filters = filters_from(request.args)
+        answer = answers.for_user_record(version, record, filters, live=live, list_name="recommendations", arm=arm)
+        return jsonify(tag({"user_id": user_id, "model_version": version, **answer}, "user_recommendations"))
 
 
 def area(filename: str) -> str:
@@ -125,6 +145,7 @@ def main() -> None:
             "/healthz": ["/healthz"],
             EMPTY: [f"/v1/profile-empty/{u}?limit=10" for u in sample.users],
             FLOOR: [f"/v1/profile-floor/{u}?limit=10" for u in sample.users],
+            KEPT: [f"/v1/profile-kept/{u}?limit=10" for u in sample.users],
             "recommendations": [serve_bench.recs_path(u) for u in sample.users],
             "also-bought": [serve_bench.also_path(i) for i in sample.items],
             "category-offers": [serve_bench.offers_path(u) for u in sample.users],
