@@ -3,8 +3,8 @@
 
 The service keeps its caches for hours while its answers allocate many short-lived containers. With
 Python's default thresholds (a young collection every 700 new containers, a full one every 100 young
-ones) a 1,000-user batch ran about 60 young collections, and every few batches a full one walked every
-object of the process, about 20 ms each: a pause for whichever request set it off (docs/benchmarks.md).
+ones) a 1,000-user batch ran about 40 young collections, and every few batches a full one walked every
+object of the process, 20-25 ms each: a pause for whichever request set it off (docs/benchmarks.md).
 Here the objects that exist once the app is built (modules, the app itself) are frozen out of every
 later collection, and a young collection waits for ``YOUNG_THRESHOLD`` new containers (0 leaves the
 collector as Python sets it). Reference counting still frees every object without a

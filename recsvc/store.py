@@ -81,19 +81,18 @@ class ShownItem:
 
     item_id: str
     category_id: str | None
-    attributes: dict[str, object]  # the catalog's ``ITEM_ATTRIBUTES`` it has, in that order; never changed
+    # the item as answers show it: id, score and reason to fill, category, then the catalog's ``ITEM_ATTRIBUTES`` it
+    # has, in that order (``listing.entry`` copies it); never changed
+    entry: dict
     facts: dict = field(compare=False, repr=False)  # every catalog attribute, shown or not: what rules match
-    entry: dict = field(
-        compare=False, repr=False
-    )  # the item as answers show it, score and reason to fill; never changed
 
     @classmethod
     def of(cls, attrs: dict) -> "ShownItem":
         """The item of its catalog attributes (``keys.attrs``)."""
         item_id, category_id = attrs["item_id"], attrs.get("category_id")
-        attributes = {k: attrs[k] for k in ITEM_ATTRIBUTES if k in attrs}
-        entry = {"item_id": item_id, "score": 0.0, "category_id": category_id, "reason": None, **attributes}
-        return cls(item_id, category_id, attributes, attrs, entry)
+        shown = {k: attrs[k] for k in ITEM_ATTRIBUTES if k in attrs}
+        entry = {"item_id": item_id, "score": 0.0, "category_id": category_id, "reason": None, **shown}
+        return cls(item_id, category_id, entry, attrs)
 
 
 @dataclass
