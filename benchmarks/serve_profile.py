@@ -7,7 +7,8 @@ directly for /healthz, user recommendations, also-bought, category offers and a 
 CPU microseconds per request (median of rounds in mirrored order) and the share of /healthz, beside the
 floor of any answer: routes added here under /v1 that return ``{}``, one with nothing else (the
 /v1 hooks) and one after the one Redis round trip every answer makes (the served version, as
-``store.version()`` reads it). Then
+``store.version()`` reads it), and recommendations answered from records kept in the process (no
+round trip). Then
 cProfile over the recommendations requests, its time summed by where it is spent (Flask and
 werkzeug, the Redis client, the read model, JSON, metrics, CORS). ``--root`` serves the code of
 another checkout (an older commit, for a before and after) with this script.

@@ -64,7 +64,7 @@ def export_command(args) -> int:
         return fail("--limit must be from 1 to 100")
     fmt = args.format or ("csv" if args.out.name.endswith(".csv") else "jsonl")
     store = ModelStore(connect(args.redis_url))
-    collector.tune(collector.YOUNG_THRESHOLD)  # a row per user: the service's setting
+    collector.tune(collector.configured_threshold())  # a row per user: as the service sets it
     try:
         if args.what == "picks":
             total, rows = export.picks(store, args.limit)

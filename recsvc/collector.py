@@ -1,5 +1,5 @@
 """Python's garbage collector set for a process that answers many users: once per process, by ``create_app``
-(its threshold ``RECSVC_GC_YOUNG_THRESHOLD``) and by ``recsvc export``.
+and by ``recsvc export``, both with the threshold ``RECSVC_GC_YOUNG_THRESHOLD`` when the operator sets one.
 
 The service keeps its caches for hours while its answers allocate many short-lived containers. With
 Python's default thresholds (a young collection every 700 new containers, a full one every 100 young
@@ -12,9 +12,17 @@ cycle at once; only cycles wait for a collection.
 """
 
 import gc
+import os
 
 YOUNG_THRESHOLD = 50_000
 """New containers before a young collection (Python's default is 700)."""
+SETTING = "RECSVC_GC_YOUNG_THRESHOLD"
+"""The environment variable that changes it (the app's ``GC_YOUNG_THRESHOLD``)."""
+
+
+def configured_threshold() -> int:
+    """The young threshold the environment sets, else ``YOUNG_THRESHOLD``: for processes without the app's config."""
+    return int(os.environ.get(SETTING, YOUNG_THRESHOLD))
 
 
 def tune(young_threshold: int) -> None:

@@ -154,13 +154,14 @@ def test_a_cold_process_reads_a_batchs_items_in_a_few_round_trips(r, redis_url, 
 
 
 def test_the_garbage_collector_is_set_for_serving_once_per_process(redis_url):
-    """A young collection waits for 50,000 new containers and start-up's objects are frozen; 0 leaves Python's."""
+    """A young collection waits for 50,000 new containers and start-up's objects are frozen; 0 leaves Python's.
+    ``recsvc export`` reads the same setting (``configured_threshold``)."""
     script = (
-        "import gc, sys; from recsvc import create_app; "
+        "import gc, sys; from recsvc import collector, create_app; "
         "create_app({'REDIS_URL': sys.argv[1]}); create_app({'REDIS_URL': sys.argv[1]}); "
-        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0, collector.configured_threshold())"
     )
-    for setting, expected in ((None, "50000 True"), ("0", "700 False"), ("20000", "20000 True")):
+    for setting, expected in ((None, "50000 True 50000"), ("0", "700 False 0"), ("20000", "20000 True 20000")):
         env = {k: v for k, v in os.environ.items() if k != "RECSVC_GC_YOUNG_THRESHOLD"}
         if setting is not None:
             env["RECSVC_GC_YOUNG_THRESHOLD"] = setting
