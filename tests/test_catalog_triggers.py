@@ -8,8 +8,10 @@ bought it, so is not told. Nobody watches shoe-b long enough (``browser`` viewed
 import csv
 from datetime import datetime, timezone
 
+import pytest
+
 from cli.main import main
-from recsvc.contract import keys
+from recsvc.contract import catalog_changes, keys
 from tests.conftest import AUTH, train_retention_shop
 from tests.retention_shop import DAY, END, write_retention_shop
 
@@ -131,3 +133,22 @@ def test_an_earlier_purchase_does_not_keep_a_watched_item_out(r, client, redis_u
     update(capsys, redis_url, tmp_path / "c.csv", "item_id,price\ncoffee-a,8\n")
     steady = entries(client, "price-drop")["steady"]["items"]
     assert [i["item_id"] for i in steady] == ["coffee-a"] and steady[0]["reason"]["watched"] == "addtocart"
+
+
+@pytest.mark.parametrize(
+    ("was_hidden", "available", "old", "new", "kinds"),
+    [
+        (True, True, None, None, {"back-in-stock"}),
+        (True, False, 20.0, 10.0, set()),  # still hidden: nothing to tell
+        (False, True, 20.0, 18.0, {"price-drop"}),  # exactly 10% off
+        (False, True, 20.0, 18.5, set()),
+        (True, True, 20.0, 5.0, {"back-in-stock", "price-drop"}),
+        (False, True, None, 5.0, set()),  # no old price known
+    ],
+)
+def test_one_rule_for_catalog_changes(was_hidden, available, old, new, kinds):
+    """The trainer and `recsvc catalog update` share this rule (``recsvc.contract.catalog_changes``)."""
+    found = catalog_changes.triggered(was_hidden, available, old, new, 0.1, 1_000.5)
+    assert set(found) == kinds
+    if "price-drop" in found:
+        assert found["price-drop"] == {"at": 1000, "old_price": old, "new_price": new}

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
-from recsvc.contract import keys, versions
+from recsvc.contract import catalog_changes, keys, versions
 from recsvc.contract.keys import CATALOG_KINDS
-from recsvc.contract.units import DAY, price_dropped
+from recsvc.contract.units import DAY
 from training.inputs.dataset import Dataset
 from training.lists.retention import Watched
 
@@ -83,11 +83,10 @@ def _compare(
             if change and change["at"] >= at - keep_days * DAY:
                 if kind == "back-in-stock" or not price[code] > change["new_price"]:
                     found[kind][code] = change
-        if hidden[n]:
-            found["back-in-stock"][code] = {"at": int(at)}
         old_price = _price(json.loads(attrs[n]).get("price") if attrs[n] else None)
-        if old_price is not None and np.isfinite(price[code]) and price_dropped(old_price, float(price[code]), share):
-            found["price-drop"][code] = {"at": int(at), "old_price": old_price, "new_price": float(price[code])}
+        new_price = float(price[code]) if np.isfinite(price[code]) else None
+        for kind, change in catalog_changes.triggered(bool(hidden[n]), True, old_price, new_price, share, at).items():
+            found[kind][code] = change
 
 
 def _price(value) -> float | None:

@@ -18,10 +18,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
-from recsvc.contract import keys, versions
+from recsvc.contract import catalog_changes, keys, versions
 from recsvc.contract.commands import get_many
 from recsvc.contract.ids import is_valid_id
 from recsvc.contract.records import ITEM_HEADER
@@ -33,7 +34,6 @@ from recsvc.contract.units import (
     attribute_name_problem,
     attribute_type,
     attribute_value,
-    price_dropped,
 )
 
 FIELDS = ("available", *ITEM_ATTRIBUTES)
@@ -206,19 +206,16 @@ def apply_changes(
         current = r.hmget(keys.attrs(version), [str(index) for _, index in found])
         hidden = r.smismember(keys.unavailable(version), [index for _, index in found])
         for (item_id, index), raw, was_hidden in zip(found, current, hidden):
-            entry = json.loads(raw) if raw else {"item_id": item_id}
+            entry: dict[str, Any] = json.loads(raw) if raw else {"item_id": item_id}
             change = dict(changes[item_id])
             available = change.pop("available", None)
             if available is not None:
                 (show if available else hide).append(index)
-            stays_hidden = available is False or (was_hidden and not available)
-            if was_hidden and available:
-                triggered["back-in-stock"][item_id] = (index, {"at": int(at)})
-            old_price, new_price = entry.get("price"), change.get("price")
-            if not stays_hidden and old_price is not None and new_price is not None:
-                if price_dropped(float(old_price), float(new_price), share):
-                    drop = {"at": int(at), "old_price": old_price, "new_price": new_price}
-                    triggered["price-drop"][item_id] = (index, drop)
+            shown = bool(available) if available is not None else not was_hidden
+            for kind, what in catalog_changes.triggered(
+                bool(was_hidden), shown, entry.get("price"), change.get("price"), share, at
+            ).items():
+                triggered[kind][item_id] = (index, what)
             entry.update(change)
             attrs[str(index)] = json.dumps(entry, separators=(",", ":"))
             update.changed += 1
