@@ -2,7 +2,8 @@
 
 import gzip
 
-from training.inputs.convert import DAY, INSTACART_END, diginetica, instacart
+from recsvc.contract.units import DAY
+from training.inputs.convert import INSTACART_END, diginetica, instacart
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog, read_categories, read_events
 

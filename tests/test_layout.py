@@ -55,3 +55,22 @@ def test_nothing_imports_the_benchmarks(folder):
 @pytest.mark.parametrize("path", modules("benchmarks"), ids=name)
 def test_benchmarks_do_not_import_the_tests(path):
     assert not {m for m in imports(path) if m.split(".")[0] == "tests"}
+
+
+TIME_UNITS = {"DAY", "HOUR"}
+"""Defined once, in ``recsvc/contract/units.py``, for the service and the trainer alike."""
+
+
+@pytest.mark.parametrize("path", [*modules("recsvc"), *modules("training"), *modules("cli")], ids=name)
+def test_time_units_are_defined_once(path):
+    if name(path) == "recsvc/contract/units.py":
+        return
+    tree = ast.parse(path.read_text())
+    assigned = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert not assigned & TIME_UNITS, f"{name(path)} defines {assigned & TIME_UNITS}: import them from units"

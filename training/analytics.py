@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
+from recsvc.contract.units import DAY
 from training import analytics_time
 from training.config import TrainConfig
-from training.interactions import DAY
 from training.lists.retention import AT_RISK, LOST, SEGMENTS, Orders, standing
 
 REPEAT_WINDOWS_DAYS = (7, 30, 60, 90)  # 7: short histories can be read too

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.units import DAY
 from training.config import TrainConfig
 from training.inputs.readers import EVENTS, PURCHASE, Events
 from training.ragged import Ragged, top_per_row
 
-DAY = 86_400
 CLOCK_TAIL = 0.001
 """The share of newest events the clock may pass over when they stand apart from the rest."""
 CLOCK_MIN_EVENTS = 100

@@ -4,6 +4,8 @@ import math
 import re
 from collections.abc import Collection
 
+HOUR = 3_600
+"""Seconds in an hour."""
 DAY = 86_400
 """Seconds in a day."""
 

@@ -14,11 +14,10 @@ from datetime import datetime, timezone
 
 from recsvc.contract.keys import CATALOG_KINDS
 from recsvc.contract.records import WATCH_REASONS, BuyAgainRecord, Profile, UserRecord
-from recsvc.contract.units import DAY
+from recsvc.contract.units import DAY, HOUR
 from recsvc.read.listing import Filters, Listing
 from recsvc.read.retention import RetentionAnswers, due_candidates
 
-HOUR = 3_600
 SCAN_FACTOR = 10  # a page reads at most this many users per entry asked for ...
 MIN_SCAN = 1_000  # ... or this many, whichever is more
 MAX_OFFSET = 2**31 - 1  # the largest offset a cursor may carry: far beyond any list, well within Redis's range

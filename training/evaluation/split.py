@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from recsvc.contract.units import DAY
 from training.inputs.readers import Events
-
-DAY = 86_400
 
 
 @dataclass

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-DAY = 86_400
+from recsvc.contract.units import DAY
+
 INSTACART_END = int(datetime(2017, 6, 1, tzinfo=timezone.utc).timestamp())
 """Instacart has relative time only: every user's last order is placed on this day."""
 
