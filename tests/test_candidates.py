@@ -54,10 +54,10 @@ def als_picks(events, inter, factors, pool, config):
     """The served picks in ALS order (``picks_ranker="als"``) and the reason code of each."""
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
     data = dataset_for(events)
-    picks, because, _ = pipeline.personalized_picks(
-        data, inter, factors, pool, neighbours, replace(config, picks_ranker="als")
-    )
-    return picks, because
+    config = replace(config, picks_ranker="als")
+    order, _ = pipeline.picks_order(data, config, None)
+    scorer = pipeline.Scorer.of(data, inter, factors, pool, neighbours, order, config)
+    return scorer.picks(pipeline.active_users(inter, config))
 
 
 def item_names(events, ragged, row):

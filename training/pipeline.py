@@ -319,19 +319,3 @@ def user_lists_in_blocks(scorer: Scorer, users: np.ndarray, block: int) -> Itera
             rows.strength, rows.purchases, picks, scorer.data.catalogue, scorer.config.offers_per_user
         )
         yield lo, rows, UserLists(picks, because, offers, reasons)
-
-
-def personalized_picks(
-    data: Dataset,
-    inter: Interactions,
-    factors: Factors,
-    pool: np.ndarray,
-    neighbours: sp.csr_matrix,
-    config: TrainConfig,
-    hold: holdout.Holdout | None = None,
-) -> tuple[Ragged, np.ndarray, ranker.RankerReport]:
-    """The picks of every active user in the order ``config.picks_ranker`` asks for, each with its reason."""
-    order, report = picks_order(data, config, hold)
-    scorer = Scorer.of(data, inter, factors, pool, neighbours, order, config)
-    picks, because = scorer.picks(active_users(inter, config))
-    return picks, because, report
