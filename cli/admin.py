@@ -48,7 +48,7 @@ def rollback_command(args) -> int:
     r = connect(args.redis_url)
     try:
         versions.rollback(r, args.version)
-    except versions.UnknownVersion as e:
+    except (versions.UnknownVersion, versions.PublishFailed) as e:
         return fail(str(e))
     print(f"serving {args.version}")
     return 0

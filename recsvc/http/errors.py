@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from recsvc.contract.versions import PublishFailed
 from recsvc.read.listing import UnknownCategory
 from recsvc.store import NoModel, StoreFull, StoreUnavailable
 
@@ -17,6 +18,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    409: "conflict",
     415: "unsupported_media_type",
     503: "unavailable",
 }
@@ -60,6 +62,10 @@ def register(app: Flask) -> None:
     def store_full(e: StoreFull) -> ResponseReturnValue:
         log.error("Redis refuses writes: %s", e)
         return error_response(503, "store_full", "the event store is full; retry later")
+
+    @app.errorhandler(PublishFailed)
+    def pointer_busy(e: PublishFailed) -> ResponseReturnValue:
+        return error_response(409, "conflict", str(e))
 
     @app.errorhandler(NoModel)
     def no_model(e: NoModel) -> ResponseReturnValue:

@@ -653,6 +653,7 @@ RESPONSES = {
     "NotFound": _error("Unknown category or path"),
     "TooLarge": _error("Too many ids in one call"),
     "Unavailable": _error("Redis down or no model"),
+    "Conflict": _error("A publish under way holds the served pointer; retry once it is done"),
     "Unauthenticated": _error("Missing or wrong X-API-Key"),
     "TooManyRequests": _error("Too many reports from one address"),
 }
