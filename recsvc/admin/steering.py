@@ -17,6 +17,7 @@ from recsvc.contract import keys, versions
 from recsvc.read.experiments import CURRENT, Arm, Experiment, ExperimentError, new_experiment
 from recsvc.read.rules import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, parse_all
 from recsvc.read.steering import Steering, decode
+from recsvc.store import StoreUnavailable
 
 _START = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end
@@ -36,12 +37,18 @@ return 'ok'
 
 
 def steering(r: redis.Redis) -> Steering:
-    """The stored rules and experiments."""
-    pipe = r.pipeline(transaction=True)
-    pipe.get(keys.STEERING_REV)
-    pipe.hgetall(keys.RULES)
-    pipe.hgetall(keys.EXPERIMENTS)
-    return decode(*pipe.execute())
+    """The stored rules and experiments: one state, read without a MULTI (which a full Redis refuses, reads too),
+    the revision read before and after them."""
+    for _ in range(3):
+        pipe = r.pipeline(transaction=False)
+        pipe.get(keys.STEERING_REV)
+        pipe.hgetall(keys.RULES)
+        pipe.hgetall(keys.EXPERIMENTS)
+        pipe.get(keys.STEERING_REV)
+        rev, rules, experiments, again = pipe.execute()
+        if rev == again:
+            return decode(rev, rules, experiments)
+    raise StoreUnavailable("the rules and experiments keep changing")
 
 
 def _field(rule: Rule) -> str:

@@ -2,6 +2,7 @@
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -22,6 +23,10 @@ CODES = {
     415: "unsupported_media_type",
     503: "unavailable",
 }
+
+
+STORE_FULL = "Redis is full (its maxmemory is reached): this write is refused, reads still answer; retry later"
+"""The message of a write refused by a full Redis (``store_full``, 503)."""
 
 
 class ApiError(Exception):
@@ -59,9 +64,10 @@ def register(app: Flask) -> None:
         return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
 
     @app.errorhandler(StoreFull)
-    def store_full(e: StoreFull) -> ResponseReturnValue:
+    @app.errorhandler(redis.exceptions.OutOfMemoryError)  # a write past the store's gateway (tracking, rules)
+    def store_full(e: Exception) -> ResponseReturnValue:
         log.error("Redis refuses writes: %s", e)
-        return error_response(503, "store_full", "the event store is full; retry later")
+        return error_response(503, "store_full", STORE_FULL)
 
     @app.errorhandler(PublishFailed)
     def pointer_busy(e: PublishFailed) -> ResponseReturnValue:
