@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.contract.ids import ASCII_ID_REGEX, is_valid_id
 from recsvc.contract.ids import ID_RULE as RULE_IN_WORDS
+from recsvc.contract.times import EARLIEST_TIME, MILLISECONDS_FROM, iso_seconds, latest_time, window_rule
 from recsvc.contract.units import (
     ATTRIBUTE_TYPES,
     ITEM_ATTRIBUTES,
@@ -36,7 +37,6 @@ from recsvc.contract.units import (
     attribute_type,
     attribute_value,
 )
-from recsvc.contract.times import EARLIEST_TIME, MILLISECONDS_FROM, iso_seconds, latest_time, window_rule
 from training.inputs.presets import Preset
 
 log = logging.getLogger(__name__)
