@@ -87,3 +87,15 @@ def test_every_write_is_a_clean_503_while_redis_is_full(full):
     assert_full(client.post("/v1/rules", json=rules, headers=KEY))
     assert_full(client.delete("/v1/rules/no-tvs", headers=KEY))
     assert_full(client.post("/v1/experiments/colours/stop", json={}, headers=KEY))
+
+
+def test_a_write_in_a_script_is_a_clean_503_too(full, client):
+    """Starting an experiment is one script: Redis's refusal comes as a script error, not as an OOM reply."""
+    r = redis.Redis.from_url(full)
+    limit = r.config_get("maxmemory")["maxmemory"]
+    r.config_set("maxmemory", 0)  # room for a moment, to stop the running experiment
+    assert client.post("/v1/experiments/colours/stop", json={}, headers=KEY).status_code == 200
+    r.config_set("maxmemory", limit)
+    experiment = {"name": "sizes", "arms": {"a": "current", "b": "current"}}
+    assert_full(client.post("/v1/experiments", json=experiment, headers=KEY))
+    r.close()

@@ -27,6 +27,8 @@ CODES = {
 
 STORE_FULL = "Redis is full (its maxmemory is reached): this write is refused, reads still answer; retry later"
 """The message of a write refused by a full Redis (``store_full``, 503)."""
+OOM_REPLY = "command not allowed when used memory > 'maxmemory'"
+"""What Redis answers a write it refuses for memory, within a script's error too."""
 
 
 class ApiError(Exception):
@@ -64,10 +66,16 @@ def register(app: Flask) -> None:
         return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
 
     @app.errorhandler(StoreFull)
-    @app.errorhandler(redis.exceptions.OutOfMemoryError)  # a write past the store's gateway (tracking, rules)
     def store_full(e: Exception) -> ResponseReturnValue:
         log.error("Redis refuses writes: %s", e)
         return error_response(503, "store_full", STORE_FULL)
+
+    @app.errorhandler(redis.exceptions.ResponseError)  # a write past the store's gateway (tracking, rules)
+    def redis_refused(e: redis.exceptions.ResponseError) -> ResponseReturnValue:
+        # a script's write refused for memory comes as a script error, not as redis-py's OutOfMemoryError
+        if isinstance(e, redis.exceptions.OutOfMemoryError) or OOM_REPLY in str(e):
+            return store_full(e)
+        return unexpected(e)
 
     @app.errorhandler(PublishFailed)
     def pointer_busy(e: PublishFailed) -> ResponseReturnValue:
