@@ -124,3 +124,19 @@ def test_a_publish_switch_after_a_refused_rollback_serves_the_new_version(r):
     versions.switch(r, "v3", PUBLISH_TOKEN, 2_000.0)
     assert versions.current(r) == "v3" and not r.smembers(keys.STAGING)
     assert [v.version for v in versions.list_versions(r)] == ["v3", "v2", "v1"]
+
+
+def test_a_deletion_cut_short_is_finished_by_the_next_clean_up(r, monkeypatch):
+    first, served = published(r, "v1", "v2")
+
+    def cut_short(*args, **kwargs):
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr(r, "scan_iter", cut_short)
+    with pytest.raises(ConnectionError):
+        versions.delete_version(r, first)
+    monkeypatch.undo()
+    assert [v.version for v in versions.list_versions(r)] == [served]  # unpublished at once
+    assert r.exists(keys.user(first, "alice"))  # its records not yet
+    assert versions.clean_staging(r) == [first]
+    assert not r.keys(keys.version_prefix(first) + "*") and not r.smembers(keys.STAGING)

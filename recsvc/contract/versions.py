@@ -57,11 +57,13 @@ _RETIRE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return -1 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
 return 1 + redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
 """
-"""Unless the pointer names it or an experiment pins it: unpublish a version and delete its meta and manifest, so
-no switch can serve it while the rest of its keys go (checked and done at the same instant); 1 + the keys deleted."""
+"""Unless the pointer names it or an experiment pins it: unpublish a version and delete its meta, manifest and
+heartbeat, so no switch can serve it while the rest of its keys go (checked and done at the same instant); it stays
+staged without a heartbeat until they are gone, so a deletion cut short is finished by the next ``clean_staging``.
+Returns 1 + the keys deleted."""
 
 _STAGED = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -307,6 +309,7 @@ def delete_version(r: redis.Redis, version: str) -> int:
             batch = []
     if batch:
         deleted += r.unlink(*batch)
+    r.srem(keys.STAGING, version)
     return deleted
 
 

@@ -231,7 +231,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "example": "purchase",
             },
             "timestamp": {
-                "description": "unix seconds or milliseconds, or ISO-8601; default now",
+                "description": "unix seconds or milliseconds, or ISO-8601, from 1990-01-01 to a day after now (the "
+                "trainer's rule); default now",
                 "oneOf": [{"type": "number"}, {"type": "string"}],
             },
             "quantity": {"type": "integer", "minimum": 1, "default": 1},
