@@ -81,7 +81,7 @@ def test_a_deleted_version_cannot_be_rolled_back_to(r):
 def test_a_rollback_while_a_publish_holds_the_lock_is_refused_with_exit_2(r, redis_url, capsys, monkeypatch):
     older, served = published(r, "v1", "v2")
     a_publish_holds_the_lock(r)
-    monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2)
+    monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2, raising=False)
     assert main(["--redis-url", redis_url, "rollback", older]) == 2
     out, err = capsys.readouterr()
     assert "serving" not in out
@@ -97,7 +97,7 @@ def test_a_promotion_while_a_publish_holds_the_lock_is_refused_and_the_experimen
     older, served = published(r, "v1", "v2")
     steering.start_experiment(r, "new-model", [Arm("a", served), Arm("b", older)])
     a_publish_holds_the_lock(r)
-    monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2)
+    monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2, raising=False)
     client = create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": "k"}).test_client()
     answer = client.post("/v1/experiments/new-model/stop", json={"promote": "b"}, headers=KEY)
     assert answer.status_code == 409, answer.json
