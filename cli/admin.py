@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import redis
+
 from cli.common import fail
 from recsvc.connection import connect
 from recsvc.contract import versions
@@ -48,8 +50,10 @@ def rollback_command(args) -> int:
     r = connect(args.redis_url)
     try:
         versions.rollback(r, args.version)
-    except versions.UnknownVersion as e:
+    except (versions.UnknownVersion, versions.PublishFailed) as e:
         return fail(str(e))
+    except redis.exceptions.OutOfMemoryError:
+        return fail("Redis is full (its maxmemory is reached) and refused the rollback's lock; nothing changed")
     print(f"serving {args.version}")
     return 0
 

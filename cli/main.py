@@ -6,7 +6,10 @@ The service's commands live in ``cli.admin``; the trainer's in ``cli.trainer``, 
 
 import argparse
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cli import admin, report, steering, trainer
@@ -16,11 +19,29 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    previous = _stop_on_sigterm()
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return args.run(args)
+    try:
+        return args.run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> signal.Handlers | Callable | int | None:
+    """Make SIGTERM (``docker stop``, systemd, Kubernetes) end a command as Ctrl-C does: ``finally`` blocks and exit
+    handlers run, so an embedded redis-server stops with the command and a publish under way deletes what it wrote.
+    Returns the handler it replaced (None in a thread other than the main one, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _bad_rows_limit(text: str) -> float:

@@ -123,11 +123,12 @@ def experiment_start(args) -> int:
 
 def experiment_stop(args) -> int:
     from recsvc.admin.steering import stop_experiment
+    from recsvc.contract.versions import PublishFailed
     from recsvc.read.experiments import ExperimentError
 
     try:
         stopped, changes = stop_experiment(connect(args.redis_url), args.name, args.promote)
-    except ExperimentError as e:
+    except (ExperimentError, PublishFailed) as e:
         return fail(str(e))
     print(f"experiment {stopped.name} stopped; its figures are kept (`recsvc experiment show {stopped.name}`)")
     for change in changes:

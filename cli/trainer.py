@@ -359,6 +359,9 @@ def print_summary(result, r) -> None:
     offline_verdict = (s.get("offline_metrics") or {}).get("verdict")
     if offline_verdict:
         print(f"  {offline_verdict}")
+    if "stream_events_trimmed" in c:
+        skipped = f" ({c['stream_events_skipped']:,} bad, skipped)" if "stream_events_skipped" in c else ""
+        print(f"  event stream: {c['stream_events_trimmed']:,} entries consumed and trimmed{skipped}")
     for name, bad in result.bad_rows.items():
         if bad.count:
             print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")

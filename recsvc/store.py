@@ -251,14 +251,23 @@ class ModelStore:
         raise StoreUnavailable("the served version keeps changing")
 
     def _load_steering(self) -> Steering:
-        """Read the rules and experiments (one slot, one transaction); an arm whose version is no longer
-        published serves the current one."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.get(keys.STEERING_REV)
-        pipe.hgetall(keys.RULES)
-        pipe.hgetall(keys.EXPERIMENTS)
-        pipe.zrange(keys.VERSIONS, 0, -1)
-        rev, rules, experiments, published = pipe.execute()
+        """Read the rules and experiments; an arm whose version is no longer published serves the current one.
+
+        Not a transaction: Redis refuses every command queued in a MULTI once it is at its maxmemory, reads too.
+        Every change bumps ``keys.STEERING_REV`` in its own transaction, so the revision read before and after
+        the rules and experiments tells whether they are one state."""
+        for _ in range(3):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(keys.STEERING_REV)
+            pipe.hgetall(keys.RULES)
+            pipe.hgetall(keys.EXPERIMENTS)
+            pipe.zrange(keys.VERSIONS, 0, -1)
+            pipe.get(keys.STEERING_REV)
+            rev, rules, experiments, published, again = pipe.execute()
+            if rev == again:
+                break
+        else:
+            raise StoreUnavailable("the rules and experiments keep changing")
         loaded = steering_state.decode(rev, rules, experiments)
         known = {v.decode() for v in published}
         running = loaded.running

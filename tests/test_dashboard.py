@@ -170,3 +170,17 @@ def test_the_dashboard_shows_the_rules_and_the_ab_test_with_its_verdicts(client,
     assert "b against a, conversion" in page and "two-proportion z-test" in page
     state = client.get("/dashboard/state.json", headers=AUTH).json
     assert state["experiments"][0]["name"] == "models" and state["rules"][0]["name"] == "coffee-up"
+
+
+def test_rollback_from_the_dashboard_while_a_publish_holds_the_lock_is_refused_with_409(
+    client, r, two_versions, monkeypatch
+):
+    """Regression: the dashboard's rollback wrote the pointer past the lock, and the publish's switch undid it."""
+    served, older = two_versions
+    log_in(client)
+    token = form_token(client.get("/dashboard").get_data(as_text=True))
+    r.set(keys.PUBLISH_LOCK, "a-publish-under-way", px=60_000)
+    monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2, raising=False)
+    refused = client.post("/dashboard/rollback", data={"version": older.version, "form_token": token})
+    assert refused.status_code == 409 and "publishing" in refused.get_data(as_text=True)
+    assert versions.current(r) == served.version

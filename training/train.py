@@ -55,8 +55,9 @@ def train(
         summary["offline_metrics"] = offline_metrics
     summary["timings_s"] = dict(timer.steps)
     version, summary = publish.publish(r, lists, summary, keep=config.versions_kept)
-    if last_streamed is not None:  # published: what this run read from the stream is learned
+    if last_streamed is not None:  # published: what this run read from the stream is learned (or skipped as bad)
         summary["counts"]["stream_events_trimmed"] = trim_consumed(r, last_streamed)
+        summary["counts"]["stream_events_skipped"] = data.bad["event stream"].rows
     summary["timings_s"]["total"] = timer.total()
     return TrainResult(version=version, summary=summary, bad_rows=data.bad)
 

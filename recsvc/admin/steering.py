@@ -17,6 +17,7 @@ from recsvc.contract import keys, versions
 from recsvc.read.experiments import CURRENT, Arm, Experiment, ExperimentError, new_experiment
 from recsvc.read.rules import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, parse_all
 from recsvc.read.steering import Steering, decode
+from recsvc.store import StoreUnavailable
 
 _START = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'exists' end
@@ -36,12 +37,18 @@ return 'ok'
 
 
 def steering(r: redis.Redis) -> Steering:
-    """The stored rules and experiments."""
-    pipe = r.pipeline(transaction=True)
-    pipe.get(keys.STEERING_REV)
-    pipe.hgetall(keys.RULES)
-    pipe.hgetall(keys.EXPERIMENTS)
-    return decode(*pipe.execute())
+    """The stored rules and experiments: one state, read without a MULTI (which a full Redis refuses, reads too),
+    the revision read before and after them."""
+    for _ in range(3):
+        pipe = r.pipeline(transaction=False)
+        pipe.get(keys.STEERING_REV)
+        pipe.hgetall(keys.RULES)
+        pipe.hgetall(keys.EXPERIMENTS)
+        pipe.get(keys.STEERING_REV)
+        rev, rules, experiments, again = pipe.execute()
+        if rev == again:
+            return decode(rev, rules, experiments)
+    raise StoreUnavailable("the rules and experiments keep changing")
 
 
 def _field(rule: Rule) -> str:
@@ -128,7 +135,8 @@ def stop_experiment(
     r: redis.Redis, name: str, promote: str | None = None, now: float | None = None
 ) -> tuple[Experiment, list[str]]:
     """Stop a running experiment and keep its figures; with ``promote``, that arm's version is served and its
-    rule set becomes the default one. Returns the stopped experiment and what the promotion changed."""
+    rule set becomes the default one. Returns the stopped experiment and what the promotion changed.
+    Raises ``versions.LockBusy`` (nothing changed) when a publish under way holds the served pointer."""
     stored = steering(r)
     experiment = stored.experiment(name)
     if experiment is None:
@@ -143,14 +151,19 @@ def stop_experiment(
     )
     pinned = {a.version for a in experiment.arms if a.version != CURRENT}
     changes: list[str] = []
+    if winner is not None and winner.version != CURRENT and winner.version != versions.current(r):
+        # through the pointer's one writer, while the experiment still pins the version (no trim deletes it);
+        # LockBusy while a publish is under way, and then the experiment runs on unchanged
+        try:
+            versions.rollback(r, winner.version)
+        except versions.UnknownVersion as e:
+            raise ExperimentError(str(e)) from None
+        changes.append(f"serving version {winner.version}")
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.EXPERIMENTS, name, stopped.encode())
     if pinned:
         pipe.srem(keys.PINNED, *pinned)
     if winner is not None:
-        if winner.version != CURRENT and winner.version != versions.current(r):
-            pipe.set(keys.CURRENT, winner.version)
-            changes.append(f"serving version {winner.version}")
         if winner.rules != DEFAULT_VARIANT:
             changes.append(_promote_rules(pipe, stored.rules.rules, winner.rules))
     pipe.incr(keys.STEERING_REV)

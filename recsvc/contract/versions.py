@@ -3,11 +3,16 @@
 A publish takes ``keys.PUBLISH_LOCK`` (a token with a TTL it refreshes while writing), adds its
 version to ``keys.STAGING`` with a heartbeat (``keys.staging_alive``), writes its keys and a
 manifest, checks the manifest, then in one script, only while it still holds the lock, moves the
-version to ``keys.VERSIONS`` and points ``keys.CURRENT`` at it. These functions lock, list,
-check, switch, trim and clean up versions for the publisher and for the operator's commands.
-"""
+version to ``keys.VERSIONS`` and points ``keys.CURRENT`` at it. That script (``_SERVE``) is the
+pointer's one writer: a rollback and an experiment's promotion take the lock and run it too, so
+neither is undone by a publish under way. A version is deleted only after a script that checks it
+is neither served nor pinned has unpublished it. These functions lock, list, check, switch, trim
+and clean up versions for the publisher and for the operator's commands."""
 
+import contextlib
 import json
+import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +21,12 @@ import redis
 from recsvc.contract import keys
 
 DELETE_BATCH = 10_000
+ROLLBACK_WAIT_S = 2.0
+"""Seconds a rollback or a promotion waits for a publish to release the lock before it is refused."""
+ROLLBACK_LOCK_TTL_MS = 10_000
+"""Milliseconds a rollback holds the publish lock at most (it holds it for one script)."""
+ROLLBACK_POLL_S = 0.05
+"""Seconds between a rollback's tries to take a busy lock."""
 
 _REFRESH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -25,16 +36,34 @@ return 1
 """
 """Refresh the lock and the version's heartbeat, only while the lock holds this token."""
 
-_SWITCH = """
+_SERVE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[5], KEYS[6]) ~= 2 then return -1 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if ARGV[3] == '' then
+  if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return -2 end
+else
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  redis.call('SREM', KEYS[4], ARGV[2])
+  redis.call('DEL', KEYS[7])
+end
 redis.call('SET', KEYS[3], ARGV[2])
-redis.call('SREM', KEYS[4], ARGV[2])
-redis.call('DEL', KEYS[7])
 return 1
 """
-"""Serve a version only while the lock holds this token and the version's meta and manifest exist."""
+"""The one writer of ``keys.CURRENT``: serve a version only while the lock holds this token and the version's meta
+and manifest exist. With a publish time, publish the staged version first; without one (a rollback, a promotion),
+only a version that is published already."""
+
+_RETIRE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return -1 end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return 1 + redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
+"""
+"""Unless the pointer names it or an experiment pins it: unpublish a version and delete its meta, manifest and
+heartbeat, so no switch can serve it while the rest of its keys go (checked and done at the same instant); it stays
+staged without a heartbeat until they are gone, so a deletion cut short is finished by the next ``clean_staging``.
+Returns 1 + the keys deleted."""
 
 _STAGED = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -76,6 +105,10 @@ class VersionInfo:
 
 class UnknownVersion(LookupError):
     """The version is not among the published ones."""
+
+
+class VersionInUse(ValueError):
+    """The version is served, or pinned by a running experiment: it must not be deleted."""
 
 
 class PublishFailed(RuntimeError):
@@ -150,24 +183,31 @@ def release_lock(r: redis.Redis, token: str) -> bool:
 
 def switch(r: redis.Redis, version: str, token: str, published_at: float) -> None:
     """Publish and serve ``version`` atomically, only if ``token`` still holds the publish lock."""
-    done = r.eval(
-        _SWITCH,
-        7,
-        keys.PUBLISH_LOCK,
-        keys.VERSIONS,
-        keys.CURRENT,
-        keys.STAGING,
-        keys.meta(version),
-        keys.manifest(version),
-        keys.staging_alive(version),
-        token,
-        version,
-        published_at,
-    )
+    done = _serve(r, version, token, published_at)
     if done == 0:
         raise LockLost(f"the publish lock of version {version} expired or was taken by another run; not served")
     if done == -1:
         raise IncompleteVersion(f"version {version} lost its meta or manifest before the switch; not served")
+
+
+def _serve(r: redis.Redis, version: str, token: str, published_at: float | str) -> int:
+    """Run the pointer's one writer (``_SERVE``); its outcome."""
+    return int(
+        r.eval(
+            _SERVE,
+            7,
+            keys.PUBLISH_LOCK,
+            keys.VERSIONS,
+            keys.CURRENT,
+            keys.STAGING,
+            keys.meta(version),
+            keys.manifest(version),
+            keys.staging_alive(version),
+            token,
+            version,
+            published_at,
+        )
+    )
 
 
 def missing(r: redis.Redis, version: str, sample: Sequence[str] = (), sizes: bool = True) -> list[str]:
@@ -215,18 +255,52 @@ def list_versions(r: redis.Redis) -> list[VersionInfo]:
     ]
 
 
-def rollback(r: redis.Redis, version: str) -> None:
-    """Serve a previously published version."""
-    if r.zscore(keys.VERSIONS, version) is None or not r.exists(keys.meta(version)):
+def rollback(r: redis.Redis, version: str, wait_s: float = ROLLBACK_WAIT_S) -> None:
+    """Serve a published version again (an operator's rollback, an experiment's promotion).
+
+    Takes the publish lock (waiting up to ``wait_s`` for a publish to finish) and switches through the same
+    fenced script as a publish, so a publish under way never undoes it seconds later and a trim never deletes
+    the version it serves. Raises UnknownVersion, or LockBusy while a publish holds the lock."""
+    token = f"rollback:{secrets.token_hex(8)}"
+    deadline = time.monotonic() + wait_s
+    while not acquire_lock(r, token, ROLLBACK_LOCK_TTL_MS):
+        if time.monotonic() >= deadline:
+            holder, ttl = lock_holder(r)
+            raise LockBusy(
+                f"a training ({holder}) is publishing: not switched to {version}, so that publish does not undo it; "
+                f"try again once it is done (its lock expires in {max(ttl, 0) / 1000:.0f} s unless it is refreshed)"
+            )
+        time.sleep(ROLLBACK_POLL_S)
+    try:
+        done = _serve(r, version, token, "")
+    finally:
+        release_lock(r, token)
+    if done == 0:
+        raise LockLost(f"the lock of the rollback to {version} expired before its switch; not served")
+    if done < 0:
         raise UnknownVersion(f"version {version!r} is not published; see `recsvc models`")
-    r.set(keys.CURRENT, version)
 
 
 def delete_version(r: redis.Redis, version: str) -> int:
-    """Delete every key of a version (never the served one); returns how many keys went."""
-    if version == current(r):
-        raise ValueError(f"version {version!r} is being served")
-    deleted = 0
+    """Delete every key of a version; returns how many keys went. Never the served version nor one a running
+    experiment pins: whether it is one and its unpublishing are one script, so a rollback cannot slip between."""
+    retired = r.eval(
+        _RETIRE,
+        7,
+        keys.CURRENT,
+        keys.PINNED,
+        keys.VERSIONS,
+        keys.STAGING,
+        keys.staging_alive(version),
+        keys.meta(version),
+        keys.manifest(version),
+        version,
+    )
+    if retired == 0:
+        raise VersionInUse(f"version {version!r} is being served")
+    if retired == -1:
+        raise VersionInUse(f"version {version!r} is served by a running experiment")
+    deleted = int(retired) - 1
     batch = []
     for key in r.scan_iter(match=keys.version_prefix(version) + "*", count=DELETE_BATCH):
         batch.append(key)
@@ -235,9 +309,7 @@ def delete_version(r: redis.Redis, version: str) -> int:
             batch = []
     if batch:
         deleted += r.unlink(*batch)
-    r.zrem(keys.VERSIONS, version)
     r.srem(keys.STAGING, version)
-    r.delete(keys.staging_alive(version))
     return deleted
 
 
@@ -246,10 +318,12 @@ def trim(r: redis.Redis, keep: int) -> list[str]:
     served = current(r)
     pinned = {v.decode() for v in r.smembers(keys.PINNED)}
     old = [v.decode() for v in r.zrevrange(keys.VERSIONS, keep, -1)]
-    old = [v for v in old if v != served and v not in pinned]
-    for version in old:
-        delete_version(r, version)
-    return old
+    deleted = []
+    for version in [v for v in old if v != served and v not in pinned]:
+        with contextlib.suppress(VersionInUse):  # served or pinned since the listing: kept
+            delete_version(r, version)
+            deleted.append(version)
+    return deleted
 
 
 def upgrade_layout(r: redis.Redis) -> int:
@@ -292,6 +366,9 @@ def clean_staging(r: redis.Redis) -> list[str]:
     left = [
         v for v in left if v != served and r.zscore(keys.VERSIONS, v) is None and not r.exists(keys.staging_alive(v))
     ]
+    deleted = []
     for version in left:
-        delete_version(r, version)
-    return left
+        with contextlib.suppress(VersionInUse):
+            delete_version(r, version)
+            deleted.append(version)
+    return deleted

@@ -159,15 +159,23 @@ def tracking_secret() -> bytes:
     if secret is None:
         configured = str(current_app.config.get("TRACKING_SECRET") or "")
         secret = configured.encode() if configured else _shared_secret(current_app.extensions["recsvc"].store.redis)
+        if secret is None:  # a full Redis holds none yet: the answer stands, its clicks will not count
+            return secrets.token_bytes(32)
         current_app.extensions[SECRET_EXTENSION] = secret
     return secret
 
 
-def _shared_secret(r: redis.Redis) -> bytes:
-    """The secret in Redis, made by whichever process asks first."""
+def _shared_secret(r: redis.Redis) -> bytes | None:
+    """The secret in Redis, made by whichever process asks first (read first: a full Redis refuses even a SET NX
+    of a key that exists); None when Redis is full and holds none yet."""
     try:
-        r.set(keys.TRACKING_SECRET, secrets.token_urlsafe(32), nx=True)
         value = r.get(keys.TRACKING_SECRET)
+        if value is None:
+            r.set(keys.TRACKING_SECRET, secrets.token_urlsafe(32), nx=True)
+            value = r.get(keys.TRACKING_SECRET)
+    except redis.exceptions.OutOfMemoryError:
+        log.warning("Redis is full and holds no tracking secret yet: rec_ids signed now will not verify")
+        return None
     except (redis.ConnectionError, redis.TimeoutError) as e:
         raise StoreUnavailable(str(e)) from e
     if value is None:

@@ -111,6 +111,8 @@ def rollback() -> ResponseReturnValue:
         versions.rollback(current_app.extensions["recsvc"].store.redis, version)
     except versions.UnknownVersion as e:
         return _page(key, str(e), 400)
+    except versions.PublishFailed as e:  # a publish holds the lock: its switch would undo this one
+        return _page(key, str(e), 409)
     return redirect(PATH, code=303)
 
 

@@ -2,10 +2,12 @@
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from recsvc.contract.versions import PublishFailed
 from recsvc.read.listing import UnknownCategory
 from recsvc.store import NoModel, StoreFull, StoreUnavailable
 
@@ -17,9 +19,16 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    409: "conflict",
     415: "unsupported_media_type",
     503: "unavailable",
 }
+
+
+STORE_FULL = "Redis is full (its maxmemory is reached): this write is refused, reads still answer; retry later"
+"""The message of a write refused by a full Redis (``store_full``, 503)."""
+OOM_REPLY = "command not allowed when used memory > 'maxmemory'"
+"""What Redis answers a write it refuses for memory, within a script's error too."""
 
 
 class ApiError(Exception):
@@ -57,9 +66,20 @@ def register(app: Flask) -> None:
         return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
 
     @app.errorhandler(StoreFull)
-    def store_full(e: StoreFull) -> ResponseReturnValue:
+    def store_full(e: Exception) -> ResponseReturnValue:
         log.error("Redis refuses writes: %s", e)
-        return error_response(503, "store_full", "the event store is full; retry later")
+        return error_response(503, "store_full", STORE_FULL)
+
+    @app.errorhandler(redis.exceptions.ResponseError)  # a write past the store's gateway (tracking, rules)
+    def redis_refused(e: redis.exceptions.ResponseError) -> ResponseReturnValue:
+        # a script's write refused for memory comes as a script error, not as redis-py's OutOfMemoryError
+        if isinstance(e, redis.exceptions.OutOfMemoryError) or OOM_REPLY in str(e):
+            return store_full(e)
+        return unexpected(e)
+
+    @app.errorhandler(PublishFailed)
+    def pointer_busy(e: PublishFailed) -> ResponseReturnValue:
+        return error_response(409, "conflict", str(e))
 
     @app.errorhandler(NoModel)
     def no_model(e: NoModel) -> ResponseReturnValue:

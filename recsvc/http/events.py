@@ -5,14 +5,15 @@ In the same round trip as the XADD, each user's live list (``keys.live``) gets t
 purchase leaves that user's next answers and a new visitor's views drive their picks.
 """
 
+import math
 import time
-from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from recsvc.contract.events import EVENTS, event_code
 from recsvc.contract.ids import ID_RULE, is_valid_id
+from recsvc.contract.times import in_window, iso_seconds, number_seconds, window_rule
 from recsvc.http.attribution import count_events
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
@@ -20,8 +21,6 @@ from recsvc.http.metrics import EVENTS_RECEIVED
 
 MAX_EVENTS = 1_000
 MAX_QUANTITY = 10_000
-MAX_TIMESTAMP = 1e14
-"""The largest timestamp accepted: milliseconds in the year 5138 (1e400, infinity and NaN are refused)."""
 DEFAULT_STREAM_MAXLEN = 10_000_000
 """Events the stream keeps (approximately) when ``RECSVC_EVENTS_MAXLEN`` is not set; training trims it sooner."""
 
@@ -59,21 +58,27 @@ def parse_event(raw: object, now: int) -> dict[str, str]:
 
 
 def _timestamp(value, now: int) -> int:
-    """Unix seconds from unix seconds or milliseconds or ISO-8601; now when absent."""
+    """Unix seconds from unix seconds or milliseconds or ISO-8601, within the contract's time rule (the trainer's:
+    ``recsvc.contract.times``); now when absent."""
     if value is None:
         return now
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_TIMESTAMP:
-        return int(value / 1000 if value > 1e11 else value)  # milliseconds from 1973 on are above 1e11
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            seconds = int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
-            if seconds >= 0:
-                return seconds
-    raise ValueError("timestamp must be unix seconds, milliseconds or ISO-8601")
+    seconds = math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value) if isinstance(value, float) or abs(value) < 2**63 else math.inf  # 1e400 is inf
+        seconds = number_seconds(number) if math.isfinite(number) else math.inf
+    elif isinstance(value, str):
+        seconds = iso_seconds(value)
+    if math.isnan(seconds):
+        raise ValueError(f"timestamp {_shown(value)} is not unix seconds, milliseconds or ISO-8601")
+    if not in_window(seconds, now):
+        raise ValueError(f"timestamp {_shown(value)} {window_rule(now)}")
+    return int(seconds)
+
+
+def _shown(value) -> str:
+    """A posted value as an error message quotes it: short, whatever its type."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _posted_events(body) -> list:
@@ -128,5 +133,6 @@ def post_events() -> ResponseReturnValue:
         count_events(accepted)
     body = {"accepted": len(accepted), "rejected": len(errors), "errors": errors}
     if not accepted:
-        return jsonify(error={"code": "invalid_argument", "message": "no valid event"}, **body), 400
+        message = f"no valid event; event {errors[0]['index']}: {errors[0]['message']}"
+        return jsonify(error={"code": "invalid_argument", "message": message}, **body), 400
     return jsonify(body), 200

@@ -231,7 +231,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "example": "purchase",
             },
             "timestamp": {
-                "description": "unix seconds or milliseconds, or ISO-8601; default now",
+                "description": "unix seconds or milliseconds, or ISO-8601, from 1990-01-01 to a day after now (the "
+                "trainer's rule); default now",
                 "oneOf": [{"type": "number"}, {"type": "string"}],
             },
             "quantity": {"type": "integer", "minimum": 1, "default": 1},
@@ -653,6 +654,7 @@ RESPONSES = {
     "NotFound": _error("Unknown category or path"),
     "TooLarge": _error("Too many ids in one call"),
     "Unavailable": _error("Redis down or no model"),
+    "Conflict": _error("A publish under way holds the served pointer; retry once it is done"),
     "Unauthenticated": _error("Missing or wrong X-API-Key"),
     "TooManyRequests": _error("Too many reports from one address"),
 }

@@ -232,6 +232,7 @@ def stop_experiment(name: str) -> ResponseReturnValue:
         400: BadRequest
         401: Unauthenticated
         404: NotFound
+        409: Conflict
         503: Unavailable
     """
     body = request.get_json(silent=True) or {}

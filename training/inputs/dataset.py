@@ -43,7 +43,8 @@ class Dataset:
 def read(inputs: Inputs, stream: pa.Table | None = None) -> Dataset:
     """Read and validate every input file (and the streamed events); bad input raises InputError."""
     preset = get_preset(inputs.preset)
-    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict, stream=stream)
+    stream_bad = BadRows()
+    events, bad_events = read_events(inputs.events, preset, strict=inputs.strict, stream=stream, stream_bad=stream_bad)
     bad = {"events": bad_events}
     catalog = Catalog({})
     if inputs.catalog:
@@ -52,6 +53,8 @@ def read(inputs: Inputs, stream: pa.Table | None = None) -> Dataset:
     if inputs.categories:
         parents, bad["categories"] = read_categories(inputs.categories, preset, strict=inputs.strict)
     check_bad_rows(bad, inputs.max_bad_rows)
+    if stream is not None:  # what an older server let in: skipped and reported, consumed with the rest
+        bad["event stream"] = stream_bad
     dataset = assemble(events, catalog, parents)
     dataset.bad = bad
     return dataset

@@ -3,7 +3,9 @@
 Every row is validated; bad rows are skipped, counted and reported with their line
 numbers, or, with ``strict``, the first one stops the run. Values stay strings until
 ids are factorized, so ids such as ``007`` keep their form. A timestamp is a bad row when
-it cannot be read or falls outside ``EARLIEST_TIME`` .. now + ``FUTURE_TOLERANCE_S``.
+it cannot be read or breaks the contract's time rule (``recsvc.contract.times``), which
+``POST /v1/events`` applies too. The event stream's bad rows (written by an older server) are
+counted apart: skipped and reported, never a reason to stop the run.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 from recsvc.contract.events import ADDTOCART, EVENT_ALIASES, EVENTS, PURCHASE, VIEW, WISHLIST  # noqa: F401 (re-exported)
 from recsvc.contract.ids import ASCII_ID_REGEX, is_valid_id
 from recsvc.contract.ids import ID_RULE as RULE_IN_WORDS
+from recsvc.contract.times import EARLIEST_TIME, MILLISECONDS_FROM, iso_seconds, latest_time, window_rule
 from recsvc.contract.units import (
     ATTRIBUTE_TYPES,
     ITEM_ATTRIBUTES,
@@ -43,15 +45,9 @@ EVENT_COLUMNS = ("timestamp", "user_id", "item_id", "event")
 ID_REGEX = ASCII_ID_REGEX  # the vectorized check of ASCII ids; the others go through is_valid_id
 ID_RULE = f"is not an id ({RULE_IN_WORDS})"
 MAX_EXAMPLES = 5
-EARLIEST_TIME = 631_152_000
-"""Unix seconds of 1990-01-01 UTC: an event before it is a bad row (a zero, a day count, a typo)."""
-FUTURE_TOLERANCE_S = 86_400
-"""Seconds after the reader's clock an event may carry (clock skew, time zones); later ones are bad rows."""
 USER_IDS = np.dtypes.StringDType()
 """The dtype of the user ids: numpy's variable-width strings, 16 bytes each up to 15 bytes of UTF-8 (a str object in
 an object array takes 64): 0.7 GiB less for the 14M visitors of 10x RetailRocket."""
-MILLISECONDS_FROM = 1e11
-"""Numeric timestamps above this are milliseconds: seconds would be after the year 5138."""
 
 
 class InputError(ValueError):
@@ -234,13 +230,20 @@ def _rename(table: pa.Table, columns: dict[str, str]) -> pa.Table:
 
 
 def read_events(
-    path: Path | None, preset: Preset, *, strict: bool = False, stream: pa.Table | None = None
+    path: Path | None,
+    preset: Preset,
+    *,
+    strict: bool = False,
+    stream: pa.Table | None = None,
+    stream_bad: BadRows | None = None,
 ) -> tuple[Events, BadRows]:
     """Read and validate events from files, from a table of streamed events, or both; raise InputError
-    when nothing can be trained on. ``stream`` has the contract's column names as strings."""
+    when nothing can be trained on. ``stream`` has the contract's column names as strings; with
+    ``stream_bad``, its bad rows are counted there (never strict) instead of with the files'."""
     bad = BadRows(strict=strict)
     table, sources, lines, label = _event_table(path, preset, stream, bad)
-    ids, codes, ts, qty = _valid_rows(table, sources, lines, bad, label)
+    split = table.num_rows - (stream.num_rows if stream is not None and stream_bad is not None else 0)
+    ids, codes, ts, qty = _valid_rows(table, sources, lines, (bad, stream_bad or BadRows()), split, label)
     del table  # the raw columns: only the valid rows' trimmed ids go on
     if not np.isin(codes, (VIEW, PURCHASE)).any():
         raise InputError(f"{label}: no purchases or views to learn from")
@@ -299,21 +302,26 @@ def _event_table(
 
 
 def _valid_rows(
-    table: pa.Table, sources: list[str], lines: list[np.ndarray], bad: BadRows, label: str
+    table: pa.Table,
+    sources: list[str],
+    lines: list[np.ndarray],
+    bads: tuple[BadRows, BadRows],
+    split: int,
+    label: str,
 ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
     """The valid rows: their trimmed ids (and categories), event codes, unix seconds and quantities; the others
-    counted in ``bad``, the first few with their line."""
+    counted in ``bads`` (the rows before ``split``, then those from it on), the first few with their line."""
     part_starts = np.cumsum([0] + [len(numbers) for numbers in lines])
 
     def reject(mask: np.ndarray, reason_of) -> None:
         """Count the rows in mask as bad, with the first few as examples."""
-        rows = np.flatnonzero(mask)
-        for r in rows[:MAX_EXAMPLES]:
-            part = int(np.searchsorted(part_starts, r, side="right")) - 1
-            source = sources[part]
-            number = lines[part][r - part_starts[part]]
-            bad.add(f"{source} {'entry' if source == 'event stream' else 'line'} {number}", reason_of(r))
-        bad.count += max(0, len(rows) - MAX_EXAMPLES)
+        for bad, rows in ((bads[0], np.flatnonzero(mask[:split])), (bads[1], split + np.flatnonzero(mask[split:]))):
+            for r in rows[:MAX_EXAMPLES]:
+                part = int(np.searchsorted(part_starts, r, side="right")) - 1
+                source = sources[part]
+                number = lines[part][r - part_starts[part]]
+                bad.add(f"{source} {'entry' if source == 'event stream' else 'line'} {number}", reason_of(r))
+            bad.count += max(0, len(rows) - MAX_EXAMPLES)
 
     ok = np.ones(table.num_rows, dtype=bool)
     event_col = table["event"]
@@ -330,10 +338,10 @@ def _valid_rows(
     unreadable = np.isnan(seconds)
     reject(unreadable & ok, lambda r: f"bad timestamp {table['timestamp'][int(r)].as_py()!r}")
     ok &= ~unreadable
-    latest = time.time() + FUTURE_TOLERANCE_S
+    now = time.time()
     with np.errstate(invalid="ignore"):
-        outside = ~unreadable & ~((seconds >= EARLIEST_TIME) & (seconds <= latest))
-    reject(outside & ok, lambda r: f"timestamp {table['timestamp'][int(r)].as_py()!r} {_window_rule(latest)}")
+        outside = ~unreadable & ~((seconds >= EARLIEST_TIME) & (seconds <= latest_time(now)))
+    reject(outside & ok, lambda r: f"timestamp {table['timestamp'][int(r)].as_py()!r} {window_rule(now)}")
     ok &= ~outside
     ts = np.where(ok, seconds, 0).astype(np.int64)
     if "quantity" in table.column_names:
@@ -343,8 +351,9 @@ def _valid_rows(
     else:
         qty = np.ones(table.num_rows, dtype=np.int64)
     if not ok.any():
-        raise InputError(f"{label}: no valid events ({bad.count} bad rows; first: {bad.examples[0]})")
-    bad.kept = int(ok.sum())
+        count, first = sum(b.count for b in bads), [*bads[0].examples, *bads[1].examples][0]
+        raise InputError(f"{label}: no valid events ({count} bad rows; first: {first})")
+    bads[0].kept, bads[1].kept = int(ok[:split].sum()), int(ok[split:].sum())
     ids = table.select([c for c in ("user_id", "item_id", "category_id") if c in table.column_names])
     if ok.all():
         return ids, codes, ts, qty
@@ -391,29 +400,8 @@ def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
     others = np.flatnonzero(~numeric)
     if len(others):
         values = pc.take(text, pa.array(others)).to_pylist()
-        out[others] = [_iso_seconds(v) for v in values]
+        out[others] = [iso_seconds(v) for v in values]
     return out
-
-
-def _window_rule(latest: float) -> str:
-    """Why a readable timestamp is refused."""
-    first = datetime.fromtimestamp(EARLIEST_TIME, timezone.utc).date().isoformat()
-    last = datetime.fromtimestamp(latest, timezone.utc).isoformat(timespec="seconds")
-    return f"is outside {first} .. {last} (before 1990 or more than a day after the time of reading)"
-
-
-def _iso_seconds(value: str) -> float:
-    """Unix seconds of an ISO-8601 time (UTC unless it says otherwise), NaN if unreadable."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return np.nan
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        return float(int(moment.timestamp()))
-    except (OverflowError, ValueError):  # year 1 with a time zone, etc.
-        return np.nan
 
 
 def _quantities(column: pa.ChunkedArray) -> np.ndarray:
