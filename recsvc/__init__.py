@@ -17,6 +17,7 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRAC
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc import collector, logs
+    from recsvc.breaker import PROBE_S
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import (
         access,
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
+        BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.breaker)
         TOKEN_SECRET="",
         REQUIRE_USER_TOKEN=False,
         CACHE_MAX_AGE=60,  # seconds browsers and CDNs may keep the lists that are the same for everyone
@@ -67,7 +69,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     if store is None:
         client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
         _upgrade_key_layout(client)
-        store = ModelStore(client)
+        store = ModelStore(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     access.init_app(app)
     attribution.init_app(app)

@@ -2,14 +2,18 @@
 
 import logging
 
-from flask import Flask, Response, jsonify
+import redis
+from flask import Flask, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from recsvc.read.listing import UnknownCategory
-from recsvc.store import NoModel, StoreFull, StoreUnavailable
+from recsvc.store import NoModel, RedisStalled, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 1
+"""Seconds a client is told to wait (``Retry-After``) after a 503 for an unreachable Redis or an overload."""
 
 CODES = {
     400: "invalid_argument",
@@ -53,8 +57,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(e: StoreUnavailable) -> ResponseReturnValue:
-        log.warning("Redis unavailable: %s", e)
-        return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
+        if isinstance(e.__cause__, (redis.ConnectionError, redis.TimeoutError)):  # mapped beside the store too
+            current_app.extensions["recsvc"].store.breaker.failed(e.__cause__)
+        if not isinstance(e, RedisStalled):  # the breaker logged its opening: not once per request
+            log.warning("Redis unavailable: %s", e)
+        response, status = error_response(503, "unavailable", "the model store is unavailable; retry shortly")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, status
 
     @app.errorhandler(StoreFull)
     def store_full(e: StoreFull) -> ResponseReturnValue:
