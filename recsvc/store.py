@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from recsvc import budget
 from recsvc.breaker import PROBE_S, Breaker
 from recsvc.connection import as_cluster
 
@@ -223,9 +224,10 @@ class ModelStore:
         return self._redis
 
     def check(self) -> None:
-        """Raise ``RedisStalled`` while the breaker is open."""
+        """Raise ``RedisStalled`` while the breaker is open, ``budget.OverBudget`` past the request's time budget."""
         if self.breaker.is_open:
             raise RedisStalled("Redis did not answer; retry shortly")
+        budget.check()
 
     def unreachable(self, error: BaseException) -> StoreUnavailable:
         """The error to raise for a Redis timeout or connection failure, after opening the breaker."""

@@ -3,10 +3,11 @@
 import logging
 
 import redis
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from recsvc.budget import OverBudget
 from recsvc.read.listing import UnknownCategory
 from recsvc.store import NoModel, RedisStalled, StoreFull, StoreUnavailable
 
@@ -64,6 +65,11 @@ def register(app: Flask) -> None:
         response, status = error_response(503, "unavailable", "the model store is unavailable; retry shortly")
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response, status
+
+    @app.errorhandler(OverBudget)
+    def over_budget(e: OverBudget) -> ResponseReturnValue:
+        log.warning("%s %s stopped: %s", request.method, request.path, e)
+        return error_response(503, "deadline_exceeded", str(e))
 
     @app.errorhandler(StoreFull)
     def store_full(e: StoreFull) -> ResponseReturnValue:
