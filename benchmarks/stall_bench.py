@@ -16,7 +16,8 @@ from ``--reference`` (another checkout, e.g. the main branch before the change).
 - overload: ``--batches`` batches of 1,000 users a second for 10 s, ``/healthz`` every 50 ms: the
   slowest ``/healthz``, the batches answered and refused (503) and their p99.
 
-Everything runs on this machine: the client, the servers and Redis share its cores.
+Everything runs on this machine: the client, the servers and Redis share its cores; the load average
+before and after each tree's run is printed with its figures (other work on the machine skews them).
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def report(results: dict, args) -> str:
     lines = [f"# stall_bench: {machine()}"]
     lines.append(f"# {args.rate:g} req/s for {args.seconds:g} s, Redis stopped {args.stop:g} s")
     for name, figures in results["trees"].items():
-        lines.append(f"\n## {name}")
+        lines.append(f"\n## {name} (load average {figures['load_before']} before, {figures['load_after']} after)")
         lines.append("stall:    " + ", ".join(f"{k} {v}" for k, v in figures["stall"].items()))
         if "overload" in figures:
             lines.append("overload: " + ", ".join(f"{k} {v}" for k, v in figures["overload"].items()))
@@ -246,10 +247,12 @@ def main(argv=None) -> int:
                 print(f"measuring {name} ...", file=sys.stderr, flush=True)
                 with production(tree, server.url, folder) as port:
                     warm_up(port, users, args.rate)
-                    figures = {"stall": stall_run(port, server.process.pid, users, args)}
+                    figures: dict = {"load_before": round(os.getloadavg()[0], 1)}
+                    figures["stall"] = stall_run(port, server.process.pid, users, args)
                     time.sleep(2)
                     if args.batches > 0:
                         figures["overload"] = overload_run(port, users, args)
+                    figures["load_after"] = round(os.getloadavg()[0], 1)
                 results["trees"][name] = figures
         finally:
             with contextlib.suppress(ProcessLookupError):
