@@ -6,7 +6,8 @@ SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/met
 counts of them all, of workers restarted since included.
 
 Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator set
-it) and runs one thread more: a request beyond the bound gets a fast 503 on that spare thread, and
+it), of them one batch or trigger page, and runs one thread more: a request beyond the bound gets a
+fast 503 on that spare thread, and
 ``/healthz`` always finds one, however busy the others are (``recsvc.http.admission``).
 """
 
@@ -20,6 +21,8 @@ from cli.common import fail
 APP_FACTORY = "recsvc:create_app"
 KILL_AFTER_S = 30
 """Seconds a worker may take to finish its requests on a restart or a stop before it is killed."""
+HEAVY_IN_FLIGHT = 1
+"""Batches and trigger pages a worker works on at once (``RECSVC_MAX_HEAVY_IN_FLIGHT``): each takes a core."""
 SPARE_THREADS = 1
 """Threads per worker beyond the requests it admits: they answer the probes and refuse the excess."""
 HEADER_READ_TIMEOUT_MS = 5_000
@@ -44,6 +47,7 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
     if redis_url:
         os.environ["REDIS_URL"] = redis_url  # the workers build the app from the environment
     os.environ.setdefault("RECSVC_MAX_IN_FLIGHT", str(threads))
+    os.environ.setdefault("RECSVC_MAX_HEAVY_IN_FLIGHT", str(HEAVY_IN_FLIGHT))
     with metrics_folder():
         server = Granian(
             APP_FACTORY,

@@ -64,3 +64,30 @@ def test_a_path_that_is_not_utf8_is_a_400(stallable):  # noqa: F811
         assert response.status_code == 400, path
         assert response.get_json()["error"]["code"] == "invalid_argument"
     assert client.get("/v1/items/%D0%9A%D0%BE%D1%84%D0%B5/similar").status_code == 200  # Кофе: UTF-8
+
+
+def test_a_second_batch_in_a_process_is_refused_while_one_runs(stallable):  # noqa: F811
+    """Batches have a bound of their own: a second one at once would halve the speed of both under the GIL."""
+    app = create_app(
+        {"REDIS_URL": stallable.url, "TESTING": True, "MAX_HEAVY_IN_FLIGHT": 1, "REDIS_TIMEOUT_S": 1.0, "API_KEYS": "k"}
+    )
+    client = app.test_client()
+
+    def batch():
+        return client.post("/v1/recommendations/batch", json={"user_ids": ["u1", "u2"]}, headers={"X-API-Key": "k"})
+
+    assert batch().status_code == 200
+    held = threading.Thread(target=batch)
+    os.kill(stallable.process.pid, signal.SIGSTOP)
+    try:
+        held.start()
+        time.sleep(0.2)
+        start = time.monotonic()
+        second = batch()
+        second_s = time.monotonic() - start
+    finally:
+        os.kill(stallable.process.pid, signal.SIGCONT)
+        held.join()
+    assert second.status_code == 503 and second_s < 0.1
+    assert second.headers["Retry-After"] == "1"
+    assert batch().status_code in (200, 503)  # 503 while the breaker the held batch opened still probes

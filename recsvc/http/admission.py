@@ -1,10 +1,13 @@
-"""Bounded work per process: at most ``RECSVC_MAX_IN_FLIGHT`` requests are worked on at once, and each within
-its time budget (``RECSVC_REQUEST_BUDGET_S``).
+"""Bounded work per process: at most ``RECSVC_MAX_IN_FLIGHT`` requests are worked on at once, of them at most
+``RECSVC_MAX_HEAVY_IN_FLIGHT`` batches or trigger pages, and each within its time budget
+(``RECSVC_REQUEST_BUDGET_S``).
 
 A request beyond the bound gets a 503 with ``Retry-After`` at once instead of queueing behind the others,
 so an overload is shed and the server's threads stay free to answer. The probes (``/healthz``,
-``/readyz``) and ``/metrics`` are never refused. ``recsvc serve --production`` runs one thread more
-per worker than it admits requests, so a probe always finds a thread.
+``/readyz``) and ``/metrics`` are never refused. Heavy requests (hundreds of users each) have a bound of
+their own: under the GIL, two at once in a process take twice as long each and starve the others.
+``recsvc serve --production`` runs one thread more per worker than it admits requests, so a probe
+always finds a thread.
 """
 
 import threading
@@ -17,32 +20,41 @@ from recsvc.http.errors import RETRY_AFTER_S, error_response
 
 EXEMPT = frozenset({"health.healthz", "health.readyz", "metrics.metrics"})
 """Endpoints answered whatever the load: the probes and the metrics."""
+HEAVY = frozenset({"v1.batch", "retention.trigger_list"})
+"""Endpoints that answer for up to 1,000 users a call."""
 
 
 def init_app(app: Flask) -> None:
-    """Bound the requests in flight (0: no bound) and give each its time budget (0: none)."""
-    limit = int(app.config["MAX_IN_FLIGHT"] or 0)
+    """Bound the requests in flight and the heavy ones among them (0: no bound); give each its time budget
+    (0: none)."""
+    slots, heavy = _slots(app.config["MAX_IN_FLIGHT"]), _slots(app.config["MAX_HEAVY_IN_FLIGHT"])
     seconds = float(app.config["REQUEST_BUDGET_S"] or 0)
-    slots = threading.BoundedSemaphore(limit) if limit > 0 else None
 
     def admit() -> ResponseReturnValue | None:
         if request.endpoint in EXEMPT:
             return None
-        if slots is not None:
-            if not slots.acquire(blocking=False):
-                return _overloaded()
-            g.recsvc_slot = slots
+        taken = g.recsvc_slots = []
+        for bound in (slots, heavy if request.endpoint in HEAVY else None):
+            if bound is not None:
+                if not bound.acquire(blocking=False):
+                    return _overloaded()
+                taken.append(bound)
         budget.start(seconds)
         return None
 
     def release(_error: BaseException | None) -> None:
         budget.clear()
-        slot = g.pop("recsvc_slot", None)
-        if slot is not None:
-            slot.release()
+        for bound in g.pop("recsvc_slots", ()):
+            bound.release()
 
     app.before_request(admit)
     app.teardown_request(release)
+
+
+def _slots(setting: object) -> threading.BoundedSemaphore | None:
+    """The slots of a bound, None for no bound (0)."""
+    limit = int(setting or 0)  # type: ignore[call-overload]
+    return threading.BoundedSemaphore(limit) if limit > 0 else None
 
 
 def _overloaded() -> Response:
