@@ -6,9 +6,9 @@ SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/met
 counts of them all, of workers restarted since included.
 
 Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator set
-it), of them one batch or trigger page, and runs one thread more: a request beyond the bound gets a
-fast 503 on that spare thread, and
-``/healthz`` always finds one, however busy the others are (``recsvc.http.admission``).
+it), of them one batch or trigger page, and runs as many threads again: on them a request beyond the
+bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always finds a thread, however
+busy the others are (``recsvc.http.admission``).
 """
 
 import contextlib
@@ -23,8 +23,6 @@ KILL_AFTER_S = 30
 """Seconds a worker may take to finish its requests on a restart or a stop before it is killed."""
 HEAVY_IN_FLIGHT = 1
 """Batches and trigger pages a worker works on at once (``RECSVC_MAX_HEAVY_IN_FLIGHT``): each takes a core."""
-SPARE_THREADS = 1
-"""Threads per worker beyond the requests it admits: they answer the probes and refuse the excess."""
 HEADER_READ_TIMEOUT_MS = 5_000
 """Milliseconds a client may take to send a request's headers (granian's default is 30 s)."""
 
@@ -56,7 +54,7 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
             address=host,
             port=port,
             workers=workers,
-            blocking_threads=threads + SPARE_THREADS,
+            blocking_threads=2 * threads,  # the spare half answers the probes and refuses the excess
             http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
             respawn_failed_workers=True,
             workers_kill_timeout=KILL_AFTER_S,

@@ -2,12 +2,13 @@
 ``RECSVC_MAX_HEAVY_IN_FLIGHT`` batches or trigger pages, and each within its time budget
 (``RECSVC_REQUEST_BUDGET_S``).
 
-A request beyond the bound gets a 503 with ``Retry-After`` at once instead of queueing behind the others,
-so an overload is shed and the server's threads stay free to answer. The probes (``/healthz``,
+A request beyond the bound waits at most ``RECSVC_ADMISSION_WAIT_S`` (10 ms: a burst passes) for a slot,
+then gets a 503 with ``Retry-After`` instead of queueing behind the others, so an overload is shed and
+the server's threads stay free to answer. The probes (``/healthz``,
 ``/readyz``) and ``/metrics`` are never refused. Heavy requests (hundreds of users each) have a bound of
 their own: under the GIL, two at once in a process take twice as long each and starve the others.
-``recsvc serve --production`` runs one thread more per worker than it admits requests, so a probe
-always finds a thread.
+``recsvc serve --production`` runs as many threads again per worker as it admits requests, so a probe
+finds a thread within that wait at most.
 """
 
 import threading
@@ -29,14 +30,17 @@ def init_app(app: Flask) -> None:
     (0: none)."""
     slots, heavy = _slots(app.config["MAX_IN_FLIGHT"]), _slots(app.config["MAX_HEAVY_IN_FLIGHT"])
     seconds = float(app.config["REQUEST_BUDGET_S"] or 0)
+    wait_s = float(app.config["ADMISSION_WAIT_S"] or 0)
 
     def admit() -> ResponseReturnValue | None:
         if request.endpoint in EXEMPT:
             return None
         taken = g.recsvc_slots = []
-        for bound in (slots, heavy if request.endpoint in HEAVY else None):
+        is_heavy = request.endpoint in HEAVY
+        for bound in (heavy if is_heavy else None, slots):
+            # a light request may wait a moment for a slot: a burst is answered, not refused; a batch never waits
             if bound is not None:
-                if not bound.acquire(blocking=False):
+                if not bound.acquire(timeout=0 if is_heavy else wait_s):
                     return _overloaded()
                 taken.append(bound)
         budget.start(seconds)
@@ -44,7 +48,7 @@ def init_app(app: Flask) -> None:
 
     def release(_error: BaseException | None) -> None:
         budget.clear()
-        for bound in g.pop("recsvc_slots", ()):
+        for bound in reversed(g.pop("recsvc_slots", ())):
             bound.release()
 
     app.before_request(admit)
