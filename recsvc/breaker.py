@@ -3,7 +3,7 @@
 Closed, every call goes to Redis. The first timeout or connection error opens it: from then on every
 call fails at once (the store's ``RedisStalled``, a 503 with ``Retry-After``) instead of waiting out its own
 timeout, so a stalled Redis costs a worker one timeout, not one per request queued behind it. While
-it is open, one background thread pings Redis every ``probe_s`` seconds; the first ping answered
+it is open, one background thread probes Redis every ``probe_s`` seconds; the first probe answered
 closes it. No request ever waits on a probe.
 """
 

@@ -235,8 +235,9 @@ class ModelStore:
         return StoreUnavailable(str(error))
 
     def _ping(self) -> None:
-        """The breaker's probe: one PING, with the service's timeout."""
-        self._redis.ping()
+        """The breaker's probe: the read every request starts with, with the service's timeout (on a cluster, a
+        PING would ask every node, a dead replica included)."""
+        self._redis.get(keys.CURRENT)
 
     def become_cluster(self) -> None:
         """Talk to the cluster the server turned out to be part of (it answered MOVED or CROSSSLOT)."""
