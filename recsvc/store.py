@@ -237,7 +237,8 @@ class ModelStore:
     def _ping(self) -> None:
         """The breaker's probe: the read every request starts with, with the service's timeout (on a cluster, a
         PING would ask every node, a dead replica included)."""
-        self._redis.get(keys.CURRENT)
+        with contextlib.suppress(*CLUSTER_REPLIES):  # a cluster node answered: the next request turns to it
+            self._redis.get(keys.CURRENT)
 
     def become_cluster(self) -> None:
         """Talk to the cluster the server turned out to be part of (it answered MOVED or CROSSSLOT)."""
