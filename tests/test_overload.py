@@ -16,15 +16,15 @@ def test_a_request_beyond_the_bound_is_refused_at_once_while_the_probes_answer(s
     """Regression: nothing bounded the requests a worker took on, so an overload queued them all (50 batches of
     1,000 users a second put /healthz at 8-11 s, with no 503)."""
     app = create_app(
-        {"REDIS_URL": stallable.url, "TESTING": True, "MAX_IN_FLIGHT": 1, "REDIS_TIMEOUT_S": 1.0, "API_KEYS": "k"}
+        {"REDIS_URL": stallable.url, "TESTING": True, "MAX_IN_FLIGHT": 1, "REDIS_TIMEOUT_S": 2.0, "API_KEYS": "k"}
     )
     client = app.test_client()
     assert client.get("/v1/popular").status_code == 200
     held = threading.Thread(target=lambda: client.get("/v1/users/u1/recommendations"))
-    os.kill(stallable.process.pid, signal.SIGSTOP)  # the one admitted request waits on Redis for a second
+    os.kill(stallable.process.pid, signal.SIGSTOP)  # the one admitted request waits on Redis
     try:
         held.start()
-        time.sleep(0.2)
+        time.sleep(0.5)  # the held request is in, waiting on Redis (2 s)
         refused, refused_s = timed(client, "/v1/popular")
         healthz, healthz_s = timed(client, "/healthz")
     finally:
@@ -69,7 +69,7 @@ def test_a_path_that_is_not_utf8_is_a_400(stallable):  # noqa: F811
 def test_a_second_batch_in_a_process_is_refused_while_one_runs(stallable):  # noqa: F811
     """Batches have a bound of their own: a second one at once would halve the speed of both under the GIL."""
     app = create_app(
-        {"REDIS_URL": stallable.url, "TESTING": True, "MAX_HEAVY_IN_FLIGHT": 1, "REDIS_TIMEOUT_S": 1.0, "API_KEYS": "k"}
+        {"REDIS_URL": stallable.url, "TESTING": True, "MAX_HEAVY_IN_FLIGHT": 1, "REDIS_TIMEOUT_S": 2.0, "API_KEYS": "k"}
     )
     client = app.test_client()
 
@@ -81,7 +81,7 @@ def test_a_second_batch_in_a_process_is_refused_while_one_runs(stallable):  # no
     os.kill(stallable.process.pid, signal.SIGSTOP)
     try:
         held.start()
-        time.sleep(0.2)
+        time.sleep(0.5)  # the held request is in, waiting on Redis (2 s)
         start = time.monotonic()
         second = batch()
         second_s = time.monotonic() - start
