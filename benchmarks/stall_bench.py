@@ -11,8 +11,10 @@ from ``--reference`` (another checkout, e.g. the main branch before the change).
   ``--seconds``, each on a new connection and timed from its scheduled send, while ``/healthz`` is
   asked every 50 ms (after 3 s of the same requests, not measured, that warm the workers); after a
   third of the run the redis-server is stopped (SIGSTOP) for ``--stop`` seconds, then continued.
-  Printed: p50/p99/max of all requests, the 503s, the slowest ``/healthz``, and the recovery:
-  seconds from SIGCONT to the first 200 after which every answer is a 200;
+  Printed: p50/p99/max of all requests, the 503s, the slowest ``/healthz``, the recovery (seconds
+  from SIGCONT to the first request sent after it that is answered 200; each worker's breaker closes
+  on its own probe), and the requests that failed outside the stall (before it, or sent more than 1 s
+  after SIGCONT: refused as busy);
 - overload: ``--batches`` batches of 1,000 users a second for 10 s, ``/healthz`` every 50 ms: the
   slowest ``/healthz``, the batches answered and refused (503) and their p99.
 
@@ -159,8 +161,8 @@ def stall_run(port: int, redis_pid: int, users: list[str], args) -> dict:
         os.kill(redis_pid, signal.SIGCONT)
     latency = np.array([seconds for _, _, seconds in answers])
     statuses = [status for _, status, _ in answers]
-    failed_after = [t for t, status, _ in answers if t >= resumed and status != 200]
-    last_failure = max(failed_after, default=resumed)
+    answered_after = [t for t, status, _ in answers if t >= resumed and status == 200]
+    first_answer = min(answered_after, default=float("nan"))
     return {
         "requests": len(answers),
         "p50_ms": round(float(np.percentile(latency, 50)) * 1e3, 1),
@@ -171,7 +173,10 @@ def stall_run(port: int, redis_pid: int, users: list[str], args) -> dict:
         "failed_other": sum(1 for s in statuses if s not in (200, 503)),
         "healthz_max_ms": round(max(s for _, s in health) * 1e3, 1),
         "healthz_failed": sum(1 for status, _ in health if status != 200),
-        "recovered_s": round(last_failure - resumed + 1 / args.rate, 2),
+        "recovered_s": round(first_answer - resumed, 2),
+        "failed_outside_stall": sum(
+            1 for t, status, _ in answers if (t < stop_at or t > resumed + 1.0) and status != 200
+        ),
         "slow_at_s": _histogram([t for t, _, seconds in answers if seconds > 0.1]),
     }
 
