@@ -6,7 +6,7 @@ SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/met
 counts of them all, of workers restarted since included.
 
 Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator set
-it), of them one batch or trigger page, and runs as many threads again: on them a request beyond the
+it), of them half as many batches or trigger pages, and runs as many threads again: on them a request beyond the
 bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always finds a thread, however
 busy the others are (``recsvc.http.admission``).
 """
@@ -21,8 +21,6 @@ from cli.common import fail
 APP_FACTORY = "recsvc:create_app"
 KILL_AFTER_S = 30
 """Seconds a worker may take to finish its requests on a restart or a stop before it is killed."""
-HEAVY_IN_FLIGHT = 1
-"""Batches and trigger pages a worker works on at once (``RECSVC_MAX_HEAVY_IN_FLIGHT``): each takes a core."""
 HEADER_READ_TIMEOUT_MS = 5_000
 """Milliseconds a client may take to send a request's headers (granian's default is 30 s)."""
 
@@ -45,7 +43,7 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
     if redis_url:
         os.environ["REDIS_URL"] = redis_url  # the workers build the app from the environment
     os.environ.setdefault("RECSVC_MAX_IN_FLIGHT", str(threads))
-    os.environ.setdefault("RECSVC_MAX_HEAVY_IN_FLIGHT", str(HEAVY_IN_FLIGHT))
+    os.environ.setdefault("RECSVC_MAX_HEAVY_IN_FLIGHT", str(max(1, threads // 2)))
     with metrics_folder():
         server = Granian(
             APP_FACTORY,

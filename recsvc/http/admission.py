@@ -6,7 +6,7 @@ A request beyond the bound waits at most ``RECSVC_ADMISSION_WAIT_S`` (10 ms: a b
 then gets a 503 with ``Retry-After`` instead of queueing behind the others, so an overload is shed and
 the server's threads stay free to answer. The probes (``/healthz``,
 ``/readyz``) and ``/metrics`` are never refused. Heavy requests (hundreds of users each) have a bound of
-their own: under the GIL, two at once in a process take twice as long each and starve the others.
+their own: under the GIL, each batch running at once in a process slows the others and every request beside them.
 ``recsvc serve --production`` runs as many threads again per worker as it admits requests, so a probe
 finds a thread within that wait at most.
 """
@@ -36,11 +36,9 @@ def init_app(app: Flask) -> None:
         if request.endpoint in EXEMPT:
             return None
         taken = g.recsvc_slots = []
-        is_heavy = request.endpoint in HEAVY
-        for bound in (heavy if is_heavy else None, slots):
-            # a light request may wait a moment for a slot: a burst is answered, not refused; a batch never waits
+        for bound in (heavy if request.endpoint in HEAVY else None, slots):
             if bound is not None:
-                if not bound.acquire(timeout=0 if is_heavy else wait_s):
+                if not bound.acquire(timeout=wait_s):  # a moment's wait: a burst is answered, not refused
                     return _overloaded()
                 taken.append(bound)
         budget.start(seconds)
