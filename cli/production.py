@@ -5,10 +5,10 @@ restarts the workers gracefully on SIGHUP (each finishes the requests it holds) 
 SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/metrics`` adds up the
 counts of them all, of workers restarted since included.
 
-Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator set
-it), of them half as many batches or trigger pages, and runs as many threads again: on them a request beyond the
-bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always finds a thread, however
-busy the others are (``recsvc.http.admission``).
+Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator
+set it), of them half as many batches or trigger pages, and runs as many threads again: on those a
+request beyond the bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always
+finds a thread, however busy the others are (``recsvc.http.admission``).
 """
 
 import contextlib

@@ -219,7 +219,8 @@ class ModelStore:
     @property
     def redis(self) -> redis.Redis:
         """The connection, for the service's own small writes beside the model (tracking, the dashboard); raises
-        ``RedisStalled`` while the breaker is open. Its callers map a Redis failure with ``unreachable``."""
+        ``RedisStalled`` while the breaker is open. A timeout its callers map to ``StoreUnavailable`` opens the
+        breaker too (``recsvc.http.errors``)."""
         self.check()
         return self._redis
 
