@@ -4,6 +4,11 @@ granian (the ``serve`` extra) measured fastest for this app (docs/benchmarks.md)
 restarts the workers gracefully on SIGHUP (each finishes the requests it holds) and stops them on
 SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/metrics`` adds up the
 counts of them all, of workers restarted since included.
+
+Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator
+set it), of them half as many batches or trigger pages, and runs as many threads again: on those a
+request beyond the bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always
+finds a thread, however busy the others are (``recsvc.http.admission``).
 """
 
 import contextlib
@@ -16,6 +21,8 @@ from cli.common import fail
 APP_FACTORY = "recsvc:create_app"
 KILL_AFTER_S = 30
 """Seconds a worker may take to finish its requests on a restart or a stop before it is killed."""
+HEADER_READ_TIMEOUT_MS = 5_000
+"""Milliseconds a client may take to send a request's headers (granian's default is 30 s)."""
 
 
 def default_workers() -> int:
@@ -28,12 +35,15 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
     try:
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
     except ImportError:
         return fail("--production needs granian: pip install 'recsvc[serve]'")
     if workers < 1 or threads < 1:
         return fail("--workers and --threads must be 1 or more")
     if redis_url:
         os.environ["REDIS_URL"] = redis_url  # the workers build the app from the environment
+    os.environ.setdefault("RECSVC_MAX_IN_FLIGHT", str(threads))
+    os.environ.setdefault("RECSVC_MAX_HEAVY_IN_FLIGHT", str(max(1, threads // 2)))
     with metrics_folder():
         server = Granian(
             APP_FACTORY,
@@ -42,7 +52,8 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
             address=host,
             port=port,
             workers=workers,
-            blocking_threads=threads,
+            blocking_threads=2 * threads,  # the spare half answers the probes and refuses the excess
+            http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
             respawn_failed_workers=True,
             workers_kill_timeout=KILL_AFTER_S,
             websockets=False,

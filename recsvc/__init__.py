@@ -17,9 +17,12 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRAC
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc import collector, logs
+    from recsvc.breaker import PROBE_S
+    from recsvc.budget import REQUEST_BUDGET_S
     from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import (
         access,
+        admission,
         api,
         attribution,
         caching,
@@ -49,6 +52,11 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
+        BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.breaker)
+        MAX_IN_FLIGHT=0,  # requests a process works on at once, the excess gets a 503 (0: no bound; admission)
+        ADMISSION_WAIT_S=0.01,  # seconds a request beyond MAX_IN_FLIGHT may wait for a slot before its 503
+        MAX_HEAVY_IN_FLIGHT=0,  # of them, batches and trigger pages (0: no bound of their own)
+        REQUEST_BUDGET_S=REQUEST_BUDGET_S,  # seconds a request may run (0: no budget)
         TOKEN_SECRET="",
         REQUIRE_USER_TOKEN=False,
         CACHE_MAX_AGE=60,  # seconds browsers and CDNs may keep the lists that are the same for everyone
@@ -67,7 +75,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     if store is None:
         client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
         _upgrade_key_layout(client)
-        store = ModelStore(client)
+        store = ModelStore(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     access.init_app(app)
     attribution.init_app(app)
@@ -85,6 +93,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     operator_dashboard.register(app)
     if app.config["METRICS"]:
         metrics.init_app(app)
+    admission.init_app(app)  # after the timing starts, so a refused request is counted too
     _allow_cross_origin_reads(app)
     app.register_blueprint(openapi.bp)
     collector.tune(int(app.config["GC_YOUNG_THRESHOLD"]))

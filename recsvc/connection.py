@@ -25,9 +25,10 @@ from redis.sentinel import Sentinel
 EMBEDDED_PATH = Path(".recsvc") / "redis.db"
 TIMEOUT_S = 2.0
 """Seconds a command or a connect may take for the trainer and the command line, which move large values."""
-SERVICE_TIMEOUT_S = 0.5
-"""Seconds a command or a connect may take for the service (``RECSVC_REDIS_TIMEOUT_S``): its reads take
-milliseconds, so a stalled Redis fails the request fast with a 503 instead of queueing every worker behind it."""
+SERVICE_TIMEOUT_S = 0.1
+"""Seconds the service waits for a byte of Redis's reply or for a connect (``RECSVC_REDIS_TIMEOUT_S``): its
+reads take milliseconds, so this is how long a stall goes unnoticed; then the breaker (``recsvc.breaker``)
+fails every request at once until Redis answers again."""
 SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 """URL scheme of a Sentinel-managed primary -> whether the connections use TLS."""
 

@@ -10,6 +10,9 @@ bumps the version's ``catalog_rev`` and drops that cache.
 
 That round trip goes over a connection each thread keeps (``_round_trip``): redis-py's
 pipeline and pool cost more CPU than the read itself (docs/benchmarks.md).
+
+Every call passes the store's circuit breaker (``recsvc.breaker``): after a timeout or a refused
+connection, calls fail at once with ``RedisStalled`` until a probe finds Redis answering again.
 """
 
 import contextlib
@@ -26,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from recsvc import budget
+from recsvc.breaker import PROBE_S, Breaker
 from recsvc.connection import as_cluster
 
 try:
@@ -65,6 +70,10 @@ Assignment = tuple[Experiment, Arm]
 
 class StoreUnavailable(Exception):
     """Redis cannot be reached."""
+
+
+class RedisStalled(StoreUnavailable):
+    """The breaker is open: a recent call to Redis timed out or could not connect, and no probe answered since."""
 
 
 class StoreFull(StoreUnavailable):
@@ -117,17 +126,18 @@ class VersionCache:
 
 
 def _guard(method):
-    """Turn Redis connection failures into StoreUnavailable; a cluster's reply (MOVED, CROSSSLOT) turns the store to
-    a cluster client."""
+    """Fail at once while the breaker is open; turn Redis connection failures into StoreUnavailable (opening the
+    breaker); a cluster's reply (MOVED, CROSSSLOT) turns the store to a cluster client."""
 
     @functools.wraps(method)
     def wrapper(store, *args, **kwargs):
+        store.check()
         try:
             return method(store, *args, **kwargs)
         except redis.exceptions.OutOfMemoryError as e:
             raise StoreFull(str(e)) from e
         except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise StoreUnavailable(str(e)) from e
+            raise store.unreachable(e) from e
         except CLUSTER_REPLIES:
             if store._cluster:
                 raise
@@ -194,9 +204,10 @@ def _exchange(connection, commands: Sequence[tuple]) -> list:
 class ModelStore:
     """Reads the served model's records from Redis, and appends the events the shop posts."""
 
-    def __init__(self, r: redis.Redis):
+    def __init__(self, r: redis.Redis, probe_s: float = PROBE_S):
         self._redis = r
         self._cluster = is_cluster(r)
+        self.breaker = Breaker(self._ping, probe_s)
         self._caches: dict[str, VersionCache] = {}
         self._current: str | None = None  # the served version seen last
         self._steering: Steering = NO_STEERING
@@ -207,8 +218,28 @@ class ModelStore:
 
     @property
     def redis(self) -> redis.Redis:
-        """The connection, for the service's own small writes beside the model (tracking, the dashboard)."""
+        """The connection, for the service's own small writes beside the model (tracking, the dashboard); raises
+        ``RedisStalled`` while the breaker is open. A timeout its callers map to ``StoreUnavailable`` opens the
+        breaker too (``recsvc.http.errors``)."""
+        self.check()
         return self._redis
+
+    def check(self) -> None:
+        """Raise ``RedisStalled`` while the breaker is open, ``budget.OverBudget`` past the request's time budget."""
+        if self.breaker.is_open:
+            raise RedisStalled("Redis did not answer; retry shortly")
+        budget.check()
+
+    def unreachable(self, error: BaseException) -> StoreUnavailable:
+        """The error to raise for a Redis timeout or connection failure, after opening the breaker."""
+        self.breaker.failed(error)
+        return StoreUnavailable(str(error))
+
+    def _ping(self) -> None:
+        """The breaker's probe: the read every request starts with, with the service's timeout (on a cluster, a
+        PING would ask every node, a dead replica included)."""
+        with contextlib.suppress(*CLUSTER_REPLIES):  # a cluster node answered: the next request turns to it
+            self._redis.get(keys.CURRENT)
 
     def become_cluster(self) -> None:
         """Talk to the cluster the server turned out to be part of (it answered MOVED or CROSSSLOT)."""
@@ -456,6 +487,7 @@ class ModelStore:
 
     def user_ids(self, version: str, chunk: int = 1_000) -> Iterator[list[str]]:
         """The users with a record in a version, ``chunk`` at a time (SCAN: no full listing in memory)."""
+        self.check()
         prefix = keys.user(version, "")
         batch = []
         try:
@@ -465,7 +497,7 @@ class ModelStore:
                     yield batch
                     batch = []
         except (redis.ConnectionError, redis.TimeoutError) as e:  # _guard cannot wrap a generator
-            raise StoreUnavailable(str(e)) from e
+            raise self.unreachable(e) from e
         if batch:
             yield batch
 

@@ -33,6 +33,16 @@ def timed(client, path):
     return response, time.monotonic() - start
 
 
+def answers_again_within(client, path: str, seconds: float) -> bool:
+    """Whether ``path`` answers 200 within ``seconds`` (the breaker's probe finds Redis back)."""
+    deadline = time.monotonic() + seconds
+    while client.get(path).status_code != 200:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_a_stalled_redis_fails_requests_fast_and_the_service_recovers(stallable):
     """Regression: with a 2 s socket timeout retried three times, every request waited on a stopped Redis."""
     client = create_app({"REDIS_URL": stallable.url, "TESTING": True}).test_client()
@@ -50,8 +60,7 @@ def test_a_stalled_redis_fails_requests_fast_and_the_service_recovers(stallable)
                 assert body["error"]["code"] == "unavailable"
     finally:
         os.kill(stallable.process.pid, signal.SIGCONT)
-    response, seconds = timed(client, "/v1/popular")
-    assert response.status_code == 200
+    assert answers_again_within(client, "/v1/popular", 1.0)
     assert client.get("/readyz").status_code == 200
 
 
@@ -140,7 +149,50 @@ def test_under_gunicorn_a_stalled_redis_gives_every_waiting_request_a_fast_503(s
             os.kill(stallable.process.pid, signal.SIGCONT)
         assert all(status == 503 for status, _ in results), results
         assert max(seconds for _, seconds in results) < 1.0, results
-        assert get("/v1/popular")[0] == 200
+        deadline = time.monotonic() + 2.0  # each worker's breaker probes Redis and closes
+        while any(get("/v1/popular")[0] != 200 for _ in range(4)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_after_a_timeout_the_breaker_answers_503_at_once_until_redis_answers_again(stallable):
+    """Regression: every request waited out its own Redis timeout, so a stall queued each worker's requests
+    behind one another (a 6 s stop at 100 req/s gave p99 4.8 s)."""
+    app = create_app({"REDIS_URL": stallable.url, "TESTING": True, "REDIS_TIMEOUT_S": 0.3, "BREAKER_PROBE_S": 0.1})
+    client = app.test_client()
+    assert client.get("/v1/users/u1/recommendations").status_code == 200
+    os.kill(stallable.process.pid, signal.SIGSTOP)
+    try:
+        first, first_s = timed(client, "/v1/users/u1/recommendations")
+        assert first.status_code == 503
+        later = [timed(client, path) for path in ("/v1/users/u1/recommendations", "/v1/popular", "/readyz") * 5]
+        healthz, healthz_s = timed(client, "/healthz")
+    finally:
+        os.kill(stallable.process.pid, signal.SIGCONT)
+    assert first_s >= 0.25  # the one request that found the stall waited its timeout
+    assert all(r.status_code == 503 for r, _ in later)
+    assert max(seconds for _, seconds in later) < 0.05, [round(s, 3) for _, s in later]
+    assert all(r.headers.get("Retry-After") == "1" for r, _ in later if r.request.path != "/readyz")
+    assert later[0][0].get_json()["error"]["code"] == "unavailable"
+    assert healthz.status_code == 200 and healthz_s < 0.05
+    assert answers_again_within(client, "/v1/users/u1/recommendations", 1.0)  # a probe every 0.1 s found Redis
+    assert app.extensions["recsvc"].store.breaker.openings == 1
+
+
+def test_timeouts_mapped_outside_the_store_open_the_breaker_too(stallable):
+    """The browser's reports reach Redis beside the store: their timeout opens the same breaker."""
+    app = create_app({"REDIS_URL": stallable.url, "TESTING": True, "REDIS_TIMEOUT_S": 0.3, "BREAKER_PROBE_S": 0.1})
+    client = app.test_client()
+    rec_id = client.get("/v1/popular").get_json()["rec_id"]
+    os.kill(stallable.process.pid, signal.SIGSTOP)
+    try:
+        report = client.post("/v1/track", json={"rec_id": rec_id, "type": "impression", "visitor_id": "visitor-1"})
+        follow, follow_s = timed(client, "/v1/popular")
+    finally:
+        os.kill(stallable.process.pid, signal.SIGCONT)
+    assert report.status_code == 503
+    assert follow.status_code == 503 and follow_s < 0.05
+    assert app.extensions["recsvc"].store.breaker.is_open

@@ -69,7 +69,7 @@ def _count_exposures(response):
     if exposures:
         try:
             ArmCounts(current_app.extensions["recsvc"].store.redis).answered(exposures)
-        except redis.RedisError as e:  # the answer stands; only the experiment's count misses it
+        except (StoreUnavailable, redis.RedisError) as e:  # the answer stands; only the experiment's count misses it
             log.warning("could not count %d answers of an experiment: %s", len(exposures), e)
     return response
 

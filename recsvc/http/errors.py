@@ -3,15 +3,19 @@
 import logging
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from recsvc.budget import OverBudget
 from recsvc.contract.versions import PublishFailed
 from recsvc.read.listing import UnknownCategory
-from recsvc.store import NoModel, StoreFull, StoreUnavailable
+from recsvc.store import NoModel, RedisStalled, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 1
+"""Seconds a client is told to wait (``Retry-After``) after a 503 for an unreachable Redis or an overload."""
 
 CODES = {
     400: "invalid_argument",
@@ -62,8 +66,18 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(e: StoreUnavailable) -> ResponseReturnValue:
-        log.warning("Redis unavailable: %s", e)
-        return error_response(503, "unavailable", "the model store is unavailable; retry shortly")
+        if isinstance(e.__cause__, (redis.ConnectionError, redis.TimeoutError)):  # mapped beside the store too
+            current_app.extensions["recsvc"].store.breaker.failed(e.__cause__)
+        if not isinstance(e, RedisStalled):  # the breaker logged its opening: not once per request
+            log.warning("Redis unavailable: %s", e)
+        response, status = error_response(503, "unavailable", "the model store is unavailable; retry shortly")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, status
+
+    @app.errorhandler(OverBudget)
+    def over_budget(e: OverBudget) -> ResponseReturnValue:
+        log.warning("%s %s stopped: %s", request.method, request.path, e)
+        return error_response(503, "deadline_exceeded", str(e))
 
     @app.errorhandler(StoreFull)
     def store_full(e: Exception) -> ResponseReturnValue:

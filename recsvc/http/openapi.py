@@ -653,7 +653,10 @@ RESPONSES = {
     "BadRequest": _error("Invalid argument"),
     "NotFound": _error("Unknown category or path"),
     "TooLarge": _error("Too many ids in one call"),
-    "Unavailable": _error("Redis down or no model"),
+    "Unavailable": _error(
+        "Redis down or stalled, no model, the service busy, or the request past its time budget"
+        " (Retry-After gives the seconds to wait where a retry helps)"
+    ),
     "Conflict": _error("A publish under way holds the served pointer; retry once it is done"),
     "Unauthenticated": _error("Missing or wrong X-API-Key"),
     "TooManyRequests": _error("Too many reports from one address"),
@@ -667,7 +670,10 @@ def build_spec(app: Flask) -> dict:
         version="1",
         openapi_version="3.0.3",
         plugins=[FlaskPlugin()],
-        info={"description": "Recommendations for online shops (contract v1)."},
+        info={
+            "description": "Recommendations for online shops (contract v1). The server itself refuses a URL or"
+            " headers too large with 431 and an empty body, before any operation (docs/operations.md)."
+        },
     )
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)

@@ -49,6 +49,7 @@ class Answers:
         served = self.store.served if any(assigned) else versions[0]
         results = []
         for user_id, version, rec, live, assignment in zip(user_ids, versions, found, lives, assigned):
+            self.store.check()  # Redis still answers and the request is within its time budget
             answer = self.for_user_record(version, rec, filters, lists, live, list_name, assignment)
             if assignment is not None:
                 answer.update(model_version=version, **experiment_tag(assignment))
