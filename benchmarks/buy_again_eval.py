@@ -30,6 +30,7 @@ from recsvc.read.retention import due_score
 from training.config import TrainConfig
 from training.evaluation import metrics
 from training.evaluation import split as time_split
+from training.evaluation.pipeline import SplitBy
 from training.inputs import dataset
 from training.inputs.readers import PURCHASE, Events
 from training.lists import buy_again_order, holdout, repurchase_task
@@ -277,16 +278,16 @@ def on_shapes(work: Path) -> None:
     for name in shapes.SHAPES:
         shop = shapes.write(work / name, name)
         ds = dataset.read(dataset.Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
-        s = time_split.split(ds.events, time_split.SplitBy().cutoff(ds.events))
+        s = time_split.split(ds.events, SplitBy().cutoff(ds.events))
         n_items, catalogue = len(ds.item_ids), ds.catalogue
         chosen = buy_again_order.choose(holdout.of(s.train, n_items, config), catalogue, config)
         found = repurchase_task.repurchases(ds.events, s.cutoff, HORIZON_DAYS)
         users, relevant = buy_again_order.task_matrix(found, n_items)
-        now = np.full(len(ds.user_ids), float(s.cutoff))
+        now = np.full(len(ds.events.user_ids), float(s.cutoff))
         intervals = repurchase_intervals(s.train, catalogue.category, catalogue.n_categories, config)
-        again = buy_again(s.train, intervals, len(ds.user_ids), config.buy_again_per_user)
+        again = buy_again(s.train, intervals, len(ds.events.user_ids), config.buy_again_per_user)
         everything = RepurchaseIntervals(np.ones(n_items, np.float32), np.ones(n_items, bool))
-        by_count = buy_again(s.train, everything, len(ds.user_ids), config.buy_again_per_user)
+        by_count = buy_again(s.train, everything, len(ds.events.user_ids), config.buy_again_per_user)
         served = buy_again_order.ndcg(again, now, chosen.recency_days, users, relevant)
         due = buy_again_order.ndcg(again, now, 0.0, users, relevant)
         top_freq = buy_again_order.ndcg_of_scores(by_count, np.zeros(len(by_count.counts)), users, relevant)

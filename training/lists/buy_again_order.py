@@ -123,6 +123,6 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
     """The order the window's re-purchases bear out: lists of the history before the cut, scored at the cut."""
     if hold is None:
         return BuyAgainReport(FIXED, "the history is shorter than the label window")
-    found = repurchase_task.repurchases(hold.events, hold.cut, hold.window_days)
+    found = repurchase_task.repurchases(hold.events, hold.cut, np.inf)  # the whole window
     now = np.full(len(hold.past.user_ids), float(hold.cut))
     return choose_on(hold.past, catalogue, found, now, config, f"in the last {hold.window_days:.1f} days")
