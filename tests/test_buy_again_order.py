@@ -117,3 +117,21 @@ def test_the_service_orders_buy_again_as_the_version_says(fresh_retention_model,
         json.dumps({**meta, "retention": {**meta["retention"], "buy_again_order": order}}),
     )
     assert buy_again("steady") == ["coffee-b", "coffee-a"]
+
+
+def test_the_evaluations_buy_again_task_is_the_re_purchase_task():
+    from training.evaluation.run import buy_again_task
+    from training.evaluation.split import split
+
+    events = make_events(
+        [
+            (20, "ann", "milk", "purchase"),
+            (5, "ann", "milk", "purchase"),
+            (5, "ann", "tea", "purchase"),  # new to ann
+            (20, "bob", "tea", "view"),
+            (5, "bob", "tea", "purchase"),  # viewed, never bought before: not a re-purchase
+        ]
+    )
+    task = buy_again_task(split(events, NOW - 10 * DAY), len(events.item_ids))
+    assert task.users.tolist() == [0]
+    assert [events.item_ids[i] for i in task.relevant[0]] == ["milk"]

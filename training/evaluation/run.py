@@ -122,8 +122,15 @@ def category_task(s: Split, category: np.ndarray) -> Task:
 def buy_again_task(s: Split, n_items: int) -> Task:
     """Users who buy again after the cutoff items they bought before it; relevant: those items
     (``repurchase_task.repurchases``). What buy-again lists are for."""
-    columns = ("timestamp", "user", "item", "event", "quantity")
-    both = replace(s.train, **{c: np.concatenate((getattr(s.train, c), getattr(s.test, c))) for c in columns})
+    train, test = s.train, s.test
+    both = replace(
+        train,
+        timestamp=np.concatenate((train.timestamp, test.timestamp)),
+        user=np.concatenate((train.user, test.user)),
+        item=np.concatenate((train.item, test.item)),
+        event=np.concatenate((train.event, test.event)),
+        quantity=np.concatenate((train.quantity, test.quantity)),
+    )
     return _task_of(repurchase_task.repurchases(both, s.cutoff, np.inf), n_items)
 
 
