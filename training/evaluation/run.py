@@ -15,6 +15,7 @@ from training.evaluation.split import Split
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import build as build_interactions
+from training.interactions import clock
 from training.lists import buy_again_order, offers_order, repurchase_task
 from training.lists.retention import RepurchaseIntervals, buy_again, repurchase_intervals
 from training.private_redis import private_redis
@@ -306,7 +307,7 @@ def _buy_again_baselines(train: Events, catalogue, task: Task, k: int) -> dict[s
     lists = buy_again(train, intervals, n_users, config.buy_again_per_user)
     every_item = RepurchaseIntervals(np.ones(n_items, np.float32), np.ones(n_items, bool))
     by_count = buy_again(train, every_item, n_users, config.buy_again_per_user)
-    now = np.full(n_users, float(train.timestamp.max(initial=0)))
+    now = np.full(n_users, float(clock(train.timestamp)))  # the model's "now", as the service's
     due = buy_again_order.scores(lists, now, buy_again_order.FIXED)
     return {
         "due_ness": _top_of(lists, due, task.users, k),

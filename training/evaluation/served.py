@@ -35,7 +35,8 @@ class ServedModel:
             "category_offers": lists.offers_order.to_dict(),
             "buy_again": lists.retention.order or {},
         }
-        publish(r, lists, {"parameters": config.to_dict()}, keep=1)
+        # as ``recsvc train`` publishes it: the retention summary holds the data's "now" and the buy-again order
+        publish(r, lists, {"parameters": config.to_dict(), "retention": lists.retention.summary()}, keep=1)
         set_rules(r, rules or [])
         self.answers = Answers(ModelStore(r))
         self.retention = RetentionAnswers(self.answers)
