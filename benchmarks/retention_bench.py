@@ -73,22 +73,6 @@ def main() -> None:
         inter.now,
         config,
     )
-    cut = int(inter.now - config.ranker_label_days * 86_400)
-    before = events.timestamp < cut
-    columns = ("timestamp", "user", "item", "event", "quantity")
-    past = type(events)(**{**vars(events), **{c: getattr(events, c)[before] for c in columns}})
-    timed(
-        "buy-again order chosen on the newest window",
-        rows,
-        lambda: buy_again_order.choose_on(
-            past,
-            catalogue,
-            repurchase_task.repurchases(events, cut, np.inf),
-            np.full(len(events.user_ids), float(cut)),
-            config,
-            "in the window",
-        ),
-    )
     # the parts of retention.build that the retention figures, contact times and catalog triggers added
     orders = timed("  of which: orders with their values", rows, retention.orders_of, events, prices)
     tz = analytics_time.zone(config.timezone)
@@ -118,6 +102,22 @@ def main() -> None:
         built.profiles.segment,
         inter.now,
         config,
+    )
+    cut = int(inter.now - config.ranker_label_days * 86_400)
+    before = events.timestamp < cut
+    columns = ("timestamp", "user", "item", "event", "quantity")
+    past = type(events)(**{**vars(events), **{c: getattr(events, c)[before] for c in columns}})
+    timed(
+        "buy-again order chosen on the newest window",
+        rows,
+        lambda: buy_again_order.choose_on(
+            past,
+            catalogue,
+            repurchase_task.repurchases(events, cut, np.inf),
+            np.full(len(events.user_ids), float(cut)),
+            config,
+            "in the window",
+        ),
     )
     print(f"\n## Retention steps at scale ({common.machine()})\n")
     print(
