@@ -1,14 +1,21 @@
-"""Buy-again quality on the Instacart sample: our due-ness ranking against P-TopFreq and TIFU-KNN.
+"""Buy-again quality: the served order against due-ness alone, P-TopFreq and TIFU-KNN (Instacart), or on the shapes.
 
-    python benchmarks/buy_again_eval.py [--data DIR]
+    python benchmarks/buy_again_eval.py [--data DIR]     # the Instacart sample
+    python benchmarks/buy_again_eval.py --shapes         # the six synthetic shapes (training/samples/shapes.py)
 
 Instacart gives relative time only, so each user's time axis is built from ``order_number``
 and the cumulative ``days_since_prior_order`` (plus the hour of the day). Time split: each
 user's last order is held out; intervals and buy-again lists are learned from the earlier
 orders with the trainer's own code (``training.lists.retention``), aisles standing in for
 categories, and ranked with the service's own score (``recsvc.read.retention.due_score``) at the
-time of the held-out order, as a widget shown during that visit would be. The baseline ranks
+time of the held-out order, as a widget shown during that visit would be. The order's recency scale
+is chosen as ``recsvc train`` chooses it (``training.lists.buy_again_order``), on the window of each
+user's second-to-last order (the history before it, the items bought again in it). The baseline ranks
 the same users' earlier purchases by count (ties: the most recent first).
+
+On the shapes: the newest 20% of events held out (``recsvc evaluate``'s split); the recency scale chosen
+on the train half's newest window as ``recsvc train`` does; the re-purchase task
+(``training.lists.repurchase_task``) within ``HORIZON_DAYS`` after the cut.
 """
 
 import argparse
@@ -22,10 +29,18 @@ from recsvc.contract.units import DAY
 from recsvc.read.retention import due_score
 from training.config import TrainConfig
 from training.evaluation import metrics
+from training.evaluation import split as time_split
+from training.evaluation.pipeline import SplitBy
+from training.inputs import dataset
 from training.inputs.readers import PURCHASE, Events
-from training.lists.retention import buy_again, repurchase_intervals
+from training.lists import buy_again_order, holdout, repurchase_task
+from training.lists.candidates import CodedCatalog
+from training.lists.retention import RepurchaseIntervals, buy_again, repurchase_intervals
+from training.samples import shapes
 
 K = 10
+HORIZON_DAYS = 30.0
+"""On the shapes: re-purchases counted within this many days after the cut."""
 TIFU_KNN = {"neighbours": 900, "within_decay": 0.9, "group_decay": 0.7, "alpha": 0.9, "groups": 3}
 """TIFU-KNN's parameters for Instacart in its authors' code (k = 900, r_b = 0.9, r_g = 0.7, alpha = 0.9,
 3 groups), as rerun by Li et al., "A Next Basket Recommendation Reality Check" (2023)."""
@@ -134,32 +149,61 @@ def as_codes(ranked: dict, truth: dict, code: dict) -> tuple[np.ndarray, list[np
     return matrix, relevant
 
 
+def window_choice(
+    events: Events, order_number: np.ndarray, catalogue: CodedCatalog, config: TrainConfig
+) -> buy_again_order.BuyAgainReport:
+    """The recency scale chosen on each user's second-to-last order (``events``: the orders before the last)."""
+    history, label = split(events.user, order_number)
+    cut = np.full(len(events.user_ids), np.inf)
+    np.minimum.at(cut, events.user[label], events.timestamp[label])
+    found = repurchase_task.repurchases(events, np.where(np.isfinite(cut), cut, -np.inf), np.inf)
+    columns = ("timestamp", "user", "item", "event", "quantity")
+    past = Events(**{**vars(events), **{c: getattr(events, c)[history] for c in columns}})
+    now = np.where(np.isfinite(cut), cut, 0.0)
+    return buy_again_order.choose_on(past, catalogue, found, now, config, "in their second-to-last order")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=common.shared_data())
+    parser.add_argument("--shapes", action="store_true", help="the synthetic shapes instead of Instacart")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/recsvc-buy-again-shapes"))
     args = parser.parse_args()
+    if args.shapes:
+        on_shapes(args.work)
+        return
     user, product, order_number, times, aisle = load(args.data)
     is_train, is_test = split(user, order_number)
     events, users, items = events_of(user[is_train], product[is_train], times[is_train])
     config = TrainConfig()
     category = np.array([aisle.get(int(i), -1) for i in items], dtype=np.int32)
-    intervals = repurchase_intervals(events, category, int(category.max()) + 1, config)
+    n_categories = int(category.max()) + 1
+    catalogue = CodedCatalog(category, np.ones(len(items), bool), np.full(n_categories, -1, np.int32))
+    chosen = window_choice(events, order_number[is_train], catalogue, config)
+    intervals = repurchase_intervals(events, category, n_categories, config)
     again = buy_again(events, intervals, len(users), k=1_000)
     now = dict(zip(user[is_test].tolist(), times[is_test].tolist()))
     truth: dict[int, set] = {}
     for u, p in zip(user[is_test].tolist(), product[is_test].tolist()):
         truth.setdefault(u, set()).add(p)
 
-    ours, top_freq, tifu = {}, {}, {}
+    served = f"buy-again now ({buy_again_order.label(chosen.recency_days)})"
+    before = "buy-again before (due-ness)"
+    ours: dict[str, dict] = {served: {}, before: {}}
+    top_freq, tifu = {}, {}
     for code, u in enumerate(users.tolist()):
         lo, hi = again.items.indptr[code], again.items.indptr[code + 1]
-        scored = [
-            (due_score(max(0.0, (now[u] - last) / DAY), interval, count), -last, int(items[i]))
-            for i, last, count, interval in zip(
-                again.items.values[lo:hi], again.items.scores[lo:hi], again.counts[lo:hi], again.interval_days[lo:hi]
-            )
-        ]
-        ours[u] = [i for *_, i in sorted(scored, key=lambda s: (s[0], -s[1]), reverse=True)]
+        for name, recency in ((served, chosen.recency_days), (before, 0.0)):
+            scored = [
+                (due_score(max(0.0, (now[u] - last) / DAY), interval, count, recency), -last, int(items[i]))
+                for i, last, count, interval in zip(
+                    again.items.values[lo:hi],
+                    again.items.scores[lo:hi],
+                    again.counts[lo:hi],
+                    again.interval_days[lo:hi],
+                )
+            ]
+            ours[name][u] = [i for *_, i in sorted(scored, key=lambda s: (s[0], -s[1]), reverse=True)]
     history: dict[int, dict[int, list]] = {}
     for u, p, t in zip(user[is_train].tolist(), product[is_train].tolist(), times[is_train].tolist()):
         entry = history.setdefault(u, {}).setdefault(p, [0, 0])
@@ -180,9 +224,10 @@ def main() -> None:
         f"items with a repurchase interval: {int(np.isfinite(intervals.days).sum())} of {len(items)} "
         f"({int(intervals.from_item.sum())} from their own repeats, the rest from their aisle)"
     )
-    print(f"TIFU-KNN parameters: {TIFU_KNN} (neighbours capped at {len(users) - 1} users)\n")
+    print(f"TIFU-KNN parameters: {TIFU_KNN} (neighbours capped at {len(users) - 1} users)")
+    print(f"buy-again order, chosen on the window: {chosen.why}; every scale: {chosen.holdout_ndcg10}\n")
     code = {p: n for n, p in enumerate(items.tolist())}
-    methods = {"buy-again (served, due-ness)": ours, "P-TopFreq": top_freq, "TIFU-KNN": tifu}
+    methods = {**ours, "P-TopFreq": top_freq, "TIFU-KNN": tifu}
     print(
         f"| method | targets (users) | recall@{K} | precision@{K} | hit@{K} | NDCG@{K} ± CI "
         f"| served − method, NDCG@{K} |"
@@ -195,16 +240,16 @@ def main() -> None:
         for name, ranked in methods.items():
             matrix, relevant = as_codes(ranked, target, code)
             per_user[name] = metrics.per_user(matrix, relevant, K)
-        served = per_user["buy-again (served, due-ness)"]["ndcg"]
+        reference = per_user[served]["ndcg"]
         best = max(per_user, key=lambda n: per_user[n]["ndcg"].mean())
         for name, values in per_user.items():
             lo, hi = metrics.interval(values["ndcg"], boot)
             cell = f"{values['ndcg'].mean():.4f} ± {(hi - lo) / 2:.4f}"
             cell = f"**{cell}**" if name == best else cell
-            if name.startswith("buy-again"):
+            if name == served:
                 versus = "(reference)"
             else:
-                d = metrics.paired(served, values["ndcg"], boot)
+                d = metrics.paired(reference, values["ndcg"], boot)
                 noise = " within noise" if d["within_noise"] else ""
                 versus = f"{d['difference']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]{noise}"
                 word = "beats" if d["difference"] >= 0 else "trails"
@@ -218,6 +263,45 @@ def main() -> None:
                 f"| {values['precision'].mean():.4f} | {values['hit_rate'].mean():.4f} | {cell} | {versus} |"
             )
     print("\n" + "\n".join(verdicts))
+
+
+def on_shapes(work: Path) -> None:
+    """Each shape: the served order (the window's recency scale), due-ness alone and P-TopFreq on the re-purchase
+    task after the evaluation's cut."""
+    config = TrainConfig()
+    print(f"machine: {common.machine()}")
+    print(f"re-purchases within {HORIZON_DAYS:g} days after the cut (the newest 20% of events)\n")
+    print(
+        f"| shape (users) | order chosen | served NDCG@{K} | served − due-ness [95% CI] | served − P-TopFreq [95% CI] |"
+    )
+    print("|---|---|---:|---|---|")
+    for name in shapes.SHAPES:
+        shop = shapes.write(work / name, name)
+        ds = dataset.read(dataset.Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
+        s = time_split.split(ds.events, SplitBy().cutoff(ds.events))
+        n_items, catalogue = len(ds.item_ids), ds.catalogue
+        chosen = buy_again_order.choose(holdout.of(s.train, n_items, config), catalogue, config)
+        found = repurchase_task.repurchases(ds.events, s.cutoff, HORIZON_DAYS)
+        users, relevant = buy_again_order.task_matrix(found, n_items)
+        now = np.full(len(ds.events.user_ids), float(s.cutoff))
+        intervals = repurchase_intervals(s.train, catalogue.category, catalogue.n_categories, config)
+        again = buy_again(s.train, intervals, len(ds.events.user_ids), config.buy_again_per_user)
+        everything = RepurchaseIntervals(np.ones(n_items, np.float32), np.ones(n_items, bool))
+        by_count = buy_again(s.train, everything, len(ds.events.user_ids), config.buy_again_per_user)
+        served = buy_again_order.ndcg(again, now, chosen.recency_days, users, relevant)
+        due = buy_again_order.ndcg(again, now, 0.0, users, relevant)
+        top_freq = buy_again_order.ndcg_of_scores(by_count, np.zeros(len(by_count.counts)), users, relevant)
+        boot = metrics.Bootstrap(len(users))
+        cells = []
+        for other in (due, top_freq):
+            d = metrics.paired(served, other, boot)
+            noise = " noise" if d["within_noise"] else ""
+            cells.append(f"{d['difference']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]{noise}")
+        print(
+            f"| {name} ({len(users)}) | {buy_again_order.label(chosen.recency_days)} | {served.mean():.4f} "
+            f"| {cells[0]} | {cells[1]} |"
+        )
+        print(f"|  | why: {chosen.why} | | | |")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from training.evaluation.pipeline import evaluate_dataset
 from training.evaluation.verdict import verdict
 from training.samples import shapes
 
-TASKS = ("purchase", "purchase_new", "purchase_or_cart", "any", "also_bought", "category_offers")
+TASKS = ("purchase", "purchase_new", "purchase_or_cart", "any", "also_bought", "category_offers", "buy_again")
 
 
 def inputs(data: Path, work: Path) -> tuple[dict[str, dict], list[str]]:
@@ -132,9 +132,11 @@ def main() -> None:
         orders = result.get("orders", {}).get("als_served")
         if orders:
             picks, also, offers = orders["picks"], orders["also_bought"], orders["category_offers"]
+            again = orders.get("buy_again", {})
             print(
                 f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']}); "
-                f"category offers {offers['order']} ({offers['why']})"
+                f"category offers {offers['order']} ({offers['why']}); buy-again recency "
+                f"{again.get('recency_days')} days ({again.get('why')})"
             )
     print()
     print("#### verdicts\n")

@@ -21,7 +21,7 @@ from training.config import TrainConfig
 from training.inputs.dataset import assemble
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog, read_categories, read_events
-from training.lists import complements, retention
+from training.lists import buy_again_order, complements, repurchase_task, retention
 
 
 def timed(label: str, rows: list, fn, *args):
@@ -102,6 +102,22 @@ def main() -> None:
         built.profiles.segment,
         inter.now,
         config,
+    )
+    cut = int(inter.now - config.ranker_label_days * 86_400)
+    before = events.timestamp < cut
+    columns = ("timestamp", "user", "item", "event", "quantity")
+    past = type(events)(**{**vars(events), **{c: getattr(events, c)[before] for c in columns}})
+    timed(
+        "buy-again order chosen on the newest window",
+        rows,
+        lambda: buy_again_order.choose_on(
+            past,
+            catalogue,
+            repurchase_task.repurchases(events, cut, np.inf),
+            np.full(len(events.user_ids), float(cut)),
+            config,
+            "in the window",
+        ),
     )
     print(f"\n## Retention steps at scale ({common.machine()})\n")
     print(

@@ -84,3 +84,17 @@ def test_a_changed_serving_rule_changes_the_evaluated_lists(case, monkeypatch):
     light = [n for n, u in enumerate(data.events.user_ids[users]) if u.startswith("l")]
     assert any(rows(before)[n] != rows(after)[n] for n in light)
     assert rows(after) == http_after
+
+
+def test_the_evaluated_service_measures_time_from_the_datas_now(case):
+    """Buy-again's due-ness counts the days since each purchase from the model's "now" (its newest event), as
+    ``recsvc train`` publishes it, not from the wall clock of the evaluation."""
+    import time
+
+    data, s, _, _ = case
+    with private_redis() as r:
+        model = ServedModel(r, dataclasses.replace(data, events=s.train), TrainConfig(factors=4, iterations=5))
+        store = model.answers.store
+        version = store.version()
+        assert store.data_time(version, time.time()) == pytest.approx(int(s.train.timestamp.max()), abs=60)
+        assert "buy_again_order" in store.meta(version)["retention"]

@@ -83,6 +83,12 @@ def test_the_buy_again_benchmark_prints_the_anchors_with_intervals(shared_data):
         check=True,
     )
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "(593)" in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| buy-again (served, due-ness)", "| P-TopFreq", "| TIFU-KNN"]
+    assert [row.split(" | ")[0].split(" (")[0] for row in rows] == [
+        "| buy-again now",
+        "| buy-again before",
+        "| P-TopFreq",
+        "| TIFU-KNN",
+    ]
     assert all(" ± " in row for row in rows)
     assert "served buy-again" in done.stdout and "P-TopFreq by" in done.stdout and "TIFU-KNN by" in done.stdout
+    assert "buy-again order, chosen on the window:" in done.stdout  # the recency scale the window chose, and why

@@ -27,6 +27,7 @@ from training.inputs.readers import Events
 from training.interactions import Interactions
 from training.lists import (
     also_ranker,
+    buy_again_order,
     candidates,
     complements,
     generators,
@@ -138,6 +139,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         )
     )
     offers = offers_order.choose(hold, catalogue, config)
+    again_order = buy_again_order.choose(hold, catalogue, config)
     del hold  # a copy of the history
     timer.step("picks_order")
     facts, strong = evidence(data, inter, config)
@@ -158,7 +160,14 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     timer.step("lists")
     retained = retention.build(
-        data.events, inter.strength, catalogue.category, catalogue.n_categories, data.prices, inter.now, config
+        data.events,
+        inter.strength,
+        catalogue.category,
+        catalogue.n_categories,
+        data.prices,
+        inter.now,
+        config,
+        again_order.to_dict(),
     )
     timer.step("retention")
     return Fitted(

@@ -25,6 +25,12 @@ OFFERS_ORDERS = ("own_first", "best_sellers_first")
 default), or the categories of the shop's best-sellers they never bought from. The trainer chooses it on the
 shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary."""
 
+BUY_AGAIN_ORDER = "buy_again_order"
+"""Where the version's summary (under ``retention``) says how the buy-again list is ordered: ``recency_days``, the
+time scale of the recency factor ``exp(-days since the last purchase / recency_days)`` the due-ness score is
+multiplied by (0: none, the fixed due-ness order), chosen on the shop's newest window
+(``training/lists/buy_again_order.py``); the service reads it there."""
+
 PRICE_DROP_SHARE = 0.1
 """A price drop is a trigger when the price falls by at least this share (the trainer's ``price_drop_share``)."""
 

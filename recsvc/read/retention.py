@@ -1,10 +1,11 @@
 """The read model of the retention features: buy-again lists and customer profiles."""
 
+import math
 import time
 from collections.abc import Callable
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
-from recsvc.contract.units import DAY
+from recsvc.contract.units import BUY_AGAIN_ORDER, DAY
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
@@ -13,19 +14,22 @@ OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals i
 PROFILE_CATEGORIES = 3
 
 
-def due_score(days_since: float, interval_days: float, times_bought: int) -> float:
-    """How due an item is, weighted by how often the user bought it.
+def due_score(days_since: float, interval_days: float, times_bought: int, recency_days: float = 0.0) -> float:
+    """How due an item is, weighted by how often the user bought it, and by how recently where
+    ``recency_days`` is set (the shop's newest window chooses it: ``training/lists/buy_again_order.py``).
 
     Due-ness rises to 1 at the item's interval, then fades slowly: an item far past its
     interval was probably dropped. Half the weight stays with the purchase count, the best
     single signal of a repeat purchase (chosen on the Instacart sample, see docs/quality.md).
+    The recency factor ``exp(-days_since / recency_days)`` puts recent purchases first.
     """
     ratio = days_since / interval_days
     due = ratio if ratio <= 1 else 1 / (1 + OVERDUE_FADE * (ratio - 1))
-    return times_bought * (0.5 + 0.5 * due)
+    score = times_bought * (0.5 + 0.5 * due)
+    return score * math.exp(-days_since / recency_days) if recency_days > 0 else score
 
 
-def due_candidates(record: BuyAgainRecord, now: float) -> list[Candidate]:
+def due_candidates(record: BuyAgainRecord, now: float, recency_days: float = 0.0) -> list[Candidate]:
     """A user's repeatable items, most due first, each with its ``due_again`` reason."""
     out = []
     for item, last, count, interval in zip(record.items, record.last, record.counts, record.interval_days):
@@ -36,7 +40,7 @@ def due_candidates(record: BuyAgainRecord, now: float) -> list[Candidate]:
             "interval_days": round(float(interval), 1),
             "times_bought": int(count),
         }
-        out.append((item, due_score(days, interval, count), reason))
+        out.append((item, due_score(days, interval, count, recency_days), reason))
     out.sort(key=lambda c: -c[1])
     return out
 
@@ -53,6 +57,12 @@ class RetentionAnswers:
     def now(self, version: str) -> float:
         """The version's notion of now (``ModelStore.data_time``)."""
         return self.store.data_time(version, self.clock())
+
+    def recency_days(self, version: str) -> float:
+        """The recency scale buy-again is ordered with (0: due-ness alone), from the version's summary."""
+        retention = self.store.summary_value(version, "retention", {})
+        order = retention.get(BUY_AGAIN_ORDER, {}) if isinstance(retention, dict) else {}
+        return float(order.get("recency_days", 0.0))
 
     def best_time(self, version: str, profile: Profile | None) -> dict | None:
         """When to contact the user: the hour and weekday they usually shop at, in the shop's time zone.
@@ -81,7 +91,7 @@ class RetentionAnswers:
         version, _, record, _ = self.store.retention_user(user_id)
         listing = Listing(self.store, version, filters)
         if record is not None:
-            listing.add(due_candidates(record, self.now(version)))
+            listing.add(due_candidates(record, self.now(version), self.recency_days(version)))
         source = "buy_again" if listing.items else "popular"
         if not listing.items:
             listing.fill_popular()

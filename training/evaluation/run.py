@@ -15,7 +15,9 @@ from training.evaluation.split import Split
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import build as build_interactions
-from training.lists import offers_order
+from training.interactions import clock
+from training.lists import buy_again_order, offers_order, repurchase_task
+from training.lists.retention import RepurchaseIntervals, buy_again, repurchase_intervals
 from training.private_redis import private_redis
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,21 @@ def category_task(s: Split, category: np.ndarray) -> Task:
     return _task_of(offers_order.new_category_purchases(s.train, s.test, counted, category, n_categories), n_categories)
 
 
+def buy_again_task(s: Split, n_items: int) -> Task:
+    """Users who buy again after the cutoff items they bought before it; relevant: those items
+    (``repurchase_task.repurchases``). What buy-again lists are for."""
+    train, test = s.train, s.test
+    both = replace(
+        train,
+        timestamp=np.concatenate((train.timestamp, test.timestamp)),
+        user=np.concatenate((train.user, test.user)),
+        item=np.concatenate((train.item, test.item)),
+        event=np.concatenate((train.event, test.event)),
+        quantity=np.concatenate((train.quantity, test.quantity)),
+    )
+    return _task_of(repurchase_task.repurchases(both, s.cutoff, np.inf), n_items)
+
+
 def _pairs(users, items, n_items) -> np.ndarray:
     return sorted_keys.unique(users.astype(np.int64) * n_items + items)
 
@@ -180,6 +197,7 @@ def evaluate(
     tasks = pick_tasks(s, n_items)
     tasks["also_bought"] = also_bought_task(s, n_items)
     tasks["category_offers"] = category_task(s, catalogue.category)
+    tasks["buy_again"] = buy_again_task(s, n_items)
     k = max(KS)
     activity = activity_of(s.train, n_items)
     hidden = np.flatnonzero(~catalogue.available)
@@ -196,6 +214,9 @@ def evaluate(
                 for task_name, task in tasks.items():
                     if task_name == "category_offers":
                         ranked[task_name][name] = model.category_offers(task.users, k)
+                        continue
+                    if task_name == "buy_again":
+                        ranked[task_name][name] = model.buy_again(task.users, k)
                         continue
                     if task.subjects is not None:
                         ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
@@ -216,12 +237,13 @@ def evaluate(
             log.warning("%s skipped: not enough memory", scorer.name)
             continue
         for task_name, task in tasks.items():
-            if task_name in ("also_bought", "category_offers"):
+            if task_name in ("also_bought", "category_offers", "buy_again"):
                 continue
             ranked[task_name][scorer.name] = rank(scorer, task.users, blocked, hidden, k)
         results.timings_s[scorer.name] = round(time.perf_counter() - started, 2)
     ranked["also_bought"].update(_item_baselines(inter, tasks["also_bought"], blocked, hidden, k))
     ranked["category_offers"].update(_category_baselines(inter, tasks["category_offers"], catalogue, k))
+    ranked["buy_again"].update(_buy_again_baselines(s.train, catalogue, tasks["buy_again"], k))
     reference = REFERENCE if REFERENCE in configs else next(iter(configs), None)
     for task_name, task in tasks.items():
         counted = catalogue.n_categories if task_name == "category_offers" else n_items
@@ -273,6 +295,33 @@ def _category_baselines(inter, task: Task, catalogue, k) -> dict[str, np.ndarray
         top = np.maximum(mine.max(axis=1, keepdims=True, initial=0), 1e-12)
         score = np.where(mine > 0, 2 + mine / top, popular / (popular.max(initial=0) + 1))  # the user's own first
         out[name] = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    return out
+
+
+def _buy_again_baselines(train: Events, catalogue, task: Task, k: int) -> dict[str, np.ndarray]:
+    """Buy-again's alternatives, from the train half at the cutoff: the fixed due-ness order of the same lists, and
+    P-TopFreq (every item the user bought, most often bought first, then the most recent)."""
+    config = TrainConfig()
+    n_users, n_items = len(train.user_ids), len(train.item_ids)
+    intervals = repurchase_intervals(train, catalogue.category, catalogue.n_categories, config)
+    lists = buy_again(train, intervals, n_users, config.buy_again_per_user)
+    every_item = RepurchaseIntervals(np.ones(n_items, np.float32), np.ones(n_items, bool))
+    by_count = buy_again(train, every_item, n_users, config.buy_again_per_user)
+    now = np.full(n_users, float(clock(train.timestamp)))  # the model's "now", as the service's
+    due = buy_again_order.scores(lists, now, buy_again_order.FIXED)
+    return {
+        "due_ness": _top_of(lists, due, task.users, k),
+        "p_top_freq": _top_of(by_count, np.zeros(len(by_count.counts)), task.users, k),
+    }
+
+
+def _top_of(lists, score: np.ndarray, users: np.ndarray, k: int) -> np.ndarray:
+    """users x k: each user's entries of ``lists`` (``retention.BuyAgain``) by ``score``, ties in the list's order."""
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    for row, user in enumerate(users.tolist()):
+        lo, hi = lists.items.indptr[user], lists.items.indptr[user + 1]
+        top = lists.items.values[lo:hi][np.argsort(-score[lo:hi], kind="stable")[:k]]
+        out[row, : len(top)] = top
     return out
 
 

@@ -10,6 +10,7 @@ import redis
 
 from recsvc.admin.steering import set_rules
 from recsvc.read.answers import Answers, Filters
+from recsvc.read.retention import RetentionAnswers
 from recsvc.store import ModelStore
 from training import pipeline
 from training.config import TrainConfig
@@ -32,10 +33,13 @@ class ServedModel:
             "picks": lists.ranker.to_dict(),
             "also_bought": lists.also_bought_order.to_dict(),
             "category_offers": lists.offers_order.to_dict(),
+            "buy_again": lists.retention.order or {},
         }
-        publish(r, lists, {"parameters": config.to_dict()}, keep=1)
+        # as ``recsvc train`` publishes it: the retention summary holds the data's "now" and the buy-again order
+        publish(r, lists, {"parameters": config.to_dict(), "retention": lists.retention.summary()}, keep=1)
         set_rules(r, rules or [])
         self.answers = Answers(ModelStore(r))
+        self.retention = RetentionAnswers(self.answers)
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}
         self.category_code = {category_id: n for n, category_id in enumerate(data.category_ids)}
         self.user_ids = data.events.user_ids
@@ -58,6 +62,11 @@ class ServedModel:
         for user in users.tolist():
             answer = self.answers.category_offers(self.user_ids[user], k, 1)
             rows.append([self.category_code[offer["category_id"]] for offer in answer["offers"][:k]])
+        return _padded(rows, k)
+
+    def buy_again(self, users: np.ndarray, k: int) -> np.ndarray:
+        """Each user's buy-again list (``GET /v1/users/<id>/buy-again?limit=k``), users x k, as codes."""
+        rows = [self._codes(self.retention.buy_again(self.user_ids[u], Filters(limit=k))["items"], k) for u in users]
         return _padded(rows, k)
 
     def also_bought(self, subjects: np.ndarray, users: np.ndarray, k: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.records import WATCH_REASONS
+from recsvc.contract.units import BUY_AGAIN_ORDER
 from training import analytics_time
 from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
@@ -389,6 +390,7 @@ class RetentionData:
     profiles: Profiles
     now: int
     analytics: dict  # the retention figures (``training.analytics``), published as JSON
+    order: dict | None = None  # how buy-again is ordered (``buy_again_order.BuyAgainReport.to_dict``)
 
     def summary(self) -> dict:
         """Counts for the model summary."""
@@ -402,6 +404,7 @@ class RetentionData:
             "spend_unit": self.profiles.spend_unit,
             "timezone": self.analytics["timezone"],
             "shop_peak": {"hour": contact.shop_hour, "weekday": analytics_time.WEEKDAYS[contact.shop_weekday]},
+            **({BUY_AGAIN_ORDER: self.order} if self.order is not None else {}),
         }
 
 
@@ -413,8 +416,10 @@ def build(
     price: np.ndarray,
     now: int,
     config: TrainConfig,
+    order: dict | None = None,
 ) -> RetentionData:
-    """Intervals, buy-again lists, profiles and the retention figures for every user."""
+    """Intervals, buy-again lists, profiles and the retention figures for every user; ``order`` says how the
+    service orders buy-again (the window's choice, ``buy_again_order.py``)."""
     from training import analytics
 
     intervals = repurchase_intervals(events, item_category, n_categories, config)
@@ -426,4 +431,5 @@ def build(
         profiles=found,
         now=now,
         analytics=analytics.figures(orders, found.segment, now, config),
+        order=order,
     )
