@@ -93,6 +93,8 @@ def test_category_offers_without_a_key_name_and_re_offer_nothing_of_the_history(
     offers = client.get(path).json["offers"]
     assert offers and all(o["items"] for o in offers)
     assert named_history([i for o in offers for i in o["items"]]) == []
+    assert ALICE_VIEWED & {i["item_id"] for i in known}
+    assert not ALICE_VIEWED & {i["item_id"] for o in offers for i in o["items"]}  # not even as popular items
 
 
 @pytest.mark.parametrize("item", ["shoe-2", "shoe-1"])

@@ -258,7 +258,7 @@ class Answers:
                 wanted += [mine.get(c, offer) for offer in best_sellers if (c := offer[0]) not in bought_from]
             wanted += own
         wanted += best_sellers
-        picks = self._picks_by_category(version, record, named) if record and record.picks else {}
+        picks = self._picks_by_category(version, record, named, blocked) if record and record.picks else {}
         for category_id, score, reason in wanted:
             if len(offers) >= limit:
                 break
@@ -285,10 +285,17 @@ class Answers:
         answer = {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
         return {**answer, **_named(fired), **experiment_tag(arm)}
 
-    def _picks_by_category(self, version: str, record: UserRecord, named: bool = True) -> dict[str, list[Candidate]]:
-        """The user's picks under each category they belong to (their own and its parents), in order; without
-        the viewed items offered again unless ``named``."""
-        picks = [c for c in self._picks(version, record, named) if named or c[2] is not RECENTLY_VIEWED]
+    def _picks_by_category(
+        self, version: str, record: UserRecord, named: bool = True, blocked: set[int] | None = None
+    ) -> dict[str, list[Candidate]]:
+        """The user's picks under each category they belong to (their own and its parents), in order. Unless
+        ``named``, the viewed items they would offer again are left out and added to ``blocked``."""
+        picks = list(self._picks(version, record, named))
+        if not named:
+            viewed = {c[0] for c in picks if c[2] is RECENTLY_VIEWED}
+            picks = [c for c in picks if c[0] not in viewed]
+            if blocked is not None:
+                blocked.update(viewed)
         grouped: dict[str, list[Candidate]] = {}
         for candidate, item in zip(picks, self.store.shown(version, [c[0] for c in picks])):
             if item is not None:
