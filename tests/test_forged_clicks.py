@@ -113,3 +113,9 @@ def test_proxy_hops_is_read_from_the_environment(redis_url, monkeypatch):
     assert app.wsgi_app.x_for == 2 and app.wsgi_app.x_proto == 2
     with pytest.raises(ValueError, match="RECSVC_PROXY_HOPS"):
         create_app({"REDIS_URL": redis_url, "TESTING": True, "PROXY_HOPS": -1})
+
+
+def test_the_browser_reports_no_click_on_a_batch_answer(client, tracked_r):
+    (result,) = client.post("/v1/recommendations/batch", json={"user_ids": ["alice"]}, headers=AUTH).json["results"]
+    assert refused(click(client, result, shown(result)[0], user_id="alice"))  # emails' clicks come as keyed events
+    assert tracked_r.xlen(keys.EVENTS_STREAM) == 0

@@ -7,7 +7,6 @@ collects them into ``/openapi.json``.
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -128,21 +127,14 @@ def recommendations(user_id: str) -> ResponseReturnValue:
     user_id = checked_id(user_id, "user_id")
     filters = filters_from(request.args)
     named = history_access(user_id)
-    if not named:
-        filters = replace(filters, include_viewed=_viewed_without_access(filters.include_viewed))
-    answer = answers().recommendations(user_id, filters, named)
-    return jsonify(tag(answer, "user_recommendations", bound=named))
-
-
-def _viewed_without_access(include_viewed: bool | None) -> bool:
-    """``include_viewed`` for a caller who may not see the user's history: never a viewed item (true is a 401)."""
-    if include_viewed:
+    if filters.include_viewed and not named:
         raise ApiError(
             401,
             f"include_viewed=true needs an API key in the {HEADER} header or a valid token for this user",
             "unauthenticated",
         )
-    return False
+    answer = answers().recommendations(user_id, filters, named)
+    return jsonify(tag(answer, "user_recommendations", bound=named))
 
 
 @bp.get("/users/<id:user_id>/recently-viewed")
@@ -300,7 +292,7 @@ def batch() -> ResponseReturnValue:
         )
     answer = answers().batch(user_ids, filters)
     for result in answer["results"]:
-        tag(result, "batch")
+        tag(result, "batch", shown=False)  # read by email generators: their clicks come back as keyed events
     return jsonify(answer)
 
 

@@ -51,14 +51,16 @@ DIGEST_BYTES = 9
 """Bytes of the shown digest: 72 bits, so no other list of items is found with the same one."""
 
 
-def tag(answer: dict, endpoint: str, subject: str | None = None, bound: bool = True) -> dict:
+def tag(answer: dict, endpoint: str, subject: str | None = None, bound: bool = True, shown: bool = True) -> dict:
     """Give an answer its signed rec_id and count it as an impression of the endpoint; an answer of an
     experiment's arm is counted for the arm and its user (or ``subject``: ``visitor:<id>``) after the request.
 
     ``bound`` False: the request did not prove to be the answer's user, so the rec_id is signed for no user and
-    a click on it is the page's visitor's, never the user's."""
+    a click on it is the page's visitor's, never the user's. ``shown`` False: no shown digest (an answer no page
+    shows, whose clicks the browser may not report: the batch's, 1,000 digests a call saved)."""
     code = CODES[endpoint]
-    unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{secrets.token_urlsafe(6)}{shown_digest(shown_ids(answer))}"
+    nonce = secrets.token_urlsafe(6) + (shown_digest(shown_ids(answer)) if shown else "")
+    unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{nonce}"
     experiment = answer.get("experiment")
     if experiment is not None:
         unsigned += f".{experiment['name']}.{experiment['arm']}"

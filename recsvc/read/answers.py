@@ -38,8 +38,8 @@ class Answers:
     def recommendations(self, user_id: str, filters: Filters, named: bool = True) -> dict:
         """A user's picks (``personalized``), or popular items for a user the model does not know.
 
-        ``named`` False: no reason names an item of the user's history (for a caller who did not prove to be
-        the user); the filters say whether viewed items are offered again."""
+        ``named`` False (a caller who did not prove to be the user): no reason names an item of the user's
+        history and no viewed item is offered again, whatever ``filters.include_viewed`` says."""
         version, record, live, assignment = self.store.user_live(user_id)
         answer = self.for_user_record(
             version, record, filters, live=live, list_name="recommendations", arm=assignment, named=named
@@ -110,7 +110,7 @@ class Answers:
             picks = self._picks(version, record, named)
         else:
             picks = self._from_history(version, record, lists, named)
-        listing.add(self._capped_views(picks, listing, filters))
+        listing.add(self._capped_views(picks, listing, filters, named))
         listing.fill_popular()
         return {"source": "personalized", **finished(listing)}
 
@@ -121,13 +121,15 @@ class Answers:
             list_name, category, lambda c: self.store.ancestors(version, c), variant
         )
 
-    def _capped_views(self, candidates: Iterable[Candidate], listing: Listing, filters: Filters) -> Iterator[Candidate]:
-        """The candidates with at most the allowed number of re-offered views; the others are blocked,
-        so no later part of the list brings them back."""
-        if filters.include_viewed:
+    def _capped_views(
+        self, candidates: Iterable[Candidate], listing: Listing, filters: Filters, named: bool = True
+    ) -> Iterator[Candidate]:
+        """The candidates with at most the allowed number of re-offered views (none unless ``named``); the others
+        are blocked, so no later part of the list brings them back."""
+        if filters.include_viewed and named:
             yield from candidates
             return
-        allowed = 0 if filters.include_viewed is False else int(self.viewed_share * filters.limit)
+        allowed = 0 if filters.include_viewed is False or not named else int(self.viewed_share * filters.limit)
         for candidate in candidates:
             if candidate[2] is RECENTLY_VIEWED:
                 if allowed <= 0:
