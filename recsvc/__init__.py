@@ -63,6 +63,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         ACCESS_LOG=False,  # one record per request on the recsvc.access logger
         LOG_FORMAT="",  # json or text: configure the root logger (empty: leave logging to the server)
         GC_YOUNG_THRESHOLD=collector.YOUNG_THRESHOLD,  # 0: Python's own garbage collector settings
+        PROXY_HOPS=0,  # reverse proxies in front whose X-Forwarded-For and X-Forwarded-Proto are trusted
     )
     app.config.from_prefixed_env("RECSVC")
     for name in PLAIN_STRINGS:  # from_prefixed_env parses values as JSON: RECSVC_API_KEYS=1e3 would be 1000.0
@@ -97,6 +98,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     _allow_cross_origin_reads(app)
     app.register_blueprint(openapi.bp)
     collector.tune(int(app.config["GC_YOUNG_THRESHOLD"]))
+    _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     logging.getLogger(__name__).debug("recsvc app created")
     return app
 
@@ -111,6 +113,18 @@ def _upgrade_key_layout(r) -> None:
         versions.upgrade_layout(r)
     except redis.RedisError as e:
         logging.getLogger(__name__).warning("could not check the Redis key layout: %s", e)
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Read the client's address and scheme from the last ``hops`` proxies' X-Forwarded-For and X-Forwarded-Proto
+    (``RECSVC_PROXY_HOPS``), so rate limits count each browser and cookies are Secure behind a TLS proxy. With 0,
+    those headers are ignored: a client could write them."""
+    if hops < 0:
+        raise ValueError(f"RECSVC_PROXY_HOPS must be 0 or more, got {hops}")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _allow_cross_origin_reads(app: Flask) -> None:

@@ -64,7 +64,7 @@ def test_a_user_is_not_offered_what_they_bought(client):
 
 
 def test_picks_are_explained_by_the_users_own_history(client):
-    answer = client.get("/v1/users/alice/recommendations?limit=10").json
+    answer = client.get("/v1/users/alice/recommendations?limit=10", headers=AUTH).json
     history = {"shoe-1", "shoe-2", "shirt-2", "tv-1"}
     for item in answer["items"]:
         reason = item["reason"]
@@ -75,7 +75,7 @@ def test_picks_are_explained_by_the_users_own_history(client):
 
 
 def test_a_light_user_gets_picks_that_follow_their_view(client):
-    answer = client.get("/v1/users/bob/recommendations?limit=5").json
+    answer = client.get("/v1/users/bob/recommendations?limit=5", headers=AUTH).json
     assert answer["source"] == "personalized"
     # the TV bob viewed comes back first, then what follows from it
     assert answer["items"][0]["item_id"] == "tv-2"
@@ -122,7 +122,7 @@ def test_exclude_drops_items(client):
 def test_also_bought_with_user_id_drops_what_that_user_bought(client):
     plain = ids(client.get("/v1/items/shoe-2/also-bought?limit=20").json)
     assert "shoe-1" in plain
-    assert "shoe-1" not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
+    assert "shoe-1" not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice", headers=AUTH).json)
 
 
 def test_category_offers_put_viewed_not_bought_first(client):
@@ -156,9 +156,9 @@ def test_each_category_offer_leads_with_the_users_picks_in_that_category_in_thei
         _, record, _, _ = store.user_live(user)
         if record is None or not record.picks:  # served from their items' lists: offers fill with popular items
             continue
-        recs = client.get(f"/v1/users/{user}/recommendations?limit=100&include_viewed=true").json["items"]
+        recs = client.get(f"/v1/users/{user}/recommendations?limit=100&include_viewed=true", headers=AUTH).json["items"]
         picks = [(i["item_id"], i["category_id"]) for i in recs if i["reason"]["type"] != "popular"]
-        answer = client.get(f"/v1/users/{user}/category-offers?limit=8&items_per_category=10").json
+        answer = client.get(f"/v1/users/{user}/category-offers?limit=8&items_per_category=10", headers=AUTH).json
         for offer in answer["offers"]:
             shown = [i["item_id"] for i in offer["items"] if i["reason"]["type"] != "popular"]
             assert shown == [item for item, category in picks if under(category, offer["category_id"])], user
@@ -172,7 +172,7 @@ def test_batch_answers_in_request_order(client):
     assert [r["user_id"] for r in answer["results"]] == users
     assert [r["source"] for r in answer["results"]] == ["personalized", "popular", "personalized", "personalized"]
     for n, user in enumerate(users):
-        single = client.get(f"/v1/users/{user}/recommendations?limit=4").json
+        single = client.get(f"/v1/users/{user}/recommendations?limit=4", headers=AUTH).json
         assert answer["results"][n]["items"] == single["items"], user
 
 
@@ -262,7 +262,7 @@ def test_openapi_documents_every_endpoint(client):
 
 
 def test_a_viewed_item_offered_again_says_so(client):
-    answer = client.get("/v1/users/alice/recommendations?limit=10").json
+    answer = client.get("/v1/users/alice/recommendations?limit=10", headers=AUTH).json
     again = [i for i in answer["items"] if i["reason"] == {"type": "recently_viewed"}]
     assert {i["item_id"] for i in again} == {"shoe-2", "shirt-2", "tv-1"}  # what she looked at and did not buy
     assert "shoe-1" not in {i["item_id"] for i in answer["items"]}

@@ -115,10 +115,17 @@ def test_the_figures_as_json_need_the_key(client, two_versions):
 
 
 def test_the_ctr_per_list_counts_the_browsers_reports(client, two_versions):
-    rec_ids = [client.get("/v1/items/shoe-1/similar").json["rec_id"] for _ in range(4)]
-    for rec_id in rec_ids:
-        client.post("/v1/track", json={"rec_id": rec_id, "type": "impression"})
-    click = {"rec_id": rec_ids[0], "type": "click", "item_id": "shoe-2", "visitor_id": "v0123456789"}
+    answers = [client.get("/v1/items/shoe-1/similar").json for _ in range(4)]
+    for answer in answers:
+        client.post("/v1/track", json={"rec_id": answer["rec_id"], "type": "impression"})
+    shown = [item["item_id"] for item in answers[0]["items"]]
+    click = {
+        "rec_id": answers[0]["rec_id"],
+        "type": "click",
+        "item_id": shown[0],
+        "shown": shown,
+        "visitor_id": "v0123456789",
+    }
     client.post("/v1/track", json=click)
     (row,) = client.get("/dashboard/state.json", headers=AUTH).json["ctr"]
     assert row == {"list": "similar", "impressions": 4, "clicks": 1, "ctr": 0.25}

@@ -36,12 +36,13 @@ def shop():
 def answered(r, data, users, item_ids) -> tuple[list[list[int]], list[list[int]]]:
     """What the HTTP API answers: recommendations and also-bought (with user_id), as item codes."""
     code = {item: n for n, item in enumerate(data.item_ids.tolist())}
-    client = create_app({"TESTING": True, "METRICS": False}, store=ModelStore(r)).test_client()
+    client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=ModelStore(r)).test_client()
+    key = {"X-API-Key": "k"}  # the answers as a key (an email) or the user's token gets them
     picks, also = [], []
     for user, item in zip(users, item_ids):
-        body = client.get(f"/v1/users/{user}/recommendations?limit={K}").get_json()
+        body = client.get(f"/v1/users/{user}/recommendations?limit={K}", headers=key).get_json()
         picks.append([code[i["item_id"]] for i in body["items"]])
-        body = client.get(f"/v1/items/{item}/also-bought?limit={K}&user_id={user}").get_json()
+        body = client.get(f"/v1/items/{item}/also-bought?limit={K}&user_id={user}", headers=key).get_json()
         also.append([code[i["item_id"]] for i in body["items"]])
     return picks, also
 

@@ -99,7 +99,7 @@ def test_answers_come_from_their_arms_version_and_say_their_arm(lab, two_version
     assert started.status_code == 201 and started.json["running"]
     seen = {}
     for user in USERS:
-        answer = client.get(f"/v1/users/{user}/recommendations").json
+        answer = client.get(f"/v1/users/{user}/recommendations", headers=KEY).json
         arm = answer["experiment"]["arm"]
         assert answer["experiment"]["name"] == "new-model"
         assert answer["model_version"] == {"a": older, "b": newer}[arm]
@@ -113,7 +113,7 @@ def test_answers_come_from_their_arms_version_and_say_their_arm(lab, two_version
     for result in batch["results"]:
         assert result["experiment"]["arm"] == seen[result["user_id"]]
         assert result["model_version"] == {"a": older, "b": newer}[seen[result["user_id"]]]
-    also = client.get("/v1/items/shoe-1/also-bought?user_id=alice").json
+    also = client.get("/v1/items/shoe-1/also-bought?user_id=alice", headers=KEY).json
     assert also["experiment"]["arm"] == seen["alice"] and also["model_version"] in (older, newer)
     assert "experiment" not in client.get("/v1/items/shoe-1/also-bought").json  # no user: no arm
     visitor = client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "visitor_id": "visitor-0001"}).json
@@ -145,12 +145,18 @@ def test_clicks_and_purchases_are_counted_per_arm(lab, two_versions):
     experiment = steering.steering(r).experiment("counting")
     in_a = next(u for u in USERS if experiment.arm_for(u).name == "a")
     in_b = next(u for u in USERS if experiment.arm_for(u).name == "b")
-    answer_a = client.get(f"/v1/users/{in_a}/recommendations").json
-    answer_b = client.get(f"/v1/users/{in_b}/recommendations").json
+    answer_a = client.get(f"/v1/users/{in_a}/recommendations", headers=KEY).json  # given to the user: clicks are theirs
+    answer_b = client.get(f"/v1/users/{in_b}/recommendations", headers=KEY).json
     for answer, user in ((answer_a, in_a), (answer_b, in_b)):
         shown = answer["items"][0]["item_id"]
         assert client.post("/v1/track", json={"rec_id": answer["rec_id"], "type": "impression", "user_id": user}).json
-        click = {"rec_id": answer["rec_id"], "type": "click", "user_id": user, "item_id": shown}
+        click = {
+            "rec_id": answer["rec_id"],
+            "type": "click",
+            "user_id": user,
+            "item_id": shown,
+            "shown": [i["item_id"] for i in answer["items"]],
+        }
         assert client.post("/v1/track", json=click).json == {"counted": True}
     bought = answer_b["items"][0]
     events = [

@@ -84,13 +84,15 @@ def test_a_deleted_version_is_not_served_from_the_cache(r, shop, redis_url):
 def test_threads_of_one_process_each_get_their_own_answers(r, shop, redis_url):
     train(r, shop)
     app = create_app({"REDIS_URL": redis_url, "API_KEYS": API_KEY})
-    expected = {u: app.test_client().get(f"/v1/users/{u}/recommendations").json["items"] for u in ("alice", "bob")}
+    expected = {
+        u: app.test_client().get(f"/v1/users/{u}/recommendations", headers=AUTH).json["items"] for u in ("alice", "bob")
+    }
     wrong: list[str] = []
 
     def ask(user: str) -> None:
         client = app.test_client()
         for _ in range(30):
-            if client.get(f"/v1/users/{user}/recommendations").json["items"] != expected[user]:
+            if client.get(f"/v1/users/{user}/recommendations", headers=AUTH).json["items"] != expected[user]:
                 wrong.append(user)
 
     threads = [threading.Thread(target=ask, args=(u,)) for u in ("alice", "bob") * 3]

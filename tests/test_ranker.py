@@ -63,7 +63,9 @@ def two_worlds_shop(seed: int = 5) -> tuple[list[tuple], dict[str, str]]:
 def answers_of(r):
     """GET a path of the service on the test Redis, as JSON."""
     client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=ModelStore(r)).test_client()
-    return lambda path, **headers: client.get(path, headers=headers).get_json()
+    return lambda path, **headers: client.get(
+        path, headers={"X-API-Key": "k", **headers}
+    ).get_json()  # as emails see it
 
 
 def test_the_shops_own_window_overrules_the_blend_where_views_do_not_lead_to_purchases(r, tmp_path, answers_of):
@@ -113,7 +115,7 @@ def test_re_offered_views_take_at_most_the_share_unless_asked(r, tmp_path, answe
     assert viewed("") <= 3  # 30% of 10
     assert viewed("&include_viewed=false") == 0
     assert viewed("&include_viewed=true") > viewed("")
-    assert answers_of("/v1/users/viewer/recently-viewed")["error"]["code"] == "unauthenticated"
+    assert answers_of("/v1/users/viewer/recently-viewed", **{"X-API-Key": ""})["error"]["code"] == "unauthenticated"
     again = answers_of("/v1/users/viewer/recently-viewed?limit=20", **{"X-API-Key": "k"})
     assert again["source"] == "personalized"
     ids = [p["item_id"] for p in again["items"] if p["reason"]["type"] == "recently_viewed"]

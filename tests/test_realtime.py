@@ -129,23 +129,23 @@ def test_more_than_a_thousand_events_is_a_413(client, live_r):
 
 
 def test_a_purchase_leaves_the_next_answers_of_every_user_endpoint(client):
-    before = ids(client.get("/v1/users/alice/recommendations?limit=20").json)
+    before = ids(client.get("/v1/users/alice/recommendations?limit=20", headers=AUTH).json)
     top = before[0]
     post(client, {"user_id": "alice", "item_id": top, "event": "purchase"})
-    assert top not in ids(client.get("/v1/users/alice/recommendations?limit=20").json)
-    assert top not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice").json)
+    assert top not in ids(client.get("/v1/users/alice/recommendations?limit=20", headers=AUTH).json)
+    assert top not in ids(client.get("/v1/items/shoe-2/also-bought?limit=20&user_id=alice", headers=AUTH).json)
     body = {"user_ids": ["alice", "bob"], "limit": 20}
     batch = client.post("/v1/recommendations/batch", headers=AUTH, json=body).json
     assert top not in ids(batch["results"][0])
-    offers = client.get("/v1/users/alice/category-offers?limit=10&items_per_category=10").json["offers"]
+    offers = client.get("/v1/users/alice/category-offers?limit=10&items_per_category=10", headers=AUTH).json["offers"]
     assert all(top not in ids(offer) for offer in offers)
 
 
 def test_a_purchase_leaves_also_bought_for_that_user_only(client):
-    assert ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=carol").json)[0] == "shirt-1"
+    assert ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=carol", headers=AUTH).json)[0] == "shirt-1"
     post(client, {"user_id": "carol", "item_id": "shirt-1", "event": "purchase"})
-    assert "shirt-1" not in ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=carol").json)
-    assert ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=dave").json)[0] == "shirt-1"
+    assert "shirt-1" not in ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=carol", headers=AUTH).json)
+    assert ids(client.get("/v1/items/shoe-1/also-bought?limit=5&user_id=dave", headers=AUTH).json)[0] == "shirt-1"
 
 
 # -- session picks: the fold-in --
@@ -265,7 +265,9 @@ def test_session_picks_for_a_known_visitor_count_their_events_and_leave_out_thei
         {"user_id": "eve", "item_id": "tv-2", "event": "view"},
         {"user_id": "eve", "item_id": "cable-1", "event": "purchase"},
     )
-    answer = client.post("/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "eve", "limit": 5}).json
+    answer = client.post(
+        "/v1/sessions/recommendations", json={"items": ["tv-1"], "user_id": "eve", "limit": 5}, headers=AUTH
+    ).json
     assert answer["source"] == "session"
     assert not {"cable-1", "tv-1", "tv-2"} & set(ids(answer))  # bought, and the session's own items
     assert (

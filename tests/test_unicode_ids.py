@@ -87,7 +87,9 @@ def test_recommendations_also_bought_popular_and_offers_answer_for_unicode_ids(c
     answer = client.get(f"/v1/users/{alice}/recommendations?limit=5").json
     assert answer["user_id"] == "покупатель-1" and answer["source"] == "personalized"
     assert "кроссовки-1" not in ids(answer)  # bought
-    answer = client.get(f"/v1/items/{quote('кроссовки-2', safe='')}/also-bought?limit=20&user_id={alice}").json
+    answer = client.get(
+        f"/v1/items/{quote('кроссовки-2', safe='')}/also-bought?limit=20&user_id={alice}", headers=AUTH
+    ).json
     assert "кроссовки-1" not in ids(answer)
 
     coffee = quote("Кофе/Зерновой", safe="")

@@ -65,9 +65,10 @@ def shop_page(api: str, body: str, script_src: str | None = None, script_attrs: 
     )
 
 
-def api_answer(service: Service, path: str, body: dict | None = None) -> dict:
+def api_answer(service: Service, path: str, body: dict | None = None, key: bool = True) -> dict:
+    """The service's answer, asked with the key unless ``key`` is False (as a page without a user token asks)."""
     data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", "X-API-Key": KEY}
+    headers = {"Content-Type": "application/json", **({"X-API-Key": KEY} if key else {})}
     request = urllib.request.Request(service.url + path, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.load(response)
@@ -105,7 +106,7 @@ def test_three_widgets_render_the_demo_shops_items(demo, page):
     service, shoe, user = demo["service"], demo["shoe"], demo["user"]
     expected = {
         "#also": api_answer(service, f"/v1/items/{shoe}/also-bought?limit=4"),
-        "#picks": api_answer(service, f"/v1/users/{user}/recommendations?limit=5"),
+        "#picks": api_answer(service, f"/v1/users/{user}/recommendations?limit=5", key=False),  # no user token
         "#popular": api_answer(service, "/v1/popular?limit=3"),
     }
     for selector, answer in expected.items():
@@ -182,6 +183,34 @@ def test_the_customers_own_lists_render_with_a_signed_user_token(demo, page):
     assert api_answer(service, f"/v1/users/{user}/buy-again?limit=3")["source"] == "buy_again"
     page.wait_for_selector("#forged[data-recsvc-state=unavailable]", state="attached", timeout=20_000)  # a 401
     assert page.inner_html("#forged") == ""
+    assert page.errors == []
+
+
+def test_with_a_user_token_picks_and_also_bought_are_the_users_own_and_a_click_is_theirs(demo, page):
+    service, pages, user, shoe, r = demo["service"], demo["pages"], demo["user"], demo["shoe"], demo["r"]
+    r.delete(keys.EVENTS_STREAM, keys.live(user))
+    token = make_token(SECRET, user)
+    pages.pages["/own"] = shop_page(
+        service.url,
+        f'<div id="picks" data-recsvc="recommendations" data-user-id="{user}" data-user-token="{token}" '
+        f'data-limit="5"></div><div id="also" data-recsvc="also-bought" data-item-id="{shoe}" '
+        f'data-user-id="{user}" data-user-token="{token}" data-limit="4"></div>',
+    )
+    page.goto(pages.url + "/own")
+    page.wait_for_selector("#picks[data-recsvc-state=ready]", timeout=20_000)
+    page.wait_for_selector("#also[data-recsvc-state=ready]", timeout=20_000)
+    picks = api_answer(service, f"/v1/users/{user}/recommendations?limit=5")
+    also = api_answer(service, f"/v1/items/{shoe}/also-bought?limit=4&user_id={user}")
+    assert [i["item_id"] for i in rendered(page, "#picks")] == [i["item_id"] for i in picks["items"]]
+    assert [i["item_id"] for i in rendered(page, "#also")] == [i["item_id"] for i in also["items"]]
+    first = page.get_attribute("#picks [data-recsvc-item]", "data-recsvc-item")
+    page.click(f'#picks [data-recsvc-item="{first}"]')
+    page.wait_for_url(f"{SHOP_ITEMS}**")
+    deadline = time.monotonic() + 10
+    while not r.xlen(keys.EVENTS_STREAM) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ((_, fields),) = r.xrange(keys.EVENTS_STREAM)
+    assert (fields[b"user_id"].decode(), fields[b"item_id"].decode()) == (user, first)  # the user's own view
     assert page.errors == []
 
 

@@ -9,7 +9,7 @@ from recsvc import create_app
 from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys
 from recsvc.http.attribution import REC_ID_TTL_S, verified_endpoint
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, AUTH
 from training.inputs.stream import read_stream
 
 
@@ -30,6 +30,11 @@ def track(client, **body):
     return client.post("/v1/track", json=body)
 
 
+def shown(answer: dict) -> list[str]:
+    """The item ids a click on the answer reports as shown."""
+    return [item["item_id"] for item in answer["items"]]
+
+
 def metric(client, line_start: str) -> float:
     for line in client.get("/metrics").get_data(as_text=True).splitlines():
         if line.startswith(line_start):
@@ -38,7 +43,7 @@ def metric(client, line_start: str) -> float:
 
 
 def test_a_rec_id_is_signed_for_its_list_and_user_and_expires(client):
-    rec_id = client.get("/v1/users/alice/recommendations").json["rec_id"]
+    rec_id = client.get("/v1/users/alice/recommendations", headers=AUTH).json["rec_id"]
     code, expiry, _, _ = rec_id.split(".")
     with client.application.app_context():
         assert verified_endpoint(rec_id, "alice") == "user_recommendations"
@@ -85,8 +90,12 @@ def test_one_cached_answer_counts_once_for_each_visitor(client, redis_url):
 
 
 def test_a_click_goes_into_the_stream_as_a_view_for_training(client, tracked_r):
-    rec_id = client.get("/v1/items/shoe-1/also-bought").json["rec_id"]
-    answer = track(client, rec_id=rec_id, type="click", item_id="shirt-1", visitor_id="v0123456789abcdef")
+    listed = client.get("/v1/items/shoe-1/also-bought").json
+    rec_id = listed["rec_id"]
+    assert "shirt-1" in shown(listed)
+    answer = track(
+        client, rec_id=rec_id, type="click", item_id="shirt-1", shown=shown(listed), visitor_id="v0123456789abcdef"
+    )
     assert answer.status_code == 200 and answer.json == {"counted": True}
     ((_, fields),) = tracked_r.xrange(keys.EVENTS_STREAM)
     assert fields[b"user_id"] == b"visitor:v0123456789abcdef"
@@ -98,10 +107,12 @@ def test_a_click_goes_into_the_stream_as_a_view_for_training(client, tracked_r):
 
 
 def test_a_click_on_a_users_list_counts_for_that_user_only(client, tracked_r):
-    rec_id = client.get("/v1/users/alice/recommendations").json["rec_id"]
-    wrong = track(client, rec_id=rec_id, type="click", item_id="shirt-1", user_id="bob")
+    listed = client.get("/v1/users/alice/recommendations", headers=AUTH).json  # given to alice: her clicks
+    rec_id, item_id = listed["rec_id"], shown(listed)[0]
+    wrong = track(client, rec_id=rec_id, type="click", item_id=item_id, shown=shown(listed), user_id="bob")
     assert wrong.status_code == 400 and wrong.json["error"]["code"] == "invalid_argument"
-    assert track(client, rec_id=rec_id, type="click", item_id="sock-1", user_id="alice").json["counted"] is True
+    click = {"item_id": item_id, "shown": shown(listed), "user_id": "alice"}
+    assert track(client, rec_id=rec_id, type="click", **click).json["counted"] is True
     ((_, fields),) = tracked_r.xrange(keys.EVENTS_STREAM)
     assert fields[b"user_id"] == b"alice"
 
@@ -120,7 +131,9 @@ def test_a_beacon_sends_the_report_as_text_plain(client):
         {"rec_id": "u.abc", "type": "impression"},
         {"rec_id": "p.1.x.y", "type": "impression"},
         {"rec_id": "POPULAR", "type": "glance"},
-        {"rec_id": "POPULAR", "type": "click", "item_id": "shirt-1"},  # no visitor_id
+        {"rec_id": "POPULAR", "type": "click", "item_id": "coffee-1", "shown": "SHOWN"},  # no visitor_id
+        {"rec_id": "POPULAR", "type": "click", "item_id": "coffee-1", "visitor_id": "v0123456789"},  # no shown
+        {"rec_id": "POPULAR", "type": "click", "item_id": "coffee-1", "shown": "coffee-1", "visitor_id": "v0123456789"},
         {"rec_id": "POPULAR", "type": "click", "item_id": "shirt-1", "visitor_id": "short"},
         {"rec_id": "POPULAR", "type": "click", "item_id": "no-such-item", "visitor_id": "v0123456789"},
         {"rec_id": "POPULAR", "type": "click", "item_id": "bad\tid", "visitor_id": "v0123456789"},
@@ -131,9 +144,11 @@ def test_a_beacon_sends_the_report_as_text_plain(client):
     ],
 )
 def test_bad_reports_get_a_json_400_and_store_nothing(client, tracked_r, body):
-    rec_id = client.get("/v1/popular").json["rec_id"]
+    listed = client.get("/v1/popular").json
     if isinstance(body, dict) and body.get("rec_id") == "POPULAR":
-        body = {**body, "rec_id": rec_id}
+        body = {**body, "rec_id": listed["rec_id"]}
+    if isinstance(body, dict) and body.get("shown") == "SHOWN":
+        body = {**body, "shown": shown(listed)}
     sent = json.dumps(body) if not isinstance(body, str) else body
     answer = client.post("/v1/track", data=sent, content_type="text/plain")
     assert answer.status_code == 400
@@ -153,11 +168,9 @@ def test_one_address_may_report_a_bounded_number_of_times(redis_url, tracked_r):
 
 
 def test_clicks_on_one_list_are_bounded(client, tracked_r):
-    rec_id = client.get("/v1/popular").json["rec_id"]
-    counted = [
-        track(client, rec_id=rec_id, type="click", item_id="shirt-1", visitor_id="v0123456789").json["counted"]
-        for _ in range(12)
-    ]
+    listed = client.get("/v1/popular").json
+    click = {"item_id": shown(listed)[0], "shown": shown(listed), "visitor_id": "v0123456789"}
+    counted = [track(client, rec_id=listed["rec_id"], type="click", **click).json["counted"] for _ in range(12)]
     assert counted == [True] * 10 + [False] * 2
     assert tracked_r.xlen(keys.EVENTS_STREAM) == 10
 

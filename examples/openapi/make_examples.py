@@ -3,7 +3,8 @@
     .venv/bin/python examples/openapi/make_examples.py
 
 The demo shop of ``recsvc demo`` (the same seed and size) is trained into a private Redis and asked by the
-service itself; each list is cut to two items so the document stays short.
+service itself (user-keyed lists with the key, so their reasons name the history items); each list is cut to two
+items so the document stays short.
 """
 
 import pprint
@@ -50,11 +51,13 @@ def main() -> None:
         model = client.get("/v1/model").json
         model["parameters"] = {k: model["parameters"][k] for k in list(model["parameters"])[:4]}
         examples = {
-            "UserItems": client.get(f"/v1/users/{user}/recommendations?limit=2").json,
+            "UserItems": client.get(f"/v1/users/{user}/recommendations?limit=2", headers=auth).json,
             "ItemItems": client.get(f"/v1/items/{shoe}/also-bought?limit=2").json,
             "PopularItems": client.get("/v1/popular?limit=2").json,
             "SessionItems": client.post("/v1/sessions/recommendations", json={"items": [shoe], "limit": 2}).json,
-            "CategoryOffers": client.get(f"/v1/users/{user}/category-offers?limit=1&items_per_category=2").json,
+            "CategoryOffers": client.get(
+                f"/v1/users/{user}/category-offers?limit=1&items_per_category=2", headers=auth
+            ).json,
             "BatchResults": client.post(
                 "/v1/recommendations/batch", json={"user_ids": [user], "limit": 2}, headers=auth
             ).json,

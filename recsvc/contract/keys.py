@@ -316,3 +316,19 @@ def experiment_buyers(name: str, arm: str, kind: str) -> str:
     if kind not in ("attributed", "all"):
         raise ValueError(f"unknown kind of purchases {kind!r}")
     return f"{PREFIX}:x:{{{name}}}:{arm}:buyers:{kind}"
+
+
+def dashboard_session(session_id: str) -> str:
+    """string: the SHA-256 (hex) of the API key an operator logged in to the dashboard with, under the session's
+    random id, expiring with the session; a key removed from ``RECSVC_API_KEYS`` no longer matches.
+
+    Written (SET EX) at login, deleted at logout and read by ``recsvc.dashboard_sessions``."""
+    return f"{PREFIX}:dashboard:session:{session_id}"
+
+
+def dashboard_logins(window: int, client: str) -> str:
+    """string, integer: dashboard login attempts from one client address in one rate window (``window``: its start,
+    unix seconds).
+
+    Written (INCR, expiring) and read by ``recsvc.dashboard_sessions``."""
+    return f"{PREFIX}:dashboard:logins:{window}:{client}"

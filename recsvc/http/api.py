@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.contract.ids import ID_RULE, is_valid_id
 from recsvc.http.attribution import tag
-from recsvc.http.auth import authorize_user, authorize_user_read, require_api_key
+from recsvc.http.auth import HEADER, authorize_user, history_access, require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
@@ -99,28 +99,42 @@ def recommendations(user_id: str) -> ResponseReturnValue:
     get:
       summary: Personalized picks for a user
       description: Top items for the user from their purchases and views. A user the model does not know
-        gets popular items with source "popular". Items the user viewed and did not buy (reason
-        recently_viewed) take at most 30% of the list unless include_viewed is given.
+        gets popular items with source "popular". With the API key or the user's token, items the user viewed
+        and did not buy (reason recently_viewed) take at most 30% of the list unless include_viewed is given,
+        and a reason because_you_bought or because_you_viewed names the history item (item_id). Without
+        either, the answer names and re-offers nothing from the user's history (reason types only) and
+        include_viewed=true is refused (401).
       tags: [users]
+      security: [{}, {apiKey: []}, {userToken: []}]
       parameters:
         - user_id
+        - token
         - limit
         - category
         - exclude
         - name: include_viewed
           in: query
-          description: true re-offers every viewed item that ranks, false none; default at most 30% of the list
+          description: true re-offers every viewed item that ranks (needs the key or token), false none; default
+            at most 30% of the list with the key or token, none without
           schema: {type: boolean}
       responses:
         200: {description: The picks, content: {application/json: {schema: UserItems}}}
         400: BadRequest
+        401: Unauthenticated
         404: NotFound
         503: Unavailable
     """
     user_id = checked_id(user_id, "user_id")
-    authorize_user_read(user_id)
-    answer = answers().recommendations(user_id, filters_from(request.args))
-    return jsonify(tag(answer, "user_recommendations"))
+    filters = filters_from(request.args)
+    named = history_access(user_id)
+    if filters.include_viewed and not named:
+        raise ApiError(
+            401,
+            f"include_viewed=true needs an API key in the {HEADER} header or a valid token for this user",
+            "unauthenticated",
+        )
+    answer = answers().recommendations(user_id, filters, named)
+    return jsonify(tag(answer, "user_recommendations", bound=named))
 
 
 @bp.get("/users/<id:user_id>/recently-viewed")
@@ -161,10 +175,13 @@ def category_offers(user_id: str) -> ResponseReturnValue:
       description: Categories viewed but not bought first (reason viewed_not_bought), then affinity, then
         popular categories; each with items the user did not buy. Where the shop's newest window showed its
         customers buying first in the best-sellers' categories they never bought from, those open the offers
-        (GET /v1/model, category_offers_order).
+        (GET /v1/model, category_offers_order). Without the API key or the user's token, no item reason names
+        an item of the user's history and no viewed item is offered again.
       tags: [users]
+      security: [{}, {apiKey: []}, {userToken: []}]
       parameters:
         - user_id
+        - token
         - name: limit
           in: query
           description: number of categories (1-100)
@@ -176,10 +193,11 @@ def category_offers(user_id: str) -> ResponseReturnValue:
         503: Unavailable
     """
     user_id = checked_id(user_id, "user_id")
-    authorize_user_read(user_id)
     limit = int_arg("limit", 3)
     per_category = int_arg("items_per_category", 4)
-    return jsonify(tag(answers().category_offers(user_id, limit, per_category), "category_offers"))
+    named = history_access(user_id)
+    answer = answers().category_offers(user_id, limit, per_category, named)
+    return jsonify(tag(answer, "category_offers", bound=named))
 
 
 @bp.get("/items/<id:item_id>/also-bought")
@@ -188,16 +206,24 @@ def also_bought(item_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Items bought by the buyers of an item
+      description: With user_id, what that user bought is left out; that reveals their purchases, so user_id
+        needs the API key or the user's token (401 without).
       tags: [items]
+      security: [{}, {apiKey: []}, {userToken: []}]
       parameters:
         - item_id
         - limit
-        - {name: user_id, in: query, description: drop what this user already bought, schema: {type: string}}
+        - name: user_id
+          in: query
+          description: drop what this user already bought (needs the key or this user's token)
+          schema: {type: string}
+        - token
         - category
         - exclude
       responses:
         200: {description: The items, content: {application/json: {schema: ItemItems}}}
         400: BadRequest
+        401: Unauthenticated
         404: NotFound
         503: Unavailable
     """
@@ -205,7 +231,7 @@ def also_bought(item_id: str) -> ResponseReturnValue:
     user_id = request.args.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
-        authorize_user_read(user_id)
+        authorize_user(user_id)  # the answer differs by what the user bought
     return jsonify(tag(answers().also_bought(item_id, filters_from(request.args), user_id), "also_bought"))
 
 
@@ -266,7 +292,7 @@ def batch() -> ResponseReturnValue:
         )
     answer = answers().batch(user_ids, filters)
     for result in answer["results"]:
-        tag(result, "batch")
+        tag(result, "batch", shown=False)  # read by email generators: their clicks come back as keyed events
     return jsonify(answer)
 
 

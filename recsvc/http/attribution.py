@@ -4,13 +4,17 @@ A rec_id is ``<code>.<expiry>.<nonce>.<signature>``, or ``<code>.<expiry>.<nonce
 for an answer of an A/B test's arm, so what follows it is counted for that arm. ``code`` names the endpoint, so no
 impression is stored: an event that carries a rec_id is counted against its endpoint, and clicks over impressions is
 the CTR. ``expiry`` is the unix second after which the browser may no longer report on it (keyed events
-from the shop's servers are counted later too). ``signature`` is the URL-safe base64 (no padding) of
-the first 16 bytes of HMAC-SHA256, keyed with the tracking secret, of ``<code>.<expiry>.<nonce>`` and
-the answer's ``user_id`` (empty for lists not keyed by a user): a browser can report only on answers the
-service gave, and only as the user they were for.
+from the shop's servers are counted later too). ``nonce`` is 8 random characters then the shown digest: the
+URL-safe base64 of a 9-byte BLAKE2b of the answer's item ids (``shown_ids``) joined by newlines, so a click is
+taken only on an item the answer showed (``shows``). ``signature`` is the URL-safe base64 (no padding) of the
+first 16 bytes of HMAC-SHA256, keyed with the tracking secret, of ``<code>.<expiry>.<nonce>`` and the user the
+answer was given to: the answer's ``user_id`` when the request proved to be that user (an API key or the user's
+token), else empty (lists not keyed by a user, and user-keyed lists asked for without either). A browser can
+report only on answers the service gave, and a click counts as a user's view only on an answer given to them.
 """
 
 import base64
+import hashlib
 import hmac
 import logging
 import secrets
@@ -41,22 +45,56 @@ CODES = {name: code for code, name in ENDPOINTS.items()}
 REC_ID_TTL_S = 3_600
 """Seconds a rec_id stays good for reports from the browser."""
 SECRET_EXTENSION = "recsvc.http.attribution.secret"
+RANDOM_CHARS = 8
+"""Characters of a nonce before its shown digest (6 random bytes in URL-safe base64)."""
+DIGEST_BYTES = 9
+"""Bytes of the shown digest: 72 bits, so no other list of items is found with the same one."""
 
 
-def tag(answer: dict, endpoint: str, subject: str | None = None) -> dict:
+def tag(answer: dict, endpoint: str, subject: str | None = None, bound: bool = True, shown: bool = True) -> dict:
     """Give an answer its signed rec_id and count it as an impression of the endpoint; an answer of an
-    experiment's arm is counted for the arm and its user (or ``subject``: ``visitor:<id>``) after the request."""
+    experiment's arm is counted for the arm and its user (or ``subject``: ``visitor:<id>``) after the request.
+
+    ``bound`` False: the request did not prove to be the answer's user, so the rec_id is signed for no user and
+    a click on it is the page's visitor's, never the user's. ``shown`` False: no shown digest (an answer no page
+    shows, whose clicks the browser may not report: the batch's, 1,000 digests a call saved)."""
     code = CODES[endpoint]
-    unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{secrets.token_urlsafe(6)}"
+    nonce = secrets.token_urlsafe(6) + (shown_digest(shown_ids(answer)) if shown else "")
+    unsigned = f"{code}.{int(time.time()) + REC_ID_TTL_S}.{nonce}"
     experiment = answer.get("experiment")
     if experiment is not None:
         unsigned += f".{experiment['name']}.{experiment['arm']}"
         exposed = subject or answer.get("user_id")
         if exposed:
             g.setdefault("exposures", []).append((experiment["name"], experiment["arm"], exposed))
-    answer["rec_id"] = f"{unsigned}.{_signature(tracking_secret(), unsigned, answer.get('user_id') or '')}"
+    user_id = (answer.get("user_id") or "") if bound else ""
+    answer["rec_id"] = f"{unsigned}.{_signature(tracking_secret(), unsigned, user_id)}"
     answered(endpoint, answer.get("source", "")).inc()
     return answer
+
+
+def shown_ids(answer: dict) -> list[str]:
+    """The item ids an answer shows, in its order (a category offers answer's, offer after offer)."""
+    items = answer.get("items")
+    if items is None:
+        items = [item for offer in answer.get("offers", ()) for item in offer["items"]]
+    return [item["item_id"] for item in items]
+
+
+def shown_digest(item_ids: list[str]) -> str:
+    """The digest of a list of shown item ids that a rec_id's nonce ends with (12 characters)."""
+    digest = hashlib.blake2b("\n".join(item_ids).encode(), digest_size=DIGEST_BYTES).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def shows(rec_id: str, item_ids: list[str], item_id: str) -> bool:
+    """True when ``item_ids`` are the items of the rec_id's answer (its shown digest) and ``item_id`` is one of
+    them. The rec_id's signature is checked apart (``verified_endpoint``)."""
+    parts = rec_id.split(".")
+    nonce = parts[2] if len(parts) > 3 else ""
+    if len(nonce) <= RANDOM_CHARS or item_id not in item_ids:
+        return False
+    return hmac.compare_digest(nonce[RANDOM_CHARS:].encode(), shown_digest(item_ids).encode())
 
 
 def init_app(app: Flask) -> None:

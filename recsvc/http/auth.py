@@ -55,9 +55,7 @@ def sent_token() -> str:
 
 def authorize_user(user_id: str) -> None:
     """Refuse with a 401 unless the request has an API key or a valid token for ``user_id``."""
-    if has_api_key():
-        return
-    if check_token(str(current_app.config.get("TOKEN_SECRET") or ""), user_id, sent_token()):
+    if _proves_user(user_id):
         return
     raise ApiError(
         401,
@@ -65,6 +63,11 @@ def authorize_user(user_id: str) -> None:
         "(Authorization: Bearer <token>, or ?token=)",
         "unauthenticated",
     )
+
+
+def _proves_user(user_id: str) -> bool:
+    """True when the request has an API key or a valid token for ``user_id``."""
+    return has_api_key() or check_token(str(current_app.config.get("TOKEN_SECRET") or ""), user_id, sent_token())
 
 
 def user_tokens_required() -> bool:
@@ -76,3 +79,16 @@ def authorize_user_read(user_id: str) -> None:
     """For reads keyed by a user that reveal no history by themselves: checked only when the setting asks."""
     if user_tokens_required():
         authorize_user(user_id)
+
+
+def history_access(user_id: str) -> bool:
+    """True when the request may see ``user_id``'s history (what they viewed, what they bought): it has an API key
+    or a valid token for that user. Without either, a user-keyed read names no history item, or is refused (401)
+    when ``RECSVC_REQUIRE_USER_TOKEN`` asks for a key or token on every such read."""
+    headers = request.headers
+    # an anonymous widget's request sends neither header nor ?token=: a few lookups, no HMAC
+    sent = HEADER in headers or "Authorization" in headers or TOKEN_PARAMETER in request.args
+    if sent and _proves_user(user_id):
+        return True
+    authorize_user_read(user_id)
+    return False

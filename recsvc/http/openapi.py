@@ -273,12 +273,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "rec_id": {"type": "string", "description": "the rec_id of the answer the list showed"},
             "type": {"type": "string", "enum": ["impression", "click"]},
-            "item_id": {"type": "string", "description": "click: the item clicked"},
-            "user_id": {"type": "string", "description": "the answer's user_id, when it had one"},
+            "item_id": {"type": "string", "description": "click: the item clicked, one of shown"},
+            "shown": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "click: the item ids of the answer, in its order (its rec_id signs their digest)",
+            },
+            "user_id": {
+                "type": "string",
+                "description": "the answer's user_id, when it was asked for with the API key or that user's token",
+            },
             "visitor_id": {
                 "type": "string",
                 "pattern": "^[A-Za-z0-9_-]{8,64}$",
-                "description": "click on a list without a user: the visitor id the page keeps",
+                "description": "click on an answer not given to a user (keyed by none, or asked for without the key"
+                " or the user's token): the visitor id the page keeps, whose view the click is",
             },
         },
     },

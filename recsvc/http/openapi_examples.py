@@ -4,13 +4,13 @@ from typing import Any
 
 EXAMPLES: dict[str, Any] = {
     "UserItems": {
-        "user_id": "user-00794",
-        "model_version": "20261201T223548Z-d16c",
+        "user_id": "user-81860c151e30",
+        "model_version": "20261207T023755Z-d041",
         "source": "personalized",
         "items": [
             {
                 "item_id": "coffee-espresso-1kg",
-                "score": 0.6547,
+                "score": 0.6461,
                 "category_id": "coffee",
                 "reason": {"type": "because_you_viewed", "item_id": "coffee-colombia-1kg"},
                 "title": "Espresso blend beans 1 kg",
@@ -19,21 +19,21 @@ EXAMPLES: dict[str, Any] = {
                 "image_url": "https://shop.example/images/coffee-espresso-1kg.jpg",
             },
             {
-                "item_id": "coffee-ethiopia-1kg",
-                "score": 0.6528,
-                "category_id": "coffee",
-                "reason": {"type": "because_you_viewed", "item_id": "coffee-colombia-1kg"},
-                "title": "Ethiopian coffee beans 1 kg",
-                "price": 24.9,
-                "url": "https://shop.example/items/coffee-ethiopia-1kg",
-                "image_url": "https://shop.example/images/coffee-ethiopia-1kg.jpg",
+                "item_id": "tv-65-4k",
+                "score": 0.6154,
+                "category_id": "tv",
+                "reason": {"type": "because_you_bought", "item_id": "tv-55-4k"},
+                "title": '65" 4K TV',
+                "price": 799.0,
+                "url": "https://shop.example/items/tv-65-4k",
+                "image_url": "https://shop.example/images/tv-65-4k.jpg",
             },
         ],
-        "rec_id": "u.1796168149.a5rEVuvf.Xc8MiHLF-MEGJCvYC_-BMQ",
+        "rec_id": "u.1796614677.Q6xpE74iIBuX0KdXBdCk.TSq342KB13zgF9AcyXP9Yw",
     },
     "ItemItems": {
         "item_id": "shoe-road-01",
-        "model_version": "20261201T223548Z-d16c",
+        "model_version": "20261207T023755Z-d041",
         "source": "also_bought",
         "items": [
             {
@@ -57,10 +57,10 @@ EXAMPLES: dict[str, Any] = {
                 "image_url": "https://shop.example/images/shirt-run-01.jpg",
             },
         ],
-        "rec_id": "a.1796168149.v8o_o8MF.vsz0iCp1FLQRzNN_bwqFUg",
+        "rec_id": "a.1796614677.tCE1A7SgEwuZwkGqT0fm.e5I42ADx1WIjHiXXTgjRKQ",
     },
     "PopularItems": {
-        "model_version": "20261201T223548Z-d16c",
+        "model_version": "20261207T023755Z-d041",
         "category": None,
         "source": "popular",
         "items": [
@@ -85,10 +85,10 @@ EXAMPLES: dict[str, Any] = {
                 "image_url": "https://shop.example/images/dogfood-adult-12kg.jpg",
             },
         ],
-        "rec_id": "p.1796168149.XlpbKrM2.rKL0CfEbydLlJtYbVd1fBw",
+        "rec_id": "p.1796614677.f6yMVlqWIATeIogkkUm-.rVQicuBfThiv1aVaGs60vA",
     },
     "SessionItems": {
-        "model_version": "20261201T223548Z-d16c",
+        "model_version": "20261207T023755Z-d041",
         "source": "session",
         "items": [
             {
@@ -112,21 +112,21 @@ EXAMPLES: dict[str, Any] = {
                 "image_url": "https://shop.example/images/socks-run-3pack.jpg",
             },
         ],
-        "rec_id": "n.1796168149.CORYeQyK.jaM76brh323bBFO2PTebSg",
+        "rec_id": "n.1796614677.30_h5-ilwAfQGtZA7T5H.q1BLWCh2Ps3vhTUds4i8tA",
     },
     "CategoryOffers": {
-        "user_id": "user-00794",
-        "model_version": "20261201T223548Z-d16c",
+        "user_id": "user-81860c151e30",
+        "model_version": "20261207T023755Z-d041",
         "source": "personalized",
         "offers": [
             {
                 "category_id": "snacks",
-                "score": 2.0536,
+                "score": 2.0455,
                 "reason": {"type": "viewed_not_bought"},
                 "items": [
                     {
                         "item_id": "chocolate-dark-100g",
-                        "score": 0.6099,
+                        "score": 0.6018,
                         "category_id": "snacks",
                         "reason": {"type": "recently_viewed"},
                         "title": "Dark chocolate 100 g",
@@ -136,7 +136,7 @@ EXAMPLES: dict[str, Any] = {
                     },
                     {
                         "item_id": "almonds-salted-200g",
-                        "score": 0.4068,
+                        "score": 0.4142,
                         "category_id": "snacks",
                         "reason": {"type": "recently_viewed"},
                         "title": "Salted almonds 200 g",
@@ -147,18 +147,18 @@ EXAMPLES: dict[str, Any] = {
                 ],
             }
         ],
-        "rec_id": "o.1796168149.7DaaqA4U.qDpF9A3nNT8Ja-9znoc1Kw",
+        "rec_id": "o.1796614677.Of_AhzP59wB0oLQKtpO5.wsDa8Umvz-umJGr6WSU54w",
     },
     "BatchResults": {
-        "model_version": "20261201T223548Z-d16c",
+        "model_version": "20261207T023755Z-d041",
         "results": [
             {
-                "user_id": "user-00794",
+                "user_id": "user-81860c151e30",
                 "source": "personalized",
                 "items": [
                     {
                         "item_id": "coffee-espresso-1kg",
-                        "score": 0.6547,
+                        "score": 0.6461,
                         "category_id": "coffee",
                         "reason": {"type": "because_you_viewed", "item_id": "coffee-colombia-1kg"},
                         "title": "Espresso blend beans 1 kg",
@@ -167,23 +167,23 @@ EXAMPLES: dict[str, Any] = {
                         "image_url": "https://shop.example/images/coffee-espresso-1kg.jpg",
                     },
                     {
-                        "item_id": "coffee-ethiopia-1kg",
-                        "score": 0.6528,
-                        "category_id": "coffee",
-                        "reason": {"type": "because_you_viewed", "item_id": "coffee-colombia-1kg"},
-                        "title": "Ethiopian coffee beans 1 kg",
-                        "price": 24.9,
-                        "url": "https://shop.example/items/coffee-ethiopia-1kg",
-                        "image_url": "https://shop.example/images/coffee-ethiopia-1kg.jpg",
+                        "item_id": "tv-65-4k",
+                        "score": 0.6154,
+                        "category_id": "tv",
+                        "reason": {"type": "because_you_bought", "item_id": "tv-55-4k"},
+                        "title": '65" 4K TV',
+                        "price": 799.0,
+                        "url": "https://shop.example/items/tv-65-4k",
+                        "image_url": "https://shop.example/images/tv-65-4k.jpg",
                     },
                 ],
-                "rec_id": "b.1796168149.m5B9N_DE.2BZ-y2NRz73rg9qQN_m11w",
+                "rec_id": "b.1796614677.vymrQFWRIBuX0KdXBdCk.PSfhgObHFALLSKIj_0PBPQ",
             }
         ],
     },
     "Profile": {
-        "user_id": "user-00794",
-        "model_version": "20261201T223548Z-d16c",
+        "user_id": "user-81860c151e30",
+        "model_version": "20261207T023755Z-d041",
         "known": True,
         "segment": "vip",
         "at_risk": False,
@@ -193,14 +193,16 @@ EXAMPLES: dict[str, Any] = {
         "days_since_last_order": 0,
         "usual_interval_days": 5.8,
         "top_categories": ["coffee", "dog-food", "tv-accessories"],
+        "best_time": {"hour": 10, "weekday": "monday", "source": "own_events", "timezone": "UTC"},
     },
     "TriggerPage": {
         "kind": "replenishment",
-        "model_version": "20261201T223548Z-d16c",
+        "model_version": "20261207T023755Z-d041",
         "entries": [
             {
-                "user_id": "user-01713",
+                "user_id": "user-4bc33af9ef79",
                 "segment": "at_risk",
+                "best_time": {"hour": 19, "weekday": "monday", "source": "own_events", "timezone": "UTC"},
                 "items": [
                     {
                         "item_id": "dogfood-adult-12kg",
@@ -220,12 +222,12 @@ EXAMPLES: dict[str, Any] = {
                 ],
             }
         ],
-        "next_cursor": "WyIyMDI2MTIwMVQyMjM1NDhaLWQxNmMiLC1JbmZpbml0eSwxNzY3ODI5NjQyLjM0NDc5NiwyXQ",
+        "next_cursor": "WyIyMDI2MTIwN1QwMjM3NTVaLWQwNDEiLC1JbmZpbml0eSwxNzY3ODI5NjQzLjIxMzI2MjMsMl0",
     },
     "Model": {
-        "model_version": "20261201T223548Z-d16c",
-        "version": "20261201T223548Z-d16c",
-        "trained_at": "2026-12-01T22:35:48+00:00",
+        "model_version": "20261207T023755Z-d041",
+        "version": "20261207T023755Z-d041",
+        "trained_at": "2026-12-07T02:37:55+00:00",
         "data": {"first_event": "2025-09-03T07:09:20+00:00", "last_event": "2025-12-31T23:47:21+00:00"},
         "counts": {
             "events": 67176,
@@ -246,10 +248,10 @@ EXAMPLES: dict[str, Any] = {
             "factors": 64,
         },
         "redis_memory": {
-            "used_bytes": 2796008,
-            "bytes_per_user_key": 741,
-            "bytes_per_item_key": 600,
+            "used_bytes": 2900192,
+            "bytes_per_user_key": 669,
             "user_keys": 2000,
+            "bytes_per_item_key": 599,
             "item_keys": 168,
         },
     },

@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 from recsvc.contract.events import VIEW, event_code
 from recsvc.http.api import answers, checked_id, filters_from, json_object
 from recsvc.http.attribution import tag
-from recsvc.http.auth import authorize_user_read
+from recsvc.http.auth import authorize_user
 from recsvc.http.errors import invalid
 from recsvc.http.tracking import VISITOR, VISITOR_PREFIX
 
@@ -42,8 +42,9 @@ def session_recommendations() -> ResponseReturnValue:
       summary: Session picks for a visitor with no history
       description: The session's items are folded into the model at request time (the ALS user vector that best
         explains them) and the model's items are scored against it; the session's items themselves are left out.
-        With user_id, that user's posted events count too and their purchases are left out. Items the model does
-        not know are ignored; with none known, popular items (source popular).
+        With user_id, that user's posted events count too and their purchases are left out, so user_id needs the API
+        key or the user's token (401 without). Items the model does not know are ignored; with none known, popular
+        items (source popular).
       tags: [users]
       requestBody:
         required: true
@@ -51,6 +52,7 @@ def session_recommendations() -> ResponseReturnValue:
       responses:
         200: {description: The picks, content: {application/json: {schema: SessionItems}}}
         400: BadRequest
+        401: Unauthenticated
         404: NotFound
         503: Unavailable
     """
@@ -59,7 +61,7 @@ def session_recommendations() -> ResponseReturnValue:
     user_id = body.get("user_id")
     if user_id is not None:
         user_id = checked_id(user_id, "user_id")
-        authorize_user_read(user_id)
+        authorize_user(user_id)  # the answer follows the user's events since training and leaves out their purchases
     visitor = body.get("visitor_id")
     if visitor is not None and (not isinstance(visitor, str) or not VISITOR.fullmatch(visitor)):
         raise invalid("visitor_id must be 8 to 64 of A-Z a-z 0-9 _ -")

@@ -16,6 +16,9 @@ from recsvc.read.rules import DEFAULT_VARIANT, ListRules
 from recsvc.store import Assignment, ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
+BECAUSE_YOU_BOUGHT = {"type": "because_you_bought"}
+BECAUSE_YOU_VIEWED = {"type": "because_you_viewed"}
+"""The reasons of an answer that may not name the user's history: the reason's type, without its history item."""
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
 VIEWED_SHARE = 0.3
 """At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
@@ -32,10 +35,15 @@ class Answers:
 
     # -- users --
 
-    def recommendations(self, user_id: str, filters: Filters) -> dict:
-        """A user's picks (``personalized``), or popular items for a user the model does not know."""
+    def recommendations(self, user_id: str, filters: Filters, named: bool = True) -> dict:
+        """A user's picks (``personalized``), or popular items for a user the model does not know.
+
+        ``named`` False (a caller who did not prove to be the user): no reason names an item of the user's
+        history and no viewed item is offered again, whatever ``filters.include_viewed`` says."""
         version, record, live, assignment = self.store.user_live(user_id)
-        answer = self.for_user_record(version, record, filters, live=live, list_name="recommendations", arm=assignment)
+        answer = self.for_user_record(
+            version, record, filters, live=live, list_name="recommendations", arm=assignment, named=named
+        )
         return {"user_id": user_id, "model_version": version, **answer, **experiment_tag(assignment)}
 
     def batch(self, user_ids: Sequence[str], filters: Filters, list_name: str = "email") -> dict:
@@ -80,11 +88,13 @@ class Answers:
         live: Live = EMPTY,
         list_name: str = "email",
         arm: Assignment | None = None,
+        named: bool = True,
     ) -> dict:
         """``{"source", "items"}`` for a user's record of ``version`` (None: unknown) and live events, under the
         rules of ``list_name`` (and of the rule set of the user's ``arm`` in an experiment).
 
-        ``lists`` are item records already read for users without picks (see ``batch``).
+        ``lists`` are item records already read for users without picks (see ``batch``); ``named`` False keeps
+        the user's history items out of the reasons.
         """
         if live:  # bought since training: never recommended back
             filters = replace(filters, exclude=filters.exclude | live.bought)
@@ -97,8 +107,11 @@ class Answers:
             listing.fill_popular()
             return {"source": "popular", **finished(listing)}
         listing = Listing(self.store, version, filters, record.bought, rules)
-        picks = self._picks(version, record) if record.picks else self._from_history(version, record, lists)
-        listing.add(self._capped_views(picks, listing, filters))
+        if record.picks:
+            picks = self._picks(version, record, named)
+        else:
+            picks = self._from_history(version, record, lists, named)
+        listing.add(self._capped_views(picks, listing, filters, named))
         listing.fill_popular()
         return {"source": "personalized", **finished(listing)}
 
@@ -109,13 +122,15 @@ class Answers:
             list_name, category, lambda c: self.store.ancestors(version, c), variant
         )
 
-    def _capped_views(self, candidates: Iterable[Candidate], listing: Listing, filters: Filters) -> Iterator[Candidate]:
-        """The candidates with at most the allowed number of re-offered views; the others are blocked,
-        so no later part of the list brings them back."""
-        if filters.include_viewed:
+    def _capped_views(
+        self, candidates: Iterable[Candidate], listing: Listing, filters: Filters, named: bool = True
+    ) -> Iterator[Candidate]:
+        """The candidates with at most the allowed number of re-offered views (none unless ``named``); the others
+        are blocked, so no later part of the list brings them back."""
+        if filters.include_viewed and named:
             yield from candidates
             return
-        allowed = 0 if filters.include_viewed is False else int(self.viewed_share * filters.limit)
+        allowed = 0 if filters.include_viewed is False or not named else int(self.viewed_share * filters.limit)
         for candidate in candidates:
             if candidate[2] is RECENTLY_VIEWED:
                 if allowed <= 0:
@@ -137,10 +152,10 @@ class Answers:
         answer = {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
         return {**answer, **experiment_tag(arm)}
 
-    def _picks(self, version: str, record: UserRecord) -> Iterator[Candidate]:
-        """The user's precomputed picks, each with its reason: the history item that explains it, or a
-        general one (``records.GENERAL_REASONS``)."""
-        causes = [b for b in record.because if b <= LAST_ITEM_CAUSE]
+    def _picks(self, version: str, record: UserRecord, named: bool = True) -> Iterator[Candidate]:
+        """The user's precomputed picks, each with its reason: the history item that explains it (only its
+        kind when not ``named``), or a general one (``records.GENERAL_REASONS``)."""
+        causes = [b for b in record.because if b <= LAST_ITEM_CAUSE] if named else []
         names = {b: item_id for b, item_id in zip(causes, self._item_ids(version, causes)) if item_id is not None}
         bought = set(record.bought)
         for item, score, cause in zip(record.picks, record.scores, record.because):
@@ -149,14 +164,17 @@ class Answers:
             elif cause in names:
                 kind = "because_you_bought" if cause in bought else "because_you_viewed"
                 yield item, score, {"type": kind, "item_id": names[cause]}
+            elif not named and cause <= LAST_ITEM_CAUSE:
+                yield item, score, BECAUSE_YOU_BOUGHT if cause in bought else BECAUSE_YOU_VIEWED
             else:
                 yield item, score, {"type": general_reason(cause) or "personalized"}
 
     def _from_history(
-        self, version: str, record: UserRecord, lists: dict[int, ItemRecord] | None = None
+        self, version: str, record: UserRecord, lists: dict[int, ItemRecord] | None = None, named: bool = True
     ) -> Iterator[Candidate]:
         """For a user without picks: what they viewed, again; then the similar items of what they viewed and
-        the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md)."""
+        the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md); the
+        reasons name those history items only when ``named``."""
         viewed = list(record.recent[:LIGHT_HISTORY])
         yield from ((index, 1.0, RECENTLY_VIEWED) for index in viewed)
         history = _history(record)
@@ -169,17 +187,11 @@ class Answers:
             if rec is None:
                 continue
             if n < len(viewed):
-                sources.append(
-                    scored(rec.similar, rec.similar_scores, {"type": "because_you_viewed", "item_id": names[index]})
-                )
+                reason = {**BECAUSE_YOU_VIEWED, "item_id": names[index]} if named else BECAUSE_YOU_VIEWED
+                sources.append(scored(rec.similar, rec.similar_scores, reason))
             else:
-                sources.append(
-                    scored(
-                        rec.also_bought,
-                        [abs(s) for s in rec.also_bought_scores],
-                        {"type": "because_you_bought", "item_id": names[index]},
-                    )
-                )
+                reason = {**BECAUSE_YOU_BOUGHT, "item_id": names[index]} if named else BECAUSE_YOU_BOUGHT
+                sources.append(scored(rec.also_bought, [abs(s) for s in rec.also_bought_scores], reason))
         for round_ in zip_longest(*sources):  # one from each history item in turn
             yield from (c for c in round_ if c is not None)
 
@@ -224,8 +236,10 @@ class Answers:
         listing.fill_popular()
         return {"source": source, **finished(listing)}
 
-    def category_offers(self, user_id: str, limit: int, items_per_category: int) -> dict:
-        """Up to ``limit`` categories the user is drawn to, each with its best items; popular ones fill."""
+    def category_offers(self, user_id: str, limit: int, items_per_category: int, named: bool = True) -> dict:
+        """Up to ``limit`` categories the user is drawn to, each with its best items; popular ones fill.
+
+        ``named`` False: no item of the user's history is named in a reason or offered again."""
         version, record, live, arm = self.store.user_live(user_id)
         categories = self.store.category_ids(version)
         blocked = set(record.bought) if record else set()
@@ -247,7 +261,7 @@ class Answers:
                 wanted += [mine.get(c, offer) for offer in best_sellers if (c := offer[0]) not in bought_from]
             wanted += own
         wanted += best_sellers
-        picks = self._picks_by_category(version, record) if record and record.picks else {}
+        picks = self._picks_by_category(version, record, named, blocked) if record and record.picks else {}
         for category_id, score, reason in wanted:
             if len(offers) >= limit:
                 break
@@ -274,9 +288,17 @@ class Answers:
         answer = {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
         return {**answer, **_named(fired), **experiment_tag(arm)}
 
-    def _picks_by_category(self, version: str, record: UserRecord) -> dict[str, list[Candidate]]:
-        """The user's picks under each category they belong to (their own and its parents), in order."""
-        picks = list(self._picks(version, record))
+    def _picks_by_category(
+        self, version: str, record: UserRecord, named: bool = True, blocked: set[int] | None = None
+    ) -> dict[str, list[Candidate]]:
+        """The user's picks under each category they belong to (their own and its parents), in order. Unless
+        ``named``, the viewed items they would offer again are left out and added to ``blocked``."""
+        picks = list(self._picks(version, record, named))
+        if not named:
+            viewed = {c[0] for c in picks if c[2] is RECENTLY_VIEWED}
+            picks = [c for c in picks if c[0] not in viewed]
+            if blocked is not None:
+                blocked.update(viewed)
         grouped: dict[str, list[Candidate]] = {}
         for candidate, item in zip(picks, self.store.shown(version, [c[0] for c in picks])):
             if item is not None:

@@ -393,12 +393,22 @@ def simulate_events(users: int, *, seed: int = 0, now: int = DEFAULT_NOW) -> lis
     """(timestamp, user_id, item_id, event, quantity) of ``users`` users over the days before now, sorted."""
     rng = random.Random(seed)
     start = now - HISTORY_DAYS * DAY
-    width = max(5, len(str(users)))
     events: list[tuple[int, int, int, str, str, int]] = []
     for n in range(users):
         _User(rng, start, now).live().emit(events, n)
     events.sort()
-    return [(t, f"user-{n:0{width}d}", item, event, qty) for t, n, _, item, event, qty in events]
+    names = user_ids(users, seed)
+    return [(t, names[n], item, event, qty) for t, n, _, item, event, qty in events]
+
+
+def user_ids(users: int, seed: int = 0) -> list[str]:
+    """The demo's user ids: ``user-`` and 12 random-looking hex digits, the same for the same seed. Unlike
+    ``user-00001, user-00002, ...`` one id tells nothing of another, so none is guessed from the one a page shows."""
+    rng = random.Random(f"user ids {seed}")  # apart from the events' generator: the shop's history is unchanged
+    names: dict[str, None] = {}
+    while len(names) < users:
+        names.setdefault(f"user-{rng.getrandbits(48):012x}")
+    return list(names)
 
 
 def _popularity(items: tuple, skew: float = 1.2) -> list[float]:

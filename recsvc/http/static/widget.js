@@ -64,16 +64,19 @@
     }
     return parts.length ? "?" + parts.join("&") : "";
   }
-  /* What to ask the service for one element, or null when the element lacks what its kind needs. */
+  /* What to ask the service for one element, or null when the element lacks what its kind needs. The user's
+   * token (data-user-token) lets a list name and re-offer what the user viewed and leave out what they bought. */
   function requestFor(el, kind) {
     var attr = function (name) { return el.getAttribute("data-" + name) || ""; };
     var limit = attr("limit"), user = attr("user-id"), item = attr("item-id"), token = attr("user-token");
     var users = "/v1/users/" + encodeURIComponent(user), items = "/v1/items/" + encodeURIComponent(item);
     switch (kind) {
       case "recommendations":
-        return user && { path: users + "/recommendations" + query({ limit: limit, category: attr("category") }) };
-      case "also-bought":
-        return item && { path: items + "/also-bought" + query({ limit: limit, user_id: user }) };
+        return user && {
+          path: users + "/recommendations" + query({ limit: limit, category: attr("category") }), token: token
+        };
+      case "also-bought": // user_id needs the user's token: without it, the list is the item's alone
+        return item && { path: items + "/also-bought" + query({ limit: limit, user_id: token && user }), token: token };
       case "similar":
         return item && { path: items + "/similar" + query({ limit: limit }) };
       case "popular":
@@ -183,10 +186,11 @@
       fetch(url, { method: "POST", body: body, keepalive: true, mode: "no-cors", credentials: "omit" }).catch(noop);
     } catch (e) { /* nothing to do: a lost report harms no page */ }
   }
-  function track(el, answer) {
+  function track(el, answer, req) {
     if (!answer.rec_id) return;
     var base = { rec_id: answer.rec_id };
-    if (answer.user_id) base.user_id = answer.user_id;
+    if (answer.user_id && req.token) base.user_id = answer.user_id; // the answer was given to that user
+    var shown = answer.items.map(function (item) { return item.item_id; });
     var reportOnce = function () { report(Object.assign({ type: "impression", visitor_id: visitorId() }, base)); };
     if (typeof IntersectionObserver === "function") {
       var observer = new IntersectionObserver(function (entries) {
@@ -205,7 +209,7 @@
       if (!link || !el.contains(link)) return;
       var itemId = link.getAttribute("data-recsvc-item");
       remember(itemId);
-      report(Object.assign({ type: "click", item_id: itemId, visitor_id: visitorId() }, base));
+      report(Object.assign({ type: "click", item_id: itemId, shown: shown, visitor_id: visitorId() }, base));
     };
     el.addEventListener("click", clicked);
     el.addEventListener("auxclick", clicked);
@@ -222,7 +226,7 @@
     fetchAnswer(req).then(function (answer) {
       var shown = render(el, kind, answer);
       el.setAttribute("data-recsvc-state", shown ? "ready" : "empty");
-      if (shown) track(el, answer);
+      if (shown) track(el, answer, req);
     }).catch(function () {
       el.setAttribute("data-recsvc-state", "unavailable");
     }).then(function () {
