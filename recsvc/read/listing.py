@@ -11,11 +11,10 @@ filters drop items as they come; with boosts or a diversity rule the list takes 
 ``finish`` gives the list and ``fired`` names the rules that changed it.
 """
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule
+from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule, Verdict
 from recsvc.store import ModelStore, ShownItem
 
 Candidate = tuple[int, float, dict]
@@ -122,27 +121,23 @@ class Listing:
 
     def _admits(self, item: ShownItem) -> bool:
         """Whether the shop's filters keep the item, and its category has room under the diversity rule."""
-        ancestors = self.store.ancestors(self.version, item.category_id)
-        for rule in self.rules.filters:
-            if rule.matches(item.facts, ancestors) != rule.keep:
-                self.fired.add(rule.name)
-                return False
+        verdict = self._verdict(item)
+        if verdict.dropped_by is not None:
+            self.fired.add(verdict.dropped_by)
+            return False
         diversity = self.rules.diversity
         if diversity is not None:
             seen = self._per_category.get(item.category_id, 0)
             # over the cap only a boosted item may wait in the pool: the order after boosts decides
-            if seen >= diversity.max_per_category and not _factor(self._boosts(item)) > 1:
+            if seen >= diversity.max_per_category and not verdict.factor > 1:
                 self.fired.add(diversity.name)
                 return False
             self._per_category[item.category_id] = seen + 1
         return True
 
-    def _boosts(self, item: ShownItem) -> list[Rule]:
-        """The boost and bury rules the item matches."""
-        if not self.rules.boosts:
-            return []
-        ancestors = self._ancestors(item)
-        return [rule for rule in self.rules.boosts if rule.matches(item.facts, ancestors)]
+    def _verdict(self, item: ShownItem) -> Verdict:
+        """The filter that drops the item and the boost and bury rules it matches."""
+        return self.rules.verdict(item.facts, self._ancestors(item))
 
     def finish(self) -> list[dict]:
         """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
@@ -160,11 +155,11 @@ class Listing:
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
         ranked = []
         for rank, (out, item) in enumerate(zip(self.items, self._facts)):
-            matched = self._boosts(item)
-            factor = _factor(matched)
-            if matched:
+            verdict = self._verdict(item)
+            factor = verdict.factor
+            if verdict.boosted_by:
                 out["score"] = round(out["score"] * factor, 4)
-                self.fired.update(rule.name for rule in matched)
+                self.fired.update(verdict.boosted_by)
             ranked.append((factor / (1 + rank), rank, out, item))
         ranked.sort(key=lambda entry: (-entry[0], entry[1]))
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
@@ -192,7 +187,7 @@ class Listing:
         (item,) = self.store.shown(self.version, [index])
         if item is None or (self.category is not None and self.category not in self._ancestors(item)):
             return
-        if any(r.matches(item.facts, self._ancestors(item)) != r.keep for r in self.rules.filters):
+        if self._verdict(item).dropped_by is not None:
             return
         if placed is not None:
             del self.items[placed]
@@ -210,11 +205,6 @@ def entry(item: ShownItem, score: float, reason: dict) -> dict:
     out["score"] = round(float(score), 4)
     out["reason"] = reason
     return out
-
-
-def _factor(rules: Sequence[Rule]) -> float:
-    """The product of the factors of boost and bury rules."""
-    return math.prod(rule.factor for rule in rules)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:
