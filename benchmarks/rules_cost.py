@@ -87,7 +87,9 @@ def many_rules(items: list[str], categories: list[str], count: int = MAX_RULES, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="single answers per measure")
-    parser.add_argument("--batches", type=int, default=20, help="batch calls per measure (of 100 users; 1,000: a fifth)")
+    parser.add_argument(
+        "--batches", type=int, default=20, help="batch calls per measure (of 100 users; 1,000: a fifth)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(common.machine())

@@ -45,7 +45,9 @@ def test_a_large_rule_set_is_compiled_once_per_revision_and_each_item_judged_onc
     parse_once = steering_module.parse
     monkeypatch.setattr(steering_module, "parse", lambda raw: parsed.append(1) or parse_once(raw))
     init = rules_module.ListRules.__init__
-    monkeypatch.setattr(rules_module.ListRules, "__init__", lambda self, *a, **k: picked.append(1) or init(self, *a, **k))
+    monkeypatch.setattr(
+        rules_module.ListRules, "__init__", lambda self, *a, **k: picked.append(1) or init(self, *a, **k)
+    )
     matches = rules_module.Rule.matches
     monkeypatch.setattr(rules_module.Rule, "matches", lambda self, *a: judged.append(1) or matches(self, *a))
     client = create_app({"REDIS_URL": redis_url, "API_KEYS": "k"}).test_client()
@@ -87,12 +89,17 @@ def test_a_yaml_alias_bomb_is_refused_with_a_clear_error_and_nothing_stored(r, s
     levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 6)]
     nested.write_text("\n".join(levels) + "\nrules:\n- {name: bomb, type: diversity, description: *a5}\n")
-    for bomb in (many, nested):
-        assert main(["--redis-url", redis_url, "rules", "set", str(bomb)]) == 2
+    for command, bomb in (("set", many), ("set", nested), ("add", many), ("add", nested)):
+        assert main(["--redis-url", redis_url, "rules", command, str(bomb)]) == 2
         error = capsys.readouterr().err
-        assert "the rules are too large" in error and "YAML alias" in error
+        assert "the rules are too large" in error and "YAML alias" in error and "nothing was stored" in error
         assert r.get(keys.STEERING_REV) == rev
         assert list(r.hgetall(keys.RULES)) == [b"default/keep-me"]
+    fine = tmp_path / "fine.yaml"  # an alias within the limits is read as its copy
+    fine.write_text("skus: &skus [shoe-1, tv-1]\nrules:\n- {name: up, type: boost, when: {item_id: *skus}}\n")
+    assert main(["--redis-url", redis_url, "rules", "add", str(fine)]) == 0
+    assert "1 rules added" in capsys.readouterr().out
+    assert json.loads(r.hget(keys.RULES, "default/up"))["when"] == {"item_id": ["shoe-1", "tv-1"]}
 
 
 def test_the_api_refuses_rules_over_the_limits_once_expanded_with_a_413(r, shop, redis_url):
