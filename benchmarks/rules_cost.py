@@ -1,6 +1,6 @@
 """What merchandising rules and a running A/B test cost a request, inside one process.
 
-    python benchmarks/rules_cost.py [--requests 1000] [--rounds 3] [--batches 20]
+    python benchmarks/rules_cost.py [--requests 1000] [--rounds 3] [--batches 20] [--answers recommendations ...]
 
 Trains the demo shop into a private redis-server, then calls the app in-process: CPU time per answer of
 user recommendations and also-bought (one at a time) and of the email batch (100 users and 1,000 users
@@ -91,6 +91,7 @@ def main() -> None:
         "--batches", type=int, default=20, help="batch calls per measure (of 100 users; 1,000: a fifth)"
     )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--answers", nargs="+", metavar="ANSWER", help="only these answers (default: all)")
     args = parser.parse_args()
     print(common.machine())
     with tempfile.TemporaryDirectory() as work, common.RedisServer() as server:
@@ -128,6 +129,7 @@ def main() -> None:
             "batch of 100": [batch(100, n) for n in range(args.batches)],
             "batch of 1,000": [batch(1000, n) for n in range(max(1, args.batches // 5))],
         }
+        calls = {answer: made for answer, made in calls.items() if args.answers is None or answer in args.answers}
         large = many_rules(items, categories)
         settings: dict[str, list[dict]] = {
             "no rules": [],

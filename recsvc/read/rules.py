@@ -27,6 +27,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -332,7 +333,7 @@ class ListRules:
     boosts: tuple[Rule, ...] = ()  # boost and bury
     pins: tuple[Rule, ...] = ()
     diversity: Rule | None = None  # the strictest diversity rule
-    _verdicts: dict[int, tuple[Mapping[str, Any], frozenset[str], Verdict]] = field(
+    _verdicts: dict[int, tuple[Mapping[str, Any], Verdict]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -344,17 +345,26 @@ class ListRules:
     def __bool__(self) -> bool:
         return bool(self.filters or self.boosts or self.pins or self.diversity)
 
-    def verdict(self, item_facts: Mapping[str, Any], categories: frozenset[str]) -> Verdict:
-        """The filters' and boosts' verdict on an item (its catalog attributes; ``categories``: its category and
-        the parents), judged the first time these very attributes are seen, then looked up."""
+    @cached_property
+    def lift(self) -> float:
+        """The most the boosts can multiply an item's relevance by (1: no boosts, buries only)."""
+        return math.prod(r.factor for r in self.boosts if r.factor > 1)
+
+    def verdict(
+        self, item_facts: Mapping[str, Any], category: str | None, ancestors: Callable[[str | None], frozenset[str]]
+    ) -> Verdict:
+        """The filters' and boosts' verdict on an item (its catalog attributes, its category; ``ancestors``: a
+        category and its parents), judged the first time these very attributes are seen, then looked up.
+
+        The attributes stand for the item of one version and catalog revision (``ModelStore.shown`` makes them
+        anew for each), so their identity is the key; the entry holds them, so that id is no other object's."""
         kept = self._verdicts.get(id(item_facts))
-        # the entry holds the attributes it was made from, so their id cannot be another object's meanwhile
-        if kept is not None and kept[0] is item_facts and kept[1] == categories:
-            return kept[2]
-        found = self._judge(item_facts, categories)
+        if kept is not None and kept[0] is item_facts:
+            return kept[1]
+        found = self._judge(item_facts, ancestors(category))
         if len(self._verdicts) >= VERDICTS_LIMIT:
             self._verdicts.clear()
-        self._verdicts[id(item_facts)] = (item_facts, categories, found)
+        self._verdicts[id(item_facts)] = (item_facts, found)
         return found
 
     def _judge(self, item_facts: Mapping[str, Any], categories: frozenset[str]) -> Verdict:
