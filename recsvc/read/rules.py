@@ -27,8 +27,8 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from recsvc.contract.ids import ID_RULE, is_valid_id
@@ -333,9 +333,7 @@ class ListRules:
     boosts: tuple[Rule, ...] = ()  # boost and bury
     pins: tuple[Rule, ...] = ()
     diversity: Rule | None = None  # the strictest diversity rule
-    _verdicts: dict[int, tuple[Mapping[str, Any], Verdict]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _verdicts: dict[int, tuple[Mapping[str, Any], Verdict]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def reorders(self) -> bool:
