@@ -1,82 +1,166 @@
 """What merchandising rules and a running A/B test cost a request, inside one process.
 
-    python benchmarks/rules_cost.py [--requests 1000] [--rounds 3]
+    python benchmarks/rules_cost.py [--requests 1000] [--rounds 3] [--batches 20] [--answers recommendations ...]
 
-Trains the demo shop into a private redis-server, then calls the app in-process for user
-recommendations and also-bought: CPU microseconds per request with no rules, with the README's
-coffee-week campaign (a pin, a boost, a bury and a diversity rule), and with the campaign while an
-A/B test of two rule sets runs (each answer also counts its arm). Prints the median of the rounds,
-alternated, and each figure as a ratio to no rules in the same run.
+Trains the demo shop into a private redis-server, then calls the app in-process: CPU time per answer of
+user recommendations and also-bought (one at a time) and of the email batch (100 users and 1,000 users
+of 20 items a call), with
+
+- no rules;
+- the README's coffee-week campaign (a pin, a boost, a bury and a diversity rule), alone and while an A/B
+  test of two rule sets runs (each answer also counts its arm);
+- one bury rule of 5,000 SKUs (``when: {item_id: [...]}``, a clearance list);
+- 200 rules of realistic size (SKU lists of 650 ids, price ranges, categories, pins, scoped to
+  lists, a second variant), about 1.5 MB of JSON: the most ``MAX_RULES`` allows.
+
+Prints the median of the rounds, alternated, and each figure as a ratio to no rules in the same run.
 """
 
 import argparse
+import csv
+import json
+import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import common  # first: the repository on sys.path, one BLAS thread
 import redis
+from werkzeug.test import TestResponse
 
 from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.read.experiments import Arm
+from recsvc.read.rules import LISTS, MAX_RULES
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
+KEY = "rules-cost-key"
 CAMPAIGN = [
     {"name": "coffee-week-pin", "type": "pin", "item_id": "espresso-machine-01", "lists": ["recommendations"]},
     {"name": "coffee-week-boost", "type": "boost", "when": {"category": "coffee"}, "factor": 1.5},
     {"name": "no-ink", "type": "bury", "when": {"category": "printer-ink"}, "factor": 0.5},
     {"name": "mix", "type": "diversity"},
 ]
+SKUS_PER_LIST = 650
+"""The length of a SKU list in the 200 rules: with them the rules make about 1.5 MB of JSON."""
+
+
+def clearance(items: list[str], size: int = 5000) -> list[dict]:
+    """One bury rule of ``size`` SKUs: every third item of the shop, the rest SKUs it no longer sells."""
+    skus = items[::3] + [f"sku-{n:06d}" for n in range(size - len(items[::3]))]
+    return [{"name": "clearance", "type": "bury", "when": {"item_id": skus}, "factor": 0.5}]
+
+
+def many_rules(items: list[str], categories: list[str], count: int = MAX_RULES, seed: int = 0) -> list[dict]:
+    """``count`` rules a large shop might keep: mostly boosts, buries and filters on SKU lists (a few of the
+    shop's items among ids it does not sell), some on price ranges within categories, pins, a diversity rule,
+    and a tenth of them in variant ``b``."""
+    rng = random.Random(seed)
+    rules: list[dict] = []
+    for n in range(count):
+        name = f"rule-{n:03d}"
+        skus = rng.sample(items, 3) + [f"sku-{rng.randrange(1_000_000):06d}" for _ in range(SKUS_PER_LIST - 3)]
+        kind = n % 10
+        if kind in (0, 1, 2, 3):
+            rule = {"name": name, "type": "bury", "when": {"item_id": skus}, "factor": round(rng.uniform(0.3, 0.9), 2)}
+        elif kind in (4, 5, 6):
+            rule = {"name": name, "type": "boost", "when": {"item_id": skus}, "factor": round(rng.uniform(1.1, 3), 2)}
+        elif kind == 7:
+            rule = {"name": name, "type": "filter", "when": {"item_id": skus[3:]}}  # discontinued: none sold
+        elif kind == 8:
+            low = rng.choice((5, 10, 20, 50))
+            when = {"category": rng.choice(categories), "price": {"min": low, "max": low * 4}}
+            rule = {"name": name, "type": "boost", "when": when, "factor": 1.5, "lists": list(LISTS[:4])}
+        else:
+            rule = {"name": name, "type": "pin", "item_id": rng.choice(items), "position": 1 + n % 10}
+            rule["end"] = "2099-01-01T00:00:00Z"
+        if n == count - 1:
+            rule = {"name": name, "type": "diversity", "max_per_category": 4}
+        if n % 10 == 5:
+            rule["variant"] = "b"
+        rules.append(rule)
+    return rules
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=1000, help="single answers per measure")
+    parser.add_argument(
+        "--batches", type=int, default=20, help="batch calls per measure (of 100 users; 1,000: a fifth)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--answers", nargs="+", metavar="ANSWER", help="only these answers (default: all)")
     args = parser.parse_args()
     print(common.machine())
     with tempfile.TemporaryDirectory() as work, common.RedisServer() as server:
         r = redis.Redis.from_url(server.url)
         shop = write_demo_shop(Path(work) / "shop")
         train(r, Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
-        client = create_app({"REDIS_URL": server.url, "METRICS": False}).test_client()
-        users = [f"user-{n:05d}" for n in range(1, args.requests + 1)]
-        paths = {
-            "recommendations": [f"/v1/users/{u}/recommendations?limit=10" for u in users],
-            "also-bought": [f"/v1/items/coffee-colombia-1kg/also-bought?limit=10&user_id={u}" for u in users],
+        with open(shop.catalog, newline="") as f:
+            catalog = list(csv.DictReader(f))
+        items = [row["item_id"] for row in catalog]
+        categories = sorted({row["category_id"] for row in catalog})
+        config = {"REDIS_URL": server.url, "METRICS": False, "API_KEYS": KEY, "REDIS_TIMEOUT_S": 10}
+        client = create_app(config).test_client()  # a long timeout: a slow shared machine measures, never fails
+        users = [f"user-{n:05d}" for n in range(1, 2001)]
+        singles = users[: args.requests]
+
+        def per_call(calls: list[Callable[[], TestResponse]]) -> float:
+            """CPU milliseconds per call, after a warm-up of the first few (each answered in full)."""
+            for call in calls[:5]:
+                assert call().status_code == 200
+            started = time.process_time()
+            for call in calls:
+                call()
+            return (time.process_time() - started) / len(calls) * 1e3
+
+        def batch(size: int, n: int) -> Callable[[], TestResponse]:
+            chosen = [users[(n * size + k) % len(users)] for k in range(size)]
+            body = {"user_ids": chosen, "limit": 20}
+            return lambda: client.post("/v1/recommendations/batch", json=body, headers={"X-API-Key": KEY})
+
+        calls = {
+            "recommendations": [lambda u=u: client.get(f"/v1/users/{u}/recommendations?limit=10") for u in singles],
+            "also-bought": [
+                lambda u=u: client.get(f"/v1/items/coffee-colombia-1kg/also-bought?limit=10&user_id={u}")
+                for u in singles
+            ],
+            "batch of 100": [batch(100, n) for n in range(args.batches)],
+            "batch of 1,000": [batch(1000, n) for n in range(max(1, args.batches // 5))],
+        }
+        calls = {answer: made for answer, made in calls.items() if args.answers is None or answer in args.answers}
+        large = many_rules(items, categories)
+        settings: dict[str, list[dict]] = {
+            "no rules": [],
+            "campaign": [*CAMPAIGN, *[{**x, "variant": "b"} for x in CAMPAIGN]],
+            "campaign + A/B test": [*CAMPAIGN, *[{**x, "variant": "b"} for x in CAMPAIGN]],
+            "one bury of 5,000 SKUs": clearance(items),
+            f"{len(large)} rules, {len(json.dumps(large)) / 1e6:.2f} MB": large,
         }
 
-        def cpu_us(urls: list[str]) -> float:
-            started = time.process_time()
-            for url in urls:
-                client.get(url)
-            return (time.process_time() - started) / len(urls) * 1e6
-
         def setting(name: str) -> None:
-            steering.set_rules(r, [] if name == "no rules" else [*CAMPAIGN, *[{**x, "variant": "b"} for x in CAMPAIGN]])
             running = steering.steering(r).running
             if running is not None:
                 steering.stop_experiment(r, running.name)
+            steering.set_rules(r, settings[name])
             if name == "campaign + A/B test":
                 steering.start_experiment(r, f"cost-{time.time_ns()}", [Arm("a"), Arm("b", rules="b")])
 
-        settings = ("no rules", "campaign", "campaign + A/B test")
         found: dict[tuple[str, str], list[float]] = {}
         for round_ in range(args.rounds):
             for name in settings if round_ % 2 == 0 else reversed(settings):
                 setting(name)
-                for endpoint, urls in paths.items():
-                    cpu_us(urls[:100])  # warm the caches
-                    found.setdefault((endpoint, name), []).append(cpu_us(urls))
-    print("\n| endpoint | setting | CPU us per request | ratio to no rules |\n|---|---|---:|---:|")
-    for endpoint in paths:
+                for endpoint, made in calls.items():
+                    found.setdefault((endpoint, name), []).append(per_call(made))
+    print("\n| answer | setting | CPU ms per call | ratio to no rules |\n|---|---|---:|---:|")
+    for endpoint in calls:
         base = statistics.median(found[(endpoint, "no rules")])
         for name in settings:
             value = statistics.median(found[(endpoint, name)])
-            print(f"| {endpoint} | {name} | {value:,.0f} | {value / base:.2f} |")
+            print(f"| {endpoint} | {name} | {value:,.2f} | {value / base:.2f} |")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ def add_commands(sub) -> None:
     setting = actions.add_parser("set", help="replace every rule with those of a JSON or YAML file")
     setting.add_argument("file", type=Path, help='a list of rules, or {"rules": [...]} (docs/merchandising.md)')
     setting.set_defaults(run=rules_set)
+    adding = actions.add_parser("add", help="add the rules of a JSON or YAML file, each replacing the rule of its name")
+    adding.add_argument("file", type=Path, help='a list of rules, or {"rules": [...]} (docs/merchandising.md)')
+    adding.set_defaults(run=rules_add)
     removing = actions.add_parser("remove", help="remove one rule")
     removing.add_argument("name")
     removing.add_argument("--variant", default="default", help="the rule set it belongs to (default: default)")
@@ -66,6 +69,19 @@ def rules_list(args) -> int:
 
 def rules_set(args) -> int:
     from recsvc.admin.steering import set_rules
+
+    return _change_rules(args, set_rules, "set")
+
+
+def rules_add(args) -> int:
+    from recsvc.admin.steering import add_rules
+
+    return _change_rules(args, add_rules, "added")
+
+
+def _change_rules(args, change, done: str) -> int:
+    """Apply ``change`` to the rules of ``args.file``; nothing is stored when the file or a rule is bad (exit 2),
+    nor when the rules pass the limits once expanded (YAML aliases count as copies)."""
     from recsvc.read.rules import RuleError
 
     try:
@@ -73,26 +89,27 @@ def rules_set(args) -> int:
     except (OSError, ValueError) as e:
         return fail(f"{args.file}: {e}")
     try:
-        rules = set_rules(connect(args.redis_url), raw)
+        rules = change(connect(args.redis_url), raw)
     except RuleError as e:
-        return fail(f"{args.file}: {e}")
-    print(f"{len(rules)} rules set; they apply from the next request")
+        return fail(f"{args.file}: {e}; nothing was stored")
+    print(f"{len(rules)} rules {done}; they apply from the next request")
     return 0
 
 
 def read_rules_file(path: Path) -> object:
-    """The rules of a JSON or YAML file (by its suffix); ValueError when it does not parse."""
+    """The rules of a JSON or YAML file (by its suffix); ValueError when it does not parse. A YAML alias is
+    read as a reference to what it names: ``set_rules`` counts it as a copy against the limits."""
     text = path.read_text()
     if path.suffix not in (".yaml", ".yml"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:
             raise ValueError(f"not valid JSON: {e}") from None
     import yaml
 
     try:
         return yaml.safe_load(text) or []
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, RecursionError) as e:
         raise ValueError(f"not valid YAML: {e}") from None
 
 

@@ -2,6 +2,7 @@
 served shop (a change is seen at the next request, and a rollback keeps the rules)."""
 
 import json
+import random
 
 import pytest
 
@@ -144,6 +145,30 @@ def test_boolean_and_number_values_do_not_match_each_other(store):
     rule = parse({"name": "x", "type": "filter", "when": {"is_new": True}, "action": "keep"})
     assert rule.matches({"is_new": True}, frozenset()) and not rule.matches({"is_new": 1}, frozenset())
     assert RuleSet().for_list("popular", None, lambda c: frozenset()) is NO_RULES
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_pool_of_buries_that_ends_early_gives_the_list_the_whole_pool_gives(seed, store):
+    """With buries and no boosts the pool ends once it holds the limit's count of unburied items: the list is
+    the one the whole pool (three times the limit) gives, item for item and score for score."""
+    rng = random.Random(seed)
+    ranked = [(i, round(1.0 - n / 10, 2), {"type": "a"}) for n, i in enumerate(rng.sample(range(len(ITEMS)), 5))]
+    rules = [{"name": "b1", "type": "bury", "when": {"brand": rng.choice(["acme", "zeta"])}, "factor": 0.5}]
+    if rng.random() < 0.5:
+        rules.append({"name": "mix", "type": "diversity", "max_per_category": rng.choice([1, 2])})
+    if rng.random() < 0.5:
+        rules.append({"name": "b2", "type": "bury", "when": {"category": rng.choice(["shoes", "tech"])}, "factor": 0.2})
+    limit = rng.choice([1, 2, 3, 4])
+
+    def listed(settles: bool) -> list[tuple[str, float]]:
+        chosen = RuleSet(tuple(parse_all(rules))).for_list("popular", None, lambda c: store.ancestors(V, c))
+        listing = Listing(store, V, Filters(limit=limit), (), chosen)
+        listing._settles = settles and listing._settles
+        listing.add(ranked)
+        listing.fill_popular()
+        return [(item["item_id"], item["score"]) for item in listing.finish()]
+
+    assert listed(True) == listed(False)
 
 
 # -- on the served shop --

@@ -15,7 +15,7 @@ import redis
 from recsvc.arm_counts import ArmCounts
 from recsvc.contract import keys, versions
 from recsvc.read.experiments import CURRENT, Arm, Experiment, ExperimentError, new_experiment
-from recsvc.read.rules import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, parse_all
+from recsvc.read.rules import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, measure, parse_all
 from recsvc.read.steering import Steering, decode
 from recsvc.store import StoreUnavailable
 
@@ -63,7 +63,8 @@ def _check_pins(r: redis.Redis, rules: Sequence[Rule]) -> None:
 
 
 def set_rules(r: redis.Redis, raw: object) -> list[Rule]:
-    """Replace every rule with those of ``raw`` (a list of rule objects, or ``{"rules": [...]}``)."""
+    """Replace every rule with those of ``raw`` (a list of rule objects, or ``{"rules": [...]}``); RuleError (
+    RulesTooLarge for a document over the limits once expanded) before anything is stored."""
     rules = parse_all(raw)
     _check_pins(r, rules)
     pipe = r.pipeline(transaction=True)
@@ -76,14 +77,17 @@ def set_rules(r: redis.Redis, raw: object) -> list[Rule]:
 
 
 def add_rules(r: redis.Redis, raw: object) -> list[Rule]:
-    """Add the rules of ``raw``, each replacing the stored rule of its name in its variant."""
+    """Add the rules of ``raw``, each replacing the stored rule of its name in its variant; RuleError (RulesTooLarge
+    when the rules would pass the limits together) before anything is stored."""
     rules = parse_all(raw)
     if not rules:
         raise RuleError("no rules given: send at least one")
     _check_pins(r, rules)
     stored = steering(r).rules.rules
-    if len({_field(x) for x in (*stored, *rules)}) > MAX_RULES:
+    together = {_field(x): x.source for x in (*stored, *rules)}
+    if len(together) > MAX_RULES:
         raise RuleError(f"at most {MAX_RULES} rules")
+    measure(list(together.values()))
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.RULES, mapping={_field(rule): json.dumps(rule.source) for rule in rules})
     pipe.incr(keys.STEERING_REV)

@@ -16,7 +16,7 @@ from recsvc.http.api import answers, json_object
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read.experiments import EXPERIMENT_NAME, Experiment, ExperimentError, parse_arm, parse_split
-from recsvc.read.rules import DEFAULT_VARIANT, NAME, RuleError, describe
+from recsvc.read.rules import DEFAULT_VARIANT, NAME, RuleError, RulesTooLarge, describe
 
 bp = Blueprint("steering", __name__, url_prefix="/v1")
 
@@ -33,9 +33,12 @@ def _rules_body() -> object:
 
 
 def _changed_rules(change: Callable[[redis.Redis, object], object]) -> ResponseReturnValue:
-    """Apply a change of the rules from the body: the rules after it, or a 400 naming the bad rule."""
+    """Apply a change of the rules from the body: the rules after it, a 400 naming the bad rule, or a 413 for
+    rules over the limits once expanded."""
     try:
         change(_redis(), _rules_body())
+    except RulesTooLarge as e:
+        raise ApiError(413, str(e)) from None
     except RuleError as e:
         raise invalid(str(e)) from None
     return jsonify(_rules_answer())
@@ -78,6 +81,7 @@ def replace_rules() -> ResponseReturnValue:
         200: {description: The rules now, content: {application/json: {schema: Rules}}}
         400: BadRequest
         401: Unauthenticated
+        413: TooLarge
         503: Unavailable
     """
     return _changed_rules(changes.set_rules)
@@ -97,6 +101,7 @@ def add_rules() -> ResponseReturnValue:
         200: {description: The rules now, content: {application/json: {schema: Rules}}}
         400: BadRequest
         401: Unauthenticated
+        413: TooLarge
         503: Unavailable
     """
     return _changed_rules(changes.add_rules)

@@ -11,11 +11,11 @@ filters drop items as they come; with boosts or a diversity rule the list takes 
 ``finish`` gives the list and ``fired`` names the rules that changed it.
 """
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
-from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule
+from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule, Verdict
 from recsvc.store import ModelStore, ShownItem
 
 Candidate = tuple[int, float, dict]
@@ -66,20 +66,31 @@ class Listing:
         self.want = min(MAX_POOL, max(self.limit, POOL_FACTOR * self.limit)) if rules.reorders else self.limit
         self.items: list[dict] = []  # in order; with rules, the pool until ``finish``
         self._facts: list[ShownItem] = []  # with rules: the items of ``items``
+        self._verdicts: list[Verdict] = []  # with rules: the rules' verdict on each item of ``items``
         self._per_category: dict[str | None, int] = {}
         self.fired: set[str] = set()  # rules that changed the list
+        # with buries but no boosts, no later candidate can rank above ``limit`` unburied items of the pool
+        # (nor does the diversity cut drop any: no item passes a category's cap as it comes), so they end it
+        self._settles = rules.reorders and rules.lift == 1
+        self._unburied = 0
+        self._ancestors_of = partial(store.ancestors, version)
 
     @property
     def full(self) -> bool:
         """True when the list (or with rules, its pool) has all the items it takes."""
-        return len(self.items) >= self.want
+        return self._room() <= 0
+
+    def _room(self) -> int:
+        """How many more items the list (its pool) takes at most."""
+        room = self.want - len(self.items)
+        return min(room, self.limit - self._unburied) if self._settles else room
 
     def add(self, candidates: Iterable[Candidate]) -> None:
         """Append candidates that keep every rule until the list is full.
 
         Candidates are taken as many at a time as the list has free places, so a list that fills at once
         reads no more of them than it shows."""
-        wanted = self.want - len(self.items)
+        wanted = self._room()
         if wanted <= 0:
             return
         blocked, unavailable = self.blocked, self.unavailable
@@ -92,7 +103,7 @@ class Listing:
             batch.append(candidate)
             if len(batch) >= wanted:
                 self._accept(batch)
-                wanted = self.want - len(self.items)
+                wanted = self._room()
                 if wanted <= 0:
                     return
                 batch = []
@@ -106,43 +117,46 @@ class Listing:
     def _accept(self, batch: list[Candidate]) -> None:
         """Append the batch's items that pass the filters read from their attributes."""
         shown = self.store.shown(self.version, [c[0] for c in batch])
-        items, want, exclude, category, ruled = self.items, self.want, self.exclude, self.category, self.ruled
+        items, exclude, category, ruled = self.items, self.exclude, self.category, self.ruled
+        room = self.want - len(items)
+        unburied_room = self.limit - self._unburied if self._settles else room
         for (_, score, reason), item in zip(batch, shown):
-            if len(items) >= want:
+            if room <= 0 or unburied_room <= 0:
                 return
             if item is None or item.item_id in exclude:
                 continue
             if category is not None and category not in self.store.ancestors(self.version, item.category_id):
                 continue
-            if ruled and not self._admits(item):
-                continue
-            items.append(entry(item, score, reason))
             if ruled:
+                verdict = self.rules.verdict(item.facts, item.category_id, self._ancestors_of)
+                if not self._admits(item, verdict):
+                    continue
                 self._facts.append(item)
+                self._verdicts.append(verdict)
+                if verdict.factor >= 1:
+                    self._unburied += 1
+                    unburied_room -= 1
+            items.append(entry(item, score, reason))
+            room -= 1
 
-    def _admits(self, item: ShownItem) -> bool:
+    def _admits(self, item: ShownItem, verdict: Verdict) -> bool:
         """Whether the shop's filters keep the item, and its category has room under the diversity rule."""
-        ancestors = self.store.ancestors(self.version, item.category_id)
-        for rule in self.rules.filters:
-            if rule.matches(item.facts, ancestors) != rule.keep:
-                self.fired.add(rule.name)
-                return False
+        if verdict.dropped_by is not None:
+            self.fired.add(verdict.dropped_by)
+            return False
         diversity = self.rules.diversity
         if diversity is not None:
             seen = self._per_category.get(item.category_id, 0)
             # over the cap only a boosted item may wait in the pool: the order after boosts decides
-            if seen >= diversity.max_per_category and not _factor(self._boosts(item)) > 1:
+            if seen >= diversity.max_per_category and not verdict.factor > 1:
                 self.fired.add(diversity.name)
                 return False
             self._per_category[item.category_id] = seen + 1
         return True
 
-    def _boosts(self, item: ShownItem) -> list[Rule]:
-        """The boost and bury rules the item matches."""
-        if not self.rules.boosts:
-            return []
-        ancestors = self._ancestors(item)
-        return [rule for rule in self.rules.boosts if rule.matches(item.facts, ancestors)]
+    def _verdict(self, item: ShownItem) -> Verdict:
+        """The filter that drops the item and the boost and bury rules it matches."""
+        return self.rules.verdict(item.facts, item.category_id, self._ancestors_of)
 
     def finish(self) -> list[dict]:
         """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
@@ -159,14 +173,16 @@ class Listing:
         """Order by relevance: the list's own order as 1 / (1 + rank), times each item's boost, so a boost of
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
         ranked = []
-        for rank, (out, item) in enumerate(zip(self.items, self._facts)):
-            matched = self._boosts(item)
-            factor = _factor(matched)
-            if matched:
+        boosted = False
+        for rank, (out, item, verdict) in enumerate(zip(self.items, self._facts, self._verdicts)):
+            factor = verdict.factor
+            if verdict.boosted_by:
+                boosted = True
                 out["score"] = round(out["score"] * factor, 4)
-                self.fired.update(rule.name for rule in matched)
-            ranked.append((factor / (1 + rank), rank, out, item))
-        ranked.sort(key=lambda entry: (-entry[0], entry[1]))
+                self.fired.update(verdict.boosted_by)
+            ranked.append((-factor / (1 + rank), rank, out, item))  # ranks differ: the sort never compares further
+        if boosted:
+            ranked.sort()
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
         counts: dict[str | None, int] = {}
         self.items, self._facts = [], []
@@ -177,6 +193,7 @@ class Listing:
                 counts[item.category_id] = counts.get(item.category_id, 0) + 1
             self.items.append(out)
             self._facts.append(item)
+        self._verdicts = []  # read no more: the pins judge their own items
 
     def _ancestors(self, item: ShownItem) -> frozenset[str]:
         return self.store.ancestors(self.version, item.category_id)
@@ -192,7 +209,7 @@ class Listing:
         (item,) = self.store.shown(self.version, [index])
         if item is None or (self.category is not None and self.category not in self._ancestors(item)):
             return
-        if any(r.matches(item.facts, self._ancestors(item)) != r.keep for r in self.rules.filters):
+        if self._verdict(item).dropped_by is not None:
             return
         if placed is not None:
             del self.items[placed]
@@ -210,11 +227,6 @@ def entry(item: ShownItem, score: float, reason: dict) -> dict:
     out["score"] = round(float(score), 4)
     out["reason"] = reason
     return out
-
-
-def _factor(rules: Sequence[Rule]) -> float:
-    """The product of the factors of boost and bury rules."""
-    return math.prod(rule.factor for rule in rules)
 
 
 def scored(items: Sequence[int], scores: Sequence[float], reason: dict) -> Iterator[Candidate]:

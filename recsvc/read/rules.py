@@ -11,15 +11,24 @@ Each rule may name the ``lists`` it applies to (default: all of ``LISTS``), the 
 lists it applies to (a list's category is its ``category`` filter, its offer's category or its
 subject item's category; children count), a ``variant`` (the rule set it belongs to: ``default``
 unless an A/B test arm names another) and a ``start`` / ``end`` time. ``parse`` checks a rule and
-says exactly what is wrong; ``RuleSet.for_list`` picks the rules of one list.
+says exactly what is wrong; ``measure`` refuses a document too large once expanded.
+
+A ``RuleSet`` is built once per revision of the stored rules (``recsvc.read.steering``). Its conditions are
+compiled into sets (the values a condition accepts) and ranges; ``RuleSet.for_list`` picks the rules of one
+list, once per list, scope, variant and stretch of time between rules' starts and ends; and the ``ListRules``
+it gives judges each item once (``ListRules.verdict``: the filter that drops it, the product of its boosts),
+so an answer looks its items up instead of testing every rule's every value.
 """
 
+import json
 import math
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from recsvc.contract.ids import ID_RULE, is_valid_id
@@ -38,10 +47,22 @@ ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 POOL_FACTOR = 3
 """A list with boosts or diversity ranks this many times its length of candidates, then cuts."""
 MAX_POOL = 200
+MAX_RULES_BYTES = 2 * 1024 * 1024
+"""Bytes of JSON all the rules may take once expanded (YAML aliases count as copies): the API's body limit."""
+MAX_RULES_VALUES = 250_000
+"""Values (strings, numbers, lists, objects) all the rules may hold once expanded."""
+VERDICTS_LIMIT = 100_000
+"""Items whose verdict one ``ListRules`` keeps; past it, it starts afresh."""
+LISTS_LIMIT = 10_000
+"""``ListRules`` one ``RuleSet`` keeps (lists x scopes x variants x stretches of time); past it, afresh."""
 
 
 class RuleError(ValueError):
     """A rule that cannot be applied; the message names the rule and the field."""
+
+
+class RulesTooLarge(RuleError):
+    """A rules document over ``MAX_RULES_BYTES`` or ``MAX_RULES_VALUES`` once expanded."""
 
 
 Condition = Callable[[Any], bool]
@@ -159,7 +180,9 @@ def parse(raw: object) -> Rule:
 
 
 def parse_all(raw: object) -> list[Rule]:
-    """Rules from a list of rule objects (or ``{"rules": [...]}``, or one rule), names unique in each variant."""
+    """Rules from a list of rule objects (or ``{"rules": [...]}``, or one rule), names unique in each variant;
+    RulesTooLarge before anything else for a document over the limits once expanded."""
+    measure(raw)
     if isinstance(raw, Mapping) and "rules" in raw and "type" not in raw:
         raw = raw["rules"]
     if isinstance(raw, Mapping):
@@ -175,6 +198,42 @@ def parse_all(raw: object) -> list[Rule]:
             raise RuleError(f"rule {rule.name!r} is given twice in variant {rule.variant!r}")
         seen.add((rule.variant, rule.name))
     return rules
+
+
+def measure(raw: object) -> tuple[int, int]:
+    """(values, bytes of JSON) of a rules document with every shared part (a YAML alias) counted as a copy;
+    RulesTooLarge as soon as either passes its limit, so a document that expands without end is refused
+    after ``MAX_RULES_VALUES`` steps, never expanded."""
+    values = size = 0
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        values += 1
+        if isinstance(node, Mapping):
+            size += 4 * len(node) if node else 2  # {}, ", " between members and ": " in each
+            stack.extend(node.values())
+            size += sum(_json_size(key) for key in node)
+        elif isinstance(node, (list, tuple)):
+            size += 2 * len(node) if node else 2  # [] and ", " between items
+            stack.extend(node)
+        else:
+            size += _json_size(node)
+        if values > MAX_RULES_VALUES or size > MAX_RULES_BYTES:
+            raise RulesTooLarge(
+                f"the rules are too large: more than {MAX_RULES_VALUES:,} values or {MAX_RULES_BYTES:,} bytes of "
+                "JSON once expanded (a YAML alias counts as a copy of what it names)"
+            )
+    return values, size
+
+
+def _json_size(value: object) -> int:
+    """Bytes of a plain value in JSON (a date or time YAML read: as ISO text)."""
+    if isinstance(value, (date, datetime)):
+        return 34
+    try:
+        return len(json.dumps(value))
+    except (TypeError, ValueError):
+        return len(str(value)) + 2
 
 
 def _moment(value: object, fail: Callable[[str], RuleError], name: str) -> float:
@@ -224,13 +283,25 @@ def _condition(name: str, spec: object, fail: Callable[[str], RuleError]) -> Con
     values = spec if isinstance(spec, list) else [spec]
     if not values or not all(isinstance(v, (str, int, float, bool)) for v in values):
         raise fail(f"when: {name} must be a string, number or boolean, or a list of them")
-    accepted = tuple(values)
-    return lambda value: any(_same(value, v) for v in accepted)
+    return OneOf(values)
 
 
-def _same(value: object, wanted: object) -> bool:
-    """Equal and of the same kind: ``true`` never equals ``1``."""
-    return value == wanted and isinstance(value, bool) == isinstance(wanted, bool)
+class OneOf:
+    """An equality condition: the value is one of the accepted ones, of the same kind (``true`` never equals
+    ``1``, ``1`` equals ``1.0``), looked up in a set whatever the number of values."""
+
+    __slots__ = ("booleans", "others")
+
+    def __init__(self, values: Iterable[object]):
+        values = list(values)
+        self.booleans = frozenset(v for v in values if isinstance(v, bool))
+        self.others = frozenset(v for v in values if not isinstance(v, bool) and v == v)  # NaN equals nothing
+
+    def __call__(self, value: object) -> bool:
+        try:
+            return value in (self.booleans if isinstance(value, bool) else self.others)
+        except TypeError:  # a list or an object: equal to no accepted value
+            return False
 
 
 def _number(value: object) -> bool:
@@ -242,13 +313,27 @@ def _integer(value: object) -> bool:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """What the rules of one list do to one item."""
+
+    dropped_by: str | None = None  # the first filter that keeps the item out
+    boosted_by: tuple[str, ...] = ()  # the boost and bury rules it matches, in order
+    factor: float = 1.0  # the product of their factors
+
+
+PASSES = Verdict()
+
+
+@dataclass(frozen=True)
 class ListRules:
-    """The rules that apply to one list being answered."""
+    """The rules that apply to one list being answered, and their verdict on each item seen (kept: the rules
+    and an item's catalog attributes do not change under one ``ListRules``)."""
 
     filters: tuple[Rule, ...] = ()
     boosts: tuple[Rule, ...] = ()  # boost and bury
     pins: tuple[Rule, ...] = ()
     diversity: Rule | None = None  # the strictest diversity rule
+    _verdicts: dict[int, tuple[Mapping[str, Any], Verdict]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def reorders(self) -> bool:
@@ -258,15 +343,52 @@ class ListRules:
     def __bool__(self) -> bool:
         return bool(self.filters or self.boosts or self.pins or self.diversity)
 
+    @cached_property
+    def lift(self) -> float:
+        """The most the boosts can multiply an item's relevance by (1: no boosts, buries only)."""
+        return math.prod(r.factor for r in self.boosts if r.factor > 1)
+
+    def verdict(
+        self, item_facts: Mapping[str, Any], category: str | None, ancestors: Callable[[str | None], frozenset[str]]
+    ) -> Verdict:
+        """The filters' and boosts' verdict on an item (its catalog attributes, its category; ``ancestors``: a
+        category and its parents), judged the first time these very attributes are seen, then looked up.
+
+        The attributes stand for the item of one version and catalog revision (``ModelStore.shown`` makes them
+        anew for each), so their identity is the key; the entry holds them, so that id is no other object's."""
+        kept = self._verdicts.get(id(item_facts))
+        if kept is not None and kept[0] is item_facts:
+            return kept[1]
+        found = self._judge(item_facts, ancestors(category))
+        if len(self._verdicts) >= VERDICTS_LIMIT:
+            self._verdicts.clear()
+        self._verdicts[id(item_facts)] = (item_facts, found)
+        return found
+
+    def _judge(self, item_facts: Mapping[str, Any], categories: frozenset[str]) -> Verdict:
+        dropped = next((r.name for r in self.filters if r.matches(item_facts, categories) != r.keep), None)
+        matched = [r for r in self.boosts if r.matches(item_facts, categories)]
+        if dropped is None and not matched:
+            return PASSES
+        return Verdict(dropped, tuple(r.name for r in matched), math.prod(r.factor for r in matched))
+
 
 NO_RULES = ListRules()
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Every stored rule, grouped for the lists that ask."""
+    """Every stored rule, grouped for the lists that ask: each list's rules are picked once and kept."""
 
     rules: tuple[Rule, ...] = ()
+    # the starts and ends of the rules, in order: between two of them the same rules are active
+    _moments: tuple[float, ...] = field(init=False, compare=False, repr=False)
+    _lists: dict[tuple, ListRules] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        moments = {m for r in self.rules for m in (r.start, r.end) if m is not None}
+        object.__setattr__(self, "_moments", tuple(sorted(moments)))
+        object.__setattr__(self, "_lists", {})
 
     def for_list(
         self,
@@ -282,6 +404,17 @@ class RuleSet:
             return NO_RULES
         now = time.time() if now is None else now
         scope = ancestors(category) if category is not None else frozenset()
+        key = (list_name, scope, variant, bisect_right(self._moments, now))
+        found = self._lists.get(key)
+        if found is None:
+            found = self._pick(list_name, scope, variant, now)
+            if len(self._lists) >= LISTS_LIMIT:
+                self._lists.clear()
+            self._lists[key] = found
+        return found
+
+    def _pick(self, list_name: str, scope: frozenset[str], variant: str, now: float) -> ListRules:
+        """The rules of one list, grouped by what they do."""
         chosen = [
             r
             for r in self.rules
