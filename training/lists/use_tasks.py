@@ -7,9 +7,11 @@ window's choice of order (``complements``), the learned order (``also_ranker``) 
 **also-bought** ("you bought X, see Y"): for each purchase of X (from ``horizon`` before the cut on), the
 items the same customer buys *new* (never bought before) after the cut and within ``horizon`` after X.
 Scored per subject item X, over the items with ``min_buyers`` or more such buyers. An entry Y's gain is
-its lift over popularity, ``max(0, P(Y new within the horizon | bought X) - P(Y new | bought anything))``
-(the second over every customer of the task, in the same period): a best-seller that everyone buys
-anyway gains nothing as X's complement. A list is scored by NDCG@10 against those gains.
+its lift over popularity, ``max(0, P(Y new within the horizon | bought X) - P(Y new | bought anything) - chance)``
+(the second over every customer of the task, in the same period; chance is ``CHANCE_Z`` standard errors of
+that base rate among X's buyers): a best-seller that everyone buys anyway gains nothing as X's complement,
+nor does what a few of X's buyers bought by chance, nor what one of them alone bought (``MIN_CO_BUYERS``).
+A list is scored by NDCG@10 against those gains.
 """
 
 from dataclasses import dataclass
@@ -22,6 +24,11 @@ from training import sorted_keys
 from training.inputs.readers import PURCHASE, Events
 from training.ragged import rank_in_row
 
+CHANCE_Z = 2.0
+"""A lift counts beyond this many standard errors of the base rate among X's buyers: what X's few buyers bought
+by chance (a best-seller's noise is the largest) gains nothing."""
+MIN_CO_BUYERS = 2
+"""What one customer alone bought after X gains nothing: one basket is no evidence."""
 SAME_ORDER_S = 12 * 3600
 """Bought this close before X: the same order, so it counts as following X."""
 
@@ -72,7 +79,9 @@ def also_bought_task(
     co = sp.csr_matrix((np.ones(len(x), np.float64), (x, y)), shape=(n_items, n_items))
     co.sum_duplicates()
     rate = co.tocoo()
-    gain = rate.data / buyers[rate.row] - base[rate.col]
+    p, n = base[rate.col], buyers[rate.row]
+    gain = rate.data / n - p - CHANCE_Z * np.sqrt(p * (1 - p) / n)
+    gain[rate.data < MIN_CO_BUYERS] = 0.0
     gains = sp.csr_matrix((np.maximum(gain, 0.0), (rate.row, rate.col)), shape=co.shape)
     gains.eliminate_zeros()
     keep = np.flatnonzero((buyers >= min_buyers) & (np.diff(gains.indptr) > 0))
