@@ -190,7 +190,7 @@ class DurablesUser(_User):
             self._add(self._any_time(), self._pick(rng.randrange(N_LEAVES)), "view")
         if rng.random() < BROWSER_SHARE:
             return
-        for _ in range(rng.randint(1, 4)):  # staples, each re-bought on its own interval, taken up any time
+        for _ in range(rng.randint(1, 6)):  # staples, each re-bought on its own interval, taken up any time
             root = rng.choice(departments) if rng.random() < 0.7 else rng.randrange(ROOTS)
             item = self._pick(root * LEAVES_PER_ROOT + rng.choice(CONSUMABLES))
             interval = rng.uniform(14, 42) * DAY
@@ -198,9 +198,9 @@ class DurablesUser(_User):
             while t < self.end:
                 self._bought(t, item)
                 t += interval * rng.uniform(0.85, 1.15)
-        for _ in range(_poisson(rng, 3.0)):  # best-selling accessories of any department
+        for _ in range(_poisson(rng, 10.0)):  # best-selling accessories of any department
             self._bought(self._any_time(), self._pick(rng.randrange(ROOTS) * LEAVES_PER_ROOT + ACCESSORY))
-        if rng.random() < 0.6:
+        if rng.random() < 0.5:
             durable = self._pick(rng.choice(departments) * LEAVES_PER_ROOT + DURABLE)
             t = self._any_time()
             self._bought(t, durable)
