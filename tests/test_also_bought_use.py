@@ -11,12 +11,14 @@ import redis
 import scipy.sparse as sp
 
 from recsvc import create_app
+from training import pipeline
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
 from training.inputs.readers import PURCHASE, Events
 from training.lists import complements, use_tasks
 from training.samples import shapes
+from training.samples.demo_shop import write_demo_shop
 from training.train import train
 
 DAY = 86_400
@@ -128,3 +130,17 @@ def test_the_model_shows_the_use_task_and_the_strongest_associations_beside_the_
         assert {"use_task_ndcg@10", "strong_pairs_kept@10"} <= set(order)
         kept = order["strong_pairs_kept@10"]
         assert kept["fixed"] is None or kept[next(iter(kept))] >= kept["fixed"]
+
+
+def test_no_bought_together_entry_of_the_demo_shop_rests_on_a_single_co_buyer(tmp_path):
+    shop = write_demo_shop(tmp_path)
+    data = dataset.read(Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
+    config = TrainConfig()
+    lists = pipeline.fit(data, config)
+    together = complements.Together.of(data.events, len(data.item_ids), config)
+    also = lists.also_bought
+    rows = np.repeat(np.arange(also.rows), also.lengths())
+    shown = also.scores > 0  # positive: shown as bought together
+    assert shown.sum() > 100
+    co_buyers = np.asarray(together.after.tocsr()[rows[shown], also.values[shown]]).ravel()
+    assert co_buyers.min() >= config.also_bought_min_co_buyers
