@@ -57,7 +57,7 @@ def test_a_best_seller_everyone_buys_gains_nothing_and_the_complement_gains_its_
     assert task.subjects.tolist() == [0]  # item 3's buyers bought only the best-seller: nothing to find
     gains = task.gains.toarray()[0]
     assert gains[2] == 0.0  # bought by all of item 0's buyers, as by everyone
-    base = 8 / 40
+    base = 8 / 80  # of the 88 (customer, subject) pairs, item 1 could follow 80 (not its own 8), and followed 8
     assert gains[1] == pytest.approx(0.8 - base - use_tasks.CHANCE_Z * np.sqrt(base * (1 - base) / 10))
     complement_first = sp.csr_matrix(np.array([[0.0, 2.0, 1.0, 0.0]]))
     best_seller_first = sp.csr_matrix(np.array([[0.0, 1.0, 2.0, 0.0]]))

@@ -8,8 +8,9 @@ window's choice of order (``complements``), the learned order (``also_ranker``) 
 items the same customer buys *new* (never bought before) after the cut and within ``horizon`` after X.
 Scored per subject item X, over the items with ``min_buyers`` or more such buyers. An entry Y's gain is
 its lift over popularity, ``max(0, P(Y new within the horizon | bought X) - P(Y new | bought anything) - chance)``
-(the second over every customer of the task, in the same period; chance is ``CHANCE_Z`` standard errors of
-that base rate among X's buyers): a best-seller that everyone buys anyway gains nothing as X's complement,
+(the second over every customer and subject item of the task, in the same period: busy customers buy more
+of everything; chance is ``CHANCE_Z`` standard errors of that base rate among X's buyers): a best-seller that
+everyone buys anyway gains nothing as X's complement,
 nor does what a few of X's buyers bought by chance, nor what one of them alone bought (``MIN_CO_BUYERS``).
 A list is scored by NDCG@10 against those gains.
 """
@@ -41,7 +42,7 @@ class AlsoBoughtTask:
     gains: sp.csr_matrix  # rows x items: max(0, conditional rate - base rate)
     co_buyers: sp.csr_matrix  # rows x items: X's buyers who bought Y new within the horizon
     buyers: np.ndarray  # per row: X's buyers in the task
-    base: np.ndarray  # per item: share of the task's customers who bought it new after the cut
+    base: np.ndarray  # per item: share of the task's (customer, subject item) pairs it followed (``_base_rates``)
     customers: int  # customers with a purchase in the task's period
 
     def __len__(self) -> int:
@@ -74,8 +75,7 @@ def also_bought_task(
     buyer_keys = sorted_keys.unique(user[subject] * n_items + item[subject])
     buyers = np.bincount(buyer_keys % n_items, minlength=n_items).astype(np.float64)
     customers = len(sorted_keys.unique(user[subject]))
-    labelled = sorted_keys.unique(triples // (n_items * n_items) * n_items + y)  # (user, Y)
-    base = np.bincount(labelled % n_items, minlength=n_items) / max(customers, 1)
+    base = _base_rates(y, buyer_keys, user[ts < cut] * n_items + item[ts < cut], n_items)
     co = sp.csr_matrix((np.ones(len(x), np.float64), (x, y)), shape=(n_items, n_items))
     co.sum_duplicates()
     rate = co.tocoo()
@@ -86,6 +86,19 @@ def also_bought_task(
     gains.eliminate_zeros()
     keep = np.flatnonzero((buyers >= min_buyers) & (np.diff(gains.indptr) > 0))
     return AlsoBoughtTask(keep, gains[keep], co[keep], buyers[keep], base, customers)
+
+
+def _base_rates(y: np.ndarray, subject_keys: np.ndarray, before_keys: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item Y: the share of the (customer, subject item) pairs that Y followed, among those it could follow
+    (a customer who had bought Y cannot buy it new; Y does not follow itself). Over pairs, not customers: a
+    busy customer buys more subjects and more of everything, so a rate over customers would leave every
+    best-seller a lift among any item's buyers."""
+    had = sorted_keys.unique(before_keys)
+    pairs_of = np.bincount(subject_keys // n_items, minlength=int(had.max(initial=0)) // n_items + 1)
+    had_pairs = np.bincount(had % n_items, weights=pairs_of[had // n_items], minlength=n_items)
+    own = subject_keys[~sorted_keys.member(subject_keys, had)]  # a subject pair (u, Y) of a customer new to Y
+    eligible = len(subject_keys) - had_pairs - np.bincount(own % n_items, minlength=n_items)
+    return np.bincount(y, minlength=n_items) / np.maximum(eligible, 1)
 
 
 def _purchases(*parts: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
