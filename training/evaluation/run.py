@@ -270,20 +270,23 @@ def _category_baselines(inter, task: Task, catalogue, k) -> dict[str, np.ndarray
 
 def measure_also_bought(ranked: dict[str, np.ndarray], task: use_tasks.AlsoBoughtTask, reference: str | None) -> dict:
     """The also-bought use task's figures by model, as ``measure`` gives a task's: NDCG at each K against the lift
-    of what the subject's buyers bought new (``use_tasks.ndcg_graded``) and the share of its gaining items found
-    (recall), over the subject items, with bootstrap intervals and each model against the reference."""
+    of what the subject's buyers bought new (``use_tasks.ndcg_graded``), the other metrics of the items that gain
+    (as binary), over the subject items, with bootstrap intervals and each model against the reference."""
     n_items = task.gains.shape[1]
     boot = metrics.Bootstrap(len(task))
+    gaining = (task.gains > 0).tocsr()
+    relevant = [gaining.indices[gaining.indptr[r] : gaining.indptr[r + 1]] for r in range(len(task))]
     models, bounds, values = {}, {}, {}
     for name, r in ranked.items():
         scores = use_tasks.ranked_scores(r, n_items)
-        values[name] = {f"ndcg@{k}": use_tasks.ndcg_graded(scores, task.gains, k) for k in KS}
-        values[name] |= {f"recall@{k}": use_tasks.recall_graded(scores, task.gains, k) for k in KS}
-        models[name] = {m: round(float(v.mean()), 5) if len(v) else 0.0 for m, v in values[name].items()}
-        bounds[name] = metrics.intervals(values[name], boot) if len(task) else {}
+        values[name] = metrics.per_user_at(r, relevant, KS)  # of the items that gain, as binary
+        values[name] |= {f"ndcg@{k}": use_tasks.ndcg_graded(scores, task.gains, k) for k in KS}  # graded
+        models[name] = metrics.summary(r, relevant, KS, n_items)
+        models[name] |= {m: round(float(v.mean()), 5) if len(v) else 0.0 for m, v in values[name].items()}
+        bounds[name] = metrics.intervals(values[name], boot)
     out = {"users": len(task), "subjects": len(task), "customers": task.customers, "models": models}
     out["intervals"] = bounds
-    if reference in values and len(task):
+    if reference in values:
         mine = values[reference][PAIRED_METRIC]
         out["versus"] = {
             "reference": reference,

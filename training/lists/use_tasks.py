@@ -161,11 +161,6 @@ def ranked_scores(ranked: np.ndarray, n_items: int) -> sp.csr_matrix:
     return sp.csr_matrix((score, (rows, ranked[rows, ranks])), shape=(len(ranked), n_items))
 
 
-def recall_graded(scores: sp.csr_matrix, gains: sp.csr_matrix, at: int = 10) -> np.ndarray:
-    """Per row: the share of the row's items with a positive gain that are in its top ``at``."""
-    return kept_in_top((gains > 0).astype(np.float32).tocsr(), scores, at)
-
-
 def kept_in_top(wanted: sp.csr_matrix, scores: sp.csr_matrix, at: int = 10) -> np.ndarray:
     """Per row: the share of its ``wanted`` entries (nonzero) that are among its top ``at`` positive scores
     (nan where it wants none)."""
