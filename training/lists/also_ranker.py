@@ -90,8 +90,8 @@ class PairEvidence:
         """Whether each (subject of row, item) pair may be shown as bought together: above the evidence floor
         where it is known, else bought next by anyone."""
         if self.evidenced is None:
-            return _at(self.together, subjects[rows], items) > 0
-        return _at(self.evidenced, subjects[rows], items) > 0
+            return complements.has(self.together, subjects[rows], items)
+        return complements.has(self.evidenced, subjects[rows], items)
 
     def candidates(self, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, candidate item, features) for each row's subject item, grouped by row, items ascending."""
