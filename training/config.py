@@ -80,7 +80,7 @@ class TrainConfig:
     # X, over the items with this many such buyers; the window chooses an order where it has this many items
     also_bought_horizon_days: float = 30.0
     also_bought_task_min_buyers: int = 5
-    also_bought_min_subjects: int = 30
+    also_bought_min_subjects: int = 20
     # an entry is shown as bought together only with this many co-buyers and a rate above the item's base rate
     also_bought_min_co_buyers: int = 2
     # the strongest associations, which a learned or chosen order must keep in the top 10 as the fixed one does:
