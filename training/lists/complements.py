@@ -244,6 +244,7 @@ class AlsoBoughtReport:
             "kind": self.kind,
             "why": self.why,
             "order": asdict(self.order),
+            "users": self.users,  # kept for readers of earlier versions: the subject items now
             "subjects": self.users,
             "holdout_ndcg@10": self.holdout_ndcg10,
             **self.guard,
