@@ -4,7 +4,8 @@
 
 Each data set goes through ``recsvc evaluate``'s own code (``evaluate_dataset``: time split,
 newest 20% of events held out, served configurations and baselines, no tuning). The shapes are
-written by ``training/samples/shapes.py``; Instacart and DIGINETICA are converted with
+written by ``training/samples/shapes.py`` (``durables_complements`` among them: durables with planted
+complements beside re-bought consumables and popular accessories); Instacart and DIGINETICA are converted with
 ``recsvc convert``; a shared set that is missing is skipped with a note. Every table row shows
 NDCG@10 ± half its 95% bootstrap interval over users, recall@10, and the served picks minus the
 model per user with its interval; the best NDCG@10 of each data set is in bold, and a difference
@@ -133,8 +134,10 @@ def main() -> None:
         if orders:
             picks, also, offers = orders["picks"], orders["also_bought"], orders["category_offers"]
             again = orders.get("buy_again", {})
+            kept = also.get("strong_pairs_kept@10")
+            guard = f"; strongest pairs kept in the top 10: {kept}" if kept else ""
             print(
-                f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']}); "
+                f"- {name}: picks {picks['kind']} ({picks['why']}); also-bought {also['kind']} ({also['why']}{guard}); "
                 f"category offers {offers['order']} ({offers['why']}); buy-again recency "
                 f"{again.get('recency_days')} days ({again.get('why')})"
             )

@@ -54,8 +54,9 @@ def test_what_buyers_bought_next_scores_above_what_they_bought_before():
     also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
     after_0 = dict(zip(*(a.tolist() for a in also.row(0))))
     after_1 = dict(zip(*(a.tolist() for a in also.row(1))))
-    assert list(after_0) == [1] and after_0[1] == pytest.approx(1.0)
-    assert after_1[0] == pytest.approx(0.25)  # bought before: counted at a quarter
+    # every customer bought both: no rate above the base rate, so not shown as bought together (negative)
+    assert list(after_0) == [1] and after_0[1] == pytest.approx(-1.0)
+    assert after_1[0] == pytest.approx(-0.25)  # bought before: counted at a quarter
     assert 2 not in after_0  # 90 days later is not "next"
 
 
@@ -64,7 +65,21 @@ def test_a_best_seller_bought_after_everything_does_not_crowd_out_a_true_complem
     rows = [(0, u, 0) for u in range(5)] + [(1, u, 1) for u in range(5)]
     rows += [(2, u, 4) for u in range(40)] + [(0, u, 3) for u in range(5, 40)]
     also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
-    assert also.row(0)[0][0] == 1
+    items, scores = also.row(0)
+    assert items[0] == 1 and scores[0] > 0  # 5 of 5 buyers against 5 of 40: bought together
+    assert scores[items.tolist().index(4)] < 0  # everyone buys it: not shown as bought together with item 0
+
+
+def test_what_a_single_co_buyer_bought_next_is_never_shown_as_bought_together():
+    # item 0's 5 buyers: one bought item 2 next, three bought item 1; 30 others bought item 3 alone
+    rows = [(0, u, 0) for u in range(5)] + [(1, 0, 2)] + [(1, u, 1) for u in range(1, 4)]
+    rows += [(0, u, 3) for u in range(5, 35)]
+    also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
+    shown = dict(zip(*(a.tolist() for a in also.row(0))))
+    assert shown[1] > 0 and shown[2] < 0
+    neighbours = sp.csr_matrix((5, 5), dtype=np.float32)  # no item-kNN neighbour stands for item 2 either
+    blend = also_bought_blend(also, neighbours, catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
+    assert blend.row(0)[0].tolist() == [1]  # item 2 rests on one buyer and is no neighbour: left out
 
 
 def test_substitutes_put_the_items_own_category_first_and_add_co_viewed_alternatives():
@@ -139,11 +154,11 @@ def events_of(rows: list[tuple], n_users: int, n_items: int) -> Events:
 
 def test_the_newest_window_chooses_bought_next_where_carts_mislead():
     events = paired_purchases_shop()
-    config = TrainConfig()
+    config = TrainConfig(also_bought_min_subjects=10)  # the shop's 20 key items
     hold = holdout.of(events, 40, config)
     report = choose_order(hold, catalogue(list(range(40))), config)
     assert report.kind == "validated", report.why
-    assert report.users >= config.ranker_min_users
+    assert report.users >= config.also_bought_min_subjects
     fixed = AlsoBoughtOrder.of(config)
     assert report.order.next_weight > fixed.next_weight, report.to_dict()
     figures = list(report.holdout_ndcg10.values())
@@ -195,11 +210,11 @@ def staples_shop(n_users: int = 1500, seed: int = 1) -> Events:
     return events_of(rows, n_users, n_items)
 
 
-def test_best_sellers_fill_the_lists_only_where_the_window_shows_they_are_bought():
-    config = TrainConfig()
+def test_best_sellers_everyone_buys_anyway_do_not_fill_the_lists_as_complements():
+    config = TrainConfig(also_bought_min_subjects=5)
     grocer = choose_order(holdout.of(staples_shop(), 60, config), catalogue([0] * 60), config)
-    assert grocer.kind == "validated" and grocer.order.fill == "popular", grocer.why
-    assert "then popular items" in grocer.why
+    # the staples are what the buyers bought next, but everyone buys them: no lift on the use task
+    assert grocer.kind == "validated" and grocer.order.fill == "similar", grocer.why
     pairs = choose_order(holdout.of(paired_purchases_shop(), 40, config), catalogue(list(range(40))), config)
     assert pairs.order.fill == "similar", pairs.why  # each item's pair is what its buyers buy next
 

@@ -76,6 +76,17 @@ class TrainConfig:
     also_bought_validated: bool = True
     # ... and a learned order (training/lists/also_ranker.py) where it beats that choice beyond noise on the window
     also_bought_learned: bool = True
+    # the also-bought use task (training/lists/use_tasks.py): what X's buyers buy new within this many days after
+    # X, over the items with this many such buyers; the window chooses an order where it has this many items
+    also_bought_horizon_days: float = 30.0
+    also_bought_task_min_buyers: int = 5
+    also_bought_min_subjects: int = 20
+    # an entry is shown as bought together only with this many co-buyers and a rate above the item's base rate
+    also_bought_min_co_buyers: int = 2
+    # the strongest associations, which a learned or chosen order must keep in the top 10 as the fixed one does:
+    # pairs of this many co-buyers that this share (at least) of the item's buyers bought next
+    also_bought_strong_co_buyers: int = 5
+    also_bought_strong_rate: float = 0.2
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
 

@@ -199,7 +199,7 @@ def also_bought(
     k = config.neighbours_per_item
     if order.kind == "learned":
         together = complements.Together.of(events, len(catalogue.category), config)
-        evidence = also_ranker.PairEvidence.of(together, neighbours, catalogue)
+        evidence = also_ranker.PairEvidence.of(together, neighbours, catalogue, together.evidenced(config))
         return also_ranker.also_bought_learned(order.model, evidence, k)
     after = complements.also_bought_next(events, catalogue, config, k, order.order)
     return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)

@@ -383,7 +383,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "also_bought_order": {
                 **_OBJECT,
                 "description": "the also-bought order chosen on the shop's newest window: learned, validated "
-                "among fixed orders, or the fixed one; and why",
+                "among fixed orders, or the fixed one; and why. Chosen on the also-bought use task (what each "
+                "item's buyers bought new within the horizon, scored by lift over popularity, per subject item): "
+                "use_task_ndcg@10 (the served order beside the fixed one, their difference and its 95% interval) "
+                "and strong_pairs_kept@10 (the share of the strongest associations each keeps in its top 10)",
             },
             "also_bought_fill": {
                 "type": "string",

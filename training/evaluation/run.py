@@ -3,6 +3,7 @@
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,7 +17,7 @@ from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import build as build_interactions
 from training.interactions import clock
-from training.lists import buy_again_order, offers_order, repurchase_task
+from training.lists import buy_again_order, offers_order, repurchase_task, use_tasks
 from training.lists.retention import RepurchaseIntervals, buy_again, repurchase_intervals
 from training.private_redis import private_redis
 
@@ -47,7 +48,6 @@ class Task:
 
     users: np.ndarray
     relevant: list[np.ndarray]
-    subjects: np.ndarray | None = None  # also-bought: the item each user is shown a list for
 
 
 @dataclass
@@ -94,21 +94,13 @@ def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
     return tasks
 
 
-def also_bought_task(s: Split, n_items: int) -> Task:
-    """Users who bought before the cutoff and buy a new item after it; the subject is their last train purchase."""
-    train, test = s.train, s.test
-    is_buy = train.event == PURCHASE
-    order = np.lexsort((train.timestamp[is_buy], train.user[is_buy]))
-    users, items = train.user[is_buy][order], train.item[is_buy][order]
-    last = np.ones(len(users), dtype=bool)
-    last[:-1] = users[1:] != users[:-1]
-    subject = dict(zip(users[last].tolist(), items[last].tolist()))
-    bought = _pairs(users, items, n_items)
-    mask = (test.event == PURCHASE) & np.isin(test.user, list(subject))
-    keys = sorted_keys.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
-    task = _task_of(keys[~sorted_keys.member(keys, bought)], n_items)
-    task.subjects = np.array([subject[u] for u in task.users.tolist()], dtype=np.int64)
-    return task
+def also_bought_task(s: Split, n_items: int, config: TrainConfig | None = None) -> use_tasks.AlsoBoughtTask:
+    """The also-bought use task of the split (``use_tasks.also_bought_task``): per subject item bought by enough
+    customers, the lift of what its buyers bought new within the horizon after it."""
+    config = config or TrainConfig()
+    return use_tasks.also_bought_task(
+        s.train, s.test, s.cutoff, n_items, config.also_bought_horizon_days, config.also_bought_task_min_buyers
+    )
 
 
 def category_task(s: Split, category: np.ndarray) -> Task:
@@ -195,7 +187,8 @@ def evaluate(
     n_items = len(catalogue.category)
     results = Results(split=s.describe())
     tasks = pick_tasks(s, n_items)
-    tasks["also_bought"] = also_bought_task(s, n_items)
+    also = also_bought_task(s, n_items, next(iter(configs.values()), None))
+    ranked_also: dict[str, np.ndarray] = {}
     tasks["category_offers"] = category_task(s, catalogue.category)
     tasks["buy_again"] = buy_again_task(s, n_items)
     k = max(KS)
@@ -211,15 +204,13 @@ def evaluate(
                 model = ServedModel(r, train, config, (rules or {}).get(name))
                 inter = inter or model.inter  # the baselines get the first model's weighted matrix
                 results.orders[name] = model.orders
+                ranked_also[name] = model.also_bought(also.subjects, None, k)
                 for task_name, task in tasks.items():
                     if task_name == "category_offers":
                         ranked[task_name][name] = model.category_offers(task.users, k)
                         continue
                     if task_name == "buy_again":
                         ranked[task_name][name] = model.buy_again(task.users, k)
-                        continue
-                    if task.subjects is not None:
-                        ranked[task_name][name] = model.also_bought(task.subjects, task.users, k)
                         continue
                     ranked[task_name][name] = model.picks(task.users, k)
                     if n == 0 and view_variants:  # the served picks re-offering every viewed item, and none
@@ -237,11 +228,11 @@ def evaluate(
             log.warning("%s skipped: not enough memory", scorer.name)
             continue
         for task_name, task in tasks.items():
-            if task_name in ("also_bought", "category_offers", "buy_again"):
+            if task_name in ("category_offers", "buy_again"):
                 continue
             ranked[task_name][scorer.name] = rank(scorer, task.users, blocked, hidden, k)
         results.timings_s[scorer.name] = round(time.perf_counter() - started, 2)
-    ranked["also_bought"].update(_item_baselines(inter, tasks["also_bought"], blocked, hidden, k))
+    ranked_also.update(_item_baselines(inter, also.subjects, hidden, k))
     ranked["category_offers"].update(_category_baselines(inter, tasks["category_offers"], catalogue, k))
     ranked["buy_again"].update(_buy_again_baselines(s.train, catalogue, tasks["buy_again"], k))
     reference = REFERENCE if REFERENCE in configs else next(iter(configs), None)
@@ -256,6 +247,7 @@ def evaluate(
             if len(task.users)
             else {}
         )
+    results.tasks["also_bought"] = measure_also_bought(ranked_also, also, reference)
     return results
 
 
@@ -325,20 +317,58 @@ def _top_of(lists, score: np.ndarray, users: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _item_baselines(inter, task: Task, blocked, hidden, k) -> dict[str, np.ndarray]:
-    """Also-bought alternatives: popular items, and item-kNN neighbours of the subject."""
+def measure_also_bought(ranked: dict[str, np.ndarray], task: use_tasks.AlsoBoughtTask, reference: str | None) -> dict:
+    """The also-bought use task's figures by model, as ``measure`` gives a task's: NDCG at each K against the lift
+    of what the subject's buyers bought new (``use_tasks.ndcg_graded``), the other metrics of the items that gain
+    (as binary), over the subject items, with bootstrap intervals and each model against the reference."""
+    n_items = task.gains.shape[1]
+    boot = metrics.Bootstrap(len(task))
+    gaining = (task.gains > 0).tocsr()
+    relevant = [gaining.indices[gaining.indptr[r] : gaining.indptr[r + 1]] for r in range(len(task))]
+    models, bounds, values = {}, {}, {}
+    for name, r in ranked.items():
+        scores = use_tasks.ranked_scores(r, n_items)
+        values[name] = metrics.per_user_at(r, relevant, KS)  # of the items that gain, as binary
+        values[name] |= {f"ndcg@{k}": use_tasks.ndcg_graded(scores, task.gains, k) for k in KS}  # graded
+        models[name] = metrics.summary(r, relevant, KS, n_items)
+        models[name] |= {m: round(float(v.mean()), 5) if len(v) else 0.0 for m, v in values[name].items()}
+        bounds[name] = metrics.intervals(values[name], boot)
+    out = {"users": len(task), "subjects": len(task), "customers": task.customers, "models": models}
+    out["intervals"] = bounds
+    if reference in values:
+        mine = values[reference][PAIRED_METRIC]
+        out["versus"] = {
+            "reference": reference,
+            "metric": PAIRED_METRIC,
+            "models": {
+                name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
+            },
+        }
+    return out
+
+
+def _item_baselines(inter, subjects: np.ndarray, hidden, k) -> dict[str, np.ndarray]:
+    """Also-bought alternatives: popular items, item-kNN neighbours of the subject (cosine and BM25 of every
+    event), and co-purchase cosine (item-kNN cosine of who bought each item)."""
     out: dict[str, np.ndarray] = {}
-    if not len(task.users):
+    if not len(subjects):
         return out
+    n_items = inter.strength.shape[1]
     subject = sp.csr_matrix(
-        (np.ones(len(task.users), np.float32), (np.arange(len(task.users)), task.subjects)),
-        shape=(len(task.users), inter.strength.shape[1]),
+        (np.ones(len(subjects), np.float32), (np.arange(len(subjects)), subjects)), shape=(len(subjects), n_items)
     )
-    blocked_rows = (blocked[task.users] + subject).tocsr()
-    index = np.arange(len(task.users))
-    for scorer in (baselines.Popular(), baselines.ItemKNN("cosine"), baselines.ItemKNN("bm25")):
-        scorer.fit(inter)
+    bought = SimpleNamespace(strength=(inter.purchases > 0).astype(np.float32).tocsr())
+    index = np.arange(len(subjects))
+    copurchase = baselines.ItemKNN("cosine")
+    copurchase.name = "copurchase_cosine"
+    for scorer, of in (
+        (baselines.Popular(), inter),
+        (baselines.ItemKNN("cosine"), inter),
+        (baselines.ItemKNN("bm25"), inter),
+        (copurchase, bought),
+    ):
+        scorer.fit(of)
         if isinstance(scorer, baselines.ItemKNN):
             scorer.history = subject  # neighbours of the subject item alone
-        out[scorer.name] = rank(scorer, index, blocked_rows, hidden, k)
+        out[scorer.name] = rank(scorer, index, subject, hidden, k)
     return out

@@ -69,11 +69,13 @@ class ServedModel:
         rows = [self._codes(self.retention.buy_again(self.user_ids[u], Filters(limit=k))["items"], k) for u in users]
         return _padded(rows, k)
 
-    def also_bought(self, subjects: np.ndarray, users: np.ndarray, k: int) -> np.ndarray:
-        """The also-bought list of each subject asked with the user's id (``?user_id=``), subjects x k."""
+    def also_bought(self, subjects: np.ndarray, users: np.ndarray | None, k: int) -> np.ndarray:
+        """The also-bought list of each subject, asked with the user's id (``?user_id=``) where users are given,
+        subjects x k."""
         rows = []
-        for item, user in zip(subjects.tolist(), users.tolist()):
-            answer = self.answers.also_bought(self.data.item_ids[item], Filters(limit=k), user_id=self.user_ids[user])
+        for n, item in enumerate(subjects.tolist()):
+            user_id = None if users is None else self.user_ids[users[n]]
+            answer = self.answers.also_bought(self.data.item_ids[item], Filters(limit=k), user_id=user_id)
             rows.append(self._codes(answer["items"], k))
         return _padded(rows, k)
 

@@ -4,9 +4,11 @@ An item x's candidates are its item-kNN (BM25) neighbours and the ``NEXT_CANDIDA
 bought next most often (``complements.Together``, by cosine). Each candidate carries what both sources
 say of the pair (score, score scaled to the list's best, rank; buyers in common, their cosine and their
 share of x's buyers), whether it shares x's category, and how many buyers x and the candidate have. The
-labels are ``complements.choose_order``'s task on the held-out window: for each buyer, the list of their
-last purchase before the cut against what they bought new after it. The learned order serves only where,
-cross-validated over those buyers, it beats the fixed order the window chose beyond noise (95%, paired).
+labels are the also-bought use task on the held-out window (``use_tasks.also_bought_task``): each pair's lift
+of what the subject's buyers bought new within the horizon over what everyone buys anyway. The learned order
+serves only where, cross-validated over the subject items, it scores at least the order the window chose (whose
+figure is in-sample, the best of 26) and passes ``complements.guarded`` (as good as the fixed order, the
+strongest associations kept).
 """
 
 import os
@@ -18,7 +20,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from training.config import TrainConfig
-from training.lists import complements
+from training.lists import complements, use_tasks
 from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
 from training.ragged import Ragged, rank_in_row, stacked, top_per_row
@@ -57,6 +59,8 @@ PARAMS = {
 ITEM_BLOCK = 65_536
 """Items whose lists are scored at a time (their candidates' features are held together)."""
 ABSENT_RANK = 999.0
+LABEL_STEPS = 10
+"""A pair's label: its gain on the use task (a lift over the base rate, 0..1) in this many graded steps."""
 
 
 @dataclass
@@ -67,14 +71,28 @@ class PairEvidence:
     together: sp.csr_matrix  # items x items, distinct buyers of x who bought y next (``Together.counts``)
     buyers: np.ndarray  # distinct buyers per item
     category: np.ndarray  # leaf category per item, -1 unknown
+    evidenced: sp.csr_matrix | None = None  # items x items: pairs shown as bought together (``Together.evidenced``)
 
     @classmethod
-    def of(cls, together: complements.Together, neighbours: sp.csr_matrix, catalogue: CodedCatalog) -> "PairEvidence":
+    def of(
+        cls,
+        together: complements.Together,
+        neighbours: sp.csr_matrix,
+        catalogue: CodedCatalog,
+        evidenced: sp.csr_matrix | None = None,
+    ) -> "PairEvidence":
         """The evidence of one history's purchases and item-kNN neighbours; unavailable items are never candidates."""
         available = sp.diags(catalogue.available.astype(np.float32))
         counts = (together.counts.tocsr() @ available).tocsr()
         counts.eliminate_zeros()
-        return cls((neighbours.tocsr() @ available).tocsr(), counts, together.buyers, catalogue.category)
+        return cls((neighbours.tocsr() @ available).tocsr(), counts, together.buyers, catalogue.category, evidenced)
+
+    def shown_bought(self, rows: np.ndarray, items: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Whether each (subject of row, item) pair may be shown as bought together: above the evidence floor
+        where it is known, else bought next by anyone."""
+        if self.evidenced is None:
+            return complements.has(self.together, subjects[rows], items)
+        return complements.has(self.evidenced, subjects[rows], items)
 
     def candidates(self, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, candidate item, features) for each row's subject item, grouped by row, items ascending."""
@@ -161,44 +179,55 @@ def _scores(booster, features: np.ndarray) -> np.ndarray:
 
 
 def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -> complements.AlsoBoughtReport:
-    """``complements.choose_order``, then a learned order where it beats the chosen one beyond noise on the
-    window's buyers (cross-validated in ``FOLDS`` folds by buyer). The report's ``model`` is the booster, fitted
-    on every buyer, when the learned order serves."""
+    """``complements.choose_order``, then a learned order where, cross-validated in ``FOLDS`` folds by subject item
+    on the window's use task, it scores at least the chosen one's in-sample figure and passes the guard
+    (``complements.guarded``: as good as the fixed order within noise, the strongest associations kept). The
+    report's ``model`` is the booster, fitted on every subject item, when the learned order serves."""
     report, window = complements.chosen_on_window(hold, catalogue, config)
     if window is None or not config.also_bought_learned:
         return report
     assert hold is not None
-    subjects, bought, relevant, chosen = window.subjects, window.bought, window.relevant, window.chosen
-    evidence = PairEvidence.of(window.together, hold.neighbours, catalogue)
+    task = window.task
+    subjects = task.subjects
+    evidence = PairEvidence.of(window.together, hold.neighbours, catalogue, window.together.evidenced(config))
     rows, items, features = evidence.candidates(subjects)
-    labels = np.asarray(relevant[rows, items]).ravel() > 0
-    if labels.sum() < config.ranker_min_users:
-        found = int(labels.sum())
-        return replace(report, why=f"{report.why}; no learned order: {found} held-out purchases among the candidates")
+    keep = items != subjects[rows]
+    rows, items, features = rows[keep], items[keep], features[keep]
+    labels = np.clip(np.ceil(np.asarray(task.gains[rows, items]).ravel() * LABEL_STEPS), 0, LABEL_STEPS)
+    if (labels > 0).sum() < config.also_bought_min_subjects:
+        found = int((labels > 0).sum())
+        return replace(report, why=f"{report.why}; no learned order: {found} gaining pairs among the candidates")
     fold = np.arange(len(subjects)) % FOLDS
     scores = np.zeros(len(rows), np.float32)
     for k in range(FOLDS):
         test = fold[rows] == k
         scores[test] = _scores(_booster(features[~test], labels[~test], rows[~test]), features[test])
-    learned = complements.ndcg_without(rows, items, scores, bought, relevant)
-    gain = learned - chosen
-    spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    figures = {"learned (cross-validated)": round(float(learned.mean()), 4), **report.holdout_ndcg10}
-    versus = f"NDCG@10 {learned.mean():.4f} against {chosen.mean():.4f} ± {spread:.4f}, {len(subjects)} held-out buyers"
-    if gain.mean() <= spread:
-        why = f"{report.why}; a learned order did not beat it beyond noise ({versus})"
+    shape = (len(subjects), hold.n_items)
+    learned = complements.Scored.of(sp.csr_matrix((scores, (rows, items)), shape=shape), task, window.strong)
+    gain, spread = use_tasks.paired_gain(learned.ndcg, window.chosen.ndcg)
+    figures = {"learned (cross-validated)": round(float(learned.ndcg.mean()), 4), **report.holdout_ndcg10}
+    versus = (
+        f"use-task NDCG@10 {learned.ndcg.mean():.4f} against {window.chosen.ndcg.mean():.4f} ± {spread:.4f}, "
+        f"{task.describe()}"
+    )
+    if gain < 0:  # the chosen order's figure is in-sample (the best of 26), the learned one's cross-validated
+        why = f"{report.why}; a learned order did not beat it ({versus})"
         return replace(report, why=why, holdout_ndcg10=figures)
+    ok, refused, guard = complements.guarded("learned", learned, window.fixed)
+    if not ok:
+        return replace(report, why=f"{report.why}; a learned order was refused: {refused}", holdout_ndcg10=figures)
     why = (
         f"learned (LightGBM lambdarank, {ROUNDS} trees over {len(FEATURES)} features of each item's item-kNN "
         f"neighbours and next purchases) beat {report.order.describe()} ({versus}, cross-validated in {FOLDS} folds)"
     )
     model = _booster(features, labels, rows)
-    return replace(report, kind="learned", why=why, holdout_ndcg10=figures, model=model)
+    return replace(report, kind="learned", why=why, holdout_ndcg10=figures, guard=guard, model=model)
 
 
 def also_bought_learned(model, evidence: PairEvidence, k: int) -> Ragged:
-    """Per item: its top k candidates by the learned model, over the history ``evidence`` is of. An entry never
-    bought together with the item gets a negative score (its reason is then ``viewed_together``)."""
+    """Per item: its top k candidates by the learned model, over the history ``evidence`` is of. An entry below the
+    evidence floor gets a negative score (its reason is then ``viewed_together``), or is left out where it is no
+    item-kNN neighbour."""
     n_items = evidence.neighbours.shape[0]
     blocks = []
     for start in range(0, n_items, ITEM_BLOCK):
@@ -206,9 +235,12 @@ def also_bought_learned(model, evidence: PairEvidence, k: int) -> Ragged:
         rows, items, features = evidence.candidates(subjects)
         keep = items != subjects[rows]
         rows, items, features = rows[keep], items[keep], features[keep]
+        bought = evidence.shown_bought(rows, items, subjects)
+        viewed = features[:, FEATURES.index("knn")] > 0
+        keep = bought | viewed  # what only a buyer or two below the evidence floor bought next is left out
+        rows, items, features, bought = rows[keep], items[keep], features[keep], bought[keep]
         score = _scores(model, features)
         top = top_per_row(rows, np.arange(len(rows)), score, len(subjects), k)
-        bought = features[top.values, FEATURES.index("next_buyers")] > 0
-        signed = np.where(bought, top.scores, -top.scores).astype(np.float32)
+        signed = np.where(bought[top.values], top.scores, -top.scores).astype(np.float32)
         blocks.append(Ragged(top.indptr, items[top.values], signed))
     return stacked(blocks, n_items)

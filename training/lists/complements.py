@@ -16,7 +16,7 @@ from training import sorted_keys
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
-from training.lists import candidates
+from training.lists import candidates, use_tasks
 from training.lists.candidates import CodedCatalog
 from training.lists.generators import row_max_scaled
 from training.lists.holdout import Holdout
@@ -56,6 +56,8 @@ class Together:
 
     counts: sp.coo_matrix  # items x items
     buyers: np.ndarray  # distinct buyers per item
+    after: sp.csr_matrix  # items x items: distinct buyers of x who bought y next (or in the same order)
+    customers: int  # distinct buyers of anything
 
     @classmethod
     def of(cls, events: Events, n_items: int, config: TrainConfig) -> "Together":
@@ -72,7 +74,8 @@ class Together:
         p = events.event == PURCHASE
         buyer_pairs = sorted_keys.unique(events.user[p].astype(np.int64) * n_items + events.item[p])
         buyers = np.bincount(buyer_pairs % n_items, minlength=n_items).astype(np.float64)
-        return cls((after + config.complement_before_weight * after.T).tocoo(), buyers)
+        customers = len(sorted_keys.unique(buyer_pairs // n_items))
+        return cls((after + config.complement_before_weight * after.T).tocoo(), buyers, after, customers)
 
     def scores(self, exponent: float = 0.5, min_buyers: float = 1) -> sp.coo_matrix:
         """count / (buyers of x ** 0.5 * buyers of y ** exponent): at 0.5 a cosine (best-sellers, bought
@@ -84,18 +87,49 @@ class Together:
         score = count / (np.sqrt(self.buyers[x]) * np.power(self.buyers[y], exponent))
         return sp.coo_matrix((score.astype(np.float32), (x, y)), shape=self.counts.shape)
 
+    def associated(self, min_co_buyers: float, min_rate: float = 0.0) -> sp.csr_matrix:
+        """items x items, 1 where ``min_co_buyers`` or more of x's buyers bought y next, a share of x's buyers
+        (the conditional rate) of at least ``min_rate`` and above y's base rate (its share of every buyer)."""
+        a = self.after.tocoo()
+        rate = a.data / np.maximum(self.buyers[a.row], 1)
+        ok = (a.data >= min_co_buyers) & (rate >= min_rate) & (rate > self.buyers[a.col] / max(self.customers, 1))
+        return sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (a.row[ok], a.col[ok])), shape=a.shape)
+
+    def evidenced(self, config: TrainConfig) -> sp.csr_matrix:
+        """The pairs a list may show as bought together (``also_bought_min_co_buyers``, above the base rate)."""
+        return self.associated(config.also_bought_min_co_buyers)
+
+    def strong(self, config: TrainConfig) -> sp.csr_matrix:
+        """The strongest associations, which an order must keep in its top 10 (``also_bought_strong_*``)."""
+        return self.associated(config.also_bought_strong_co_buyers, config.also_bought_strong_rate)
+
 
 def also_bought_next(
     events: Events, catalogue: CodedCatalog, config: TrainConfig, k: int, order: "AlsoBoughtOrder | None" = None
 ) -> Ragged:
-    """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped."""
+    """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped; an entry below the
+    evidence floor (``Together.evidenced``) has a negative score."""
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
-    together = Together.of(events, n_items, config).scores(order.popularity_exponent, order.min_buyers)
+    counted = Together.of(events, n_items, config)
+    together = counted.scores(order.popularity_exponent, order.min_buyers)
     x, y = together.row, together.col
     score = _damped(x, y, together.data, catalogue, order.same_category_factor)
     ok = catalogue.available[y] & (score > 0)
-    return _top_positive(x[ok], y[ok], score[ok], n_items, k)
+    top = _top_positive(x[ok], y[ok], score[ok], n_items, k)
+    rows = np.repeat(np.arange(top.rows), top.lengths())
+    shown = has(counted.evidenced(config), rows, top.values)
+    top.scores = np.where(shown, top.scores, -top.scores).astype(np.float32)  # below the evidence floor
+    return top
+
+
+def has(m: sp.spmatrix, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Whether m has a nonzero at each (row, item): a search among its sorted keys, a tenth of indexing's time."""
+    c = sp.csr_matrix(m)
+    c.eliminate_zeros()
+    c.sum_duplicates()  # canonical: row-major keys, ascending
+    keys = np.repeat(np.arange(c.shape[0], dtype=np.int64), np.diff(c.indptr)) * c.shape[1] + c.indices
+    return sorted_keys.member(np.asarray(rows, np.int64) * c.shape[1] + items, keys)
 
 
 def _damped(x: np.ndarray, y: np.ndarray, values: np.ndarray, catalogue: CodedCatalog, factor: float) -> np.ndarray:
@@ -195,13 +229,14 @@ ORDERS_TRIED = tuple(
 
 @dataclass
 class AlsoBoughtReport:
-    """Which order scores the also-bought lists, and the held-out figures it was chosen on."""
+    """Which order scores the also-bought lists, and the window's figures it was chosen on."""
 
-    kind: str  # "validated" or "fixed"
+    kind: str  # "learned", "validated" or "fixed"
     why: str
     order: AlsoBoughtOrder
-    users: int = 0
+    users: int = 0  # the use task's subject items (``use_tasks.also_bought_task``)
     holdout_ndcg10: dict[str, float] = field(default_factory=dict)
+    guard: dict = field(default_factory=dict)  # the served order beside the fixed one: use task and strong pairs
     model: object = field(default=None, repr=False, compare=False)  # the booster of a "learned" order
 
     def to_dict(self) -> dict:
@@ -209,99 +244,161 @@ class AlsoBoughtReport:
             "kind": self.kind,
             "why": self.why,
             "order": asdict(self.order),
-            "users": self.users,
+            "users": self.users,  # kept for readers of earlier versions: the subject items now
+            "subjects": self.users,
             "holdout_ndcg@10": self.holdout_ndcg10,
+            **self.guard,
         }
 
 
 def choose_order(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -> AlsoBoughtReport:
-    """The order (of ``ORDERS_TRIED``) whose lists, built on the history before the label window, best find
-    what buyers bought in it: for each user who bought before and after the cut, the list of their last
-    purchase before it, without what they had bought (as the service answers), against their new purchases.
-    The fixed order where too few users bought on both sides of the cut; on a tie, the fixed order."""
+    """The order (of ``ORDERS_TRIED``) whose lists, built on the history before the label window, score best on
+    the also-bought use task (``use_tasks.also_bought_task``: per subject item, NDCG@10 against the lift of
+    what its buyers bought new within the horizon), and that keeps the strongest associations in its top 10
+    as the fixed order does (``guarded``). The fixed order where the window has too few subject items; on a
+    tie, the fixed order."""
     return chosen_on_window(hold, catalogue, config)[0]
 
 
 @dataclass
 class WindowTask:
-    """The window's also-bought task, one row per held-out buyer, and what the chosen order scored on it."""
+    """The window's also-bought use task, and what the fixed and the chosen orders scored on it."""
 
-    subjects: np.ndarray  # the buyer's last purchase before the cut
-    bought: sp.csr_matrix  # what they had bought, the subject included
-    relevant: sp.csr_matrix  # what they bought new after the cut
-    chosen: np.ndarray  # the chosen order's NDCG@10 per buyer
+    task: use_tasks.AlsoBoughtTask
+    strong: sp.csr_matrix  # the task's rows x items: the strongest associations of the history before the cut
+    fixed: "Scored"
+    chosen: "Scored"
     together: Together  # of the history before the cut
+
+
+@dataclass
+class Scored:
+    """One order's figures on the window's use task, per subject item."""
+
+    ndcg: np.ndarray  # NDCG@10 against the lift of what the subject's buyers bought new
+    kept: np.ndarray  # share of its strongest associations in its top 10 (nan where it has none)
+
+    @classmethod
+    def of(cls, scores: sp.csr_matrix, task: use_tasks.AlsoBoughtTask, strong: sp.csr_matrix) -> "Scored":
+        return cls(use_tasks.ndcg_graded(scores, task.gains), use_tasks.kept_in_top(strong, scores))
+
+    def kept_share(self) -> float:
+        """The share of the strongest associations kept, over every subject item that has one (nan: none)."""
+        return float(np.nanmean(self.kept)) if np.isfinite(self.kept).any() else float("nan")
+
+
+def guarded(name: str, mine: Scored, fixed: Scored) -> tuple[bool, str, dict]:
+    """Whether an order may serve beside the fixed one: on the use task at least as good within noise (95%,
+    paired over the subject items), and keeping as large a share of the strongest associations in its top 10;
+    the reason, and both figures for ``/v1/model``."""
+    gain, spread = use_tasks.paired_gain(mine.ndcg, fixed.ndcg)
+    kept, kept_fixed = mine.kept_share(), fixed.kept_share()
+    figures = {
+        "use_task_ndcg@10": {
+            name: round(float(mine.ndcg.mean()), 4),
+            "fixed": round(float(fixed.ndcg.mean()), 4),
+            "difference": round(gain, 4),
+            "ci95": [round(gain - spread, 4), round(gain + spread, 4)],
+        },
+        "strong_pairs_kept@10": {
+            name: None if np.isnan(kept) else round(kept, 4),
+            "fixed": None if np.isnan(kept_fixed) else round(kept_fixed, 4),
+            "subjects": int(np.isfinite(fixed.kept).sum()),
+        },
+    }
+    if gain < -spread:
+        return False, f"{name} scores below the fixed order on the use task beyond noise", figures
+    if not np.isnan(kept_fixed) and (np.isnan(kept) or kept < kept_fixed - 1e-9):
+        why = f"{name} keeps {kept:.0%} of the strongest associations in its top 10 against the fixed order's"
+        return False, f"{why} {kept_fixed:.0%}", figures
+    return True, "", figures
+
+
+def window_task(hold: Holdout, config: TrainConfig) -> use_tasks.AlsoBoughtTask:
+    """The also-bought use task of the window: the history before its cut, its events after."""
+    later = hold.events.timestamp >= hold.cut
+    columns = ("timestamp", "user", "item", "event", "quantity")
+    after = replace(hold.events, **{f: getattr(hold.events, f)[later] for f in columns})
+    return use_tasks.also_bought_task(
+        hold.past, after, hold.cut, hold.n_items, config.also_bought_horizon_days, config.also_bought_task_min_buyers
+    )
 
 
 def chosen_on_window(
     hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig
 ) -> tuple[AlsoBoughtReport, WindowTask | None]:
     """``choose_order``'s report, with the window's task (None where the order is the fixed one for want of
-    buyers)."""
+    subject items)."""
     fixed = AlsoBoughtOrder.of(config)
     if hold is None:
         return AlsoBoughtReport("fixed", "the history is shorter than the label window", fixed), None
-    subjects, bought, relevant = _validation_task(hold)
-    if len(subjects) < config.ranker_min_users:
+    task = window_task(hold, config)
+    subjects = task.subjects
+    if len(task) < config.also_bought_min_subjects:
         report = AlsoBoughtReport(
             "fixed",
-            f"{len(subjects)} buyers bought a new item in the last {hold.window_days:.1f} days "
-            f"(a validated choice needs {config.ranker_min_users})",
+            f"the last {hold.window_days:.1f} days hold {task.describe()} "
+            f"(a validated choice needs {config.also_bought_min_subjects})",
             fixed,
-            int(len(subjects)),
+            len(task),
         )
         return report, None
     n_items = hold.n_items
     available = sp.diags(catalogue.available.astype(np.float32))
     knn = (hold.neighbours[subjects] @ available).tocoo()
     counted = Together.of(hold.past, n_items, config)
+    strong = counted.strong(config)[subjects]
+    itself = sp.csr_matrix(
+        (np.ones(len(subjects)), (np.arange(len(subjects)), subjects)), shape=(len(subjects), n_items)
+    )
     orders = tuple(dict.fromkeys((fixed, *ORDERS_TRIED)))
     exponents = {o.popularity_exponent for o in orders}
     after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in exponents}
-    held_out: dict[AlsoBoughtOrder, np.ndarray] = {}
+    held_out: dict[AlsoBoughtOrder, Scored] = {}
     for order in orders:
         scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
-        scores = (scores - scores.multiply(bought)).tocsr()  # nothing the user had bought, nor the subject
-        held_out[order] = ndcg_of_rows(scores, relevant)
-    best = max(held_out, key=lambda o: (held_out[o].mean(), o == fixed))
-    best = _with_evidence_and_fill(best, held_out, counted, knn, hold, catalogue, subjects, bought, relevant, config)
-    figures = {
-        o.describe(): round(float(v.mean()), 4) for o, v in sorted(held_out.items(), key=lambda kv: -kv[1].mean())
-    }
-    gain = held_out[best] - held_out[fixed]
-    spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    within = " (within noise)" if gain.mean() <= spread else ""
+        held_out[order] = Scored.of((scores - scores.multiply(itself)).tocsr(), task, strong)
+    best = max(held_out, key=lambda o: (held_out[o].ndcg.mean(), o == fixed))
+    best = _with_evidence_and_fill(best, held_out, counted, knn, hold, catalogue, task, strong, itself)
+    ok, refused, figures = guarded("chosen", held_out[best], held_out[fixed])
+    ranked = sorted(held_out.items(), key=lambda kv: -kv[1].ndcg.mean())
+    table = {o.describe(): round(float(v.ndcg.mean()), 4) for o, v in ranked}
+    if not ok:
+        why = f"{fixed.describe()}: the fixed order ({refused})"
+        report = AlsoBoughtReport("fixed", why, fixed, len(task), dict(list(table.items())[:5]), figures)
+        return report, WindowTask(task, strong, held_out[fixed], held_out[fixed], counted)
+    gain, spread = use_tasks.paired_gain(held_out[best].ndcg, held_out[fixed].ndcg)
+    within = " (within noise)" if gain <= spread else ""
     why = (
-        f"{best.describe()}: the best of {len(held_out)} orders on {len(subjects)} held-out buyers, NDCG@10 "
-        f"{held_out[best].mean():.4f} against the fixed order's {held_out[fixed].mean():.4f}{within}"
+        f"{best.describe()}: the best of {len(held_out)} orders on the use task of {task.describe()}, NDCG@10 "
+        f"{held_out[best].ndcg.mean():.4f} against the fixed order's {held_out[fixed].ndcg.mean():.4f}{within}"
     )
-    report = AlsoBoughtReport("validated", why, best, int(len(subjects)), dict(list(figures.items())[:5]))
-    return report, WindowTask(subjects, bought, relevant, held_out[best], counted)
+    report = AlsoBoughtReport("validated", why, best, len(task), dict(list(table.items())[:5]), figures)
+    return report, WindowTask(task, strong, held_out[fixed], held_out[best], counted)
 
 
 FILL_CANDIDATES = 50
-"""Best-sellers a list may be filled from in the validation (a list shows 10, less what the user bought)."""
+"""Best-sellers a list may be filled from in the validation (a list shows 10)."""
 
 
 def _with_evidence_and_fill(
     best: AlsoBoughtOrder,
-    held_out: dict[AlsoBoughtOrder, np.ndarray],
+    held_out: dict[AlsoBoughtOrder, Scored],
     counted: Together,
     knn: sp.coo_matrix,
     hold: Holdout,
     catalogue: CodedCatalog,
-    subjects: np.ndarray,
-    bought: sp.csr_matrix,
-    relevant: sp.csr_matrix,
-    config: TrainConfig,
+    task: use_tasks.AlsoBoughtTask,
+    strong: sp.csr_matrix,
+    itself: sp.csr_matrix,
 ) -> AlsoBoughtOrder:
-    """``best`` with the evidence its pairs need and what fills a short list, as the window's buyers show.
+    """``best`` with the evidence its pairs need and what fills a short list, as the window's use task shows.
 
     Scored as the service answers: the entries, then the fill. A similar item's list is not built on the
-    window's history, so the item-kNN neighbours stand for it (an also-bought list holds them already: what
-    a similar fill adds is seldom bought). Best-sellers fill only when that beats the other fill beyond
-    noise (95%, paired over the buyers): a shop whose buyers come back for staples (a grocer's bananas)."""
+    window's history, so the item-kNN neighbours stand for it. Best-sellers fill only when that beats the
+    other fill beyond noise (95%, paired over the subject items)."""
     available = sp.diags(catalogue.available.astype(np.float32))
+    subjects = task.subjects
     overall, _ = candidates.popular(hold.inter, catalogue, FILL_CANDIDATES)
     top = overall.row(0)[0]
     popular = sp.csr_matrix(
@@ -309,10 +406,10 @@ def _with_evidence_and_fill(
             np.tile(np.linspace(0.99, 0.01, len(top)), len(subjects)).astype(np.float32),
             (np.repeat(np.arange(len(subjects)), len(top)), np.tile(top, len(subjects))),
         ),
-        shape=bought.shape,
+        shape=itself.shape,
     )
     fills = {"similar": row_max_scaled(knn.tocsr()) * 0.99, "popular": popular}
-    scored: dict[AlsoBoughtOrder, np.ndarray] = {}
+    scored: dict[AlsoBoughtOrder, Scored] = {}
     for min_buyers in (1, 2):
         after = (counted.scores(best.popularity_exponent, min_buyers).tocsr()[subjects] @ available).tocoo()
         entries = row_max_scaled(_blended(after, knn, catalogue, best, subjects)).tocsr()
@@ -320,52 +417,16 @@ def _with_evidence_and_fill(
         entries.data += 1.0  # every entry before any fill
         for fill, filler in fills.items():
             scores = entries.maximum(filler).tocsr()
-            scored[replace(best, min_buyers=min_buyers, fill=fill)] = ndcg_of_rows(
-                (scores - scores.multiply(bought)).tocsr(), relevant
+            scored[replace(best, min_buyers=min_buyers, fill=fill)] = Scored.of(
+                (scores - scores.multiply(itself)).tocsr(), task, strong
             )
     default = replace(best, min_buyers=1, fill="similar")
-    chosen = max(scored, key=lambda o: (scored[o].mean(), o == default))
-    gain = scored[chosen] - scored[default]
-    spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
-    if gain.mean() <= spread:  # within noise: as the entries' own order was chosen
+    chosen = max(scored, key=lambda o: (scored[o].ndcg.mean(), o == default))
+    gain, spread = use_tasks.paired_gain(scored[chosen].ndcg, scored[default].ndcg)
+    if gain <= spread:  # within noise: as the entries' own order was chosen
         return best
     held_out[chosen] = scored[chosen]
     return chosen
-
-
-def _validation_task(hold: Holdout) -> tuple[np.ndarray, sp.csr_matrix, sp.csr_matrix]:
-    """Per buyer of the window who bought before it: their last purchase before the cut, what they had bought
-    (the subject included) and what they bought new in the window, one row each."""
-    past, events, n_items = hold.past, hold.events, hold.n_items
-    is_buy = past.event == PURCHASE
-    order = np.lexsort((past.timestamp[is_buy], past.user[is_buy]))
-    users, items = past.user[is_buy][order].astype(np.int64), past.item[is_buy][order].astype(np.int64)
-    last = np.r_[users[1:] != users[:-1], True] if len(users) else np.zeros(0, bool)
-    subject_of = np.full(len(past.user_ids), -1, np.int64)
-    subject_of[users[last]] = items[last]
-    later = (events.timestamp >= hold.cut) & (events.event == PURCHASE)
-    new_keys = sorted_keys.unique(events.user[later].astype(np.int64) * n_items + events.item[later])
-    new_keys = new_keys[~sorted_keys.member(new_keys, sorted_keys.unique(users * n_items + items))]
-    new_keys = new_keys[subject_of[new_keys // n_items] >= 0]
-    buyers = sorted_keys.unique(new_keys // n_items)
-    row_of = np.full(len(past.user_ids), -1, np.int64)
-    row_of[buyers] = np.arange(len(buyers))
-    shape = (len(buyers), n_items)
-    relevant = sp.csr_matrix(
-        (np.ones(len(new_keys), np.float32), (row_of[new_keys // n_items], new_keys % n_items)), shape=shape
-    )
-    mine = row_of[users] >= 0
-    bought = sp.csr_matrix((np.ones(int(mine.sum()), np.float32), (row_of[users[mine]], items[mine])), shape=shape)
-    bought = (
-        (
-            bought
-            + sp.csr_matrix(
-                (np.ones(len(buyers), np.float32), (np.arange(len(buyers)), subject_of[buyers])), shape=shape
-            )
-        )
-        > 0
-    ).astype(np.float32)
-    return subject_of[buyers], bought.tocsr(), relevant
 
 
 def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBoughtOrder, subjects) -> sp.csr_matrix:
@@ -376,15 +437,6 @@ def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBou
         damped = sp.csr_matrix((values, (m.row, m.col)), shape=m.shape)
         parts.append(weight * row_max_scaled(damped))
     return (parts[0] + parts[1]).tocsr()
-
-
-def ndcg_without(
-    rows: np.ndarray, items: np.ndarray, scores: np.ndarray, bought: sp.csr_matrix, relevant: sp.csr_matrix
-) -> np.ndarray:
-    """Per row of the task: NDCG@10 of the (row, item) entries by their positive scores, without what the buyer
-    had bought."""
-    m = sp.csr_matrix((scores, (rows, items)), shape=bought.shape)
-    return ndcg_of_rows((m - m.multiply(bought)).tocsr(), relevant)
 
 
 def ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
@@ -422,20 +474,26 @@ def also_bought_blend(
     Purchases alone are too sparse on most shops (measured: item-kNN of all events finds the next purchase
     about twice as often); the bought-next part lifts complements where buyers show them. Each part is
     scaled to 0..1 per item and weighted as ``order`` says (the configuration's fixed order by default);
-    an item in both gets both. Entries never bought together get a negative score (their reason is then
-    ``viewed_together``, not ``bought_together``)."""
+    an item in both gets both. Entries not bought together by enough buyers (``Together.evidenced``) get a
+    negative score (their reason is then ``viewed_together``, not ``bought_together``), or are left out where
+    they are not item-kNN neighbours either."""
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
-    after = sp.csr_matrix((bought_next.scores, (rows, bought_next.values)), shape=(n_items, n_items))
+    after = sp.csr_matrix((np.abs(bought_next.scores), (rows, bought_next.values)), shape=(n_items, n_items))
+    shown = sp.csr_matrix(((bought_next.scores > 0).astype(np.float32), (rows, bought_next.values)), after.shape)
+    shown.eliminate_zeros()
     knn = (neighbours @ sp.diags(catalogue.available.astype(np.float32))).tocoo()
     damped = _damped(knn.row, knn.col, knn.data, catalogue, order.same_category_factor)  # near-copies too
     knn = sp.csr_matrix((damped, (knn.row, knn.col)), shape=knn.shape)
     blend = (order.next_weight * row_max_scaled(after) + order.knn_weight * row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)
     top = _top_positive(blend.row[keep], blend.col[keep], blend.data[keep], n_items, k)
-    # the sign says where an entry comes from (``recsvc.contract.records.ItemRecord``): bought together or not
+    # the sign says what an entry rests on (``recsvc.contract.records.ItemRecord``): bought together (above the
+    # evidence floor) or viewed together; what only a buyer or two below the floor bought next is left out
     rows = np.repeat(np.arange(top.rows), top.lengths())
-    bought = np.asarray(after[rows, top.values]).ravel() > 0 if len(rows) else np.zeros(0, bool)
+    bought = has(shown, rows, top.values)
+    viewed = has(knn, rows, top.values)
     top.scores = np.where(bought, top.scores, -top.scores).astype(np.float32)
-    return top
+    keep = bought | viewed
+    return grouped(rows[keep], top.values[keep], top.scores[keep], n_items)

@@ -11,6 +11,11 @@ strongly three patterns show:
   its complement (the item of the same rank in the next leaf) 1 to 14 days later;
 * ``repeat_share``: the share of buyers who buy their items again every 10 to 30 days.
 
+The ``durables`` kind is another shop over the same catalog (``DurablesUser``): in each root, leaf 0 holds
+durables (a running shoe, a pram, a tent), leaf 1 their complements (the item of the same rank), leaves 2
+and 3 consumables re-bought every 2 to 6 weeks, leaf 4 accessories popular across every department.
+``complement_rate`` of each durable's buyers buy its complement 1 to 14 days later; everyone browses.
+
 Deterministic for a shape and seed; a few thousand users, so an evaluation takes seconds.
 """
 
@@ -49,6 +54,7 @@ class Shape:
     repeat_share: float = 0.15
     users: int = 3_000
     seed: int = 0
+    kind: str = "mixed"  # or "durables" (``DurablesUser``)
 
 
 SHAPES: dict[str, Shape] = {
@@ -60,9 +66,10 @@ SHAPES: dict[str, Shape] = {
         Shape("complements_weak", complement_rate=0.03),
         Shape("repeats_many", repeat_share=0.6),
         Shape("repeats_few", repeat_share=0.02),
+        Shape("durables_complements", complement_rate=0.7, kind="durables"),
     )
 }
-"""Each axis at two ends, the others at their middle values."""
+"""Each axis at two ends, the others at their middle values; and the shop of durables and their complements."""
 
 N_LEAVES = ROOTS * LEAVES_PER_ROOT
 N_ITEMS = N_LEAVES * ITEMS_PER_LEAF
@@ -99,8 +106,9 @@ def simulate(shape: Shape, start: int | None = None) -> list[tuple[int, str, str
     end = NOW
     start = end - HISTORY_DAYS * DAY if start is None else start
     rows: list[tuple[int, int, int, str, int]] = []
+    person = DurablesUser if shape.kind == "durables" else _User
     for user in range(shape.users):
-        _User(rng, shape, user, start, end, rows).live()
+        person(rng, shape, user, start, end, rows).live()
     rows.sort()
     width = len(str(shape.users))
     return [(t, f"u{u:0{width}d}", item_id(i), e, q) for t, u, i, e, q in rows]
@@ -159,6 +167,56 @@ class _User:
             while again < self.end:
                 self._add(again, item, "purchase")
                 again += interval * rng.uniform(0.9, 1.1)
+
+
+DURABLE, COMPLEMENT, CONSUMABLES, ACCESSORY = 0, 1, (2, 3), 4
+"""The role of each leaf of a root (a department) in the ``durables`` shop."""
+
+
+def durable_complement(code: int) -> int | None:
+    """In the ``durables`` shop: a durable's complement (the item of the same rank in the next leaf)."""
+    return code + ITEMS_PER_LEAF if leaf_of(code) % LEAVES_PER_ROOT == DURABLE else None
+
+
+class DurablesUser(_User):
+    """A customer of the ``durables`` shop: a durable now and then (its complement after it at
+    ``complement_rate``), consumables re-bought every 2 to 6 weeks, popular accessories of any department,
+    and views across the shop."""
+
+    def live(self) -> None:
+        rng = self.rng
+        departments = rng.sample(range(ROOTS), rng.randint(1, 2))
+        for _ in range(_poisson(rng, BROWSE_VIEWS)):
+            self._add(self._any_time(), self._pick(rng.randrange(N_LEAVES)), "view")
+        if rng.random() < BROWSER_SHARE:
+            return
+        for _ in range(rng.randint(1, 6)):  # staples, each re-bought on its own interval, taken up any time
+            root = rng.choice(departments) if rng.random() < 0.7 else rng.randrange(ROOTS)
+            item = self._pick(root * LEAVES_PER_ROOT + rng.choice(CONSUMABLES))
+            interval = rng.uniform(14, 42) * DAY
+            t = self._any_time()
+            while t < self.end:
+                self._bought(t, item)
+                t += interval * rng.uniform(0.85, 1.15)
+        for _ in range(_poisson(rng, 10.0)):  # best-selling accessories of any department
+            self._bought(self._any_time(), self._pick(rng.randrange(ROOTS) * LEAVES_PER_ROOT + ACCESSORY))
+        if rng.random() < 0.5:
+            durable = self._pick(rng.choice(departments) * LEAVES_PER_ROOT + DURABLE)
+            t = self._any_time()
+            self._bought(t, durable)
+            complement = durable_complement(durable)
+            if complement is not None and rng.random() < self.shape.complement_rate:
+                self._bought(t + rng.uniform(1, 14) * DAY, complement)
+
+    def _bought(self, t: float, item: int) -> None:
+        """A purchase, viewed first now and then, with a look at an alternative of its leaf."""
+        rng = self.rng
+        if rng.random() < self.shape.view_predicts:
+            self._add(t - rng.uniform(0.1, 3) * DAY, item, "view")
+            self._add(t - rng.uniform(0.1, 3) * DAY, self._pick(leaf_of(item)), "view")
+        if rng.random() < 0.5:
+            self._add(t - rng.uniform(60, 900), item, "addtocart")
+        self._add(t, item, "purchase")
 
 
 def write(folder: Path, shape: Shape | str) -> ShapeShop:
