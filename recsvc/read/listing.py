@@ -64,7 +64,7 @@ class Listing:
         self.rules = rules
         self.ruled = bool(rules)
         self.want = min(MAX_POOL, max(self.limit, POOL_FACTOR * self.limit)) if rules.reorders else self.limit
-        self.items: list[dict] = []  # in order; with rules, the pool until ``finish``
+        self.items: list = []  # in order, as answers show them; with rules, the pool's (score, reason) until ``finish``
         self._facts: list[ShownItem] = []  # with rules: the items of ``items``
         self._verdicts: list[Verdict] = []  # with rules: the rules' verdict on each item of ``items``
         self._per_category: dict[str | None, int] = {}
@@ -136,7 +136,9 @@ class Listing:
                 if verdict.factor >= 1:
                     self._unburied += 1
                     unburied_room -= 1
-            items.append(entry(item, score, reason))
+                items.append((score, reason))  # shown only if it makes the cut: ``finish``
+            else:
+                items.append(entry(item, score, reason))
             room -= 1
 
     def _admits(self, item: ShownItem, verdict: Verdict) -> bool:
@@ -164,6 +166,8 @@ class Listing:
             return self.items
         if self.rules.reorders:
             self._reorder()
+        else:
+            self.items = [entry(item, score, reason) for (score, reason), item in zip(self.items, self._facts)]
         del self.items[self.limit :]
         for rule in self.rules.pins:
             self._pin(rule)
@@ -174,24 +178,27 @@ class Listing:
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
         ranked = []
         boosted = False
-        for rank, (out, item, verdict) in enumerate(zip(self.items, self._facts, self._verdicts)):
+        for rank, ((score, reason), item, verdict) in enumerate(zip(self.items, self._facts, self._verdicts)):
             factor = verdict.factor
+            shown = round(float(score), 4)
             if verdict.boosted_by:
                 boosted = True
-                out["score"] = round(out["score"] * factor, 4)
+                shown = round(shown * factor, 4)
                 self.fired.update(verdict.boosted_by)
-            ranked.append((-factor / (1 + rank), rank, out, item))  # ranks differ: the sort never compares further
+            ranked.append((-factor / (1 + rank), rank, shown, reason, item))  # ranks differ: never compared further
         if boosted:
             ranked.sort()
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
         counts: dict[str | None, int] = {}
         self.items, self._facts = [], []
-        for _, _, out, item in ranked:
+        for _, _, shown, reason, item in ranked:
+            if len(self.items) >= self.limit:  # the rest is cut: never shown, never built
+                break
             if most is not None:
                 if counts.get(item.category_id, 0) >= most:
                     continue
                 counts[item.category_id] = counts.get(item.category_id, 0) + 1
-            self.items.append(out)
+            self.items.append(entry(item, shown, reason))
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
