@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 
 import pytest
 import redis
@@ -116,7 +117,10 @@ def test_redis_down_is_a_503_and_the_service_recovers(shop):
         server.start()  # same port, empty: a new model must be published
         assert client.get("/readyz").status_code == 503
         train(redis.Redis.from_url(server.url), shop)
-        assert client.get("/v1/users/alice/recommendations").status_code == 200
+        deadline = time.monotonic() + 2.0  # the breaker closes at its next probe of Redis (every 0.25 s)
+        while client.get("/v1/users/alice/recommendations").status_code != 200:
+            assert time.monotonic() < deadline, "the service did not recover"
+            time.sleep(0.05)
         assert client.get("/readyz").status_code == 200
     finally:
         server.stop()
