@@ -441,15 +441,7 @@ def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBou
 
 def ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
     """Per row: NDCG@at of the row's positive entries, best first, against its relevant items (binary)."""
-    m = scores.tocsr()
-    m.sort_indices()
-    m = m.tocoo()
-    keep = m.data > 0
-    row, col, data = m.row[keep].astype(np.int64), m.col[keep].astype(np.int64), m.data[keep]
-    # by row, best first, ties by item: one stable sort of a float key in [row, row + 0.5)
-    order = np.argsort(row + 0.5 * (1.0 - data / (data.max(initial=0.0) * (1 + 1e-6) or 1.0)), kind="stable")
-    row, col = row[order], col[order]
-    rank = rank_in_row(row, scores.shape[0])
+    row, col, rank = use_tasks.ranked_entries(scores)
     top = rank < at
     row, col, rank = row[top], col[top], rank[top]
     wanted = relevant.tocoo()

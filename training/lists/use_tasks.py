@@ -125,16 +125,22 @@ def _following(su, sx, st, nu, ny, nt, horizon: float, n: int) -> np.ndarray:
     return (su[at] * n + sx[at]) * n + ny[label]
 
 
-def ndcg_graded(scores: sp.csr_matrix, gains: sp.csr_matrix, at: int = 10) -> np.ndarray:
-    """Per row: NDCG@at of the row's positive entries, best first (ties by item), against graded gains."""
+def ranked_entries(scores: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positive entries of every row, best first (ties by item): their rows, columns and ranks in the row."""
     m = scores.tocsr().copy()
     m.sort_indices()
     m = m.tocoo()
     keep = m.data > 0
     row, col, data = m.row[keep].astype(np.int64), m.col[keep].astype(np.int64), m.data[keep]
+    # by row, best first, ties by item: one stable sort of a float key in [row, row + 0.5)
     order = np.argsort(row + 0.5 * (1.0 - data / (data.max(initial=0.0) * (1 + 1e-6) or 1.0)), kind="stable")
     row, col = row[order], col[order]
-    rank = rank_in_row(row, scores.shape[0])
+    return row, col, rank_in_row(row, scores.shape[0])
+
+
+def ndcg_graded(scores: sp.csr_matrix, gains: sp.csr_matrix, at: int = 10) -> np.ndarray:
+    """Per row: NDCG@at of the row's positive entries, best first (ties by item), against graded gains."""
+    row, col, rank = ranked_entries(scores)
     top = rank < at
     row, col, rank = row[top], col[top], rank[top]
     discount = 1.0 / np.log2(np.arange(at) + 2)
@@ -173,14 +179,8 @@ def kept_in_top(wanted: sp.csr_matrix, scores: sp.csr_matrix, at: int = 10) -> n
 
 def _top_mask(scores: sp.csr_matrix, at: int) -> sp.csr_matrix:
     """rows x items: 1 at each row's top ``at`` positive entries (ties by item)."""
-    m = scores.tocsr().copy()
-    m.sort_indices()
-    m = m.tocoo()
-    keep = m.data > 0
-    row, col, data = m.row[keep].astype(np.int64), m.col[keep].astype(np.int64), m.data[keep]
-    order = np.argsort(row + 0.5 * (1.0 - data / (data.max(initial=0.0) * (1 + 1e-6) or 1.0)), kind="stable")
-    row, col = row[order], col[order]
-    top = rank_in_row(row, scores.shape[0]) < at
+    row, col, rank = ranked_entries(scores)
+    top = rank < at
     return sp.csr_matrix((np.ones(int(top.sum()), np.float32), (row[top], col[top])), shape=scores.shape)
 
 
