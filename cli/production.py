@@ -5,10 +5,11 @@ restarts the workers gracefully on SIGHUP (each finishes the requests it holds) 
 SIGTERM or SIGINT. The workers share one ``PROMETHEUS_MULTIPROC_DIR``, so ``/metrics`` adds up the
 counts of them all, of workers restarted since included.
 
-Each worker works on ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator
-set it), of them half as many batches or trigger pages, and runs as many threads again: on those a
-request beyond the bound waits a moment for a slot, then gets a fast 503, and ``/healthz`` always
-finds a thread, however busy the others are (``recsvc.http.admission``).
+Each worker works on twice ``--threads`` requests at once (``RECSVC_MAX_IN_FLIGHT``, unless the operator
+set it: with one slot per thread, a request arriving while a batch of 100 ran was refused at 500 req/s),
+of them half of ``--threads`` batches or trigger pages (at least one), and runs ``--threads`` more threads
+than that: on those a request beyond the bound waits a moment for a slot, then gets a fast 503, and
+``/healthz`` always finds a thread, however busy the others are (``recsvc.http.admission``).
 """
 
 import contextlib
@@ -42,7 +43,7 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
         return fail("--workers and --threads must be 1 or more")
     if redis_url:
         os.environ["REDIS_URL"] = redis_url  # the workers build the app from the environment
-    os.environ.setdefault("RECSVC_MAX_IN_FLIGHT", str(threads))
+    os.environ.setdefault("RECSVC_MAX_IN_FLIGHT", str(2 * threads))
     os.environ.setdefault("RECSVC_MAX_HEAVY_IN_FLIGHT", str(max(1, threads // 2)))
     with metrics_folder():
         server = Granian(
@@ -52,7 +53,7 @@ def serve(host: str, port: int, workers: int, threads: int, redis_url: str | Non
             address=host,
             port=port,
             workers=workers,
-            blocking_threads=2 * threads,  # the spare half answers the probes and refuses the excess
+            blocking_threads=3 * threads,  # the spare third answers the probes and refuses the excess
             http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
             respawn_failed_workers=True,
             workers_kill_timeout=KILL_AFTER_S,

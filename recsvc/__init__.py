@@ -54,7 +54,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
         BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.breaker)
         MAX_IN_FLIGHT=0,  # requests a process works on at once, the excess gets a 503 (0: no bound; admission)
-        ADMISSION_WAIT_S=0.01,  # seconds a request beyond MAX_IN_FLIGHT may wait for a slot before its 503
+        ADMISSION_WAIT_S=0.05,  # seconds a request beyond MAX_IN_FLIGHT may wait for a slot before its 503
         MAX_HEAVY_IN_FLIGHT=0,  # of them, batches and trigger pages (0: no bound of their own)
         REQUEST_BUDGET_S=REQUEST_BUDGET_S,  # seconds a request may run (0: no budget)
         TOKEN_SECRET="",

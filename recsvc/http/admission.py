@@ -2,7 +2,7 @@
 ``RECSVC_MAX_HEAVY_IN_FLIGHT`` batches or trigger pages, and each within its time budget
 (``RECSVC_REQUEST_BUDGET_S``).
 
-A request beyond the bound waits at most ``RECSVC_ADMISSION_WAIT_S`` (10 ms: a burst passes) for a
+A request beyond the bound waits at most ``RECSVC_ADMISSION_WAIT_S`` (50 ms: a burst passes) for a
 slot, then gets a 503 with ``Retry-After`` instead of queueing behind the others, so an overload is
 shed and the server's threads stay free to answer. The probes (``/healthz``, ``/readyz``) and
 ``/metrics`` are never refused. Heavy requests (hundreds of users each) have a bound of their own:
