@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main as recsvc
-from recsvc.http.openapi import ITEM_REASONS
+from recsvc.contract.reasons import ITEMS as ITEM_REASONS
 from tests.browser import Service
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -74,3 +74,22 @@ def test_time_units_are_defined_once(path):
         if isinstance(target, ast.Name)
     }
     assert not assigned & TIME_UNITS, f"{name(path)} defines {assigned & TIME_UNITS}: import them from units"
+
+
+def reason_literals(path: Path) -> set[str]:
+    """The ``{"type": "..."}`` reasons a module writes as literals."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value == "type" and isinstance(value, ast.Constant):
+                    found.add(value.value)
+    return found
+
+
+@pytest.mark.parametrize("path", modules("recsvc/read"), ids=name)
+def test_reasons_are_named_in_one_place(path):
+    """Every reason a read model gives is one of ``recsvc/contract/reasons.py`` (the OpenAPI enum reads it)."""
+    from recsvc.contract import reasons
+
+    assert reason_literals(path) <= {*reasons.ITEMS, *reasons.OFFERS}

@@ -6,7 +6,8 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from recsvc.http.openapi import ITEM_REASONS, SCHEMAS
+from recsvc.contract.reasons import ITEMS as ITEM_REASONS
+from recsvc.http.openapi import SCHEMAS
 from tests.conftest import AUTH
 from training.samples.demo_shop import ITEMS
 

@@ -13,28 +13,26 @@ from array import array
 from collections.abc import Collection, Sequence
 from dataclasses import MISSING, dataclass, fields
 
+from recsvc.contract import reasons
+
 Numbers = Collection[int] | Collection[float]
 """What the encoders take: a list of numbers or a numpy array."""
 
 FORMAT = 1
 NO_ITEM = 0xFFFFFFFF
 """A pick's ``because`` when no item explains it; the values just below it name a general reason."""
-GENERAL_REASONS = ("personalized", "popular", "trending", "similar_shoppers")
-"""Reasons without an explaining item: the n-th is stored as ``because = NO_ITEM - n`` (the trainer's
-code ``-1 - n``)."""
-LAST_ITEM_CAUSE = NO_ITEM - len(GENERAL_REASONS)
+LAST_ITEM_CAUSE = NO_ITEM - len(reasons.GENERAL)
 """The largest ``because`` value that is an item index; the values above it are general reasons."""
 
 
 def general_reason(because: int) -> str | None:
     """The general reason a ``because`` value stands for, None when it is an item index."""
     n = NO_ITEM - because
-    return GENERAL_REASONS[n] if 0 <= n < len(GENERAL_REASONS) else None
+    return reasons.GENERAL[n] if 0 <= n < len(reasons.GENERAL) else None
 
 
 VIEWED_NOT_BOUGHT = 0
 AFFINITY = 1
-OFFER_REASONS = ("viewed_not_bought", "affinity")
 
 USER_HEADER = struct.Struct("<BHHHH")
 ITEM_HEADER = struct.Struct("<BIHH")

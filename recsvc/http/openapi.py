@@ -8,6 +8,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from recsvc.contract import reasons
 from recsvc.contract.ids import ID_RULE, MAX_ID_LENGTH
 from recsvc.contract.keys import TRIGGER_KINDS
 from recsvc.contract.records import WATCH_REASONS
@@ -25,27 +26,6 @@ _ID = {
     "maxLength": MAX_ID_LENGTH,
     "description": f"an id: {ID_RULE} (any script; / allowed, sent as %2F in a path)",
 }
-ITEM_REASONS = (
-    "because_you_bought",
-    "because_you_viewed",
-    "recently_viewed",
-    "similar_shoppers",
-    "trending",
-    "popular",
-    "personalized",
-    "bought_together",
-    "viewed_together",
-    "similar",
-    "due_again",
-    "in_cart",
-    "viewed_not_bought",
-    "back_in_stock",
-    "price_drop",
-    "promoted",
-)
-"""Every ``reason.type`` an item of a list may carry (``promoted``: put there by a merchandising rule, a pin)."""
-OFFER_REASONS = ("viewed_not_bought", "affinity", "popular")
-"""Every ``reason.type`` of a category offer."""
 SOURCES = {
     "UserItems": ["personalized", "popular", "buy_again"],
     "ItemItems": ["also_bought", "similar", "popular"],
@@ -118,7 +98,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Why the item is in the list. item_id names the item of the user's history (because_you_*) "
         "or the subject item (bought_together, viewed_together, similar); due_again carries the rhythm.",
         "properties": {
-            "type": {"type": "string", "enum": list(ITEM_REASONS)},
+            "type": {"type": "string", "enum": list(reasons.ITEMS)},
             "item_id": {"type": "string"},
             "category_id": {"type": "string", "description": "viewed_not_bought in a trigger list: the category"},
             "days_since_last_purchase": {"type": "integer", "description": "due_again"},
@@ -157,7 +137,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "reason": {
                             "type": "object",
                             "required": ["type"],
-                            "properties": {"type": {"type": "string", "enum": list(OFFER_REASONS)}},
+                            "properties": {"type": {"type": "string", "enum": list(reasons.OFFERS)}},
                         },
                         "items": _ITEMS,
                     },

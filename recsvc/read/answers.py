@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import zip_longest
 
-from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, OFFER_REASONS, ItemRecord, UserRecord, general_reason
+from recsvc.contract import reasons
+from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.live import EMPTY, Live
@@ -154,7 +155,7 @@ class Answers:
 
     def _picks(self, version: str, record: UserRecord, named: bool = True) -> Iterator[Candidate]:
         """The user's precomputed picks, each with its reason: the history item that explains it (only its
-        kind when not ``named``), or a general one (``records.GENERAL_REASONS``)."""
+        kind when not ``named``), or a general one (``reasons.GENERAL``)."""
         causes = [b for b in record.because if b <= LAST_ITEM_CAUSE] if named else []
         names = {b: item_id for b, item_id in zip(causes, self._item_ids(version, causes)) if item_id is not None}
         bought = set(record.bought)
@@ -250,7 +251,7 @@ class Answers:
         best_sellers = [(c, 0.0, "popular") for c in self.store.popular_categories(version)]
         if record is not None:
             own = [
-                (categories[cat], score, OFFER_REASONS[reason])
+                (categories[cat], score, reasons.STORED_OFFERS[reason])
                 for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons)
             ]
             if self.store.summary_value(version, OFFERS_ORDER, OFFERS_ORDERS[0]) == OFFERS_ORDERS[1]:

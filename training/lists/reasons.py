@@ -15,13 +15,13 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import CosineRecommender
 from implicit.utils import ParameterWarning
 
-from recsvc.contract.records import GENERAL_REASONS
+from recsvc.contract import reasons
 from training.lists.ranker import Candidates
 
 PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
-    -1 - GENERAL_REASONS.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
+    -1 - reasons.GENERAL.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")
 )
-"""General reasons, stored in place of an explaining item (``recsvc.contract.records.GENERAL_REASONS``)."""
+"""General reasons, stored in place of an explaining item (``recsvc.contract.reasons.GENERAL``)."""
 CHANCE_FACTOR = 1.5
 """A named reason needs a similarity at least this many times the one of two unrelated items (a lift)."""
 TRENDING_SHARE = 0.5
