@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 
 from recsvc.contract.units import DAY
 from recsvc.read.retention import due_score
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.evaluation import metrics
 from training.evaluation import split as time_split
@@ -34,7 +35,6 @@ from training.evaluation.pipeline import SplitBy
 from training.inputs import dataset
 from training.inputs.readers import PURCHASE, Events
 from training.lists import buy_again_order, holdout, repurchase_task
-from training.lists.candidates import CodedCatalog
 from training.lists.retention import RepurchaseIntervals, buy_again, repurchase_intervals
 from training.samples import shapes
 

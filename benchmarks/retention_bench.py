@@ -22,6 +22,7 @@ from training.inputs.dataset import assemble
 from training.inputs.presets import get_preset
 from training.inputs.readers import read_catalog, read_categories, read_events
 from training.lists import buy_again_order, complements, repurchase_task, retention
+from training.orders import orders_of
 
 
 def timed(label: str, rows: list, fn, *args):
@@ -74,7 +75,7 @@ def main() -> None:
         config,
     )
     # the parts of retention.build that the retention figures, contact times and catalog triggers added
-    orders = timed("  of which: orders with their values", rows, retention.orders_of, events, prices)
+    orders = timed("  of which: orders with their values", rows, orders_of, events, prices)
     tz = analytics_time.zone(config.timezone)
     timed(
         "  of which: best time to contact",

@@ -5,11 +5,11 @@ from dataclasses import replace
 import numpy as np
 
 from training import interactions, model, pipeline
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import assemble
 from training.inputs.readers import EVENTS, Catalog, Events
 from training.lists import candidates, generators
-from training.lists.candidates import CodedCatalog
 from training.model import Factors
 
 DAY = 86_400

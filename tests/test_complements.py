@@ -7,11 +7,11 @@ import pytest
 import scipy.sparse as sp
 
 from tests.shop import CATALOG
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
 from training.interactions import build
 from training.lists import complements, holdout
-from training.lists.candidates import CodedCatalog
 from training.lists.complements import (
     AlsoBoughtOrder,
     also_bought_blend,

@@ -93,3 +93,49 @@ def test_reasons_are_named_in_one_place(path):
     from recsvc.contract import reasons
 
     assert reason_literals(path) <= {*reasons.ITEMS, *reasons.OFFERS}
+
+
+def first_party(path: Path) -> str:
+    """The module name of a file of the tree."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the first-party modules it imports (lazy imports included), over the service, trainer and CLI."""
+    files = [p for folder in ("recsvc", "training", "cli") for p in modules(folder)]
+    # a package's __init__ is left out as a target: ``from recsvc import budget`` names the package and its module
+    known = {first_party(p) for p in files if p.name != "__init__.py"}
+    graph = {}
+    for path in files:
+        found = set()
+        for m in imports(path):
+            while m and m not in known and "." in m:
+                m = m.rpartition(".")[0]
+            if m in known:
+                found.add(m)
+        graph[first_party(path)] = found - {first_party(path)}
+    return graph
+
+
+def test_no_import_cycles():
+    """No module imports, even lazily, one that imports it back."""
+    graph = import_graph()
+    cycles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    cycles.append(" -> ".join([*path, nxt]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    assert not cycles, cycles[:5]
+
+
+@pytest.mark.parametrize("path", modules("training/inputs"), ids=name)
+def test_the_inputs_take_nothing_from_the_lists(path):
+    """Reading comes before the lists: the coded catalog they share is ``training/catalogue.py``."""
+    assert not {m for m in imports(path) if m.startswith("training.lists")}

@@ -1,6 +1,6 @@
 """Retention figures from the orders of one run: repeat rate, cohorts, frequency, order value, churn, LTV.
 
-Computed at every training from the same orders as the profiles (``retention.orders_of``: purchases
+Computed at every training from the same orders as the profiles (``training.orders.orders_of``: purchases
 more than 12 hours apart, valued at catalog prices where known) and published with the version as
 JSON (``keys.analytics``). Calendar months are the shop's (``TrainConfig.timezone``). Definitions are
 in docs/retention.md; every figure is broken down by segment and by acquisition month (cohort).
@@ -13,7 +13,7 @@ import numpy as np
 from recsvc.contract.units import DAY
 from training import analytics_time
 from training.config import TrainConfig
-from training.lists.retention import AT_RISK, LOST, SEGMENTS, Orders, standing
+from training.orders import AT_RISK, LOST, SEGMENTS, Orders, standing
 
 REPEAT_WINDOWS_DAYS = (7, 30, 60, 90)  # 7: short histories can be read too
 LTV_HORIZON_MONTHS = 12

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training import interactions, memory, model
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import Events
@@ -37,7 +38,6 @@ from training.lists import (
     reasons,
     retention,
 )
-from training.lists.candidates import CodedCatalog
 from training.lists.complements import AlsoBoughtReport
 from training.model import Factors
 from training.ragged import Ragged, grouped

@@ -6,7 +6,8 @@ import numpy as np
 
 from recsvc.contract import keys
 from recsvc.contract.records import Profile, encode_buy_again, encode_profile
-from training.lists.retention import AT_RISK, SEGMENTS, BuyAgain, Profiles
+from training.lists.retention import BuyAgain, Profiles
+from training.orders import AT_RISK, SEGMENTS
 
 
 def buy_again_records(version: str, user_ids: np.ndarray, buy: BuyAgain) -> Iterator[tuple[str, bytes]]:

@@ -27,12 +27,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from training import pipeline
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import USER_IDS, Events
 from training.interactions import Interactions
 from training.lists import ranker
-from training.lists.candidates import CodedCatalog
 from training.model import Factors
 from training.ragged import Ragged
 

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 
 from recsvc.contract.units import ITEM_ATTRIBUTES
+from training.catalogue import CodedCatalog
 from training.inputs.presets import get_preset
 from training.inputs.readers import BadRows, Catalog, Events, InputError, read_catalog, read_categories, read_events
-from training.lists.candidates import CodedCatalog
 
 
 @dataclass

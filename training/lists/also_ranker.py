@@ -19,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.lists import complements, use_tasks
-from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
 from training.ragged import Ragged, rank_in_row, stacked, top_per_row
 

@@ -21,10 +21,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.units import DAY
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import Events
 from training.lists import complements, repurchase_task
-from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
 from training.lists.retention import BuyAgain, buy_again, repurchase_intervals
 

@@ -4,12 +4,11 @@ Every list is built for all users or items at once with vectorized numpy and spa
 algebra, and returned as ``Ragged`` rows of item (or category) codes with scores.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.topk import topk
 
+from training.catalogue import CodedCatalog
 from training.interactions import Interactions
 from training.model import Factors
 from training.ragged import Ragged, rank_in_row, top_per_row
@@ -18,46 +17,6 @@ QUERY_BATCH = 4096
 SIMILAR_BLOCK = 65_536  # items whose similar lists are computed at a time
 OFFER_RANK_OFFSET = 1e12
 PICKS_FOR_AFFINITY = 10  # a user's best picks that point to affinity categories
-
-
-@dataclass
-class CodedCatalog:
-    """The catalog as codes: per item its leaf category code (-1 unknown) and availability; the category tree."""
-
-    category: np.ndarray  # int32 per item
-    available: np.ndarray  # bool per item
-    category_parent: np.ndarray  # int32 per category, -1 for a root
-
-    @property
-    def n_categories(self) -> int:
-        return len(self.category_parent)
-
-    def membership(self) -> sp.csr_matrix:
-        """items x categories: 1 where the item is in the category or one of its children."""
-        row_parts: list[np.ndarray] = []
-        col_parts: list[np.ndarray] = []
-        current = self.category.astype(np.int64)
-        items = np.arange(len(current))
-        for _ in range(64):  # deeper trees than this are cycles
-            known = current >= 0
-            if not known.any():
-                break
-            row_parts.append(items[known])
-            col_parts.append(current[known])
-            current = np.where(known, self.category_parent[np.maximum(current, 0)], -1)
-        rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
-        cols = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
-        m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(self.category), self.n_categories))
-        m.data[:] = 1.0  # a cycle could have counted a category twice
-        return m
-
-    def leaf(self) -> sp.csr_matrix:
-        """items x categories: 1 at the item's own category."""
-        has = self.category >= 0
-        rows = np.flatnonzero(has)
-        return sp.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, self.category[has])), shape=(len(self.category), self.n_categories)
-        )
 
 
 def normalized(factors: np.ndarray) -> np.ndarray:

@@ -13,16 +13,16 @@ import scipy.sparse as sp
 
 from recsvc.contract.units import ALSO_BOUGHT_FILLS
 from training import sorted_keys
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
 from training.lists import candidates, use_tasks
-from training.lists.candidates import CodedCatalog
 from training.lists.generators import row_max_scaled
 from training.lists.holdout import Holdout
+from training.orders import SAME_ORDER_S
 from training.ragged import Ragged, grouped, rank_in_row, stacked, top_of_sparse
 
-SAME_ORDER_S = 12 * 3600  # bought this close together: one basket, so it counts both ways
 SUBSTITUTE_BLOCK = 262_144  # items whose substitutes are ranked at a time
 
 

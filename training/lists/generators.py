@@ -17,8 +17,9 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 
+from training.catalogue import CodedCatalog
 from training.interactions import Interactions
-from training.lists.candidates import QUERY_BATCH, CodedCatalog, batched_topk
+from training.lists.candidates import QUERY_BATCH, batched_topk
 from training.model import Factors
 
 ALS_MARGIN = 10

@@ -17,10 +17,10 @@ import scipy.sparse as sp
 
 from recsvc.contract.units import OFFERS_ORDERS
 from training import sorted_keys
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.lists import candidates, complements
-from training.lists.candidates import CodedCatalog
 from training.lists.holdout import Holdout
 from training.ragged import Ragged
 

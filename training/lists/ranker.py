@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from recsvc.contract.units import DAY
 from training import model, sorted_keys
+from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
@@ -230,7 +231,7 @@ def _idle_days(events: Events, now: int, n_users: int) -> np.ndarray:
     return np.where(last >= 0, (now - last) / DAY, np.nan).astype(np.float32)
 
 
-def _category_share(history: sp.csr_matrix, catalogue: candidates.CodedCatalog, rows, items) -> np.ndarray:
+def _category_share(history: sp.csr_matrix, catalogue: CodedCatalog, rows, items) -> np.ndarray:
     """The share of the user's (decayed) interest that went to the item's category."""
     leaf = catalogue.leaf()
     per_category = (history @ leaf).tocsr()
@@ -407,7 +408,7 @@ def generators_for(
     inter: Interactions,
     factors: Factors,
     pool: np.ndarray,
-    catalogue: candidates.CodedCatalog,
+    catalogue: CodedCatalog,
     config: TrainConfig,
     neighbours: sp.csr_matrix | None = None,
 ) -> Generators:

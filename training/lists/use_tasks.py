@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from recsvc.contract.units import DAY
 from training import sorted_keys
 from training.inputs.readers import PURCHASE, Events
+from training.orders import SAME_ORDER_S
 from training.ragged import rank_in_row
 
 CHANCE_Z = 2.0
@@ -30,7 +31,6 @@ CHANCE_Z = 2.0
 by chance (a best-seller's noise is the largest) gains nothing."""
 MIN_CO_BUYERS = 2
 """What one customer alone bought after X gains nothing: one basket is no evidence."""
-SAME_ORDER_S = 12 * 3600
 """Bought this close before X: the same order, so it counts as following X."""
 
 
