@@ -5,13 +5,12 @@ one to add it to the hourly counts the dashboard reads.
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import redis
 
 from recsvc.contract import keys
-from recsvc.store import StoreUnavailable
+from recsvc.contract.units import DAY, HOUR
+from recsvc.store import reachable
 
 KINDS = ("impression", "click")
 RATE_WINDOW_S = 60
@@ -20,17 +19,8 @@ DEFAULT_RATE = 120
 """Reports one client address may make per rate window (``RECSVC_TRACK_RATE``)."""
 MAX_REPORTS = {"impression": 1, "click": 10}
 """Reports of each kind counted per rec_id and viewer: a list is seen once, and a few of its items clicked."""
-HOUR_S = 3_600
-COUNTS_TTL_S = 2 * 86_400
+COUNTS_TTL_S = 2 * DAY
 """Seconds the hourly counts are kept: the dashboard shows the last 24 hours."""
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise StoreUnavailable(str(e)) from e
 
 
 class BrowserReports:
@@ -53,10 +43,10 @@ class BrowserReports:
         pipe.expire(keys.tracking_rate(window, client), 2 * RATE_WINDOW_S)
         pipe.incr(keys.tracking_reports(rec_id, viewer, kind))
         pipe.expire(keys.tracking_reports(rec_id, viewer, kind), ttl_s)
-        with _reachable():
+        with reachable():
             from_client, _, on_rec_id, _ = pipe.execute()
         if from_client > rate:
-            with _reachable():  # a report refused for the rate leaves its rec_id's allowance as it was
+            with reachable():  # a report refused for the rate leaves its rec_id's allowance as it was
                 self._redis.decr(keys.tracking_reports(rec_id, viewer, kind))
             return "rate"
         if on_rec_id > MAX_REPORTS[kind]:
@@ -65,20 +55,20 @@ class BrowserReports:
 
     def count(self, endpoint: str, kind: str, now: float | None = None) -> None:
         """Add one report to the counts of its hour."""
-        hour = int(time.time() if now is None else now) // HOUR_S
+        hour = int(time.time() if now is None else now) // HOUR
         pipe = self._redis.pipeline(transaction=False)
         pipe.hincrby(keys.tracking_counts(hour), f"{endpoint}:{kind}", 1)
         pipe.expire(keys.tracking_counts(hour), COUNTS_TTL_S)
-        with _reachable():
+        with reachable():
             pipe.execute()
 
     def counts(self, hours: int = 24, now: float | None = None) -> dict[str, dict[str, int]]:
         """{endpoint: {"impression": n, "click": n}} over the last ``hours`` hours, this one included."""
-        hour = int(time.time() if now is None else now) // HOUR_S
+        hour = int(time.time() if now is None else now) // HOUR
         pipe = self._redis.pipeline(transaction=False)
         for h in range(hour - hours + 1, hour + 1):
             pipe.hgetall(keys.tracking_counts(h))
-        with _reachable():
+        with reachable():
             hourly = pipe.execute()
         totals: dict[str, dict[str, int]] = {}
         for counts in hourly:

@@ -7,13 +7,11 @@ it logged in with, so logging out or removing the key from ``RECSVC_API_KEYS`` e
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import redis
 
 from recsvc.contract import keys
-from recsvc.store import StoreUnavailable
+from recsvc.store import reachable
 
 SESSION_TTL_S = 8 * 3_600
 """Seconds a dashboard session lasts after its login."""
@@ -21,14 +19,6 @@ LOGIN_WINDOW_S = 60
 """Seconds of one window of login attempts."""
 DEFAULT_LOGIN_RATE = 10
 """Login attempts one client address may make per window (``RECSVC_DASHBOARD_LOGIN_RATE``)."""
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise StoreUnavailable(str(e)) from e
 
 
 def key_digest(key: bytes) -> str:
@@ -48,24 +38,24 @@ class DashboardSessions:
         pipe = self._redis.pipeline(transaction=False)
         pipe.incr(keys.dashboard_logins(window, client))
         pipe.expire(keys.dashboard_logins(window, client), 2 * LOGIN_WINDOW_S)
-        with _reachable():
+        with reachable():
             attempts, _ = pipe.execute()
         return attempts <= rate
 
     def open(self, key: bytes) -> str:
         """A new session for an operator who typed ``key`` (a configured one): its id."""
         session_id = secrets.token_urlsafe(24)
-        with _reachable():
+        with reachable():
             self._redis.set(keys.dashboard_session(session_id), key_digest(key), ex=SESSION_TTL_S)
         return session_id
 
     def key_digest(self, session_id: str) -> str | None:
         """The digest of the key the session logged in with, None for no such (or an expired) session."""
-        with _reachable():
+        with reachable():
             value = self._redis.get(keys.dashboard_session(session_id))
         return value.decode() if value is not None else None
 
     def close(self, session_id: str) -> None:
         """End a session."""
-        with _reachable():
+        with reachable():
             self._redis.delete(keys.dashboard_session(session_id))

@@ -76,6 +76,16 @@ class RedisStalled(StoreUnavailable):
     """The breaker is open: a recent call to Redis timed out or could not connect, and no probe answered since."""
 
 
+@contextlib.contextmanager
+def reachable() -> Iterator[None]:
+    """Turn a Redis connection failure or timeout inside the block into ``StoreUnavailable`` (for the small
+    gateways beside the store: the browser's reports, the dashboard's sessions)."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise StoreUnavailable(str(e)) from e
+
+
 class StoreFull(StoreUnavailable):
     """Redis refuses writes: it reached its maxmemory and evicts nothing (``noeviction``)."""
 

@@ -264,15 +264,21 @@ def measure(ranked: dict[str, np.ndarray], task: Task, n_items: int, reference: 
         bounds[name] = metrics.intervals(values[name], boot)
     out = {"users": len(task.users), "models": models, "intervals": bounds}
     if reference in values:
-        mine = values[reference][PAIRED_METRIC]
-        out["versus"] = {
-            "reference": reference,
-            "metric": PAIRED_METRIC,
-            "models": {
-                name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
-            },
-        }
+        out["versus"] = _versus(values, reference, boot)
     return out
+
+
+def _versus(values: dict[str, dict[str, np.ndarray]], reference: str, boot: metrics.Bootstrap) -> dict:
+    """Each model against the reference on ``PAIRED_METRIC``: the mean per-user (or per-subject) difference
+    reference - model with its bootstrap interval."""
+    mine = values[reference][PAIRED_METRIC]
+    return {
+        "reference": reference,
+        "metric": PAIRED_METRIC,
+        "models": {
+            name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
+        },
+    }
 
 
 def _category_baselines(inter, task: Task, catalogue, k) -> dict[str, np.ndarray]:
@@ -336,14 +342,7 @@ def measure_also_bought(ranked: dict[str, np.ndarray], task: use_tasks.AlsoBough
     out = {"users": len(task), "subjects": len(task), "customers": task.customers, "models": models}
     out["intervals"] = bounds
     if reference in values:
-        mine = values[reference][PAIRED_METRIC]
-        out["versus"] = {
-            "reference": reference,
-            "metric": PAIRED_METRIC,
-            "models": {
-                name: metrics.paired(mine, v[PAIRED_METRIC], boot) for name, v in values.items() if name != reference
-            },
-        }
+        out["versus"] = _versus(values, reference, boot)
     return out
 
 
