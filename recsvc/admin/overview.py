@@ -13,7 +13,7 @@ from recsvc.arm_counts import ArmCounts
 from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import is_cluster, used_memory
-from recsvc.store import StoreUnavailable
+from recsvc.store import reachable
 
 CTR_HOURS = 24
 """Hours of browser reports the CTR per list is computed over."""
@@ -26,7 +26,7 @@ COHORTS_SHOWN, MONTHS_SHOWN = 12, 7
 def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) -> dict:
     """Every figure of the dashboard as one JSON-ready dict; ``served`` is None before the first publish."""
     moment = time.time() if now is None else now
-    try:
+    with reachable():
         kept = versions.list_versions(r)
         memory = {"used_memory": used_memory(r)} if is_cluster(r) else r.info("memory")
         served = next((v for v in kept if v.current), None)
@@ -34,8 +34,6 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
         steered = steering(r)
         newest = sorted(steered.experiments, key=lambda e: (not e.running, -e.started_at))[:EXPERIMENTS_SHOWN]
         experiments = [ArmCounts(r).report(e) for e in newest]
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise StoreUnavailable(str(e)) from e
     meta = served.meta if served else {}
     retention = meta.get("retention") or {}
     return {

@@ -31,6 +31,10 @@ time scale of the recency factor ``exp(-days since the last purchase / recency_d
 multiplied by (0: none, the fixed due-ness order), chosen on the shop's newest window
 (``training/lists/buy_again_order.py``); the service reads it there."""
 
+OVERDUE_FADE = 0.5
+"""How fast an overdue item loses its place in buy-again: at 3 intervals it scores 1/2 of a due one (the service's
+``due_score`` and the trainer's window choice alike)."""
+
 PRICE_DROP_SHARE = 0.1
 """A price drop is a trigger when the price falls by at least this share (the trainer's ``price_drop_share``)."""
 

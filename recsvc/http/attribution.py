@@ -26,7 +26,7 @@ from flask import Flask, current_app, g
 from recsvc.arm_counts import ArmCounts, Purchase
 from recsvc.contract import keys
 from recsvc.http.metrics import ATTRIBUTED, answered
-from recsvc.store import NoModel, StoreUnavailable
+from recsvc.store import NoModel, StoreUnavailable, reachable
 
 log = logging.getLogger(__name__)
 
@@ -207,15 +207,14 @@ def _shared_secret(r: redis.Redis) -> bytes | None:
     """The secret in Redis, made by whichever process asks first (read first: a full Redis refuses even a SET NX
     of a key that exists); None when Redis is full and holds none yet."""
     try:
-        value = r.get(keys.TRACKING_SECRET)
-        if value is None:
-            r.set(keys.TRACKING_SECRET, secrets.token_urlsafe(32), nx=True)
+        with reachable():
             value = r.get(keys.TRACKING_SECRET)
+            if value is None:
+                r.set(keys.TRACKING_SECRET, secrets.token_urlsafe(32), nx=True)
+                value = r.get(keys.TRACKING_SECRET)
     except redis.exceptions.OutOfMemoryError:
         log.warning("Redis is full and holds no tracking secret yet: rec_ids signed now will not verify")
         return None
-    except (redis.ConnectionError, redis.TimeoutError) as e:
-        raise StoreUnavailable(str(e)) from e
     if value is None:
         raise StoreUnavailable("the tracking secret could not be stored")
     return value

@@ -5,12 +5,11 @@ import time
 from collections.abc import Callable
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
-from recsvc.contract.units import BUY_AGAIN_ORDER, DAY
+from recsvc.contract.units import BUY_AGAIN_ORDER, DAY, OVERDUE_FADE
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-OVERDUE_FADE = 0.5  # how fast an overdue item loses its place: at 3 intervals it scores 1/2 of a due one
 PROFILE_CATEGORIES = 3
 
 

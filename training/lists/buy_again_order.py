@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from recsvc.contract.units import DAY
+from recsvc.contract.units import DAY, OVERDUE_FADE
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import Events
@@ -31,7 +31,6 @@ from training.lists.retention import BuyAgain, buy_again, repurchase_intervals
 FIXED = 0.0
 RECENCY_TRIED = (FIXED, 7.0, 14.0, 30.0, 60.0, 120.0, 240.0)
 """The time scales (days) of the recency factor tried on the window; 0 is none: the fixed due-ness order."""
-OVERDUE_FADE = 0.5  # as the service's ``recsvc.read.retention.OVERDUE_FADE``
 
 
 @dataclass
