@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from recsvc import create_app
+from recsvc.contract import keys
 from tests.retention_shop import write_retention_shop
 from tests.shop import write_shop
 from training.config import TrainConfig
@@ -61,6 +62,17 @@ def shared_data() -> Path:
 def client(redis_url):
     """A Flask test client of the service on the test Redis, accepting ``API_KEY`` and ``OTHER_KEY``."""
     return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": f"{OTHER_KEY},{API_KEY}"}).test_client()
+
+
+@pytest.fixture
+def tracked_r(shop_model, redis_url):
+    """A client on the test Redis beside ``shop_model``; the events, live lists and browser reports of each test
+    are deleted afterwards, the model stays."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    stale = [keys.EVENTS_STREAM, *client.scan_iter(match=keys.live("*")), *client.scan_iter(match="recsvc:tracking:*")]
+    client.delete(*stale)
+    client.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,12 @@ rec_id's answer showed, it is a user's view only on an answer given to that user
 limit counts each browser behind the shop's proxy (``RECSVC_PROXY_HOPS``)."""
 
 import pytest
-import redis
 
 from recsvc import create_app
 from recsvc.contract import keys
 from tests.conftest import API_KEY, AUTH
 
 VISITOR = "v0123456789abcdef"
-
-
-@pytest.fixture
-def tracked_r(shop_model, redis_url):
-    """A client on the test Redis; the events, live lists and reports of each test are deleted afterwards."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    stale = [keys.EVENTS_STREAM, *client.scan_iter(match=keys.live("*")), *client.scan_iter(match="recsvc:tracking:*")]
-    client.delete(*stale)
-    client.close()
 
 
 def shown(answer: dict) -> list[str]:

@@ -12,17 +12,6 @@ from recsvc.http.attribution import REC_ID_TTL_S, verified_endpoint
 from tests.conftest import API_KEY, AUTH
 from training.inputs.stream import read_stream
 
-
-@pytest.fixture
-def tracked_r(shop_model, redis_url):
-    """A client; the events, live lists and reports of each test are deleted afterwards, the model stays."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    stale = [keys.EVENTS_STREAM, *client.scan_iter(match=keys.live("*")), *client.scan_iter(match="recsvc:tracking:*")]
-    client.delete(*stale)
-    client.close()
-
-
 pytestmark = pytest.mark.usefixtures("tracked_r")
 
 
