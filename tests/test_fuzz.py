@@ -4,6 +4,8 @@ Every operation of ``/openapi.json`` is called in-process (WSGI) with generated 
 header set, on the known-answer shop; ``max_examples`` keeps the run short.
 """
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +17,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from recsvc import create_app
 from tests.conftest import API_KEY, AUTH
 
-MAX_EXAMPLES = 25
-"""Generated requests per operation and mode (valid, then invalid data)."""
+MAX_EXAMPLES = int(os.environ.get("RECSVC_FUZZ_EXAMPLES", "25"))
+"""Generated requests per operation and mode (valid, then invalid data); a long run sets more."""
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 
