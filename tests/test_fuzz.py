@@ -20,6 +20,15 @@ from tests.conftest import API_KEY, AUTH
 MAX_EXAMPLES = int(os.environ.get("RECSVC_FUZZ_EXAMPLES", "25"))
 """Generated requests per operation and mode (valid, then invalid data); a long run sets more."""
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+CALLS = [0]
+"""Requests made by the fuzzing tests, printed at the end of a long run (``RECSVC_FUZZ_EXAMPLES``)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def requests_made():
+    yield
+    if "RECSVC_FUZZ_EXAMPLES" in os.environ:
+        print(f"\nfuzzing: {CALLS[0]:,} requests")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +80,7 @@ def test_no_server_error_and_no_answer_outside_the_schema(api_schema, method, pa
         database=None,
     )
     def call(case):
+        CALLS[0] += 1
         case.call_and_validate(headers=AUTH, checks=CHECKS)
 
     call()

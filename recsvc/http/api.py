@@ -273,6 +273,7 @@ def batch() -> ResponseReturnValue:
         200: {description: One result per user in request order, content: {application/json: {schema: BatchResults}}}
         400: BadRequest
         401: Unauthenticated
+        404: NotFound
         413: TooLarge
         503: Unavailable
     """
