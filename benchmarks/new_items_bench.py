@@ -84,7 +84,8 @@ def difference(info: dict, name: str) -> str:
 
 def hidden_table(results: dict[str, dict]) -> list[str]:
     lines = [
-        f"| data set (hidden items scored) | list | ndcg@{K} ± CI | recall@{K} | minus category best-sellers [95% CI] |",
+        f"| data set (hidden items scored) | list | ndcg@{K} ± CI | recall@{K} "
+        "| minus category best-sellers [95% CI] |",
         "|---|---|---:|---:|---|",
     ]
     for name, result in results.items():

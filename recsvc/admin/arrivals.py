@@ -137,28 +137,28 @@ def _write(
     pipe = r.pipeline(transaction=False)
     for arrival in arrivals:
         index = indices[arrival.item_id]
-        similar, scores = near[index]
-        pipe.set(keys.item(version, arrival.item_id), encode_item(index, (), (), similar, scores))
+        pipe.set(keys.item(version, arrival.item_id), encode_item(index, (), (), *near[index]))
     for start in range(0, len(neighbour_ids), CHUNK):
         chunk = list(shown_by)[start : start + CHUNK]
         records = get_many(r, [keys.item(version, i) for i in neighbour_ids[start : start + CHUNK]])
         for neighbour, item_id, raw in zip(chunk, neighbour_ids[start : start + CHUNK], records):
             if raw:
                 rec = decode_item(raw)
-                similar, scores = _inserted(list(rec.similar), list(rec.similar_scores), shown_by[neighbour])
-                value = encode_item(rec.index, rec.also_bought, rec.also_bought_scores, similar, scores)
+                lists = _inserted(list(rec.similar), list(rec.similar_scores), shown_by[neighbour])
+                value = encode_item(rec.index, rec.also_bought, rec.also_bought_scores, *lists)
                 pipe.set(keys.item(version, item_id), value)
     by_category: dict[str, list[int]] = {}
     for index, entry in entries.items():
         by_category.setdefault(entry["category_id"], []).append(index)
     for category, added in by_category.items():
         raw = r.get(keys.popular(version, category))
-        items, scores = decode_scored(raw) if raw else ((), ())
-        items, scores = _inserted(list(items), list(scores), added)
-        pipe.set(keys.popular(version, category), encode_scored(items, scores))
+        ranked, ranked_scores = decode_scored(raw) if raw else ((), ())
+        pipe.set(keys.popular(version, category), encode_scored(*_inserted(list(ranked), list(ranked_scores), added)))
     pipe.execute()
     catalog = r.pipeline(transaction=True)  # the keys of one hash slot: one transaction on a cluster too
-    catalog.hset(keys.attrs(version), mapping={str(i): json.dumps(e, separators=(",", ":")) for i, e in entries.items()})
+    catalog.hset(
+        keys.attrs(version), mapping={str(i): json.dumps(e, separators=(",", ":")) for i, e in entries.items()}
+    )
     if hidden:
         catalog.sadd(keys.unavailable(version), *hidden)
     catalog.incr(keys.catalog_rev(version))

@@ -309,7 +309,7 @@ def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> Ca
 
 def _known(r: redis.Redis, version: str, item_ids: list[str]) -> set[str]:
     """The item ids the version has a record of."""
-    found = set()
+    found: set[str] = set()
     for start in range(0, len(item_ids), CHUNK):
         chunk = item_ids[start : start + CHUNK]
         found.update(i for i, rec in zip(chunk, get_many(r, [keys.item(version, i) for i in chunk])) if rec)

@@ -116,7 +116,12 @@ def scored(ranked: dict[str, np.ndarray], task: ItemTask, reference: str) -> dic
 
 
 def hidden_items(
-    data: Dataset, s: Split, share: float = HIDDEN_SHARE, seed: int = 0, beyond: bool = True, weight: float | None = None
+    data: Dataset,
+    s: Split,
+    share: float = HIDDEN_SHARE,
+    seed: int = 0,
+    beyond: bool = True,
+    weight: float | None = None,
 ) -> dict:
     """Content neighbours of items whose history before the cut is hidden, against their category's and the
     shop's best-sellers, on what the same customers took with them after the cut."""
@@ -163,7 +168,9 @@ def tail_blend(data: Dataset, s: Split, config: TrainConfig, shrinks: tuple[floa
         band_fill = [f for f, keep in zip(fill, inside) if keep]
         ranked = {}
         for shrink in shrinks:
-            lists = content.blended(fitted.similar, near, content.tail_weights(events, shrink), config.neighbours_per_item)
+            lists = content.blended(
+                fitted.similar, near, content.tail_weights(events, shrink), config.neighbours_per_item
+            )
             ranked[f"shrink {shrink:g}"] = filled([lists.row(x)[0] for x in band.subjects], band_fill, band.subjects)
         ranked["category_best_sellers"] = filled([np.zeros(0, np.int64)] * len(band.subjects), band_fill, band.subjects)
         out[f"{lo}-{hi if hi < 10**12 else ''}"] = scored(ranked, band, "shrink 0")
@@ -191,4 +198,3 @@ def _category_list(per_category: Ragged, category: int, overall: np.ndarray) -> 
     """A category's best-sellers, then the shop's (the service's fill of an item's list)."""
     own = per_category.row(category)[0] if category >= 0 else np.zeros(0, np.int64)
     return np.concatenate((own, overall))
-

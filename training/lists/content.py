@@ -97,7 +97,8 @@ def blended(similar: Ragged, near: Ragged, weights: np.ndarray, k: int) -> Ragge
     parts = [_scaled(similar, mixed, 1.0 - weights), _scaled(near, mixed, weights)]
     row_of, items, scores = (np.concatenate([p[n] for p in parts]) for n in range(3))
     summed = sp.csr_matrix((scores, (row_of, items)), shape=(rows, max(rows, int(items.max(initial=0)) + 1))).tocoo()
-    new = top_per_row(summed.row, summed.col, summed.data.astype(np.float32), rows, k)
+    positive = summed.data > 0  # an entry whose part weighs 0 (an item with no events: content alone) goes
+    new = top_per_row(summed.row[positive], summed.col[positive], summed.data[positive].astype(np.float32), rows, k)
     kept = np.repeat(~mixed, similar.lengths())
     row_of = np.concatenate((rows_of(similar)[kept], rows_of(new)))
     order = np.argsort(row_of, kind="stable")  # each row's entries stay in their order
