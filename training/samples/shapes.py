@@ -16,6 +16,9 @@ durables (a running shoe, a pram, a tent), leaf 1 their complements (the item of
 and 3 consumables re-bought every 2 to 6 weeks, leaf 4 accessories popular across every department.
 ``complement_rate`` of each durable's buyers buy its complement 1 to 14 days later; everyone browses.
 
+Titles name the leaf's kind of product (``KINDS``, Cyrillic in two departments) and a brand (also a ``brand``
+column) shared by the items of one rank in every leaf: content neighbours have something to read.
+
 Deterministic for a shape and seed; a few thousand users, so an evaluation takes seconds.
 """
 
