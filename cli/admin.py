@@ -102,8 +102,10 @@ def catalog_update_command(args) -> int:
         return fail(str(e))
     print(
         f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
-        f"{result.shown:,} shown again; {result.unknown:,} not in the model"
+        f"{result.shown:,} shown again; {result.added:,} added; {result.unknown:,} not in the model"
     )
+    if result.category_kept:
+        print(f"  kept the category of {result.category_kept:,} known items (a change of category needs a training)")
     if result.new_attributes:
         added = ", ".join(f"{name} ({kind})" for name, kind in result.new_attributes.items())
         print(f"  {len(result.new_attributes):,} new attributes: {added}")

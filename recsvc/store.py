@@ -122,7 +122,7 @@ class VersionCache:
     catalog_rev: bytes | None = None
     attrs: dict[int, dict | None] = field(default_factory=dict)
     shown: dict[int, ShownItem | None] = field(default_factory=dict)
-    item_records: dict[int, ItemRecord | None] = field(default_factory=dict)  # by index; catalog updates keep them
+    item_records: dict[int, ItemRecord | None] = field(default_factory=dict)  # by index
     unavailable: frozenset[int] | None = None
     popular: dict[str | None, tuple[Sequence[int], Sequence[float]]] = field(default_factory=dict)
     popular_categories: list[str] | None = None  # categories of the popular items: catalog updates drop it
@@ -365,6 +365,8 @@ class ModelStore:
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
             cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
             cache.popular_categories = None
+            # items it added changed neighbours' similar lists and their category's popular list
+            cache.item_records, cache.popular, cache.indices = {}, {}, {}
         return cache
 
     def _new_cache(self, version: str, catalog_rev: bytes | None) -> VersionCache:

@@ -2,6 +2,7 @@
 
 from dataclasses import asdict, dataclass, field
 
+from recsvc.contract.content import TAIL_SHRINK
 from recsvc.contract.units import PRICE_DROP_SHARE
 
 
@@ -89,6 +90,9 @@ class TrainConfig:
     also_bought_strong_rate: float = 0.2
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
+    # ... and items with few events borrow from their content neighbours (catalog text): with n events, content
+    # weighs shrink / (shrink + n) of the list (recsvc/contract/content.py; 0: collaborative neighbours alone)
+    content_shrink: float = TAIL_SHRINK
 
     # retention: repurchase intervals, segments and trigger lists
     min_item_repeats: int = 3  # repeat purchases an item needs for its own interval, else its category's

@@ -430,6 +430,7 @@ def write_catalog(writer: VersionWriter, lists: Fitted) -> None:
         keys.categories(version),
         json.dumps({"ids": data.category_ids, "parents": data.catalogue.category_parent.tolist()}),
     )
+    writer.set(keys.item_events(version), np.asarray(lists.item_events, dtype="<f4").tobytes())
     writer.set(keys.popular(version), encode_scored(*lists.popular.row(0)))
     per_category = lists.popular_in
     writer.set_many(

@@ -8,6 +8,9 @@ transaction with a bump of the version's ``catalog_rev``, so every service proce
 attributes and hidden items at once. A hidden item shown again (back in stock) or a price
 that falls by the version's ``price_drop_share`` is recorded for the ``back-in-stock`` and
 ``price-drop`` trigger lists, and the users who watch the item join that list.
+
+A row of an item the version does not know, with a ``category_id`` of the version, adds the item, placed by its
+content (``recsvc.admin.arrivals``); a file that adds items is refused whole, with line numbers, if any row is bad.
 """
 
 import csv
@@ -22,6 +25,7 @@ from typing import Any
 
 import redis
 
+from recsvc.admin import arrivals
 from recsvc.contract import catalog_changes, keys, versions
 from recsvc.contract.commands import get_many
 from recsvc.contract.ids import is_valid_id
@@ -61,6 +65,9 @@ class CatalogUpdate:
     notified: dict[str, int] = field(default_factory=dict)  # per catalog trigger kind: users added to it
     bad_rows: int = 0  # rows skipped, and columns skipped (each once)
     examples: list[str] = field(default_factory=list)
+    lines: dict[str, str] = field(default_factory=dict)  # item id -> where the file first names it ("f.csv line 3")
+    added: int = 0  # new items added to the version (``recsvc.admin.arrivals``)
+    category_kept: int = 0  # known items whose row gave another category: kept (a change of category needs a training)
     new_attributes: dict[str, str] = field(default_factory=dict)  # attributes new to the version -> their type
 
     def skip(self, where: str, reason: str) -> None:
@@ -92,6 +99,7 @@ def read_changes(path: Path, update: CatalogUpdate, types: dict[str, str]) -> di
             update.skip(f"{path.name} line {line}", str(e))
             continue
         changes.setdefault(item_id, {}).update(change)
+        update.lines.setdefault(item_id, f"{path.name} line {line}")
     return changes
 
 
@@ -119,7 +127,7 @@ def _attribute_types(
     """The type of each other column of the file: the version's, else inferred from its values (a new attribute).
 
     A column that may not be an attribute is skipped and reported once."""
-    names = dict.fromkeys(name for _, row in rows for name in row if name != "item_id" and name not in FIELDS)
+    names = dict.fromkeys(name for _, row in rows for name in row if name not in ("item_id", "category_id", *FIELDS))
     kinds = {}
     for name in names:
         if name in types:
@@ -156,6 +164,11 @@ def _parse(row: dict, kinds: dict[str, str]) -> tuple[str, dict]:
     if not isinstance(item_id, str) or not is_valid_id(item_id.strip()):
         raise ValueError(f"item_id {item_id!r} is not an id")
     change: dict[str, bool | float | str] = {}
+    if "category_id" in row:
+        category = row["category_id"]
+        if not isinstance(category, str) or not is_valid_id(category.strip()):
+            raise ValueError(f"category_id {category!r} is not an id")
+        change["category_id"] = category.strip()
     if "available" in row:
         value = str(row["available"]).strip().lower()
         if value not in TRUE + FALSE:
@@ -179,7 +192,7 @@ def _parse(row: dict, kinds: dict[str, str]) -> tuple[str, dict]:
             except ValueError as e:
                 raise ValueError(f"{name} {e}") from None
     if not change:
-        raise ValueError(f"nothing to change: give any of {', '.join(FIELDS)} or another attribute")
+        raise ValueError(f"nothing to change: give any of category_id, {', '.join(FIELDS)} or another attribute")
     return item_id.strip(), change
 
 
@@ -258,7 +271,11 @@ def _watchers(r: redis.Redis, version: str, item_ids: set[str]) -> dict[str, lis
 
 
 def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> CatalogUpdate:
-    """Read a change file and apply it to a version (the served one by default)."""
+    """Read a change file and apply it to a version (the served one by default).
+
+    Rows of items the version does not know that give a ``category_id`` add those items (``arrivals``); a file
+    that adds items is applied whole or not at all: any bad row refuses it, with line numbers, before any write.
+    Other rows of unknown items are counted as not in the model."""
     version = version or versions.current(r)
     if version is None:
         raise CatalogError("no model is published yet: run `recsvc train`")
@@ -266,4 +283,34 @@ def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> Ca
         raise CatalogError(f"no published version {version!r}")
     update = CatalogUpdate(version)
     types = {k.decode(): v.decode() for k, v in r.hgetall(keys.attribute_types(version)).items()}
-    return apply_changes(r, read_changes(path, update, types), update)
+    changes = read_changes(path, update, types)
+    known = _known(r, version, list(changes))
+    incoming = [
+        arrivals.Arrival(i, update.lines[i], change)
+        for i, change in changes.items()
+        if i not in known and "category_id" in change
+    ]
+    if incoming:
+        categories = set(json.loads(r.get(keys.categories(version)) or '{"ids": []}')["ids"])
+        refused = [*arrivals.problems(incoming, categories), *update.examples]
+        if refused:
+            raise CatalogError(
+                f"{Path(path).name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
+                + "; ".join(refused[:MAX_EXAMPLES])
+            )
+    for item_id in known:
+        if changes[item_id].pop("category_id", None) is not None:
+            update.category_kept += 1
+    apply_changes(r, {i: c for i, c in changes.items() if i in known and c}, update)
+    update.unknown = len(changes) - len(known) - len(incoming)
+    update.added = len(arrivals.add(r, version, incoming))
+    return update
+
+
+def _known(r: redis.Redis, version: str, item_ids: list[str]) -> set[str]:
+    """The item ids the version has a record of."""
+    found: set[str] = set()
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = item_ids[start : start + CHUNK]
+        found.update(i for i, rec in zip(chunk, get_many(r, [keys.item(version, i) for i in chunk])) if rec)
+    return found

@@ -108,6 +108,22 @@ def _catalog(version: str) -> str:
     return f"{version_prefix(version)}{{{version}:catalog}}:"
 
 
+def item_events(version: str) -> str:
+    """string, float32 little-endian by item index: each item's events at training, which lift it among the content
+    neighbours of an item added by ``recsvc catalog update`` (``recsvc.contract.content``). 4 bytes per item.
+
+    Written by the trainer; read by ``recsvc catalog update`` when it adds items."""
+    return f"{version_prefix(version)}item_events"
+
+
+def added_items(version: str) -> str:
+    """string, int: how many items ``recsvc catalog update`` added to the version; an added item's index is the
+    version's trained item count plus its rank among them (INCRBY reserves them, so two updates never share one).
+
+    Written and read by ``recsvc catalog update``; the service reads the trained count from the meta."""
+    return f"{_catalog(version)}added_items"
+
+
 def categories(version: str) -> str:
     """string, JSON: ``{"ids": [...], "parents": [...]}``, a category's index is its position."""
     return f"{version_prefix(version)}categories"

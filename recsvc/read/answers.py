@@ -352,13 +352,20 @@ class Answers:
             listing.add(
                 (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
-            if self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0]) == "popular":
+            fill = self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0])
+            if fill == "popular" and not self._added(version, record):
                 listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         if subject_category and filters.category is None:
             listing.add(popular_candidates(self.store, version, subject_category))
         listing.fill_popular()
         return {**answer, "source": kind, **finished(listing), **experiment_tag(arm)}
+
+    def _added(self, version: str, record: ItemRecord) -> bool:
+        """Whether the item was added by a catalog update (after the trained items): it has no buyers yet, so its
+        also-bought is its content neighbours, not the shop's staples."""
+        trained = self.store.summary_value(version, "counts", {})
+        return isinstance(trained, dict) and record.index >= trained.get("items", NO_ITEM)
 
     # -- popular --
 
