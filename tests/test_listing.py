@@ -6,7 +6,7 @@ import pytest
 
 from recsvc.contract import keys, records
 from recsvc.read.listing import POPULAR, Filters, Listing, UnknownCategory, popular_candidates, scored
-from recsvc.store import ModelStore
+from tests.gateways import model_store
 
 V = "v1"
 # index: (item id, category); shoes is a child of sports; item 3 is hidden
@@ -28,7 +28,7 @@ def store(r):
     r.sadd(keys.unavailable(V), 3)
     r.set(keys.popular(V), records.encode_scored([2, 3, 0, 1, 4], [5.0, 4.0, 3.0, 2.0, 1.0]))
     r.set(keys.popular(V, "shoes"), records.encode_scored([3, 1], [4.0, 2.0]))
-    return ModelStore(r)
+    return model_store(r)
 
 
 def ids(listing: Listing) -> list[str]:
