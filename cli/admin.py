@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import redis
 
-from cli.common import fail
-from recsvc.connection import connect
+from cli.common import fail, model_store
 from recsvc.contract import versions
+from recsvc.store.connect import connect
 
 
 def trigger_kinds() -> list[str]:
@@ -62,12 +62,12 @@ def export_command(args) -> int:
     from recsvc import collector
     from recsvc.admin import export
     from recsvc.read.triggers import MAX_SUPPRESS_DAYS, SUPPRESS_DAYS, WINDOWS
-    from recsvc.store import ModelStore, NoModel
+    from recsvc.store.errors import NoModel
 
     if not 1 <= args.limit <= 100:
         return fail("--limit must be from 1 to 100")
     fmt = args.format or ("csv" if args.out.name.endswith(".csv") else "jsonl")
-    store = ModelStore(connect(args.redis_url))
+    store = model_store(connect(args.redis_url))
     collector.tune(collector.configured_threshold())  # a row per user: as the service sets it
     try:
         if args.what == "picks":
@@ -95,9 +95,11 @@ def export_command(args) -> int:
 
 def catalog_update_command(args) -> int:
     from recsvc.admin.catalog import CatalogError, update_catalog
+    from recsvc.store.catalog_updates import CatalogRecords
+    from recsvc.store.wire import Wire
 
     try:
-        result = update_catalog(connect(args.redis_url), args.file, args.version)
+        result = update_catalog(CatalogRecords(Wire(connect(args.redis_url))), args.file, args.version)
     except CatalogError as e:
         return fail(str(e))
     print(

@@ -8,7 +8,7 @@ import pytest
 from recsvc.contract import keys, records
 from recsvc.read.listing import POPULAR, Filters, Listing, UnknownCategory, popular_candidates, scored
 from recsvc.read.rules import RuleSet, parse_all
-from recsvc.store import ModelStore
+from tests.gateways import model_store
 
 V = "v1"
 # index: (item id, category); shoes is a child of sports; item 3 is hidden
@@ -30,7 +30,7 @@ def store(r):
     r.sadd(keys.unavailable(V), 3)
     r.set(keys.popular(V), records.encode_scored([2, 3, 0, 1, 4], [5.0, 4.0, 3.0, 2.0, 1.0]))
     r.set(keys.popular(V, "shoes"), records.encode_scored([3, 1], [4.0, 2.0]))
-    return ModelStore(r)
+    return model_store(r)
 
 
 def ids(listing: Listing) -> list[str]:
@@ -87,7 +87,7 @@ def wide(r):
     )
     r.set(keys.categories(V), json.dumps({"ids": WIDE_CATEGORIES, "parents": [-1] * 6}))
     r.set(keys.popular(V), records.encode_scored(list(range(239, -1, -1)), [float(n) for n in range(240, 0, -1)]))
-    return ModelStore(r)
+    return model_store(r)
 
 
 def random_rules(rng) -> list[dict]:

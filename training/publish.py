@@ -30,9 +30,9 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
+from recsvc.store.commands import ClusterRecords, is_cluster, used_memory
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
 from training.pipeline import Fitted, Lists, UserBlock, UserLists

@@ -15,20 +15,17 @@ Everything is written into the version's own keys, as other catalog changes are:
 serves that version's catalog, and serving this version again serves the arrivals again.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import redis
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from recsvc.contract import content, keys
-from recsvc.contract.commands import get_many
-from recsvc.contract.records import decode_item, decode_scored, encode_item, encode_scored
+from recsvc.contract import content
+from recsvc.contract.records import encode_item
+from recsvc.store.arrivals import ArrivalRecords, ArrivalWrite
 
-CHUNK = 1_000
 ROWS_AT_ONCE = 64
 """Arrivals whose neighbours are scored at a time (a dense row per arrival over every item)."""
 
@@ -57,20 +54,15 @@ def problems(arrivals: Sequence[Arrival], categories: set[str]) -> list[str]:
     return found
 
 
-def add(r: redis.Redis, version: str, arrivals: Sequence[Arrival]) -> dict[str, int]:
+def add(records: ArrivalRecords, version: str, arrivals: Sequence[Arrival]) -> dict[str, int]:
     """Add the arrivals to ``version`` (checked by ``problems`` first); returns their indices by item id."""
     if not arrivals:
         return {}
-    table = json.loads(r.get(keys.categories(version)) or '{"ids": [], "parents": []}')
-    ids = table["ids"]
-    parents = {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}
-    trained = json.loads(r.get(keys.meta(version)) or "{}").get("counts", {}).get("items", 0)
-    reserved = r.incrby(keys.added_items(version), len(arrivals))
-    first = trained + reserved - len(arrivals)
+    placing = records.placing(version)
+    first = placing.trained_items + records.reserve(version, len(arrivals))
     indices = {a.item_id: first + n for n, a in enumerate(arrivals)}
-    stored = {int(i): json.loads(v) for i, v in r.hgetall(keys.attrs(version)).items()}
-    size = max([*stored, *indices.values()]) + 1
-    attrs: list[dict | None] = [stored.get(i) for i in range(size)]
+    size = max([*placing.attrs, *indices.values()]) + 1
+    attrs: list[dict | None] = [placing.attrs.get(i) for i in range(size)]
     entries, hidden_now = {}, []
     for a in arrivals:
         entry = {"item_id": a.item_id, **a.attrs}
@@ -78,13 +70,20 @@ def add(r: redis.Redis, version: str, arrivals: Sequence[Arrival]) -> dict[str, 
             hidden_now.append(indices[a.item_id])
         entries[indices[a.item_id]] = attrs[indices[a.item_id]] = entry
     events = np.zeros(size, np.float32)
-    raw = r.get(keys.item_events(version)) or b""
-    known = np.frombuffer(raw, dtype="<f4")[:size]
+    known = placing.events[:size]
     events[: len(known)] = known
-    hidden = {int(i) for i in r.smembers(keys.unavailable(version))}
+    hidden = placing.hidden
     eligible = np.array([a is not None and i not in hidden and i not in entries for i, a in enumerate(attrs)])
-    near = neighbours(attrs, parents, events, eligible, list(entries))
-    _write(r, version, arrivals, indices, entries, near, attrs, hidden_now)
+    near = neighbours(attrs, placing.parents, events, eligible, list(entries))
+    shown_by: dict[str, list[int]] = {}  # neighbour -> the arrivals that enter its similar list, nearest first
+    for index in entries:
+        for neighbour in near[index][0][: content.SHOWN_BY_NEIGHBOURS].tolist():
+            shown_by.setdefault(attrs[neighbour]["item_id"], []).append(index)
+    by_category: dict[str, list[int]] = {}
+    for index, entry in entries.items():
+        by_category.setdefault(entry["category_id"], []).append(index)
+    built = {a.item_id: encode_item(indices[a.item_id], (), (), *near[indices[a.item_id]]) for a in arrivals}
+    records.write(version, ArrivalWrite(built, shown_by, by_category, entries, hidden_now))
     return indices
 
 
@@ -115,64 +114,3 @@ def neighbours(
             top = top[row[top] > 0]
             out[query] = (top, row[top].astype(np.float32))
     return out
-
-
-def _write(
-    r: redis.Redis,
-    version: str,
-    arrivals: Sequence[Arrival],
-    indices: dict[str, int],
-    entries: dict[int, dict],
-    near: dict[int, tuple[np.ndarray, np.ndarray]],
-    attrs: list[dict | None],
-    hidden: list[int],
-) -> None:
-    """The arrivals' records, their neighbours' similar lists and their categories' popular lists, then their
-    attributes and hidden state in the catalog transaction."""
-    shown_by: dict[int, list[int]] = {}  # neighbour -> the arrivals that enter its similar list, nearest first
-    for index in entries:
-        for neighbour in near[index][0][: content.SHOWN_BY_NEIGHBOURS].tolist():
-            shown_by.setdefault(neighbour, []).append(index)
-    neighbour_ids = [attrs[n]["item_id"] for n in shown_by]  # type: ignore[index]
-    pipe = r.pipeline(transaction=False)
-    for arrival in arrivals:
-        index = indices[arrival.item_id]
-        pipe.set(keys.item(version, arrival.item_id), encode_item(index, (), (), *near[index]))
-    for start in range(0, len(neighbour_ids), CHUNK):
-        chunk = list(shown_by)[start : start + CHUNK]
-        records = get_many(r, [keys.item(version, i) for i in neighbour_ids[start : start + CHUNK]])
-        for neighbour, item_id, raw in zip(chunk, neighbour_ids[start : start + CHUNK], records):
-            if raw:
-                rec = decode_item(raw)
-                lists = _inserted(list(rec.similar), list(rec.similar_scores), shown_by[neighbour])
-                value = encode_item(rec.index, rec.also_bought, rec.also_bought_scores, *lists)
-                pipe.set(keys.item(version, item_id), value)
-    by_category: dict[str, list[int]] = {}
-    for index, entry in entries.items():
-        by_category.setdefault(entry["category_id"], []).append(index)
-    for category, added in by_category.items():
-        raw = r.get(keys.popular(version, category))
-        ranked, ranked_scores = decode_scored(raw) if raw else ((), ())
-        pipe.set(keys.popular(version, category), encode_scored(*_inserted(list(ranked), list(ranked_scores), added)))
-    pipe.execute()
-    catalog = r.pipeline(transaction=True)  # the keys of one hash slot: one transaction on a cluster too
-    catalog.hset(
-        keys.attrs(version), mapping={str(i): json.dumps(e, separators=(",", ":")) for i, e in entries.items()}
-    )
-    if hidden:
-        catalog.sadd(keys.unavailable(version), *hidden)
-    catalog.incr(keys.catalog_rev(version))
-    catalog.execute()
-
-
-def _inserted(items: list[int], scores: list[float], added: list[int]) -> tuple[list[int], list[float]]:
-    """A ranked list with the added items at ``NEW_ITEM_SLOT`` (the last ones added highest), each scored as the
-    entry it moves down (or the last score), so the list stays in order."""
-    for index in reversed(added):
-        if index in items:
-            continue
-        slot = min(content.NEW_ITEM_SLOT, len(items))
-        score = scores[slot] if slot < len(scores) else (scores[-1] if scores else 0.0)
-        items.insert(slot, index)
-        scores.insert(slot, score)
-    return items, scores

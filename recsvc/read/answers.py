@@ -9,12 +9,13 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from recsvc.contract import reasons
+from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
+from recsvc.read.experiments import Assignment
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
-from recsvc.read.live import EMPTY, Live
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
-from recsvc.store import Assignment, ModelStore
+from recsvc.store.model import ModelStore
 
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 BECAUSE_YOU_BOUGHT = {"type": "because_you_bought"}
@@ -225,7 +226,9 @@ class Answers:
         self, version: str, events: Sequence[tuple[int, str]], filters: Filters, rules: ListRules
     ) -> dict:
         """Fold the events into the model and score its pool; popular items fill the rest."""
-        foldin = self.store.foldin(version)
+        from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
+
+        foldin = self.store.foldin(version, FoldIn.decode)
         indexed = foldin.indexed(events) if foldin is not None else []
         listing = Listing(self.store, version, filters, {index for _, index in indexed}, rules)
         source = "popular"

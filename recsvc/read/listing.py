@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule, Verdict
-from recsvc.store import ModelStore, ShownItem
+from recsvc.store.cache import ShownItem
+from recsvc.store.model import ModelStore
 
 Candidate = tuple[int, float, dict]
 """An item index, its score and the reason shown with it."""
