@@ -1,6 +1,7 @@
 """Also-bought favours what buyers bought next (complements); similar favours the item's own category."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -74,9 +75,12 @@ def test_what_a_single_co_buyer_bought_next_is_never_shown_as_bought_together():
     # item 0's 5 buyers: one bought item 2 next, three bought item 1; 30 others bought item 3 alone
     rows = [(0, u, 0) for u in range(5)] + [(1, 0, 2)] + [(1, u, 1) for u in range(1, 4)]
     rows += [(0, u, 3) for u in range(5, 35)]
+    every_pair = replace(AlsoBoughtOrder.of(TrainConfig()), min_buyers=1)
+    counted = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), 5, every_pair)
+    shown = dict(zip(*(a.tolist() for a in counted.row(0))))
+    assert shown[1] > 0 and shown[2] < 0  # counted, but below the evidence floor
     also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
-    shown = dict(zip(*(a.tolist() for a in also.row(0))))
-    assert shown[1] > 0 and shown[2] < 0
+    assert also.row(0)[0].tolist() == [1]  # the fixed order counts from the evidence floor on
     neighbours = sp.csr_matrix((5, 5), dtype=np.float32)  # no item-kNN neighbour stands for item 2 either
     blend = also_bought_blend(also, neighbours, catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
     assert blend.row(0)[0].tolist() == [1]  # item 2 rests on one buyer and is no neighbour: left out
