@@ -65,7 +65,8 @@ class TrainConfig:
     recent_per_user: int = 20
     bought_per_user: int = 200
 
-    # also-bought: score of an item in the same category as the subject (a near-copy)
+    # also-bought: score of an item in the subject's category where its items are bought instead of each other
+    # (a near-copy: training/lists/near_copies.py)
     same_category_factor: float = 0.5
     # also-bought counts what buyers bought within this many days after the item ...
     complement_days: float = 30.0
