@@ -3,20 +3,27 @@
 An item a change file names that the version does not know is an arrival. It needs a category of the version;
 its title, brand and other attributes make its content (``recsvc.contract.content``). Placing it:
 
-* its item record: a similar list of its content neighbours among the version's available items (cosine of
-  TF-IDF vectors over every item's catalog row, lifted by the neighbours' events at training), which its
-  ``similar`` and ``also-bought`` answers show (reason ``similar``), filled by its category's best-sellers;
-* it enters the similar lists of its ``SHOWN_BY_NEIGHBOURS`` nearest neighbours and its category's popular list,
-  at position ``NEW_ITEM_SLOT``;
+* its item record: in the order the trainer chose for the shop (``content.NewItemsOrder``, in the version's
+  summary), a similar list of its content neighbours among the version's available items (cosine of TF-IDF
+  vectors over every item's catalog row, lifted by the neighbours' events at training), which its ``similar`` and
+  ``also-bought`` answers show (reason ``similar``), filled by its category's best-sellers; or, where the shop's
+  text placed hidden items no better than that, an empty list: its category's best-sellers (reason ``popular``);
+* with content neighbours, it enters the similar lists of its ``SHOWN_BY_NEIGHBOURS`` nearest ones at position
+  ``NEW_ITEM_SLOT``; the popular lists show it through exploration (``recsvc.read.exploration``, reason
+  ``new_arrival``), never as one of the best-sellers;
 * its attributes, in the catalog transaction that bumps ``catalog_rev``: every service process sees it at its
   next request. Until then the records written before name an index without attributes, which no list shows.
+
+One update adds items to a version at a time (``exclusive``): each reads and rewrites records another would
+rewrite too.
 
 Everything is written into the version's own keys, as other catalog changes are: a rollback to an earlier version
 serves that version's catalog, and serving this version again serves the arrivals again.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +33,34 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recsvc.contract import content, keys
 from recsvc.contract.commands import get_many
-from recsvc.contract.records import decode_item, decode_scored, encode_item, encode_scored
+from recsvc.contract.records import decode_item, encode_item
 
 CHUNK = 1_000
 ROWS_AT_ONCE = 64
 """Arrivals whose neighbours are scored at a time (a dense row per arrival over every item)."""
+LOCK_TTL_S = 600
+"""How long the arrivals lock outlives an update that died holding it."""
+LOCK_WAIT_S = 120
+"""How long an update waits for another one on the same version before it gives up."""
+
+
+class Busy(RuntimeError):
+    """Another catalog update of the version held the arrivals lock too long."""
+
+
+@contextmanager
+def exclusive(r: redis.Redis, version: str) -> Iterator[None]:
+    """Hold the version's arrivals lock (``keys.arrivals_lock``) while the block runs; Busy after ``LOCK_WAIT_S``."""
+    lock = r.lock(keys.arrivals_lock(version), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S)
+    if not lock.acquire():
+        raise Busy(f"another catalog update of version {version} is running; try again when it ends")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:  # expired and taken by another: theirs now
+            pass
 
 
 @dataclass
@@ -64,7 +94,9 @@ def add(r: redis.Redis, version: str, arrivals: Sequence[Arrival]) -> dict[str, 
     table = json.loads(r.get(keys.categories(version)) or '{"ids": [], "parents": []}')
     ids = table["ids"]
     parents = {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}
-    trained = json.loads(r.get(keys.meta(version)) or "{}").get("counts", {}).get("items", 0)
+    summary = json.loads(r.get(keys.meta(version)) or "{}")
+    trained = summary.get("counts", {}).get("items", 0)
+    order = content.NewItemsOrder.of(summary)
     reserved = r.incrby(keys.added_items(version), len(arrivals))
     first = trained + reserved - len(arrivals)
     indices = {a.item_id: first + n for n, a in enumerate(arrivals)}
@@ -83,7 +115,10 @@ def add(r: redis.Redis, version: str, arrivals: Sequence[Arrival]) -> dict[str, 
     events[: len(known)] = known
     hidden = {int(i) for i in r.smembers(keys.unavailable(version))}
     eligible = np.array([a is not None and i not in hidden and i not in entries for i, a in enumerate(attrs)])
-    near = neighbours(attrs, parents, events, eligible, list(entries))
+    if order.by_content:
+        near = neighbours(attrs, parents, events, eligible, list(entries), weight=order.popularity_weight)
+    else:  # the category's best-sellers fill its list, as ``popular``
+        near = {q: (np.zeros(0, np.int64), np.zeros(0, np.float32)) for q in entries}
     _write(r, version, arrivals, indices, entries, near, attrs, hidden_now)
     return indices
 
@@ -95,15 +130,16 @@ def neighbours(
     eligible: np.ndarray,
     queries: list[int],
     k: int = content.NEIGHBOURS,
+    weight: float = content.POPULARITY_WEIGHT,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Each query item's k eligible content neighbours, best first, with scores: the trainer's
-    ``training/lists/content.py`` over the same features, weights and lift."""
+    ``training/lists/content.py`` over the same features, weights and lift (``weight``: the popularity weight)."""
     docs = [content.features(a, content.path_of(a.get("category_id"), parents)) if a else [] for a in attrs]
     try:
         unit = TfidfVectorizer(**content.VECTORIZER, max_df=content.MAX_SHARED).fit_transform(docs)
     except ValueError:  # no item has any feature
         return {q: (np.zeros(0, np.int64), np.zeros(0, np.float32)) for q in queries}
-    lift = (1.0 + np.log1p(np.maximum(events, 0))) ** content.POPULARITY_WEIGHT  # as the trainer's ``prior``
+    lift = (1.0 + np.log1p(np.maximum(events, 0))) ** weight  # as the trainer's ``prior``
     candidates = (sp.diags((lift * eligible).astype(np.float32)) @ unit).tocsr()
     out = {}
     for start in range(0, len(queries), ROWS_AT_ONCE):
@@ -127,8 +163,8 @@ def _write(
     attrs: list[dict | None],
     hidden: list[int],
 ) -> None:
-    """The arrivals' records, their neighbours' similar lists and their categories' popular lists, then their
-    attributes and hidden state in the catalog transaction."""
+    """The arrivals' records and their neighbours' similar lists, then their attributes and hidden state in the
+    catalog transaction."""
     shown_by: dict[int, list[int]] = {}  # neighbour -> the arrivals that enter its similar list, nearest first
     for index in entries:
         for neighbour in near[index][0][: content.SHOWN_BY_NEIGHBOURS].tolist():
@@ -147,13 +183,6 @@ def _write(
                 lists = _inserted(list(rec.similar), list(rec.similar_scores), shown_by[neighbour])
                 value = encode_item(rec.index, rec.also_bought, rec.also_bought_scores, *lists)
                 pipe.set(keys.item(version, item_id), value)
-    by_category: dict[str, list[int]] = {}
-    for index, entry in entries.items():
-        by_category.setdefault(entry["category_id"], []).append(index)
-    for category, added in by_category.items():
-        raw = r.get(keys.popular(version, category))
-        ranked, ranked_scores = decode_scored(raw) if raw else ((), ())
-        pipe.set(keys.popular(version, category), encode_scored(*_inserted(list(ranked), list(ranked_scores), added)))
     pipe.execute()
     catalog = r.pipeline(transaction=True)  # the keys of one hash slot: one transaction on a cluster too
     catalog.hset(

@@ -284,6 +284,16 @@ def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> Ca
     update = CatalogUpdate(version)
     types = {k.decode(): v.decode() for k, v in r.hgetall(keys.attribute_types(version)).items()}
     changes = read_changes(path, update, types)
+    try:
+        with arrivals.exclusive(r, version):  # what is known, and every read-modify-write, as of this update alone
+            return _update(r, changes, update, Path(path).name)
+    except arrivals.Busy as e:
+        raise CatalogError(str(e)) from None
+
+
+def _update(r: redis.Redis, changes: dict[str, dict], update: CatalogUpdate, name: str) -> CatalogUpdate:
+    """Apply the changes of known items, then add the new ones (under the version's arrivals lock)."""
+    version = update.version
     known = _known(r, version, list(changes))
     incoming = [
         arrivals.Arrival(i, update.lines[i], change)
@@ -295,7 +305,7 @@ def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> Ca
         refused = [*arrivals.problems(incoming, categories), *update.examples]
         if refused:
             raise CatalogError(
-                f"{Path(path).name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
+                f"{name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
                 + "; ".join(refused[:MAX_EXAMPLES])
             )
     for item_id in known:
