@@ -96,7 +96,8 @@ def hidden_table(results: dict[str, dict]) -> list[str]:
             label = f"served ({chosen})" if lst == "served" else lst
             recall = info["lists"][lst][f"recall@{K}"]
             lines.append(
-                f"| {name} ({info['subjects']}) | {label} | {cell(info, lst)} | {recall:.4f} | {difference(info, lst)} |"
+                f"| {name} ({info['subjects']}) | {label} | {cell(info, lst)} | {recall:.4f} "
+                f"| {difference(info, lst)} |"
             )
     return lines
 

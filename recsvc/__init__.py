@@ -6,6 +6,8 @@ import os
 from flask import Flask
 
 from recsvc.read.answers import VIEWED_SHARE, Answers
+from recsvc.read.exploration import SHARE as EXPLORATION_SHARE
+from recsvc.read.exploration import exploration_share
 from recsvc.store import ModelStore
 
 __version__ = "0.1.0"
@@ -51,6 +53,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         EVENTS_MAXLEN=None,
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
+        EXPLORATION_SHARE=EXPLORATION_SHARE,  # the share of picks and popular lists for new items (0: none)
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
         BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.breaker)
         MAX_IN_FLIGHT=0,  # requests a process works on at once, the excess gets a 503 (0: no bound; admission)
@@ -77,7 +80,11 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
         _upgrade_key_layout(client)
         store = ModelStore(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
-    app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
+    app.extensions["recsvc"] = Answers(
+        store,
+        viewed_share=float(app.config["VIEWED_SHARE"]),
+        exploration_share=exploration_share(app.config["EXPLORATION_SHARE"]),
+    )
     access.init_app(app)
     attribution.init_app(app)
     caching.init_app(app)

@@ -133,6 +133,7 @@ class VersionCache:
     foldin_loaded: bool = False
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
     summary: dict | None = None  # the version's meta: it never changes
+    arrivals: list[tuple[int, ShownItem]] | None = None  # items catalog updates added (index, item), newest first
 
 
 def _guard(method):
@@ -364,7 +365,7 @@ class ModelStore:
             cache = self._new_cache(version, catalog_rev)
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
             cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
-            cache.popular_categories = None
+            cache.popular_categories, cache.arrivals = None, None
             # items it added changed neighbours' similar lists and their category's popular list
             cache.item_records, cache.popular, cache.indices = {}, {}, {}
         return cache
@@ -616,6 +617,19 @@ class ModelStore:
             found = self.shown(version, list(items))
             cache.popular_categories = list(dict.fromkeys(s.category_id for s in found if s and s.category_id))
         return cache.popular_categories
+
+    @_guard
+    def arrivals(self, version: str) -> list[tuple[int, ShownItem]]:
+        """The items catalog updates added to the version (index, item), newest first (kept until the catalog
+        changes): the indices after the trained items, up to ``keys.added_items``, that have attributes."""
+        cache = self._version_cache(version)
+        if cache.arrivals is None:
+            counts = self.summary_value(version, "counts", {})
+            trained = counts.get("items", 0) if isinstance(counts, dict) else 0
+            added = int(self._redis.get(keys.added_items(version)) or 0)
+            indices = list(range(trained + added - 1, trained - 1, -1))
+            cache.arrivals = [(i, item) for i, item in zip(indices, self.shown(version, indices)) if item]
+        return cache.arrivals
 
     @_guard
     def category_ids(self, version: str) -> list[str]:

@@ -9,6 +9,7 @@ from recsvc.contract.units import PRICE_DROP_SHARE
 def _default_weights() -> dict[str, float]:
     return {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0}
 
+
 NEW_ITEMS_ORDERS = ("chosen", BY_CONTENT, BY_CATEGORY)
 """The values of ``new_items_order``."""
 

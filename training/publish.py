@@ -31,8 +31,8 @@ import redis
 
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
-from recsvc.contract.records import encode_scored
 from recsvc.contract.content import NEW_ITEMS_ORDER
+from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions

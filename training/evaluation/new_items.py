@@ -28,7 +28,7 @@ from training.evaluation.split import Split
 from training.inputs.dataset import Dataset
 from training.inputs.readers import Events
 from training.lists import candidates, content, content_order, holdout
-from training.lists.item_task import K, ItemTask, co_taken, filled
+from training.lists.item_task import ItemTask, K, co_taken, filled
 from training.lists.item_task import category_fill as _category_list
 from training.ragged import Ragged
 

@@ -77,7 +77,11 @@ def choose(hold: Holdout | None, data: Dataset, unit, seed: int = 0) -> NewItems
     catalogue = data.catalogue
     eligible = catalogue.available & ~hidden & (events > 0)
     fill = _category_fills(events, catalogue, eligible, task.subjects)
-    scores = {BY_CATEGORY: item_task.ndcg(item_task.filled([np.zeros(0, np.int64)] * len(fill), fill, task.subjects), task.relevant)}
+    scores = {
+        BY_CATEGORY: item_task.ndcg(
+            item_task.filled([np.zeros(0, np.int64)] * len(fill), fill, task.subjects), task.relevant
+        )
+    }
     for weight in WEIGHTS:
         near = content.neighbours(unit, task.subjects, eligible, events, popularity_weight=weight)
         lists = [near.row(x)[0] for x in task.subjects]
@@ -92,7 +96,9 @@ def choose(hold: Holdout | None, data: Dataset, unit, seed: int = 0) -> NewItems
         f"{len(gain)} hidden items"
     )
     if gain.mean() > MARGIN_Z * spread:
-        return NewItemsReport(BY_CONTENT, best, f"content beat the category's best-sellers ({versus})", len(gain), figures)
+        return NewItemsReport(
+            BY_CONTENT, best, f"content beat the category's best-sellers ({versus})", len(gain), figures
+        )
     why = f"the category's best-sellers: content did not beat them by {MARGIN_Z:g} s.e. ({versus})"
     return NewItemsReport(BY_CATEGORY, best, why, len(gain), figures)
 
@@ -110,5 +116,7 @@ def _category_fills(
     items = np.flatnonzero(weight > 0)
     overall = top_per_row(np.zeros(len(items), np.int64), items, weight[items], 1, BEST_SELLERS).row(0)[0]
     member = catalogue.membership()[items].tocoo()
-    per_category = top_per_row(member.col, items[member.row], weight[items[member.row]], catalogue.n_categories, BEST_SELLERS)
+    per_category = top_per_row(
+        member.col, items[member.row], weight[items[member.row]], catalogue.n_categories, BEST_SELLERS
+    )
     return [item_task.category_fill(per_category, catalogue.category[x], overall) for x in subjects.tolist()]
