@@ -7,11 +7,13 @@ import pytest
 from cli.main import main
 from recsvc.admin.catalog import update_catalog
 from recsvc.contract import content, keys, versions
+from recsvc.contract.records import decode_item
 from recsvc.read.exploration import NEW_ARRIVAL
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.train import Inputs, train
 
+ROUNDS = 5
 BY_CONTENT = TrainConfig(new_items_order="content")
 """The known-answer shop's window is too short to choose an order (it would keep the category's best-sellers)."""
 
@@ -140,32 +142,35 @@ def test_an_added_item_of_a_shop_placed_by_category_gets_its_categorys_best_sell
 
 
 def test_two_updates_at_once_both_enter_the_neighbour_they_share(shop, r, tmp_path):
-    files = []
-    for n, title in enumerate(("Trail running shoe GTX", "Trail running shoe Pro")):
-        path = tmp_path / f"changes-{n}.csv"
-        path.write_text(f"item_id,category_id,title,price\nshoe-{7 + n},running-shoes,{title},99\n")
-        files.append(path)
-    start = threading.Barrier(2)
+    """Both read shoe-1's record and write it back with their own arrival in: without the arrivals lock one of
+    them overwrote the other's about one round in three."""
     failures: list[BaseException] = []
 
-    def run(path):
+    def run(path, start):
         start.wait()
         try:
             update_catalog(r, path)
         except BaseException as e:  # noqa: BLE001 - reported by the assertion below
             failures.append(e)
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    new = []
+    for round_ in range(ROUNDS):
+        start = threading.Barrier(2)
+        threads = []
+        for n, title in enumerate(("Trail running shoe GTX", "Trail running shoe Pro")):
+            item_id = f"shoe-{round_}-{n}"
+            path = tmp_path / f"{item_id}.csv"
+            path.write_text(f"item_id,category_id,title,price\n{item_id},running-shoes,{title},99\n")
+            threads.append(threading.Thread(target=run, args=(path, start)))
+            new.append(item_id)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert not failures
     version = shop.version
-    assert int(r.get(keys.added_items(version))) == 2
-    from recsvc.contract.records import decode_item
-
+    assert int(r.get(keys.added_items(version))) == len(new)
     neighbour = decode_item(r.get(keys.item(version, "shoe-1")))
-    added = {decode_item(r.get(keys.item(version, i))).index for i in ("shoe-7", "shoe-8")}
-    assert added <= set(neighbour.similar)  # neither update lost the other's insertion
+    added = {decode_item(r.get(keys.item(version, i))).index for i in new}
+    assert added <= set(neighbour.similar)  # no update lost another's insertion
     assert r.get(keys.arrivals_lock(version)) is None  # released
