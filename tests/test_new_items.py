@@ -25,7 +25,9 @@ def shop(r, tmp_path):
     """The known-answer shop of ``tests/shop.py``, trained and published for each test (they change it)."""
     r.flushdb()
     paths = write_shop(tmp_path / "shop")
-    return train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), BY_CONTENT)
+    return train(
+        r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), BY_CONTENT
+    )
 
 
 def update(capsys, redis_url, tmp_path, text: str):

@@ -36,7 +36,7 @@ def exploration_share(value: object) -> float:
 
 def places(limit: int, share: float) -> list[int]:
     """How many of a list's other candidates come before each new item: ``floor(share * limit)`` places, evenly
-    spread, the last at the list's end (limit 10, share 0.2: after 4 and after 9, the 5th and 10th places)."""
+    spread, the last at the list's end (limit 10, share 0.2: after 4 and 8 others, the 5th and 10th places)."""
     count = math.floor(share * limit + 1e-9)
     return [round((n + 1) * limit / count) - 1 - n for n in range(count)]
 
