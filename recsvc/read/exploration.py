@@ -22,6 +22,8 @@ from recsvc.read.rules import MAX_EXPLORATION, ListRules
 from recsvc.store import ModelStore
 
 NEW_ARRIVAL = {"type": "new_arrival"}
+VERSIONS_KEPT = 4
+"""Versions whose new items by category a process keeps (an A/B test serves a few at once)."""
 SHARE = 0.1
 """The default share of a list that goes to new items (docs/merchandising.md: its cost on the picks task)."""
 
@@ -59,6 +61,7 @@ class Exploration:
     def __init__(self, store: ModelStore, share: float = SHARE):
         self.store = store
         self.share = share
+        self._grouped: dict[str, tuple[list, dict[str | None, list[int]]]] = {}
 
     def share_for(self, rules: ListRules) -> float:
         """The list's share: its exploration rule's, else the default."""
@@ -96,13 +99,28 @@ class Exploration:
 
     def _new(self, version: str, categories: Sequence[str | None], count: int) -> list[Candidate]:
         """Up to ``count`` new items under the categories (None: any), by the categories' order, newest first."""
-        out: list[Candidate] = []
-        arrivals = self.store.arrivals(version)
+        by_category = self._by_category(version)
+        out: dict[int, Candidate] = {}
         for category in categories:
-            for index, item in arrivals:
-                if category is None or category in self.store.ancestors(version, item.category_id):
-                    if all(index != c[0] for c in out):
-                        out.append((index, 0.0, NEW_ARRIVAL))
-                        if len(out) == count:
-                            return out
-        return out
+            for index in by_category.get(category, ()):
+                out.setdefault(index, (index, 0.0, NEW_ARRIVAL))
+                if len(out) == count:
+                    return list(out.values())
+        return list(out.values())
+
+    def _by_category(self, version: str) -> dict[str | None, list[int]]:
+        """The new items under each category (their own and its parents; None: all), newest first: made once per
+        version and catalog revision (the store's list of new items is a new one after a catalog update)."""
+        arrivals = self.store.arrivals(version)
+        kept = self._grouped.get(version)
+        if kept is not None and kept[0] is arrivals:
+            return kept[1]
+        grouped: dict[str | None, list[int]] = {None: []}
+        for index, item in arrivals:
+            grouped[None].append(index)
+            for category in self.store.ancestors(version, item.category_id):
+                grouped.setdefault(category, []).append(index)
+        if len(self._grouped) >= VERSIONS_KEPT:
+            self._grouped.clear()
+        self._grouped[version] = (arrivals, grouped)
+        return grouped
