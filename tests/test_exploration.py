@@ -7,8 +7,8 @@ from recsvc.admin import steering
 from recsvc.read.experiments import Arm
 from recsvc.read.exploration import NEW_ARRIVAL, interleaved, places
 from tests.conftest import API_KEY, AUTH
-from tests.test_new_items import BY_CONTENT, NEW_SHOE, update
 from tests.shop import write_shop
+from tests.test_new_items import BY_CONTENT, NEW_SHOE, update
 from training.train import Inputs, train
 
 
