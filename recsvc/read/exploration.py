@@ -5,7 +5,7 @@ events, so no trained list ranks them, and without a place of their own no custo
 start to. Items first seen in the training window are not among them: the trained lists already place them by
 their events. A list of ``limit`` items gives at most ``floor(share * limit)`` places to new items, spread to
 end at the list's last place (``places``): with the default share of 0.1, the 10th of 10. They are new items of
-the user's categories (those of their offers, then of what they bought and viewed), and for a popular list new
+the user's categories (those of their offers; without any, those of what they bought and viewed), and for a popular list new
 items of the list's category (any without one), newest first.
 
 The share is the service's ``EXPLORATION_SHARE`` unless an ``exploration`` rule of the list's rule set gives
@@ -90,11 +90,13 @@ class Exploration:
         return {"share": self.share, "new_items": len(self.store.arrivals(version))}
 
     def _categories(self, version: str, record: UserRecord) -> list[str | None]:
-        """The user's categories, most telling first: their offers', then those of what they bought and viewed."""
+        """The user's categories, most telling first: those of their offers (in the record, no read); for a user
+        without any, those of what they bought and viewed."""
         ids = self.store.category_ids(version)
         own = [ids[c] for c in record.offer_categories if 0 <= c < len(ids)]
-        history = self.store.shown(version, [*record.bought, *record.recent])
-        own += [item.category_id for item in history if item is not None and item.category_id is not None]
+        if not own:
+            history = self.store.shown(version, [*record.bought, *record.recent])
+            own = [item.category_id for item in history if item is not None and item.category_id is not None]
         return list(dict.fromkeys(own))
 
     def _new(self, version: str, categories: Sequence[str | None], count: int) -> list[Candidate]:
