@@ -5,8 +5,8 @@ events, so no trained list ranks them, and without a place of their own no custo
 start to. Items first seen in the training window are not among them: the trained lists already place them by
 their events. A list of ``limit`` items gives at most ``floor(share * limit)`` places to new items, spread to
 end at the list's last place (``places``): with the default share of 0.1, the 10th of 10. They are new items of
-the user's categories (those of their offers; without any, those of what they bought and viewed), and for a popular list new
-items of the list's category (any without one), newest first.
+the user's categories (those of their offers; without any, those of what they bought and viewed), and for a
+popular list new items of the list's category (any without one), newest first.
 
 The share is the service's ``EXPLORATION_SHARE`` unless an ``exploration`` rule of the list's rule set gives
 another (an A/B arm's rule set may, so an experiment compares shares; 0 turns it off). New items pass through
