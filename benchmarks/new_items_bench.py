@@ -90,10 +90,14 @@ def hidden_table(results: dict[str, dict]) -> list[str]:
     ]
     for name, result in results.items():
         info = result["hidden"]
-        for lst in ("content", "category_best_sellers", "best_sellers"):
+        choice = info["choice"]
+        chosen = choice["order"] + (f" {choice['popularity_weight']:g}" if choice["order"] == "content" else "")
+        for lst in ("served", "content", "category_best_sellers", "best_sellers"):
+            label = f"served ({chosen})" if lst == "served" else lst
             recall = info["lists"][lst][f"recall@{K}"]
             lines.append(
-                f"| {name} ({info['subjects']}) | {lst} | {cell(info, lst)} | {recall:.4f} | {difference(info, lst)} |"
+                f"| {name} ({info['subjects']}) | {label} | {cell(info, lst)} | {recall:.4f} "
+                f"| {difference(info, lst)} |"
             )
     return lines
 

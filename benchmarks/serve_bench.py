@@ -53,6 +53,7 @@ import numpy as np
 import redis
 from common import ROOT, free_port, stop_process
 
+from recsvc.contract import keys
 from recsvc.contract.units import DAY
 
 HELLO = "hello-world"
@@ -242,8 +243,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(redis_url: str, kind: str, workers: int, threads: int, folder: Path, gthread_threads: int = 4):
-    """One server of the app (``SERVERS``) on a free port of 127.0.0.1, ready (``/readyz`` answers 200)."""
+def serve(
+    redis_url: str,
+    kind: str,
+    workers: int,
+    threads: int,
+    folder: Path,
+    gthread_threads: int = 4,
+    exploration: float | None = None,
+):
+    """One server of the app (``SERVERS``) on a free port of 127.0.0.1, ready (``/readyz`` answers 200), at the
+    exploration share given (None: the service's default)."""
     port = free_port()
     if kind == "granian":
         command = [sys.executable, "-m", "cli.main", "serve", "--production", "--port", str(port)]
@@ -253,9 +263,11 @@ def serve(redis_url: str, kind: str, workers: int, threads: int, folder: Path, g
         command += ["--worker-class", kind, "--log-level", "warning", "recsvc:create_app()"]
         if kind == "gthread":
             command[-1:-1] = ["--threads", str(gthread_threads)]
-    log = folder / f"server-{kind}.log"
+    log = folder / f"server-{kind}-{exploration}.log"
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env |= {"REDIS_URL": redis_url, "PYTHONPATH": str(ROOT), "RECSVC_API_KEYS": API_KEY}
+    if exploration is not None:
+        env["RECSVC_EXPLORATION_SHARE"] = str(exploration)
     with open(log, "w") as out:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -932,6 +944,10 @@ def parse_args(argv=None):
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--sample-users", type=int, default=5_000)
     parser.add_argument("--sample-items", type=int, default=5_000)
+    parser.add_argument(
+        "--exploration", help="exploration shares to serve at, comma separated (each server once per share)"
+    )
+    parser.add_argument("--arrivals", type=int, default=0, help="items a catalog update adds before serving")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
 
@@ -948,11 +964,12 @@ def bench_servers(
     """Throughput, the batch alone and fixed-rate latency of every server, all serving at once so their runs
     interleave."""
     servers, meters, checked = {}, {}, {}
-    for kind in args.servers.split(","):
-        label = server_label(kind, args)
-        progress(f"starting {SERVERS[kind]}")
+    shares = [float(x) for x in args.exploration.split(",")] if args.exploration else [None]
+    for kind, share in ((k, x) for k in args.servers.split(",") for x in shares):
+        label = server_label(kind, args) + ("" if share is None else f", exploration {share:g}")
+        progress(f"starting {label}")
         servers[label] = stack.enter_context(
-            serve(redis_url, kind, args.workers, args.threads, folder, args.gthread_threads)
+            serve(redis_url, kind, args.workers, args.threads, folder, args.gthread_threads, share)
         )
         meters[label] = CpuMeter(servers[label].process.pid, r, is_local(redis_url))
         checked[label] = check_answers(servers[label], sample)
@@ -1005,7 +1022,25 @@ def prepare_model(r: redis.Redis, folder: Path, args) -> tuple[Model, Sample]:
         description = "synthetic shop"
     progress("training")
     model = train_model(r, events, catalog, preset, description)
+    if args.arrivals:
+        add_arrivals(r, folder, args.arrivals)
     return model, sample_ids(events, preset, args.sample_users, args.sample_items)
+
+
+def add_arrivals(r: redis.Redis, folder: Path, count: int, seed: int = 4) -> None:
+    """Add ``count`` items by a catalog update, in categories drawn from the served version's, with titles."""
+    from recsvc.admin.catalog import update_catalog
+    from recsvc.store.catalog_updates import CatalogRecords
+    from recsvc.store.wire import Wire
+
+    version = r.get(keys.CURRENT).decode()
+    ids = json.loads(r.get(keys.categories(version)))["ids"]
+    rng = np.random.default_rng(seed)
+    path = folder / "arrivals.csv"
+    rows = [f"new-{n},{ids[c]},New arrival {n},{10 + n % 90}" for n, c in enumerate(rng.integers(0, len(ids), count))]
+    _write_lines(path, "item_id,category_id,title,price", rows)
+    progress(f"adding {count} items by a catalog update")
+    update_catalog(CatalogRecords(Wire(r)), path)
 
 
 def run(args, stack: contextlib.ExitStack) -> dict:

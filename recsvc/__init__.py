@@ -6,6 +6,8 @@ import os
 from flask import Flask
 
 from recsvc.read.answers import VIEWED_SHARE, Answers
+from recsvc.read.exploration import SHARE as EXPLORATION_SHARE
+from recsvc.read.exploration import exploration_share
 from recsvc.store.model import ModelStore
 
 __version__ = "0.1.0"
@@ -54,6 +56,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         EVENTS_MAXLEN=None,
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
+        EXPLORATION_SHARE=EXPLORATION_SHARE,  # the share of picks and popular lists for new items (0: none)
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
         BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.store.breaker)
         MAX_IN_FLIGHT=0,  # requests a process works on at once, the excess gets a 503 (0: no bound; admission)
@@ -81,7 +84,11 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         wire = Wire(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
         VersionRecords(wire).upgrade_layout()
         store = ModelStore(wire, steering_state.decode)
-    app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
+    app.extensions["recsvc"] = Answers(
+        store,
+        viewed_share=float(app.config["VIEWED_SHARE"]),
+        exploration_share=exploration_share(app.config["EXPLORATION_SHARE"]),
+    )
     access.init_app(app)
     attribution.init_app(app)
     caching.init_app(app)

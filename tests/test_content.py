@@ -3,12 +3,15 @@
 import json
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 
 from recsvc.contract import content as features_of
 from training.catalogue import CodedCatalog
-from training.evaluation.new_items import co_taken
+from training.config import TrainConfig
 from training.inputs.readers import Events
-from training.lists import content
+from training.lists import content, content_order
+from training.lists.item_task import co_taken, ndcg
 from training.ragged import Ragged
 
 CATALOG = [  # item_id, category_id, title, brand, price
@@ -81,3 +84,28 @@ def test_the_similar_task_counts_what_the_same_customers_took_beyond_what_everyo
     assert task.subjects.tolist() == [0] and task.relevant[0].tolist() == [1]  # not the staple
     every = co_taken(events, 10, subjects=np.array([0]), beyond=False)
     assert every.relevant[0].tolist() == [1, 9]
+
+
+def test_the_item_tasks_ndcg_counts_hits_by_place():
+    ranked = np.array([[5, 1, -1], [2, 3, 4], [7, 8, 9]])
+    found = ndcg(ranked, [np.array([1]), np.array([2, 4]), np.array([], np.int64)], k=3)
+    assert found[0] == pytest.approx((1 / np.log2(3)) / 1.0)
+    assert found[1] == pytest.approx((1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3)))
+    assert found[2] == 0.0
+
+
+def test_without_content_or_a_window_the_category_best_sellers_stay():
+    none = content_order.choose(None, None, sp.csr_matrix((3, 0)))  # type: ignore[arg-type]
+    assert none.order == "category_best_sellers" and "no content" in none.why
+    short = content_order.choose(None, None, sp.csr_matrix(np.eye(3)))  # type: ignore[arg-type]
+    assert short.order == "category_best_sellers" and "shorter than the label window" in short.why
+
+
+def test_a_summary_names_the_order_and_an_older_version_keeps_content():
+    order = features_of.NewItemsOrder.of(
+        {"new_items_order": {"order": "category_best_sellers", "popularity_weight": 1}}
+    )
+    assert not order.by_content and order.popularity_weight == 1.0
+    assert features_of.NewItemsOrder.of({}) == features_of.NewItemsOrder()  # content at the fixed weight
+    with pytest.raises(ValueError, match="new_items_order"):
+        TrainConfig(new_items_order="random")

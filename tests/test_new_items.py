@@ -1,11 +1,22 @@
 """New items added by `recsvc catalog update`: answered from their content the request after, without training."""
 
+import threading
+
 import pytest
 
 from cli.main import main
+from recsvc.admin.catalog import update_catalog
 from recsvc.contract import content, keys, versions
+from recsvc.contract.records import decode_item
+from recsvc.read.exploration import NEW_ARRIVAL
+from tests.gateways import catalog_records
 from tests.shop import write_shop
+from training.config import TrainConfig
 from training.train import Inputs, train
+
+ROUNDS = 5
+BY_CONTENT = TrainConfig(new_items_order="content")
+"""The known-answer shop's window is too short to choose an order (it would keep the category's best-sellers)."""
 
 NEW_SHOE = "item_id,category_id,title,price\nshoe-9,running-shoes,Trail running shoe GTX,109\n"
 
@@ -15,7 +26,9 @@ def shop(r, tmp_path):
     """The known-answer shop of ``tests/shop.py``, trained and published for each test (they change it)."""
     r.flushdb()
     paths = write_shop(tmp_path / "shop")
-    return train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
+    return train(
+        r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), BY_CONTENT
+    )
 
 
 def update(capsys, redis_url, tmp_path, text: str):
@@ -48,18 +61,21 @@ def test_an_added_item_is_answered_by_its_content_neighbours(shop, client, redis
     assert client.get("/v1/items/shoe-9/similar").json["items"] == similar["items"]  # stable
 
 
-def test_an_added_item_enters_its_neighbours_lists_and_its_category_the_request_after(
+def test_an_added_item_enters_its_neighbours_lists_and_its_categorys_exploration_place_the_request_after(
     shop, client, redis_url, tmp_path, capsys
 ):
     before = ids(client.get("/v1/items/shoe-1/similar").json)  # the process caches the version's lists
-    popular_before = ids(client.get("/v1/popular?category=running-shoes").json)
-    assert "shoe-9" not in before + popular_before
+    popular_before = client.get("/v1/popular?category=sports").json["items"]
+    assert "shoe-9" not in before + ids({"items": popular_before})
     assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
     after = ids(client.get("/v1/items/shoe-1/similar").json)
     assert after.index("shoe-9") == min(content.NEW_ITEM_SLOT, len(before))
     assert [i for i in after if i != "shoe-9"] == before[: len(after) - 1]
-    popular = ids(client.get("/v1/popular?category=running-shoes").json)
-    assert popular.index("shoe-9") == min(content.NEW_ITEM_SLOT, len(popular_before))
+    # the category's 6 best-sellers, then the one place of 10 (share 0.1) that comes after 9 others
+    popular = client.get("/v1/popular?category=sports").json["items"]
+    assert popular[:-1] == popular_before and popular[-1]["item_id"] == "shoe-9"
+    assert popular[-1]["reason"] == NEW_ARRIVAL  # never among the best-sellers as one of them
+    assert "shoe-9" not in ids(client.get("/v1/popular?category=sports&limit=5").json)  # 0.1 of 5: no place
     assert "shoe-9" not in ids(client.get("/v1/popular?category=tv").json)
 
 
@@ -74,7 +90,9 @@ def test_an_added_item_without_a_title_gets_its_categorys_best_sellers(shop, cli
 def test_added_items_stay_with_their_version_through_rollbacks(shop, r, client, redis_url, tmp_path, capsys):
     first = shop.version
     paths = write_shop(tmp_path / "again")
-    second = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]))
+    second = train(
+        r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), BY_CONTENT
+    )
     assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
     versions.rollback(r, first)
     assert client.get("/v1/items/shoe-9/similar").json["source"] == "popular"  # not a part of the first version
@@ -109,3 +127,53 @@ def test_a_new_id_without_a_category_is_still_only_counted(shop, client, redis_u
     code, out = update(capsys, redis_url, tmp_path, "item_id,price\nshoe-8,80\nshoe-1,95\n")
     assert code == 0 and "updated 1 items" in out.out and "0 added; 1 not in the model" in out.out
     assert client.get("/v1/items/shoe-8/similar").json["source"] == "popular"
+
+
+def test_an_added_item_of_a_shop_placed_by_category_gets_its_categorys_best_sellers_as_popular(
+    r, client, redis_url, tmp_path, capsys
+):
+    paths = write_shop(tmp_path / "shop")
+    config = TrainConfig(new_items_order="category_best_sellers")
+    train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), config)
+    assert client.get("/v1/model").json["new_items_order"]["order"] == "category_best_sellers"
+    before = ids(client.get("/v1/items/shoe-1/similar").json)
+    assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
+    answer = client.get("/v1/items/shoe-9/similar?limit=3").json
+    assert ids(answer) == ids(client.get("/v1/popular?category=running-shoes&limit=3").json)
+    assert {i["reason"]["type"] for i in answer["items"]} == {"popular"}  # no content neighbour: none is "similar"
+    assert ids(client.get("/v1/items/shoe-1/similar").json) == before  # it enters no neighbour's list
+
+
+def test_two_updates_at_once_both_enter_the_neighbour_they_share(shop, r, tmp_path):
+    """Both read shoe-1's record and write it back with their own arrival in: without the arrivals lock one of
+    them overwrote the other's about one round in three."""
+    failures: list[BaseException] = []
+
+    def run(path, start):
+        start.wait()
+        try:
+            update_catalog(catalog_records(r), path)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            failures.append(e)
+
+    new = []
+    for round_ in range(ROUNDS):
+        start = threading.Barrier(2)
+        threads = []
+        for n, title in enumerate(("Trail running shoe GTX", "Trail running shoe Pro")):
+            item_id = f"shoe-{round_}-{n}"
+            path = tmp_path / f"{item_id}.csv"
+            path.write_text(f"item_id,category_id,title,price\n{item_id},running-shoes,{title},99\n")
+            threads.append(threading.Thread(target=run, args=(path, start)))
+            new.append(item_id)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failures
+    version = shop.version
+    assert int(r.get(keys.added_items(version))) == len(new)
+    neighbour = decode_item(r.get(keys.item(version, "shoe-1")))
+    added = {decode_item(r.get(keys.item(version, i))).index for i in new}
+    assert added <= set(neighbour.similar)  # no update lost another's insertion
+    assert r.get(keys.arrivals_lock(version)) is None  # released

@@ -116,6 +116,7 @@ def test_key_strings_are_pinned():
     assert keys.pool("v1") == "recsvc:v:v1:pool"
     assert keys.item_events("v1") == "recsvc:v:v1:item_events"
     assert keys.added_items("v1") == "recsvc:v:v1:{v1:catalog}:added_items"
+    assert keys.arrivals_lock("v1") == "recsvc:v:v1:{v1:catalog}:arrivals_lock"
     assert keys.foldin("v1") == "recsvc:v:v1:foldin"
     assert keys.manifest("v1") == "recsvc:v:v1:{control}:manifest"
     assert keys.PUBLISH_LOCK == "recsvc:{control}:publish:lock"

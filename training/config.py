@@ -2,12 +2,16 @@
 
 from dataclasses import asdict, dataclass, field
 
-from recsvc.contract.content import TAIL_SHRINK
+from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, TAIL_SHRINK
 from recsvc.contract.units import PRICE_DROP_SHARE
 
 
 def _default_weights() -> dict[str, float]:
     return {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0}
+
+
+NEW_ITEMS_ORDERS = ("chosen", BY_CONTENT, BY_CATEGORY)
+"""The values of ``new_items_order``."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class TrainConfig:
     # ... and items with few events borrow from their content neighbours (catalog text): with n events, content
     # weighs shrink / (shrink + n) of the list (recsvc/contract/content.py; 0: collaborative neighbours alone)
     content_shrink: float = TAIL_SHRINK
+    # the order of a new item's list (recsvc catalog update): "chosen" on the newest window
+    # (training/lists/content_order.py), or set: "content" (content neighbours) or "category_best_sellers"
+    new_items_order: str = "chosen"
 
     # retention: repurchase intervals, segments and trigger lists
     min_item_repeats: int = 3  # repeat purchases an item needs for its own interval, else its category's
@@ -124,6 +131,8 @@ class TrainConfig:
         from training.analytics_time import zone
 
         zone(self.timezone)  # an unknown time zone fails before any work, with its name
+        if self.new_items_order not in NEW_ITEMS_ORDERS:
+            raise ValueError(f"new_items_order must be one of {', '.join(NEW_ITEMS_ORDERS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

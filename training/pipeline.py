@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.content import BY_CONTENT
 from training import interactions, memory, model
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
@@ -32,6 +33,7 @@ from training.lists import (
     candidates,
     complements,
     content,
+    content_order,
     generators,
     holdout,
     offers_order,
@@ -59,6 +61,7 @@ class Fitted:
     order: object  # what orders the picks: a LightGBM booster, or the name of a fixed order
     similar: Ragged  # per item: substitutes (content mixed in for items with few events)
     item_events: np.ndarray  # float32 per item: its events, which lift it among content neighbours
+    new_items: content_order.NewItemsReport  # how an item added by a catalog update is placed
     also_bought: Ragged  # per item: complements, what its buyers bought next
     popular: Ragged  # one row: the most popular available items
     popular_in: Ragged  # per category (children included)
@@ -142,6 +145,8 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     )
     offers = offers_order.choose(hold, catalogue, config)
     again_order = buy_again_order.choose(hold, catalogue, config)
+    unit = content.vectors(data.attrs, data.category_ids, catalogue)  # every item's content
+    new_items = new_items_order(hold, data, unit, config)
     del hold  # a copy of the history
     timer.step("picks_order")
     facts, strong = evidence(data, inter, config)
@@ -158,7 +163,8 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         config.neighbours_per_item,
     )
     item_events = np.bincount(data.events.item, minlength=len(data.item_ids)).astype(np.float32)
-    similar = content_tail(data, similar, item_events, config)
+    similar = content_tail(unit, catalogue, similar, item_events, config, new_items)
+    del unit
     timer.step("similar")
     also = also_bought(data.events, neighbours, catalogue, config, also_order)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
@@ -184,6 +190,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         order=order,
         similar=similar,
         item_events=item_events,
+        new_items=new_items,
         also_bought=also,
         popular=overall,
         popular_in=per_category,
@@ -210,14 +217,30 @@ def also_bought(
     return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)
 
 
-def content_tail(data: Dataset, similar: Ragged, item_events: np.ndarray, config: TrainConfig) -> Ragged:
-    """The similar lists with each item's content neighbours mixed in by its ``content.tail_weights``."""
+def new_items_order(hold, data: Dataset, unit: sp.csr_matrix, config: TrainConfig) -> content_order.NewItemsReport:
+    """How items added by a catalog update are placed: chosen on the window, or as ``new_items_order`` sets."""
+    if config.new_items_order == "chosen":
+        return content_order.choose(hold, data, unit)
+    return content_order.fixed(config.new_items_order, "set by new_items_order")
+
+
+def content_tail(
+    unit: sp.csr_matrix,
+    catalogue: CodedCatalog,
+    similar: Ragged,
+    item_events: np.ndarray,
+    config: TrainConfig,
+    order: content_order.NewItemsReport,
+) -> Ragged:
+    """The similar lists with each item's content neighbours mixed in by its ``content.tail_weights``, lifted by
+    the popularity weight chosen for new items; none where the shop's new items are placed by their category."""
     weights = content.tail_weights(item_events, config.content_shrink)
     tail = np.flatnonzero(weights > 0)
-    if not len(tail):
+    if not len(tail) or order.order != BY_CONTENT:
         return similar
-    unit = content.vectors(data.attrs, data.category_ids, data.catalogue)
-    near = content.neighbours(unit, tail, data.catalogue.available, item_events, config.neighbours_per_item)
+    near = content.neighbours(
+        unit, tail, catalogue.available, item_events, config.neighbours_per_item, order.popularity_weight
+    )
     return content.blended(similar, near, weights, config.neighbours_per_item)
 
 

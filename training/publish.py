@@ -30,6 +30,7 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
+from recsvc.contract.content import NEW_ITEMS_ORDER
 from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
 from recsvc.store.commands import ClusterRecords, is_cluster, used_memory
@@ -398,6 +399,7 @@ def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
         "version": writer.version,
         ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill,
         OFFERS_ORDER: fitted.offers_order.order,
+        NEW_ITEMS_ORDER: fitted.new_items.to_dict(),
     }
     summary.setdefault("retention", {})["triggers"] = triggers
     sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]

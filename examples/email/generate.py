@@ -59,6 +59,7 @@ def reason_in_words(reason: dict, names: dict[str, str]) -> str:
         "back_in_stock": "Back in stock.",
         "price_drop": "Its price has dropped.",
         "promoted": "Featured by the shop.",
+        "new_arrival": "New in the shop.",
     }
     return sentences.get(kind, "Picked for you.")
 

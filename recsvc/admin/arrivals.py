@@ -3,16 +3,20 @@
 An item a change file names that the version does not know is an arrival. It needs a category of the version;
 its title, brand and other attributes make its content (``recsvc.contract.content``). Placing it:
 
-* its item record: a similar list of its content neighbours among the version's available items (cosine of
-  TF-IDF vectors over every item's catalog row, lifted by the neighbours' events at training), which its
-  ``similar`` and ``also-bought`` answers show (reason ``similar``), filled by its category's best-sellers;
-* it enters the similar lists of its ``SHOWN_BY_NEIGHBOURS`` nearest neighbours and its category's popular list,
-  at position ``NEW_ITEM_SLOT``;
+* its item record: in the order the trainer chose for the shop (``content.NewItemsOrder``, in the version's
+  summary), a similar list of its content neighbours among the version's available items (cosine of TF-IDF
+  vectors over every item's catalog row, lifted by the neighbours' events at training), which its ``similar`` and
+  ``also-bought`` answers show (reason ``similar``), filled by its category's best-sellers; or, where the shop's
+  text placed hidden items no better than that, an empty list: its category's best-sellers (reason ``popular``);
+* with content neighbours, it enters the similar lists of its ``SHOWN_BY_NEIGHBOURS`` nearest ones at position
+  ``NEW_ITEM_SLOT``; the popular lists show it through exploration (``recsvc.read.exploration``, reason
+  ``new_arrival``), never as one of the best-sellers;
 * its attributes, in the catalog transaction that bumps ``catalog_rev``: every service process sees it at its
   next request. Until then the records written before name an index without attributes, which no list shows.
 
 Everything is written into the version's own keys, as other catalog changes are: a rollback to an earlier version
-serves that version's catalog, and serving this version again serves the arrivals again.
+serves that version's catalog, and serving this version again serves the arrivals again. The store
+(``recsvc.store.arrivals``) reads and writes them, one update of a version at a time.
 """
 
 from collections.abc import Sequence
@@ -59,6 +63,7 @@ def add(records: ArrivalRecords, version: str, arrivals: Sequence[Arrival]) -> d
     if not arrivals:
         return {}
     placing = records.placing(version)
+    order = content.NewItemsOrder.of(placing.summary)
     first = placing.trained_items + records.reserve(version, len(arrivals))
     indices = {a.item_id: first + n for n, a in enumerate(arrivals)}
     size = max([*placing.attrs, *indices.values()]) + 1
@@ -74,16 +79,16 @@ def add(records: ArrivalRecords, version: str, arrivals: Sequence[Arrival]) -> d
     events[: len(known)] = known
     hidden = placing.hidden
     eligible = np.array([a is not None and i not in hidden and i not in entries for i, a in enumerate(attrs)])
-    near = neighbours(attrs, placing.parents, events, eligible, list(entries))
+    if order.by_content:
+        near = neighbours(attrs, placing.parents, events, eligible, list(entries), weight=order.popularity_weight)
+    else:  # the category's best-sellers fill its list, as ``popular``
+        near = {q: (np.zeros(0, np.int64), np.zeros(0, np.float32)) for q in entries}
     shown_by: dict[str, list[int]] = {}  # neighbour -> the arrivals that enter its similar list, nearest first
     for index in entries:
         for neighbour in near[index][0][: content.SHOWN_BY_NEIGHBOURS].tolist():
             shown_by.setdefault(attrs[neighbour]["item_id"], []).append(index)
-    by_category: dict[str, list[int]] = {}
-    for index, entry in entries.items():
-        by_category.setdefault(entry["category_id"], []).append(index)
     built = {a.item_id: encode_item(indices[a.item_id], (), (), *near[indices[a.item_id]]) for a in arrivals}
-    records.write(version, ArrivalWrite(built, shown_by, by_category, entries, hidden_now))
+    records.write(version, ArrivalWrite(built, shown_by, entries, hidden_now))
     return indices
 
 
@@ -94,15 +99,16 @@ def neighbours(
     eligible: np.ndarray,
     queries: list[int],
     k: int = content.NEIGHBOURS,
+    weight: float = content.POPULARITY_WEIGHT,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Each query item's k eligible content neighbours, best first, with scores: the trainer's
-    ``training/lists/content.py`` over the same features, weights and lift."""
+    ``training/lists/content.py`` over the same features, weights and lift (``weight``: the popularity weight)."""
     docs = [content.features(a, content.path_of(a.get("category_id"), parents)) if a else [] for a in attrs]
     try:
         unit = TfidfVectorizer(**content.VECTORIZER, max_df=content.MAX_SHARED).fit_transform(docs)
     except ValueError:  # no item has any feature
         return {q: (np.zeros(0, np.int64), np.zeros(0, np.float32)) for q in queries}
-    lift = (1.0 + np.log1p(np.maximum(events, 0))) ** content.POPULARITY_WEIGHT  # as the trainer's ``prior``
+    lift = (1.0 + np.log1p(np.maximum(events, 0))) ** weight  # as the trainer's ``prior``
     candidates = (sp.diags((lift * eligible).astype(np.float32)) @ unit).tocsr()
     out = {}
     for start in range(0, len(queries), ROWS_AT_ONCE):

@@ -35,6 +35,7 @@ from recsvc.contract.units import (
     attribute_type,
     attribute_value,
 )
+from recsvc.store.arrivals import Busy
 from recsvc.store.catalog_updates import CatalogRecords, CatalogWrite
 
 FIELDS = ("available", *ITEM_ATTRIBUTES)
@@ -253,6 +254,16 @@ def update_catalog(records: CatalogRecords, path: Path, version: str | None = No
         raise CatalogError(f"no published version {version!r}")
     update = CatalogUpdate(version)
     changes = read_changes(path, update, records.attribute_types(version))
+    try:
+        with records.arrivals.exclusive(version):  # what is known, and every read-modify-write, as of this update
+            return _update(records, changes, update, Path(path).name)
+    except Busy as e:
+        raise CatalogError(str(e)) from None
+
+
+def _update(records: CatalogRecords, changes: dict[str, dict], update: CatalogUpdate, name: str) -> CatalogUpdate:
+    """Apply the changes of known items, then add the new ones (under the version's arrivals lock)."""
+    version = update.version
     known = records.known(version, list(changes))
     incoming = [
         arrivals.Arrival(i, update.lines[i], change)
@@ -263,7 +274,7 @@ def update_catalog(records: CatalogRecords, path: Path, version: str | None = No
         refused = [*arrivals.problems(incoming, set(records.category_ids(version))), *update.examples]
         if refused:
             raise CatalogError(
-                f"{Path(path).name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
+                f"{name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
                 + "; ".join(refused[:MAX_EXAMPLES])
             )
     for item_id in known:

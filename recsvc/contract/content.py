@@ -15,6 +15,7 @@ was hidden (docs/quality.md): character n-grams of the titles and a category cou
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 WORD = re.compile(r"\w+", re.UNICODE)
 CATEGORY_COUNT = 3
@@ -47,6 +48,35 @@ NEW_ITEM_SLOT = 4
 list: seen, without displacing the best few."""
 SHOWN_BY_NEIGHBOURS = 10
 """An added item enters the similar lists of this many of its nearest neighbours."""
+
+NEW_ITEMS_ORDER = "new_items_order"
+"""Where the version's summary says how a new item's own list is ordered (``NewItemsOrder``)."""
+BY_CONTENT, BY_CATEGORY = "content", "category_best_sellers"
+"""The orders of a new item's list: its content neighbours (then its category's best-sellers), or its category's
+best-sellers alone."""
+
+
+@dataclass(frozen=True)
+class NewItemsOrder:
+    """How an item without events is placed, chosen per shop at training on items hidden from its window
+    (``training/lists/content_order.py``)."""
+
+    order: str = BY_CONTENT
+    popularity_weight: float = POPULARITY_WEIGHT  # of the content neighbours' lift
+
+    @property
+    def by_content(self) -> bool:
+        return self.order == BY_CONTENT
+
+    @classmethod
+    def of(cls, summary: Mapping[str, object]) -> "NewItemsOrder":
+        """The order a version's summary names (a version trained before the choice: content, the fixed weight)."""
+        found = summary.get(NEW_ITEMS_ORDER)
+        if not isinstance(found, Mapping):
+            return cls()
+        weight = found.get("popularity_weight", POPULARITY_WEIGHT)
+        order = BY_CATEGORY if found.get("order") == BY_CATEGORY else BY_CONTENT
+        return cls(order, float(weight) if isinstance(weight, (int, float)) else POPULARITY_WEIGHT)
 
 
 def features(attrs: Mapping[str, object], path: Iterable[str]) -> list[str]:

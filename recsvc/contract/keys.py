@@ -124,6 +124,14 @@ def added_items(version: str) -> str:
     return f"{_catalog(version)}added_items"
 
 
+def arrivals_lock(version: str) -> str:
+    """string with a TTL: the token of the one ``recsvc catalog update`` adding items to the version now. Adding
+    reads and rewrites neighbours' records and the attributes: two at once would lose one's insertions.
+
+    Set NX and deleted by its holder (``recsvc.admin.arrivals``); expires if the holder dies."""
+    return f"{_catalog(version)}arrivals_lock"
+
+
 def categories(version: str) -> str:
     """string, JSON: ``{"ids": [...], "parents": [...]}``, a category's index is its position."""
     return f"{version_prefix(version)}categories"

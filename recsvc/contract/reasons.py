@@ -23,5 +23,7 @@ ITEMS = (
     "back_in_stock",
     "price_drop",
     "promoted",
+    "new_arrival",
 )
-"""Every ``reason.type`` an item of a list may carry (``promoted``: put there by a merchandising rule, a pin)."""
+"""Every ``reason.type`` an item of a list may carry (``promoted``: put there by a merchandising rule, a pin;
+``new_arrival``: an item added since training, shown by exploration)."""

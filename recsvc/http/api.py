@@ -330,4 +330,6 @@ def model() -> ResponseReturnValue:
     """
     store = answers().store
     version = store.version()
-    return jsonify({"model_version": version, **store.meta(version)})
+    return jsonify(
+        {"model_version": version, **store.meta(version), "exploration": answers().exploration.summary(version)}
+    )

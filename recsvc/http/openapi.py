@@ -17,6 +17,7 @@ from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.openapi_examples import EXAMPLES
 from recsvc.http.sessions import MAX_SESSION_ITEMS
+from recsvc.read.rules import KINDS
 
 bp = Blueprint("openapi", __name__)
 
@@ -384,6 +385,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "how category_offers_order was chosen on the newest window: why, and the held-out "
                 "NDCG@10 of each order",
             },
+            "new_items_order": {
+                "type": "object",
+                "properties": {
+                    "order": {"type": "string", "enum": ["content", "category_best_sellers"]},
+                    "popularity_weight": {"type": "number"},
+                    "why": {"type": "string"},
+                    "subjects": {"type": "integer"},
+                    "holdout_ndcg10": {"type": "object", "additionalProperties": {"type": "number"}},
+                },
+                "description": "how an item added by a catalog update is placed, chosen on the newest window on "
+                "items hidden from it: its content neighbours (lifted by their events at popularity_weight), or "
+                "its category's best-sellers; why, and the held-out NDCG@10 of each order tried",
+            },
+            "exploration": {
+                "type": "object",
+                "properties": {"share": {"type": "number"}, "new_items": {"type": "integer"}},
+                "description": "the default share of picks and popular lists given to items added since training "
+                "(reason new_arrival; an exploration rule may set another per list or A/B arm), and how many there are",
+            },
             "retention": _OBJECT,
             "timings_s": {"type": "object", "additionalProperties": {"type": "number"}},
             "redis_memory": _OBJECT,
@@ -474,11 +494,11 @@ _RULE = {
     "type": "object",
     "required": ["name", "type"],
     "additionalProperties": True,
-    "description": "a merchandising rule as it was given: name, type (filter, boost, bury, pin, diversity), lists, "
-    "categories, variant, start, end, and its type's fields (docs/merchandising.md)",
+    "description": "a merchandising rule as it was given: name, type (filter, boost, bury, pin, diversity, "
+    "exploration), lists, categories, variant, start, end, and its type's fields (docs/merchandising.md)",
     "properties": {
         "name": {"type": "string"},
-        "type": {"type": "string", "enum": ["filter", "boost", "bury", "pin", "diversity"]},
+        "type": {"type": "string", "enum": list(KINDS)},
     },
 }
 SCHEMAS["Rules"] = {

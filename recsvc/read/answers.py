@@ -13,6 +13,7 @@ from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
 from recsvc.read.experiments import Assignment
+from recsvc.read.exploration import SHARE, Exploration
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
 from recsvc.store.model import ModelStore
@@ -31,9 +32,10 @@ GENERAL_CAUSES = range(LAST_ITEM_CAUSE + 1, NO_ITEM + 1)
 class Answers:
     """Answers the v1 endpoints from a ModelStore."""
 
-    def __init__(self, store: ModelStore, viewed_share: float = VIEWED_SHARE):
+    def __init__(self, store: ModelStore, viewed_share: float = VIEWED_SHARE, exploration_share: float = SHARE):
         self.store = store
         self.viewed_share = viewed_share
+        self.exploration = Exploration(store, exploration_share)  # new items' places in picks and popular lists
 
     # -- users --
 
@@ -106,14 +108,15 @@ class Answers:
                 answer = self._from_session(version, live.events, filters, rules)
                 return {**answer, "source": "personalized" if answer["source"] == "session" else "popular"}
             listing = Listing(self.store, version, filters, (), rules)
-            listing.fill_popular()
+            self._explored_popular(version, listing, rules)
             return {"source": "popular", **finished(listing)}
         listing = Listing(self.store, version, filters, record.bought, rules)
         if record.picks:
             picks = self._picks(version, record, named)
         else:
             picks = self._from_history(version, record, lists, named)
-        listing.add(self._capped_views(picks, listing, filters, named))
+        capped = self._capped_views(picks, listing, filters, named)
+        listing.add(self.exploration.picks(version, record, capped, filters.limit, rules))
         listing.fill_popular()
         return {"source": "personalized", **finished(listing)}
 
@@ -375,9 +378,16 @@ class Answers:
     def popular(self, filters: Filters) -> dict:
         """Popular items, overall or in ``filters.category``."""
         version = self.store.version()
-        listing = Listing(self.store, version, filters, set(), self.rules("popular", version, filters.category))
-        listing.fill_popular()
+        rules = self.rules("popular", version, filters.category)
+        listing = Listing(self.store, version, filters, set(), rules)
+        self._explored_popular(version, listing, rules)
         return {"model_version": version, "category": filters.category, "source": "popular", **finished(listing)}
+
+    def _explored_popular(self, version: str, listing: Listing, rules: ListRules) -> None:
+        """Fill a list with popular items of its category, new items in the exploration places."""
+        candidates = popular_candidates(self.store, version, listing.category)
+        listing.add(self.exploration.popular(version, listing.category, candidates, listing.limit, rules))
+        listing.fill_popular()
 
     def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
         """Item ids by index (None for an index without attributes)."""

@@ -5,7 +5,8 @@ A rule is a JSON object (``docs/merchandising.md`` has the whole format):
 - ``filter``: keep only the items that match ``when`` (``"action": "keep"``), or drop them (``"drop"``);
 - ``boost`` / ``bury``: multiply the relevance of matching items by ``factor`` (above 1 lifts, below 1 buries);
 - ``pin``: put ``item_id`` at ``position`` (1 = first) of the list, for a campaign;
-- ``diversity``: at most ``max_per_category`` items of one category in a list.
+- ``diversity``: at most ``max_per_category`` items of one category in a list;
+- ``exploration``: the ``share`` of the list that goes to new items (``recsvc.read.exploration``; 0: none).
 
 Each rule may name the ``lists`` it applies to (default: all of ``LISTS``), the ``categories`` of the
 lists it applies to (a list's category is its ``category`` filter, its offer's category or its
@@ -35,9 +36,11 @@ from recsvc.contract.ids import ID_RULE, is_valid_id
 
 LISTS = ("recommendations", "also_bought", "similar", "category_offers", "popular", "session", "email")
 """The lists a rule may name: ``email`` is the batch endpoint and ``recsvc export picks``."""
-KINDS = ("filter", "boost", "bury", "pin", "diversity")
+KINDS = ("filter", "boost", "bury", "pin", "diversity", "exploration")
 DEFAULT_VARIANT = "default"
 DIVERSITY_DEFAULT = 4
+MAX_EXPLORATION = 0.5
+"""The most of a list an exploration rule may give to new items."""
 """``max_per_category`` of a diversity rule that gives none (docs/merchandising.md: measured on six shop shapes)."""
 MAX_RULES = 200
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -85,6 +88,7 @@ class Rule:
     item_id: str = ""
     position: int = 1
     max_per_category: int = DIVERSITY_DEFAULT
+    share: float = 0.0  # exploration
     source: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the rule as it was given
 
     def matches(self, item_facts: Mapping[str, Any], categories: frozenset[str]) -> bool:
@@ -129,6 +133,7 @@ def parse(raw: object) -> Rule:
         "bury": {"when", "factor"},
         "pin": {"item_id", "position"},
         "diversity": {"max_per_category"},
+        "exploration": {"share"},
     }[kind]
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -184,6 +189,11 @@ def parse(raw: object) -> Rule:
         if not _integer(most) or not 1 <= most <= 100:
             raise fail("max_per_category must be an integer from 1 to 100")
         out["max_per_category"] = most
+    elif kind == "exploration":
+        share = raw.get("share")
+        if not isinstance(share, (int, float)) or not _number(share) or not 0 <= share <= MAX_EXPLORATION:
+            raise fail(f"share must be a number from 0 to {MAX_EXPLORATION:g}")
+        out["share"] = float(share)
     return Rule(**out)
 
 
@@ -341,6 +351,7 @@ class ListRules:
     boosts: tuple[Rule, ...] = ()  # boost and bury
     pins: tuple[Rule, ...] = ()
     diversity: Rule | None = None  # the strictest diversity rule
+    exploration: Rule | None = None  # the smallest share of new items (none: the service's default share)
     _verdicts: dict[int, tuple[Mapping[str, Any], Verdict]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -448,11 +459,13 @@ class RuleSet:
         if not chosen:
             return NO_RULES
         diversity = [r for r in chosen if r.kind == "diversity"]
+        exploration = [r for r in chosen if r.kind == "exploration"]
         return ListRules(
             filters=tuple(r for r in chosen if r.kind == "filter"),
             boosts=tuple(r for r in chosen if r.kind in ("boost", "bury")),
             pins=tuple(sorted((r for r in chosen if r.kind == "pin"), key=lambda r: r.position)),
             diversity=min(diversity, key=lambda r: r.max_per_category) if diversity else None,
+            exploration=min(exploration, key=lambda r: r.share) if exploration else None,
         )
 
     def variants(self) -> set[str]:

@@ -1,29 +1,41 @@
 """Items added to a published version by a catalog update, as Redis holds them.
 
 What an arrival is and where its content places it is the operator's action's (``recsvc.admin.arrivals``); this
-reads what placing needs (the version's categories, attributes, hidden items and events per item) and writes the
-arrivals: their records, their neighbours' similar lists and their categories' popular lists, then their
-attributes in the catalog transaction that bumps ``catalog_rev``.
+reads what placing needs (the version's summary, categories, attributes, hidden items and events per item) and
+writes the arrivals: their records and their neighbours' similar lists, then their attributes in the catalog
+transaction that bumps ``catalog_rev``. One update adds items to a version at a time (``exclusive``): each reads
+and rewrites records another would rewrite too.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import redis
 
 from recsvc.contract import content, keys
-from recsvc.contract.records import decode_item, decode_scored, encode_item, encode_scored
+from recsvc.contract.records import decode_item, encode_item
 from recsvc.store.commands import get_many
 from recsvc.store.wire import Wire, guarded
 
 CHUNK = 1_000
+LOCK_TTL_S = 600
+"""How long the arrivals lock outlives an update that died holding it."""
+LOCK_WAIT_S = 120
+"""How long an update waits for another one on the same version before it gives up."""
+
+
+class Busy(RuntimeError):
+    """Another catalog update of the version held the arrivals lock too long."""
 
 
 @dataclass
 class Placing:
     """What placing arrivals in a version reads."""
 
+    summary: dict  # the version's summary as stored
     parents: dict[str, str | None]  # category -> its parent
     trained_items: int  # items of the version at training (the first index an arrival may take)
     attrs: dict[int, dict]  # index -> catalog attributes, of every item
@@ -37,7 +49,6 @@ class ArrivalWrite:
 
     records: dict[str, bytes]  # arrival id -> its item record
     shown_by: dict[str, list[int]]  # neighbour id -> the arrivals that enter its similar list, nearest first
-    by_category: dict[str, list[int]]  # category -> the arrivals that enter its popular list
     entries: dict[int, dict]  # arrival index -> its attributes
     hidden: list[int]  # arrivals added as unavailable
 
@@ -48,14 +59,33 @@ class ArrivalRecords:
     def __init__(self, wire: Wire):
         self._wire = wire
 
+    @contextmanager
+    def exclusive(self, version: str) -> Iterator[None]:
+        """Hold the version's arrivals lock (``keys.arrivals_lock``) while the block runs; Busy after
+        ``LOCK_WAIT_S``."""
+        lock = self._wire.client.lock(keys.arrivals_lock(version), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S)
+        with self._wire.mapped():
+            taken = lock.acquire()
+        if not taken:
+            raise Busy(f"another catalog update of version {version} is running; try again when it ends")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:  # expired and taken by another: theirs now
+                pass
+
     @guarded
     def placing(self, version: str) -> Placing:
-        """The version's categories, attributes, hidden items and events per item."""
+        """The version's summary, categories, attributes, hidden items and events per item."""
         client = self._wire.client
         table = json.loads(client.get(keys.categories(version)) or '{"ids": [], "parents": []}')
         ids = table["ids"]
-        trained = json.loads(client.get(keys.meta(version)) or "{}").get("counts", {}).get("items", 0)
+        summary = json.loads(client.get(keys.meta(version)) or "{}")
+        trained = summary.get("counts", {}).get("items", 0)
         return Placing(
+            summary=summary,
             parents={c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])},
             trained_items=trained,
             attrs={int(i): json.loads(v) for i, v in client.hgetall(keys.attrs(version)).items()},
@@ -70,8 +100,8 @@ class ArrivalRecords:
 
     @guarded
     def write(self, version: str, arrivals: ArrivalWrite) -> None:
-        """The arrivals' records, their neighbours' similar lists and their categories' popular lists, then their
-        attributes and hidden state in the catalog transaction."""
+        """The arrivals' records and their neighbours' similar lists, then their attributes and hidden state in the
+        catalog transaction."""
         client = self._wire.client
         pipe = self._wire.pipeline(transaction=False)
         for item_id, record in arrivals.records.items():
@@ -85,10 +115,6 @@ class ArrivalRecords:
                     similar = inserted(list(rec.similar), list(rec.similar_scores), arrivals.shown_by[item_id])
                     record = encode_item(rec.index, rec.also_bought, rec.also_bought_scores, *similar)
                     pipe.set(keys.item(version, item_id), record)
-        for category, added in arrivals.by_category.items():
-            raw = client.get(keys.popular(version, category))
-            ranked, scores = decode_scored(raw) if raw else ((), ())
-            pipe.set(keys.popular(version, category), encode_scored(*inserted(list(ranked), list(scores), added)))
         pipe.execute()
         catalog = self._wire.pipeline(transaction=True)  # the keys of one hash slot: one transaction on a cluster too
         catalog.hset(keys.attrs(version), mapping=_as_json(arrivals.entries))

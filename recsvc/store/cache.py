@@ -58,6 +58,7 @@ class VersionCache:
     foldin_loaded: bool = False
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
     summary: dict | None = None  # the version's meta: it never changes
+    arrivals: list[tuple[int, ShownItem]] | None = None  # items catalog updates added (index, item), newest first
 
 
 class VersionCaches:
@@ -77,7 +78,7 @@ class VersionCaches:
             cache = self.new(version, catalog_rev, served)
         elif cache.catalog_rev != catalog_rev:  # a catalog update: attributes and availability changed
             cache.catalog_rev, cache.attrs, cache.shown, cache.unavailable = catalog_rev, {}, {}, None
-            cache.popular_categories = None
+            cache.popular_categories, cache.arrivals = None, None
             # items it added changed neighbours' similar lists and their category's popular list
             cache.item_records, cache.popular, cache.indices = {}, {}, {}
         return cache

@@ -20,7 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from recsvc.contract import keys, records, versions
 from recsvc.contract.live import LIVE_LENGTH, Live
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
-from recsvc.store.cache import VersionCache, VersionCaches
+from recsvc.store.cache import ShownItem, VersionCache, VersionCaches
 from recsvc.store.catalog import CatalogReads
 from recsvc.store.commands import get_many
 from recsvc.store.counters import ArmCounts, EventsAndSends
@@ -220,6 +220,19 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
         if cache.summary is None:
             cache.summary = self.meta(version)
         return cache.summary.get(name, default)
+
+    @guarded
+    def arrivals(self, version: str) -> list[tuple[int, ShownItem]]:
+        """The items catalog updates added to the version (index, item), newest first (kept until the catalog
+        changes): the indices after the trained items, up to ``keys.added_items``, that have attributes."""
+        cache = self._version_cache(version)
+        if cache.arrivals is None:
+            counts = self.summary_value(version, "counts", {})
+            trained = counts.get("items", 0) if isinstance(counts, dict) else 0
+            added = int(self._wire.client.get(keys.added_items(version)) or 0)
+            indices = list(range(trained + added - 1, trained - 1, -1))
+            cache.arrivals = [(i, item) for i, item in zip(indices, self.shown(version, indices)) if item]
+        return cache.arrivals
 
     def data_time(self, version: str, wall_time: float) -> float:
         """The model's notion of now: its newest event plus the time passed since it was trained.

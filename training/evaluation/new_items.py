@@ -1,14 +1,16 @@
 """New items and items with few events: how well their content places them, on a time split.
 
-**The similar list's task** (``co_taken``): for a subject item X, the items the same customers took (viewed,
+**The similar list's task** (``item_task.co_taken``): for a subject item X, the items the same customers took (viewed,
 carted, wished for or bought) within ``CO_DAYS`` of taking X, after the cut. A list for X is scored by NDCG@10
 and recall@10 against them; intervals are bootstraps over the subject items, paired between lists.
 
 **Hidden items** (``hidden_items``): all events before the cut of a random tenth of the items are hidden, as if
 they had arrived at the cut with their catalog row only. Each is answered as the service answers an item added
-by ``recsvc catalog update``: its content neighbours among the other available items, then its category's
-best-sellers, then the shop's. Beside it, its category's best-sellers alone (the fallback where content is
-unknown) and the shop's best-sellers (what an unknown item got before).
+by ``recsvc catalog update`` (``served``): in the order the trainer chooses on the train half's own newest window
+(``training/lists/content_order.py``, which never sees the period after the cut), its content neighbours among
+the other available items, then its category's best-sellers, then the shop's; or its category's best-sellers.
+Beside it, content at the fixed ``POPULARITY_WEIGHT``, its category's best-sellers alone and the shop's
+best-sellers (what an unknown item got before).
 
 **The tail blend** (``tail_blend``): the similar lists of the trained model with content mixed in at several
 ``TAIL_SHRINK`` values, scored for items by how many events they had before the cut.
@@ -18,85 +20,24 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from recsvc.contract.units import DAY
-from training import pipeline, sorted_keys
+from recsvc.contract.content import BY_CONTENT
+from training import pipeline
 from training.config import TrainConfig
 from training.evaluation import metrics
 from training.evaluation.split import Split
 from training.inputs.dataset import Dataset
 from training.inputs.readers import Events
-from training.lists import candidates, content
+from training.lists import candidates, content, content_order, holdout
+from training.lists.item_task import ItemTask, K, co_taken, filled
+from training.lists.item_task import category_fill as _category_list
 from training.ragged import Ragged
 
-CO_DAYS = 7.0
-CHANCE_Z = 2.0
-"""Items taken this close to the subject by the same customer (either side) count as taken with it."""
 HIDDEN_SHARE = 0.1
 """The share of the items whose history before the cut is hidden."""
-K = 10
 SHRINKS = (0.0, 3.0, 10.0, 30.0, 100.0)
 """The ``TAIL_SHRINK`` values the tail blend is measured at (0: the collaborative lists alone)."""
 EVENT_BANDS = ((0, 4), (5, 19), (20, 10**12))
 """Subject items by their events before the cut: the tail, the middle, the rich."""
-
-
-@dataclass
-class ItemTask:
-    """Subject items and, per subject, the items taken with it after the cut."""
-
-    subjects: np.ndarray
-    relevant: list[np.ndarray]
-
-
-def co_taken(
-    after: Events, n_items: int, subjects: np.ndarray | None = None, days: float = CO_DAYS, beyond: bool = True
-) -> ItemTask:
-    """The similar list's task over the events after the cut (``subjects``: the items to score, default all).
-
-    With ``beyond`` (the task's default), an item counts for X only where X's customers took it more often than
-    customers at large did, by ``CHANCE_Z`` standard errors: the shop's staples, taken with anything, are no
-    item like X (the also-bought task's rule, ``training/lists/use_tasks.py``)."""
-    order = np.lexsort((after.timestamp, after.user))
-    user, item, ts = after.user[order].astype(np.int64), after.item[order].astype(np.int64), after.timestamp[order]
-    ends = np.searchsorted(user, user, "right")
-    xs, ys, us = [], [], []
-    for shift in range(1, int(np.max(ends - np.arange(len(user)), initial=1))):  # each later event of the user
-        j = np.arange(len(user)) + shift
-        ok = j < ends
-        ok[ok] &= (ts[j[ok]] - ts[ok]) <= days * DAY
-        if not ok.any():
-            break
-        a, b = item[ok], item[j[ok]]
-        xs += [a, b]
-        ys += [b, a]
-        us += [user[ok], user[ok]]
-    x, y, u = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in (xs, ys, us))
-    triples = sorted_keys.unique((u * n_items + x)[x != y] * n_items + y[x != y])  # (user, X, Y) once each
-    pairs, co = np.unique(triples % (n_items * n_items), return_counts=True)
-    x, y = pairs // n_items, pairs % n_items
-    takers = np.bincount(sorted_keys.unique(user * n_items + item) % n_items, minlength=n_items).astype(np.float64)
-    if beyond:
-        base = takers / max(len(np.unique(user)), 1)
-        p, n = base[y], np.maximum(takers[x], 1)
-        keep = co / n - p - CHANCE_Z * np.sqrt(p * (1 - p) / n) > 0
-        x, y = x[keep], y[keep]
-    wanted = np.unique(x) if subjects is None else np.intersect1d(np.unique(x), subjects)
-    lows, highs = np.searchsorted(x, wanted), np.searchsorted(x, wanted, "right")  # pairs are sorted by subject
-    return ItemTask(wanted, [y[lo:hi] for lo, hi in zip(lows, highs)])
-
-
-def filled(lists: list[np.ndarray], fills: list[np.ndarray], blocked: np.ndarray, k: int = K) -> np.ndarray:
-    """subjects x k: each subject's list, then its fill items (in order), no repeats, never the subject itself."""
-    out = np.full((len(lists), k), -1, np.int64)
-    for n, (own, fill) in enumerate(zip(lists, fills)):
-        seen: list[int] = []
-        for i in np.concatenate((own, fill)).tolist():
-            if i != blocked[n] and i not in seen:
-                seen.append(i)
-                if len(seen) == k:
-                    break
-        out[n, : len(seen)] = seen
-    return out
 
 
 def scored(ranked: dict[str, np.ndarray], task: ItemTask, reference: str) -> dict:
@@ -141,12 +82,21 @@ def hidden_items(
     popular, per_category = _best_sellers(events, catalogue, eligible)
     overall = popular.row(0)[0]
     category_fill = [_category_list(per_category, catalogue.category[x], overall) for x in task.subjects]
+    # the order the trainer chooses on the train half's own newest window (the hidden items' events left out)
+    window = holdout.of(train, n_items, TrainConfig())
+    choice = content_order.choose(window, replace(data, events=train), unit)
+    if choice.order == BY_CONTENT:
+        chosen = content.neighbours(unit, task.subjects, eligible, events, popularity_weight=choice.popularity_weight)
+        served = [chosen.row(x)[0] for x in task.subjects]
+    else:
+        served = [np.zeros(0, np.int64)] * len(task.subjects)
     ranked = {
+        "served": filled(served, category_fill, task.subjects),
         "content": filled([near.row(x)[0] for x in task.subjects], category_fill, task.subjects),
         "category_best_sellers": filled([np.zeros(0, np.int64)] * len(task.subjects), category_fill, task.subjects),
         "best_sellers": filled([overall] * len(task.subjects), [overall] * len(task.subjects), task.subjects),
     }
-    return {"hidden_items": len(hidden), **scored(ranked, task, "category_best_sellers")}
+    return {"hidden_items": len(hidden), "choice": choice.to_dict(), **scored(ranked, task, "category_best_sellers")}
 
 
 def tail_blend(data: Dataset, s: Split, config: TrainConfig, shrinks: tuple[float, ...] = SHRINKS) -> dict:
@@ -192,9 +142,3 @@ def _best_sellers(events: np.ndarray, catalogue, eligible: np.ndarray) -> tuple[
 
     masked = replace(catalogue, available=eligible)
     return candidates.popular(_Counts(events), masked, 100)  # type: ignore[arg-type]
-
-
-def _category_list(per_category: Ragged, category: int, overall: np.ndarray) -> np.ndarray:
-    """A category's best-sellers, then the shop's (the service's fill of an item's list)."""
-    own = per_category.row(category)[0] if category >= 0 else np.zeros(0, np.int64)
-    return np.concatenate((own, overall))
