@@ -329,4 +329,4 @@ def model() -> ResponseReturnValue:
     """
     store = answers().store
     version = store.version()
-    return jsonify({"model_version": version, **store.meta(version)})
+    return jsonify({"model_version": version, **store.summary(version).to_json()})
