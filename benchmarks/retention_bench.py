@@ -129,7 +129,7 @@ def main() -> None:
     print("| step | seconds | x reading the events |\n|---|---|---|")
     for label, seconds in rows:
         print(f"| {label} | {seconds:.2f} | {seconds / reference:.3f} |")
-    print(f"\nbuyers by segment: {built.summary()['buyers_by_segment']}")
+    print(f"\nbuyers by segment: {built.summary().buyers_by_segment}")
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def train_model(r: redis.Redis, events: Path, catalog: Path | None, preset: str 
 
     start = time.perf_counter()
     result = train(r, Inputs(events=events, catalog=catalog, preset=preset))
-    return Model(description, result.version, result.summary["counts"], round(time.perf_counter() - start, 1))
+    return Model(description, result.version, result.summary.counts.to_json(), round(time.perf_counter() - start, 1))
 
 
 def sample_ids(events: Path, preset: str | None, n_users: int, n_items: int, seed: int = 1) -> Sample:

@@ -37,12 +37,10 @@ def models_command(args) -> int:
         return 0
     for info in listed:
         when = datetime.fromtimestamp(info.published_at, timezone.utc).isoformat(timespec="seconds")
-        counts = info.meta.get("counts", {})
+        counts = info.summary.counts
         mark = "*" if info.current else " "
-        print(
-            f"{mark} {info.version}  published {when}  users {counts.get('users', '?'):,}  "
-            f"items {counts.get('items', '?'):,}  events {counts.get('events', '?'):,}"
-        )
+        users, items, events = (f"{n:,}" if n is not None else "?" for n in (counts.users, counts.items, counts.events))
+        print(f"{mark} {info.version}  published {when}  users {users}  items {items}  events {events}")
     return 0
 
 

@@ -197,11 +197,11 @@ def print_staged(result, args, r) -> None:
     """What the coordinator of a sharded run staged, and the commands that finish it."""
     from training.publish import SHARDED_LOCK_TTL_S
 
-    shards, c = args.shards, result.summary["counts"]
+    shards, c = args.shards, result.summary.counts
     print(f"staged model {result.version} on {describe(r)}: everything but the user records; not served yet")
     print(
-        f"  events {c['events']:,}; users {c['users']:,} ({c['fitted_users']:,} fitted); items {c['items']:,}; "
-        f"time {result.summary['timings_s']['coordinator']:.1f} s; state in {args.state}"
+        f"  events {c.events:,}; users {c.users:,} ({c.fitted_users:,} fitted); items {c.items:,}; "
+        f"time {(result.summary.timings_s or {})['coordinator']:.1f} s; state in {args.state}"
     )
     print(
         f"  the publish lock is held for {SHARDED_LOCK_TTL_S / 60:.0f} minutes from each shard's last write; "
@@ -332,35 +332,35 @@ def config_with(config, overrides: list[str]):
 def print_summary(result, r) -> None:
     """What a training published: counts, Redis memory, time, offline metrics and bad rows."""
     s = result.summary
-    c, m = s["counts"], s["redis_memory"]
+    c, m = s.counts, s.redis_memory
     print(f"published model {result.version} to {describe(r)}")
     print(
-        f"  events {c['events']:,} (view {c['view']:,}, addtocart {c['addtocart']:,}, "
-        f"purchase {c['purchase']:,}, wishlist {c['wishlist']:,}); users {c['users']:,} "
-        f"({c['fitted_users']:,} fitted); items {c['items']:,}; categories {c['categories']:,}"
+        f"  events {c.events:,} (view {c.view:,}, addtocart {c.addtocart:,}, "
+        f"purchase {c.purchase:,}, wishlist {c.wishlist:,}); users {c.users:,} "
+        f"({c.fitted_users:,} fitted); items {c.items:,}; categories {c.categories:,}"
     )
     print(
-        f"  redis memory: {m['used_bytes'] / 2**20:.1f} MiB; {m['bytes_per_user_key']} bytes per user, "
-        f"{m['bytes_per_item_key']} bytes per item"
+        f"  redis memory: {m.used_bytes / 2**20:.1f} MiB; {m.bytes_per_user_key} bytes per user, "
+        f"{m.bytes_per_item_key} bytes per item"
     )
-    order = s.get("picks_order")
+    order = s.picks_order
     if order:
         kind = "the learned model" if order["kind"] == "learned" else f"the {order['kind']}"
         print(f"  picks ordered by: {kind} ({order['why']})")
-    also = s.get("also_bought_order")
+    also = s.also_bought_order
     if also:
         print(f"  also-bought order: {also['kind']} ({also['why']})")
-    print(f"  time: {s['timings_s']['total']:.1f} s")
-    task = (s.get("offline_metrics") or {}).get("purchase_or_cart")
+    print(f"  time: {(s.timings_s or {})['total']:.1f} s")
+    task = (s.offline_metrics or {}).get("purchase_or_cart")
     if task:
         ndcg = ", ".join(f"{name} {m['ndcg@10']:.4f}" for name, m in task["models"].items())
         print(f"  offline NDCG@10, next purchases or carts of {task['users']} users: {ndcg}")
-    offline_verdict = (s.get("offline_metrics") or {}).get("verdict")
+    offline_verdict = (s.offline_metrics or {}).get("verdict")
     if offline_verdict:
         print(f"  {offline_verdict}")
-    if "stream_events_trimmed" in c:
-        skipped = f" ({c['stream_events_skipped']:,} bad, skipped)" if "stream_events_skipped" in c else ""
-        print(f"  event stream: {c['stream_events_trimmed']:,} entries consumed and trimmed{skipped}")
+    if c.stream_events_consumed is not None:
+        skipped = f" ({c.stream_events_skipped:,} bad, skipped)" if c.stream_events_skipped else ""
+        print(f"  event stream: {c.stream_events_consumed:,} entries consumed and trimmed{skipped}")
     for name, bad in result.bad_rows.items():
         if bad.count:
             print(f"  skipped {bad.count:,} bad {name} rows, e.g.:")

@@ -83,7 +83,7 @@ def test_other_columns_are_published_typed_and_a_bad_name_is_reported(r, model):
     assert bad.examples == [
         "catalog.csv: column 'bad-name' skipped: not a name: a letter or _, then up to 63 letters, digits or _"
     ]
-    assert model.summary["counts"]["bad_rows"] == 1
+    assert model.summary.counts.bad_rows == 1
 
 
 def test_answers_show_only_the_fixed_attributes(client, model):

@@ -105,7 +105,7 @@ def test_training_finds_the_changes_since_the_served_version(r, client, tmp_path
     assert set(entries(client, "back-in-stock")) == {"carter", "browser"}
     drop = entries(client, "price-drop")["browser"]["items"][0]["reason"]
     assert (drop["old_price"], drop["new_price"], drop["watched"]) == (90.0, 60.0, "viewed")
-    assert second.summary["retention"]["triggers"]["price-drop"] == 2
+    assert second.summary.retention.triggers["price-drop"] == 2
     # a third training on the same catalog carries the changes over (they still hold) with their dates
     recorded = r.hgetall(keys.catalog_changes(second.version, "price-drop"))
     third = train_retention_shop(r, paths)

@@ -39,7 +39,7 @@ def test_train_publishes_and_prints_a_summary(r, redis_url, shop, capsys):
     version = versions.current(r)
     assert f"published model {version}" in out
     assert "bytes per user" in out
-    assert versions.list_versions(r)[0].meta["parameters"]["factors"] == 8
+    assert versions.list_versions(r)[0].summary.parameters["factors"] == 8
 
 
 def test_bad_training_file_exits_non_zero_and_keeps_the_model(r, redis_url, shop, tmp_path, capsys):

@@ -102,10 +102,8 @@ def test_without_content_or_a_window_the_category_best_sellers_stay():
 
 
 def test_a_summary_names_the_order_and_an_older_version_keeps_content():
-    order = features_of.NewItemsOrder.of(
-        {"new_items_order": {"order": "category_best_sellers", "popularity_weight": 1}}
-    )
+    order = features_of.NewItemsOrder.of({"order": "category_best_sellers", "popularity_weight": 1})
     assert not order.by_content and order.popularity_weight == 1.0
-    assert features_of.NewItemsOrder.of({}) == features_of.NewItemsOrder()  # content at the fixed weight
+    assert features_of.NewItemsOrder.of(None) == features_of.NewItemsOrder()  # content at the fixed weight
     with pytest.raises(ValueError, match="new_items_order"):
         TrainConfig(new_items_order="random")

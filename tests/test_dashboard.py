@@ -71,14 +71,14 @@ def test_the_dashboard_shows_the_served_model_versions_and_figures(client, two_v
     assert state["served"]["version"] == served.version
     assert 0 <= state["served"]["age_s"] < 600
     assert [v["version"] for v in state["versions"]] == [served.version, older.version]
-    assert state["segments"] == served.summary["retention"]["buyers_by_segment"]
-    assert state["triggers"] == served.summary["retention"]["triggers"]
+    assert state["segments"] == served.summary.retention.buyers_by_segment
+    assert state["triggers"] == served.summary.retention.triggers
     assert state["redis"]["used_memory"] > 0 and state["redis"]["model"]["user_keys"] > 0
     purchase = state["offline"]["tasks"]["purchase"]
-    stored = served.summary["offline_metrics"]["purchase"]
+    stored = served.summary.offline_metrics["purchase"]
     assert purchase["models"]["model"]["ndcg@10"] == stored["models"]["model"]["ndcg@10"]
     assert "itemknn_bm25" in purchase["models"] and "NDCG@10" in page
-    kept = served.summary["offline_metrics"]["verdict"]
+    kept = served.summary.offline_metrics["verdict"]
     assert state["offline"]["verdict"] == kept
     if kept:  # the known shop may measure too few users for one
         assert kept.startswith(("Publish", "Do not publish")) and kept in page

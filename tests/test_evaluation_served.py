@@ -98,4 +98,4 @@ def test_the_evaluated_service_measures_time_from_the_datas_now(case):
         store = model.answers.store
         version = store.version()
         assert store.data_time(version, time.time()) == pytest.approx(int(s.train.timestamp.max()), abs=60)
-        assert "buy_again_order" in store.meta(version)["retention"]
+        assert store.summary(version).retention.buy_again_order is not None

@@ -22,7 +22,7 @@ def test_picks_for_every_user_as_json_lines(retention_model, redis_url, tmp_path
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     users = {row["user_id"] for row in rows}
     assert code == 0 and f"wrote {len(rows)} users" in printed.out
-    assert len(rows) == len(users) == retention_model.summary["counts"]["users"]
+    assert len(rows) == len(users) == retention_model.summary.counts.users
     steady = next(row for row in rows if row["user_id"] == "steady")
     assert steady["model_version"] == retention_model.version and 1 <= len(steady["items"]) <= 3
     assert not {"coffee-a", "coffee-b", "tv-a"} & {i["item_id"] for i in steady["items"]}  # bought

@@ -63,7 +63,7 @@ def test_keeps_the_last_versions_and_rolls_back(r, shop, redis_url):
     listed = versions.list_versions(r)
     assert [v.version for v in listed] == made[:0:-1]  # newest first, the oldest deleted
     assert version_keys(r, made[0]) == []
-    assert listed[0].current and listed[0].meta["counts"]["users"] > 0
+    assert listed[0].current and listed[0].summary.counts.users > 0
 
     client = create_app({"REDIS_URL": redis_url}).test_client()
     assert client.get("/v1/model").json["model_version"] == made[3]
@@ -139,7 +139,7 @@ def test_item_factors_are_stored_in_parts_and_read_back_whole(r, shop, monkeypat
     default (the run failed) and too large for the service to read within its timeout."""
     monkeypatch.setattr(keys, "FACTORS_PART_BYTES", 8 * 4 * 5)  # 5 items of 8 factors a part
     result = train(r, shop, TrainConfig(factors=8))
-    n_items = result.summary["counts"]["items"]
+    n_items = result.summary.counts.items
     parts = json.loads(r.get(keys.foldin(result.version)))["factor_parts"]
     assert parts == -(-n_items // 5) > 1
     stored = b"".join(r.get(keys.item_factors(result.version, n)) for n in range(parts))
@@ -155,8 +155,8 @@ def test_large_values_are_sent_in_pieces_and_read_whole(r, shop, monkeypatch, re
     monkeypatch.setattr("training.publish.VALUE_PIECE", 100)
     result = train(r, shop, TrainConfig(factors=8))
     stored = r.get(keys.item_factors(result.version))
-    assert len(stored) == result.summary["counts"]["items"] * 8 * 4  # float32 per item and factor
-    assert len(r.get(keys.item_ids(result.version)).decode().split("\n")) == result.summary["counts"]["items"]
+    assert len(stored) == result.summary.counts.items * 8 * 4  # float32 per item and factor
+    assert len(r.get(keys.item_ids(result.version)).decode().split("\n")) == result.summary.counts.items
     client = create_app({"REDIS_URL": redis_url}).test_client()
     answer = client.post("/v1/sessions/recommendations", json={"items": ["shoe-1"], "limit": 3}).json
     assert answer["source"] == "session" and len(answer["items"]) == 3

@@ -11,13 +11,15 @@ import pytest
 
 from recsvc import create_app
 from recsvc.contract import keys, versions
+from recsvc.contract.summary import VersionSummary
 from tests.conftest import API_KEY
 from tests.shop import write_shop
 from training import pipeline, serialize
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.publish import VersionWriter, publish
-from training.train import Inputs, summary_of
+from training.summary import summary_of
+from training.train import Inputs
 
 CONFIG = TrainConfig(factors=8, iterations=3)
 ENDPOINTS = [
@@ -191,7 +193,7 @@ def test_a_version_missing_keys_is_never_switched_to(r, lists, client):
     writer.flush()
     r.delete(keys.user("broken", "u1000"), keys.categories("broken"))  # lost, e.g. to another run's clean-up
     with pytest.raises(versions.IncompleteVersion, match="incomplete"):
-        writer.commit({"version": "broken"}, keep=5)
+        writer.commit(VersionSummary(version="broken"), keep=5)
     writer.abort()
     assert_served_whole(r, client, base)
     assert not r.exists(keys.PUBLISH_LOCK) and r.keys(keys.version_prefix("broken") + "*") == []

@@ -71,7 +71,7 @@ def answers_of(r):
 def test_the_shops_own_window_overrules_the_blend_where_views_do_not_lead_to_purchases(r, tmp_path, answers_of):
     events, items = noisy_views_shop()
     result = train(r, write(tmp_path, events, items))
-    order = result.summary["picks_order"]
+    order = result.summary.picks_order
     held_out = order["holdout_ndcg@10"]
     # item-kNN alone is as good here (within noise): the learned order stays
     assert order["kind"] == "learned", order
@@ -84,7 +84,7 @@ def test_the_shops_own_window_overrules_the_blend_where_views_do_not_lead_to_pur
 
 
 def test_too_few_labelled_users_fall_back_to_the_blend_and_say_so(shop_model):
-    order = shop_model.summary["picks_order"]
+    order = shop_model.summary.picks_order
     assert order["kind"] == "blend"
     assert "needs" in order["why"] or "did not beat" in order["why"]
 

@@ -53,7 +53,7 @@ def test_every_retention_endpoint_answers_on_the_demo_shop(client, demo):
     assert all(category[i["item_id"]] not in ONCE_PER_USER for i in answer["items"])
     segment = client.get(f"/v1/users/{user}/profile", headers=AUTH).json["segment"]
     assert segment in ("new", "repeat", "vip", "at_risk", "lost")
-    sizes = result.summary["retention"]["triggers"]
+    sizes = result.summary.retention.triggers
     assert sizes["replenishment"] > 0 and sizes["win-back"] > 0
     for kind, query in (("replenishment", "days=14"), ("win-back", "days=60")):
         page = client.get(f"/v1/triggers/{kind}?{query}&limit=50", headers=AUTH).json
@@ -66,4 +66,4 @@ def test_picks_export_covers_every_user_of_the_demo_shop(demo, redis_url, tmp_pa
     assert main(["--redis-url", redis_url, "export", "picks", "--out", str(out), "--no-progress"]) == 0
     with open(out, newline="") as f:
         users = {row["user_id"] for row in csv.DictReader(f)}
-    assert len(users) == result.summary["redis_memory"]["user_keys"]
+    assert len(users) == result.summary.redis_memory.user_keys

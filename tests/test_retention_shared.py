@@ -28,7 +28,7 @@ def taobao(redis_url, shared_data):
 
 
 def test_every_trigger_list_has_entries_with_items(client, taobao):
-    sizes = taobao.summary["retention"]["triggers"]
+    sizes = taobao.summary.retention.triggers
     for kind, query in (
         ("abandoned-cart", "hours=1"),
         ("category-interest", "days=14"),

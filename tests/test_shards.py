@@ -136,10 +136,10 @@ def test_shards_run_in_any_order_publish_what_one_process_computes(r, tmp_path, 
     assert [u for u in expected if published[u] != expected[u]] == []  # to the last byte
     run = shards.load_run(state)
     assert run.order == ("learned" if name == "learned" else "blend")
-    sharding = done.summary["sharding"]
+    sharding = done.summary.sharding
     assert sharding["shards"] == 3 and len(sharding["shard_s"]) == 3
-    assert sharding["fingerprint"]["events"] == done.summary["counts"]["events"]
-    assert done.summary["redis_memory"]["user_keys"] == len(published) == done.summary["counts"]["users"]
+    assert sharding["fingerprint"]["events"] == done.summary.counts.events
+    assert done.summary.redis_memory.user_keys == len(published) == done.summary.counts.users
 
 
 def test_a_sharded_run_publishes_exactly_what_a_plain_training_does(r, shop):
@@ -211,7 +211,7 @@ def test_a_shard_run_twice_rewrites_the_same_keys(r, shop, tmp_path):
     assert user_records(r, version) == written
     assert first["families"] == again["families"] and first["sample"] == again["sample"]
     score_shard(r, state, 0, 2)
-    assert finish(r, state).summary["redis_memory"]["user_keys"] == len(user_records(r, version))
+    assert finish(r, state).summary.redis_memory.user_keys == len(user_records(r, version))
 
 
 def test_a_shard_of_another_run_or_given_input_files_is_refused(r, redis_url, shop, tmp_path, capsys):
@@ -258,8 +258,8 @@ def test_jobs_train_end_to_end_and_publish_what_one_process_does(r, redis_url, s
     assert version != plain and f"published model {version}" in capsys.readouterr().out
     assert user_records(r, version) == user_records(r, plain)
     assert versions.missing(r, version) == [] and versions.lock_holder(r)[0] is None
-    meta = versions.list_versions(r)[0].meta
-    assert meta["sharding"]["shards"] == 2 and meta["timings_s"]["total"] > 0
+    summary = versions.list_versions(r)[0].summary
+    assert summary.sharding["shards"] == 2 and summary.timings_s["total"] > 0
 
 
 def test_a_failed_shard_of_jobs_gives_the_run_up(r, redis_url, shop, tmp_path, capsys, monkeypatch):
@@ -297,7 +297,7 @@ def test_the_stream_is_learned_by_the_shards_and_trimmed_by_the_finish(r, client
     score_shard(r, state, 0, 2)
     score_shard(r, state, 1, 2)
     done = finish(r, state)
-    assert done.summary["counts"]["stream_events_trimmed"] == 9 and r.xlen(keys.EVENTS_STREAM) == 0
+    assert done.summary.counts.stream_events_consumed == 9 and r.xlen(keys.EVENTS_STREAM) == 0
     assert r.exists(keys.user(done.version, "newcomer-0"))
 
 

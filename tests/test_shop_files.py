@@ -37,8 +37,8 @@ def test_a_csv_with_a_byte_order_mark_trains(r, redis_url, shop, tmp_path, capsy
         f.write("1700000000,u-007,007,view\n")  # ids keep their form
     code, out, err = train(capsys, redis_url, events, "--catalog", str(catalog), "--strict")
     assert code == 0, err
-    meta = versions.list_versions(r)[0].meta
-    assert meta["counts"]["items"] == 14 and meta["counts"]["bad_rows"] == 0
+    counts = versions.list_versions(r)[0].summary.counts
+    assert counts.items == 14 and counts.bad_rows == 0
     assert r.exists(keys.item(versions.current(r), "007"))
     gz = tmp_path / "events.csv.gz"
     with open(events, "rb") as f, gzip.open(gz, "wb") as g:

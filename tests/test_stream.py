@@ -25,7 +25,7 @@ def test_training_learns_from_the_stream_and_trims_what_it_read(r, client, tmp_p
     paths = write_shop(tmp_path)
     assert client.post("/v1/events", json=newcomer_events(), headers=AUTH).json["accepted"] == 9
     result = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], stream=True))
-    assert result.summary["counts"]["stream_events_trimmed"] == 9
+    assert result.summary.counts.stream_events_consumed == 9
     assert r.xlen(keys.EVENTS_STREAM) == 0
     assert r.exists(keys.user(result.version, "newcomer-0"))  # the model now knows the visitor
     answer = client.get("/v1/users/newcomer-0/recommendations?limit=20").json

@@ -77,5 +77,5 @@ def test_one_stray_row_does_not_age_the_model(r, tmp_path):
     with open(paths["events"], "a") as f:
         f.write(f"{int(time.time()) - HOUR},stray-user,shoe-1,purchase\n")  # readable, in the window
     stray = train(r, inputs, config).summary
-    assert stray["data"]["last_event"] == clean["data"]["last_event"]
-    assert stray["counts"]["events"] == clean["counts"]["events"] + 1
+    assert stray.data.last_event == clean.data.last_event
+    assert stray.counts.events == clean.counts.events + 1

@@ -30,9 +30,8 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
-from recsvc.contract.content import NEW_ITEMS_ORDER
 from recsvc.contract.records import encode_scored
-from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
+from recsvc.contract.summary import VersionSummary
 from recsvc.store.commands import ClusterRecords, is_cluster, used_memory
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
@@ -217,11 +216,11 @@ class VersionWriter:
             self.families[family] = self.families.get(family, 0) + n
         self.sample += part["sample"]
 
-    def commit(self, meta: dict, keep: int) -> list[str]:
+    def commit(self, summary: VersionSummary, keep: int) -> list[str]:
         """Write the summary and the manifest, check the version is whole, then switch the served pointer.
 
         Returns the versions deleted by the trim; raises LockLost or IncompleteVersion without switching."""
-        self.set(keys.meta(self.version), json.dumps(meta))
+        self.set(keys.meta(self.version), summary.encode())
         self.pipe.set(keys.manifest(self.version), json.dumps(self.manifest()))
         self.flush()
         problems = versions.missing(self.r, self.version, self.sample)
@@ -256,31 +255,36 @@ class VersionWriter:
 def publish(
     r: redis.Redis,
     lists: Lists,
-    summary: dict,
+    summary: VersionSummary,
     keep: int,
     lock_ttl_s: float | None = None,
     lock_wait_s: float | None = None,
-) -> tuple[str, dict]:
-    """Write every list under a new version and serve it; returns the version and its stored summary.
+    run_started: float | None = None,
+) -> tuple[str, VersionSummary]:
+    """Write every list under a new version and serve it; returns the version and its summary, as stored.
 
-    The summary stored is ``summary`` with ``version``, ``redis_memory``, the trigger list sizes
-    and the publish time added. Waits for another run's publish (up to ``lock_wait_s``); raises
+    The summary stored is ``summary`` with the version, the trigger list sizes, Redis memory and the publish
+    time added, and with ``run_started`` (``time.perf_counter`` at the run's start) the run's total time until
+    the summary is written. Waits for another run's publish (up to ``lock_wait_s``); raises
     ``versions.PublishFailed`` when this one could not be served."""
     version = new_version()
     writer = VersionWriter(r, version, lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s)
     try:
         started = time.perf_counter()
         memory_before = used_memory(r)
-        summary = write_model(writer, lists, summary)
+        write_model(writer, lists, summary)
         user_ids = lists.dataset.events.user_ids
         n_users = write_users(writer, user_ids, lists.inter, lists)
         writer.flush()
-        summary["redis_memory"] = {
-            "used_bytes": used_memory(r) - memory_before,
-            **memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users),
-            **summary["redis_memory"],
-        }
-        summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
+        memory = summary.redis_memory
+        memory.used_bytes = used_memory(r) - memory_before
+        memory.bytes_per_user_key, memory.user_keys = memory_per_user(
+            r, [keys.user(version, u) for u in _sampled(user_ids)], n_users
+        )
+        timings = summary.timings_s = summary.timings_s or {}
+        timings["publish"] = round(time.perf_counter() - started, 3)
+        if run_started is not None:
+            timings["total"] = round(time.perf_counter() - run_started, 3)
         writer.commit(summary, keep=keep)
     except BaseException:
         writer.abort()
@@ -294,12 +298,12 @@ class Staged:
 
     version: str
     token: str
-    summary: dict  # the version's summary so far
+    summary: VersionSummary  # the version's summary so far
     part: dict  # what the coordinator wrote (``VersionWriter.part``)
     memory_before: int  # Redis's used memory before the run wrote anything
 
 
-def stage(r: redis.Redis, fitted: Fitted, summary: dict, lock_wait_s: float | None = None) -> Staged:
+def stage(r: redis.Redis, fitted: Fitted, summary: VersionSummary, lock_wait_s: float | None = None) -> Staged:
     """Write every list but the user records under a new staged version and keep its publish lock
     (``SHARDED_LOCK_TTL_S``) for the shards and the finish; nothing is served."""
     version = new_version()
@@ -307,9 +311,10 @@ def stage(r: redis.Redis, fitted: Fitted, summary: dict, lock_wait_s: float | No
     try:
         started = time.perf_counter()
         memory_before = used_memory(r)
-        summary = write_model(writer, fitted, summary)
+        write_model(writer, fitted, summary)
         writer.flush()
-        summary.setdefault("timings_s", {})["publish"] = round(time.perf_counter() - started, 3)
+        summary.timings_s = summary.timings_s or {}
+        summary.timings_s["publish"] = round(time.perf_counter() - started, 3)
     except BaseException:
         writer.abort()
         raise
@@ -331,11 +336,12 @@ def publish_users(r: redis.Redis, version: str, token: str, user_ids: np.ndarray
     except BaseException:
         writer.detach()
         raise
-    memory = memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users)
+    per_key, n = memory_per_user(r, [keys.user(version, u) for u in _sampled(user_ids)], n_users)
+    memory = {"bytes_per_user_key": per_key, "user_keys": n}
     return {**writer.part(), "memory": memory, "users_with_picks": with_picks}
 
 
-def finish(r: redis.Redis, staged: Staged, parts: list[dict], keep: int) -> dict:
+def finish(r: redis.Redis, staged: Staged, parts: list[dict], keep: int) -> VersionSummary:
     """Merge the shards' parts into the staged version's manifest, check it whole and serve it; returns its summary.
 
     A failure deletes the staged version and frees the lock; the served version stays as it was."""
@@ -345,17 +351,14 @@ def finish(r: redis.Redis, staged: Staged, parts: list[dict], keep: int) -> dict
         writer.merge(staged.part)
         for part in parts:
             writer.merge(part)
-        summary = dict(staged.summary)
+        summary = staged.summary
         memory = [part["memory"] for part in parts]
         n_users = sum(m["user_keys"] for m in memory)
         per_user = sum(m["bytes_per_user_key"] * m["user_keys"] for m in memory) / max(n_users, 1)
-        summary["redis_memory"] = {
-            "used_bytes": used_memory(r) - staged.memory_before,
-            "bytes_per_user_key": round(per_user),
-            "user_keys": n_users,
-            **summary["redis_memory"],
-        }
-        summary["timings_s"]["finish"] = round(time.perf_counter() - started, 3)
+        summary.redis_memory.used_bytes = used_memory(r) - staged.memory_before
+        summary.redis_memory.bytes_per_user_key, summary.redis_memory.user_keys = round(per_user), n_users
+        summary.timings_s = summary.timings_s or {}
+        summary.timings_s["finish"] = round(time.perf_counter() - started, 3)
         writer.commit(summary, keep=keep)
     except BaseException:
         writer.abort()
@@ -379,9 +382,9 @@ def abandon(r: redis.Redis, version: str, token: str) -> None:
     VersionWriter(r, version, lock_ttl_s=SHARDED_LOCK_TTL_S, token=token).abort()
 
 
-def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
-    """Every key of a version but the user records; returns ``summary`` with the version, the trigger list
-    sizes and the memory of an item record added."""
+def write_model(writer: VersionWriter, fitted: Fitted, summary: VersionSummary) -> None:
+    """Every key of a version but the user records; adds to ``summary`` the version, the lists' chosen fill and
+    order, the trigger list sizes and the memory of an item record."""
     write_catalog(writer, fitted)
     item_ids = fitted.dataset.item_ids
     n_items = writer.set_many(
@@ -394,17 +397,14 @@ def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
     write_foldin(writer, fitted)
     triggers = write_retention(writer, fitted)
     writer.flush()
-    summary = {
-        **summary,
-        "version": writer.version,
-        ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill,
-        OFFERS_ORDER: fitted.offers_order.order,
-        NEW_ITEMS_ORDER: fitted.new_items.to_dict(),
-    }
-    summary.setdefault("retention", {})["triggers"] = triggers
+    summary.version = writer.version
+    summary.also_bought_fill = fitted.also_bought_order.order.fill
+    summary.category_offers_order = fitted.offers_order.order
+    summary.new_items_order = fitted.new_items.to_dict()
+    summary.retention.triggers = triggers
     sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]
-    summary["redis_memory"] = {"bytes_per_item_key": round(memory_per_key(writer.r, sample) or 0), "item_keys": n_items}
-    return summary
+    summary.redis_memory.bytes_per_item_key = round(memory_per_key(writer.r, sample) or 0)
+    summary.redis_memory.item_keys = n_items
 
 
 def write_users(writer: VersionWriter, user_ids: np.ndarray, inter: Interactions, users: UserLists) -> int:
@@ -513,9 +513,9 @@ def memory_per_key(r: redis.Redis, keys_sample: list[str]) -> float | None:
     return sum(sizes) / len(sizes) if sizes else None
 
 
-def memory_per_user(r: redis.Redis, sample: list[str], n_users: int) -> dict:
+def memory_per_user(r: redis.Redis, sample: list[str], n_users: int) -> tuple[int, int]:
     """The memory of a user record (``MEMORY USAGE`` of the sampled keys) and how many were written."""
-    return {"bytes_per_user_key": round(memory_per_key(r, sample) or 0), "user_keys": n_users}
+    return round(memory_per_key(r, sample) or 0), n_users
 
 
 def _sampled(ids: np.ndarray) -> list:

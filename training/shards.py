@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.summary import VersionSummary
 from training import pipeline
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
@@ -54,7 +55,7 @@ class Run:
     config: dict
     order: str  # "learned" (``booster.txt``) or the fixed order that ranks the picks
     fingerprint: dict  # of the data it was fitted on (``fingerprint``)
-    summary: dict  # the version's summary so far
+    summary: VersionSummary  # the version's summary so far
     part: dict  # what the coordinator wrote (``VersionWriter.part``)
     memory_before: int  # Redis's used memory before the run wrote
     started_at: float  # unix time the coordinator started
@@ -165,7 +166,7 @@ def _shard_arrays(
 
 def save_run(folder: Path, run: Run) -> None:
     """Write ``state.json``: the run, once its arrays are saved."""
-    (folder / "state.json").write_text(json.dumps(asdict(run)))
+    (folder / "state.json").write_text(json.dumps({**asdict(run), "summary": run.summary.to_json()}))
 
 
 def load_run(folder: Path) -> Run:
@@ -178,7 +179,7 @@ def load_run(folder: Path) -> Run:
         raise StateError(f"cannot read {folder / 'state.json'}: {e}") from None
     if raw.get("format") != FORMAT:
         raise StateError(f"{folder} holds a state of layout {raw.get('format')}, this trainer reads {FORMAT}")
-    return Run(**raw)
+    return Run(**{**raw, "summary": VersionSummary.from_json(raw.get("summary"))})
 
 
 def load_shard(folder: Path, run: Run, number: int) -> Shard:

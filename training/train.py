@@ -8,20 +8,19 @@ checks the whole version and serves it. ``abandon`` gives a sharded run up.
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import redis
 
 from recsvc.contract import versions
-from recsvc.contract.events import EVENTS
+from recsvc.contract.summary import VersionSummary
 from training import pipeline, publish, shards
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
 from training.inputs.readers import BadRows
 from training.inputs.stream import read_stream, trim_consumed
+from training.summary import count_stream, summary_of
 
 __all__ = ["Inputs", "TrainResult", "train", "stage", "score_shard", "finish", "abandon"]
 
@@ -33,7 +32,7 @@ class TrainResult:
     """What a run published."""
 
     version: str
-    summary: dict
+    summary: VersionSummary  # as stored with the version
     bad_rows: dict[str, BadRows] = field(default_factory=dict)
 
 
@@ -50,15 +49,12 @@ def train(
     timer.step("read")
     lists = pipeline.build(data, config)
     timer.steps.update(lists.timings_s)
-    summary = summary_of(lists)
-    if offline_metrics is not None:
-        summary["offline_metrics"] = offline_metrics
-    summary["timings_s"] = dict(timer.steps)
-    version, summary = publish.publish(r, lists, summary, keep=config.versions_kept)
-    if last_streamed is not None:  # published: what this run read from the stream is learned (or skipped as bad)
-        summary["counts"]["stream_events_trimmed"] = trim_consumed(r, last_streamed)
-        summary["counts"]["stream_events_skipped"] = data.bad["event stream"].rows
-    summary["timings_s"]["total"] = timer.total()
+    summary = summary_of(lists, offline_metrics, dict(timer.steps))
+    if streamed is not None and last_streamed is not None:
+        count_stream(summary, len(streamed), data.bad["event stream"].rows)
+    version, summary = publish.publish(r, lists, summary, keep=config.versions_kept, run_started=timer.start)
+    if last_streamed is not None:  # served: what this run read from the stream is learned (or skipped as bad)
+        trim_consumed(r, last_streamed)
     return TrainResult(version=version, summary=summary, bad_rows=data.bad)
 
 
@@ -83,10 +79,9 @@ def stage(
     timer.mark()
     scorer = pipeline.scorer_of(fitted)
     timer.step("scorer")
-    summary = summary_of(fitted)
-    if offline_metrics is not None:
-        summary["offline_metrics"] = offline_metrics
-    summary["timings_s"] = dict(timer.steps)
+    summary = summary_of(fitted, offline_metrics, dict(timer.steps))
+    if streamed is not None and last_streamed is not None:
+        count_stream(summary, len(streamed), data.bad["event stream"].rows)
     staged = publish.stage(r, fitted, summary)  # times itself: "publish"
     timer.mark()
     try:
@@ -106,7 +101,8 @@ def stage(
         )
         shards.save_arrays(state, run, fitted, scorer)
         timer.step("state")
-        run.summary["timings_s"] |= {"state": timer.steps["state"], "coordinator": timer.total()}
+        run.summary.timings_s = {**(run.summary.timings_s or {}), "state": timer.steps["state"]}
+        run.summary.timings_s["coordinator"] = timer.total()
         shards.save_run(state, run)
     except BaseException:
         publish.abandon(r, staged.version, staged.token)
@@ -160,8 +156,8 @@ def finish(r: redis.Redis, state: Path) -> TrainResult:
         )
     summary = run.summary
     seconds = [parts[k].pop("seconds") for k in range(run.shards)]
-    summary["sharding"] = {"shards": run.shards, "fingerprint": run.fingerprint, "shard_s": seconds}
-    timings = summary["timings_s"]
+    summary.sharding = {"shards": run.shards, "fingerprint": run.fingerprint, "shard_s": seconds}
+    timings = summary.timings_s = summary.timings_s or {}
     timings["shards"] = max(s["total"] for s in seconds)
     timings["total"] = round(time.time() - run.started_at, 3)
     summary = publish.finish(
@@ -170,8 +166,8 @@ def finish(r: redis.Redis, state: Path) -> TrainResult:
         [parts[k] for k in range(run.shards)],
         keep=run.train_config().versions_kept,
     )
-    if run.last_streamed is not None:
-        summary["counts"]["stream_events_trimmed"] = trim_consumed(r, run.last_streamed)
+    if run.last_streamed is not None:  # served: what the run read from the stream is learned
+        trim_consumed(r, run.last_streamed)
     return TrainResult(version=run.version, summary=summary)
 
 
@@ -180,31 +176,3 @@ def abandon(r: redis.Redis, state: Path) -> str:
     run = shards.load_run(state)
     publish.abandon(r, run.version, run.token)
     return run.version
-
-
-def summary_of(fitted: pipeline.Fitted) -> dict:
-    """The version's summary: when, on what, with which parameters (``GET /v1/model``)."""
-    lists = fitted
-    data, events = lists.dataset, lists.dataset.events
-    counts = np.bincount(events.event, minlength=len(EVENTS))
-    return {
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data": {
-            "first_event": datetime.fromtimestamp(int(events.timestamp.min()), timezone.utc).isoformat(),
-            "last_event": datetime.fromtimestamp(lists.inter.now, timezone.utc).isoformat(),
-        },
-        "counts": {
-            "events": len(events),
-            **{name: int(n) for name, n in zip(EVENTS, counts)},
-            "users": len(events.user_ids),
-            "fitted_users": len(lists.factors.users),
-            "items": len(data.item_ids),
-            "categories": len(data.category_ids),
-            "bad_rows": sum(b.count for b in data.bad.values()),
-        },
-        "parameters": lists.config.to_dict(),
-        "picks_order": lists.ranker.to_dict(),
-        "also_bought_order": lists.also_bought_order.to_dict(),
-        "category_offers_choice": lists.offers_order.to_dict(),  # why; the service reads OFFERS_ORDER
-        "retention": lists.retention.summary(),
-    }

@@ -63,7 +63,7 @@ def add(records: ArrivalRecords, version: str, arrivals: Sequence[Arrival]) -> d
     if not arrivals:
         return {}
     placing = records.placing(version)
-    order = content.NewItemsOrder.of(placing.summary)
+    order = content.NewItemsOrder.of(placing.summary.new_items_order)
     first = placing.trained_items + records.reserve(version, len(arrivals))
     indices = {a.item_id: first + n for n, a in enumerate(arrivals)}
     size = max([*placing.attrs, *indices.values()]) + 1

@@ -34,7 +34,7 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
     While an A/B test runs, each user's row comes from their arm (its version and rule set) and names it."""
     answers = Answers(store)
     version = store.version()
-    total = store.meta(version).get("redis_memory", {}).get("user_keys")
+    total = store.summary(version).redis_memory.user_keys
     filters = Filters(limit=limit)
 
     def rows() -> Iterator[dict]:

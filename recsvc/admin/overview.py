@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 from recsvc.admin.steering import steering
+from recsvc.contract.summary import VersionSummary
 from recsvc.read import arm_report
 from recsvc.store.model import ModelStore
 
@@ -27,19 +28,19 @@ def overview(store: ModelStore, now: float | None = None) -> dict:
     steered = steering(store.steering_records)
     newest = sorted(steered.experiments, key=lambda e: (not e.running, -e.started_at))[:EXPERIMENTS_SHOWN]
     experiments = [arm_report.report(store.arms, e) for e in newest]
-    meta = served.meta if served else {}
-    retention = meta.get("retention") or {}
+    summary = served.summary if served else VersionSummary()
+    retention = summary.retention
     return {
-        "served": _served(served.version, meta, moment) if served else None,
+        "served": _served(served.version, summary, moment) if served else None,
         "versions": [
-            {"version": v.version, "current": v.current, "trained_at": v.meta.get("trained_at"), "users": users(v.meta)}
+            {"version": v.version, "current": v.current, "trained_at": v.summary.trained_at, "users": users(v.summary)}
             for v in kept
         ],
-        "offline": _offline(meta.get("offline_metrics")),
+        "offline": _offline(summary.offline_metrics),
         "ctr": ctr_per_list(store.reports.counts(CTR_HOURS, moment)),
         "ctr_hours": CTR_HOURS,
-        "segments": retention.get("buyers_by_segment") or {},
-        "triggers": retention.get("triggers") or {},
+        "segments": retention.buyers_by_segment or {},
+        "triggers": retention.triggers or {},
         "retention": _retention(analytics),
         "rules": [
             {"name": rule.name, "type": rule.kind, "variant": rule.variant, "lists": sorted(rule.lists)}
@@ -51,20 +52,20 @@ def overview(store: ModelStore, now: float | None = None) -> dict:
             "used_memory_human": memory.get("used_memory_human"),
             "maxmemory": memory.get("maxmemory"),
             "maxmemory_policy": memory.get("maxmemory_policy"),
-            "model": meta.get("redis_memory") or {},
+            "model": summary.redis_memory.to_json(),
         },
     }
 
 
-def _served(version: str, meta: dict, now: float) -> dict:
-    trained_at = meta.get("trained_at")
+def _served(version: str, summary: VersionSummary, now: float) -> dict:
+    trained_at = summary.trained_at
     age_s = now - datetime.fromisoformat(trained_at).timestamp() if trained_at else None
-    return {"version": version, "trained_at": trained_at, "age_s": age_s, "counts": meta.get("counts") or {}}
+    return {"version": version, "trained_at": trained_at, "age_s": age_s, "counts": summary.counts.to_json()}
 
 
-def users(meta: dict) -> int | None:
+def users(summary: VersionSummary) -> int | None:
     """The number of users a version was trained on."""
-    return (meta.get("counts") or {}).get("users")
+    return summary.counts.users
 
 
 def _offline(metrics: dict | None) -> dict | None:

@@ -49,8 +49,6 @@ list: seen, without displacing the best few."""
 SHOWN_BY_NEIGHBOURS = 10
 """An added item enters the similar lists of this many of its nearest neighbours."""
 
-NEW_ITEMS_ORDER = "new_items_order"
-"""Where the version's summary says how a new item's own list is ordered (``NewItemsOrder``)."""
 BY_CONTENT, BY_CATEGORY = "content", "category_best_sellers"
 """The orders of a new item's list: its content neighbours (then its category's best-sellers), or its category's
 best-sellers alone."""
@@ -69,9 +67,9 @@ class NewItemsOrder:
         return self.order == BY_CONTENT
 
     @classmethod
-    def of(cls, summary: Mapping[str, object]) -> "NewItemsOrder":
-        """The order a version's summary names (a version trained before the choice: content, the fixed weight)."""
-        found = summary.get(NEW_ITEMS_ORDER)
+    def of(cls, found: object) -> "NewItemsOrder":
+        """The order a version's summary names in ``new_items_order`` (a version trained before the choice, None:
+        content, the fixed weight)."""
         if not isinstance(found, Mapping):
             return cls()
         weight = found.get("popularity_weight", POPULARITY_WEIGHT)

@@ -12,24 +12,17 @@ DAY = 86_400
 ITEM_ATTRIBUTES = ("title", "price", "url", "image_url")
 """The catalog attributes an item in an answer carries, where known."""
 
-ALSO_BOUGHT_FILL = "also_bought_fill"
 ALSO_BOUGHT_FILLS = ("similar", "popular")
 """What fills an also-bought list after its entries: similar items (the default), or the shop's best-sellers.
 
-The trainer chooses it on the shop's newest window and stores it in the version's summary as
-``also_bought_fill``; the service reads it there."""
+The trainer chooses it on the shop's newest window and stores it in the version's summary
+(``VersionSummary.also_bought_fill``); the service reads it there."""
 
-OFFERS_ORDER = "category_offers_order"
 OFFERS_ORDERS = ("own_first", "best_sellers_first")
 """What opens a user's category offers: their own categories (viewed and never bought from, then affinity; the
 default), or the categories of the shop's best-sellers they never bought from. The trainer chooses it on the
-shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary."""
-
-BUY_AGAIN_ORDER = "buy_again_order"
-"""Where the version's summary (under ``retention``) says how the buy-again list is ordered: ``recency_days``, the
-time scale of the recency factor ``exp(-days since the last purchase / recency_days)`` the due-ness score is
-multiplied by (0: none, the fixed due-ness order), chosen on the shop's newest window
-(``training/lists/buy_again_order.py``); the service reads it there."""
+shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary
+(``VersionSummary.category_offers_order``)."""
 
 OVERDUE_FADE = 0.5
 """How fast an overdue item loses its place in buy-again: at 3 intervals it scores 1/2 of a due one (the service's

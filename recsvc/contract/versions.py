@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import redis
 
 from recsvc.contract import keys
+from recsvc.contract.summary import VersionSummary
 
 DELETE_BATCH = 10_000
 ROLLBACK_WAIT_S = 2.0
@@ -100,7 +101,7 @@ class VersionInfo:
     version: str
     published_at: float
     current: bool
-    meta: dict
+    summary: VersionSummary
 
 
 class UnknownVersion(LookupError):
@@ -250,7 +251,7 @@ def list_versions(r: redis.Redis) -> list[VersionInfo]:
         pipe.get(keys.meta(version.decode()))
     metas = pipe.execute()
     return [
-        VersionInfo(version.decode(), score, version.decode() == served, json.loads(meta) if meta else {})
+        VersionInfo(version.decode(), score, version.decode() == served, VersionSummary.decode(meta))
         for (version, score), meta in zip(published, metas)
     ]
 

@@ -330,6 +330,5 @@ def model() -> ResponseReturnValue:
     """
     store = answers().store
     version = store.version()
-    return jsonify(
-        {"model_version": version, **store.meta(version), "exploration": answers().exploration.summary(version)}
-    )
+    summary = store.summary(version).to_json()
+    return jsonify({"model_version": version, **summary, "exploration": answers().exploration.summary(version)})

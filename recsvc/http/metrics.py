@@ -117,7 +117,7 @@ class _ModelAge:
             "Seconds since the served model was trained (absent while no model is published or Redis is down)",
         )
         try:
-            trained_at = self.store.meta(self.store.version()).get("trained_at")
+            trained_at = self.store.summary(self.store.version()).trained_at
         except Exception:  # noqa: BLE001 - a scrape must not fail because Redis or the model is missing
             trained_at = None
         if trained_at:

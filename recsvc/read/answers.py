@@ -11,7 +11,7 @@ from itertools import zip_longest
 from recsvc.contract import reasons
 from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
-from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
+from recsvc.contract.units import ALSO_BOUGHT_FILLS, OFFERS_ORDERS
 from recsvc.read.experiments import Assignment
 from recsvc.read.exploration import SHARE, Exploration
 from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
@@ -260,7 +260,7 @@ class Answers:
                 (categories[cat], score, reasons.STORED_OFFERS[reason])
                 for cat, score, reason in zip(record.offer_categories, record.offer_scores, record.offer_reasons)
             ]
-            if self.store.summary_value(version, OFFERS_ORDER, OFFERS_ORDERS[0]) == OFFERS_ORDERS[1]:
+            if self.store.summary(version).category_offers_order == OFFERS_ORDERS[1]:
                 # chosen on the shop's window: the best-sellers' categories the user never bought from open the
                 # offers (one of the user's own keeps its own reason)
                 bought_from = {item.category_id for item in self.store.shown(version, list(record.bought)) if item}
@@ -358,8 +358,8 @@ class Answers:
             listing.add(
                 (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
-            fill = self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0])
-            if fill == "popular" and not self._added(version, record):
+            fill = self.store.summary(version).also_bought_fill
+            if fill == ALSO_BOUGHT_FILLS[1] and not self._added(version, record):
                 listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         if subject_category and filters.category is None:
@@ -370,8 +370,8 @@ class Answers:
     def _added(self, version: str, record: ItemRecord) -> bool:
         """Whether the item was added by a catalog update (after the trained items): it has no buyers yet, so its
         also-bought is its content neighbours, not the shop's staples."""
-        trained = self.store.summary_value(version, "counts", {})
-        return isinstance(trained, dict) and record.index >= trained.get("items", NO_ITEM)
+        trained = self.store.summary(version).counts.items
+        return trained is not None and record.index >= trained
 
     # -- popular --
 

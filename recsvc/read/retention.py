@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
-from recsvc.contract.units import BUY_AGAIN_ORDER, DAY, OVERDUE_FADE
+from recsvc.contract.units import DAY, OVERDUE_FADE
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Candidate, Filters, Listing
 
@@ -59,9 +59,7 @@ class RetentionAnswers:
 
     def recency_days(self, version: str) -> float:
         """The recency scale buy-again is ordered with (0: due-ness alone), from the version's summary."""
-        retention = self.store.summary_value(version, "retention", {})
-        order = retention.get(BUY_AGAIN_ORDER, {}) if isinstance(retention, dict) else {}
-        return float(order.get("recency_days", 0.0))
+        return self.store.summary(version).retention.recency_days
 
     def best_time(self, version: str, profile: Profile | None) -> dict | None:
         """When to contact the user: the hour and weekday they usually shop at, in the shop's time zone.
@@ -79,9 +77,9 @@ class RetentionAnswers:
     def _shop_time(self, version: str) -> dict | None:
         """The shop's peak hour and weekday and its time zone, read once per version."""
         if self._peak is None or self._peak[0] != version:
-            retention = self.store.meta(version).get("retention", {})
-            peak = retention.get("shop_peak")
-            shop = {**peak, "source": "shop_peak", "timezone": retention.get("timezone", "UTC")} if peak else None
+            retention = self.store.summary(version).retention
+            peak = retention.shop_peak
+            shop = {**peak, "source": "shop_peak", "timezone": retention.timezone or "UTC"} if peak else None
             self._peak = (version, shop)
         return self._peak[1]
 

@@ -17,6 +17,7 @@ import redis
 
 from recsvc.contract import content, keys
 from recsvc.contract.records import decode_item, encode_item
+from recsvc.contract.summary import VersionSummary
 from recsvc.store.commands import get_many
 from recsvc.store.wire import Wire, guarded
 
@@ -35,7 +36,7 @@ class Busy(RuntimeError):
 class Placing:
     """What placing arrivals in a version reads."""
 
-    summary: dict  # the version's summary as stored
+    summary: VersionSummary
     parents: dict[str, str | None]  # category -> its parent
     trained_items: int  # items of the version at training (the first index an arrival may take)
     attrs: dict[int, dict]  # index -> catalog attributes, of every item
@@ -82,8 +83,8 @@ class ArrivalRecords:
         client = self._wire.client
         table = json.loads(client.get(keys.categories(version)) or '{"ids": [], "parents": []}')
         ids = table["ids"]
-        summary = json.loads(client.get(keys.meta(version)) or "{}")
-        trained = summary.get("counts", {}).get("items", 0)
+        summary = VersionSummary.decode(client.get(keys.meta(version)))
+        trained = summary.counts.items or 0
         return Placing(
             summary=summary,
             parents={c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])},

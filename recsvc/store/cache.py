@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recsvc.contract.records import ItemRecord
+from recsvc.contract.summary import VersionSummary
 from recsvc.contract.units import ITEM_ATTRIBUTES
 
 ATTRS_CACHE_LIMIT = 200_000
@@ -57,7 +58,7 @@ class VersionCache:
     foldin: Any = None  # the fold-in tables (``recsvc.read.foldin``), decoded when a request first needs them
     foldin_loaded: bool = False
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
-    summary: dict | None = None  # the version's meta: it never changes
+    summary: VersionSummary | None = None  # the version's summary: it never changes
     arrivals: list[tuple[int, ShownItem]] | None = None  # items catalog updates added (index, item), newest first
 
 

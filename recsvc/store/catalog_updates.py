@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from recsvc.contract import keys, versions
 from recsvc.contract.records import ITEM_HEADER
+from recsvc.contract.summary import VersionSummary
 from recsvc.store.arrivals import ArrivalRecords
 from recsvc.store.commands import get_many
 from recsvc.store.wire import Wire, guarded
@@ -81,8 +82,8 @@ class CatalogRecords:
     @guarded
     def price_drop_share(self, version: str) -> float | None:
         """The share a price must fall by to be a price drop, as the version was trained with (None: not kept)."""
-        meta = json.loads(self._wire.client.get(keys.meta(version)) or "{}")
-        return meta.get("parameters", {}).get("price_drop_share")
+        summary = VersionSummary.decode(self._wire.client.get(keys.meta(version)))
+        return (summary.parameters or {}).get("price_drop_share")
 
     @guarded
     def items(self, version: str, item_ids: Sequence[str]) -> list[StoredItem]:

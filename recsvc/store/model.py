@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from recsvc.contract import keys, records, versions
 from recsvc.contract.live import LIVE_LENGTH, Live
 from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRecord
+from recsvc.contract.summary import VersionSummary
 from recsvc.store.cache import ShownItem, VersionCache, VersionCaches
 from recsvc.store.catalog import CatalogReads
 from recsvc.store.commands import get_many
@@ -209,17 +210,13 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
         return cache.foldin
 
     @guarded
-    def meta(self, version: str) -> dict:
-        """The version's summary written by the trainer."""
-        raw = self._wire.client.get(keys.meta(version))
-        return json.loads(raw) if raw else {}
-
-    def summary_value(self, version: str, name: str, default: object) -> object:
-        """One field of the version's summary (``default`` where it has none), read once per process."""
+    def summary(self, version: str) -> VersionSummary:
+        """The version's summary written by the trainer (empty for a version without), read once per process: it
+        never changes."""
         cache = self._version_cache(version)
         if cache.summary is None:
-            cache.summary = self.meta(version)
-        return cache.summary.get(name, default)
+            cache.summary = VersionSummary.decode(self._wire.client.get(keys.meta(version)))
+        return cache.summary
 
     @guarded
     def arrivals(self, version: str) -> list[tuple[int, ShownItem]]:
@@ -227,8 +224,7 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
         changes): the indices after the trained items, up to ``keys.added_items``, that have attributes."""
         cache = self._version_cache(version)
         if cache.arrivals is None:
-            counts = self.summary_value(version, "counts", {})
-            trained = counts.get("items", 0) if isinstance(counts, dict) else 0
+            trained = self.summary(version).counts.items or 0
             added = int(self._wire.client.get(keys.added_items(version)) or 0)
             indices = list(range(trained + added - 1, trained - 1, -1))
             cache.arrivals = [(i, item) for i, item in zip(indices, self.shown(version, indices)) if item]
@@ -241,10 +237,11 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
         training, and time still moves on while it is served.
         """
         if version not in self._clocks:
-            meta = self.meta(version)
-            trained = meta.get("trained_at")
+            summary = self.summary(version)
+            trained = summary.trained_at
             trained_at = datetime.fromisoformat(trained).timestamp() if trained else wall_time
-            self._clocks = {version: (meta.get("retention", {}).get("now", trained_at), trained_at)}
+            now = summary.retention.now
+            self._clocks = {version: (now if now is not None else trained_at, trained_at)}
         data_now, trained_at = self._clocks[version]
         return data_now + max(0.0, wall_time - trained_at)
 

@@ -9,6 +9,7 @@ import numpy as np
 import redis
 
 from recsvc.admin.steering import set_rules
+from recsvc.contract.summary import VersionSummary
 from recsvc.read import steering
 from recsvc.read.answers import Answers, Filters
 from recsvc.read.retention import RetentionAnswers
@@ -38,7 +39,7 @@ class ServedModel:
             "buy_again": lists.retention.order or {},
         }
         # as ``recsvc train`` publishes it: the retention summary holds the data's "now" and the buy-again order
-        publish(r, lists, {"parameters": config.to_dict(), "retention": lists.retention.summary()}, keep=1)
+        publish(r, lists, VersionSummary(parameters=config.to_dict(), retention=lists.retention.summary()), keep=1)
         store = ModelStore(Wire(r), steering.decode)
         set_rules(store.steering_records, rules or [])
         self.answers = Answers(store)

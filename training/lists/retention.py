@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.records import WATCH_REASONS
-from recsvc.contract.units import BUY_AGAIN_ORDER
+from recsvc.contract.summary import RetentionSummary
 from training import analytics, analytics_time
 from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
@@ -296,20 +296,20 @@ class RetentionData:
     analytics: dict  # the retention figures (``training.analytics``), published as JSON
     order: dict | None = None  # how buy-again is ordered (``buy_again_order.BuyAgainReport.to_dict``)
 
-    def summary(self) -> dict:
-        """Counts for the model summary."""
+    def summary(self) -> RetentionSummary:
+        """The retention part of the version's summary (the publisher adds the trigger list sizes)."""
         segments = np.bincount(self.profiles.segment[self.profiles.orders > 0], minlength=len(SEGMENTS))
         contact = self.profiles.contact
-        return {
-            "now": self.now,
-            "repeatable_items": int(np.isfinite(self.intervals.days).sum()),
-            "items_with_own_interval": int(self.intervals.from_item.sum()),
-            "buyers_by_segment": {name: int(n) for name, n in zip(SEGMENTS, segments)},
-            "spend_unit": self.profiles.spend_unit,
-            "timezone": self.analytics["timezone"],
-            "shop_peak": {"hour": contact.shop_hour, "weekday": analytics_time.WEEKDAYS[contact.shop_weekday]},
-            **({BUY_AGAIN_ORDER: self.order} if self.order is not None else {}),
-        }
+        return RetentionSummary(
+            now=self.now,
+            repeatable_items=int(np.isfinite(self.intervals.days).sum()),
+            items_with_own_interval=int(self.intervals.from_item.sum()),
+            buyers_by_segment={name: int(n) for name, n in zip(SEGMENTS, segments)},
+            spend_unit=self.profiles.spend_unit,
+            timezone=self.analytics["timezone"],
+            shop_peak={"hour": contact.shop_hour, "weekday": analytics_time.WEEKDAYS[contact.shop_weekday]},
+            buy_again_order=self.order,
+        )
 
 
 def build(
