@@ -34,6 +34,7 @@ def test_what_a_run_returns_is_what_redis_holds_down_to_the_stream_and_the_total
     assert held["counts"]["stream_events_consumed"] == 9 and held["counts"]["stream_events_skipped"] == 0
     assert held["timings_s"]["total"] >= held["timings_s"]["publish"] > 0
     model = client.get("/v1/model").json
+    assert model.pop("exploration")["share"] == 0.1  # the service's setting, beside what the version holds
     assert model == {"model_version": result.version, **held}
 
 
@@ -93,7 +94,9 @@ def test_the_service_answers_from_a_version_with_an_older_summary(shop_model, re
     r.set(keys.meta(shop_model.version), json.dumps(older))
     try:
         client = create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": "k"}).test_client()
-        assert client.get("/v1/model").json == {"model_version": shop_model.version, **older}
+        model = client.get("/v1/model").json
+        assert model.pop("exploration") == {"share": 0.1, "new_items": 0}
+        assert model == {"model_version": shop_model.version, **older}
         for path in ("/v1/users/alice/recommendations", "/v1/users/alice/buy-again", "/v1/items/mount-1/also-bought"):
             assert client.get(path, headers={"X-API-Key": "k"}).status_code == 200, path
     finally:
