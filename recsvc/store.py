@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -133,6 +134,7 @@ class VersionCache:
     foldin_loaded: bool = False
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
     summary: dict | None = None  # the version's meta: it never changes
+    trained_at: float | None = None  # unix seconds: when the version was trained (its summary's ``trained_at``)
 
 
 def _guard(method):
@@ -556,6 +558,37 @@ class ModelStore:
         return {i: rec for i in indices if (rec := kept.get(i)) is not None}
 
     @_guard
+    def item_records_by_id(self, version: str, item_ids: Sequence[str]) -> dict[str, ItemRecord]:
+        """Item records by id (an id the version does not know is left out), kept in the process like
+        ``item_records``: one round trip for the ids this process has not read yet, none after."""
+        cache = self._version_cache(version)
+        indices, kept = cache.indices, cache.item_records
+        unread = [i for i in dict.fromkeys(item_ids) if i not in indices]
+        missing = unread + [i for i in dict.fromkeys(item_ids) if (n := indices.get(i)) is not None and n not in kept]
+        if missing:
+            if len(kept) > ITEM_RECORDS_CACHE_LIMIT:
+                kept.clear()
+            for item_id, raw in zip(missing, get_many(self._redis, [keys.item(version, i) for i in missing])):
+                record = records.decode_item(raw) if raw else None
+                indices[item_id] = record.index if record is not None else None
+                if record is not None:
+                    kept[record.index] = record
+        found = {}
+        for item_id in item_ids:
+            index = indices.get(item_id)
+            if index is not None and (record := kept.get(index)) is not None:
+                found[item_id] = record
+        return found
+
+    def trained_at(self, version: str) -> float:
+        """When the version was trained (unix seconds; 0 for a summary without the time), kept in the process."""
+        cache = self._version_cache(version)
+        if cache.trained_at is None:
+            trained = self.summary_value(version, "trained_at", None)
+            cache.trained_at = datetime.fromisoformat(trained).timestamp() if isinstance(trained, str) else 0.0
+        return cache.trained_at
+
+    @_guard
     def attrs(self, version: str, indices: Sequence[int]) -> list[dict | None]:
         """Catalog attributes of items by index (cached in the process)."""
         cache = self._version_cache(version)
@@ -672,9 +705,11 @@ class ModelStore:
         ``LIVE_TTL_S`` after its user's last event.
         """
         pipe = self._redis.pipeline(transaction=False)
+        arrived = int(time.time())
         for fields in events:
             pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
-            pipe.lpush(keys.live(fields["user_id"]), live_entry(EVENTS.index(fields["event"]), fields["item_id"]))
+            code = EVENTS.index(fields["event"])
+            pipe.lpush(keys.live(fields["user_id"]), live_entry(code, fields["item_id"], arrived))
         for user_id in {fields["user_id"] for fields in events}:
             pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
             pipe.expire(keys.live(user_id), LIVE_TTL_S)

@@ -56,6 +56,10 @@ class TrainConfig:
     blend_popularity: float = 1.0  # a prior toward recently popular items
     knn_neighbours: int = 20
 
+    # the share of a known user's picks and category offers their events since training take at the next request
+    # (recsvc/read/live_picks.py): fixed from a measured sweep on the next-day task (docs/realtime.md)
+    live_share: float = 0.5
+
     # what is kept per user and per item
     picks_per_user: int = 50
     neighbours_per_item: int = 30
@@ -119,6 +123,8 @@ class TrainConfig:
         from training.analytics_time import zone
 
         zone(self.timezone)  # an unknown time zone fails before any work, with its name
+        if not 0 <= self.live_share <= 1:
+            raise ValueError(f"live_share must be from 0 to 1, not {self.live_share}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -32,7 +32,7 @@ import redis
 from recsvc.contract import keys, versions
 from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
-from recsvc.contract.units import ALSO_BOUGHT_FILL, OFFERS_ORDER
+from recsvc.contract.units import ALSO_BOUGHT_FILL, LIVE_SHARE, OFFERS_ORDER
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
 from training.pipeline import Fitted, Lists, UserBlock, UserLists
@@ -398,6 +398,7 @@ def write_model(writer: VersionWriter, fitted: Fitted, summary: dict) -> dict:
         "version": writer.version,
         ALSO_BOUGHT_FILL: fitted.also_bought_order.order.fill,
         OFFERS_ORDER: fitted.offers_order.order,
+        LIVE_SHARE: fitted.config.live_share,
     }
     summary.setdefault("retention", {})["triggers"] = triggers
     sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]

@@ -25,6 +25,13 @@ OFFERS_ORDERS = ("own_first", "best_sellers_first")
 default), or the categories of the shop's best-sellers they never bought from. The trainer chooses it on the
 shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary."""
 
+LIVE_SHARE = "live_share"
+LIVE_SHARE_DEFAULT = 0.5
+"""Where the version's summary says how much of a known user's lists their events since training take: the
+share of the places, from 0 (the stored lists alone) to 1 (today's candidates first). The trainer publishes its
+``live_share`` parameter there (fixed from a measured sweep: docs/realtime.md); a summary without it serves
+``LIVE_SHARE_DEFAULT``."""
+
 BUY_AGAIN_ORDER = "buy_again_order"
 """Where the version's summary (under ``retention``) says how the buy-again list is ordered: ``recency_days``, the
 time scale of the recency factor ``exp(-days since the last purchase / recency_days)`` the due-ness score is
