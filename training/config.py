@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field
 
-from recsvc.contract.units import PRICE_DROP_SHARE
+from recsvc.contract.units import LIVE_SHARE_DEFAULT, PRICE_DROP_SHARE
 
 
 def _default_weights() -> dict[str, float]:
@@ -58,7 +58,7 @@ class TrainConfig:
 
     # the share of a known user's picks and category offers their events since training take at the next request
     # (recsvc/read/live_picks.py): fixed from a measured sweep on the next-day task (docs/realtime.md)
-    live_share: float = 0.5
+    live_share: float = LIVE_SHARE_DEFAULT
 
     # what is kept per user and per item
     picks_per_user: int = 50

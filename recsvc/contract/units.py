@@ -26,11 +26,11 @@ default), or the categories of the shop's best-sellers they never bought from. T
 shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary."""
 
 LIVE_SHARE = "live_share"
-LIVE_SHARE_DEFAULT = 0.5
+LIVE_SHARE_DEFAULT = 0.33
 """Where the version's summary says how much of a known user's lists their events since training take: the
 share of the places, from 0 (the stored lists alone) to 1 (today's candidates first). The trainer publishes its
-``live_share`` parameter there (fixed from a measured sweep: docs/realtime.md); a summary without it serves
-``LIVE_SHARE_DEFAULT``."""
+``live_share`` parameter there, by default ``LIVE_SHARE_DEFAULT``, fixed from a sweep on the next-day task
+(``benchmarks/live_eval.py``, docs/realtime.md); a summary without it serves the default too."""
 
 BUY_AGAIN_ORDER = "buy_again_order"
 """Where the version's summary (under ``retention``) says how the buy-again list is ordered: ``recency_days``, the

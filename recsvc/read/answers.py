@@ -124,7 +124,10 @@ class Answers:
             picks = self._from_history(version, record, lists, named)
         browsed = self.live.browsed(version, live)
         if browsed:  # viewed, carted or wished for since training: today's candidates take their share
-            picks = self.live.merged(version, picks, browsed, named)
+            reoffer = named and filters.include_viewed is not False
+            if not reoffer:  # nor may popular items bring them back
+                listing.blocked.update(self.live.indices(version, browsed))
+            picks = self.live.merged(version, picks, browsed, named, reoffer)
         listing.add(self._capped_views(picks, listing, filters, named))
         listing.fill_popular()
         return {"source": "personalized", **finished(listing)}
@@ -321,12 +324,12 @@ class Answers:
         they belong to (their own and its parents), in order. Unless ``named``, the viewed items they would offer
         again are left out and added to ``blocked``."""
         stored = self._picks(version, record, named) if record.picks else iter(())
-        picks = list(self.live.merged(version, stored, list(browsed), named) if browsed else stored)
+        picks = list(self.live.merged(version, stored, list(browsed), named, named) if browsed else stored)
         if not named:
             viewed = {c[0] for c in picks if c[2] is RECENTLY_VIEWED}
             picks = [c for c in picks if c[0] not in viewed]
             if blocked is not None:
-                blocked.update(viewed)
+                blocked.update(viewed, self.live.indices(version, list(browsed)) if browsed else ())
         grouped: dict[str, list[Candidate]] = {}
         for candidate, item in zip(picks, self.store.shown(version, [c[0] for c in picks])):
             if item is not None:

@@ -12,8 +12,8 @@ LIVE_TTL_S = 30 * DAY
 """Seconds a user's live list lives after their last event; by then a nightly training has learned them."""
 ARRIVAL = "\t"
 """Separates an entry's item id from the unix second it arrived at (no id holds a tab: ``contract.ids``)."""
-UNKNOWN_ARRIVAL = 0
-"""The arrival of an entry written without one (before entries carried it): as old as can be."""
+UNKNOWN_ARRIVAL = -1
+"""The arrival of an entry written without one (before entries carried it): older than any version."""
 
 
 def entry(code: int, item_id: str, arrived: int) -> str:

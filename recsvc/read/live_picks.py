@@ -16,11 +16,15 @@ from typing import TypeVar
 
 from recsvc.contract.events import ADDTOCART
 from recsvc.contract.units import LIVE_SHARE, LIVE_SHARE_DEFAULT
-from recsvc.read.listing import BECAUSE_YOU_VIEWED, RECENTLY_VIEWED, Candidate, scored
+from recsvc.read.listing import BECAUSE_YOU_VIEWED, Candidate, scored
 from recsvc.read.live import Live
 from recsvc.store import ModelStore
 
 T = TypeVar("T")
+
+VIEWED_TODAY = {"type": "recently_viewed"}
+"""An item browsed since training, offered again: not one of the stored list's re-offered views (``RECENTLY_VIEWED``,
+whose share of a list is capped), as measured on the next-day task (docs/realtime.md)."""
 
 Browsed = list[tuple[int, str]]
 """(event code, item id) of the views, carts and wishes since training, newest first."""
@@ -59,13 +63,19 @@ class LivePicks:
         """Read the item records of many users' browsed items at once (a batch's), so each user costs no round trip."""
         self.store.item_records_by_id(version, list({item for events in browsed for _, item in events}))
 
-    def candidates(self, version: str, browsed: Browsed, named: bool = True) -> Iterator[Candidate]:
-        """The browsed items again (newest first), then their neighbours one item at a time; a neighbour's reason
-        names the browsed item only when ``named``."""
+    def indices(self, version: str, browsed: Browsed) -> set[int]:
+        """The indices of the browsed items the version knows: what a list that may not offer them again blocks."""
+        return {record.index for record in self.store.item_records_by_id(version, [i for _, i in browsed]).values()}
+
+    def candidates(
+        self, version: str, browsed: Browsed, named: bool = True, reoffer: bool = True
+    ) -> Iterator[Candidate]:
+        """The browsed items again (newest first; only if ``reoffer``), then their neighbours one item at a time; a
+        neighbour's reason names the browsed item only when ``named``."""
         items = list(dict.fromkeys(item for _, item in browsed))
         found = self.store.item_records_by_id(version, items)
         carted = {item for code, item in browsed if code == ADDTOCART}
-        again = [(found[item].index, 1.0, RECENTLY_VIEWED) for item in items if item in found]
+        again = [(found[item].index, 1.0, VIEWED_TODAY) for item in items if item in found] if reoffer else []
         sources = []
         for item in items:
             record = found.get(item)
@@ -81,10 +91,10 @@ class LivePicks:
         return chain(again, turns)
 
     def merged(
-        self, version: str, stored: Iterable[Candidate], browsed: Browsed, named: bool = True
+        self, version: str, stored: Iterable[Candidate], browsed: Browsed, named: bool = True, reoffer: bool = True
     ) -> Iterator[Candidate]:
         """The stored candidates with the live ones interleaved at the version's share."""
-        return interleaved(stored, self.candidates(version, browsed, named), self.share_of(version))
+        return interleaved(stored, self.candidates(version, browsed, named, reoffer), self.share_of(version))
 
     def categories(
         self, version: str, browsed: Browsed, bought_from: Collection[str | None]
