@@ -64,7 +64,7 @@ class Answers:
             in_version = [rec for rec, v in zip(found, versions) if rec is not None and v == version]
             lists.update(self.prefetch(version, in_version, filters.limit))
             browsed = [self.live.browsed(version, live) for live, v in zip(lives, versions) if live and v == version]
-            self.live.prefetch(version, browsed)
+            self.live.prefetch(version, browsed, filters.limit)
         served = self.store.served if any(assigned) else versions[0]
         results = []
         for user_id, version, rec, live, assignment in zip(user_ids, versions, found, lives, assigned):

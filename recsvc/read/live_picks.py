@@ -11,7 +11,7 @@ the categories browsed today the same way. A user without such events costs noth
 import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
-from itertools import chain, zip_longest
+from itertools import chain, islice, zip_longest
 from typing import TypeVar
 
 from recsvc.contract.events import ADDTOCART
@@ -25,6 +25,10 @@ T = TypeVar("T")
 VIEWED_TODAY = {"type": "recently_viewed"}
 """An item browsed since training, offered again: not one of the stored list's re-offered views (``RECENTLY_VIEWED``,
 whose share of a list is capped), as measured on the next-day task (docs/realtime.md)."""
+
+LIVE_CANDIDATES = 50
+"""Live candidates a list takes at most: as many as the picks a user's record keeps (a category offer groups them
+all by category; a list reads only as many as it shows)."""
 
 Browsed = list[tuple[int, str]]
 """(event code, item id) of the views, carts and wishes since training, newest first."""
@@ -59,9 +63,14 @@ class LivePicks:
             return self.share
         return float(self.store.summary_value(version, LIVE_SHARE, LIVE_SHARE_DEFAULT))  # type: ignore[arg-type]
 
-    def prefetch(self, version: str, browsed: Iterable[Browsed]) -> None:
-        """Read the item records of many users' browsed items at once (a batch's), so each user costs no round trip."""
-        self.store.item_records_by_id(version, list({item for events in browsed for _, item in events}))
+    def prefetch(self, version: str, browsed: Iterable[Browsed], limit: int) -> None:
+        """Read at once what many users' browsed items take (a batch's): their item records, then the items and the
+        first ``limit`` neighbours of each as answers show them, so each user costs no round trip of their own."""
+        found = self.store.item_records_by_id(version, list({item for events in browsed for _, item in events}))
+        indices: set[int] = set()
+        for record in found.values():
+            indices.update((record.index, *record.similar[:limit], *record.also_bought[:limit]))
+        self.store.load_shown(version, indices)
 
     def indices(self, version: str, browsed: Browsed) -> set[int]:
         """The indices of the browsed items the version knows: what a list that may not offer them again blocks."""
@@ -88,7 +97,7 @@ class LivePicks:
                 neighbours = chain(bought_with, neighbours)
             sources.append(neighbours)
         turns = (c for round_ in zip_longest(*sources) for c in round_ if c is not None)
-        return chain(again, turns)
+        return islice(chain(again, turns), LIVE_CANDIDATES)
 
     def merged(
         self, version: str, stored: Iterable[Candidate], browsed: Browsed, named: bool = True, reoffer: bool = True
