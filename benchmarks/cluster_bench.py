@@ -19,9 +19,9 @@ from pathlib import Path
 import common  # first: the repository on sys.path, one BLAS thread
 
 from recsvc import create_app
-from recsvc.connection import connect
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import used_memory
+from recsvc.store.commands import used_memory
+from recsvc.store.connect import connect
 from training.private_redis import RedisClusterServers, RedisServer
 from training.samples import synthetic
 

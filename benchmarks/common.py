@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout, installed or not
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS; children inherit it
 
 
-from recsvc.connection import connect  # noqa: E402
 from recsvc.contract import keys  # noqa: E402
+from recsvc.store.connect import connect  # noqa: E402
 from training.private_redis import RedisServer, free_port  # noqa: E402,F401 (free_port: for the scripts)
 
 

@@ -22,6 +22,8 @@ import common  # first: the repository on sys.path, one BLAS thread
 import numpy as np
 
 from recsvc.admin.steering import set_rules
+from recsvc.store.steering import SteeringRecords
+from recsvc.store.wire import Wire
 from training.config import TrainConfig
 from training.evaluation import metrics, run, split
 from training.evaluation.served import ServedModel
@@ -60,7 +62,7 @@ def measure(inputs: Inputs, caps: list[int]) -> dict:
         model = ServedModel(r, replace(ds, events=s.train), TrainConfig())
         for cap in [None, *caps]:
             rule = {"name": "mix", "type": "diversity", "max_per_category": cap, "lists": ["recommendations"]}
-            set_rules(r, [rule] if cap else [])
+            set_rules(SteeringRecords(Wire(r)), [rule] if cap else [])
             for task_name in TASKS:
                 task = tasks[task_name]
                 ranked = model.picks(task.users, K)

@@ -34,6 +34,8 @@ from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.read.experiments import Arm
 from recsvc.read.rules import LISTS, MAX_RULES
+from recsvc.store.steering import SteeringRecords
+from recsvc.store.wire import Wire
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
@@ -146,13 +148,15 @@ def main() -> None:
             f"{len(large)} rules, {len(json.dumps(large)) / 1e6:.2f} MB": large,
         }
 
+        records = SteeringRecords(Wire(r))
+
         def setting(name: str) -> None:
-            running = steering.steering(r).running
+            running = steering.steering(records).running
             if running is not None:
-                steering.stop_experiment(r, running.name)
-            steering.set_rules(r, settings[name])
+                steering.stop_experiment(records, running.name)
+            steering.set_rules(records, settings[name])
             if name == "campaign + A/B test":
-                steering.start_experiment(r, f"cost-{time.time_ns()}", [Arm("a"), Arm("b", rules="b")])
+                steering.start_experiment(records, f"cost-{time.time_ns()}", [Arm("a"), Arm("b", rules="b")])
 
         found: dict[tuple[str, str], list[float]] = {}
         for round_ in range(args.rounds):

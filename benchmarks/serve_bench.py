@@ -202,7 +202,9 @@ class Sample:
 def post_live_views(r: redis.Redis, sample: Sample, views: int, seed: int = 4) -> None:
     """Give every sampled user ``views`` views of sampled items since training, written as ``POST /v1/events``
     writes them: their lists then mix in live candidates (``recsvc/read/live_picks.py``)."""
-    from recsvc.store import ModelStore
+    from recsvc.read import steering
+    from recsvc.store.model import ModelStore
+    from recsvc.store.wire import Wire
 
     rng = np.random.default_rng(seed)
     now = str(int(time.time()))
@@ -212,7 +214,7 @@ def post_live_views(r: redis.Redis, sample: Sample, views: int, seed: int = 4) -
         for item in rng.choice(sample.items, views)
     ]
     progress(f"posting {len(events):,} views since training ({views} for each sampled user)")
-    store = ModelStore(r)
+    store = ModelStore(Wire(r), steering.decode)
     for start in range(0, len(events), 1_000):
         store.append_events(events[start : start + 1_000], maxlen=len(events))
 

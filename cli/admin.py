@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import redis
 
-from cli.common import fail
-from recsvc.connection import connect
+from cli.common import fail, model_store
 from recsvc.contract import versions
+from recsvc.store.connect import connect
 
 
 def trigger_kinds() -> list[str]:
@@ -62,12 +62,12 @@ def export_command(args) -> int:
     from recsvc import collector
     from recsvc.admin import export
     from recsvc.read.triggers import MAX_SUPPRESS_DAYS, SUPPRESS_DAYS, WINDOWS
-    from recsvc.store import ModelStore, NoModel
+    from recsvc.store.errors import NoModel
 
     if not 1 <= args.limit <= 100:
         return fail("--limit must be from 1 to 100")
     fmt = args.format or ("csv" if args.out.name.endswith(".csv") else "jsonl")
-    store = ModelStore(connect(args.redis_url))
+    store = model_store(connect(args.redis_url))
     collector.tune(collector.configured_threshold())  # a row per user: as the service sets it
     try:
         if args.what == "picks":
@@ -95,15 +95,19 @@ def export_command(args) -> int:
 
 def catalog_update_command(args) -> int:
     from recsvc.admin.catalog import CatalogError, update_catalog
+    from recsvc.store.catalog_updates import CatalogRecords
+    from recsvc.store.wire import Wire
 
     try:
-        result = update_catalog(connect(args.redis_url), args.file, args.version)
+        result = update_catalog(CatalogRecords(Wire(connect(args.redis_url))), args.file, args.version)
     except CatalogError as e:
         return fail(str(e))
     print(
         f"updated {result.changed:,} items of {result.version}: {result.hidden:,} hidden, "
-        f"{result.shown:,} shown again; {result.unknown:,} not in the model"
+        f"{result.shown:,} shown again; {result.added:,} added; {result.unknown:,} not in the model"
     )
+    if result.category_kept:
+        print(f"  kept the category of {result.category_kept:,} known items (a change of category needs a training)")
     if result.new_attributes:
         added = ", ".join(f"{name} ({kind})" for name, kind in result.new_attributes.items())
         print(f"  {len(result.new_attributes):,} new attributes: {added}")

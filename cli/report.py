@@ -1,19 +1,18 @@
 """``recsvc report retention``: the retention figures of the served version as an HTML page."""
 
-from cli.common import fail
-from recsvc.connection import connect
+from cli.common import fail, model_store
 from recsvc.contract import versions
+from recsvc.store.connect import connect
 
 
 def report_command(args) -> int:
     from recsvc.admin import retention_report
-    from recsvc.store import ModelStore
 
     r = connect(args.redis_url)
     served = versions.current(r)
     if served is None:
         return fail("no model is published yet: run `recsvc train`")
-    store = ModelStore(r)
+    store = model_store(r)
     figures = store.analytics(served)
     if figures is None:
         return fail(f"version {served} was trained without retention figures: train again")

@@ -4,8 +4,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cli.common import fail
-from recsvc.connection import connect
+from cli.common import fail, steering_records
 
 
 def add_commands(sub) -> None:
@@ -55,7 +54,7 @@ def rules_list(args) -> int:
     from recsvc.admin.steering import steering
     from recsvc.read.rules import describe
 
-    rules = describe(steering(connect(args.redis_url)).rules.rules)
+    rules = describe(steering(steering_records(args.redis_url)).rules.rules)
     if args.json:
         print(json.dumps(rules, indent=2, ensure_ascii=False))
     elif not rules:
@@ -89,7 +88,7 @@ def _change_rules(args, change, done: str) -> int:
     except (OSError, ValueError) as e:
         return fail(f"{args.file}: {e}")
     try:
-        rules = change(connect(args.redis_url), raw)
+        rules = change(steering_records(args.redis_url), raw)
     except RuleError as e:
         return fail(f"{args.file}: {e}; nothing was stored")
     print(f"{len(rules)} rules {done}; they apply from the next request")
@@ -116,7 +115,7 @@ def read_rules_file(path: Path) -> object:
 def rules_remove(args) -> int:
     from recsvc.admin.steering import remove_rule
 
-    if not remove_rule(connect(args.redis_url), args.name, args.variant):
+    if not remove_rule(steering_records(args.redis_url), args.name, args.variant):
         return fail(f"no rule {args.name!r} in variant {args.variant!r}; see `recsvc rules list`")
     print(f"removed rule {args.name!r}")
     return 0
@@ -129,7 +128,7 @@ def experiment_start(args) -> int:
     try:
         shares = parse_split(args.split, len(args.arm))
         arms = [parse_arm(spec, share) for spec, share in zip(args.arm, shares)]
-        experiment = start_experiment(connect(args.redis_url), args.name, arms)
+        experiment = start_experiment(steering_records(args.redis_url), args.name, arms)
     except ExperimentError as e:
         return fail(str(e))
     print(f"experiment {experiment.name} started:")
@@ -144,7 +143,7 @@ def experiment_stop(args) -> int:
     from recsvc.read.experiments import ExperimentError
 
     try:
-        stopped, changes = stop_experiment(connect(args.redis_url), args.name, args.promote)
+        stopped, changes = stop_experiment(steering_records(args.redis_url), args.name, args.promote)
     except (ExperimentError, PublishFailed) as e:
         return fail(str(e))
     print(f"experiment {stopped.name} stopped; its figures are kept (`recsvc experiment show {stopped.name}`)")
@@ -156,7 +155,7 @@ def experiment_stop(args) -> int:
 def experiment_list(args) -> int:
     from recsvc.admin.steering import steering
 
-    found = steering(connect(args.redis_url)).experiments
+    found = steering(steering_records(args.redis_url)).experiments
     if not found:
         print("no experiments yet: `recsvc experiment start NAME --arm a=current --arm b=VERSION`")
     for e in found:
@@ -169,13 +168,13 @@ def experiment_list(args) -> int:
 
 def experiment_show(args) -> int:
     from recsvc.admin.steering import steering
-    from recsvc.arm_counts import ArmCounts
+    from recsvc.read import arm_report
 
-    r = connect(args.redis_url)
-    experiment = steering(r).experiment(args.name)
+    records = steering_records(args.redis_url)
+    experiment = steering(records).experiment(args.name)
     if experiment is None:
         return fail(f"no experiment called {args.name!r}; see `recsvc experiment list`")
-    report = ArmCounts(r).report(experiment)
+    report = arm_report.report(records.counts, experiment)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

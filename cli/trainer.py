@@ -16,9 +16,9 @@ from pathlib import Path
 
 import redis
 
-from cli.common import fail
-from recsvc.connection import connect, describe
+from cli.common import fail, model_store
 from recsvc.contract import versions
+from recsvc.store.connect import connect, describe
 
 TRAINER_MODULES = frozenset({"training", "implicit", "scipy", "pyarrow", "threadpoolctl"})
 """Top-level modules of the ``train`` extra (and the trainer itself): missing, a command says what to install."""
@@ -286,9 +286,8 @@ def demo_command(args) -> int:
     for path in demo_urls(shop):
         print(f"  curl -s '{base}{path}'")
     from recsvc import create_app
-    from recsvc.store import ModelStore
 
-    app = create_app(store=ModelStore(r))
+    app = create_app(store=model_store(r))
     app.run(host=args.host, port=args.port)
     return 0
 

@@ -6,7 +6,7 @@ import os
 from flask import Flask
 
 from recsvc.read.answers import VIEWED_SHARE, Answers
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
 
 __version__ = "0.1.0"
 
@@ -17,9 +17,7 @@ PLAIN_STRINGS = ("API_KEYS", "TOKEN_SECRET", "CORS_ORIGINS", "LOG_FORMAT", "TRAC
 def create_app(config: dict | None = None, store: ModelStore | None = None) -> Flask:
     """The service: config from ``RECSVC_*`` and ``REDIS_URL`` environment variables, then ``config``."""
     from recsvc import collector, logs
-    from recsvc.breaker import PROBE_S
     from recsvc.budget import REQUEST_BUDGET_S
-    from recsvc.connection import SERVICE_TIMEOUT_S, connect
     from recsvc.http import (
         access,
         admission,
@@ -40,6 +38,11 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     from recsvc.http import tracking as browser_tracking
     from recsvc.http import widget as site_widget
     from recsvc.http.jsonbody import JSONProvider
+    from recsvc.read import steering as steering_state
+    from recsvc.store.breaker import PROBE_S
+    from recsvc.store.connect import SERVICE_TIMEOUT_S, connect
+    from recsvc.store.versions import VersionRecords
+    from recsvc.store.wire import Wire
 
     app = Flask(__name__)
     app.json = JSONProvider(app)
@@ -52,7 +55,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         METRICS=True,
         VIEWED_SHARE=VIEWED_SHARE,  # the share of picks that may re-offer viewed items
         REDIS_TIMEOUT_S=SERVICE_TIMEOUT_S,
-        BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.breaker)
+        BREAKER_PROBE_S=PROBE_S,  # seconds between probes of a Redis that timed out (recsvc.store.breaker)
         MAX_IN_FLIGHT=0,  # requests a process works on at once, the excess gets a 503 (0: no bound; admission)
         ADMISSION_WAIT_S=0.05,  # seconds a request beyond MAX_IN_FLIGHT may wait for a slot before its 503
         MAX_HEAVY_IN_FLIGHT=0,  # of them, batches and trigger pages (0: no bound of their own)
@@ -75,8 +78,9 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         logs.configure(app.config["LOG_FORMAT"])
     if store is None:
         client = connect(app.config["REDIS_URL"], timeout_s=float(app.config["REDIS_TIMEOUT_S"]))
-        _upgrade_key_layout(client)
-        store = ModelStore(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
+        wire = Wire(client, probe_s=float(app.config["BREAKER_PROBE_S"]))
+        VersionRecords(wire).upgrade_layout()
+        store = ModelStore(wire, steering_state.decode)
     app.extensions["recsvc"] = Answers(store, viewed_share=float(app.config["VIEWED_SHARE"]))
     access.init_app(app)
     attribution.init_app(app)
@@ -101,18 +105,6 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     logging.getLogger(__name__).debug("recsvc app created")
     return app
-
-
-def _upgrade_key_layout(r) -> None:
-    """Rename keys an older release wrote (see ``versions.upgrade_layout``); Redis down is for /readyz to tell."""
-    import redis
-
-    from recsvc.contract import versions
-
-    try:
-        versions.upgrade_layout(r)
-    except redis.RedisError as e:
-        logging.getLogger(__name__).warning("could not check the Redis key layout: %s", e)
 
 
 def _trust_proxies(app: Flask, hops: int) -> None:

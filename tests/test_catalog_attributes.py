@@ -10,6 +10,7 @@ from recsvc.admin.catalog import update_catalog
 from recsvc.contract import keys
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from tests.conftest import AUTH
+from tests.gateways import catalog_records
 from tests.shop import CATALOG, write_csv, write_shop
 from training.config import TrainConfig
 from training.inputs.presets import get_preset
@@ -110,7 +111,7 @@ def test_an_update_changes_attributes_adds_a_typed_column_and_skips_a_bad_row(r,
         "tv-1,,,Yes,\n"
     )
     rev = int(r.get(keys.catalog_rev(version)) or 0)
-    result = update_catalog(r, changes)
+    result = update_catalog(catalog_records(r), changes)
     stored = attributes(r, version)
     assert {k: stored["shoe-1"][k] for k in ("brand", "margin", "on_sale")} == {
         "brand": "zoom",
@@ -155,7 +156,7 @@ def test_json_lines_updates_parse_by_the_stored_type(r, model, tmp_path):
         {"item_id": "sock-1", "stock": 12, "is_new": "no", "category": "x"},
     ]
     changes.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    result = update_catalog(r, changes)
+    result = update_catalog(catalog_records(r), changes)
     stored = attributes(r, model.version)
     assert (stored["shoe-1"]["margin"], stored["shoe-1"]["in_stock"], stored["shoe-1"]["brand"]) == (
         0.12,
@@ -216,7 +217,7 @@ def test_an_update_keeps_the_limits_of_new_columns(r, model, tmp_path):
     r.hset(keys.attribute_types(model.version), mapping={f"a{n}": "number" for n in range(45)})  # 49 in all
     changes = tmp_path / "changes.csv"
     changes.write_text(f"item_id,margin,notes,first,second\nshoe-1,0.3,{'n' * 1001},1,yes\n")
-    result = update_catalog(r, changes)
+    result = update_catalog(catalog_records(r), changes)
     assert result.new_attributes == {"first": "number"} and result.changed == 1
     assert result.examples == [
         "changes.csv: column 'notes' skipped: a value has 1,001 characters, more than 1,000",

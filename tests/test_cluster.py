@@ -9,10 +9,11 @@ import redis
 
 from cli.main import main
 from recsvc import create_app
-from recsvc.connection import connect
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import ClusterRecords, get_many, is_cluster, used_memory
+from recsvc.store.commands import ClusterRecords, get_many, is_cluster, used_memory
+from recsvc.store.connect import connect
 from tests.conftest import API_KEY, AUTH
+from tests.gateways import model_store
 from tests.shop import CATALOG, shop_events, write_shop
 from training.private_redis import RedisClusterServers, RedisServer
 from training.publish import VersionWriter
@@ -218,10 +219,9 @@ def test_rules_and_an_ab_test_run_on_the_cluster(both, cluster, shop_files):
 def test_a_cluster_that_was_down_when_the_service_started_is_found_at_its_first_answer(both, cluster):
     """Regression: the cluster was detected only when the client was made; a service started while Redis was
     down took it for a single server and failed every request with MOVED or CROSSSLOT until restarted."""
-    from recsvc.store import ModelStore
 
     as_if_undetected = redis.Redis.from_url(cluster.url)  # what connect() returns when INFO cannot be asked
-    client = create_app({"TESTING": True, "API_KEYS": API_KEY}, store=ModelStore(as_if_undetected)).test_client()
+    client = create_app({"TESTING": True, "API_KEYS": API_KEY}, store=model_store(as_if_undetected)).test_client()
     detected = _client(cluster.url)
     for user in ("alice", "bob", "runner-3", "viewer-7"):
         answer = client.get(f"/v1/users/{user}/recommendations")

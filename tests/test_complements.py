@@ -1,6 +1,7 @@
 """Also-bought favours what buyers bought next (complements); similar favours the item's own category."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
 from training.interactions import build
-from training.lists import complements, holdout
+from training.lists import complements, holdout, near_copies
 from training.lists.complements import (
     AlsoBoughtOrder,
     also_bought_blend,
@@ -74,12 +75,44 @@ def test_what_a_single_co_buyer_bought_next_is_never_shown_as_bought_together():
     # item 0's 5 buyers: one bought item 2 next, three bought item 1; 30 others bought item 3 alone
     rows = [(0, u, 0) for u in range(5)] + [(1, 0, 2)] + [(1, u, 1) for u in range(1, 4)]
     rows += [(0, u, 3) for u in range(5, 35)]
+    every_pair = replace(AlsoBoughtOrder.of(TrainConfig()), min_buyers=1)
+    counted = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), 5, every_pair)
+    shown = dict(zip(*(a.tolist() for a in counted.row(0))))
+    assert shown[1] > 0 and shown[2] < 0  # counted, but below the evidence floor
     also = also_bought_next(purchases(rows), catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
-    shown = dict(zip(*(a.tolist() for a in also.row(0))))
-    assert shown[1] > 0 and shown[2] < 0
+    assert also.row(0)[0].tolist() == [1]  # the fixed order counts from the evidence floor on
     neighbours = sp.csr_matrix((5, 5), dtype=np.float32)  # no item-kNN neighbour stands for item 2 either
     blend = also_bought_blend(also, neighbours, catalogue([0, 1, 2, 3, 4]), TrainConfig(), k=5)
     assert blend.row(0)[0].tolist() == [1]  # item 2 rests on one buyer and is no neighbour: left out
+
+
+def test_near_copies_are_the_categories_whose_buyers_go_on_to_buy_in_them_no_more_than_chance():
+    # items 0-1: category 0, item 2: category 1, item 3: category 2, item 4: category 3; buyers of x then y
+    pairs = {(0, 1): 10, (2, 0): 10, (3, 4): 3, (3, 2): 7, (2, 3): 3}
+    after = sp.csr_matrix((list(pairs.values()), tuple(zip(*pairs))), shape=(5, 5))
+    near = near_copies.categories(after, np.array([0, 0, 1, 2, 3]), 5)
+    # 0: all 10 stay, against 20 of 33 next purchases anywhere; 1: none stay; 2: none of its 10 stay;
+    # 3 and 4: nobody bought anything after them (4 has no item at all)
+    assert near.tolist() == [False, True, True, True, True]
+    stays_by_chance = {(0, 1): 4, (0, 2): 6, (2, 0): 3, (2, 3): 7}  # 4 of 10 stay in 0, where 7 of 20 go anyway
+    after = sp.csr_matrix((list(stays_by_chance.values()), tuple(zip(*stays_by_chance))), shape=(5, 5))
+    assert near_copies.categories(after, np.array([0, 0, 1, 2, 3]), 5)[0]
+
+
+def test_items_of_a_category_its_buyers_go_on_to_buy_are_not_damped_as_near_copies():
+    # regression (complements_weak): the near-copy damping of every same-category item pushed down what buyers
+    # of X go on to buy in X's own category. Item 0's buyers buy item 1 (its category) next; item 3's buyers buy
+    # item 2 (another category) next; item-kNN puts item 1 and item 3 (another category) beside item 0.
+    rows = [(0, u, 0) for u in range(10)] + [(2, u, 1) for u in range(10)]
+    rows += [(0, u, 3) for u in range(10, 20)] + [(2, u, 2) for u in range(10, 20)]
+    shop = catalogue([0, 0, 1, 2, 2])
+    also = also_bought_next(purchases(rows), shop, TrainConfig(), k=5)
+    assert also.near.tolist() == [False, True, True]
+    neighbours = sp.csr_matrix(([1.0, 0.9], ([0, 0], [1, 3])), shape=(5, 5), dtype=np.float32)
+    items, scores = also_bought_blend(also, neighbours, shop, TrainConfig(), k=5).row(0)
+    assert items.tolist() == [1, 3] and scores[0] > 0 > scores[1]  # bought together, then viewed together
+    every_category = replace(also, near=np.ones(3, bool))  # as when every category was damped
+    assert also_bought_blend(every_category, neighbours, shop, TrainConfig(), k=5).row(0)[0].tolist() == [3, 1]
 
 
 def test_substitutes_put_the_items_own_category_first_and_add_co_viewed_alternatives():

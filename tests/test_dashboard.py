@@ -7,6 +7,7 @@ import pytest
 from recsvc.contract import keys, versions
 from recsvc.http.dashboard import COOKIE, duration
 from tests.conftest import API_KEY, AUTH
+from tests.gateways import steering_records
 from tests.shop import write_shop
 from training.evaluation.pipeline import offline_metrics
 from training.train import Inputs, train
@@ -164,8 +165,8 @@ def test_the_dashboard_shows_the_rules_and_the_ab_test_with_its_verdicts(client,
     from recsvc.read.experiments import Arm
 
     new, old = two_versions
-    steering.set_rules(r, [{"name": "coffee-up", "type": "boost", "when": {"category": "coffee"}}])
-    steering.start_experiment(r, "models", [Arm("a", new.version), Arm("b", old.version)])
+    steering.set_rules(steering_records(r), [{"name": "coffee-up", "type": "boost", "when": {"category": "coffee"}}])
+    steering.start_experiment(steering_records(r), "models", [Arm("a", new.version), Arm("b", old.version)])
     users = [f"runner-{n}" for n in range(40)]
     for user in users:
         client.get(f"/v1/users/{user}/recommendations")

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from cli.main import main
+from tests.gateways import model_store
 from tests.shop import write_shop
 
 
@@ -97,7 +98,6 @@ def test_evaluate_runs_on_the_retailrocket_sample(shared_data, tmp_path, capsys)
 
 def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis_url, tmp_path, capsys):
     from recsvc import create_app
-    from recsvc.store import ModelStore
 
     shop = write_shop(tmp_path / "shop")
     code = main(
@@ -118,7 +118,7 @@ def test_train_with_evaluate_keeps_the_offline_metrics_with_the_version(r, redis
     )
     assert code == 0
     assert "offline NDCG@10" in capsys.readouterr().out
-    answer = create_app(store=ModelStore(r)).test_client().get("/v1/model").json
+    answer = create_app(store=model_store(r)).test_client().get("/v1/model").json
     metrics = answer["offline_metrics"]
     assert set(metrics["purchase_or_cart"]["models"]) == {"model", "popular", "itemknn_bm25"}
     assert 0 <= metrics["purchase_or_cart"]["models"]["model"]["ndcg@10"] <= 1

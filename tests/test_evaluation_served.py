@@ -7,7 +7,7 @@ import pytest
 
 import recsvc.read.answers
 from recsvc import create_app
-from recsvc.store import ModelStore
+from tests.gateways import model_store
 from tests.test_candidates import DAY, NOW, dataset_for, make_events
 from training.config import TrainConfig
 from training.evaluation import split
@@ -36,7 +36,7 @@ def shop():
 def answered(r, data, users, item_ids) -> tuple[list[list[int]], list[list[int]]]:
     """What the HTTP API answers: recommendations and also-bought (with user_id), as item codes."""
     code = {item: n for n, item in enumerate(data.item_ids.tolist())}
-    client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=ModelStore(r)).test_client()
+    client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=model_store(r)).test_client()
     key = {"X-API-Key": "k"}  # the answers as a key (an email) or the user's token gets them
     picks, also = [], []
     for user, item in zip(users, item_ids):

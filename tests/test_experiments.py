@@ -11,10 +11,10 @@ from scipy import stats
 from cli.main import main
 from recsvc import create_app
 from recsvc.admin import steering
-from recsvc.arm_counts import ArmCounts
 from recsvc.contract import keys, versions
-from recsvc.read import significance
+from recsvc.read import arm_report, significance
 from recsvc.read.experiments import Arm, Experiment, ExperimentError, parse_arm, parse_split
+from tests.gateways import steering_records
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.train import Inputs, train
@@ -126,23 +126,23 @@ def test_answers_come_from_their_arms_version_and_say_their_arm(lab, two_version
 def test_versions_in_a_running_experiment_are_never_trimmed(lab, two_versions):
     client, r = lab
     older, newer = two_versions
-    steering.start_experiment(r, "keep", [Arm("a", older), Arm("b", newer)])
+    steering.start_experiment(steering_records(r), "keep", [Arm("a", older), Arm("b", newer)])
     assert versions.trim(r, keep=1) == [] and r.exists(keys.meta(older))
     with pytest.raises(ExperimentError, match="is running"):
-        steering.start_experiment(r, "second", [Arm("a", older), Arm("b", newer)])
-    steering.stop_experiment(r, "keep")
+        steering.start_experiment(steering_records(r), "second", [Arm("a", older), Arm("b", newer)])
+    steering.stop_experiment(steering_records(r), "keep")
     with pytest.raises(ExperimentError, match="exists already"):
-        steering.start_experiment(r, "keep", [Arm("a", older), Arm("b", newer)])
+        steering.start_experiment(steering_records(r), "keep", [Arm("a", older), Arm("b", newer)])
     with pytest.raises(ExperimentError, match="not published"):
-        steering.start_experiment(r, "third", [Arm("a", "v-none"), Arm("b", newer)])
+        steering.start_experiment(steering_records(r), "third", [Arm("a", "v-none"), Arm("b", newer)])
     assert not r.smembers(keys.PINNED)  # stopped (so trimming may take it), and a refused start leaves nothing
 
 
 def test_clicks_and_purchases_are_counted_per_arm(lab, two_versions):
     client, r = lab
     older, newer = two_versions
-    steering.start_experiment(r, "counting", [Arm("a", older, share=0.5), Arm("b", newer, share=0.5)])
-    experiment = steering.steering(r).experiment("counting")
+    steering.start_experiment(steering_records(r), "counting", [Arm("a", older, share=0.5), Arm("b", newer, share=0.5)])
+    experiment = steering.steering(steering_records(r)).experiment("counting")
     in_a = next(u for u in USERS if experiment.arm_for(u).name == "a")
     in_b = next(u for u in USERS if experiment.arm_for(u).name == "b")
     answer_a = client.get(f"/v1/users/{in_a}/recommendations", headers=KEY).json  # given to the user: clicks are theirs
@@ -187,11 +187,14 @@ def test_clicks_and_purchases_are_counted_per_arm(lab, two_versions):
 def test_stopping_keeps_the_figures_and_promotes_an_arm(lab, two_versions):
     client, r = lab
     older, newer = two_versions
-    steering.set_rules(r, [{"name": "shoes-up", "type": "boost", "when": {"category": "sports"}, "variant": "summer"}])
-    steering.start_experiment(r, "promo", [Arm("a", newer), Arm("b", older, "summer")])
+    steering.set_rules(
+        steering_records(r),
+        [{"name": "shoes-up", "type": "boost", "when": {"category": "sports"}, "variant": "summer"}],
+    )
+    steering.start_experiment(steering_records(r), "promo", [Arm("a", newer), Arm("b", older, "summer")])
     for user in USERS[:30]:
         client.get(f"/v1/users/{user}/recommendations")
-    before = ArmCounts(r).report(steering.steering(r).experiment("promo"))
+    before = arm_report.report(steering_records(r).counts, steering.steering(steering_records(r)).experiment("promo"))
     stop = client.post("/v1/experiments/promo/stop", json={"promote": "b"}, headers=KEY)
     assert stop.status_code == 200 and stop.json["promoted"] == "b" and not stop.json["running"]
     assert [a["users"] for a in stop.json["arms"]] == [a["users"] for a in before["arms"]]
@@ -243,11 +246,11 @@ def test_the_commands_run_a_campaign_and_an_experiment(lab, two_versions, redis_
 def test_an_email_export_gives_each_user_their_arm(lab, two_versions, redis_url, tmp_path, capsys):
     client, r = lab
     older, newer = two_versions
-    steering.start_experiment(r, "mail", [Arm("a", older), Arm("b", newer)])
+    steering.start_experiment(steering_records(r), "mail", [Arm("a", older), Arm("b", newer)])
     out = tmp_path / "picks.jsonl"
     assert main(["--redis-url", redis_url, "export", "picks", "--out", str(out), "--no-progress"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    experiment = steering.steering(r).experiment("mail")
+    experiment = steering.steering(steering_records(r)).experiment("mail")
     assert len(rows) > 100
     for row in rows:
         arm = experiment.arm_for(row["user_id"])

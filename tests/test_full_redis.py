@@ -10,6 +10,7 @@ import redis
 from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.read.experiments import Arm
+from tests.gateways import steering_records
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.private_redis import RedisServer
@@ -38,8 +39,8 @@ def full(tmp_path_factory):
     paths = write_shop(tmp_path_factory.mktemp("shop"))
     inputs = Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"])
     train(r, inputs, TrainConfig(factors=8, iterations=3))
-    steering.set_rules(r, [{"name": "no-tvs", "type": "filter", "when": {"category": "tv"}}])
-    steering.start_experiment(r, "colours", [Arm("a"), Arm("b")])
+    steering.set_rules(steering_records(r), [{"name": "no-tvs", "type": "filter", "when": {"category": "tv"}}])
+    steering.start_experiment(steering_records(r), "colours", [Arm("a"), Arm("b")])
     r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + 2_000_000)
     n = 0
     with pytest.raises(redis.exceptions.OutOfMemoryError):

@@ -4,6 +4,8 @@ Every operation of ``/openapi.json`` is called in-process (WSGI) with generated 
 header set, on the known-answer shop; ``max_examples`` keeps the run short.
 """
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,15 +17,26 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from recsvc import create_app
 from tests.conftest import API_KEY, AUTH
 
-MAX_EXAMPLES = 25
-"""Generated requests per operation and mode (valid, then invalid data)."""
+MAX_EXAMPLES = int(os.environ.get("RECSVC_FUZZ_EXAMPLES", "25"))
+"""Generated requests per operation and mode (valid, then invalid data); a long run sets more."""
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+CALLS = [0]
+"""Requests made by the fuzzing tests, printed at the end of a long run (``RECSVC_FUZZ_EXAMPLES``)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def requests_made():
+    yield
+    if "RECSVC_FUZZ_EXAMPLES" in os.environ:
+        print(f"\nfuzzing: {CALLS[0]:,} requests")
 
 
 @pytest.fixture(scope="module")
 def fuzzed_app(redis_url, shop_model):
     """The service on the trained known-answer shop, with the key of the fuzzer."""
-    return create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": API_KEY, "METRICS": False})
+    # a long Redis timeout: the fuzzer tests what a request does, not how a busy machine answers in 0.1 s
+    config = {"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": API_KEY, "METRICS": False, "REDIS_TIMEOUT_S": 10}
+    return create_app(config)
 
 
 @pytest.fixture
@@ -69,6 +82,7 @@ def test_no_server_error_and_no_answer_outside_the_schema(api_schema, method, pa
         database=None,
     )
     def call(case):
+        CALLS[0] += 1
         case.call_and_validate(headers=AUTH, checks=CHECKS)
 
     call()

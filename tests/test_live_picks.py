@@ -6,9 +6,10 @@ import pytest
 import redis
 
 from recsvc.contract import keys
-from recsvc.read.live import Live
+from recsvc.contract.live import Live
 from recsvc.read.live_picks import interleaved
 from tests.conftest import AUTH
+from tests.gateways import model_store
 from tests.shop import CATALOG
 
 ELECTRONICS = {item for item, category, *_ in CATALOG if category in ("tv", "tv-accessories")}
@@ -103,10 +104,8 @@ def test_live_entries_carry_their_arrival_and_read_old_ones():
 
 
 def test_redis_entries_round_trip(r: redis.Redis):
-    from recsvc.store import ModelStore
-
     event = {"user_id": "u", "item_id": "tv-1", "event": "addtocart", "timestamp": "1", "quantity": "1"}
     before = int(time.time())
-    ModelStore(r).append_events([event], maxlen=10)
+    model_store(r).append_events([event], maxlen=10)
     live = Live.decode(r.lrange(keys.live("u"), 0, -1))
     assert live.events == ((1, "tv-1"),) and before <= live.arrivals[0] <= time.time()

@@ -14,6 +14,7 @@ from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.contract import keys, versions
 from recsvc.read.experiments import Arm
+from tests.gateways import steering_records
 
 KEY = {"X-API-Key": "k"}
 PUBLISH_TOKEN = "20990101T000000Z-beef:0123456789abcdef"
@@ -95,7 +96,7 @@ def test_a_rollback_while_a_publish_holds_the_lock_is_refused_with_exit_2(r, red
 
 def test_a_promotion_while_a_publish_holds_the_lock_is_refused_and_the_experiment_runs_on(r, redis_url, monkeypatch):
     older, served = published(r, "v1", "v2")
-    steering.start_experiment(r, "new-model", [Arm("a", served), Arm("b", older)])
+    steering.start_experiment(steering_records(r), "new-model", [Arm("a", served), Arm("b", older)])
     a_publish_holds_the_lock(r)
     monkeypatch.setattr(versions, "ROLLBACK_WAIT_S", 0.2, raising=False)
     client = create_app({"REDIS_URL": redis_url, "TESTING": True, "API_KEYS": "k"}).test_client()
@@ -103,7 +104,7 @@ def test_a_promotion_while_a_publish_holds_the_lock_is_refused_and_the_experimen
     assert answer.status_code == 409, answer.json
     assert answer.json["error"]["code"] == "conflict" and "publishing" in answer.json["error"]["message"]
     assert versions.current(r) == served
-    assert steering.steering(r).experiment("new-model").running and r.sismember(keys.PINNED, older)
+    assert steering.steering(steering_records(r)).experiment("new-model").running and r.sismember(keys.PINNED, older)
     assert main(["--redis-url", redis_url, "experiment", "stop", "new-model", "--promote", "b"]) == 2
     assert versions.current(r) == served
     r.delete(keys.PUBLISH_LOCK)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recsvc import create_app
-from recsvc.store import ModelStore
+from tests.gateways import model_store
 from tests.shop import write_csv
 from training.lists import ranker
 from training.train import Inputs, train
@@ -62,7 +62,7 @@ def two_worlds_shop(seed: int = 5) -> tuple[list[tuple], dict[str, str]]:
 @pytest.fixture
 def answers_of(r):
     """GET a path of the service on the test Redis, as JSON."""
-    client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=ModelStore(r)).test_client()
+    client = create_app({"TESTING": True, "METRICS": False, "API_KEYS": "k"}, store=model_store(r)).test_client()
     return lambda path, **headers: client.get(
         path, headers={"X-API-Key": "k", **headers}
     ).get_json()  # as emails see it

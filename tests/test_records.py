@@ -114,6 +114,8 @@ def test_key_strings_are_pinned():
     assert keys.item_factors("v1") == "recsvc:v:v1:item_factors"
     assert keys.item_ids("v1") == "recsvc:v:v1:item_ids"
     assert keys.pool("v1") == "recsvc:v:v1:pool"
+    assert keys.item_events("v1") == "recsvc:v:v1:item_events"
+    assert keys.added_items("v1") == "recsvc:v:v1:{v1:catalog}:added_items"
     assert keys.foldin("v1") == "recsvc:v:v1:foldin"
     assert keys.manifest("v1") == "recsvc:v:v1:{control}:manifest"
     assert keys.PUBLISH_LOCK == "recsvc:{control}:publish:lock"

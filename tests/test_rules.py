@@ -11,8 +11,8 @@ from recsvc.admin import steering
 from recsvc.contract import keys, records, versions
 from recsvc.read.listing import Filters, Listing
 from recsvc.read.rules import NO_RULES, RuleError, RuleSet, parse, parse_all
-from recsvc.store import ModelStore
 from tests.conftest import AUTH
+from tests.gateways import catalog_records, model_store, steering_records
 from tests.shop import write_shop
 from training.config import TrainConfig
 from training.train import Inputs, train
@@ -44,7 +44,7 @@ def store(r):
         r.set(keys.item(V, item), records.encode_item(i, [], [], [], []))
     r.set(keys.categories(V), json.dumps(CATEGORIES))
     r.set(keys.popular(V), records.encode_scored([4, 5, 0], [3.0, 2.0, 1.0]))
-    return ModelStore(r)
+    return model_store(r)
 
 
 # the model's order: shoe, boot, sandal, ball, tv, cable
@@ -225,7 +225,7 @@ def test_the_rules_api_needs_the_key_and_refuses_bad_rules(r, shop, redis_url):
 
 def test_every_list_takes_its_rules(r, shop, redis_url):
     train(r, shop)
-    steering.set_rules(r, [{"name": "no-coffee", "type": "filter", "when": {"category": "coffee"}}])
+    steering.set_rules(steering_records(r), [{"name": "no-coffee", "type": "filter", "when": {"category": "coffee"}}])
     client = create_app({"REDIS_URL": redis_url, "API_KEYS": "k"}).test_client()
     answers = [
         client.get("/v1/users/alice/recommendations?limit=12").json,
@@ -248,13 +248,15 @@ def test_rules_match_catalog_attributes_a_catalog_update_adds(r, shop, redis_url
     train(r, shop)
     client = create_app({"REDIS_URL": redis_url}).test_client()
     assert "shoe-2" in ids(client.get("/v1/popular?limit=12").json)
-    steering.set_rules(r, [{"name": "only-stock", "type": "filter", "when": {"in_stock": True}, "action": "keep"}])
+    steering.set_rules(
+        steering_records(r), [{"name": "only-stock", "type": "filter", "when": {"in_stock": True}, "action": "keep"}]
+    )
     assert ids(client.get("/v1/popular?limit=12").json) == []  # no item has the attribute yet: none is kept
     changes = tmp_path / "stock.csv"
     changes.write_text("item_id,in_stock\nshoe-2,yes\ntv-1,no\ncoffee-1,yes\n")
     from recsvc.admin.catalog import update_catalog
 
-    assert update_catalog(r, changes).new_attributes == {"in_stock": "boolean"}
+    assert update_catalog(catalog_records(r), changes).new_attributes == {"in_stock": "boolean"}
     assert ids(client.get("/v1/popular?limit=12").json) == ["coffee-1", "shoe-2"]  # popular order, in stock only
 
 

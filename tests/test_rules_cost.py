@@ -14,6 +14,7 @@ from recsvc.contract import keys
 from recsvc.read import rules as rules_module
 from recsvc.read import steering as steering_module
 from recsvc.read.rules import MAX_RULES_VALUES, RulesTooLarge, parse
+from tests.gateways import steering_records
 from tests.shop import CATALOG, write_shop
 from training.train import Inputs, train
 
@@ -40,7 +41,7 @@ def large_rules(count: int = 200, skus: int = 500, tag: str = "") -> list[dict]:
 
 def test_a_large_rule_set_is_compiled_once_per_revision_and_each_item_judged_once(r, shop, redis_url, monkeypatch):
     train(r, shop)
-    steering.set_rules(r, large_rules())
+    steering.set_rules(steering_records(r), large_rules())
     parsed, picked, judged = [], [], []
     parse_once = steering_module.parse
     monkeypatch.setattr(steering_module, "parse", lambda raw: parsed.append(1) or parse_once(raw))
@@ -67,7 +68,7 @@ def test_a_large_rule_set_is_compiled_once_per_revision_and_each_item_judged_onc
     assert 0 < judged_once <= 2 * 200 * len(CATALOG)  # at most once per rule, item and table
     assert answer_everyone() == first
     assert (len(parsed), len(picked), len(judged)) == (200, 2, judged_once)  # nothing compiled or judged again
-    steering.set_rules(r, large_rules()[:150])  # a new revision: compiled again, once
+    steering.set_rules(steering_records(r), large_rules()[:150])  # a new revision: compiled again, once
     client.get("/v1/users/alice/recommendations?limit=5")
     client.get("/v1/users/bob/recommendations?limit=5")
     assert (len(parsed), len(picked)) == (350, 3)
@@ -75,7 +76,7 @@ def test_a_large_rule_set_is_compiled_once_per_revision_and_each_item_judged_onc
 
 def test_a_yaml_alias_bomb_is_refused_with_a_clear_error_and_nothing_stored(r, shop, redis_url, tmp_path, capsys):
     train(r, shop)
-    steering.set_rules(r, [{"name": "keep-me", "type": "diversity"}])
+    steering.set_rules(steering_records(r), [{"name": "keep-me", "type": "diversity"}])
     rev = r.get(keys.STEERING_REV)
     shared = ", ".join(f"sku-{k}" for k in range(2000))
     # 200 rules naming one list of 2,000 SKUs: 30 KB of YAML, 400,000 values once expanded

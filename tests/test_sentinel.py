@@ -6,8 +6,8 @@ import time
 import pytest
 
 from recsvc import create_app
-from recsvc.connection import connect, describe
 from recsvc.contract import versions
+from recsvc.store.connect import connect, describe
 from tests.conftest import API_KEY, AUTH
 from tests.shop import write_shop
 from training.private_redis import SentinelServers

@@ -15,11 +15,11 @@ import scipy.sparse as sp
 
 from cli.main import main
 from recsvc import create_app
-from recsvc.connection import connect
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import get_many
-from recsvc.store import ModelStore
+from recsvc.store.commands import get_many
+from recsvc.store.connect import connect
 from tests.conftest import API_KEY, AUTH
+from tests.gateways import model_store
 from tests.retention_shop import write_retention_shop
 from tests.shop import write_shop
 from tests.test_ranker import noisy_views_shop, write
@@ -358,6 +358,6 @@ def test_a_sharded_run_on_a_cluster_spreads_the_version_over_the_nodes(cluster, 
         for node in cluster.clients()
     ]
     assert sum(per_node) > 150 and max(per_node) < 0.5 * sum(per_node), per_node
-    client = create_app({"TESTING": True}, store=ModelStore(r)).test_client()
+    client = create_app({"TESTING": True}, store=model_store(r)).test_client()
     answer = client.get("/v1/users/runner-1/recommendations?limit=5").json
     assert answer["model_version"] == version and answer["source"] == "personalized"

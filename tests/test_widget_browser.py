@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from cli.trainer import demo_urls
-from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys
 from recsvc.http.tokens import make_token
 from tests.browser import SHOP_ITEMS, Pages, Service, chromium, free_port, placeholder_images, train_demo_shop
+from tests.gateways import browser_reports
 
 KEY = "browser-test-key"
 SECRET = "browser-test-token-secret"
@@ -135,11 +135,11 @@ def test_a_click_is_counted_and_reaches_the_events_stream(demo, page):
     visitor = page.evaluate("localStorage.getItem('recsvc.visitor')")
     page.click(f'#also [data-recsvc-item="{first}"]')
     page.wait_for_url(f"{SHOP_ITEMS}**")
-    counts = BrowserReports(r).counts()
+    counts = browser_reports(r).counts()
     deadline = time.monotonic() + 10
     while counts.get("also_bought", {}).get("click", 0) < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
-        counts = BrowserReports(r).counts()
+        counts = browser_reports(r).counts()
     assert counts["also_bought"] == {"impression": 1, "click": 1}
     assert counts["user_recommendations"]["impression"] == 1 and counts["popular"]["impression"] == 1
     ((_, fields),) = r.xrange(keys.EVENTS_STREAM)

@@ -6,10 +6,10 @@ import pytest
 import redis
 
 from recsvc import create_app
-from recsvc.browser_reports import BrowserReports
 from recsvc.contract import keys
 from recsvc.http.attribution import REC_ID_TTL_S, verified_endpoint
 from tests.conftest import API_KEY, AUTH
+from tests.gateways import browser_reports
 from training.inputs.stream import read_stream
 
 pytestmark = pytest.mark.usefixtures("tracked_r")
@@ -64,7 +64,7 @@ def test_an_impression_is_counted_once_per_list(client, redis_url):
     again = track(client, rec_id=rec_id, type="impression")
     assert again.status_code == 200 and again.json["counted"] is False
     assert metric(client, impressions) - before == 1
-    counts = BrowserReports(redis.Redis.from_url(redis_url)).counts()
+    counts = browser_reports(redis.Redis.from_url(redis_url)).counts()
     assert counts["similar"] == {"impression": 1, "click": 0}
 
 
@@ -75,7 +75,7 @@ def test_one_cached_answer_counts_once_for_each_visitor(client, redis_url):
         for visitor in ("v-first-visitor", "v-other-visitor", "v-first-visitor")
     ]
     assert counted == [True, True, False]
-    assert BrowserReports(redis.Redis.from_url(redis_url)).counts()["popular"]["impression"] == 2
+    assert browser_reports(redis.Redis.from_url(redis_url)).counts()["popular"]["impression"] == 2
 
 
 def test_a_click_goes_into_the_stream_as_a_view_for_training(client, tracked_r):
@@ -92,7 +92,7 @@ def test_a_click_goes_into_the_stream_as_a_view_for_training(client, tracked_r):
     table, _ = read_stream(tracked_r)
     assert table.column("item_id").to_pylist() == ["shirt-1"]
     assert table.column("event").to_pylist() == ["view"]
-    assert BrowserReports(tracked_r).counts()["also_bought"] == {"impression": 0, "click": 1}
+    assert browser_reports(tracked_r).counts()["also_bought"] == {"impression": 0, "click": 1}
 
 
 def test_a_click_on_a_users_list_counts_for_that_user_only(client, tracked_r):

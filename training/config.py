@@ -2,6 +2,7 @@
 
 from dataclasses import asdict, dataclass, field
 
+from recsvc.contract.content import TAIL_SHRINK
 from recsvc.contract.units import LIVE_SHARE_DEFAULT, PRICE_DROP_SHARE
 
 
@@ -68,7 +69,8 @@ class TrainConfig:
     recent_per_user: int = 20
     bought_per_user: int = 200
 
-    # also-bought: score of an item in the same category as the subject (a near-copy)
+    # also-bought: score of an item in the subject's category where its items are bought instead of each other
+    # (a near-copy: training/lists/near_copies.py)
     same_category_factor: float = 0.5
     # also-bought counts what buyers bought within this many days after the item ...
     complement_days: float = 30.0
@@ -93,6 +95,9 @@ class TrainConfig:
     also_bought_strong_rate: float = 0.2
     # similar: neighbours in the item's own category (substitutes) score this much more
     substitute_boost: float = 2.0
+    # ... and items with few events borrow from their content neighbours (catalog text): with n events, content
+    # weighs shrink / (shrink + n) of the list (recsvc/contract/content.py; 0: collaborative neighbours alone)
+    content_shrink: float = TAIL_SHRINK
 
     # retention: repurchase intervals, segments and trigger lists
     min_item_repeats: int = 3  # repeat purchases an item needs for its own interval, else its category's

@@ -31,6 +31,7 @@ from training.lists import (
     buy_again_order,
     candidates,
     complements,
+    content,
     generators,
     holdout,
     offers_order,
@@ -56,7 +57,8 @@ class Fitted:
     pool: np.ndarray  # item codes the ALS lists and the fold-in may recommend
     neighbours: sp.csr_matrix  # item-kNN (BM25): a generator of the picks and a part of also-bought
     order: object  # what orders the picks: a LightGBM booster, or the name of a fixed order
-    similar: Ragged  # per item: substitutes
+    similar: Ragged  # per item: substitutes (content mixed in for items with few events)
+    item_events: np.ndarray  # float32 per item: its events, which lift it among content neighbours
     also_bought: Ragged  # per item: complements, what its buyers bought next
     popular: Ragged  # one row: the most popular available items
     popular_in: Ragged  # per category (children included)
@@ -155,6 +157,8 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         config.substitute_boost,
         config.neighbours_per_item,
     )
+    item_events = np.bincount(data.events.item, minlength=len(data.item_ids)).astype(np.float32)
+    similar = content_tail(data, similar, item_events, config)
     timer.step("similar")
     also = also_bought(data.events, neighbours, catalogue, config, also_order)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
@@ -179,6 +183,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         neighbours=neighbours,
         order=order,
         similar=similar,
+        item_events=item_events,
         also_bought=also,
         popular=overall,
         popular_in=per_category,
@@ -203,6 +208,17 @@ def also_bought(
         return also_ranker.also_bought_learned(order.model, evidence, k)
     after = complements.also_bought_next(events, catalogue, config, k, order.order)
     return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)
+
+
+def content_tail(data: Dataset, similar: Ragged, item_events: np.ndarray, config: TrainConfig) -> Ragged:
+    """The similar lists with each item's content neighbours mixed in by its ``content.tail_weights``."""
+    weights = content.tail_weights(item_events, config.content_shrink)
+    tail = np.flatnonzero(weights > 0)
+    if not len(tail):
+        return similar
+    unit = content.vectors(data.attrs, data.category_ids, data.catalogue)
+    near = content.neighbours(unit, tail, data.catalogue.available, item_events, config.neighbours_per_item)
+    return content.blended(similar, near, weights, config.neighbours_per_item)
 
 
 def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[ranker.EventFacts, sp.csc_matrix]:

@@ -30,9 +30,9 @@ import numpy as np
 import redis
 
 from recsvc.contract import keys, versions
-from recsvc.contract.commands import ClusterRecords, is_cluster, used_memory
 from recsvc.contract.records import encode_scored
 from recsvc.contract.units import ALSO_BOUGHT_FILL, LIVE_SHARE, OFFERS_ORDER
+from recsvc.store.commands import ClusterRecords, is_cluster, used_memory
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
 from training.pipeline import Fitted, Lists, UserBlock, UserLists
@@ -431,6 +431,7 @@ def write_catalog(writer: VersionWriter, lists: Fitted) -> None:
         keys.categories(version),
         json.dumps({"ids": data.category_ids, "parents": data.catalogue.category_parent.tolist()}),
     )
+    writer.set(keys.item_events(version), np.asarray(lists.item_events, dtype="<f4").tobytes())
     writer.set(keys.popular(version), encode_scored(*lists.popular.row(0)))
     per_category = lists.popular_in
     writer.set_many(

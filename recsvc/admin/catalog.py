@@ -8,6 +8,9 @@ transaction with a bump of the version's ``catalog_rev``, so every service proce
 attributes and hidden items at once. A hidden item shown again (back in stock) or a price
 that falls by the version's ``price_drop_share`` is recorded for the ``back-in-stock`` and
 ``price-drop`` trigger lists, and the users who watch the item join that list.
+
+A row of an item the version does not know, with a ``category_id`` of the version, adds the item, placed by its
+content (``recsvc.admin.arrivals``); a file that adds items is refused whole, with line numbers, if any row is bad.
 """
 
 import csv
@@ -20,12 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
-
-from recsvc.contract import catalog_changes, keys, versions
-from recsvc.contract.commands import get_many
+from recsvc.admin import arrivals
+from recsvc.contract import catalog_changes, keys
 from recsvc.contract.ids import is_valid_id
-from recsvc.contract.records import ITEM_HEADER
 from recsvc.contract.units import (
     ITEM_ATTRIBUTES,
     MAX_ATTRIBUTE_CHARS,
@@ -35,6 +35,7 @@ from recsvc.contract.units import (
     attribute_type,
     attribute_value,
 )
+from recsvc.store.catalog_updates import CatalogRecords, CatalogWrite
 
 FIELDS = ("available", *ITEM_ATTRIBUTES)
 """What a change may set: availability and the attributes an item in an answer carries."""
@@ -61,6 +62,9 @@ class CatalogUpdate:
     notified: dict[str, int] = field(default_factory=dict)  # per catalog trigger kind: users added to it
     bad_rows: int = 0  # rows skipped, and columns skipped (each once)
     examples: list[str] = field(default_factory=list)
+    lines: dict[str, str] = field(default_factory=dict)  # item id -> where the file first names it ("f.csv line 3")
+    added: int = 0  # new items added to the version (``recsvc.admin.arrivals``)
+    category_kept: int = 0  # known items whose row gave another category: kept (a change of category needs a training)
     new_attributes: dict[str, str] = field(default_factory=dict)  # attributes new to the version -> their type
 
     def skip(self, where: str, reason: str) -> None:
@@ -92,6 +96,7 @@ def read_changes(path: Path, update: CatalogUpdate, types: dict[str, str]) -> di
             update.skip(f"{path.name} line {line}", str(e))
             continue
         changes.setdefault(item_id, {}).update(change)
+        update.lines.setdefault(item_id, f"{path.name} line {line}")
     return changes
 
 
@@ -119,7 +124,7 @@ def _attribute_types(
     """The type of each other column of the file: the version's, else inferred from its values (a new attribute).
 
     A column that may not be an attribute is skipped and reported once."""
-    names = dict.fromkeys(name for _, row in rows for name in row if name != "item_id" and name not in FIELDS)
+    names = dict.fromkeys(name for _, row in rows for name in row if name not in ("item_id", "category_id", *FIELDS))
     kinds = {}
     for name in names:
         if name in types:
@@ -156,6 +161,11 @@ def _parse(row: dict, kinds: dict[str, str]) -> tuple[str, dict]:
     if not isinstance(item_id, str) or not is_valid_id(item_id.strip()):
         raise ValueError(f"item_id {item_id!r} is not an id")
     change: dict[str, bool | float | str] = {}
+    if "category_id" in row:
+        category = row["category_id"]
+        if not isinstance(category, str) or not is_valid_id(category.strip()):
+            raise ValueError(f"category_id {category!r} is not an id")
+        change["category_id"] = category.strip()
     if "available" in row:
         value = str(row["available"]).strip().lower()
         if value not in TRUE + FALSE:
@@ -179,91 +189,87 @@ def _parse(row: dict, kinds: dict[str, str]) -> tuple[str, dict]:
             except ValueError as e:
                 raise ValueError(f"{name} {e}") from None
     if not change:
-        raise ValueError(f"nothing to change: give any of {', '.join(FIELDS)} or another attribute")
+        raise ValueError(f"nothing to change: give any of category_id, {', '.join(FIELDS)} or another attribute")
     return item_id.strip(), change
 
 
 def apply_changes(
-    r: redis.Redis, changes: dict[str, dict], update: CatalogUpdate, at: float | None = None
+    records: CatalogRecords, changes: dict[str, dict], update: CatalogUpdate, at: float | None = None
 ) -> CatalogUpdate:
     """Apply changes to ``update.version`` in one transaction, with the triggers they set off at ``at``."""
     version = update.version
     at = time.time() if at is None else at
-    share = json.loads(r.get(keys.meta(version)) or "{}").get("parameters", {}).get("price_drop_share")
+    share = records.price_drop_share(version)
     share = PRICE_DROP_SHARE if share is None else share
-    attrs: dict[str, str] = {}
-    hide: list[int] = []
-    show: list[int] = []
+    write = CatalogWrite(new_attributes=update.new_attributes)
     triggered: dict[str, dict[str, tuple[int, dict]]] = {kind: {} for kind in keys.CATALOG_KINDS}
     ids = list(changes)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        records = get_many(r, [keys.item(version, i) for i in chunk])
-        found = [(i, ITEM_HEADER.unpack_from(rec)[1]) for i, rec in zip(chunk, records) if rec]
+        found = records.items(version, chunk)
         update.unknown += len(chunk) - len(found)
-        if not found:
-            continue
-        current = r.hmget(keys.attrs(version), [str(index) for _, index in found])
-        hidden = r.smismember(keys.unavailable(version), [index for _, index in found])
-        for (item_id, index), raw, was_hidden in zip(found, current, hidden):
-            entry: dict[str, Any] = json.loads(raw) if raw else {"item_id": item_id}
-            change = dict(changes[item_id])
+        for item in found:
+            entry: dict[str, Any] = item.attrs if item.attrs is not None else {"item_id": item.item_id}
+            change = dict(changes[item.item_id])
             available = change.pop("available", None)
             if available is not None:
-                (show if available else hide).append(index)
-            shown = bool(available) if available is not None else not was_hidden
+                (write.show if available else write.hide).append(item.index)
+            shown = bool(available) if available is not None else not item.hidden
             for kind, what in catalog_changes.triggered(
-                bool(was_hidden), shown, entry.get("price"), change.get("price"), share, at
+                item.hidden, shown, entry.get("price"), change.get("price"), share, at
             ).items():
-                triggered[kind][item_id] = (index, what)
+                triggered[kind][item.item_id] = (item.index, what)
             entry.update(change)
-            attrs[str(index)] = json.dumps(entry, separators=(",", ":"))
+            write.attrs[str(item.index)] = json.dumps(entry, separators=(",", ":"))
             update.changed += 1
-    watchers = _watchers(r, version, {i for by_item in triggered.values() for i in by_item})
-    pipe = r.pipeline(transaction=True)
+    watched = sorted({i for by_item in triggered.values() for i in by_item})
+    watchers: dict[str, list[str]] = {}
+    for start in range(0, len(watched), CHUNK):
+        watchers.update(records.watchers(version, watched[start : start + CHUNK]))
     for kind, by_item in triggered.items():
         users: dict[str, float] = {}
+        write.triggered[kind] = {}
         for item_id, (index, change) in by_item.items():
-            pipe.hset(keys.catalog_changes(version, kind), str(index), json.dumps(change))
+            write.triggered[kind][str(index)] = json.dumps(change)
             users.update((u, at) for u in watchers.get(item_id, ()))
-        if users:
-            pipe.zadd(keys.trigger(version, kind), users, gt=True)
+        write.notified[kind] = users
         update.notified[kind] = len(users)
     update.back_in_stock, update.price_drops = len(triggered["back-in-stock"]), len(triggered["price-drop"])
-    items = list(attrs.items())
-    for start in range(0, len(items), CHUNK):
-        pipe.hset(keys.attrs(version), mapping=dict(items[start : start + CHUNK]))
-    if hide:
-        pipe.sadd(keys.unavailable(version), *hide)
-    if show:
-        pipe.srem(keys.unavailable(version), *show)
-    if update.new_attributes:
-        pipe.hset(keys.attribute_types(version), mapping=update.new_attributes)
-    pipe.incr(keys.catalog_rev(version))
-    pipe.execute()
-    update.hidden, update.shown = len(hide), len(show)
+    records.write(version, write)
+    update.hidden, update.shown = len(write.hide), len(write.show)
     return update
 
 
-def _watchers(r: redis.Redis, version: str, item_ids: set[str]) -> dict[str, list[str]]:
-    """item id -> the users who watch it (``keys.watchers``)."""
-    ids = sorted(item_ids)
-    out: dict[str, list[str]] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        for item_id, raw in zip(chunk, get_many(r, [keys.watchers(version, i) for i in chunk])):
-            if raw:
-                out[item_id] = raw.decode().split("\n")
-    return out
+def update_catalog(records: CatalogRecords, path: Path, version: str | None = None) -> CatalogUpdate:
+    """Read a change file and apply it to a version (the served one by default).
 
-
-def update_catalog(r: redis.Redis, path: Path, version: str | None = None) -> CatalogUpdate:
-    """Read a change file and apply it to a version (the served one by default)."""
-    version = version or versions.current(r)
+    Rows of items the version does not know that give a ``category_id`` add those items (``arrivals``); a file
+    that adds items is applied whole or not at all: any bad row refuses it, with line numbers, before any write.
+    Other rows of unknown items are counted as not in the model."""
+    version = version or records.served()
     if version is None:
         raise CatalogError("no model is published yet: run `recsvc train`")
-    if not r.exists(keys.meta(version)):
+    if not records.is_published(version):
         raise CatalogError(f"no published version {version!r}")
     update = CatalogUpdate(version)
-    types = {k.decode(): v.decode() for k, v in r.hgetall(keys.attribute_types(version)).items()}
-    return apply_changes(r, read_changes(path, update, types), update)
+    changes = read_changes(path, update, records.attribute_types(version))
+    known = records.known(version, list(changes))
+    incoming = [
+        arrivals.Arrival(i, update.lines[i], change)
+        for i, change in changes.items()
+        if i not in known and "category_id" in change
+    ]
+    if incoming:
+        refused = [*arrivals.problems(incoming, set(records.category_ids(version))), *update.examples]
+        if refused:
+            raise CatalogError(
+                f"{Path(path).name} adds items and has {len(refused):,} bad rows or columns, so nothing was applied; "
+                + "; ".join(refused[:MAX_EXAMPLES])
+            )
+    for item_id in known:
+        if changes[item_id].pop("category_id", None) is not None:
+            update.category_kept += 1
+    apply_changes(records, {i: c for i, c in changes.items() if i in known and c}, update)
+    update.unknown = len(changes) - len(known) - len(incoming)
+    update.added = len(arrivals.add(records.arrivals, version, incoming))
+    return update

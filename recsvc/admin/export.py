@@ -16,7 +16,7 @@ from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
 from recsvc.read.retention import RetentionAnswers
 from recsvc.read.triggers import SUPPRESS_DAYS, WINDOWS, Triggers
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
 
 CHUNK = 1_000
 FORMATS = ("jsonl", "csv")

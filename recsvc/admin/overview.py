@@ -2,18 +2,12 @@
 versions, the last offline evaluation, the CTR per list, segments, trigger lists, the retention figures,
 the merchandising rules, the A/B tests and Redis memory."""
 
-import json
 import time
 from datetime import datetime
 
-import redis
-
 from recsvc.admin.steering import steering
-from recsvc.arm_counts import ArmCounts
-from recsvc.browser_reports import BrowserReports
-from recsvc.contract import keys, versions
-from recsvc.contract.commands import is_cluster, used_memory
-from recsvc.store import reachable
+from recsvc.read import arm_report
+from recsvc.store.model import ModelStore
 
 CTR_HOURS = 24
 """Hours of browser reports the CTR per list is computed over."""
@@ -23,17 +17,16 @@ COHORTS_SHOWN, MONTHS_SHOWN = 12, 7
 """The newest cohorts and their first months the dashboard's retention table shows (the report has all)."""
 
 
-def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) -> dict:
+def overview(store: ModelStore, now: float | None = None) -> dict:
     """Every figure of the dashboard as one JSON-ready dict; ``served`` is None before the first publish."""
     moment = time.time() if now is None else now
-    with reachable():
-        kept = versions.list_versions(r)
-        memory = {"used_memory": used_memory(r)} if is_cluster(r) else r.info("memory")
-        served = next((v for v in kept if v.current), None)
-        analytics = r.get(keys.analytics(served.version)) if served else None
-        steered = steering(r)
-        newest = sorted(steered.experiments, key=lambda e: (not e.running, -e.started_at))[:EXPERIMENTS_SHOWN]
-        experiments = [ArmCounts(r).report(e) for e in newest]
+    kept = store.versions.published()
+    memory = store.versions.memory()
+    served = next((v for v in kept if v.current), None)
+    analytics = store.analytics(served.version) if served else None
+    steered = steering(store.steering_records)
+    newest = sorted(steered.experiments, key=lambda e: (not e.running, -e.started_at))[:EXPERIMENTS_SHOWN]
+    experiments = [arm_report.report(store.arms, e) for e in newest]
     meta = served.meta if served else {}
     retention = meta.get("retention") or {}
     return {
@@ -43,11 +36,11 @@ def overview(r: redis.Redis, reports: BrowserReports, now: float | None = None) 
             for v in kept
         ],
         "offline": _offline(meta.get("offline_metrics")),
-        "ctr": ctr_per_list(reports.counts(CTR_HOURS, moment)),
+        "ctr": ctr_per_list(store.reports.counts(CTR_HOURS, moment)),
         "ctr_hours": CTR_HOURS,
         "segments": retention.get("buyers_by_segment") or {},
         "triggers": retention.get("triggers") or {},
-        "retention": _retention(json.loads(analytics) if analytics else None),
+        "retention": _retention(analytics),
         "rules": [
             {"name": rule.name, "type": rule.kind, "variant": rule.variant, "lists": sorted(rule.lists)}
             for rule in steered.rules.rules

@@ -108,6 +108,22 @@ def _catalog(version: str) -> str:
     return f"{version_prefix(version)}{{{version}:catalog}}:"
 
 
+def item_events(version: str) -> str:
+    """string, float32 little-endian by item index: each item's events at training, which lift it among the content
+    neighbours of an item added by ``recsvc catalog update`` (``recsvc.contract.content``). 4 bytes per item.
+
+    Written by the trainer; read by ``recsvc catalog update`` when it adds items."""
+    return f"{version_prefix(version)}item_events"
+
+
+def added_items(version: str) -> str:
+    """string, int: how many items ``recsvc catalog update`` added to the version; an added item's index is the
+    version's trained item count plus its rank among them (INCRBY reserves them, so two updates never share one).
+
+    Written and read by ``recsvc catalog update``; the service reads the trained count from the meta."""
+    return f"{_catalog(version)}added_items"
+
+
 def categories(version: str) -> str:
     """string, JSON: ``{"ids": [...], "parents": [...]}``, a category's index is its position."""
     return f"{version_prefix(version)}categories"
@@ -253,7 +269,7 @@ Written once (SET NX) by the first process that signs a rec_id; read by every pr
 def tracking_rate(window: int, client: str) -> str:
     """string, integer: reports from one client address in one rate window (``window``: its start, unix seconds).
 
-    Written (INCR, expiring) and read by ``recsvc.browser_reports``."""
+    Written (INCR, expiring) and read by ``recsvc.store.reports``."""
     return f"{PREFIX}:tracking:rate:{window}:{client}"
 
 
@@ -261,7 +277,7 @@ def tracking_reports(rec_id: str, viewer: str, kind: str) -> str:
     """string, integer: reports of one kind (``impression``, ``click``) on one rec_id by one viewer (a user or
     visitor id, or empty), expiring with the rec_id.
 
-    Written (INCR) and read by ``recsvc.browser_reports``."""
+    Written (INCR) and read by ``recsvc.store.reports``."""
     return f"{PREFIX}:tracking:rec:{kind}:{rec_id}:{viewer}"
 
 
@@ -269,7 +285,7 @@ def tracking_counts(hour: int) -> str:
     """hash, ``<endpoint>:<kind>`` -> count: the browser's impressions and clicks counted in one hour
     (``hour``: unix seconds // 3600), expiring after two days.
 
-    Written (HINCRBY) by ``recsvc.browser_reports``; read by the dashboard for the CTR per list."""
+    Written (HINCRBY) by ``recsvc.store.reports``; read by the dashboard for the CTR per list."""
     return f"{PREFIX}:tracking:counts:{hour}"
 
 
@@ -298,7 +314,7 @@ def experiment_counts(name: str, arm: str) -> str:
     """hash: counts of one arm of an experiment: ``answers``, ``impressions``, ``clicks``, ``purchases``,
     ``revenue``, ``all_purchases``, ``all_revenue`` (HINCRBY / HINCRBYFLOAT).
 
-    Written by the service as it answers (``recsvc.arm_counts``) and as events and browser reports come;
+    Written by the service as it answers (``recsvc.store.counters``) and as events and browser reports come;
     read by ``/v1/experiments/<name>``. One hash tag per experiment: its report reads one slot."""
     return f"{PREFIX}:x:{{{name}}}:{arm}:counts"
 
@@ -322,7 +338,7 @@ def dashboard_session(session_id: str) -> str:
     """string: the SHA-256 (hex) of the API key an operator logged in to the dashboard with, under the session's
     random id, expiring with the session; a key removed from ``RECSVC_API_KEYS`` no longer matches.
 
-    Written (SET EX) at login, deleted at logout and read by ``recsvc.dashboard_sessions``."""
+    Written (SET EX) at login, deleted at logout and read by ``recsvc.store.sessions``."""
     return f"{PREFIX}:dashboard:session:{session_id}"
 
 
@@ -330,5 +346,5 @@ def dashboard_logins(window: int, client: str) -> str:
     """string, integer: dashboard login attempts from one client address in one rate window (``window``: its start,
     unix seconds).
 
-    Written (INCR, expiring) and read by ``recsvc.dashboard_sessions``."""
+    Written (INCR, expiring) and read by ``recsvc.store.sessions``."""
     return f"{PREFIX}:dashboard:logins:{window}:{client}"

@@ -5,7 +5,7 @@ from flask.typing import ResponseReturnValue
 
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
 
 bp = Blueprint("analytics", __name__, url_prefix="/v1")
 

@@ -101,7 +101,7 @@ def recommendations(user_id: str) -> ResponseReturnValue:
       description: Top items for the user from their purchases and views. A user the model does not know
         gets popular items with source "popular". With the API key or the user's token, items the user viewed
         and did not buy (reason recently_viewed) take at most 30% of the list unless include_viewed is given
-        (the items browsed since training besides: they and their neighbours take the version's live_share
+        (besides them, the items browsed since training and their neighbours take the version's live_share
         of the places, GET /v1/model), and a reason because_you_bought or because_you_viewed names the history
         item (item_id). Without
         either, the answer names and re-offers nothing from the user's history (reason types only) and
@@ -276,6 +276,7 @@ def batch() -> ResponseReturnValue:
         200: {description: One result per user in request order, content: {application/json: {schema: BatchResults}}}
         400: BadRequest
         401: Unauthenticated
+        404: NotFound
         413: TooLarge
         503: Unavailable
     """

@@ -20,13 +20,11 @@ import logging
 import secrets
 import time
 
-import redis
 from flask import Flask, current_app, g
 
-from recsvc.arm_counts import ArmCounts, Purchase
-from recsvc.contract import keys
 from recsvc.http.metrics import ATTRIBUTED, answered
-from recsvc.store import NoModel, StoreUnavailable, reachable
+from recsvc.store.counters import Purchase
+from recsvc.store.errors import NoModel, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +104,8 @@ def _count_exposures(response):
     exposures = g.pop("exposures", None)
     if exposures:
         try:
-            ArmCounts(current_app.extensions["recsvc"].store.redis).answered(exposures)
-        except (StoreUnavailable, redis.RedisError) as e:  # the answer stands; only the experiment's count misses it
+            current_app.extensions["recsvc"].store.arms.answered(exposures)
+        except StoreError as e:  # the answer stands; only the experiment's count misses it
             log.warning("could not count %d answers of an experiment: %s", len(exposures), e)
     return response
 
@@ -140,14 +138,14 @@ def verified_endpoint(rec_id: str, user_id: str = "", now: float | None = None) 
 def count_events(events: list[dict[str, str]]) -> None:
     """Count posted events (stream fields) for the answers they followed, by endpoint and, while an experiment
     runs, for its arms: a view with a rec_id is a click on that answer; a purchase counts for the rec_id's arm
-    and for the buyer's own arm (``recsvc.arm_counts``)."""
+    and for the buyer's own arm (``recsvc.store.counters``)."""
     for fields in events:
         endpoint = endpoint_of(fields.get("rec_id", ""))
         if endpoint is not None:
             ATTRIBUTED.labels(endpoint, fields["event"]).inc()
     try:
         _count_for_arms(events)
-    except (NoModel, StoreUnavailable, redis.RedisError) as e:  # the events are stored: only the counts miss them
+    except (NoModel, StoreError) as e:  # the events are stored: only the counts miss them
         log.warning("could not count %d events for an experiment: %s", len(events), e)
 
 
@@ -157,7 +155,7 @@ def _count_for_arms(events: list[dict[str, str]]) -> None:
     experiment = store.steering.running
     if experiment is None:
         return
-    counts = ArmCounts(store.redis)
+    counts = store.arms
     purchases = []
     for fields in events:
         tagged = arm_of(fields.get("rec_id", ""))
@@ -166,8 +164,9 @@ def _count_for_arms(events: list[dict[str, str]]) -> None:
             counts.reported(experiment.name, arm, "click")
         elif fields["event"] == "purchase":
             revenue = _price(store, version, fields["item_id"]) * int(fields.get("quantity", "1"))
-            purchases.append(Purchase(fields["user_id"], revenue, arm))
-    counts.purchased(experiment, purchases)
+            own = experiment.arm_for(fields["user_id"]).name
+            purchases.append(Purchase(fields["user_id"], revenue, own, arm))
+    counts.purchased(experiment.name, purchases)
 
 
 def count_report(rec_id: str, kind: str) -> None:
@@ -179,7 +178,7 @@ def count_report(rec_id: str, kind: str) -> None:
     store.version()  # the experiments as they are now
     experiment = store.steering.running
     if experiment is not None and experiment.name == tagged[0] and tagged[1] in experiment.arm_names:
-        ArmCounts(store.redis).reported(tagged[0], tagged[1], kind)
+        store.arms.reported(tagged[0], tagged[1], kind)
 
 
 def _price(store, version: str, item_id: str) -> float:
@@ -196,28 +195,11 @@ def tracking_secret() -> bytes:
     secret = current_app.extensions.get(SECRET_EXTENSION)
     if secret is None:
         configured = str(current_app.config.get("TRACKING_SECRET") or "")
-        secret = configured.encode() if configured else _shared_secret(current_app.extensions["recsvc"].store.redis)
+        secret = configured.encode() if configured else current_app.extensions["recsvc"].store.tracking_secret.get()
         if secret is None:  # a full Redis holds none yet: the answer stands, its clicks will not count
             return secrets.token_bytes(32)
         current_app.extensions[SECRET_EXTENSION] = secret
     return secret
-
-
-def _shared_secret(r: redis.Redis) -> bytes | None:
-    """The secret in Redis, made by whichever process asks first (read first: a full Redis refuses even a SET NX
-    of a key that exists); None when Redis is full and holds none yet."""
-    try:
-        with reachable():
-            value = r.get(keys.TRACKING_SECRET)
-            if value is None:
-                r.set(keys.TRACKING_SECRET, secrets.token_urlsafe(32), nx=True)
-                value = r.get(keys.TRACKING_SECRET)
-    except redis.exceptions.OutOfMemoryError:
-        log.warning("Redis is full and holds no tracking secret yet: rec_ids signed now will not verify")
-        return None
-    if value is None:
-        raise StoreUnavailable("the tracking secret could not be stored")
-    return value
 
 
 def _signature(secret: bytes, unsigned: str, user_id: str) -> str:

@@ -1,7 +1,7 @@
 """``/dashboard``: the operator's page, behind the API key.
 
 The key is typed into a login form; each client address may try ``RECSVC_DASHBOARD_LOGIN_RATE`` times a minute.
-A good key opens a session (``recsvc.dashboard_sessions``) whose random id, signed with the tracking secret
+A good key opens a session (``recsvc.store.sessions``) whose random id, signed with the tracking secret
 (itsdangerous), is kept in an HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``, Secure when the request
 came over HTTPS (behind a TLS proxy: ``RECSVC_PROXY_HOPS``); the key itself is never in a cookie or a URL. The one
 write, rollback, also needs a form token derived from the session. Every page forbids framing and runs only its
@@ -18,10 +18,10 @@ from itsdangerous import BadSignature, TimestampSigner
 
 from recsvc.admin.overview import overview
 from recsvc.contract import versions
-from recsvc.dashboard_sessions import DEFAULT_LOGIN_RATE, SESSION_TTL_S, DashboardSessions, key_digest
 from recsvc.http.attribution import tracking_secret
 from recsvc.http.auth import api_keys, has_api_key
-from recsvc.http.tracking import reports
+from recsvc.store.model import ModelStore
+from recsvc.store.sessions import DEFAULT_LOGIN_RATE, SESSION_TTL_S, DashboardSessions, key_digest
 
 COOKIE = "recsvc_dashboard_session"
 PATH = "/dashboard"
@@ -71,8 +71,12 @@ def duration(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+def _store() -> ModelStore:
+    return current_app.extensions["recsvc"].store
+
+
 def _sessions() -> DashboardSessions:
-    return DashboardSessions(current_app.extensions["recsvc"].store.redis)
+    return _store().sessions
 
 
 def _signer() -> TimestampSigner:
@@ -103,7 +107,7 @@ def _login(message: str = "", status: int = 401) -> ResponseReturnValue:
 
 
 def _page(session_id: str, message: str = "", status: int = 200) -> ResponseReturnValue:
-    state = overview(current_app.extensions["recsvc"].store.redis, reports())
+    state = overview(_store())
     return render_template("dashboard.html", state=state, form_token=_form_token(session_id), message=message), status
 
 
@@ -153,7 +157,7 @@ def rollback() -> ResponseReturnValue:
         return _page(session_id, "The form was out of date; nothing changed. Try again.", 400)
     version = request.form.get("version", "")
     try:
-        versions.rollback(current_app.extensions["recsvc"].store.redis, version)
+        _store().versions.rollback(version)
     except versions.UnknownVersion as e:
         return _page(session_id, str(e), 400)
     except versions.PublishFailed as e:  # a publish holds the lock: its switch would undo this one
@@ -167,4 +171,4 @@ def state() -> ResponseReturnValue:
     if _session() is None and not has_api_key():
         response: Response = jsonify(error={"code": "unauthenticated", "message": "log in or send X-API-Key"})
         return response, 401
-    return jsonify(overview(current_app.extensions["recsvc"].store.redis, reports()))
+    return jsonify(overview(_store()))

@@ -2,15 +2,14 @@
 
 import logging
 
-import redis
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from recsvc.budget import OverBudget
 from recsvc.contract.versions import PublishFailed
 from recsvc.read.listing import UnknownCategory
-from recsvc.store import NoModel, RedisStalled, StoreFull, StoreUnavailable
+from recsvc.store.errors import NoModel, RedisStalled, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,6 @@ CODES = {
 
 STORE_FULL = "Redis is full (its maxmemory is reached): this write is refused, reads still answer; retry later"
 """The message of a write refused by a full Redis (``store_full``, 503)."""
-OOM_REPLY = "command not allowed when used memory > 'maxmemory'"
-"""What Redis answers a write it refuses for memory, within a script's error too."""
 
 
 class ApiError(Exception):
@@ -66,8 +63,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(e: StoreUnavailable) -> ResponseReturnValue:
-        if isinstance(e.__cause__, (redis.ConnectionError, redis.TimeoutError)):  # mapped beside the store too
-            current_app.extensions["recsvc"].store.breaker.failed(e.__cause__)
         if not isinstance(e, RedisStalled):  # the breaker logged its opening: not once per request
             log.warning("Redis unavailable: %s", e)
         response, status = error_response(503, "unavailable", "the model store is unavailable; retry shortly")
@@ -83,13 +78,6 @@ def register(app: Flask) -> None:
     def store_full(e: Exception) -> ResponseReturnValue:
         log.error("Redis refuses writes: %s", e)
         return error_response(503, "store_full", STORE_FULL)
-
-    @app.errorhandler(redis.exceptions.ResponseError)  # a write past the store's gateway (tracking, rules)
-    def redis_refused(e: redis.exceptions.ResponseError) -> ResponseReturnValue:
-        # a script's write refused for memory comes as a script error, not as redis-py's OutOfMemoryError
-        if isinstance(e, redis.exceptions.OutOfMemoryError) or OOM_REPLY in str(e):
-            return store_full(e)
-        return unexpected(e)
 
     @app.errorhandler(PublishFailed)
     def pointer_busy(e: PublishFailed) -> ResponseReturnValue:

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from recsvc.store import NoModel, StoreUnavailable
+from recsvc.store.errors import NoModel, StoreUnavailable
 
 bp = Blueprint("health", __name__)
 

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
 
 CONVERTER = re.compile(r"<[^:<>]+:")
 """The converter part of a rule's variable (``<id:``), left out of the endpoint label."""

@@ -6,23 +6,23 @@ effect at the next request of every service process.
 
 from collections.abc import Callable
 
-import redis
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from recsvc.admin import steering as changes
-from recsvc.arm_counts import ArmCounts
 from recsvc.http.api import answers, json_object
 from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
+from recsvc.read import arm_report
 from recsvc.read.experiments import EXPERIMENT_NAME, Experiment, ExperimentError, parse_arm, parse_split
 from recsvc.read.rules import DEFAULT_VARIANT, NAME, RuleError, RulesTooLarge, describe
+from recsvc.store.steering import SteeringRecords
 
 bp = Blueprint("steering", __name__, url_prefix="/v1")
 
 
-def _redis() -> redis.Redis:
-    return answers().store.redis
+def _records() -> SteeringRecords:
+    return answers().store.steering_records
 
 
 def _rules_body() -> object:
@@ -32,11 +32,11 @@ def _rules_body() -> object:
     return body
 
 
-def _changed_rules(change: Callable[[redis.Redis, object], object]) -> ResponseReturnValue:
+def _changed_rules(change: Callable[[SteeringRecords, object], object]) -> ResponseReturnValue:
     """Apply a change of the rules from the body: the rules after it, a 400 naming the bad rule, or a 413 for
     rules over the limits once expanded."""
     try:
-        change(_redis(), _rules_body())
+        change(_records(), _rules_body())
     except RulesTooLarge as e:
         raise ApiError(413, str(e)) from None
     except RuleError as e:
@@ -45,7 +45,7 @@ def _changed_rules(change: Callable[[redis.Redis, object], object]) -> ResponseR
 
 
 def _rules_answer() -> dict:
-    rules = changes.steering(_redis()).rules
+    rules = changes.steering(_records()).rules
     return {"rules": describe(rules.rules), "variants": sorted(rules.variants() | {DEFAULT_VARIANT})}
 
 
@@ -129,7 +129,7 @@ def remove_rule(name: str) -> ResponseReturnValue:
     variant = request.args.get("variant", DEFAULT_VARIANT)
     if not NAME.fullmatch(name) or not NAME.fullmatch(variant):
         raise invalid("name and variant are 1-64 of A-Z a-z 0-9 _ . -")
-    if not changes.remove_rule(_redis(), name, variant):
+    if not changes.remove_rule(_records(), name, variant):
         raise ApiError(404, f"no rule {name!r} in variant {variant!r}")
     return jsonify(_rules_answer())
 
@@ -148,7 +148,7 @@ def list_experiments() -> ResponseReturnValue:
         401: Unauthenticated
         503: Unavailable
     """
-    found = changes.steering(_redis()).experiments
+    found = changes.steering(_records()).experiments
     return jsonify({"experiments": [_summary(e) for e in found]})
 
 
@@ -186,7 +186,7 @@ def start_experiment() -> ResponseReturnValue:
     try:
         shares = parse_split(",".join(str(w) for w in split) if split is not None else None, len(arms))
         parsed = [parse_arm(f"{arm}={spec}", share) for (arm, spec), share in zip(arms.items(), shares)]
-        experiment = changes.start_experiment(_redis(), name, parsed)
+        experiment = changes.start_experiment(_records(), name, parsed)
     except ExperimentError as e:
         raise invalid(str(e)) from None
     return jsonify(_summary(experiment)), 201
@@ -212,10 +212,10 @@ def experiment_report(name: str) -> ResponseReturnValue:
         404: NotFound
         503: Unavailable
     """
-    experiment = changes.steering(_redis()).experiment(name)
+    experiment = changes.steering(_records()).experiment(name)
     if experiment is None:
         raise ApiError(404, f"no experiment called {name!r}")
-    return jsonify(ArmCounts(_redis()).report(experiment))
+    return jsonify(arm_report.report(_records().counts, experiment))
 
 
 @bp.post("/experiments/<name>/stop")
@@ -244,13 +244,13 @@ def stop_experiment(name: str) -> ResponseReturnValue:
     promote = body.get("promote") if isinstance(body, dict) else None
     if promote is not None and not isinstance(promote, str):
         raise invalid("promote must be an arm's name")
-    if changes.steering(_redis()).experiment(name) is None:
+    if changes.steering(_records()).experiment(name) is None:
         raise ApiError(404, f"no experiment called {name!r}")
     try:
-        stopped, done = changes.stop_experiment(_redis(), name, promote)
+        stopped, done = changes.stop_experiment(_records(), name, promote)
     except ExperimentError as e:
         raise invalid(str(e)) from None
-    return jsonify({**ArmCounts(_redis()).report(stopped), "changes": done})
+    return jsonify({**arm_report.report(_records().counts, stopped), "changes": done})
 
 
 def _summary(experiment: Experiment) -> dict:

@@ -5,7 +5,7 @@ expired, and for the user it names (``recsvc.http.attribution``); a click must b
 showed: it carries the answer's item ids (``shown``), which must match the digest the rec_id signs. Each
 client address may report ``RECSVC_TRACK_RATE`` times a minute (the browser's address as the trusted proxies
 forward it: ``RECSVC_PROXY_HOPS``), and each viewer see a rec_id once and click in its list a few times
-(``recsvc.browser_reports``). The viewer is the user the answer was given to (asked for with the API key or
+(``recsvc.store.reports``). The viewer is the user the answer was given to (asked for with the API key or
 the user's token), else the page's visitor id. A counted click goes into the events stream as the viewer's
 view of the clicked item, so the next training learns from it, and into ``/metrics`` and the CTR per list
 like an impression.
@@ -17,13 +17,13 @@ import time
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from recsvc.browser_reports import DEFAULT_RATE, KINDS, BrowserReports
 from recsvc.contract.ids import is_valid_id
 from recsvc.http.api import answers, checked_id
 from recsvc.http.attribution import REC_ID_TTL_S, count_report, shows, verified_endpoint
 from recsvc.http.errors import ApiError, invalid
 from recsvc.http.events import DEFAULT_STREAM_MAXLEN
 from recsvc.http.metrics import TRACKED
+from recsvc.store.reports import DEFAULT_RATE, KINDS, BrowserReports
 
 VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 """A visitor id the widget made up (kept in the browser's localStorage)."""
@@ -39,8 +39,8 @@ def register(app: Flask) -> None:
 
 
 def reports() -> BrowserReports:
-    """The store of browser reports, on the store's connection of the moment."""
-    return BrowserReports(answers().store.redis)
+    """The browser's reports in Redis."""
+    return answers().store.reports
 
 
 @bp.post("/track")

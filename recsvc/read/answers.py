@@ -9,8 +9,10 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from recsvc.contract import reasons
+from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS, OFFERS_ORDER, OFFERS_ORDERS
+from recsvc.read.experiments import Assignment
 from recsvc.read.listing import (
     BECAUSE_YOU_BOUGHT,
     BECAUSE_YOU_VIEWED,
@@ -21,10 +23,9 @@ from recsvc.read.listing import (
     popular_candidates,
     scored,
 )
-from recsvc.read.live import EMPTY, Live
 from recsvc.read.live_picks import LivePicks, interleaved
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
-from recsvc.store import Assignment, ModelStore
+from recsvc.store.model import ModelStore
 
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
 VIEWED_SHARE = 0.3
@@ -241,7 +242,9 @@ class Answers:
         self, version: str, events: Sequence[tuple[int, str]], filters: Filters, rules: ListRules
     ) -> dict:
         """Fold the events into the model and score its pool; popular items fill the rest."""
-        foldin = self.store.foldin(version)
+        from recsvc.read.foldin import FoldIn  # numpy only in processes that serve session picks
+
+        foldin = self.store.foldin(version, FoldIn.decode)
         indexed = foldin.indexed(events) if foldin is not None else []
         listing = Listing(self.store, version, filters, {index for _, index in indexed}, rules)
         source = "popular"
@@ -382,13 +385,20 @@ class Answers:
             listing.add(
                 (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
             )
-            if self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0]) == "popular":
+            fill = self.store.summary_value(version, ALSO_BOUGHT_FILL, ALSO_BOUGHT_FILLS[0])
+            if fill == "popular" and not self._added(version, record):
                 listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
         if subject_category and filters.category is None:
             listing.add(popular_candidates(self.store, version, subject_category))
         listing.fill_popular()
         return {**answer, "source": kind, **finished(listing), **experiment_tag(arm)}
+
+    def _added(self, version: str, record: ItemRecord) -> bool:
+        """Whether the item was added by a catalog update (after the trained items): it has no buyers yet, so its
+        also-bought is its content neighbours, not the shop's staples."""
+        trained = self.store.summary_value(version, "counts", {})
+        return isinstance(trained, dict) and record.index >= trained.get("items", NO_ITEM)
 
     # -- popular --
 

@@ -98,6 +98,10 @@ class Experiment:
         return cls(**{**data, "arms": tuple(Arm(**a) for a in data["arms"])})
 
 
+Assignment = tuple[Experiment, Arm]
+"""The running experiment and the arm a user or visitor sees in it."""
+
+
 def parse_arm(spec: str, share: float) -> Arm:
     """An arm from ``NAME=VERSION``, ``NAME=rules:VARIANT`` or ``NAME=VERSION,rules:VARIANT``
     (``VERSION`` may be ``current``: the served version)."""

@@ -6,7 +6,7 @@ ALS half-step with the item factors fixed):
     (YtY + reg I + sum_i (c_i - 1) y_i y_i^T) x = sum_i c_i y_i,   c_i = alpha * weight of item i
 
 a factors x factors solve, then the pool items are scored by ``Y_pool @ x``. numpy is imported
-here only; the tables are loaded once per version per process.
+here only; the store reads the tables' bytes once per version per process, ``FoldIn.decode`` builds them.
 """
 
 import json
@@ -14,10 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import redis
 
-from recsvc.contract import keys
-from recsvc.contract.commands import get_many
 from recsvc.contract.events import EVENTS, PURCHASE
 
 EXTRA_CANDIDATES = 50  # scored beyond the limit so filters (exclude, category, hidden) still leave a full list
@@ -35,18 +32,6 @@ class FoldIn:
     base: np.ndarray  # YtY + reg * I, float64
     alpha: float
     weights: np.ndarray  # per event code
-
-    @classmethod
-    def load(cls, r: redis.Redis, version: str) -> "FoldIn | None":
-        """The version's tables read from ``r``, or None when the trainer did not publish them: the small ones in
-        one round trip, then the item factors a part at a time (each well within a request's timeout)."""
-        raw_meta, raw_ids, raw_pool = get_many(r, [keys.foldin(version), keys.item_ids(version), keys.pool(version)])
-        if raw_meta is None:
-            return None
-        parts = [r.get(keys.item_factors(version, n)) for n in range(json.loads(raw_meta).get("factor_parts", 1))]
-        if any(part is None for part in parts):
-            return None
-        return cls.decode(b"".join(parts), raw_ids, raw_pool, raw_meta)
 
     @classmethod
     def decode(

@@ -11,12 +11,14 @@ filters drop items as they come; with boosts or a diversity rule the list takes 
 ``finish`` gives the list and ``fired`` names the rules that changed it.
 """
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule, Verdict
-from recsvc.store import ModelStore, ShownItem
+from recsvc.store.cache import ShownItem
+from recsvc.store.model import ModelStore
 
 Candidate = tuple[int, float, dict]
 """An item index, its score and the reason shown with it."""
@@ -78,6 +80,8 @@ class Listing:
         # (nor does the diversity cut drop any: no item passes a category's cap as it comes), so they end it
         self._settles = rules.reorders and rules.lift == 1
         self._unburied = 0
+        # with boosts, a pool grows a list's length at a time until no later candidate can make the cut
+        self._reach = self.limit if rules.reorders and not self._settles else self.want
         self._ancestors_of = partial(store.ancestors, version)
 
     @property
@@ -87,8 +91,38 @@ class Listing:
 
     def _room(self) -> int:
         """How many more items the list (its pool) takes at most."""
-        room = self.want - len(self.items)
+        room = min(self.want, self._reach) - len(self.items)
         return min(room, self.limit - self._unburied) if self._settles else room
+
+    def _reach_after(self) -> int:
+        """How long the pool can usefully grow, given the items in it.
+
+        An item at pool rank r ranks by factor / (1 + r), its factor at most the rules' ``lift``. Once the
+        list's last place (after the diversity cut) ranks above ``lift / (1 + r)``, no candidate from rank r on
+        can enter it, and a candidate that cannot enter changes nothing: adding items to a pool never lowers
+        its last place's rank. Until the pool fills the list, it grows by another list's length."""
+        size = len(self.items)
+        last = self._last_place()
+        if last is None:
+            return min(self.want, size + self.limit)
+        return max(size, min(self.want, math.floor(self.rules.lift / last * (1 + 1e-9))))
+
+    def _last_place(self) -> float | None:
+        """The rank key (factor / (1 + rank)) of the list's last place if it were cut now; None: not full."""
+        keys = sorted(((v.factor / (1 + n), n) for n, v in enumerate(self._verdicts)), key=lambda kn: (-kn[0], kn[1]))
+        most = self.rules.diversity.max_per_category if self.rules.diversity else None
+        counts: dict[str | None, int] = {}
+        kept = 0
+        for key, n in keys:
+            if most is not None:
+                category = self._facts[n].category_id
+                if counts.get(category, 0) >= most:
+                    continue
+                counts[category] = counts.get(category, 0) + 1
+            kept += 1
+            if kept == self.limit:
+                return key
+        return None
 
     def add(self, candidates: Iterable[Candidate]) -> None:
         """Append candidates that keep every rule until the list is full.
@@ -120,7 +154,13 @@ class Listing:
             self.add(popular_candidates(self.store, self.version, self.category))
 
     def _accept(self, batch: list[Candidate]) -> None:
-        """Append the batch's items that pass the filters read from their attributes."""
+        """Append the batch's items that pass the filters read from their attributes, then see how far the
+        pool may still grow."""
+        self._append(batch)
+        if self._reach < self.want:
+            self._reach = self._reach_after()
+
+    def _append(self, batch: list[Candidate]) -> None:
         shown = self.store.shown(self.version, [c[0] for c in batch])
         items, exclude, category, ruled = self.items, self.exclude, self.category, self.ruled
         room = self.want - len(items)
@@ -174,8 +214,8 @@ class Listing:
         else:
             self.items = [entry(item, score, reason) for (score, reason), item in zip(self.items, self._facts)]
         del self.items[self.limit :]
-        for rule in self.rules.pins:
-            self._pin(rule)
+        if self.rules.pins:
+            self._pin_all()
         return self.items
 
     def _reorder(self) -> None:
@@ -184,25 +224,25 @@ class Listing:
         ranked = []
         boosted = False
         for rank, ((score, reason), item, verdict) in enumerate(zip(self.items, self._facts, self._verdicts)):
-            factor = verdict.factor
-            shown = round(float(score), 4)
             if verdict.boosted_by:
                 boosted = True
-                shown = round(shown * factor, 4)
                 self.fired.update(verdict.boosted_by)
-            ranked.append((-factor / (1 + rank), rank, shown, reason, item))  # ranks differ: never compared further
+            ranked.append((-verdict.factor / (1 + rank), rank, score, reason, item, verdict))  # ranks differ
         if boosted:
             ranked.sort()
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
         counts: dict[str | None, int] = {}
         self.items, self._facts = [], []
-        for _, _, shown, reason, item in ranked:
+        for _, _, score, reason, item, verdict in ranked:
             if len(self.items) >= self.limit:  # the rest is cut: never shown, never built
                 break
             if most is not None:
                 if counts.get(item.category_id, 0) >= most:
                     continue
                 counts[item.category_id] = counts.get(item.category_id, 0) + 1
+            shown = round(float(score), 4)
+            if verdict.boosted_by:
+                shown = round(shown * verdict.factor, 4)
             self.items.append(entry(item, shown, reason))
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
@@ -210,21 +250,26 @@ class Listing:
     def _ancestors(self, item: ShownItem) -> frozenset[str]:
         return self.store.ancestors(self.version, item.category_id)
 
-    def _pin(self, rule: Rule) -> None:
-        """Put a pin's item at its position (or last, in a shorter list), if the list may show it."""
-        if rule.position > self.limit:  # no such place in this list
+    def _pin_all(self) -> None:
+        """Put each pin's item at its position (or last, in a shorter list), if the list may show it."""
+        pins = [(rule, self.store.item_index(self.version, rule.item_id)) for rule in self.rules.pins]
+        placeable = [(rule, index) for rule, index in pins if rule.position <= self.limit and index is not None]
+        shown = self.store.shown(self.version, [index for _, index in placeable])
+        for (rule, index), item in zip(placeable, shown):
+            self._pin(rule, index, item)
+
+    def _pin(self, rule: Rule, index: int, item: ShownItem | None) -> None:
+        """Put a pin's item at its position unless the list may not show it."""
+        if item is None or index in self.unavailable or index in self.never or rule.item_id in self.exclude:
             return
-        index = self.store.item_index(self.version, rule.item_id)
-        if index is None or index in self.unavailable or index in self.never or rule.item_id in self.exclude:
-            return
-        placed = next((n for n, out in enumerate(self.items) if out["item_id"] == rule.item_id), None)
-        (item,) = self.store.shown(self.version, [index])
-        if item is None or (self.category is not None and self.category not in self._ancestors(item)):
+        if self.category is not None and self.category not in self._ancestors(item):
             return
         if self._verdict(item).dropped_by is not None:
             return
-        if placed is not None:
-            del self.items[placed]
+        if index in self.blocked:  # a candidate: perhaps in the list already
+            placed = next((n for n, out in enumerate(self.items) if out["item_id"] == rule.item_id), None)
+            if placed is not None:
+                del self.items[placed]
         position = min(rule.position, len(self.items) + 1) - 1
         neighbour = self.items[position] if position < len(self.items) else (self.items[-1] if self.items else None)
         self.items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))

@@ -15,10 +15,10 @@ from itertools import chain, islice, zip_longest
 from typing import TypeVar
 
 from recsvc.contract.events import ADDTOCART
+from recsvc.contract.live import Live
 from recsvc.contract.units import LIVE_SHARE, LIVE_SHARE_DEFAULT
 from recsvc.read.listing import BECAUSE_YOU_VIEWED, Candidate, scored
-from recsvc.read.live import Live
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
 
 T = TypeVar("T")
 

@@ -95,6 +95,14 @@ class Rule:
                 return False
         return True
 
+    @property
+    def skus(self) -> frozenset[object] | None:
+        """The item ids the rule can match when ``when`` names a list of them (None: it names none)."""
+        for name, condition in self.when:
+            if name == "item_id" and isinstance(condition, OneOf):
+                return condition.others
+        return None
+
     def active(self, now: float) -> bool:
         """Whether ``now`` (unix seconds) lies within the rule's start and end."""
         return (self.start is None or self.start <= now) and (self.end is None or now < self.end)
@@ -345,8 +353,22 @@ class ListRules:
 
     @cached_property
     def lift(self) -> float:
-        """The most the boosts can multiply an item's relevance by (1: no boosts, buries only)."""
-        return math.prod(r.factor for r in self.boosts if r.factor > 1)
+        """The most the boosts can multiply an item's relevance by (1: no boosts, buries only).
+
+        A boost on a SKU list lifts only those SKUs, so it counts with the boosts that name the same SKU, not
+        with every other SKU list: the most lifted SKU, times every boost on other attributes."""
+        per_sku: dict[object, float] = {}
+        elsewhere = 1.0
+        for rule in self.boosts:
+            if rule.factor <= 1:
+                continue
+            skus = rule.skus
+            if skus is None:
+                elsewhere *= rule.factor
+                continue
+            for sku in skus:
+                per_sku[sku] = per_sku.get(sku, 1.0) * rule.factor
+        return elsewhere * max(per_sku.values(), default=1.0)
 
     def verdict(
         self, item_facts: Mapping[str, Any], category: str | None, ancestors: Callable[[str | None], frozenset[str]]

@@ -9,9 +9,11 @@ import numpy as np
 import redis
 
 from recsvc.admin.steering import set_rules
+from recsvc.read import steering
 from recsvc.read.answers import Answers, Filters
 from recsvc.read.retention import RetentionAnswers
-from recsvc.store import ModelStore
+from recsvc.store.model import ModelStore
+from recsvc.store.wire import Wire
 from training import pipeline
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
@@ -37,8 +39,9 @@ class ServedModel:
         }
         # as ``recsvc train`` publishes it: the retention summary holds the data's "now" and the buy-again order
         publish(r, lists, {"parameters": config.to_dict(), "retention": lists.retention.summary()}, keep=1)
-        set_rules(r, rules or [])
-        self.answers = Answers(ModelStore(r))
+        store = ModelStore(Wire(r), steering.decode)
+        set_rules(store.steering_records, rules or [])
+        self.answers = Answers(store)
         self.retention = RetentionAnswers(self.answers)
         self.code = {item_id: n for n, item_id in enumerate(data.item_ids.tolist())}
         self.category_code = {category_id: n for n, category_id in enumerate(data.category_ids)}

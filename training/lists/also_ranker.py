@@ -7,7 +7,7 @@ share of x's buyers), whether it shares x's category, and how many buyers x and 
 labels are the also-bought use task on the held-out window (``use_tasks.also_bought_task``): each pair's lift
 of what the subject's buyers bought new within the horizon over what everyone buys anyway. The learned order
 serves only where, cross-validated over the subject items, it scores at least the order the window chose (whose
-figure is in-sample, the best of 26) and passes ``complements.guarded`` (as good as the fixed order, the
+figure is in-sample, the best of 27) and passes ``complements.guarded`` (as good as the fixed order, the
 strongest associations kept).
 """
 
@@ -210,7 +210,7 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
         f"use-task NDCG@10 {learned.ndcg.mean():.4f} against {window.chosen.ndcg.mean():.4f} ± {spread:.4f}, "
         f"{task.describe()}"
     )
-    if gain < 0:  # the chosen order's figure is in-sample (the best of 26), the learned one's cross-validated
+    if gain < 0:  # the chosen order's figure is in-sample (the best of 27), the learned one's cross-validated
         why = f"{report.why}; a learned order did not beat it ({versus})"
         return replace(report, why=why, holdout_ndcg10=figures)
     ok, refused, guard = complements.guarded("learned", learned, window.fixed)

@@ -17,7 +17,7 @@ from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
 from training.interactions import DAY
-from training.lists import candidates, use_tasks
+from training.lists import candidates, near_copies, use_tasks
 from training.lists.generators import row_max_scaled
 from training.lists.holdout import Holdout
 from training.orders import SAME_ORDER_S
@@ -103,24 +103,36 @@ class Together:
         """The strongest associations, which an order must keep in its top 10 (``also_bought_strong_*``)."""
         return self.associated(config.also_bought_strong_co_buyers, config.also_bought_strong_rate)
 
+    def near_copies(self, catalogue: CodedCatalog) -> np.ndarray:
+        """Per category: whether its items are bought instead of each other (``near_copies.categories``)."""
+        return near_copies.categories(self.after, catalogue.category, catalogue.n_categories)
+
+
+@dataclass
+class BoughtNext(Ragged):
+    """``also_bought_next``'s lists, and per category whether its items were taken for near-copies."""
+
+    near: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # ``near_copies.categories``
+
 
 def also_bought_next(
     events: Events, catalogue: CodedCatalog, config: TrainConfig, k: int, order: "AlsoBoughtOrder | None" = None
-) -> Ragged:
-    """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped; an entry below the
-    evidence floor (``Together.evidenced``) has a negative score."""
+) -> BoughtNext:
+    """Per item x: the k items its buyers bought next (``Together``), near-copies of x damped
+    (``near_copies``); an entry below the evidence floor (``Together.evidenced``) has a negative score."""
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
     counted = Together.of(events, n_items, config)
+    near = counted.near_copies(catalogue)
     together = counted.scores(order.popularity_exponent, order.min_buyers)
     x, y = together.row, together.col
-    score = _damped(x, y, together.data, catalogue, order.same_category_factor)
+    score = near_copies.damped(x, y, together.data, catalogue.category, near, order.same_category_factor)
     ok = catalogue.available[y] & (score > 0)
     top = _top_positive(x[ok], y[ok], score[ok], n_items, k)
     rows = np.repeat(np.arange(top.rows), top.lengths())
     shown = has(counted.evidenced(config), rows, top.values)
-    top.scores = np.where(shown, top.scores, -top.scores).astype(np.float32)  # below the evidence floor
-    return top
+    scores = np.where(shown, top.scores, -top.scores).astype(np.float32)  # below the evidence floor
+    return BoughtNext(top.indptr, top.values, scores, near)
 
 
 def has(m: sp.spmatrix, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -130,12 +142,6 @@ def has(m: sp.spmatrix, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
     c.sum_duplicates()  # canonical: row-major keys, ascending
     keys = np.repeat(np.arange(c.shape[0], dtype=np.int64), np.diff(c.indptr)) * c.shape[1] + c.indices
     return sorted_keys.member(np.asarray(rows, np.int64) * c.shape[1] + items, keys)
-
-
-def _damped(x: np.ndarray, y: np.ndarray, values: np.ndarray, catalogue: CodedCatalog, factor: float) -> np.ndarray:
-    """The values of item pairs (x, y), those of one category (near-copies) times ``factor``."""
-    same = (catalogue.category[x] == catalogue.category[y]) & (catalogue.category[x] >= 0)
-    return np.where(same, values * factor, values)
 
 
 def co_viewed_alternatives(strength: sp.csr_matrix, catalogue: CodedCatalog, per_user: int) -> sp.csr_matrix:
@@ -207,8 +213,10 @@ class AlsoBoughtOrder:
 
     @classmethod
     def of(cls, config: TrainConfig) -> "AlsoBoughtOrder":
-        """The fixed order the configuration sets."""
-        return cls(config.also_bought_next_weight, 1.0, config.same_category_factor, 0.5)
+        """The fixed order the configuration sets: what buyers bought next counts only from the evidence floor on
+        (``also_bought_min_co_buyers``), as a list shows it: a single co-buyer is no evidence (docs/quality.md)."""
+        next_weight, damping = config.also_bought_next_weight, config.same_category_factor
+        return cls(next_weight, 1.0, damping, 0.5, min_buyers=config.also_bought_min_co_buyers)
 
     def describe(self) -> str:
         evidence = f", pairs of {self.min_buyers}+ buyers" if self.min_buyers > 1 else ""
@@ -352,11 +360,13 @@ def chosen_on_window(
         (np.ones(len(subjects)), (np.arange(len(subjects)), subjects)), shape=(len(subjects), n_items)
     )
     orders = tuple(dict.fromkeys((fixed, *ORDERS_TRIED)))
-    exponents = {o.popularity_exponent for o in orders}
-    after = {e: (counted.scores(e).tocsr()[subjects] @ available).tocoo() for e in exponents}
+    evidence = {(o.popularity_exponent, o.min_buyers) for o in orders}
+    after = {e: (counted.scores(*e).tocsr()[subjects] @ available).tocoo() for e in evidence}
+    near = counted.near_copies(catalogue)
     held_out: dict[AlsoBoughtOrder, Scored] = {}
     for order in orders:
-        scores = _blended(after[order.popularity_exponent], knn, catalogue, order, subjects)
+        after_order = after[order.popularity_exponent, order.min_buyers]
+        scores = _blended(after_order, knn, catalogue.category, near, order, subjects)
         held_out[order] = Scored.of((scores - scores.multiply(itself)).tocsr(), task, strong)
     best = max(held_out, key=lambda o: (held_out[o].ndcg.mean(), o == fixed))
     best = _with_evidence_and_fill(best, held_out, counted, knn, hold, catalogue, task, strong, itself)
@@ -409,10 +419,11 @@ def _with_evidence_and_fill(
         shape=itself.shape,
     )
     fills = {"similar": row_max_scaled(knn.tocsr()) * 0.99, "popular": popular}
+    near = counted.near_copies(catalogue)
     scored: dict[AlsoBoughtOrder, Scored] = {}
     for min_buyers in (1, 2):
         after = (counted.scores(best.popularity_exponent, min_buyers).tocsr()[subjects] @ available).tocoo()
-        entries = row_max_scaled(_blended(after, knn, catalogue, best, subjects)).tocsr()
+        entries = row_max_scaled(_blended(after, knn, catalogue.category, near, best, subjects)).tocsr()
         entries.eliminate_zeros()
         entries.data += 1.0  # every entry before any fill
         for fill, filler in fills.items():
@@ -420,7 +431,7 @@ def _with_evidence_and_fill(
             scored[replace(best, min_buyers=min_buyers, fill=fill)] = Scored.of(
                 (scores - scores.multiply(itself)).tocsr(), task, strong
             )
-    default = replace(best, min_buyers=1, fill="similar")
+    default = replace(best, fill="similar")
     chosen = max(scored, key=lambda o: (scored[o].ndcg.mean(), o == default))
     gain, spread = use_tasks.paired_gain(scored[chosen].ndcg, scored[default].ndcg)
     if gain <= spread:  # within noise: as the entries' own order was chosen
@@ -429,11 +440,14 @@ def _with_evidence_and_fill(
     return chosen
 
 
-def _blended(after: sp.coo_matrix, knn: sp.coo_matrix, catalogue, order: AlsoBoughtOrder, subjects) -> sp.csr_matrix:
-    """The order's scores for the rows of ``after`` and ``knn`` (one per subject item), all kept."""
+def _blended(
+    after: sp.coo_matrix, knn: sp.coo_matrix, category: np.ndarray, near: np.ndarray, order: AlsoBoughtOrder, subjects
+) -> sp.csr_matrix:
+    """The order's scores for the rows of ``after`` and ``knn`` (one per subject item), all kept; near-copies of
+    the categories ``near`` holds damped."""
     parts = []
     for m, weight in ((after, order.next_weight), (knn, order.knn_weight)):
-        values = _damped(subjects[m.row], m.col, m.data, catalogue, order.same_category_factor)
+        values = near_copies.damped(subjects[m.row], m.col, m.data, category, near, order.same_category_factor)
         damped = sp.csr_matrix((values, (m.row, m.col)), shape=m.shape)
         parts.append(weight * row_max_scaled(damped))
     return (parts[0] + parts[1]).tocsr()
@@ -454,7 +468,7 @@ def ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -
 
 
 def also_bought_blend(
-    bought_next: Ragged,
+    bought_next: BoughtNext,
     neighbours: sp.csr_matrix,
     catalogue: CodedCatalog,
     config: TrainConfig,
@@ -466,9 +480,10 @@ def also_bought_blend(
     Purchases alone are too sparse on most shops (measured: item-kNN of all events finds the next purchase
     about twice as often); the bought-next part lifts complements where buyers show them. Each part is
     scaled to 0..1 per item and weighted as ``order`` says (the configuration's fixed order by default);
-    an item in both gets both. Entries not bought together by enough buyers (``Together.evidenced``) get a
-    negative score (their reason is then ``viewed_together``, not ``bought_together``), or are left out where
-    they are not item-kNN neighbours either."""
+    an item in both gets both; near-copies are damped in the categories ``bought_next`` took for them. Entries
+    not bought together by enough buyers (``Together.evidenced``) get a negative score (their reason is then
+    ``viewed_together``, not ``bought_together``), or are left out where they are not item-kNN neighbours
+    either."""
     order = order or AlsoBoughtOrder.of(config)
     n_items = len(catalogue.category)
     rows = np.repeat(np.arange(bought_next.rows), bought_next.lengths())
@@ -476,7 +491,8 @@ def also_bought_blend(
     shown = sp.csr_matrix(((bought_next.scores > 0).astype(np.float32), (rows, bought_next.values)), after.shape)
     shown.eliminate_zeros()
     knn = (neighbours @ sp.diags(catalogue.available.astype(np.float32))).tocoo()
-    damped = _damped(knn.row, knn.col, knn.data, catalogue, order.same_category_factor)  # near-copies too
+    factor = order.same_category_factor
+    damped = near_copies.damped(knn.row, knn.col, knn.data, catalogue.category, bought_next.near, factor)
     knn = sp.csr_matrix((damped, (knn.row, knn.col)), shape=knn.shape)
     blend = (order.next_weight * row_max_scaled(after) + order.knn_weight * row_max_scaled(knn)).tocoo()
     keep = (blend.data > 0) & (blend.row != blend.col)

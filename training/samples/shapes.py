@@ -16,6 +16,9 @@ durables (a running shoe, a pram, a tent), leaf 1 their complements (the item of
 and 3 consumables re-bought every 2 to 6 weeks, leaf 4 accessories popular across every department.
 ``complement_rate`` of each durable's buyers buy its complement 1 to 14 days later; everyone browses.
 
+Titles name the leaf's kind of product (``KINDS``, Cyrillic in two departments) and a brand (also a ``brand``
+column) shared by the items of one rank in every leaf: content neighbours have something to read.
+
 Deterministic for a shape and seed; a few thousand users, so an evaluation takes seconds.
 """
 
@@ -82,7 +85,7 @@ class ShapeShop:
     """Paths of a written shop."""
 
     events: Path  # events.csv: timestamp, user_id, item_id, event, quantity
-    catalog: Path  # catalog.csv: item_id, category_id, title, price
+    catalog: Path  # catalog.csv: item_id, category_id, title, brand, price
     categories: Path  # categories.csv: category_id, parent_id
 
 
@@ -230,12 +233,34 @@ def write(folder: Path, shape: Shape | str) -> ShapeShop:
     _write_csv(shop.categories, ("category_id", "parent_id"), tree)
     prices = np.random.default_rng(shape.seed + 1).uniform(5, 200, N_ITEMS)
     catalog = [
-        (item_id(i), f"leaf{leaf_of(i):02d}", f"Item {i} of leaf {leaf_of(i)}", f"{prices[i]:.2f}")
-        for i in range(N_ITEMS)
+        (item_id(i), f"leaf{leaf_of(i):02d}", title_of(i), brand_of(i), f"{prices[i]:.2f}") for i in range(N_ITEMS)
     ]
-    _write_csv(shop.catalog, ("item_id", "category_id", "title", "price"), catalog)
+    _write_csv(shop.catalog, ("item_id", "category_id", "title", "brand", "price"), catalog)
     _write_csv(shop.events, ("timestamp", "user_id", "item_id", "event", "quantity"), simulate(shape))
     return shop
+
+
+KINDS = (
+    "running shoe", "running shirt", "trail shoe", "trail sock", "sports watch",
+    "coffee bean", "coffee filter", "green tea", "tea cup", "espresso machine",
+    "smart tv", "tv mount", "soundbar", "hdmi cable", "remote control",
+    "детская коляска", "дождевик для коляски", "детское пюре", "детская смесь", "погремушка",
+    "туристическая палатка", "коврик для палатки", "газовый баллон", "горелка", "фонарь",
+    "garden hose", "hose nozzle", "potting soil", "plant food", "garden gloves",
+)  # fmt: skip
+"""The kind of product of each leaf: its titles' common words (English, and Cyrillic in two departments)."""
+BRANDS = ("Altra", "Brisk", "Corvo", "Delta", "Evera", "Fjord", "Gala", "Helio")
+"""Brands, each a line across the shop: the items of one rank in every leaf share one (a durable and its
+complement, the item of the same rank in the next leaf, share their brand)."""
+
+
+def brand_of(code: int) -> str:
+    return BRANDS[(code % ITEMS_PER_LEAF) % len(BRANDS)]
+
+
+def title_of(code: int) -> str:
+    """A title: the brand, the leaf's kind of product and a model number."""
+    return f"{brand_of(code)} {KINDS[leaf_of(code)]} {100 + code % ITEMS_PER_LEAF}"
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -8,7 +8,7 @@ One URL names any of three deployments, and nothing else needs setting:
   (``rediss+sentinel://`` for TLS); the client asks the sentinels for the primary and asks again when
   a failover moves it.
 
-A cluster spreads a version's keys over its nodes; ``recsvc.contract.commands`` holds the
+A cluster spreads a version's keys over its nodes; ``recsvc.store.commands`` holds the
 commands over many keys that differ there.
 """
 
@@ -27,7 +27,7 @@ TIMEOUT_S = 2.0
 """Seconds a command or a connect may take for the trainer and the command line, which move large values."""
 SERVICE_TIMEOUT_S = 0.1
 """Seconds the service waits for a byte of Redis's reply or for a connect (``RECSVC_REDIS_TIMEOUT_S``): its
-reads take milliseconds, so this is how long a stall goes unnoticed; then the breaker (``recsvc.breaker``)
+reads take milliseconds, so this is how long a stall goes unnoticed; then the breaker (``recsvc.store.breaker``)
 fails every request at once until Redis answers again."""
 SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 """URL scheme of a Sentinel-managed primary -> whether the connections use TLS."""

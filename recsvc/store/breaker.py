@@ -1,4 +1,4 @@
-"""A circuit breaker in front of Redis, one per store and so one per process.
+"""A circuit breaker in front of Redis, one per wire (``recsvc.store.wire``) and so one per process.
 
 Closed, every call goes to Redis. The first timeout or connection error opens it: from then on every
 call fails at once (the store's ``RedisStalled``, a 503 with ``Retry-After``) instead of waiting out its own

@@ -1,0 +1,83 @@
+"""Content neighbours: features, TF-IDF neighbours, the tail blend and the similar list's task, on known answers."""
+
+import json
+
+import numpy as np
+
+from recsvc.contract import content as features_of
+from training.catalogue import CodedCatalog
+from training.evaluation.new_items import co_taken
+from training.inputs.readers import Events
+from training.lists import content
+from training.ragged import Ragged
+
+CATALOG = [  # item_id, category_id, title, brand, price
+    ("a", "shoes", "Nike Pegasus running shoe", "Nike", 100.0),
+    ("b", "shoes", "Nike Vomero running shoe", "Nike", 120.0),
+    ("c", "shoes", "Adidas trail boot", "Adidas", 90.0),
+    ("d", "socks", "Nike running socks", "Nike", 10.0),
+    ("e", "tv", "Телевизор Samsung 55", "Samsung", 500.0),
+    ("f", "tv", "Телевизор LG 65", "LG", 700.0),
+]
+CATEGORIES = ["sport", "shoes", "socks", "tv"]
+CATALOGUE = CodedCatalog(
+    category=np.array([1, 1, 1, 2, 3, 3], np.int32),
+    available=np.array([True, True, True, True, True, False]),
+    category_parent=np.array([-1, 0, 0, -1], np.int32),
+)
+
+
+def attrs() -> list[str]:
+    return [
+        json.dumps({"item_id": i, "category_id": c, "title": t, "brand": b, "price": p}) for i, c, t, b, p in CATALOG
+    ]
+
+
+def test_features_read_the_path_the_words_in_any_script_the_attributes_and_the_price_band():
+    found = features_of.features({"title": "Телевизор Samsung 55", "brand": "Samsung", "price": 500.0}, ["tv", "home"])
+    assert found.count("c:tv") == features_of.CATEGORY_COUNT and "c:home" in found
+    assert {"w:телевизор", "w:samsung", "w:55", "a:brand=samsung"} <= set(found)
+    assert [f for f in found if f.startswith("p:")] == [f"p:{features_of.price_band(500.0)}"]
+    assert features_of.price_band(0) is None and features_of.price_band("12") is None
+    assert features_of.path_of("shoes", {"shoes": "sport", "sport": None}) == ["shoes", "sport"]
+
+
+def test_neighbours_are_near_by_content_available_and_lifted_by_events():
+    unit = content.vectors(attrs(), CATEGORIES, CATALOGUE)
+    near = content.neighbours(unit, np.array([0, 4]), CATALOGUE.available, np.zeros(6), k=3)
+    assert near.row(0)[0].tolist() == [1, 2, 3]  # the other Nike running shoe, the boot of its category, the socks
+    assert near.row(4)[0].tolist() == []  # its only match (f) is unavailable
+    assert near.lengths()[[1, 2, 3, 5]].tolist() == [0, 0, 0, 0]  # rows not asked stay empty
+    lifted = content.neighbours(unit, np.array([0]), CATALOGUE.available, np.array([0, 0, 50, 0, 0, 0]), k=3)
+    assert lifted.row(0)[0].tolist() == [2, 1, 3]  # the boot customers take lifted above the other shoe
+
+
+def test_the_tail_blend_mixes_content_into_items_with_few_events_only():
+    similar = Ragged(np.array([0, 1, 2, 2, 2, 2, 2]), np.array([2, 0]), np.array([0.9, 0.8], np.float32))
+    near = Ragged(np.array([0, 1, 2, 2, 2, 2, 2]), np.array([3, 3]), np.array([0.5, 0.5], np.float32))
+    weights = content.tail_weights(np.array([0, 1000, 0, 0, 0, 0]), shrink=10.0)
+    assert weights[0] == 1.0 and weights[1] == 0.0  # 10 / 1010 is under the minimum weight
+    mixed = content.blended(similar, near, weights, k=5)
+    assert mixed.row(0)[0].tolist() == [3]  # no events: content alone (the collaborative entry weighs 0)
+    assert mixed.row(1)[0].tolist() == [0] and mixed.row(1)[1].tolist() == [np.float32(0.8)]  # unchanged
+    half = content.blended(similar, near, np.array([0.5, 0, 0, 0, 0, 0], np.float32), k=5)
+    assert sorted(half.row(0)[0].tolist()) == [2, 3]
+    assert content.tail_weights(np.array([0, 5]), shrink=0.0).tolist() == [0.0, 0.0]
+
+
+def test_the_similar_task_counts_what_the_same_customers_took_beyond_what_everyone_takes():
+    # u0..u3 take item 0 and item 1 together; everyone takes the staple 9; u4..u9 take only 9 and 5
+    rows = [(u, i) for u in range(4) for i in (0, 1, 9)] + [(u, i) for u in range(4, 10) for i in (9, 5)]
+    events = Events(
+        timestamp=np.arange(len(rows), dtype=np.int64),
+        user=np.array([u for u, _ in rows]),
+        item=np.array([i for _, i in rows]),
+        event=np.zeros(len(rows), np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array([f"u{n}" for n in range(10)], dtype=object),
+        item_ids=np.array([f"i{n}" for n in range(10)], dtype=object),
+    )
+    task = co_taken(events, 10, subjects=np.array([0]))
+    assert task.subjects.tolist() == [0] and task.relevant[0].tolist() == [1]  # not the staple
+    every = co_taken(events, 10, subjects=np.array([0]), beyond=False)
+    assert every.relevant[0].tolist() == [1, 9]
