@@ -200,6 +200,26 @@ class Sample:
     users_with_picks: float  # share of the sampled users with three or more items (precomputed picks)
 
 
+def post_live_views(r: redis.Redis, sample: Sample, views: int, seed: int = 4) -> None:
+    """Give every sampled user ``views`` views of sampled items since training, written as ``POST /v1/events``
+    writes them: their lists then mix in live candidates (``recsvc/read/live_picks.py``)."""
+    from recsvc.read import steering
+    from recsvc.store.model import ModelStore
+    from recsvc.store.wire import Wire
+
+    rng = np.random.default_rng(seed)
+    now = str(int(time.time()))
+    events = [
+        {"user_id": user, "item_id": str(item), "event": "view", "timestamp": now, "quantity": "1"}
+        for user in sample.users
+        for item in rng.choice(sample.items, views)
+    ]
+    progress(f"posting {len(events):,} views since training ({views} for each sampled user)")
+    store = ModelStore(Wire(r), steering.decode)
+    for start in range(0, len(events), 1_000):
+        store.append_events(events[start : start + 1_000], maxlen=len(events))
+
+
 def train_model(r: redis.Redis, events: Path, catalog: Path | None, preset: str | None, description: str) -> Model:
     """Train and publish with the default configuration."""
     from training.train import Inputs, train
@@ -817,7 +837,8 @@ def report(results: dict) -> str:
         f"({c['fitted_users']:,} fitted), {c['items']:,} items; trained and published in {model['train_seconds']} s",
         f"- Ids: {sample['users']:,} users with 2+ distinct items "
         f"({sample['users_with_picks']:.0%} with 3+, served precomputed picks; the rest from their items' lists), "
-        f"{sample['items']:,} items drawn by event count",
+        f"{sample['items']:,} items drawn by event count"
+        + (f"; each user with {results['live_views']} views since training" if results.get("live_views") else ""),
         f"- Throughput: wrk {results['wrk']}; rounds: {results['rounds']}, in mirrored order; mean of rounds. "
         "CPU ms/req: server workers / Redis / wrk; other load: cores busy with processes outside the benchmark",
         "",
@@ -948,6 +969,9 @@ def parse_args(argv=None):
         "--exploration", help="exploration shares to serve at, comma separated (each server once per share)"
     )
     parser.add_argument("--arrivals", type=int, default=0, help="items a catalog update adds before serving")
+    parser.add_argument(
+        "--live-views", type=int, default=0, help="views since training posted for every sampled user before the runs"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
 
@@ -1048,6 +1072,8 @@ def run(args, stack: contextlib.ExitStack) -> dict:
     r = stack.enter_context(empty_database(redis_url))
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="serve_bench_")))
     model, sample = prepare_model(r, folder, args)
+    if args.live_views:
+        post_live_views(r, sample, args.live_views)
     scripts = write_lua_scripts(folder, sample)
     runs = bench_servers(r, redis_url, sample, scripts, folder, args, stack)
     return {
@@ -1061,6 +1087,7 @@ def run(args, stack: contextlib.ExitStack) -> dict:
         "batch_size": min(BATCH_SIZE, len(sample.users)),
         "model": asdict(model),
         "sample": {"users": len(sample.users), "items": len(sample.items), "users_with_picks": sample.users_with_picks},
+        "live_views": args.live_views,
         "runs": runs,
     }
 

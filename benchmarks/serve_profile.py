@@ -1,6 +1,7 @@
 """Where a request's CPU goes, inside one process: the app called as a WSGI server calls it, no network.
 
     python benchmarks/serve_profile.py [--root CHECKOUT] [--requests 400] [--rounds 6] [--users N] [--n-events N]
+                                       [--live-views N]
 
 Trains the synthetic shop of ``serve_bench.py`` into a private redis-server, then calls the app
 directly for /healthz, user recommendations, also-bought, category offers and a 1,000-user batch:
@@ -11,7 +12,8 @@ floor of any answer: routes added here under /v1 that return ``{}``, one with no
 round trip). Then
 cProfile over the recommendations requests, its time summed by where it is spent (Flask and
 werkzeug, the Redis client, the read model, JSON, metrics, CORS). ``--root`` serves the code of
-another checkout (an older commit, for a before and after) with this script.
+another checkout (an older commit, for a before and after) with this script; ``--live-views N`` gives every
+sampled user N views since training first (``serve_bench.post_live_views``).
 """
 
 import argparse
@@ -123,6 +125,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50_000, help="synthetic shop users")
     parser.add_argument("--items", type=int, default=20_000, help="synthetic shop items")
     parser.add_argument("--n-events", type=int, default=400_000, help="synthetic shop events")
+    parser.add_argument("--live-views", type=int, default=0, help="views since training for every sampled user")
     args = parser.parse_args()
     if args.root:
         sys.path.insert(0, str(args.root.resolve()))
@@ -137,6 +140,8 @@ def main() -> None:
         serve_bench.train_model(redis.Redis.from_url(url), paths["events"], paths["catalog"], None, "synthetic")
         events = paths["events"]
         sample = serve_bench.sample_ids(events, None, 2_000, 2_000)
+        if args.live_views:
+            serve_bench.post_live_views(redis.Redis.from_url(url), sample, args.live_views)
         from recsvc import __file__ as served
         from recsvc import create_app
 

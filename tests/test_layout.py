@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-READS_THE_SERVICE = {"training/evaluation/served.py"}  # the evaluation asks the service's own read path
+READS_THE_SERVICE = {"training/evaluation/served.py", "training/evaluation/next_day.py"}
+"""The evaluation asks the service's own read path, and posts the next-day events through its own events path."""
 TALKS_TO_REDIS = {"recsvc/contract/versions.py"}
 """Beside ``recsvc/store/``: the version protocol, which the trainer (the writer) follows too."""
 SHARED_WITH_THE_WRITER = {"recsvc.store.commands"}

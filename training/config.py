@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, field
 
 from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, TAIL_SHRINK
-from recsvc.contract.units import PRICE_DROP_SHARE
+from recsvc.contract.units import LIVE_SHARE_DEFAULT, PRICE_DROP_SHARE
 
 
 def _default_weights() -> dict[str, float]:
@@ -60,6 +60,10 @@ class TrainConfig:
     blend_history: float = 3.0  # re-offer what the user viewed and did not buy (3: above the other parts)
     blend_popularity: float = 1.0  # a prior toward recently popular items
     knn_neighbours: int = 20
+
+    # the share of a known user's picks and category offers their events since training take at the next request
+    # (recsvc/read/live_picks.py): fixed from a measured sweep on the next-day task (docs/realtime.md)
+    live_share: float = LIVE_SHARE_DEFAULT
 
     # what is kept per user and per item
     picks_per_user: int = 50
@@ -133,6 +137,8 @@ class TrainConfig:
         zone(self.timezone)  # an unknown time zone fails before any work, with its name
         if self.new_items_order not in NEW_ITEMS_ORDERS:
             raise ValueError(f"new_items_order must be one of {', '.join(NEW_ITEMS_ORDERS)}")
+        if not 0 <= self.live_share <= 1:
+            raise ValueError(f"live_share must be from 0 to 1, not {self.live_share}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -401,6 +401,7 @@ def write_model(writer: VersionWriter, fitted: Fitted, summary: VersionSummary) 
     summary.also_bought_fill = fitted.also_bought_order.order.fill
     summary.category_offers_order = fitted.offers_order.order
     summary.new_items_order = fitted.new_items.to_dict()
+    summary.live_share = fitted.config.live_share
     summary.retention.triggers = triggers
     sample = [keys.item(writer.version, i) for i in _sampled(item_ids)]
     summary.redis_memory.bytes_per_item_key = round(memory_per_key(writer.r, sample) or 0)

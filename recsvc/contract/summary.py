@@ -139,6 +139,8 @@ class VersionSummary(Part):
     # how an item a catalog update adds is placed (``content.NewItemsOrder``: its content neighbours at a popularity
     # weight, or its category's best-sellers), chosen at training on items hidden from the shop's newest window
     new_items_order: dict | None = None
+    # the share of a known user's places their events since training take (``units.LIVE_SHARE_DEFAULT`` when unset)
+    live_share: float | None = None
     redis_memory: RedisMemory = field(default_factory=RedisMemory)
     sharding: dict | None = None  # a sharded run: its shards, the data's fingerprint, each shard's seconds
 

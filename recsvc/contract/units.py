@@ -24,6 +24,12 @@ default), or the categories of the shop's best-sellers they never bought from. T
 shop's newest window (``training/lists/offers_order.py``) and stores it in the version's summary
 (``VersionSummary.category_offers_order``)."""
 
+LIVE_SHARE_DEFAULT = 0.33
+"""How much of a known user's lists their events since training take, when a version's summary does not say
+(``VersionSummary.live_share``): the share of the places, from 0 (the stored lists alone) to 1 (today's
+candidates first). The trainer publishes its ``live_share`` parameter, by default this one, fixed from a sweep on
+the next-day task (``benchmarks/live_eval.py``, docs/realtime.md)."""
+
 OVERDUE_FADE = 0.5
 """How fast an overdue item loses its place in buy-again: at 3 intervals it scores 1/2 of a due one (the service's
 ``due_score`` and the trainer's window choice alike)."""

@@ -100,8 +100,10 @@ def recommendations(user_id: str) -> ResponseReturnValue:
       summary: Personalized picks for a user
       description: Top items for the user from their purchases and views. A user the model does not know
         gets popular items with source "popular". With the API key or the user's token, items the user viewed
-        and did not buy (reason recently_viewed) take at most 30% of the list unless include_viewed is given,
-        and a reason because_you_bought or because_you_viewed names the history item (item_id). Without
+        and did not buy (reason recently_viewed) take at most 30% of the list unless include_viewed is given
+        (besides them, the items browsed since training and their neighbours take the version's live_share
+        of the places, GET /v1/model), and a reason because_you_bought or because_you_viewed names the history
+        item (item_id). Without
         either, the answer names and re-offers nothing from the user's history (reason types only) and
         include_viewed=true is refused (401).
       tags: [users]
@@ -175,8 +177,9 @@ def category_offers(user_id: str) -> ResponseReturnValue:
       description: Categories viewed but not bought first (reason viewed_not_bought), then affinity, then
         popular categories; each with items the user did not buy. Where the shop's newest window showed its
         customers buying first in the best-sellers' categories they never bought from, those open the offers
-        (GET /v1/model, category_offers_order). Without the API key or the user's token, no item reason names
-        an item of the user's history and no viewed item is offered again.
+        (GET /v1/model, category_offers_order). The categories the user browsed since training take their
+        share of the places (GET /v1/model, live_share). Without the API key or the user's token, no item
+        reason names an item of the user's history and no viewed item is offered again.
       tags: [users]
       security: [{}, {apiKey: []}, {userToken: []}]
       parameters:

@@ -380,6 +380,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "what opens a user's category offers, chosen on the newest window: their own "
                 "categories, or the best-sellers' categories they never bought from",
             },
+            "live_share": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "the share of places a known user's views, carts and wishes since training take "
+                "in their picks and category offers (0: the stored lists alone)",
+            },
             "category_offers_choice": {
                 **_OBJECT,
                 "description": "how category_offers_order was chosen on the newest window: why, and the held-out "

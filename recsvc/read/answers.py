@@ -14,14 +14,20 @@ from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRe
 from recsvc.contract.units import ALSO_BOUGHT_FILLS, OFFERS_ORDERS
 from recsvc.read.experiments import Assignment
 from recsvc.read.exploration import SHARE, Exploration
-from recsvc.read.listing import Candidate, Filters, Listing, popular_candidates, scored
+from recsvc.read.listing import (
+    BECAUSE_YOU_BOUGHT,
+    BECAUSE_YOU_VIEWED,
+    RECENTLY_VIEWED,
+    Candidate,
+    Filters,
+    Listing,
+    popular_candidates,
+    scored,
+)
+from recsvc.read.live_picks import LivePicks, interleaved
 from recsvc.read.rules import DEFAULT_VARIANT, ListRules
 from recsvc.store.model import ModelStore
 
-RECENTLY_VIEWED = {"type": "recently_viewed"}
-BECAUSE_YOU_BOUGHT = {"type": "because_you_bought"}
-BECAUSE_YOU_VIEWED = {"type": "because_you_viewed"}
-"""The reasons of an answer that may not name the user's history: the reason's type, without its history item."""
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
 VIEWED_SHARE = 0.3
 """At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
@@ -32,10 +38,18 @@ GENERAL_CAUSES = range(LAST_ITEM_CAUSE + 1, NO_ITEM + 1)
 class Answers:
     """Answers the v1 endpoints from a ModelStore."""
 
-    def __init__(self, store: ModelStore, viewed_share: float = VIEWED_SHARE, exploration_share: float = SHARE):
+    def __init__(
+        self,
+        store: ModelStore,
+        viewed_share: float = VIEWED_SHARE,
+        exploration_share: float = SHARE,
+        live_share: float | None = None,
+    ):
+        """``live_share`` overrides the share of places each version gives a user's events since training."""
         self.store = store
         self.viewed_share = viewed_share
         self.exploration = Exploration(store, exploration_share)  # new items' places in picks and popular lists
+        self.live = LivePicks(store, live_share)
 
     # -- users --
 
@@ -58,6 +72,8 @@ class Answers:
         for version in set(versions):
             in_version = [rec for rec, v in zip(found, versions) if rec is not None and v == version]
             lists.update(self.prefetch(version, in_version, filters.limit))
+            browsed = [self.live.browsed(version, live) for live, v in zip(lives, versions) if live and v == version]
+            self.live.prefetch(version, browsed, filters.limit)
         served = self.store.served if any(assigned) else versions[0]
         results = []
         for user_id, version, rec, live, assignment in zip(user_ids, versions, found, lives, assigned):
@@ -115,6 +131,12 @@ class Answers:
             picks = self._picks(version, record, named)
         else:
             picks = self._from_history(version, record, lists, named)
+        browsed = self.live.browsed(version, live)
+        if browsed:  # viewed, carted or wished for since training: today's candidates take their share
+            reoffer = named and filters.include_viewed is not False
+            if not reoffer:  # nor may popular items bring them back
+                listing.blocked.update(self.live.indices(version, browsed))
+            picks = self.live.merged(version, picks, browsed, named, reoffer)
         capped = self._capped_views(picks, listing, filters, named)
         listing.add(self.exploration.picks(version, record, capped, filters.limit, rules))
         listing.fill_popular()
@@ -267,8 +289,15 @@ class Answers:
                 mine = {offer[0]: offer for offer in own}
                 wanted += [mine.get(c, offer) for offer in best_sellers if (c := offer[0]) not in bought_from]
             wanted += own
+        browsed = self.live.browsed(version, live) if record is not None else []
+        if browsed:  # the categories browsed since training take their share of the places
+            bought_from = {item.category_id for item in self.store.shown(version, list(record.bought)) if item}
+            today = self.live.categories(version, browsed, bought_from)
+            wanted = list(interleaved(wanted, today, self.live.share_of(version)))
         wanted += best_sellers
-        picks = self._picks_by_category(version, record, named, blocked) if record and record.picks else {}
+        picks = {}
+        if record is not None and (record.picks or browsed):
+            picks = self._picks_by_category(version, record, named, blocked, browsed)
         for category_id, score, reason in wanted:
             if len(offers) >= limit:
                 break
@@ -296,16 +325,23 @@ class Answers:
         return {**answer, **_named(fired), **experiment_tag(arm)}
 
     def _picks_by_category(
-        self, version: str, record: UserRecord, named: bool = True, blocked: set[int] | None = None
+        self,
+        version: str,
+        record: UserRecord,
+        named: bool = True,
+        blocked: set[int] | None = None,
+        browsed: Sequence[tuple[int, str]] = (),
     ) -> dict[str, list[Candidate]]:
-        """The user's picks under each category they belong to (their own and its parents), in order. Unless
-        ``named``, the viewed items they would offer again are left out and added to ``blocked``."""
-        picks = list(self._picks(version, record, named))
+        """The user's picks (with the live candidates of what they ``browsed`` since training) under each category
+        they belong to (their own and its parents), in order. Unless ``named``, the viewed items they would offer
+        again are left out and added to ``blocked``."""
+        stored = self._picks(version, record, named) if record.picks else iter(())
+        picks = list(self.live.merged(version, stored, list(browsed), named, named) if browsed else stored)
         if not named:
             viewed = {c[0] for c in picks if c[2] is RECENTLY_VIEWED}
             picks = [c for c in picks if c[0] not in viewed]
             if blocked is not None:
-                blocked.update(viewed)
+                blocked.update(viewed, self.live.indices(version, list(browsed)) if browsed else ())
         grouped: dict[str, list[Candidate]] = {}
         for candidate, item in zip(picks, self.store.shown(version, [c[0] for c in picks])):
             if item is not None:

@@ -25,6 +25,11 @@ Candidate = tuple[int, float, dict]
 
 POPULAR = {"type": "popular"}
 PROMOTED = {"type": "promoted"}
+RECENTLY_VIEWED = {"type": "recently_viewed"}
+"""An item the user viewed, offered again: the viewed share of a user's list counts these (by identity)."""
+BECAUSE_YOU_BOUGHT = {"type": "because_you_bought"}
+BECAUSE_YOU_VIEWED = {"type": "because_you_viewed"}
+"""The reasons of an answer that may not name the user's history: the reason's type, without its history item."""
 
 
 class UnknownCategory(LookupError):

@@ -53,6 +53,29 @@ class CatalogReads:
         return {i: rec for i in indices if (rec := kept.get(i)) is not None}
 
     @guarded
+    def item_records_by_id(self, version: str, item_ids: Sequence[str]) -> dict[str, ItemRecord]:
+        """Item records by id (an id the version does not know is left out), kept in the process like
+        ``item_records``: one round trip for the ids this process has not read yet, none after."""
+        cache = self._version_cache(version)
+        indices, kept = cache.indices, cache.item_records
+        unread = [i for i in dict.fromkeys(item_ids) if i not in indices]
+        missing = unread + [i for i in dict.fromkeys(item_ids) if (n := indices.get(i)) is not None and n not in kept]
+        if missing:
+            if len(kept) > ITEM_RECORDS_CACHE_LIMIT:
+                kept.clear()
+            for item_id, raw in zip(missing, get_many(self._wire.client, [keys.item(version, i) for i in missing])):
+                record = records.decode_item(raw) if raw else None
+                indices[item_id] = record.index if record is not None else None
+                if record is not None:
+                    kept[record.index] = record
+        found = {}
+        for item_id in item_ids:
+            index = indices.get(item_id)
+            if index is not None and (record := kept.get(index)) is not None:
+                found[item_id] = record
+        return found
+
+    @guarded
     def attrs(self, version: str, indices: Sequence[int]) -> list[dict | None]:
         """Catalog attributes of items by index (cached in the process)."""
         cache = self._version_cache(version)

@@ -6,6 +6,7 @@ clicks the browser reported on its rec_ids, the purchases attributed to its answ
 of a user after the arm answered them (``all``). ``recsvc.read.arm_report`` turns the counts into a report.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,9 +30,11 @@ class EventsAndSends:
         ``LIVE_TTL_S`` after its user's last event.
         """
         pipe = self._wire.pipeline()
+        arrived = int(time.time())
         for fields in events:
             pipe.xadd(keys.EVENTS_STREAM, fields, maxlen=maxlen, approximate=True)
-            pipe.lpush(keys.live(fields["user_id"]), live_entry(EVENTS.index(fields["event"]), fields["item_id"]))
+            code = EVENTS.index(fields["event"])
+            pipe.lpush(keys.live(fields["user_id"]), live_entry(code, fields["item_id"], arrived))
         for user_id in {fields["user_id"] for fields in events}:
             pipe.ltrim(keys.live(user_id), 0, LIVE_LENGTH - 1)
             pipe.expire(keys.live(user_id), LIVE_TTL_S)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from training.config import TrainConfig
-from training.evaluation import report, run, split, tuning
+from training.evaluation import next_day, report, run, split, tuning
 from training.evaluation.verdict import verdict
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
@@ -115,7 +115,7 @@ def offline_metrics(
     }
 
 
-HEADLINE_TASKS = (*report.PURCHASE_TASKS, report.MAIN_TASK)
+HEADLINE_TASKS = (*report.PURCHASE_TASKS, report.MAIN_TASK, *next_day.TASKS)
 
 
 def headline(result: dict, tasks: tuple[str, ...] = HEADLINE_TASKS, k: int = 10) -> list[str]:

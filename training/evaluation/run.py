@@ -10,9 +10,9 @@ import scipy.sparse as sp
 
 from training import sorted_keys
 from training.config import TrainConfig
-from training.evaluation import baselines, metrics
+from training.evaluation import baselines, metrics, next_day
 from training.evaluation.served import ServedModel
-from training.evaluation.split import Split
+from training.evaluation.split import Split, Task, task_of
 from training.inputs.dataset import Dataset
 from training.inputs.readers import ADDTOCART, PURCHASE, VIEW, WISHLIST, Events
 from training.interactions import build as build_interactions
@@ -40,14 +40,6 @@ PAIRED_METRIC = "ndcg@10"
 ACTIVITY_BUCKETS = ((1, 1), (2, 4), (5, 19), (20, None))
 """Users grouped by their distinct train items, for the metric-by-activity plot."""
 SCORE_BATCH = 512
-
-
-@dataclass
-class Task:
-    """The users one task is measured on and the items each went on to take."""
-
-    users: np.ndarray
-    relevant: list[np.ndarray]
 
 
 @dataclass
@@ -90,7 +82,7 @@ def pick_tasks(s: Split, n_items: int) -> dict[str, Task]:
         mask = np.isin(test.event, codes) & had[test.user]
         keys = sorted_keys.unique(test.user[mask].astype(np.int64) * n_items + test.item[mask])
         keys = keys[~sorted_keys.member(keys, known)]
-        tasks[name] = _task_of(keys, n_items)
+        tasks[name] = task_of(keys, n_items)
     return tasks
 
 
@@ -109,7 +101,7 @@ def category_task(s: Split, category: np.ndarray) -> Task:
     from above all others: this is what they are for (``offers_order.new_category_purchases``)."""
     n_categories = int(category.max(initial=-1)) + 1
     counted = np.ones(len(s.test.event), bool)
-    return _task_of(offers_order.new_category_purchases(s.train, s.test, counted, category, n_categories), n_categories)
+    return task_of(offers_order.new_category_purchases(s.train, s.test, counted, category, n_categories), n_categories)
 
 
 def buy_again_task(s: Split, n_items: int) -> Task:
@@ -124,17 +116,11 @@ def buy_again_task(s: Split, n_items: int) -> Task:
         event=np.concatenate((train.event, test.event)),
         quantity=np.concatenate((train.quantity, test.quantity)),
     )
-    return _task_of(repurchase_task.repurchases(both, s.cutoff, np.inf), n_items)
+    return task_of(repurchase_task.repurchases(both, s.cutoff, np.inf), n_items)
 
 
 def _pairs(users, items, n_items) -> np.ndarray:
     return sorted_keys.unique(users.astype(np.int64) * n_items + items)
-
-
-def _task_of(keys: np.ndarray, n_items: int) -> Task:
-    users, items = keys // n_items, keys % n_items
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, np.int64)
-    return Task(users=users[starts], relevant=np.split(items, starts[1:]) if len(starts) else [])
 
 
 def rank(scorer: baselines.Scorer, users: np.ndarray, blocked: sp.csr_matrix, hidden: np.ndarray, k: int) -> np.ndarray:
@@ -191,6 +177,8 @@ def evaluate(
     ranked_also: dict[str, np.ndarray] = {}
     tasks["category_offers"] = category_task(s, catalogue.category)
     tasks["buy_again"] = buy_again_task(s, n_items)
+    live = next_day.next_day(s, n_items)
+    ranked_live: dict[str, dict[str, np.ndarray]] = {}
     k = max(KS)
     activity = activity_of(s.train, n_items)
     hidden = np.flatnonzero(~catalogue.available)
@@ -216,6 +204,8 @@ def evaluate(
                     if n == 0 and view_variants:  # the served picks re-offering every viewed item, and none
                         ranked[task_name][f"{name}_all_views"] = model.picks(task.users, k, include_viewed=True)
                         ranked[task_name][f"{name}_no_views"] = model.picks(task.users, k, include_viewed=False)
+                if n == 0:  # the first day's events posted: the served picks beside the stored ones
+                    ranked_live = next_day.ranked(r, model, live, k, name)
                 results.timings_s[name] = round(time.perf_counter() - started, 2)
     if inter is None:  # no served model: the default weighting
         inter = build_interactions(s.train, TrainConfig(), n_items=n_items)
@@ -248,6 +238,8 @@ def evaluate(
             else {}
         )
     results.tasks["also_bought"] = measure_also_bought(ranked_also, also, reference)
+    for task_name, models in ranked_live.items():
+        results.tasks[task_name] = measure(models, live.tasks[task_name], n_items, next(iter(configs)))
     return results
 
 

@@ -51,12 +51,16 @@ class ServedModel:
     def _codes(self, items: list[dict], k: int) -> list[int]:
         return [self.code[item["item_id"]] for item in items[:k]]
 
-    def picks(self, users: np.ndarray, k: int, include_viewed: bool | None = None) -> np.ndarray:
-        """Each user's personalized recommendations (``GET /v1/users/<id>/recommendations``), users x k."""
+    def picks(
+        self, users: np.ndarray, k: int, include_viewed: bool | None = None, live_share: float | None = None
+    ) -> np.ndarray:
+        """Each user's personalized recommendations (``GET /v1/users/<id>/recommendations``), users x k; with
+        ``live_share``, their events since training take that share instead of the version's."""
+        answers = self.answers if live_share is None else Answers(self.answers.store, live_share=live_share)
         rows = []
         for start in range(0, len(users), BATCH):
             ids = [self.user_ids[u] for u in users[start : start + BATCH].tolist()]
-            answer = self.answers.batch(ids, Filters(limit=k, include_viewed=include_viewed), "recommendations")
+            answer = answers.batch(ids, Filters(limit=k, include_viewed=include_viewed), "recommendations")
             rows += [self._codes(result["items"], k) for result in answer["results"]]
         return _padded(rows, k)
 

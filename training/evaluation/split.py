@@ -57,10 +57,11 @@ def split(events: Events, cutoff: int) -> Split:
     before = events.timestamp < cutoff
     if not before.any() or before.all():
         raise ValueError("the cutoff leaves one side of the split empty")
-    return Split(train=_take(events, before), test=_take(events, ~before), cutoff=int(cutoff))
+    return Split(train=take(events, before), test=take(events, ~before), cutoff=int(cutoff))
 
 
-def _take(events: Events, mask: np.ndarray) -> Events:
+def take(events: Events, mask: np.ndarray) -> Events:
+    """The events where ``mask`` holds."""
     return replace(
         events,
         timestamp=events.timestamp[mask],
@@ -69,3 +70,18 @@ def _take(events: Events, mask: np.ndarray) -> Events:
         event=events.event[mask],
         quantity=events.quantity[mask],
     )
+
+
+@dataclass
+class Task:
+    """The users one task is measured on and the items each went on to take."""
+
+    users: np.ndarray
+    relevant: list[np.ndarray]
+
+
+def task_of(keys: np.ndarray, n_items: int) -> Task:
+    """The task of sorted unique ``user * n_items + item`` keys: each user once, with their items."""
+    users, items = keys // n_items, keys % n_items
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, np.int64)
+    return Task(users=users[starts], relevant=np.split(items, starts[1:]) if len(starts) else [])
