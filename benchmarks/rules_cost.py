@@ -33,7 +33,7 @@ from werkzeug.test import TestResponse
 from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.read.experiments import Arm
-from recsvc.read.rules import LISTS, MAX_RULES
+from recsvc.read.rule_format import LISTS, MAX_RULES
 from recsvc.store.steering import SteeringRecords
 from recsvc.store.wire import Wire
 from training.samples.demo_shop import write_demo_shop

@@ -52,7 +52,7 @@ def add_commands(sub) -> None:
 
 def rules_list(args) -> int:
     from recsvc.admin.steering import steering
-    from recsvc.read.rules import describe
+    from recsvc.read.rule_format import describe
 
     rules = describe(steering(steering_records(args.redis_url)).rules.rules)
     if args.json:
@@ -81,7 +81,7 @@ def rules_add(args) -> int:
 def _change_rules(args, change, done: str) -> int:
     """Apply ``change`` to the rules of ``args.file``; nothing is stored when the file or a rule is bad (exit 2),
     nor when the rules pass the limits once expanded (YAML aliases count as copies)."""
-    from recsvc.read.rules import RuleError
+    from recsvc.read.rule_format import RuleError
 
     try:
         raw = read_rules_file(args.file)

@@ -228,7 +228,7 @@ def redis_failure(error: Exception, r) -> str:
 
 
 def evaluate_command(args) -> int:
-    from recsvc.read.rules import RuleError
+    from recsvc.read.rule_format import RuleError
     from training.config import TrainConfig
     from training.evaluation.pipeline import SplitBy, evaluate_dataset, headline
     from training.inputs.readers import InputError
@@ -295,14 +295,14 @@ def demo_command(args) -> int:
 def read_rules(path: Path) -> list[dict]:
     """Merchandising rules from a JSON or YAML file, checked (RuleError says what is wrong)."""
     from cli.steering import read_rules_file
-    from recsvc.read.rules import parse_all
+    from recsvc.read.rule_format import parse_all
 
     return [dict(rule.source) for rule in parse_all(read_rules_file(path))]  # YAML's dates as ISO text
 
 
 def variant_of(config, spec: str) -> tuple[str, tuple]:
     """``NAME:param=value,...,rules=FILE`` -> (name, (its config, its rules))."""
-    from recsvc.read.rules import NAME
+    from recsvc.read.rule_format import NAME
 
     name, sep, rest = spec.partition(":")
     if not sep or not NAME.fullmatch(name):

@@ -7,7 +7,8 @@ import pytest
 
 from recsvc.contract import keys, records
 from recsvc.read.listing import POPULAR, Filters, Listing, UnknownCategory, popular_candidates, scored
-from recsvc.read.rules import RuleSet, parse_all
+from recsvc.read.rule_format import parse_all
+from recsvc.read.rules import RuleSet
 from tests.gateways import model_store
 
 V = "v1"

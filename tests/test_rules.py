@@ -10,7 +10,8 @@ from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.contract import keys, records, versions
 from recsvc.read.listing import Filters, Listing
-from recsvc.read.rules import NO_RULES, RuleError, RuleSet, parse, parse_all
+from recsvc.read.rule_format import RuleError, parse, parse_all
+from recsvc.read.rules import NO_RULES, RuleSet
 from tests.conftest import AUTH
 from tests.gateways import catalog_records, model_store, steering_records
 from tests.shop import write_shop

@@ -11,9 +11,10 @@ from cli.main import main
 from recsvc import create_app
 from recsvc.admin import steering
 from recsvc.contract import keys
+from recsvc.read import rule_format
 from recsvc.read import rules as rules_module
 from recsvc.read import steering as steering_module
-from recsvc.read.rules import MAX_RULES_VALUES, RulesTooLarge, parse
+from recsvc.read.rule_format import MAX_RULES_VALUES, RulesTooLarge, parse
 from tests.gateways import steering_records
 from tests.shop import CATALOG, write_shop
 from training.train import Inputs, train
@@ -49,8 +50,8 @@ def test_a_large_rule_set_is_compiled_once_per_revision_and_each_item_judged_onc
     monkeypatch.setattr(
         rules_module.ListRules, "__init__", lambda self, *a, **k: picked.append(1) or init(self, *a, **k)
     )
-    matches = rules_module.Rule.matches
-    monkeypatch.setattr(rules_module.Rule, "matches", lambda self, *a: judged.append(1) or matches(self, *a))
+    matches = rule_format.Rule.matches
+    monkeypatch.setattr(rule_format.Rule, "matches", lambda self, *a: judged.append(1) or matches(self, *a))
     client = create_app({"REDIS_URL": redis_url, "API_KEYS": "k"}).test_client()
     users = ["alice", "bob", *[f"runner-{n}" for n in range(20)], *[f"viewer-{n}" for n in range(20)]]
 
@@ -122,11 +123,11 @@ def test_the_api_refuses_rules_over_the_limits_once_expanded_with_a_413(r, shop,
 
 def test_a_document_within_the_limits_is_measured_as_json_counts_it():
     document = [{"name": "a", "type": "boost", "when": {"item_id": ["x", "y"], "price": {"max": 5.5}}}, [], {}]
-    assert rules_module.measure(document) == (12, len(json.dumps(document)))  # lists, objects and plain values
+    assert rule_format.measure(document) == (12, len(json.dumps(document)))  # lists, objects and plain values
     loop: list = []
     loop.append(loop)  # YAML can make a list that holds itself: refused, not followed forever
     with pytest.raises(RulesTooLarge):
-        rules_module.measure(loop)
+        rule_format.measure(loop)
 
 
 @pytest.mark.parametrize(

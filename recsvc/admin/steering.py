@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from recsvc.contract import versions
 from recsvc.read import arm_report
 from recsvc.read.experiments import CURRENT, Arm, Experiment, ExperimentError, new_experiment
-from recsvc.read.rules import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, measure, parse_all
+from recsvc.read.rule_format import DEFAULT_VARIANT, MAX_RULES, Rule, RuleError, check_pins, measure, parse_all
 from recsvc.read.steering import Steering, decode
 from recsvc.store.steering import SteeringRecords
 

@@ -300,7 +300,7 @@ def tracking_counts(hour: int) -> str:
 # -- merchandising rules and A/B tests: not versioned, so a rollback or a new training keeps them --
 
 RULES = f"{CONTROL}:rules"
-"""hash: ``<variant>/<name>`` -> a merchandising rule as JSON (``recsvc.read.rules``).
+"""hash: ``<variant>/<name>`` -> a merchandising rule as JSON (``recsvc.read.rule_format``).
 
 Written by ``recsvc rules`` and ``/v1/rules`` (``recsvc.admin.steering``) with a bump of ``STEERING_REV``; read by
 every service process when that revision changes."""

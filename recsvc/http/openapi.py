@@ -17,7 +17,7 @@ from recsvc.http.api import MAX_BATCH, MAX_LIMIT
 from recsvc.http.events import MAX_EVENTS
 from recsvc.http.openapi_examples import EXAMPLES
 from recsvc.http.sessions import MAX_SESSION_ITEMS
-from recsvc.read.rules import KINDS
+from recsvc.read.rule_format import KINDS
 
 bp = Blueprint("openapi", __name__)
 

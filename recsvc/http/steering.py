@@ -15,7 +15,7 @@ from recsvc.http.auth import require_api_key
 from recsvc.http.errors import ApiError, invalid
 from recsvc.read import arm_report
 from recsvc.read.experiments import EXPERIMENT_NAME, Experiment, ExperimentError, parse_arm, parse_split
-from recsvc.read.rules import DEFAULT_VARIANT, NAME, RuleError, RulesTooLarge, describe
+from recsvc.read.rule_format import DEFAULT_VARIANT, NAME, RuleError, RulesTooLarge, describe
 from recsvc.store.steering import SteeringRecords
 
 bp = Blueprint("steering", __name__, url_prefix="/v1")

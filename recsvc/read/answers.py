@@ -25,7 +25,8 @@ from recsvc.read.listing import (
     scored,
 )
 from recsvc.read.live_picks import LivePicks, interleaved
-from recsvc.read.rules import DEFAULT_VARIANT, ListRules
+from recsvc.read.rule_format import DEFAULT_VARIANT
+from recsvc.read.rules import ListRules
 from recsvc.store.model import ModelStore
 
 LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit

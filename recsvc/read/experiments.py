@@ -1,7 +1,7 @@
 """A/B tests: arms, their shares, and which arm a user or visitor sees.
 
 An arm serves a published model version (or whatever version is served, ``current``) with a rule
-set (``recsvc.read.rules``: the ``default`` one unless it names a variant). A subject (a user id,
+set (``recsvc.read.rule_format``: the ``default`` one unless it names a variant). A subject (a user id,
 or ``visitor:<id>`` for an anonymous session) is assigned by a hash of the experiment's name and
 the subject: the same subject always sees the same arm, and subjects spread over the arms in
 proportion to their shares. At most one experiment runs at a time.
@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from recsvc.read.rules import DEFAULT_VARIANT
+from recsvc.read.rule_format import DEFAULT_VARIANT
 
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")

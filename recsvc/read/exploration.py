@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from recsvc.contract.records import UserRecord
 from recsvc.read.listing import Candidate
-from recsvc.read.rules import MAX_EXPLORATION, ListRules
+from recsvc.read.rule_format import MAX_EXPLORATION
+from recsvc.read.rules import ListRules
 from recsvc.store.model import ModelStore
 
 NEW_ARRIVAL = {"type": "new_arrival"}

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Rule, Verdict
+from recsvc.read.rule_format import Rule
+from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
 

@@ -9,7 +9,8 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from recsvc.read.experiments import CURRENT, Assignment, Experiment
-from recsvc.read.rules import RuleError, RuleSet, parse
+from recsvc.read.rule_format import RuleError, parse
+from recsvc.read.rules import RuleSet
 from recsvc.store.steering import StoredSteering
 
 log = logging.getLogger(__name__)
