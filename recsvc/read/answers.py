@@ -11,9 +11,10 @@ from itertools import zip_longest
 from recsvc.contract import reasons
 from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
-from recsvc.contract.units import ALSO_BOUGHT_FILLS, OFFERS_ORDERS
-from recsvc.read.experiments import Assignment
+from recsvc.contract.units import OFFERS_ORDERS
+from recsvc.read.experiments import Assignment, experiment_tag
 from recsvc.read.exploration import SHARE, Exploration
+from recsvc.read.item_lists import ItemLists
 from recsvc.read.listing import (
     BECAUSE_YOU_BOUGHT,
     BECAUSE_YOU_VIEWED,
@@ -21,6 +22,8 @@ from recsvc.read.listing import (
     Candidate,
     Filters,
     Listing,
+    finished,
+    named_rules,
     popular_candidates,
     scored,
 )
@@ -36,8 +39,8 @@ GENERAL_CAUSES = range(LAST_ITEM_CAUSE + 1, NO_ITEM + 1)
 """The ``because`` values that name a general reason, not an item."""
 
 
-class Answers:
-    """Answers the v1 endpoints from a ModelStore."""
+class Answers(ItemLists):
+    """Answers the v1 endpoints from a ModelStore (an item's own lists: ``ItemLists``)."""
 
     def __init__(
         self,
@@ -323,7 +326,7 @@ class Answers:
                 )
         source = "personalized" if record is not None and record.offer_categories else "popular"
         answer = {"user_id": user_id, "model_version": version, "source": source, "offers": offers}
-        return {**answer, **_named(fired), **experiment_tag(arm)}
+        return {**answer, **named_rules(fired), **experiment_tag(arm)}
 
     def _picks_by_category(
         self,
@@ -350,66 +353,6 @@ class Answers:
                     grouped.setdefault(category_id, []).append(candidate)
         return grouped
 
-    # -- items --
-
-    def also_bought(self, item_id: str, filters: Filters, user_id: str | None = None) -> dict:
-        """Items bought with the item, then similar ones; without what ``user_id`` bought."""
-        if user_id is None:
-            version, record, arm = self.store.item(item_id)
-            return self._item_answer(item_id, version, record, filters, set(), "also_bought", arm)
-        user_version, user, live, _ = self.store.user_live(user_id)
-        version, record, arm = self.store.item(item_id, subject=user_id)  # the version the user's arm serves
-        blocked = set(user.bought) if user is not None and user_version == version else set()
-        filters = replace(filters, exclude=filters.exclude | live.bought)
-        return self._item_answer(item_id, version, record, filters, blocked, "also_bought", arm)
-
-    def similar(self, item_id: str, filters: Filters) -> dict:
-        """Items like the item (substitutes)."""
-        version, record, _ = self.store.item(item_id)
-        return self._item_answer(item_id, version, record, filters, set(), "similar")
-
-    def _item_answer(
-        self,
-        item_id: str,
-        version: str,
-        record: ItemRecord | None,
-        filters: Filters,
-        blocked: set[int],
-        kind: str,
-        arm: Assignment | None = None,
-    ) -> dict:
-        """An item's list of ``kind``, filled with popular items of its category, then of all."""
-        answer = {"item_id": item_id, "model_version": version}
-        if record is None:
-            listing = Listing(self.store, version, filters, blocked, self.rules(kind, version, filters.category, arm))
-            listing.fill_popular()
-            return {**answer, "source": "popular", **finished(listing), **experiment_tag(arm)}
-        blocked.add(record.index)
-        (subject,) = self.store.attrs(version, [record.index])
-        subject_category = subject.get("category_id") if subject else None
-        rules = self.rules(kind, version, filters.category or subject_category, arm)
-        listing = Listing(self.store, version, filters, blocked, rules)
-        if kind == "also_bought":
-            bought = {"type": "bought_together", "item_id": item_id}
-            viewed = {"type": "viewed_together", "item_id": item_id}
-            listing.add(
-                (i, abs(s), bought if s > 0 else viewed) for i, s in zip(record.also_bought, record.also_bought_scores)
-            )
-            fill = self.store.summary(version).also_bought_fill
-            if fill == ALSO_BOUGHT_FILLS[1] and not self._added(version, record):
-                listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
-        listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
-        if subject_category and filters.category is None:
-            listing.add(popular_candidates(self.store, version, subject_category))
-        listing.fill_popular()
-        return {**answer, "source": kind, **finished(listing), **experiment_tag(arm)}
-
-    def _added(self, version: str, record: ItemRecord) -> bool:
-        """Whether the item was added by a catalog update (after the trained items): it has no buyers yet, so its
-        also-bought is its content neighbours, not the shop's staples."""
-        trained = self.store.summary(version).counts.items
-        return trained is not None and record.index >= trained
-
     # -- popular --
 
     def popular(self, filters: Filters) -> dict:
@@ -429,20 +372,6 @@ class Answers:
     def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
         """Item ids by index (None for an index without attributes)."""
         return [shown.item_id if shown else None for shown in self.store.shown(version, list(indices))]
-
-
-def finished(listing: Listing) -> dict:
-    """``{"items"}`` of a filled list, with ``"rules"``: the names of the shop's rules that changed it, if any."""
-    return {"items": listing.finish(), **_named(listing.fired)}
-
-
-def _named(fired: set[str]) -> dict:
-    return {"rules": sorted(fired)} if fired else {}
-
-
-def experiment_tag(arm: Assignment | None) -> dict:
-    """``{"experiment": {"name", "arm"}}`` for an answer to a user or visitor in a running experiment."""
-    return {"experiment": {"name": arm[0].name, "arm": arm[1].name}} if arm is not None else {}
 
 
 def _history(record: UserRecord) -> list[int]:

@@ -145,3 +145,8 @@ def new_experiment(name: str, arms: list[Arm], started_at: float) -> Experiment:
     if len(set(names)) != len(names):
         raise ExperimentError(f"arm names must differ: {', '.join(names)}")
     return Experiment(name, tuple(arms), started_at)
+
+
+def experiment_tag(arm: Assignment | None) -> dict:
+    """``{"experiment": {"name", "arm"}}`` for an answer to a user or visitor in a running experiment."""
+    return {"experiment": {"name": arm[0].name, "arm": arm[1].name}} if arm is not None else {}

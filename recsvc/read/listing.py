@@ -296,3 +296,13 @@ def popular_candidates(store: ModelStore, version: str, category: str | None) ->
     """Popular items of a version, overall or in a category, as candidates."""
     items, scores = store.popular(version, category)
     return scored(items, scores, POPULAR)
+
+
+def finished(listing: Listing) -> dict:
+    """``{"items"}`` of a filled list, with ``"rules"``: the names of the shop's rules that changed it, if any."""
+    return {"items": listing.finish(), **named_rules(listing.fired)}
+
+
+def named_rules(fired: set[str]) -> dict:
+    """``{"rules"}``: the names of the shop's rules that changed an answer, if any."""
+    return {"rules": sorted(fired)} if fired else {}
