@@ -26,6 +26,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
         api,
         attribution,
         caching,
+        catalog,
         errors,
         events,
         health,
@@ -99,6 +100,7 @@ def create_app(config: dict | None = None, store: ModelStore | None = None) -> F
     app.register_blueprint(sessions.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(steering.bp)
+    app.register_blueprint(catalog.bp)
     retention_api.register(app)
     browser_tracking.register(app)
     app.register_blueprint(site_widget.bp)

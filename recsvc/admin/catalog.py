@@ -49,6 +49,14 @@ class CatalogError(ValueError):
     """The change file cannot be applied; the message is one line for the operator."""
 
 
+class NoVersion(CatalogError):
+    """No model is published yet, or not the version named."""
+
+
+class UpdateUnderWay(CatalogError):
+    """Another update of the version that adds items held it too long."""
+
+
 @dataclass
 class CatalogUpdate:
     """What an update changed, and what it skipped."""
@@ -79,25 +87,32 @@ def _open_text(path: Path):
     return io.TextIOWrapper(gzip.open(path), newline="") if path.name.endswith(".gz") else open(path, newline="")
 
 
-def read_changes(path: Path, update: CatalogUpdate, types: dict[str, str]) -> dict[str, dict]:
-    """item_id -> changed fields, from CSV or JSON lines; bad rows are counted with examples.
-
-    ``types`` are the version's attribute types; the types of new columns go into ``update.new_attributes``."""
+def read_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line, row) of a change file: CSV or JSON lines, gzipped or not."""
     path = Path(path)
     if not path.is_file():
         raise CatalogError(f"{path}: no such file")
     with _open_text(path) as f:
-        rows = list(_json_rows(f) if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) else _csv_rows(f, path))
-    kinds = _attribute_types(path.name, rows, types, update)
+        return list(_json_rows(f) if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")) else _csv_rows(f, path))
+
+
+def changes_of(
+    rows: list[tuple[int, dict]], update: CatalogUpdate, types: dict[str, str], source: str, where: str
+) -> dict[str, dict]:
+    """item_id -> changed fields of the rows of ``source`` (``where``: what names a row's place, "f.csv line");
+    bad rows are counted with examples.
+
+    ``types`` are the version's attribute types; the types of new columns go into ``update.new_attributes``."""
+    kinds = _attribute_types(source, rows, types, update)
     changes: dict[str, dict] = {}
     for line, row in rows:
         try:
             item_id, change = _parse(row, kinds)
         except ValueError as e:
-            update.skip(f"{path.name} line {line}", str(e))
+            update.skip(f"{where} {line}", str(e))
             continue
         changes.setdefault(item_id, {}).update(change)
-        update.lines.setdefault(item_id, f"{path.name} line {line}")
+        update.lines.setdefault(item_id, f"{where} {line}")
     return changes
 
 
@@ -247,18 +262,40 @@ def update_catalog(records: CatalogRecords, path: Path, version: str | None = No
     Rows of items the version does not know that give a ``category_id`` add those items (``arrivals``); a file
     that adds items is applied whole or not at all: any bad row refuses it, with line numbers, before any write.
     Other rows of unknown items are counted as not in the model."""
+    version = _version(records, version)
+    name = Path(path).name
+    return apply_rows(records, read_rows(path), version, name, f"{name} line")
+
+
+def update_items(records: CatalogRecords, items: list[dict], version: str | None = None) -> CatalogUpdate:
+    """Apply the changes of ``items`` (rows as a change file's JSON lines hold them) as ``update_catalog`` does;
+    a row's place is its number in the list, from 1."""
+    version = _version(records, version)
+    return apply_rows(records, list(enumerate(items, start=1)), version, "the request", "item")
+
+
+def _version(records: CatalogRecords, version: str | None) -> str:
+    """The version to change: ``version`` if published, else the served one; NoVersion without."""
     version = version or records.served()
     if version is None:
-        raise CatalogError("no model is published yet: run `recsvc train`")
+        raise NoVersion("no model is published yet: run `recsvc train`")
     if not records.is_published(version):
-        raise CatalogError(f"no published version {version!r}")
+        raise NoVersion(f"no published version {version!r}")
+    return version
+
+
+def apply_rows(
+    records: CatalogRecords, rows: list[tuple[int, dict]], version: str, source: str, where: str
+) -> CatalogUpdate:
+    """Apply the rows of ``source`` (a file's name, "the request") to a published version, one update that adds
+    items at a time."""
     update = CatalogUpdate(version)
-    changes = read_changes(path, update, records.attribute_types(version))
+    changes = changes_of(rows, update, records.attribute_types(version), source, where)
     try:
         with records.arrivals.exclusive(version):  # what is known, and every read-modify-write, as of this update
-            return _update(records, changes, update, Path(path).name)
+            return _update(records, changes, update, source)
     except Busy as e:
-        raise CatalogError(str(e)) from None
+        raise UpdateUnderWay(str(e)) from None
 
 
 def _update(records: CatalogRecords, changes: dict[str, dict], update: CatalogUpdate, name: str) -> CatalogUpdate:

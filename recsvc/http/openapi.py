@@ -522,6 +522,41 @@ SCHEMAS["RulesRequest"] = {
         {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _RULE}}},
     ]
 }
+SCHEMAS["CatalogItemsRequest"] = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10_000,
+            "items": {
+                "type": "object",
+                "required": ["item_id"],
+                "description": "item_id and any of available, price, title, url, image_url, category_id (a new item"
+                " needs it) and other attributes",
+                "properties": {"item_id": {"type": "string"}, "category_id": {"type": "string"}},
+            },
+        }
+    },
+}
+SCHEMAS["CatalogUpdate"] = {
+    "type": "object",
+    "required": ["version", "changed", "added", "hidden", "shown", "unknown", "bad_items", "examples"],
+    "properties": {
+        "version": {"type": "string", "description": "the version changed: the served one"},
+        "changed": {"type": "integer", "description": "known items changed"},
+        "added": {"type": "integer", "description": "new items added, answered from their content"},
+        "hidden": {"type": "integer"},
+        "shown": {"type": "integer", "description": "hidden items shown again"},
+        "unknown": {"type": "integer", "description": "items the model does not know, given no category_id"},
+        "back_in_stock": {"type": "integer"},
+        "price_drops": {"type": "integer"},
+        "notified": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "bad_items": {"type": "integer", "description": "items (and attributes) skipped"},
+        "examples": {"type": "array", "items": {"type": "string"}, "description": "the first bad ones, by number"},
+    },
+}
 _ARM: dict[str, Any] = {
     "type": "object",
     "required": ["name", "version", "rules", "share"],
@@ -677,6 +712,7 @@ RESPONSES = {
         " (Retry-After gives the seconds to wait where a retry helps)"
     ),
     "Conflict": _error("A publish under way holds the served pointer; retry once it is done"),
+    "UpdateUnderWay": _error("Another catalog update adding items to the version is under way; retry once it is done"),
     "Unauthenticated": _error("Missing or wrong X-API-Key"),
     "TooManyRequests": _error("Too many reports from one address"),
 }

@@ -23,6 +23,7 @@ from recsvc.contract.records import BuyAgainRecord, ItemRecord, Profile, UserRec
 from recsvc.contract.summary import VersionSummary
 from recsvc.store.cache import ShownItem, VersionCache, VersionCaches
 from recsvc.store.catalog import CatalogReads
+from recsvc.store.catalog_updates import CatalogRecords
 from recsvc.store.commands import get_many
 from recsvc.store.counters import ArmCounts, EventsAndSends
 from recsvc.store.errors import NoModel, StoreUnavailable
@@ -52,7 +53,8 @@ T = TypeVar("T")
 
 class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
     """Reads the served model's records from Redis and appends the events the shop posts; holds the gateways to
-    the service's other Redis state (``steering_records``, ``versions``, ``arms``, ``reports``, ``sessions``)."""
+    the service's other Redis state (``steering_records``, ``catalog_records``, ``versions``, ``arms``, ``reports``,
+    ``sessions``)."""
 
     def __init__(self, wire: Wire, decode_steering: Callable[[StoredSteering], S]):
         self._wire = wire
@@ -63,6 +65,7 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
         self._steering: S = decode_steering(NOTHING_STORED)
         self._clocks: dict[str, tuple[float, float]] = {}
         self.steering_records = SteeringRecords(wire)
+        self.catalog_records = CatalogRecords(wire)
         self.versions = VersionRecords(wire)
         self.arms: ArmCounts = self.steering_records.counts
         self.reports = BrowserReports(wire)
