@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recsvc.contract import content
 from recsvc.contract.records import encode_item
@@ -103,6 +101,9 @@ def neighbours(
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Each query item's k eligible content neighbours, best first, with scores: the trainer's
     ``training/lists/content.py`` over the same features, weights and lift (``weight``: the popularity weight)."""
+    import scipy.sparse as sp  # here only: the service imports this module for PUT /v1/catalog/items
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     docs = [content.features(a, content.path_of(a.get("category_id"), parents)) if a else [] for a in attrs]
     try:
         unit = TfidfVectorizer(**content.VECTORIZER, max_df=content.MAX_SHARED).fit_transform(docs)
