@@ -4,6 +4,7 @@ import re
 
 from cli.main import main
 from recsvc.admin import retention_changes, retention_report
+from recsvc.contract.analytics import RetentionAnalytics
 from tests.analytics_shop import write_analytics_shop
 from tests.commands import train
 
@@ -42,7 +43,8 @@ def test_the_report_needs_a_model_with_figures(r, redis_url, tmp_path, capsys):
     assert code == 2 and "no model is published" in err and not (tmp_path / "retention.html").exists()
 
 
-def figures(buyers: int, rate: float | None, ci: list[float] | None, at_risk: float = 0.1) -> dict:
+def figures(buyers: int, rate: float | None, ci: list[float] | None, at_risk: float = 0.1) -> RetentionAnalytics:
+    """A partial document: the overall figures only."""
     repeat = {d: {"rate": None, "ci95": None, "eligible": 0} for d in ("7", "30", "60", "90")}
     repeat["30"] = {"rate": rate, "ci95": ci, "eligible": buyers}
     overall = {
@@ -53,7 +55,7 @@ def figures(buyers: int, rate: float | None, ci: list[float] | None, at_risk: fl
         "at_risk_share": at_risk,
         "lost_share": 0.0,
     }
-    return {"overall": overall, "cohorts": [], "spend_unit": "price"}
+    return RetentionAnalytics.from_json({"overall": overall, "cohorts": [], "spend_unit": "price"})
 
 
 def test_a_change_inside_the_interval_is_called_noise():

@@ -3,13 +3,25 @@
 Computed at every training from the same orders as the profiles (``training.orders.orders_of``: purchases
 more than 12 hours apart, valued at catalog prices where known) and published with the version as
 JSON (``keys.analytics``). Calendar months are the shop's (``TrainConfig.timezone``). Definitions are
-in docs/retention.md; every figure is broken down by segment and by acquisition month (cohort).
+in docs/retention.md; every figure is broken down by segment and by acquisition month (cohort). The
+document is typed (``recsvc.contract.analytics.RetentionAnalytics``) and built here only.
 """
 
 import math
+from typing import Any
 
 import numpy as np
 
+from recsvc.contract.analytics import (
+    Cohort,
+    GroupFigures,
+    LtvProjection,
+    OverallFigures,
+    ProjectedLtv,
+    RepeatRate,
+    RetentionAnalytics,
+    SegmentMonth,
+)
 from recsvc.contract.units import DAY
 from training import analytics_time
 from training.config import TrainConfig
@@ -55,8 +67,13 @@ class Buyers:
         return len(self.user)
 
 
-def group_figures(b: Buyers, sel: np.ndarray, now: float) -> dict:
+def group_figures(b: Buyers, sel: np.ndarray, now: float) -> GroupFigures:
     """Repeat rates, frequency, order value, revenue per buyer and churn shares of the selected buyers."""
+    return GroupFigures(**group_values(b, sel, now))
+
+
+def group_values(b: Buyers, sel: np.ndarray, now: float) -> dict[str, Any]:
+    """The fields of ``group_figures``."""
     n = int(sel.sum())
     n_orders = int(b.orders[sel].sum())
     revenue = float(b.revenue[sel].sum())
@@ -65,7 +82,7 @@ def group_figures(b: Buyers, sel: np.ndarray, now: float) -> dict:
         eligible = sel & (now - b.first >= days * DAY)  # only buyers whose first order is that old can have repeated
         hits = int((eligible & (b.second - b.first <= days * DAY)).sum())
         m = int(eligible.sum())
-        repeat[str(days)] = {"rate": round(hits / m, 4) if m else None, "ci95": wilson(hits, m), "eligible": m}
+        repeat[str(days)] = RepeatRate(rate=round(hits / m, 4) if m else None, ci95=wilson(hits, m), eligible=m)
     at_risk = int((sel & (b.segment == AT_RISK)).sum())
     lost = int((sel & (b.segment == LOST)).sum())
     return {
@@ -106,7 +123,7 @@ def cohort_table(b: Buyers, orders: Orders, month: np.ndarray, current: int) -> 
     }
 
 
-def chain_ladder(ltv: list[list[float]], horizon: int) -> tuple[list[float | None], list[dict | None]]:
+def chain_ladder(ltv: list[list[float]], horizon: int) -> tuple[list[float | None], list[ProjectedLtv | None]]:
     """Development factors of cumulative revenue per customer, and each cohort's projection to ``horizon`` months.
 
     Row ``ltv[c]`` ends with the current, partial month, which is left out. A cohort is carried from
@@ -119,7 +136,7 @@ def chain_ladder(ltv: list[list[float]], horizon: int) -> tuple[list[float | Non
         pairs = [(r[k], r[k + 1]) for r in complete if len(r) > k + 1]
         base = sum(p[0] for p in pairs)
         factors.append(sum(p[1] for p in pairs) / base if base > 0 else None)
-    projections: list[dict | None] = []
+    projections: list[ProjectedLtv | None] = []
     for row in complete:
         if not row:
             projections.append(None)
@@ -128,11 +145,11 @@ def chain_ladder(ltv: list[list[float]], horizon: int) -> tuple[list[float | Non
         while months < horizon and months - 1 < len(factors) and factors[months - 1] is not None:
             value *= factors[months - 1]  # type: ignore[operator]
             months += 1
-        projections.append({"months": months, "value": round(value, 2), "observed_months": len(row)})
+        projections.append(ProjectedLtv(months=months, value=round(value, 2), observed_months=len(row)))
     return [round(f, 4) if f is not None else None for f in factors], projections
 
 
-def segments_over_time(orders: Orders, months: list[int], now: float, config: TrainConfig) -> list:
+def segments_over_time(orders: Orders, months: list[int], now: float, config: TrainConfig) -> list[SegmentMonth]:
     """Segment sizes among the buyers so far at the end of each month (the current one: now)."""
     tz = analytics_time.zone(config.timezone)
     codes, dense = np.unique(orders.user, return_inverse=True)  # buyers only: small arrays per month
@@ -143,44 +160,57 @@ def segments_over_time(orders: Orders, months: list[int], now: float, config: Tr
         s = standing(by_buyer, len(codes), at, config)
         counts = np.bincount(s.segment[s.orders > 0], minlength=len(SEGMENTS))
         buyers = int(counts.sum())
-        row = {"month": analytics_time.month_name(m), "at": int(at), "buyers": buyers}
-        row.update({name: int(c) for name, c in zip(SEGMENTS, counts)})
-        row["churn_share"] = round(float(counts[AT_RISK] + counts[LOST]) / buyers, 4) if buyers else None
-        out.append(row)
+        by_segment: dict[str, Any] = {name: int(c) for name, c in zip(SEGMENTS, counts)}  # a field each
+        out.append(
+            SegmentMonth(
+                month=analytics_time.month_name(m),
+                at=int(at),
+                buyers=buyers,
+                **by_segment,
+                churn_share=round(float(counts[AT_RISK] + counts[LOST]) / buyers, 4) if buyers else None,
+            )
+        )
     return out
 
 
 def figures(orders: Orders, segment: np.ndarray, now: float, config: TrainConfig) -> dict:
     """Every retention figure of one run, as the JSON published with the version."""
+    return document(orders, segment, now, config).to_json()
+
+
+def document(orders: Orders, segment: np.ndarray, now: float, config: TrainConfig) -> RetentionAnalytics:
+    """Every retention figure of one run."""
     tz = analytics_time.zone(config.timezone)
     month = analytics_time.month_index(analytics_time.local_seconds(orders.time.astype(np.int64), tz))
     current = int(analytics_time.month_index(analytics_time.local_seconds(np.array([int(now)]), tz))[0])
     b = Buyers(orders, segment, month)
     everyone = np.ones(len(b), dtype=bool)
-    overall = group_figures(b, everyone, now)
     same_user = orders.user[1:] == orders.user[:-1]
     gaps = np.diff(orders.time)[same_user] / DAY
-    overall["median_days_between_orders"] = round(float(np.median(gaps)), 1) if len(gaps) else None
+    overall = OverallFigures(
+        **group_values(b, everyone, now),
+        median_days_between_orders=round(float(np.median(gaps)), 1) if len(gaps) else None,
+    )
     cohorts, table = cohort_table(b, orders, month, current)
     factors, projections = chain_ladder(table["ltv"], LTV_HORIZON_MONTHS)
     months = list(range(cohorts[0], current + 1)) if cohorts else []
-    return {
-        "timezone": config.timezone,
-        "now": int(now),
-        "spend_unit": orders.unit,
-        "overall": overall,
-        "by_segment": {name: group_figures(b, b.segment == code, now) for code, name in enumerate(SEGMENTS)},
-        "by_cohort": {analytics_time.month_name(c): group_figures(b, b.cohort == c, now) for c in cohorts},
-        "cohorts": [
-            {
-                "cohort": analytics_time.month_name(c),
-                "customers": table["customers"][i],
-                "retention": table["retention"][i],
-                "ltv": [round(x, 2) for x in table["ltv"][i]],
-                "projected_ltv": projections[i],
-            }
+    return RetentionAnalytics(
+        timezone=config.timezone,
+        now=int(now),
+        spend_unit=orders.unit,
+        overall=overall,
+        by_segment={name: group_figures(b, b.segment == code, now) for code, name in enumerate(SEGMENTS)},
+        by_cohort={analytics_time.month_name(c): group_figures(b, b.cohort == c, now) for c in cohorts},
+        cohorts=[
+            Cohort(
+                cohort=analytics_time.month_name(c),
+                customers=table["customers"][i],
+                retention=table["retention"][i],
+                ltv=[round(x, 2) for x in table["ltv"][i]],
+                projected_ltv=projections[i],
+            )
             for i, c in enumerate(cohorts)
         ],
-        "ltv_projection": {"method": LTV_METHOD, "horizon_months": LTV_HORIZON_MONTHS, "factors": factors},
-        "segments_over_time": segments_over_time(orders, months, now, config),
-    }
+        ltv_projection=LtvProjection(method=LTV_METHOD, horizon_months=LTV_HORIZON_MONTHS, factors=factors),
+        segments_over_time=segments_over_time(orders, months, now, config),
+    )

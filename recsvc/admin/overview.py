@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 from recsvc.admin.steering import steering
+from recsvc.contract.analytics import RetentionAnalytics
 from recsvc.contract.summary import VersionSummary
 from recsvc.read import arm_report
 from recsvc.store.model import ModelStore
@@ -87,22 +88,26 @@ def _offline(metrics: dict | None) -> dict | None:
     return {"split": metrics.get("split"), "tasks": tasks, "verdict": metrics.get("verdict")}
 
 
-def _retention(figures: dict | None) -> dict | None:
+def _retention(figures: RetentionAnalytics | None) -> dict | None:
     """The headline retention figures (``GET /v1/analytics/retention`` has them all) and the newest cohorts."""
-    if not figures:
+    if figures is None:
         return None
-    overall = figures.get("overall") or {}
-    cohorts = (figures.get("cohorts") or [])[-COHORTS_SHOWN:]
+    overall = figures.overall
+    rates = {days: overall.repeat_rate.get(days) for days in ("30", "60", "90")}
     return {
         "overall": {
-            k: overall.get(k) for k in ("buyers", "orders_per_buyer", "average_order_value", "revenue_per_buyer")
-        }
-        | {"at_risk_share": overall.get("at_risk_share"), "lost_share": overall.get("lost_share")},
-        "repeat_rate": {days: overall.get("repeat_rate", {}).get(days) for days in ("30", "60", "90")},
-        "spend_unit": figures.get("spend_unit"),
+            "buyers": overall.buyers,
+            "orders_per_buyer": overall.orders_per_buyer,
+            "average_order_value": overall.average_order_value,
+            "revenue_per_buyer": overall.revenue_per_buyer,
+            "at_risk_share": overall.at_risk_share,
+            "lost_share": overall.lost_share,
+        },
+        "repeat_rate": {days: rate.to_json() if rate else None for days, rate in rates.items()},
+        "spend_unit": figures.spend_unit,
         "cohorts": [
-            {"cohort": c["cohort"], "customers": c["customers"], "retention": c["retention"][:MONTHS_SHOWN]}
-            for c in cohorts
+            {"cohort": c.cohort, "customers": c.customers, "retention": c.retention[:MONTHS_SHOWN]}
+            for c in figures.cohorts[-COHORTS_SHOWN:]
         ],
         "months_shown": MONTHS_SHOWN,
     }

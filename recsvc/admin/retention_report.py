@@ -10,6 +10,7 @@ from html import escape
 from pathlib import Path
 
 from recsvc.admin.retention_changes import summary
+from recsvc.contract.analytics import Cohort, GroupFigures, RepeatRate, RetentionAnalytics, SegmentMonth
 
 SEGMENT_COLOURS = {"new": "#8ecae6", "repeat": "#219ebc", "vip": "#023047", "at_risk": "#ffb703", "lost": "#d62828"}
 LINE_COLOURS = ("#219ebc", "#fb8500", "#2a9d8f", "#8338ec", "#e63946", "#6a994e", "#3a86ff", "#b5838d")
@@ -89,11 +90,11 @@ def _legend(entries: list[tuple[str, str]], y: int, dashed: bool = False) -> lis
     return out
 
 
-def cohort_heat_map(cohorts: list[dict]) -> str:
+def cohort_heat_map(cohorts: list[Cohort]) -> str:
     """Rows: acquisition months; columns: months since the first order; cells: the share who ordered."""
     if not cohorts:
         return "<p>No buyers yet.</p>"
-    width = max(len(c["retention"]) for c in cohorts)
+    width = max(len(c.retention) for c in cohorts)
     cell_w, cell_h, left, top = min(48, (WIDTH - 120) // max(width, 1)), 22, 110, 28
     parts = [f'<text x="{left}" y="14" font-size="11" fill="#555">months since the first order →</text>']
     for k in range(width):
@@ -104,30 +105,27 @@ def cohort_heat_map(cohorts: list[dict]) -> str:
         y = top + row * cell_h
         parts.append(
             f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" font-size="11">'
-            f"{escape(cohort['cohort'])} ({cohort['customers']:,})</text>"
+            f"{escape(cohort.cohort or '')} ({cohort.customers or 0:,})</text>"
         )
-        for k, share in enumerate(cohort["retention"]):
+        for k, share in enumerate(cohort.retention):
             ink = "#fff" if share > 0.55 else "#111"
             parts.append(
                 f'<rect x="{left + k * cell_w}" y="{y}" width="{cell_w - 1}" height="{cell_h - 1}" '
                 f'fill="{_heat(share)}">'
-                f"<title>{escape(cohort['cohort'])}, month {k}: {_share(share)}</title></rect>"
+                f"<title>{escape(cohort.cohort or '')}, month {k}: {_share(share)}</title></rect>"
                 f'<text x="{left + k * cell_w + cell_w / 2}" y="{y + 15}" text-anchor="middle" font-size="10" '
                 f'fill="{ink}">{100 * share:.0f}</text>'
             )
     return _svg(parts, "cohort retention heat map", top + len(cohorts) * cell_h + 10)
 
 
-def repeat_rate_chart(by_cohort: dict[str, dict]) -> str:
+def repeat_rate_chart(by_cohort: dict[str, GroupFigures]) -> str:
     """The repeat rate within 30, 60 and 90 days of the buyers acquired each month."""
     months = list(by_cohort)
     parts = _axes(1.0, "share of buyers who ordered again", months, percent=True)
     for days, colour in WINDOW_COLOURS.items():
-        points = [
-            (_x(i, len(months)), _y(f["repeat_rate"][days]["rate"], 1.0))
-            for i, f in enumerate(by_cohort.values())
-            if f["repeat_rate"][days]["rate"] is not None
-        ]
+        rates = [f.repeat_rate.get(days, RepeatRate()).rate for f in by_cohort.values()]
+        points = [(_x(i, len(months)), _y(rate, 1.0)) for i, rate in enumerate(rates) if rate is not None]
         if points:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
@@ -136,69 +134,71 @@ def repeat_rate_chart(by_cohort: dict[str, dict]) -> str:
     return _svg(parts, "repeat rate by acquisition month")
 
 
-def ltv_chart(cohorts: list[dict], unit: str) -> str:
+def ltv_chart(cohorts: list[Cohort], unit: str) -> str:
     """Cumulative revenue per customer by months since the first order, per cohort; dashed: the projection."""
     shown = cohorts[-len(LINE_COLOURS) :]
-    horizon = max([len(c["ltv"]) for c in shown] + [(c["projected_ltv"] or {}).get("months", 0) for c in shown] + [1])
-    top = max([v for c in shown for v in c["ltv"]] + [(c["projected_ltv"] or {}).get("value", 0) for c in shown] + [1])
+    projected = [c.projected_ltv for c in shown if c.projected_ltv]
+    horizon = max([len(c.ltv) for c in shown] + [p.months or 0 for p in projected] + [1])
+    top = max([v for c in shown for v in c.ltv] + [p.value or 0 for p in projected] + [1])
     label = "revenue per customer" if unit == "price" else "items bought per customer"
     top = nice_ceiling(top)
     parts = _axes(top, label, [str(k) for k in range(horizon)], percent=False)
     for cohort, colour in zip(shown, LINE_COLOURS):
-        points = [(_x(k, horizon), _y(v, top)) for k, v in enumerate(cohort["ltv"])]
+        points = [(_x(k, horizon), _y(v, top)) for k, v in enumerate(cohort.ltv)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
-        projected = cohort["projected_ltv"]
-        if projected and projected["months"] > projected["observed_months"]:
-            start = projected["observed_months"] - 1
-            x0, y0 = _x(start, horizon), _y(cohort["ltv"][start], top)
-            x1, y1 = _x(projected["months"] - 1, horizon), _y(projected["value"], top)
+        p = cohort.projected_ltv
+        if p and p.months is not None and p.observed_months and p.value is not None and p.months > p.observed_months:
+            start = p.observed_months - 1
+            x0, y0 = _x(start, horizon), _y(cohort.ltv[start], top)
+            x1, y1 = _x(p.months - 1, horizon), _y(p.value, top)
             parts.append(
                 f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{colour}" '
                 f'stroke-width="2" stroke-dasharray="5,4"/>'
             )
-    parts += _legend([(c["cohort"], colour) for c, colour in zip(shown, LINE_COLOURS)], HEIGHT - 8)
+    parts += _legend([(c.cohort or "", colour) for c, colour in zip(shown, LINE_COLOURS)], HEIGHT - 8)
     return _svg(parts, "revenue per customer by cohort")
 
 
-def segments_chart(rows: list[dict]) -> str:
+def segments_chart(rows: list[SegmentMonth]) -> str:
     """Stacked bars: the buyers in each segment at the end of each month."""
-    months = [r["month"] for r in rows]
-    top = nice_ceiling(max([r["buyers"] for r in rows] + [1]))
+    months = [r.month or "" for r in rows]
+    top = nice_ceiling(max([r.buyers or 0 for r in rows] + [1]))
     parts = _axes(top, "buyers by segment at the end of the month", months, percent=False)
     bar = max(4.0, (WIDTH - PAD - 30) / max(len(rows), 1) * 0.7)
     for i, row in enumerate(rows):
         base = 0
         for name, colour in SEGMENT_COLOURS.items():
-            n = row.get(name, 0)
+            n = row.count(name)
             if n:
                 y0, y1 = _y(base, top), _y(base + n, top)
                 parts.append(
                     f'<rect x="{_x(i, len(rows)) - bar / 2:.1f}" y="{y1:.1f}" width="{bar:.1f}" '
-                    f'height="{y0 - y1:.1f}" fill="{colour}"><title>{escape(row["month"])} {name}: {n:,}</title></rect>'
+                    f'height="{y0 - y1:.1f}" fill="{colour}"><title>{escape(row.month or "")} {name}: {n:,}</title>'
+                    "</rect>"
                 )
             base += n
     parts += _legend([(name.replace("_", " "), c) for name, c in SEGMENT_COLOURS.items()], HEIGHT - 8)
     return _svg(parts, "segment sizes over time")
 
 
-def _figures_table(figures: dict) -> str:
-    unit = figures.get("spend_unit", "price")
+def _figures_table(figures: RetentionAnalytics) -> str:
+    unit = figures.unit
     head = (
         "<tr><th></th><th>buyers</th><th>repeat ≤7 d</th><th>≤30 d</th><th>≤60 d</th><th>≤90 d</th>"
         "<th>orders / buyer</th>"
         f"<th>avg order {'value' if unit == 'price' else '(items)'}</th><th>revenue / buyer</th>"
         "<th>at risk</th><th>lost</th></tr>"
     )
-    rows = [("all buyers", figures["overall"])]
-    rows += [(name.replace("_", " "), f) for name, f in figures["by_segment"].items()]
+    rows: list[tuple[str, GroupFigures]] = [("all buyers", figures.overall)]
+    rows += [(name.replace("_", " "), f) for name, f in figures.by_segment.items()]
     body = "".join(
-        f"<tr><th>{escape(name)}</th><td>{f['buyers']:,}</td>"
-        + "".join(f"<td>{_share(f['repeat_rate'][d]['rate'])}</td>" for d in WINDOW_COLOURS)
-        + f"<td>{_number(f['orders_per_buyer'])}</td><td>{_number(f['average_order_value'])}</td>"
-        f"<td>{_number(f['revenue_per_buyer'])}</td><td>{_share(f['at_risk_share'])}</td>"
-        f"<td>{_share(f['lost_share'])}</td></tr>"
+        f"<tr><th>{escape(name)}</th><td>{f.buyers or 0:,}</td>"
+        + "".join(f"<td>{_share(f.repeat_rate.get(d, RepeatRate()).rate)}</td>" for d in WINDOW_COLOURS)
+        + f"<td>{_number(f.orders_per_buyer)}</td><td>{_number(f.average_order_value)}</td>"
+        f"<td>{_number(f.revenue_per_buyer)}</td><td>{_share(f.at_risk_share)}</td>"
+        f"<td>{_share(f.lost_share)}</td></tr>"
         for name, f in rows
     )
     return f"<table>{head}{body}</table>"
@@ -214,49 +214,57 @@ ul.changes li { margin: 3px 0; }
 """
 
 
-def render(version: str, figures: dict, previous: dict | None, previous_version: str | None) -> str:
+def render(
+    version: str, figures: RetentionAnalytics, previous: RetentionAnalytics | None, previous_version: str | None
+) -> str:
     """The whole page."""
-    overall = figures["overall"]
+    overall = figures.overall
     changes = "".join(f"<li>{escape(s)}</li>" for s in summary(figures, previous))
     since = f" (since {escape(previous_version)})" if previous_version else ""
-    headline = _headline(overall["repeat_rate"])
-    unit = figures.get("spend_unit", "price")
-    projection = figures["ltv_projection"]
+    headline = _headline(overall.repeat_rate)
+    unit = figures.unit
+    projection = figures.ltv_projection
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Retention report {escape(version)}</title>
 <style>{STYLE}</style></head><body>
 <h1>Retention report</h1>
-<p class="note">Model version {escape(version)}, months in {escape(figures["timezone"])}.
+<p class="note">Model version {escape(version)}, months in {escape(figures.timezone or "UTC")}.
 Orders are purchases more than 12 hours apart; values at catalog prices where known.</p>
-<p><b>{overall["buyers"]:,}</b> buyers placed <b>{overall["orders"]:,}</b> orders.
+<p><b>{overall.buyers or 0:,}</b> buyers placed <b>{overall.orders or 0:,}</b> orders.
 {headline}</p>
 <h2>What changed{since}</h2><ul class="changes">{changes}</ul>
 <h2>Main figures, by segment</h2>{_figures_table(figures)}
 <h2>Cohort retention: the share of each month's new buyers who ordered in each later month</h2>
-{cohort_heat_map(figures["cohorts"])}
-<h2>Repeat rate by acquisition month</h2>{repeat_rate_chart(figures["by_cohort"])}
+{cohort_heat_map(figures.cohorts)}
+<h2>Repeat rate by acquisition month</h2>{repeat_rate_chart(figures.by_cohort)}
 <h2>{"Revenue" if unit == "price" else "Items bought"} per customer by cohort</h2>
-{ltv_chart(figures["cohorts"], unit)}
-<p class="note">Dashed: projected to {projection["horizon_months"]} months by {escape(projection["method"])}.</p>
-<h2>Segments over time</h2>{segments_chart(figures["segments_over_time"])}
+{ltv_chart(figures.cohorts, unit)}
+<p class="note">Dashed: projected to {projection.horizon_months} months by {escape(projection.method or "")}.</p>
+<h2>Segments over time</h2>{segments_chart(figures.segments_over_time)}
 </body></html>
 """
 
 
-def _headline(rates: dict) -> str:
+def _headline(rates: dict[str, RepeatRate]) -> str:
     """The repeat rate of the longest window that can be measured yet."""
     for days in ("90", "60", "30", "7"):
-        rate = rates[days]
-        if rate["eligible"]:
-            low, high = rate["ci95"]
+        rate = rates.get(days, RepeatRate())
+        if rate.eligible:
+            low, high = rate.ci95 or (None, None)
             return (
-                f"<b>{_share(rate['rate'])}</b> ordered again within {days} days (95% interval {_share(low)}–"
-                f"{_share(high)}, over the {rate['eligible']:,} buyers whose first order is at least {days} days old)."
+                f"<b>{_share(rate.rate)}</b> ordered again within {days} days (95% interval {_share(low)}–"
+                f"{_share(high)}, over the {rate.eligible:,} buyers whose first order is at least {days} days old)."
             )
     return "No buyer's first order is a week old yet: repeat rates are not measurable."
 
 
-def write(out: Path, version: str, figures: dict, previous: dict | None, previous_version: str | None) -> Path:
+def write(
+    out: Path,
+    version: str,
+    figures: RetentionAnalytics,
+    previous: RetentionAnalytics | None,
+    previous_version: str | None,
+) -> Path:
     """Write ``retention.html`` into the folder ``out``; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "retention.html"

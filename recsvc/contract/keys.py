@@ -233,8 +233,8 @@ def trigger(version: str, kind: str) -> str:
 
 
 def analytics(version: str) -> str:
-    """string, JSON: the retention figures of the version (``training.analytics``). Read by
-    ``/v1/analytics/retention`` and ``recsvc report retention``."""
+    """string, JSON: the retention figures of the version (``contract.analytics.RetentionAnalytics``, built by
+    ``training.analytics``). Read by ``/v1/analytics/retention``, ``recsvc report retention`` and the dashboard."""
     return f"{version_prefix(version)}analytics"
 
 

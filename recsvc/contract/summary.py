@@ -8,7 +8,7 @@ not know is kept in ``extra`` and written back after the known ones, so ``/v1/mo
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 P = TypeVar("P", bound="Part")
@@ -16,34 +16,70 @@ P = TypeVar("P", bound="Part")
 
 @dataclass
 class Part:
-    """A JSON object of the summary: its known keys as fields, the others in ``extra``."""
+    """A stored JSON object (of the summary, of the retention figures): its known keys as fields, the others in
+    ``extra``."""
 
     NESTED: ClassVar[dict[str, type["Part"]]] = {}
     """Fields that are parts themselves."""
+    EACH: ClassVar[dict[str, type["Part"]]] = {}
+    """Fields that hold parts: a list of them, or an object of them by name."""
+    KEEP_NULLS: ClassVar[bool] = False
+    """Known keys are written when None too (as null), except those the parsed object lacked: a document whose
+    explicit nulls say something ("not measurable") reads and writes back the same."""
     extra: dict = field(default_factory=dict)  # keys this release does not know, as stored
+    absent: frozenset[str] = field(default=frozenset(), repr=False, compare=False)  # known keys the parsed JSON lacked
 
     @classmethod
     def from_json(cls: type[P], data: object) -> P:
         """The part of a parsed JSON object (anything else reads as an empty part)."""
         found = data if isinstance(data, Mapping) else {}
-        known = [f.name for f in fields(cls) if f.name != "extra"]
-        values: dict[str, Any] = {}
-        for name in known:
-            if name in found:
-                nested = cls.NESTED.get(name)
-                values[name] = nested.from_json(found[name]) if nested else found[name]
-        return cls(**values, extra={k: v for k, v in found.items() if k not in known})
+        known = _known(cls)
+        values: dict[str, Any] = {f.name: _parsed(cls, f, found[f.name]) for f in known if f.name in found}
+        return cls(
+            **values,
+            extra={k: v for k, v in found.items() if k not in values},
+            absent=frozenset(f.name for f in known if f.name not in found),
+        )
 
     def to_json(self) -> dict:
-        """The JSON object: the known keys that are set (a part only when it holds any), then ``extra``."""
+        """The JSON object: the known keys that are set (a part only when it holds any), then ``extra``.
+        With ``KEEP_NULLS``, the known keys that are None too, unless the parsed object lacked them."""
         out: dict[str, Any] = {}
-        for f in fields(self):
+        for f in _known(type(self)):
             value = getattr(self, f.name)
+            if self.KEEP_NULLS and f.name in self.absent and value == _default(f):
+                continue
             if isinstance(value, Part):
-                value = value.to_json() or None
-            if f.name != "extra" and value is not None:
+                value = value.to_json() if self.KEEP_NULLS else value.to_json() or None
+            elif isinstance(value, list):
+                value = [v.to_json() if isinstance(v, Part) else v for v in value]
+            elif isinstance(value, dict):
+                value = {k: v.to_json() if isinstance(v, Part) else v for k, v in value.items()}
+            if value is not None or self.KEEP_NULLS:
                 out[f.name] = value
         return {**out, **self.extra}
+
+
+def _known(cls: type[Part]) -> list[Field[Any]]:
+    """The fields that are JSON keys, in their order."""
+    return [f for f in fields(cls) if f.name not in ("extra", "absent")]
+
+
+def _default(f: Field[Any]) -> object:
+    """A field's default value."""
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def _parsed(cls: type[Part], f: Field[Any], value: object) -> object:
+    """A known key's stored value as the field holds it (a null stays None where the field's default is None)."""
+    nested, each = cls.NESTED.get(f.name), cls.EACH.get(f.name)
+    if nested and not (value is None and f.default is None):
+        return nested.from_json(value)
+    if each and isinstance(value, list):
+        return [each.from_json(v) for v in value]
+    if each and isinstance(value, Mapping):
+        return {k: each.from_json(v) for k, v in value.items()}
+    return value
 
 
 @dataclass

@@ -37,4 +37,4 @@ def retention_figures() -> ResponseReturnValue:
     figures = store.analytics(version)
     if figures is None:
         raise ApiError(404, f"version {version} was trained without retention figures: train again")
-    return jsonify({"model_version": version, **figures})
+    return jsonify({"model_version": version, **figures.to_json()})

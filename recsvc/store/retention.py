@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterator, Sequence
 
 from recsvc.contract import keys, records
+from recsvc.contract.analytics import RetentionAnalytics
 from recsvc.contract.records import BuyAgainRecord, Profile, UserRecord
 from recsvc.store.commands import get_many
 from recsvc.store.wire import Wire, guarded
@@ -63,10 +64,10 @@ class RetentionReads:
         return [u.decode() for u in found]
 
     @guarded
-    def analytics(self, version: str) -> dict | None:
+    def analytics(self, version: str) -> RetentionAnalytics | None:
         """The version's retention figures (None for a version trained before they existed)."""
         raw = self._wire.client.get(keys.analytics(version))
-        return json.loads(raw) if raw else None
+        return RetentionAnalytics.decode(raw) if raw else None
 
     @guarded
     def catalog_changes(self, version: str, kind: str) -> dict[int, dict]:
