@@ -32,6 +32,29 @@ def shared_data() -> Path:
     return Path(os.environ.get("RECSVC_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+CONVERTED = (("instacart", "instacart_sample", "Instacart sample"), ("diginetica", "diginetica", "DIGINETICA"))
+"""The shared data sets read after ``recsvc convert``: its format name, their folder, their label."""
+
+
+def converted(data: Path, work: Path, notes: list[str]) -> dict[str, dict[str, Path]]:
+    """label -> the files (``events``, ``catalog`` and, where made, ``categories``) of each shared data set that
+    ``recsvc convert`` turns into contract files, converted into ``work``; a failed conversion is noted."""
+    found: dict[str, dict[str, Path]] = {}
+    for name, folder, label in CONVERTED:
+        if not (data / folder).exists():
+            continue
+        out = work / name
+        command = [sys.executable, "-m", "cli.main", "convert", name, "--source", str(data / folder)]
+        done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+        if done.returncode:
+            notes.append(f"{label} skipped: recsvc convert failed: {done.stderr.strip()[-200:]}")
+            continue
+        found[label] = {"events": out / "events.csv.gz", "catalog": out / "catalog.csv"}
+        if (out / "categories.csv").exists():
+            found[label]["categories"] = out / "categories.csv"
+    return found
+
+
 def cpu_name() -> str:
     """The CPU model as /proc/cpuinfo names it ("?" where unknown)."""
     try:

@@ -12,8 +12,6 @@ aisles, departments) and DIGINETICA (categories only); one that is missing is sk
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,25 +34,10 @@ def inputs(data: Path, work: Path) -> tuple[dict[str, Inputs], list[str]]:
         shop = shapes.write(work / name, name)
         sets[f"shape {name}"] = Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories)
     notes = []
-    for name, folder, label in (
-        ("instacart", "instacart_sample", "Instacart sample"),
-        ("diginetica", "diginetica", "DIGINETICA"),
-    ):
-        if not (data / folder).exists():
-            notes.append(f"{label} skipped: {data / folder} not found")
-            continue
-        out = work / name
-        command = [sys.executable, "-m", "cli.main", "convert", name, "--source", str(data / folder)]
-        done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, cwd=common.ROOT)
-        if done.returncode:
-            notes.append(f"{label} skipped: recsvc convert failed: {done.stderr.strip()[-200:]}")
-            continue
-        categories = out / "categories.csv"
-        sets[label] = Inputs(
-            events=out / "events.csv.gz",
-            catalog=out / "catalog.csv",
-            categories=categories if categories.exists() else None,
-        )
+    for folder, label in ((f, lab) for _, f, lab in common.CONVERTED if not (data / f).exists()):
+        notes.append(f"{label} skipped: {data / folder} not found")
+    for label, files in common.converted(data, work, notes).items():
+        sets[label] = Inputs(**files)
     return sets, notes
 
 

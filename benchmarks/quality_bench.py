@@ -15,8 +15,6 @@ whose interval holds 0 is marked "within noise".
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -49,21 +47,7 @@ def inputs(data: Path, work: Path) -> tuple[dict[str, dict], list[str]]:
             "preset": "retailrocket",
             "categories": rr / "category_tree.csv.gz",
         }
-    for name, folder, label in (
-        ("instacart", "instacart_sample", "Instacart sample"),
-        ("diginetica", "diginetica", "DIGINETICA"),
-    ):
-        if not (data / folder).exists():
-            continue
-        out = work / name
-        command = [sys.executable, "-m", "cli.main", "convert", name, "--source", str(data / folder)]
-        done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, cwd=common.ROOT)
-        if done.returncode:
-            notes.append(f"{label} skipped: recsvc convert failed: {done.stderr.strip()[-200:]}")
-            continue
-        sets[label] = {"events": out / "events.csv.gz", "catalog": out / "catalog.csv"}
-        if (out / "categories.csv").exists():
-            sets[label]["categories"] = out / "categories.csv"
+    sets.update(common.converted(data, work, notes))
     if len(sets) == len(shapes.SHAPES):
         notes.append(f"shared data not found in {data}: shapes only")
     return sets, notes
