@@ -192,6 +192,18 @@ def test_top_per_row_of_no_rows_is_empty():
     assert empty.indptr.tolist() == [0] and len(empty.values) == 0
 
 
+def test_rows_best_first_is_lexsorts_order_ties_and_signed_zeros_included():
+    from training.ragged import by_row_best_first
+
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, 1.0, -1.0, 1e-45, -1e-45, 3.4e38, -np.inf, np.inf, 0.5, 0.5], np.float32)
+    for scores in (rng.standard_normal(5_000).astype(np.float32), rng.choice(special, 5_000)):
+        for row_of in (rng.integers(0, 40, 5_000), np.sort(rng.integers(0, 40, 5_000))):
+            assert np.array_equal(by_row_best_first(row_of, scores), np.lexsort((-scores, row_of)))
+    with_nan = np.array([1.0, np.nan, 2.0], np.float32)
+    assert np.array_equal(by_row_best_first(np.zeros(3, np.int64), with_nan), [2, 0, 1])  # NaN last, as lexsort
+
+
 def test_a_history_built_without_its_latest_lists_weighs_the_same():
     events = block_events()
     config = TrainConfig()
