@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from training import interactions, model, pipeline
+from training import interactions, model, pipeline, window
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import assemble
@@ -55,7 +55,7 @@ def als_picks(events, inter, factors, pool, config):
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
     data = dataset_for(events)
     config = replace(config, picks_ranker="als")
-    order, _ = pipeline.picks_order(data, config, None)
+    order, _ = window.picks_order(data, config, None)
     scorer = pipeline.Scorer.of(data, inter, factors, pool, neighbours, order, config)
     return scorer.picks(pipeline.active_users(inter, config))
 
