@@ -13,6 +13,9 @@ shows what reading, precomputing and publishing add to the library's own work.
 """
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import resource
@@ -29,6 +32,7 @@ from training.samples import synthetic
 
 SAMPLE_S = 0.5
 """Seconds between two readings of the process tree's memory."""
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def bare_fit_seconds(data: dict) -> float:
@@ -50,9 +54,25 @@ print(time.perf_counter() - start)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def tree_memory(root: int) -> tuple[int, int, int]:
+def adopt_orphans() -> None:
+    """Become the subreaper of this process's descendants (Linux): a process whose parent ends before it (the fork
+    server of ``--jobs``, whose children are the shards) is then this one's child, and its CPU time, once it is
+    reaped, counts in ``RUSAGE_CHILDREN`` with the rest of the training's."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap(pids: set[int]) -> None:
+    """Wait for those of ``pids`` that are this process's children now (orphans adopted by ``adopt_orphans``)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def tree_memory(root: int, seen: set[int]) -> tuple[int, int, int]:
     """Bytes resident now in a process and all its descendants together, the process's own high-water mark
-    (VmHWM, its peak) and the largest of its descendants', from /proc; zeros once they are gone."""
+    (VmHWM, its peak) and the largest of its descendants', from /proc; zeros once they are gone. Adds every
+    process of the tree to ``seen``."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -66,6 +86,7 @@ def tree_memory(root: int) -> tuple[int, int, int]:
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
+        seen.add(pid)
         try:
             with open(f"/proc/{pid}/status") as f:
                 fields = dict(line.split(":", 1) for line in f if ":" in line)
@@ -96,11 +117,11 @@ def train(url: str, data: dict, jobs: int, params: list[str], limit_gib: float) 
     busy, start = busy_seconds(), time.perf_counter()
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-    peaks, stop = {"tree": 0, "trainer": 0, "shard": 0}, threading.Event()
+    peaks, stop, seen = {"tree": 0, "trainer": 0, "shard": 0}, threading.Event(), set()
 
     def sample() -> None:
         while not stop.wait(SAMPLE_S):
-            total, own, child = tree_memory(process.pid)
+            total, own, child = tree_memory(process.pid, seen)
             for name, value in (("tree", total), ("trainer", own), ("shard", child)):
                 peaks[name] = max(peaks[name], value)
             if total > limit_gib * 2**30:
@@ -112,6 +133,7 @@ def train(url: str, data: dict, jobs: int, params: list[str], limit_gib: float) 
     stop.set()
     sampler.join()
     wall = time.perf_counter() - start
+    reap(seen - {process.pid})  # the fork server's CPU, and its shards', once it ends
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ours = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     log.seek(0)
@@ -157,6 +179,7 @@ def main() -> None:
     jobs = [int(j) for j in args.jobs.split(",")]
     order = [j for n in range(args.rounds) for j in (jobs if n % 2 == 0 else jobs[::-1])]
 
+    adopt_orphans()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
         data = synthetic.ensure(folder, args.scale)

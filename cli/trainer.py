@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import tempfile
 from collections import Counter
+from multiprocessing import forkserver
 from pathlib import Path
 
 import redis
@@ -155,12 +156,12 @@ def train_in_jobs(r, inputs, config, metrics, args):
     jobs = args.jobs
     with contextlib.ExitStack() as stack:
         state = args.state or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recsvc-state-")))
+        starter = shard_starter()  # importing while the coordinator works
         staged = stage(r, inputs, state, jobs, config, offline_metrics=metrics)
         memory.give_back()  # the coordinator waits for its shards without the model's freed pages
         threads = max(1, (os.cpu_count() or 1) // jobs)  # each process its share of the cores
-        spawn = multiprocessing.get_context("spawn")  # not fork: OpenMP's threads do not survive a fork
         try:
-            with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=starter) as pool:
                 url = redis_url_of(args, r)
                 futures = [pool.submit(shard_process, url, state, k, jobs, threads) for k in range(jobs)]
                 wait(futures)  # all of them, so none writes after the run is given up
@@ -174,6 +175,23 @@ def train_in_jobs(r, inputs, config, metrics, args):
                 abandon(r, state)
             raise
         return dataclasses.replace(finish(r, state), bad_rows=staged.bad_rows)
+
+
+SHARD_IMPORTS = ["cli.trainer", "training.train", "lightgbm", "threadpoolctl"]
+"""What a shard process imports before it scores (2-3 s: lightgbm brings scikit-learn and scipy.stats)."""
+
+
+def shard_starter():
+    """How ``--jobs`` starts its shard processes: a fork server, started now, which imports ``SHARD_IMPORTS`` once
+    while the coordinator reads and fits, and forks each shard ready to score. Not a fork of the coordinator:
+    OpenMP's threads, which its fits started, do not survive a fork; the server never starts them. Spawned where
+    there is no fork server (Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(SHARD_IMPORTS)
+    forkserver.ensure_running()
+    return context
 
 
 def shard_process(url: str, state: Path, number: int, shards: int, threads: int) -> dict:

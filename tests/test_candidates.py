@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from training import interactions, model, pipeline
+from training import interactions, model, pipeline, window
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import assemble
@@ -55,7 +55,7 @@ def als_picks(events, inter, factors, pool, config):
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
     data = dataset_for(events)
     config = replace(config, picks_ranker="als")
-    order, _ = pipeline.picks_order(data, config, None)
+    order, _ = window.picks_order(data, config, None)
     scorer = pipeline.Scorer.of(data, inter, factors, pool, neighbours, order, config)
     return scorer.picks(pipeline.active_users(inter, config))
 
@@ -190,6 +190,18 @@ def test_top_per_row_of_no_rows_is_empty():
 
     empty = top_per_row(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), 0, 5)
     assert empty.indptr.tolist() == [0] and len(empty.values) == 0
+
+
+def test_rows_best_first_is_lexsorts_order_ties_and_signed_zeros_included():
+    from training.ragged import by_row_best_first
+
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, 1.0, -1.0, 1e-45, -1e-45, 3.4e38, -np.inf, np.inf, 0.5, 0.5], np.float32)
+    for scores in (rng.standard_normal(5_000).astype(np.float32), rng.choice(special, 5_000)):
+        for row_of in (rng.integers(0, 40, 5_000), np.sort(rng.integers(0, 40, 5_000))):
+            assert np.array_equal(by_row_best_first(row_of, scores), np.lexsort((-scores, row_of)))
+    with_nan = np.array([1.0, np.nan, 2.0], np.float32)
+    assert np.array_equal(by_row_best_first(np.zeros(3, np.int64), with_nan), [2, 0, 1])  # NaN last, as lexsort
 
 
 def test_a_history_built_without_its_latest_lists_weighs_the_same():

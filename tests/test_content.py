@@ -11,7 +11,7 @@ from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import Events
 from training.lists import content, content_order
-from training.lists.item_task import co_taken, ndcg
+from training.lists.item_task import co_taken, filled, ndcg
 from training.ragged import Ragged
 
 CATALOG = [  # item_id, category_id, title, brand, price
@@ -92,6 +92,13 @@ def test_the_item_tasks_ndcg_counts_hits_by_place():
     assert found[0] == pytest.approx((1 / np.log2(3)) / 1.0)
     assert found[1] == pytest.approx((1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3)))
     assert found[2] == 0.0
+
+
+def test_the_item_tasks_lists_are_filled_in_order_without_repeats_or_the_subject():
+    lists = [np.array([3, 0, 3]), np.array([], np.int64), np.array([1, 2])]
+    fills = [np.array([4, 3, 5, 6]), np.array([9, 8, 9]), np.array([2, 1])]
+    found = filled(lists, fills, np.array([0, 8, 7]), k=4)
+    assert found.tolist() == [[3, 4, 5, 6], [9, -1, -1, -1], [1, 2, -1, -1]]
 
 
 def test_without_content_or_a_window_the_category_best_sellers_stay():

@@ -9,6 +9,7 @@ import redis
 
 from recsvc import create_app
 from recsvc.contract import keys, versions
+from recsvc.store.commands import PackedRecords
 from tests.shop import write_shop
 from training import serialize
 from training.config import TrainConfig
@@ -160,3 +161,29 @@ def test_large_values_are_sent_in_pieces_and_read_whole(r, shop, monkeypatch, re
     client = create_app({"REDIS_URL": redis_url}).test_client()
     answer = client.post("/v1/sessions/recommendations", json={"items": ["shoe-1"], "limit": 3}).json
     assert answer["source"] == "session" and len(answer["items"]) == 3
+
+
+def test_packed_records_all_arrive_and_a_refused_write_raises_with_the_client_still_usable():
+    server = RedisServer(args=("--maxmemory-policy", "noeviction")).start()
+    try:
+        r = redis.Redis.from_url(server.url)
+        records = PackedRecords(r)
+        values = [(f"recsvc:test:packed:{n}", f"value-{n}".encode()) for n in range(100)]
+        for start in range(0, 100, 10):
+            records.add(values[start : start + 10])
+        assert records.queued_commands == 10
+        records.send()
+        records.add([("recsvc:test:packed:never", b"x")])
+        records.discard()
+        records.send()
+        assert r.mget([k for k, _ in values]) == [v for _, v in values]
+        assert r.get("recsvc:test:packed:never") is None
+        r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + 100_000)
+        for n in range(20):  # the first MSETs fit, the later ones are refused
+            records.add([(f"recsvc:test:big:{n}", b"x" * 50_000)])
+        with pytest.raises(redis.ResponseError, match="maxmemory"):
+            records.send()
+        assert records.queued_commands == 0
+        assert r.ping() and r.get("recsvc:test:packed:0") == b"value-0"  # no reply of the failed send is left
+    finally:
+        server.stop()

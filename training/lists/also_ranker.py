@@ -12,7 +12,6 @@ strongest associations kept).
 """
 
 import os
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -162,12 +161,8 @@ def _booster(features: np.ndarray, labels: np.ndarray, rows: np.ndarray):
     import lightgbm
 
     groups = np.bincount(rows)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = lightgbm.Dataset(
-            features, labels.astype(np.float32), group=groups[groups > 0], feature_name=list(FEATURES)
-        )
-        return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
+    data = lightgbm.Dataset(features, labels.astype(np.float32), group=groups[groups > 0], feature_name=list(FEATURES))
+    return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
 
 
 def _scores(booster, features: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ near as the cosine of their vectors. A neighbour's score also grows with its eve
 import json
 
 import numpy as np
+import orjson
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -26,15 +27,32 @@ def vectors(attrs: list[str], category_ids: list[str], catalogue: CodedCatalog) 
     parents = {
         c: (category_ids[p] if p >= 0 else None) for c, p in zip(category_ids, catalogue.category_parent.tolist())
     }
+    paths: dict[object, list[str]] = {}  # per category: a shop has far fewer categories than items
     docs = []
     for raw in attrs:
-        item = json.loads(raw)
-        docs.append(content.features(item, content.path_of(item.get("category_id"), parents)))
+        item = _parsed(raw)
+        category = item.get("category_id")
+        path = paths.get(category) if isinstance(category, str) else None
+        if path is None:
+            path = content.path_of(category, parents)
+            if isinstance(category, str):
+                paths[category] = path
+        docs.append(content.features(item, path))
     vectorizer = TfidfVectorizer(**content.VECTORIZER, max_df=content.MAX_SHARED)
     try:
         return vectorizer.fit_transform(docs).astype(np.float32).tocsr()
     except ValueError:  # no item has any feature (or every feature is a stop word)
         return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+
+
+def _parsed(raw: str) -> dict:
+    """An item's attributes from their JSON: by orjson (several times faster; an integer past 64 bits comes as a
+    float, which only a price's band reads), by the standard library where orjson refuses what ``json.dumps`` wrote
+    (NaN)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def prior(events: np.ndarray, weight: float = content.POPULARITY_WEIGHT) -> np.ndarray:

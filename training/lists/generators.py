@@ -10,12 +10,9 @@ item, so a generator that spent its places on them would leave a grocer's regula
 of what it ranks first) with few or no candidates of its own.
 """
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
-from implicit.nearest_neighbours import BM25Recommender
-from implicit.utils import ParameterWarning
+from implicit.nearest_neighbours import ItemItemRecommender, bm25_weight
 
 from training.catalogue import CodedCatalog
 from training.interactions import Interactions
@@ -24,6 +21,8 @@ from training.model import Factors
 
 ALS_MARGIN = 10
 """ALS proposes this many more candidates than the other generators (measured: its tail still finds purchases)."""
+BM25_K1, BM25_B = 1.2, 0.75
+"""BM25's term saturation and length normalization, as implicit's ``BM25Recommender`` sets them."""
 POPULAR_REACH = 5
 """The popular generator looks this many times deeper into the best sellers than it proposes, for users who
 bought the first ones."""
@@ -204,11 +203,14 @@ def ease_weights(strength: sp.csr_matrix, max_items: int, l2: float) -> tuple[np
 
 
 def item_neighbours(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """items x items BM25 similarity, the top k per item (implicit's all-pairs kNN)."""
-    model = BM25Recommender(K=k)
-    with warnings.catch_warnings():  # its own weighting hands itself a COO matrix
-        warnings.simplefilter("ignore", ParameterWarning)
-        model.fit(strength.astype(np.float32).tocsr(), show_progress=False)
+    """items x items BM25 similarity, the top k per item (implicit's all-pairs kNN).
+
+    implicit's ``BM25Recommender`` on the history is its ``ItemItemRecommender`` on the history's BM25 weights; given
+    them as CSR, it has no COO matrix to convert and no warning to raise (silencing it swaps the process's warning
+    filters, which a thread beside would see: ``training/window.py``)."""
+    weighted = bm25_weight(strength.astype(np.float32).T, BM25_K1, BM25_B).T.tocsr()
+    model = ItemItemRecommender(K=k)
+    model.fit(weighted, show_progress=False)
     similarity = model.similarity.tocsr().astype(np.float32)
     similarity.setdiag(0)
     similarity.eliminate_zeros()

@@ -15,6 +15,7 @@ import numpy as np
 from recsvc.contract.units import DAY
 from training import sorted_keys
 from training.inputs.readers import Events
+from training.ragged import rank_in_row
 
 CO_DAYS = 7.0
 """Items taken this close to the subject by the same customer (either side) count as taken with it."""
@@ -74,14 +75,20 @@ def co_taken(
 def filled(lists: list[np.ndarray], fills: list[np.ndarray], blocked: np.ndarray, k: int = K) -> np.ndarray:
     """subjects x k: each subject's list, then its fill items (in order), no repeats, never the subject itself."""
     out = np.full((len(lists), k), -1, np.int64)
-    for n, (own, fill) in enumerate(zip(lists, fills)):
-        seen: list[int] = []
-        for i in np.concatenate((own, fill)).tolist():
-            if i != blocked[n] and i not in seen:
-                seen.append(i)
-                if len(seen) == k:
-                    break
-        out[n, : len(seen)] = seen
+    sequences = [part for own, fill in zip(lists, fills) for part in (own, fill)]
+    if not sequences:
+        return out
+    lengths = np.array([len(part) for part in sequences], np.int64).reshape(-1, 2).sum(axis=1)
+    row_of = np.repeat(np.arange(len(lists)), lengths)
+    items = np.concatenate(sequences).astype(np.int64)
+    keep = items != np.asarray(blocked, np.int64)[row_of]
+    row_of, items = row_of[keep], items[keep]
+    span = int(items.max(initial=0)) + 1
+    first = np.sort(np.unique(row_of * span + items, return_index=True)[1])  # each item's first place in its row
+    row_of, items = row_of[first], items[first]
+    place = rank_in_row(row_of, len(lists))
+    taken = place < k
+    out[row_of[taken], place[taken]] = items[taken]
     return out
 
 
@@ -96,7 +103,20 @@ def ndcg(ranked: np.ndarray, relevant: list[np.ndarray], k: int = K) -> np.ndarr
     """Per subject: NDCG@k of its row of ``ranked`` (item codes, -1 for none) against its relevant items."""
     discount = 1.0 / np.log2(np.arange(k) + 2)
     out = np.zeros(len(relevant))
-    for n, (row, wanted) in enumerate(zip(ranked[:, :k], relevant)):
-        if len(wanted):
-            out[n] = discount[np.isin(row, wanted)].sum() / discount[: min(len(np.unique(wanted)), k)].sum()
+    sizes = np.array([len(wanted) for wanted in relevant], np.int64)
+    if not sizes.sum():
+        return out
+    rows = np.repeat(np.arange(len(relevant)), sizes)
+    wanted = np.concatenate(relevant).astype(np.int64)
+    ranked = np.asarray(ranked[:, :k], np.int64)
+    span = max(int(wanted.max()), int(ranked.max(initial=-1))) + 2  # -1 (no item) keys no relevant item
+    pairs = np.unique(rows * span + wanted)
+    distinct = np.bincount(pairs // span, minlength=len(relevant))
+    hits = np.isin(np.arange(len(relevant))[:, None] * span + ranked, pairs)
+    ideal = np.array([discount[:m].sum() for m in range(k + 1)])
+    # each distinct pattern of places hit summed as one row's hits are (the same float sum, not a reordered one)
+    patterns, each = np.unique(hits, axis=0, return_inverse=True)
+    gained = np.array([discount[: hits.shape[1]][pattern].sum() for pattern in patterns])[each.ravel()]
+    scored = sizes > 0
+    out[scored] = gained[scored] / ideal[np.minimum(distinct, k)][scored]
     return out

@@ -17,7 +17,6 @@ alone, scores as high or higher, that one ranks. The summary says which ranked a
 
 import logging
 import os
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -398,10 +397,8 @@ def _fit(features: np.ndarray, labels: np.ndarray, users: np.ndarray, config: Tr
         "force_row_wise": True,
         "verbose": -1,
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dataset = lightgbm.Dataset(features, labels, group=groups, feature_name=list(FEATURES), free_raw_data=True)
-        return lightgbm.train(params, dataset, num_boost_round=config.ranker_rounds)
+    dataset = lightgbm.Dataset(features, labels, group=groups, feature_name=list(FEATURES), free_raw_data=True)
+    return lightgbm.train(params, dataset, num_boost_round=config.ranker_rounds)
 
 
 def generators_for(

@@ -8,12 +8,9 @@ itself (``recently_viewed``). Otherwise the reason is general and says where the
 the taste of similar shoppers (ALS), what is trending, or what is popular.
 """
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
-from implicit.nearest_neighbours import CosineRecommender
-from implicit.utils import ParameterWarning
+from implicit.nearest_neighbours import ItemItemRecommender, normalize
 
 from recsvc.contract import reasons
 from training.lists.ranker import Candidates
@@ -32,10 +29,8 @@ def similarity(strength: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """items x items: cosine of who touched each item, the k nearest per item, no diagonal."""
     binary = strength.tocsr().astype(np.float32)
     binary.data[:] = 1.0
-    nn = CosineRecommender(K=k)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ParameterWarning)
-        nn.fit(binary, show_progress=False)
+    nn = ItemItemRecommender(K=k)  # implicit's CosineRecommender, given its normalized input as CSR (no warning)
+    nn.fit(normalize(binary.T).T.tocsr(), show_progress=False)
     sim = nn.similarity.tocsr().astype(np.float32)
     sim.setdiag(0)
     sim.eliminate_zeros()
