@@ -13,8 +13,8 @@ from tests.conftest import AUTH
 from tests.gateways import catalog_records
 from tests.shop import CATALOG, write_csv, write_shop
 from training.config import TrainConfig
+from training.inputs.catalog_files import read_catalog
 from training.inputs.presets import get_preset
-from training.inputs.readers import read_catalog
 from training.train import Inputs, train
 
 EXTRA = {

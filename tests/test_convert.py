@@ -3,9 +3,10 @@
 import gzip
 
 from recsvc.contract.units import DAY
+from training.inputs.catalog_files import read_catalog, read_categories
 from training.inputs.convert import INSTACART_END, diginetica, instacart
 from training.inputs.presets import get_preset
-from training.inputs.readers import read_catalog, read_categories, read_events
+from training.inputs.readers import read_events
 
 
 def write_gz(path, text):

@@ -7,8 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from training.inputs.catalog_files import read_catalog, read_categories
 from training.inputs.presets import get_preset
-from training.inputs.readers import EVENTS, InputError, read_catalog, read_categories, read_events
+from training.inputs.readers import EVENTS, InputError, read_events
 
 CONTRACT = get_preset(None)
 

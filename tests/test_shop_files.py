@@ -13,8 +13,8 @@ import redis
 from recsvc.contract import keys, versions
 from tests.commands import assert_failed_in_one_line, train
 from tests.shop import write_shop
+from training.inputs.catalog_files import read_catalog
 from training.inputs.presets import get_preset
-from training.inputs.readers import read_catalog
 from training.private_redis import RedisServer
 
 BOM = "\ufeff"

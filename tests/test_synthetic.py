@@ -5,8 +5,9 @@ import csv
 import numpy as np
 import pytest
 
+from training.inputs.catalog_files import read_catalog, read_categories
 from training.inputs.presets import get_preset
-from training.inputs.readers import read_catalog, read_categories, read_events
+from training.inputs.readers import read_events
 from training.samples.synthetic import generate
 
 SIZE = {"users": 5_000, "items": 2_000, "events": 10_000, "categories": 200}

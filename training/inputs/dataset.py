@@ -9,8 +9,9 @@ import pyarrow as pa
 
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from training.catalogue import CodedCatalog
+from training.inputs.catalog_files import read_catalog, read_categories
 from training.inputs.presets import get_preset
-from training.inputs.readers import BadRows, Catalog, Events, InputError, read_catalog, read_categories, read_events
+from training.inputs.readers import BadRows, Catalog, Events, InputError, read_events
 
 
 @dataclass
