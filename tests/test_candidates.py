@@ -229,3 +229,15 @@ def test_similar_items_computed_a_few_items_at_a_time_are_the_same_lists(monkeyp
     cosine = unit[8] @ unit[pool].T
     cosine[pool == 8] = -np.inf  # not its own neighbour
     assert whole.row(8)[0].tolist() == pool[np.argsort(-cosine)[:5]].tolist()
+
+
+def test_the_window_choices_are_the_same_beside_the_fit_or_after_it(monkeypatch):
+    from training import window
+
+    data = dataset_for(block_events())
+    config = replace(TrainConfig(), picks_ranker="blend")
+    beside = window.beside(lambda: "fit", data, config)
+    monkeypatch.setattr(window, "BESIDE_MAX_EVENTS", 0)
+    after = window.beside(lambda: "fit", data, config)
+    assert beside[0] == after[0] == "fit"
+    assert beside[1][0].new_items == after[1][0].new_items and beside[1][0].ranker == after[1][0].ranker
