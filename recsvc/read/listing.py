@@ -110,20 +110,29 @@ class Listing:
 
     def _last_place(self) -> float | None:
         """The rank key (factor / (1 + rank)) of the list's last place if it were cut now; None: not full."""
-        keys = sorted(((v.factor / (1 + n), n) for n, v in enumerate(self._verdicts)), key=lambda kn: (-kn[0], kn[1]))
+        kept = self._cut()
+        if len(kept) < self.limit:
+            return None
+        return self._verdicts[kept[-1]].factor / (1 + kept[-1])
+
+    def _cut(self) -> list[int]:
+        """The pool ranks the list keeps, best first: ordered by factor / (1 + rank) (ties: the earlier rank), at
+        most ``max_per_category`` of a category, at most ``limit``."""
+        verdicts = self._verdicts
+        order = sorted(range(len(verdicts)), key=lambda n: (-verdicts[n].factor / (1 + n), n))
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
         counts: dict[str | None, int] = {}
-        kept = 0
-        for key, n in keys:
+        kept: list[int] = []
+        for n in order:
+            if len(kept) >= self.limit:  # the rest is cut: never shown, never built
+                break
             if most is not None:
                 category = self._facts[n].category_id
                 if counts.get(category, 0) >= most:
                     continue
                 counts[category] = counts.get(category, 0) + 1
-            kept += 1
-            if kept == self.limit:
-                return key
-        return None
+            kept.append(n)
+        return kept
 
     def add(self, candidates: Iterable[Candidate]) -> None:
         """Append candidates that keep every rule until the list is full.
@@ -222,25 +231,12 @@ class Listing:
     def _reorder(self) -> None:
         """Order by relevance: the list's own order as 1 / (1 + rank), times each item's boost, so a boost of
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
-        ranked = []
-        boosted = False
-        for rank, ((score, reason), item, verdict) in enumerate(zip(self.items, self._facts, self._verdicts)):
-            if verdict.boosted_by:
-                boosted = True
-                self.fired.update(verdict.boosted_by)
-            ranked.append((-verdict.factor / (1 + rank), rank, score, reason, item, verdict))  # ranks differ
-        if boosted:
-            ranked.sort()
-        most = self.rules.diversity.max_per_category if self.rules.diversity else None
-        counts: dict[str | None, int] = {}
+        for verdict in self._verdicts:
+            self.fired.update(verdict.boosted_by)
+        kept, pool, facts, verdicts = self._cut(), self.items, self._facts, self._verdicts
         self.items, self._facts = [], []
-        for _, _, score, reason, item, verdict in ranked:
-            if len(self.items) >= self.limit:  # the rest is cut: never shown, never built
-                break
-            if most is not None:
-                if counts.get(item.category_id, 0) >= most:
-                    continue
-                counts[item.category_id] = counts.get(item.category_id, 0) + 1
+        for n in kept:
+            (score, reason), item, verdict = pool[n], facts[n], verdicts[n]
             shown = round(float(score), 4)
             if verdict.boosted_by:
                 shown = round(shown * verdict.factor, 4)
