@@ -290,3 +290,11 @@ def decode_profile(data: bytes) -> Profile:
         if name in known:
             known[name] = tuple(known[name])
     return Profile(**known)
+
+
+def decode_categories(data: bytes | None) -> dict[str, str | None]:
+    """The category tree as ``keys.categories`` holds it: category id -> parent id (None for a root), in the
+    order of the ids the records refer to by index."""
+    table = json.loads(data) if data else {"ids": [], "parents": []}
+    ids = table["ids"]
+    return {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}

@@ -16,7 +16,7 @@ import numpy as np
 import redis
 
 from recsvc.contract import content, keys
-from recsvc.contract.records import decode_item, encode_item
+from recsvc.contract.records import decode_categories, decode_item, encode_item
 from recsvc.contract.summary import VersionSummary
 from recsvc.store.commands import get_many
 from recsvc.store.wire import Wire, guarded
@@ -81,13 +81,11 @@ class ArrivalRecords:
     def placing(self, version: str) -> Placing:
         """The version's summary, categories, attributes, hidden items and events per item."""
         client = self._wire.client
-        table = json.loads(client.get(keys.categories(version)) or '{"ids": [], "parents": []}')
-        ids = table["ids"]
         summary = VersionSummary.decode(client.get(keys.meta(version)))
         trained = summary.counts.items or 0
         return Placing(
             summary=summary,
-            parents={c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])},
+            parents=decode_categories(client.get(keys.categories(version))),
             trained_items=trained,
             attrs={int(i): json.loads(v) for i, v in client.hgetall(keys.attrs(version)).items()},
             events=np.frombuffer(client.get(keys.item_events(version)) or b"", dtype="<f4"),

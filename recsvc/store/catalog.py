@@ -140,11 +140,8 @@ class CatalogReads:
         """Category ids by index, as the records refer to them."""
         cache = self._version_cache(version)
         if cache.category_ids is None:
-            raw = self._wire.client.get(keys.categories(version))
-            table = json.loads(raw) if raw else {"ids": [], "parents": []}
-            ids = table["ids"]
-            cache.category_parents = {c: (ids[p] if p >= 0 else None) for c, p in zip(ids, table["parents"])}
-            cache.category_ids = ids
+            cache.category_parents = records.decode_categories(self._wire.client.get(keys.categories(version)))
+            cache.category_ids = list(cache.category_parents)
         return cache.category_ids
 
     def category_parents(self, version: str) -> dict[str, str | None]:

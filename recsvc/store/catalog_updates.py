@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recsvc.contract import keys, versions
-from recsvc.contract.records import ITEM_HEADER
+from recsvc.contract.records import ITEM_HEADER, decode_categories
 from recsvc.contract.summary import VersionSummary
 from recsvc.store.arrivals import ArrivalRecords
 from recsvc.store.commands import get_many
@@ -62,7 +62,7 @@ class CatalogRecords:
     @guarded
     def category_ids(self, version: str) -> list[str]:
         """The version's categories."""
-        return json.loads(self._wire.client.get(keys.categories(version)) or '{"ids": []}')["ids"]
+        return list(decode_categories(self._wire.client.get(keys.categories(version))))
 
     @guarded
     def served(self) -> str | None:
