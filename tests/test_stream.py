@@ -6,6 +6,7 @@ from cli.main import main
 from recsvc.contract import keys
 from tests.conftest import AUTH
 from tests.shop import write_shop
+from training.inputs import dataset
 from training.inputs.readers import InputError
 from training.inputs.stream import read_stream, trim_consumed
 from training.train import Inputs, train
@@ -69,3 +70,22 @@ def test_an_empty_stream_is_a_clear_error(r, capsys):
 def _url(r) -> str:
     kw = r.connection_pool.connection_kwargs
     return f"redis://{kw['host']}:{kw['port']}/{kw.get('db', 0)}"
+
+
+def test_views_posted_while_a_training_runs_count_as_live_in_the_version_it_serves(r, client, tmp_path, monkeypatch):
+    paths = write_shop(tmp_path)
+    read = dataset.read
+    today = [{"user_id": "runner-0", "item_id": item, "event": "view"} for item in ("tv-1", "tv-2", "mount-1")]
+
+    def read_while_a_customer_browses(inputs, stream=None):
+        data = read(inputs, stream=stream)
+        assert client.post("/v1/events", json=today, headers=AUTH).status_code == 200  # after the read: not learned
+        return data
+
+    monkeypatch.setattr(dataset, "read", read_while_a_customer_browses)
+    result = train(r, Inputs(events=paths["events"], catalog=paths["catalog"], stream=True))
+    assert r.xlen(keys.EVENTS_STREAM) == 3  # kept for the next training
+    assert result.summary.learned_until is not None
+    answer = client.get("/v1/users/runner-0/recommendations?limit=4", headers=AUTH).json
+    assert answer["model_version"] == result.version
+    assert {"tv-1", "tv-2", "mount-1"} & {i["item_id"] for i in answer["items"]}  # today's department, at once

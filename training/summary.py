@@ -12,13 +12,21 @@ from training import pipeline
 
 
 def summary_of(
-    fitted: pipeline.Fitted, offline_metrics: dict | None = None, timings_s: dict | None = None
+    fitted: pipeline.Fitted,
+    offline_metrics: dict | None = None,
+    timings_s: dict | None = None,
+    learned_until: float | None = None,
 ) -> VersionSummary:
-    """The version's summary: when, on what, with which parameters and choices (``GET /v1/model``)."""
+    """The version's summary: when, on what, with which parameters and choices (``GET /v1/model``).
+
+    ``learned_until`` (unix seconds): when the run began to read its inputs; events that arrived since are not
+    in the version (default: now)."""
     data, events = fitted.dataset, fitted.dataset.events
     by_event = np.bincount(events.event, minlength=len(EVENTS))
+    now = datetime.now(timezone.utc)
+    read_from = now if learned_until is None else datetime.fromtimestamp(learned_until, timezone.utc)
     return VersionSummary(
-        trained_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        trained_at=now.isoformat(timespec="seconds"),
         data=DataSpan(
             first_event=datetime.fromtimestamp(int(events.timestamp.min()), timezone.utc).isoformat(),
             last_event=datetime.fromtimestamp(fitted.inter.now, timezone.utc).isoformat(),
@@ -41,6 +49,7 @@ def summary_of(
         retention=fitted.retention.summary(),
         offline_metrics=offline_metrics,
         timings_s=timings_s,
+        learned_until=read_from.isoformat(timespec="seconds"),  # whole seconds, as live entries arrive
     )
 
 

@@ -44,12 +44,13 @@ def train(
     ``offline_metrics`` (from an evaluation of the same inputs) are stored in the version's summary.
     """
     timer = pipeline.Timer()
+    read_from = time.time()  # events that arrive from now on are not learned: they stay live
     streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
     data = dataset.read(inputs, stream=streamed)
     timer.step("read")
     lists = pipeline.build(data, config)
     timer.steps.update(lists.timings_s)
-    summary = summary_of(lists, offline_metrics, dict(timer.steps))
+    summary = summary_of(lists, offline_metrics, dict(timer.steps), learned_until=read_from)
     if streamed is not None and last_streamed is not None:
         count_stream(summary, len(streamed), data.bad["event stream"].rows)
     version, summary = publish.publish(r, lists, summary, keep=config.versions_kept, run_started=timer.start)
@@ -70,7 +71,7 @@ def stage(
     read into the folder ``state``; the version's publish lock stays held (``publish.SHARDED_LOCK_TTL_S``).
 
     Nothing is served until ``finish``. Bad input raises InputError before any write."""
-    started, timer = time.time(), pipeline.Timer()
+    started, timer = time.time(), pipeline.Timer()  # events that arrive from ``started`` on stay live
     streamed, last_streamed = read_stream(r) if inputs.stream else (None, None)
     data = dataset.read(inputs, stream=streamed)
     timer.step("read")
@@ -79,7 +80,7 @@ def stage(
     timer.mark()
     scorer = pipeline.scorer_of(fitted)
     timer.step("scorer")
-    summary = summary_of(fitted, offline_metrics, dict(timer.steps))
+    summary = summary_of(fitted, offline_metrics, dict(timer.steps), learned_until=started)
     if streamed is not None and last_streamed is not None:
         count_stream(summary, len(streamed), data.bad["event stream"].rows)
     staged = publish.stage(r, fitted, summary)  # times itself: "publish"

@@ -177,6 +177,9 @@ class VersionSummary(Part):
     new_items_order: dict | None = None
     # the share of a known user's places their events since training take (``units.LIVE_SHARE_DEFAULT`` when unset)
     live_share: float | None = None
+    # events that arrived from then on (ISO-8601, UTC) are not in the version: the service counts them as live
+    # (a version without it: its ``trained_at``)
+    learned_until: str | None = None
     redis_memory: RedisMemory = field(default_factory=RedisMemory)
     sharding: dict | None = None  # a sharded run: its shards, the data's fingerprint, each shard's seconds
 

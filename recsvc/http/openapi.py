@@ -387,6 +387,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "the share of places a known user's views, carts and wishes since training take "
                 "in their picks and category offers (0: the stored lists alone)",
             },
+            "learned_until": {
+                "type": "string",
+                "format": "date-time",
+                "description": "when the training began to read its events: views, carts and wishes that arrived "
+                "since count as live (absent: trained_at)",
+            },
             "category_offers_choice": {
                 **_OBJECT,
                 "description": "how category_offers_order was chosen on the newest window: why, and the held-out "

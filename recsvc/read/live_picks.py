@@ -55,7 +55,7 @@ class LivePicks:
 
     def browsed(self, version: str, live: Live) -> Browsed:
         """The user's views, carts and wishes that ``version`` has not learned (none without live events)."""
-        return live.browsed_since(self.store.trained_at(version)) if live else []
+        return live.browsed_since(self.store.learned_until(version)) if live else []
 
     def share_of(self, version: str) -> float:
         """The share of places the live candidates take in ``version``'s lists."""

@@ -60,7 +60,7 @@ class VersionCache:
     indices: dict[str, int | None] = field(default_factory=dict)  # item id -> index, for pinned items
     summary: VersionSummary | None = None  # the version's summary: it never changes
     arrivals: list[tuple[int, ShownItem]] | None = None  # items catalog updates added (index, item), newest first
-    trained_at: float | None = None  # unix seconds: when the version was trained (its summary's ``trained_at``)
+    learned_until: float | None = None  # unix seconds: events since are not in the version (``learned_until``)
 
 
 class VersionCaches:

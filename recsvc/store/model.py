@@ -233,13 +233,15 @@ class ModelStore(CatalogReads, RetentionReads, EventsAndSends, Generic[S]):
             cache.arrivals = [(i, item) for i, item in zip(indices, self.shown(version, indices)) if item]
         return cache.arrivals
 
-    def trained_at(self, version: str) -> float:
-        """When the version was trained (unix seconds; 0 for a summary without the time), kept in the process."""
+    def learned_until(self, version: str) -> float:
+        """When the version's training began to read its events (unix seconds; its ``trained_at`` for an older
+        summary, 0 without either): events that arrived since are not in it. Kept in the process."""
         cache = self._version_cache(version)
-        if cache.trained_at is None:
-            trained = self.summary(version).trained_at
-            cache.trained_at = datetime.fromisoformat(trained).timestamp() if isinstance(trained, str) else 0.0
-        return cache.trained_at
+        if cache.learned_until is None:
+            summary = self.summary(version)
+            moment = summary.learned_until or summary.trained_at
+            cache.learned_until = datetime.fromisoformat(moment).timestamp() if isinstance(moment, str) else 0.0
+        return cache.learned_until
 
     def data_time(self, version: str, wall_time: float) -> float:
         """The model's notion of now: its newest event plus the time passed since it was trained.
