@@ -1,5 +1,6 @@
 """A known user's views since training move their lists at the next request (recsvc/read/live_picks.py)."""
 
+import random
 import time
 
 import pytest
@@ -109,3 +110,18 @@ def test_redis_entries_round_trip(r: redis.Redis):
     model_store(r).append_events([event], maxlen=10)
     live = Live.decode(r.lrange(keys.live("u"), 0, -1))
     assert live.events == ((1, "tv-1"),) and before <= live.arrivals[0] <= time.time()
+
+
+def test_interleaved_is_the_order_of_the_ranks_and_reads_no_further_than_it_gives():
+    rng = random.Random(7)
+    for _ in range(500):
+        share = rng.choice((0.1, 0.25, 0.33, 0.5, 0.7, rng.random()))
+        stored = [f"s{n}" for n in range(rng.randrange(8))]
+        live = [f"l{n}" for n in range(rng.randrange(8))]
+        keyed = [((n + 0.5) / share, 0, x) for n, x in enumerate(live)]
+        keyed += [((n + 0.5) / (1 - share), 1, x) for n, x in enumerate(stored)]
+        assert list(interleaved(stored, live, share)) == [x for *_, x in sorted(keyed)]
+    read: list[str] = []
+    taken = interleaved((read.append(x) or x for x in ("s0", "s1", "s2")), iter(["l0", "l1"]), 0.5)
+    assert next(taken) == "l0" and read == ["s0"]  # each sequence's first entry, to compare
+    assert next(taken) == "s0" and read == ["s0"]  # s1 only once the list asks for more

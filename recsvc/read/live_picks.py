@@ -1,14 +1,13 @@
 """A known user's views, carts and wishes since training, in their lists at the next request.
 
-The stored lists are last night's. The items a user browsed since the served version was trained
-(``Live.browsed_since`` its training time) give live candidates: those items again, then their
+The stored lists are last night's. The items a user browsed since the served version's training read its events
+(``Live.browsed_since`` its ``learned_until``) give live candidates: those items again, then their
 neighbours (the also-bought of carted items, the similar items of every one), one from each item
 in turn, newest first. The live candidates and the stored ones are interleaved by rank, the live
 ones taking the share of places the version publishes (``VersionSummary.live_share``). Category offers take
 the categories browsed today the same way. A user without such events costs nothing.
 """
 
-import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from itertools import chain, islice, zip_longest
@@ -36,14 +35,32 @@ Browsed = list[tuple[int, str]]
 
 def interleaved(stored: Iterable[T], live: Iterable[T], share: float) -> Iterator[T]:
     """The two ranked sequences merged by rank: the n-th live entry goes at (n + 1/2) / share, the n-th stored one
-    at (n + 1/2) / (1 - share), ties to live; share 0 gives the stored sequence, 1 the live one then the stored."""
+    at (n + 1/2) / (1 - share), ties to live; share 0 gives the stored sequence, 1 the live one then the stored.
+    An entry is read only once the list has taken the one before it from the same sequence."""
     if share <= 0:
         return iter(stored)
     if share >= 1:
         return chain(live, stored)
-    live_keyed = (((n + 0.5) / share, 0, entry) for n, entry in enumerate(live))
-    stored_keyed = (((n + 0.5) / (1 - share), 1, entry) for n, entry in enumerate(stored))
-    return (entry for _, _, entry in heapq.merge(live_keyed, stored_keyed, key=lambda keyed: keyed[:2]))
+    return _by_rank(iter(stored), iter(live), share)
+
+
+def _by_rank(stored: Iterator[T], live: Iterator[T], share: float) -> Iterator[T]:
+    end = object()
+    next_live, next_stored = next(live, end), next(stored, end)
+    n = m = 0
+    while next_live is not end and next_stored is not end:
+        if (n + 0.5) / share <= (m + 0.5) / (1 - share):
+            yield next_live  # type: ignore[misc]
+            n += 1
+            next_live = next(live, end)
+        else:
+            yield next_stored  # type: ignore[misc]
+            m += 1
+            next_stored = next(stored, end)
+    for rest, first in ((live, next_live), (stored, next_stored)):
+        if first is not end:
+            yield first  # type: ignore[misc]
+            yield from rest
 
 
 class LivePicks:
