@@ -75,6 +75,8 @@ class Listing:
         self.items: list = []  # in order, as answers show them; with rules, the pool's (score, reason) until ``finish``
         self._facts: list[ShownItem] = []  # with rules: the items of ``items``
         self._verdicts: list[Verdict] = []  # with rules: the rules' verdict on each item of ``items``
+        self._keys: list[float] = []  # with rules: each pool item's rank key, factor / (1 + pool rank)
+        self._kept: tuple[int, list[int]] = (-1, [])  # the last cut: (pool size, its ranks)
         self._per_category: dict[str | None, int] = {}
         self.fired: set[str] = set()  # rules that changed the list
         # with buries but no boosts, no later candidate can rank above ``limit`` unburied items of the pool
@@ -113,25 +115,30 @@ class Listing:
         kept = self._cut()
         if len(kept) < self.limit:
             return None
-        return self._verdicts[kept[-1]].factor / (1 + kept[-1])
+        return self._keys[kept[-1]]
 
     def _cut(self) -> list[int]:
         """The pool ranks the list keeps, best first: ordered by factor / (1 + rank) (ties: the earlier rank), at
-        most ``max_per_category`` of a category, at most ``limit``."""
-        verdicts = self._verdicts
-        order = sorted(range(len(verdicts)), key=lambda n: (-verdicts[n].factor / (1 + n), n))
+        most ``max_per_category`` of a category, at most ``limit``; made once per size of the pool."""
+        keys = self._keys
+        if self._kept[0] == len(keys):
+            return self._kept[1]
+        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)  # stable: ties keep the earlier rank
         most = self.rules.diversity.max_per_category if self.rules.diversity else None
-        counts: dict[str | None, int] = {}
         kept: list[int] = []
-        for n in order:
-            if len(kept) >= self.limit:  # the rest is cut: never shown, never built
-                break
-            if most is not None:
-                category = self._facts[n].category_id
+        if most is None:
+            kept = order[: self.limit]
+        else:
+            facts, counts = self._facts, dict[str | None, int]()
+            for n in order:
+                if len(kept) >= self.limit:  # the rest is cut: never shown, never built
+                    break
+                category = facts[n].category_id
                 if counts.get(category, 0) >= most:
                     continue
                 counts[category] = counts.get(category, 0) + 1
-            kept.append(n)
+                kept.append(n)
+        self._kept = (len(keys), kept)
         return kept
 
     def add(self, candidates: Iterable[Candidate]) -> None:
@@ -188,6 +195,7 @@ class Listing:
                     continue
                 self._facts.append(item)
                 self._verdicts.append(verdict)
+                self._keys.append(verdict.factor / (1 + len(self._keys)))
                 if verdict.factor >= 1:
                     self._unburied += 1
                     unburied_room -= 1
