@@ -257,7 +257,8 @@ class Listing:
 
     def _pin_all(self) -> None:
         """Put each pin's item at its position (or last, in a shorter list), if the list may show it."""
-        pins = [(rule, self.store.item_index(self.version, rule.item_id)) for rule in self.rules.pins]
+        pinned = self.rules.pins
+        pins = zip(pinned, self.store.item_indices(self.version, [rule.item_id for rule in pinned]))
         placeable = [(rule, index) for rule, index in pins if rule.position <= self.limit and index is not None]
         shown = self.store.shown(self.version, [index for _, index in placeable])
         for (rule, index), item in zip(placeable, shown):

@@ -19,14 +19,21 @@ class CatalogReads:
     _caches: VersionCaches
     _current: str | None  # the served version seen last
 
-    @guarded
     def item_index(self, version: str, item_id: str) -> int | None:
         """An item's index in a version (None: not an item of it), kept in the process."""
+        return self.item_indices(version, (item_id,))[0]
+
+    @guarded
+    def item_indices(self, version: str, item_ids: Sequence[str]) -> list[int | None]:
+        """Items' indices in a version (None: not an item of it), kept in the process; those not kept yet read in
+        one round trip."""
         indices = self._version_cache(version).indices
-        if item_id not in indices:
-            raw = self._wire.client.get(keys.item(version, item_id))
-            indices[item_id] = records.ITEM_HEADER.unpack_from(raw)[1] if raw else None
-        return indices[item_id]
+        missing = [item_id for item_id in dict.fromkeys(item_ids) if item_id not in indices]
+        if missing:
+            raws = get_many(self._wire.client, [keys.item(version, item_id) for item_id in missing])
+            for item_id, raw in zip(missing, raws):
+                indices[item_id] = records.ITEM_HEADER.unpack_from(raw)[1] if raw else None
+        return [indices[item_id] for item_id in item_ids]
 
     @guarded
     def items_by_id(self, version: str, item_ids: Sequence[str]) -> list[ItemRecord | None]:
