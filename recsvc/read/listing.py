@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from recsvc.read.rule_format import Rule
-from recsvc.read.rules import MAX_POOL, NO_RULES, POOL_FACTOR, ListRules, Verdict
+from recsvc.read.rules import MAX_POOL, NO_RULES, PASSES, POOL_FACTOR, ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
 
@@ -179,29 +179,44 @@ class Listing:
 
     def _append(self, batch: list[Candidate]) -> None:
         shown = self.store.shown(self.version, [c[0] for c in batch])
-        items, exclude, category, ruled = self.items, self.exclude, self.category, self.ruled
+        if self.ruled:
+            self._append_judged(batch, shown)
+            return
+        items, room = self.items, self.want - len(self.items)
+        for (_, score, reason), item in zip(batch, shown):
+            if room <= 0:
+                return
+            if self._keeps(item):
+                items.append(entry(item, score, reason))  # type: ignore[arg-type]
+                room -= 1
+
+    def _keeps(self, item: ShownItem | None) -> bool:
+        """Whether the request's own filters keep the item (it has attributes, is not excluded, is in the category)."""
+        if item is None or item.item_id in self.exclude:
+            return False
+        return self.category is None or self.category in self.store.ancestors(self.version, item.category_id)
+
+    def _append_judged(self, batch: list[Candidate], shown: list[ShownItem | None]) -> None:
+        """``_append`` under the shop's rules: each item judged, the pool's rank keys kept for the cut."""
+        items, facts, verdicts, keys = self.items, self._facts, self._verdicts, self._keys
+        verdict_of, ancestors_of, plain = self.rules.verdict, self._ancestors_of, self.rules.diversity is None
         room = self.want - len(items)
         unburied_room = self.limit - self._unburied if self._settles else room
         for (_, score, reason), item in zip(batch, shown):
             if room <= 0 or unburied_room <= 0:
                 return
-            if item is None or item.item_id in exclude:
+            if not self._keeps(item):
                 continue
-            if category is not None and category not in self.store.ancestors(self.version, item.category_id):
+            verdict = verdict_of(item.facts, item.category_id, ancestors_of)  # type: ignore[union-attr]
+            if not (plain and verdict is PASSES) and not self._admits(item, verdict):  # type: ignore[arg-type]
                 continue
-            if ruled:
-                verdict = self.rules.verdict(item.facts, item.category_id, self._ancestors_of)
-                if not self._admits(item, verdict):
-                    continue
-                self._facts.append(item)
-                self._verdicts.append(verdict)
-                self._keys.append(verdict.factor / (1 + len(self._keys)))
-                if verdict.factor >= 1:
-                    self._unburied += 1
-                    unburied_room -= 1
-                items.append((score, reason))  # shown only if it makes the cut: ``finish``
-            else:
-                items.append(entry(item, score, reason))
+            facts.append(item)  # type: ignore[arg-type]
+            verdicts.append(verdict)
+            keys.append(verdict.factor / (1 + len(keys)))
+            if verdict.factor >= 1:
+                self._unburied += 1
+                unburied_room -= 1
+            items.append((score, reason))  # shown only if it makes the cut: ``finish``
             room -= 1
 
     def _admits(self, item: ShownItem, verdict: Verdict) -> bool:
