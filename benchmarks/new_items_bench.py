@@ -118,6 +118,7 @@ def main() -> None:
             results[name] = evaluate(given, not args.no_blend)
     wall = time.perf_counter() - started
     command = "python benchmarks/new_items_bench.py" + (f" --only '{args.only}'" if args.only else "")
+    command += " --no-blend" if args.no_blend else ""
     print(f"## New items and the tail\n\n`{command}`\n\nmachine: {common.machine()}; wall {wall:.0f} s")
     for note in notes:
         print(f"note: {note}")

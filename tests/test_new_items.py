@@ -144,6 +144,24 @@ def test_an_added_item_of_a_shop_placed_by_category_gets_its_categorys_best_sell
     assert ids(client.get("/v1/items/shoe-1/similar").json) == before  # it enters no neighbour's list
 
 
+def test_an_added_item_of_a_shop_placed_by_its_best_sellers_gets_the_shops_as_popular(
+    r, client, redis_url, tmp_path, capsys
+):
+    paths = write_shop(tmp_path / "shop")
+    config = TrainConfig(new_items_order="best_sellers")
+    train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), config)
+    assert client.get("/v1/model").json["new_items_order"]["order"] == "best_sellers"
+    before = ids(client.get("/v1/items/shoe-1/similar").json)
+    assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
+    shop = ids(client.get("/v1/popular?limit=9").json)  # 9: no exploration place (0.1 of 9)
+    assert shop != ids(client.get("/v1/popular?category=running-shoes&limit=9").json)  # the test tells them apart
+    for kind in ("similar", "also-bought"):
+        answer = client.get(f"/v1/items/shoe-9/{kind}?limit=9").json
+        assert ids(answer) == shop, kind  # the shop's best-sellers, not its category's
+        assert {i["reason"]["type"] for i in answer["items"]} == {"popular"}
+    assert ids(client.get("/v1/items/shoe-1/similar").json) == before  # it enters no neighbour's list
+
+
 def test_two_updates_at_once_both_enter_the_neighbour_they_share(shop, r, tmp_path):
     """Both read shoe-1's record and write it back with their own arrival in: without the arrivals lock one of
     them overwrote the other's about one round in three."""
