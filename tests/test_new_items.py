@@ -2,6 +2,7 @@
 
 import threading
 
+import numpy as np
 import pytest
 
 from cli.main import main
@@ -59,6 +60,23 @@ def test_an_added_item_is_answered_by_its_content_neighbours(shop, client, redis
     shown = similar["items"][0]
     assert (shown["category_id"], shown["title"]) == ("running-shoes", "Trail running shoe")
     assert client.get("/v1/items/shoe-9/similar").json["items"] == similar["items"]  # stable
+
+
+def test_an_added_items_own_list_scores_are_its_neighbours_content_similarity(
+    shop, r, client, redis_url, tmp_path, capsys
+):
+    assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
+    placing = catalog_records(r).arrivals.placing(shop.version)
+    index = {a["item_id"]: i for i, a in placing.attrs.items()}
+    weight = content.NewItemsOrder.of(placing.summary.new_items_order).popularity_weight
+    for kind in ("similar", "also-bought"):
+        own = [i for i in client.get(f"/v1/items/shoe-9/{kind}").json["items"] if i["reason"]["type"] == "similar"]
+        scores = [i["score"] for i in own]
+        assert len(own) >= 3 and scores == sorted(scores, reverse=True) and scores[-1] > 0, kind
+        # the neighbour's content cosine times its lift by events at training (content.POPULARITY_WEIGHT)
+        cosines = [i["score"] / (1 + np.log1p(placing.events[index[i["item_id"]]])) ** weight for i in own]
+        assert all(0 < c <= 1.0001 for c in cosines), cosines
+        assert max(cosines) == cosines[0]  # shoe-1, "Trail running shoe": the nearest by its text too
 
 
 def test_an_added_item_enters_its_neighbours_lists_and_its_categorys_exploration_place_the_request_after(
