@@ -41,11 +41,11 @@ def inputs(data: Path, work: Path) -> tuple[dict[str, Inputs], list[str]]:
     return sets, notes
 
 
-def evaluate(given: Inputs, blend: bool) -> dict:
-    """Both tasks on one data set."""
+def evaluate(given: Inputs, blend: bool, seed: int = 0) -> dict:
+    """Both tasks on one data set (``seed``: of the items hidden)."""
     data = dataset.read(given)
     s = split.split(data.events, split.cutoff_of(data.events, fraction=0.2))
-    out = {"hidden": new_items.hidden_items(data, s)}
+    out = {"hidden": new_items.hidden_items(data, s, seed=seed)}
     if blend:
         out["tail"] = new_items.tail_blend(data, s, TrainConfig())
     return out
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=common.shared_data())
     parser.add_argument("--only", help="comma-separated data set names (e.g. 'shape views_predict,Instacart sample')")
     parser.add_argument("--no-blend", action="store_true", help="the hidden items only (no training)")
+    parser.add_argument("--seed", type=int, default=0, help="of the random tenth of the items hidden (default 0)")
     parser.add_argument("--json", type=Path, help="also write every result here")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -115,9 +116,11 @@ def main() -> None:
         if args.only:
             sets = {n: sets[n] for n in (x.strip() for x in args.only.split(",")) if n in sets}
         for name, given in sets.items():
-            results[name] = evaluate(given, not args.no_blend)
+            results[name] = evaluate(given, not args.no_blend, args.seed)
     wall = time.perf_counter() - started
     command = "python benchmarks/new_items_bench.py" + (f" --only '{args.only}'" if args.only else "")
+    command += " --no-blend" if args.no_blend else ""
+    command += f" --seed {args.seed}" if args.seed else ""
     print(f"## New items and the tail\n\n`{command}`\n\nmachine: {common.machine()}; wall {wall:.0f} s")
     for note in notes:
         print(f"note: {note}")

@@ -1,6 +1,7 @@
 """Content neighbours: features, TF-IDF neighbours, the tail blend and the similar list's task, on known answers."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -112,5 +113,66 @@ def test_a_summary_names_the_order_and_an_older_version_keeps_content():
     order = features_of.NewItemsOrder.of({"order": "category_best_sellers", "popularity_weight": 1})
     assert not order.by_content and order.popularity_weight == 1.0
     assert features_of.NewItemsOrder.of(None) == features_of.NewItemsOrder()  # content at the fixed weight
+    shop = features_of.NewItemsOrder.of({"order": "best_sellers", "popularity_weight": 2})
+    assert shop.shop_wide and not shop.by_content and TrainConfig(new_items_order="best_sellers")
+    assert not features_of.NewItemsOrder.of({"order": "category_best_sellers"}).shop_wide
     with pytest.raises(ValueError, match="new_items_order"):
         TrainConfig(new_items_order="random")
+
+
+def window_shop(with_category: bool) -> tuple[content_order.Holdout, SimpleNamespace, sp.csr_matrix]:
+    """A shop of 40 categories of 10 items, the first 5 items its staples. Before the window every item is taken,
+    the staples most; in it, basket customers take each other item with the staples (a grocery's run) or, with
+    ``with_category``, with another item of its category; single-visit customers take one item of the first
+    categories and leave."""
+    n_items, per_category, day = 400, 10, 86_400
+    rng = np.random.default_rng(7)
+    rows: list[tuple[int, int, int]] = []  # user, item, timestamp
+    user = 0
+    for item in range(n_items):  # the past: every item, the staples 20 times as often
+        for _ in range(40 if item < 5 else 2):
+            rows.append((user, item, int(rng.integers(0, 20 * day))))
+            user += 1
+    cut = 30 * day
+    for item in range(5, n_items):
+        for _ in range(3):
+            mates = [item - item % per_category + (item + 1) % per_category] if with_category else [0, 1, 2, 3, 4]
+            when = cut + int(rng.integers(0, 10 * day))
+            rows += [(user, item, when)] + [(user, m, when + 60 * (n + 1)) for n, m in enumerate(mates)]
+            user += 1
+    for _ in range(4000):  # single visits to the first categories: the base rate is that of the window's customers
+        rows.append((user, int(rng.integers(5, 15)), cut + int(rng.integers(0, 10 * day))))
+        user += 1
+    u, i, t = (np.array(c, np.int64) for c in zip(*rows))
+    events = Events(
+        timestamp=t,
+        user=u,
+        item=i,
+        event=np.zeros(len(rows), np.int8),
+        quantity=np.ones(len(rows), np.int32),
+        user_ids=np.array([f"u{n}" for n in range(user)], dtype=object),
+        item_ids=np.array([f"i{n}" for n in range(n_items)], dtype=object),
+    )
+    before = t < cut
+    past = Events(
+        t[before], u[before], i[before], events.event[before], events.quantity[before], events.user_ids, events.item_ids
+    )
+    hold = content_order.Holdout(cut, 10.0, events, past, None, None)  # type: ignore[arg-type]
+    category = (np.arange(n_items) // per_category).astype(np.int32)
+    catalogue = CodedCatalog(category, np.ones(n_items, bool), np.full(n_items // per_category, -1, np.int32))
+    data = SimpleNamespace(item_ids=events.item_ids, catalogue=catalogue)
+    unit = sp.csr_matrix((np.ones(n_items, np.float32), (np.arange(n_items), category)))  # content: the category
+    return hold, data, unit
+
+
+def test_where_new_items_are_taken_with_the_shops_staples_their_list_is_the_shops_best_sellers():
+    report = content_order.choose(*window_shop(with_category=False))  # type: ignore[arg-type]
+    assert report.order == features_of.BY_SHOP, report.why
+    assert report.holdout_ndcg10["best_sellers"] > report.holdout_ndcg10["category_best_sellers"]
+    assert "the shop's best-sellers beat" in report.why and report.subjects >= content_order.MIN_SUBJECTS
+
+
+def test_where_they_are_taken_with_their_category_its_best_sellers_stay():
+    report = content_order.choose(*window_shop(with_category=True))  # type: ignore[arg-type]
+    assert report.order == features_of.BY_CATEGORY, report.why
+    assert report.holdout_ndcg10["best_sellers"] < report.holdout_ndcg10["category_best_sellers"]

@@ -91,3 +91,41 @@ def test_a_bad_exploration_rule_says_what_is_wrong(shop, client):
     bad = [{"name": "x", "type": "exploration", "share": 2}]
     answer = client.put("/v1/rules", json=bad, headers=AUTH)
     assert answer.status_code == 400 and "share must be a number from 0 to 0.5" in answer.json["error"]["message"]
+
+
+def test_an_exploration_rule_that_placed_a_new_item_is_named_in_the_answers_rules(shop, r, client):
+    assert "rules" not in client.get("/v1/popular?category=running-shoes&limit=10").json  # the service's share
+    more = {"name": "more-new", "type": "exploration", "share": 0.2}
+    steering.set_rules(steering_records(r), [more, {"name": "no-tv", "type": "filter", "when": {"item_id": "tv-9"}}])
+    popular = client.get("/v1/popular?category=running-shoes&limit=10").json
+    assert new_places(popular) and popular["rules"] == ["more-new"]
+    alice = client.get("/v1/users/alice/recommendations?limit=10", headers=AUTH).json
+    assert new_places(alice) and "more-new" in alice["rules"]
+    batch = client.post("/v1/recommendations/batch", json={"user_ids": ["alice"], "limit": 10}, headers=AUTH).json
+    assert "more-new" in batch["results"][0].get("rules", [])
+    visitor = client.get("/v1/users/nobody-yet/recommendations?category=running-shoes", headers=AUTH).json
+    assert visitor["source"] == "popular" and new_places(visitor) and visitor["rules"] == ["more-new"]
+    tv = client.get("/v1/popular?category=tv&limit=10").json  # no new item of the category: the rule changed nothing
+    assert not new_places(tv) and "more-new" not in tv.get("rules", [])
+
+
+def test_a_new_item_takes_the_score_of_the_place_it_takes():
+    others = [(100 + n, float(16 - n), {}) for n in range(8)]
+    merged = list(interleaved(others, [(1, 0.0, NEW_ARRIVAL), (2, 0.0, NEW_ARRIVAL)], [4, 9]))
+    assert [c[0] for c in merged][4:6] == [1, 104] and merged[4][1] == merged[5][1] == 12.0  # the one it moves down
+    assert merged[-1] == (2, 9.0, NEW_ARRIVAL)  # after them all: the last one's
+    assert list(interleaved([], [(1, 0.0, NEW_ARRIVAL)], [0])) == [(1, 0.0, NEW_ARRIVAL)]
+
+
+def test_a_new_items_score_in_an_answer_is_its_neighbours_not_zero(shop, r, client):
+    popular = client.get("/v1/popular?category=sports&limit=10").json["items"]  # 6 best-sellers, then the new one
+    assert popular[-1]["reason"] == NEW_ARRIVAL and popular[-1]["score"] == popular[-2]["score"] > 0
+    steering.set_rules(steering_records(r), [{"name": "more-new", "type": "exploration", "share": 0.2}])
+    popular = client.get("/v1/popular?category=sports&limit=10").json["items"]
+    (place,) = new_places({"items": popular})
+    assert place == 4 and popular[4]["score"] == popular[5]["score"] > 0  # the item whose place it took
+    scores = [i["score"] for i in popular[:7]]
+    assert scores == sorted(scores, reverse=True)
+    alice = client.get("/v1/users/alice/recommendations?limit=10", headers=AUTH).json["items"]
+    (place,) = new_places({"items": alice})
+    assert alice[place]["score"] > 0 and alice[place]["score"] in {alice[place - 1]["score"], alice[place + 1]["score"]}

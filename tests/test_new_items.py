@@ -2,6 +2,7 @@
 
 import threading
 
+import numpy as np
 import pytest
 
 from cli.main import main
@@ -59,6 +60,23 @@ def test_an_added_item_is_answered_by_its_content_neighbours(shop, client, redis
     shown = similar["items"][0]
     assert (shown["category_id"], shown["title"]) == ("running-shoes", "Trail running shoe")
     assert client.get("/v1/items/shoe-9/similar").json["items"] == similar["items"]  # stable
+
+
+def test_an_added_items_own_list_scores_are_its_neighbours_content_similarity(
+    shop, r, client, redis_url, tmp_path, capsys
+):
+    assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
+    placing = catalog_records(r).arrivals.placing(shop.version)
+    index = {a["item_id"]: i for i, a in placing.attrs.items()}
+    weight = content.NewItemsOrder.of(placing.summary.new_items_order).popularity_weight
+    for kind in ("similar", "also-bought"):
+        own = [i for i in client.get(f"/v1/items/shoe-9/{kind}").json["items"] if i["reason"]["type"] == "similar"]
+        scores = [i["score"] for i in own]
+        assert len(own) >= 3 and scores == sorted(scores, reverse=True) and scores[-1] > 0, kind
+        # the neighbour's content cosine times its lift by events at training (content.POPULARITY_WEIGHT)
+        cosines = [i["score"] / (1 + np.log1p(placing.events[index[i["item_id"]]])) ** weight for i in own]
+        assert all(0 < c <= 1.0001 for c in cosines), cosines
+        assert max(cosines) == cosines[0]  # shoe-1, "Trail running shoe": the nearest by its text too
 
 
 def test_an_added_item_enters_its_neighbours_lists_and_its_categorys_exploration_place_the_request_after(
@@ -141,6 +159,24 @@ def test_an_added_item_of_a_shop_placed_by_category_gets_its_categorys_best_sell
     answer = client.get("/v1/items/shoe-9/similar?limit=3").json
     assert ids(answer) == ids(client.get("/v1/popular?category=running-shoes&limit=3").json)
     assert {i["reason"]["type"] for i in answer["items"]} == {"popular"}  # no content neighbour: none is "similar"
+    assert ids(client.get("/v1/items/shoe-1/similar").json) == before  # it enters no neighbour's list
+
+
+def test_an_added_item_of_a_shop_placed_by_its_best_sellers_gets_the_shops_as_popular(
+    r, client, redis_url, tmp_path, capsys
+):
+    paths = write_shop(tmp_path / "shop")
+    config = TrainConfig(new_items_order="best_sellers")
+    train(r, Inputs(events=paths["events"], catalog=paths["catalog"], categories=paths["categories"]), config)
+    assert client.get("/v1/model").json["new_items_order"]["order"] == "best_sellers"
+    before = ids(client.get("/v1/items/shoe-1/similar").json)
+    assert update(capsys, redis_url, tmp_path, NEW_SHOE)[0] == 0
+    shop = ids(client.get("/v1/popular?limit=9").json)  # 9: no exploration place (0.1 of 9)
+    assert shop != ids(client.get("/v1/popular?category=running-shoes&limit=9").json)  # the test tells them apart
+    for kind in ("similar", "also-bought"):
+        answer = client.get(f"/v1/items/shoe-9/{kind}?limit=9").json
+        assert ids(answer) == shop, kind  # the shop's best-sellers, not its category's
+        assert {i["reason"]["type"] for i in answer["items"]} == {"popular"}
     assert ids(client.get("/v1/items/shoe-1/similar").json) == before  # it enters no neighbour's list
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field
 
-from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, TAIL_SHRINK
+from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, BY_SHOP, TAIL_SHRINK
 from recsvc.contract.units import LIVE_SHARE_DEFAULT, PRICE_DROP_SHARE
 
 
@@ -10,7 +10,7 @@ def _default_weights() -> dict[str, float]:
     return {"view": 1.0, "wishlist": 2.0, "addtocart": 4.0, "purchase": 8.0}
 
 
-NEW_ITEMS_ORDERS = ("chosen", BY_CONTENT, BY_CATEGORY)
+NEW_ITEMS_ORDERS = ("chosen", BY_CONTENT, BY_CATEGORY, BY_SHOP)
 """The values of ``new_items_order``."""
 
 
@@ -103,7 +103,8 @@ class TrainConfig:
     # weighs shrink / (shrink + n) of the list (recsvc/contract/content.py; 0: collaborative neighbours alone)
     content_shrink: float = TAIL_SHRINK
     # the order of a new item's list (recsvc catalog update): "chosen" on the newest window
-    # (training/lists/content_order.py), or set: "content" (content neighbours) or "category_best_sellers"
+    # (training/lists/content_order.py), or set: "content" (content neighbours), "category_best_sellers" or
+    # "best_sellers" (the shop's)
     new_items_order: str = "chosen"
 
     # retention: repurchase intervals, segments and trigger lists

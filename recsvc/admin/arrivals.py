@@ -7,7 +7,8 @@ its title, brand and other attributes make its content (``recsvc.contract.conten
   summary), a similar list of its content neighbours among the version's available items (cosine of TF-IDF
   vectors over every item's catalog row, lifted by the neighbours' events at training), which its ``similar`` and
   ``also-bought`` answers show (reason ``similar``), filled by its category's best-sellers; or, where the shop's
-  text placed hidden items no better than that, an empty list: its category's best-sellers (reason ``popular``);
+  text placed hidden items no better than that, an empty list: its category's best-sellers, or the shop's where
+  those placed them better (reason ``popular``, ``recsvc.read.item_lists``);
 * with content neighbours, it enters the similar lists of its ``SHOWN_BY_NEIGHBOURS`` nearest ones at position
   ``NEW_ITEM_SLOT``; the popular lists show it through exploration (``recsvc.read.exploration``, reason
   ``new_arrival``), never as one of the best-sellers;
@@ -79,7 +80,7 @@ def add(records: ArrivalRecords, version: str, arrivals: Sequence[Arrival]) -> d
     eligible = np.array([a is not None and i not in hidden and i not in entries for i, a in enumerate(attrs)])
     if order.by_content:
         near = neighbours(attrs, placing.parents, events, eligible, list(entries), weight=order.popularity_weight)
-    else:  # the category's best-sellers fill its list, as ``popular``
+    else:  # the category's or the shop's best-sellers fill its list, as ``popular``
         near = {q: (np.zeros(0, np.int64), np.zeros(0, np.float32)) for q in entries}
     shown_by: dict[str, list[int]] = {}  # neighbour -> the arrivals that enter its similar list, nearest first
     for index in entries:

@@ -49,9 +49,12 @@ list: seen, without displacing the best few."""
 SHOWN_BY_NEIGHBOURS = 10
 """An added item enters the similar lists of this many of its nearest neighbours."""
 
-BY_CONTENT, BY_CATEGORY = "content", "category_best_sellers"
-"""The orders of a new item's list: its content neighbours (then its category's best-sellers), or its category's
-best-sellers alone."""
+BY_CONTENT, BY_CATEGORY, BY_SHOP = "content", "category_best_sellers", "best_sellers"
+"""The orders of a new item's list: its content neighbours (then its category's best-sellers), its category's
+best-sellers alone, or the shop's best-sellers alone."""
+BY_POPULARITY = (BY_CATEGORY, BY_SHOP)
+"""The orders that show no content neighbour: the item's list is best-sellers (reason ``popular``), and it enters
+no neighbour's similar list."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class NewItemsOrder:
     def by_content(self) -> bool:
         return self.order == BY_CONTENT
 
+    @property
+    def shop_wide(self) -> bool:
+        """Whether the list is the shop's best-sellers, not its category's."""
+        return self.order == BY_SHOP
+
     @classmethod
     def of(cls, found: object) -> "NewItemsOrder":
         """The order a version's summary names in ``new_items_order`` (a version trained before the choice, None:
@@ -73,7 +81,8 @@ class NewItemsOrder:
         if not isinstance(found, Mapping):
             return cls()
         weight = found.get("popularity_weight", POPULARITY_WEIGHT)
-        order = BY_CATEGORY if found.get("order") == BY_CATEGORY else BY_CONTENT
+        named = found.get("order")
+        order = named if isinstance(named, str) and named in BY_POPULARITY else BY_CONTENT
         return cls(order, float(weight) if isinstance(weight, (int, float)) else POPULARITY_WEIGHT)
 
 

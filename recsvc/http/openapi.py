@@ -401,15 +401,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "new_items_order": {
                 "type": "object",
                 "properties": {
-                    "order": {"type": "string", "enum": ["content", "category_best_sellers"]},
+                    "order": {"type": "string", "enum": ["content", "category_best_sellers", "best_sellers"]},
                     "popularity_weight": {"type": "number"},
                     "why": {"type": "string"},
                     "subjects": {"type": "integer"},
                     "holdout_ndcg10": {"type": "object", "additionalProperties": {"type": "number"}},
                 },
                 "description": "how an item added by a catalog update is placed, chosen on the newest window on "
-                "items hidden from it: its content neighbours (lifted by their events at popularity_weight), or "
-                "its category's best-sellers; why, and the held-out NDCG@10 of each order tried",
+                "items hidden from it: its content neighbours (lifted by their events at popularity_weight), its "
+                "category's best-sellers or the shop's; why, and the held-out NDCG@10 of each order tried",
             },
             "exploration": {
                 "type": "object",

@@ -9,15 +9,17 @@ the user's categories (those of their offers; without any, those of what they bo
 popular list new items of the list's category (any without one), newest first.
 
 The share is the service's ``EXPLORATION_SHARE`` unless an ``exploration`` rule of the list's rule set gives
-another (an A/B arm's rule set may, so an experiment compares shares; 0 turns it off). New items pass through
-the list's rules as any candidate: a filter drops them, a bury lowers them, pins still win their places.
+another (an A/B arm's rule set may, so an experiment compares shares; 0 turns it off); an answer that shows a new
+item at that rule's share names it in its ``rules``. New items pass through the list's rules as any candidate: a
+filter drops them, a bury lowers them, pins still win their places. A new item's score is that of the candidate
+whose place it takes (``interleaved``), as a pin's is.
 """
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
 from recsvc.contract.records import UserRecord
-from recsvc.read.listing import Candidate
+from recsvc.read.listing import Candidate, Listing, named_rules
 from recsvc.read.rule_format import MAX_EXPLORATION
 from recsvc.read.rules import ListRules
 from recsvc.store.model import ModelStore
@@ -45,15 +47,31 @@ def places(limit: int, share: float) -> list[int]:
 
 
 def interleaved(candidates: Iterable[Candidate], new: Sequence[Candidate], after: Sequence[int]) -> Iterator[Candidate]:
-    """The candidates with the new ones put in after the given numbers of them (those left: after them all)."""
+    """The candidates with the new ones put in after the given numbers of them (those left: after them all). A new
+    one takes the score of the candidate it goes before, as a pin takes that of the item it moves down (those
+    after them all: the last candidate's; none: its own), so the scores keep the list's order."""
     waiting = list(zip(after, new))
     taken = 0
+    score = None
     for candidate in candidates:
+        score = candidate[1]
         while waiting and taken >= waiting[0][0]:
-            yield waiting.pop(0)[1]
+            index, _, reason = waiting.pop(0)[1]
+            yield index, score, reason
         yield candidate
         taken += 1
-    yield from (c for _, c in waiting)
+    for _, (index, own, reason) in waiting:
+        yield index, own if score is None else score, reason
+
+
+def finished_explored(listing: Listing, rules: ListRules) -> dict:
+    """``recsvc.read.listing.finished`` for a list with exploration places: where an ``exploration`` rule set the
+    share and a new item made the list, ``rules`` names that rule too, as it names the others that changed it."""
+    items = listing.finish()
+    fired = listing.fired
+    if rules.exploration is not None and any(item["reason"] is NEW_ARRIVAL for item in items):
+        fired = fired | {rules.exploration.name}
+    return {"items": items, **named_rules(fired)}
 
 
 class Exploration:

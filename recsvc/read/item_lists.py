@@ -1,7 +1,9 @@
-"""An item's own lists: also-bought ("you bought X, see Y") and similar items, filled by its category's best-sellers."""
+"""An item's own lists: also-bought ("you bought X, see Y") and similar items, filled by its category's best-sellers
+(an item a catalog update added to a shop whose new items are placed by the shop's best-sellers: by those)."""
 
 from dataclasses import replace
 
+from recsvc.contract.content import NewItemsOrder
 from recsvc.contract.records import ItemRecord
 from recsvc.contract.units import ALSO_BOUGHT_FILLS
 from recsvc.read.experiments import Assignment, experiment_tag
@@ -66,10 +68,17 @@ class ItemLists:
             if fill == ALSO_BOUGHT_FILLS[1] and not self._added(version, record):
                 listing.fill_popular()  # the shop's buyers come back for its staples (chosen on its newest window)
         listing.add(scored(record.similar, record.similar_scores, {"type": "similar", "item_id": item_id}))
-        if subject_category and filters.category is None:
+        if subject_category and filters.category is None and not self._shop_wide(version, record):
             listing.add(popular_candidates(self.store, version, subject_category))
         listing.fill_popular()
         return {**answer, "source": kind, **finished(listing), **experiment_tag(arm)}
+
+    def _shop_wide(self, version: str, record: ItemRecord) -> bool:
+        """Whether the item was added by a catalog update to a version whose new items' lists are the shop's
+        best-sellers (``new_items_order``, chosen at training), not its category's."""
+        if record.similar or not self._added(version, record):
+            return False
+        return NewItemsOrder.of(self.store.summary(version).new_items_order).shop_wide
 
     def _added(self, version: str, record: ItemRecord) -> bool:
         """Whether the item was added by a catalog update (after the trained items): it has no buyers yet, so its

@@ -8,7 +8,8 @@ and recall@10 against them; intervals are bootstraps over the subject items, pai
 they had arrived at the cut with their catalog row only. Each is answered as the service answers an item added
 by ``recsvc catalog update`` (``served``): in the order the trainer chooses on the train half's own newest window
 (``training/lists/content_order.py``, which never sees the period after the cut), its content neighbours among
-the other available items, then its category's best-sellers, then the shop's; or its category's best-sellers.
+the other available items, then its category's best-sellers, then the shop's; or its category's best-sellers; or
+the shop's best-sellers.
 Beside it, content at the fixed ``POPULARITY_WEIGHT``, its category's best-sellers alone and the shop's
 best-sellers (what an unknown item got before).
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from recsvc.contract.content import BY_CONTENT
+from recsvc.contract.content import BY_CONTENT, BY_SHOP
 from training import pipeline
 from training.config import TrainConfig
 from training.evaluation import metrics
@@ -85,13 +86,14 @@ def hidden_items(
     # the order the trainer chooses on the train half's own newest window (the hidden items' events left out)
     window = holdout.of(train, n_items, TrainConfig())
     choice = content_order.choose(window, replace(data, events=train), unit)
+    served_fill = [overall] * len(task.subjects) if choice.order == BY_SHOP else category_fill
     if choice.order == BY_CONTENT:
         chosen = content.neighbours(unit, task.subjects, eligible, events, popularity_weight=choice.popularity_weight)
         served = [chosen.row(x)[0] for x in task.subjects]
     else:
         served = [np.zeros(0, np.int64)] * len(task.subjects)
     ranked = {
-        "served": filled(served, category_fill, task.subjects),
+        "served": filled(served, served_fill, task.subjects),
         "content": filled([near.row(x)[0] for x in task.subjects], category_fill, task.subjects),
         "category_best_sellers": filled([np.zeros(0, np.int64)] * len(task.subjects), category_fill, task.subjects),
         "best_sellers": filled([overall] * len(task.subjects), [overall] * len(task.subjects), task.subjects),

@@ -7,15 +7,17 @@ text says, so the window decides, on the task of the list's use (``item_task.py`
 the items with events before the window lose them, as if they arrived at its start with their catalog row only;
 each order's list for each of them is scored against what the same customers took with it in the window.
 
-Content at the best of ``WEIGHTS`` is chosen only where it beats the category's best-sellers by ``MARGIN_Z``
-standard errors of the paired difference: the simple rule is kept wherever text does not carry the signal.
+Two orders contend with the category's best-sellers: content at the best of ``WEIGHTS`` and the shop's best-sellers
+(a grocery's staples are taken with anything new). Each is chosen only where it beats the category's best-sellers
+by ``MARGIN_Z`` standard errors of the paired difference; where both do, the one with the higher mean. The simple
+rule is kept wherever neither text nor the staples carry the signal.
 """
 
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, POPULARITY_WEIGHT
+from recsvc.contract.content import BY_CATEGORY, BY_CONTENT, BY_SHOP, POPULARITY_WEIGHT
 from training.catalogue import CodedCatalog
 from training.inputs.dataset import Dataset
 from training.inputs.readers import Events
@@ -76,31 +78,51 @@ def choose(hold: Holdout | None, data: Dataset, unit, seed: int = 0) -> NewItems
         return NewItemsReport(BY_CATEGORY, POPULARITY_WEIGHT, why, int(len(task.subjects)))
     catalogue = data.catalogue
     eligible = catalogue.available & ~hidden & (events > 0)
-    fill = _category_fills(events, catalogue, eligible, task.subjects)
+    fill, overall = _category_fills(events, catalogue, eligible, task.subjects)
+    none = [np.zeros(0, np.int64)] * len(fill)
     scores = {
-        BY_CATEGORY: item_task.ndcg(
-            item_task.filled([np.zeros(0, np.int64)] * len(fill), fill, task.subjects), task.relevant
-        )
+        BY_CATEGORY: item_task.ndcg(item_task.filled(none, fill, task.subjects), task.relevant),
+        BY_SHOP: item_task.ndcg(item_task.filled(none, [overall] * len(fill), task.subjects), task.relevant),
     }
     for weight in WEIGHTS:
         near = content.neighbours(unit, task.subjects, eligible, events, popularity_weight=weight)
         lists = [near.row(x)[0] for x in task.subjects]
-        scores[f"{BY_CONTENT} {weight:g}"] = item_task.ndcg(item_task.filled(lists, fill, task.subjects), task.relevant)
-    best = max(WEIGHTS, key=lambda w: (scores[f"{BY_CONTENT} {w:g}"].mean(), -w))
-    gain = scores[f"{BY_CONTENT} {best:g}"] - scores[BY_CATEGORY]
-    spread = gain.std(ddof=1) / np.sqrt(len(gain))
+        scores[_named(weight)] = item_task.ndcg(item_task.filled(lists, fill, task.subjects), task.relevant)
+    weight = max(WEIGHTS, key=lambda w: (scores[_named(w)].mean(), -w))
     figures = {name: round(float(v.mean()), 4) for name, v in scores.items()}
-    versus = (
-        f"NDCG@10 {figures[f'{BY_CONTENT} {best:g}']:.4f} at popularity weight {best:g} against "
-        f"{figures[BY_CATEGORY]:.4f}, difference {gain.mean():+.4f} ± {spread:.4f} (1 s.e.) on "
-        f"{len(gain)} hidden items"
+    content_gain, content_versus = _versus(scores, _named(weight), f"content at popularity weight {weight:g}")
+    shop_gain, shop_versus = _versus(scores, BY_SHOP, "the shop's best-sellers")
+    versus = f"{content_versus}; {shop_versus}; on {len(shop_gain)} hidden items"
+    # each contender on the margin rule; of those that pass, the higher mean (content on a tie)
+    passed = [(gain.mean(), name) for gain, name in ((content_gain, BY_CONTENT), (shop_gain, BY_SHOP)) if _beats(gain)]
+    if not passed:
+        why = f"the category's best-sellers: neither content nor the shop's beat them by {MARGIN_Z:g} s.e. ({versus})"
+        return NewItemsReport(BY_CATEGORY, weight, why, len(shop_gain), figures)
+    chosen = max(passed, key=lambda p: (p[0], p[1] == BY_CONTENT))[1]
+    what = "content" if chosen == BY_CONTENT else "the shop's best-sellers"
+    return NewItemsReport(
+        chosen, weight, f"{what} beat the category's best-sellers ({versus})", len(shop_gain), figures
     )
-    if gain.mean() > MARGIN_Z * spread:
-        return NewItemsReport(
-            BY_CONTENT, best, f"content beat the category's best-sellers ({versus})", len(gain), figures
-        )
-    why = f"the category's best-sellers: content did not beat them by {MARGIN_Z:g} s.e. ({versus})"
-    return NewItemsReport(BY_CATEGORY, best, why, len(gain), figures)
+
+
+def _versus(scores: dict[str, np.ndarray], name: str, label: str) -> tuple[np.ndarray, str]:
+    """A contender's NDCG@10 minus the category's best-sellers', subject by subject, and how it reads."""
+    gain = scores[name] - scores[BY_CATEGORY]
+    spread = gain.std(ddof=1) / np.sqrt(len(gain))
+    return gain, (
+        f"NDCG@10 {scores[name].mean():.4f} for {label} against {scores[BY_CATEGORY].mean():.4f}, difference "
+        f"{gain.mean():+.4f} ± {spread:.4f} (1 s.e.)"
+    )
+
+
+def _beats(gain: np.ndarray) -> bool:
+    """Whether a contender beats the category's best-sellers by ``MARGIN_Z`` standard errors."""
+    return bool(gain.mean() > MARGIN_Z * gain.std(ddof=1) / np.sqrt(len(gain)))
+
+
+def _named(weight: float) -> str:
+    """The figures' name of content at a popularity weight."""
+    return f"{BY_CONTENT} {weight:g}"
 
 
 def _rows(events: Events, keep: np.ndarray) -> Events:
@@ -110,8 +132,8 @@ def _rows(events: Events, keep: np.ndarray) -> Events:
 
 def _category_fills(
     events: np.ndarray, catalogue: CodedCatalog, eligible: np.ndarray, subjects: np.ndarray
-) -> list[np.ndarray]:
-    """Each subject's category's best-sellers by events (children included), then the shop's."""
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each subject's category's best-sellers by events (children included), then the shop's; and the shop's."""
     weight = np.where(eligible, events, 0).astype(np.float32)
     items = np.flatnonzero(weight > 0)
     overall = top_per_row(np.zeros(len(items), np.int64), items, weight[items], 1, BEST_SELLERS).row(0)[0]
@@ -119,4 +141,4 @@ def _category_fills(
     per_category = top_per_row(
         member.col, items[member.row], weight[items[member.row]], catalogue.n_categories, BEST_SELLERS
     )
-    return [item_task.category_fill(per_category, catalogue.category[x], overall) for x in subjects.tolist()]
+    return [item_task.category_fill(per_category, catalogue.category[x], overall) for x in subjects.tolist()], overall
