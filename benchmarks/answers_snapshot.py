@@ -10,7 +10,8 @@ Training is not repeated between the two snapshots (an ALS fit on several thread
 run), so both read the very same published versions: the demo shop and two synthetic shapes, one Redis
 database each. Every list endpoint is asked for a fixed sample of users and items, with the API key (the whole
 answer) and without it (what a widget sees). The signed ``rec_id`` (a fresh nonce each time) is left out, and the
-clock stands an hour after each version's training, so times since a purchase read the same.
+clock stands an hour after each version's training, so times since a purchase read the same. Each shop is asked
+again under two sets of merchandising rules (a campaign, and 200 rules as ``rules_cost.py`` makes them).
 """
 
 import argparse
@@ -24,10 +25,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import common  # noqa: F401 (first: the repository on sys.path, one BLAS thread)
 import redis
+from rules_cost import CAMPAIGN, many_rules
 
 from recsvc import create_app
+from recsvc.admin import steering
 from recsvc.contract import keys
 from recsvc.contract.units import HOUR
+from recsvc.store.steering import SteeringRecords
+from recsvc.store.wire import Wire
 from training.samples import shapes
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
@@ -113,7 +118,25 @@ def snapshot(url: str, out: Path) -> int:
             app.extensions["recsvc.read.retention"].clock = lambda at=clock: at  # it holds time.time itself
             with mock.patch("time.time", return_value=clock):
                 written += answer_all(app.test_client(), r, name, f)
+                for rules_name, rules in rule_sets(r).items():  # then under merchandising rules
+                    steering.set_rules(SteeringRecords(Wire(r)), rules)
+                    written += answer_all(app.test_client(), r, f"{name} under {rules_name}", f)
+                steering.set_rules(SteeringRecords(Wire(r)), [])
     return written
+
+
+def rule_sets(r: redis.Redis) -> dict[str, list[dict]]:
+    """Merchandising rules for the shop: a campaign (a pin, a boost, a bury, diversity) and 200 rules of SKU lists,
+    price ranges, pins and a diversity cap (``benchmarks/rules_cost.py``), on the shop's own items and categories."""
+    version = r.get(keys.CURRENT).decode()
+    item_prefix = keys.item(version, "")
+    items = sorted(k.decode()[len(item_prefix) :] for k in r.scan_iter(match=keys.item(version, "*"), count=1000))
+    categories = json.loads(r.get(keys.categories(version)))["ids"]
+    campaign = [dict(rule) for rule in CAMPAIGN]
+    campaign[0]["item_id"] = items[len(items) // 2]  # the pin, on an item of this shop
+    campaign[1]["when"] = {"category": categories[0]}
+    campaign[2]["when"] = {"category": categories[-1]}
+    return {"a campaign": campaign, "200 rules": many_rules(items, categories)}
 
 
 def answer_all(client, r: redis.Redis, name: str, f) -> int:
