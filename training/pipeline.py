@@ -39,7 +39,7 @@ from training.lists import (
     reasons,
     retention,
 )
-from training.lists.complements import AlsoBoughtReport
+from training.lists.also_bought_order import AlsoBoughtReport
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -67,7 +67,7 @@ class Fitted:
     facts: ranker.EventFacts  # what the picks' features read of the events
     strong: sp.csc_matrix  # the similarities a named reason needs (``reasons.strong_similarity``)
     ranker: ranker.RankerReport
-    also_bought_order: complements.AlsoBoughtReport
+    also_bought_order: AlsoBoughtReport
     offers_order: offers_order.OffersReport
     timings_s: dict[str, float]
 
