@@ -21,7 +21,7 @@ from training import interactions, pipeline
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
-from training.lists import also_ranker, complements, generators, holdout
+from training.lists import also_bought_order, also_ranker, complements, generators, holdout
 from training.samples import shapes, synthetic
 
 
@@ -29,16 +29,16 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def learned_anyway(hold, catalogue, config: TrainConfig) -> complements.AlsoBoughtReport:
+def learned_anyway(hold, catalogue, config: TrainConfig) -> also_bought_order.AlsoBoughtReport:
     """A learned order fitted on the window's use task, as ``also_ranker.choose`` fits the one it serves."""
-    window = complements.chosen_on_window(hold, catalogue, config)[1]
+    window = also_bought_order.chosen_on_window(hold, catalogue, config)[1]
     if window is None:
         raise SystemExit("the shape's window has too few subject items for a learned order")
     evidence = also_ranker.PairEvidence.of(window.together, hold.neighbours, catalogue)
     rows, items, features = evidence.candidates(window.task.subjects)
     labels = (np.asarray(window.task.gains[rows, items]).ravel() > 0).astype(np.float32)
     model = also_ranker._booster(features, labels, rows)
-    return complements.AlsoBoughtReport(
+    return also_bought_order.AlsoBoughtReport(
         "learned", "fitted for the cost", complements.AlsoBoughtOrder.of(config), model=model
     )
 
@@ -63,7 +63,7 @@ def main() -> None:
         data = dataset.read(inputs)
     inter = interactions.build(data.events, config, n_items=len(data.item_ids))
     neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)
-    fixed = complements.AlsoBoughtReport("fixed", "the reference", complements.AlsoBoughtOrder.of(config))
+    fixed = also_bought_order.AlsoBoughtReport("fixed", "the reference", complements.AlsoBoughtOrder.of(config))
     before = peak_gib()
     start = time.perf_counter()
     blend = pipeline.also_bought(data.events, neighbours, data.catalogue, config, fixed)

@@ -19,7 +19,8 @@ import common  # first: the repository on sys.path, one BLAS thread
 import redis
 
 from recsvc import create_app
-from training.samples.demo_shop import COMPLEMENTS, write_demo_shop
+from training.samples.demo_catalog import COMPLEMENTS
+from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
 LIMIT = 10

@@ -16,7 +16,7 @@ from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
 from training.inputs.readers import PURCHASE, Events
-from training.lists import complements, use_tasks
+from training.lists import also_bought_order, complements, use_tasks
 from training.samples import shapes
 from training.samples.demo_shop import write_demo_shop
 from training.train import train
@@ -76,14 +76,15 @@ def test_what_one_customer_alone_bought_or_bought_after_the_horizon_gains_nothin
 
 def test_an_order_that_drops_the_strongest_associations_is_refused():
     scores = np.array([[0.9, 0.8], [0.7, 0.6]])
-    fixed = complements.Scored(ndcg=np.array([0.5, 0.5, 0.5]), kept=np.array([1.0, 1.0, np.nan]))
-    learned = complements.Scored(ndcg=np.array([0.6, 0.6, 0.6]), kept=np.array([0.0, 1.0, np.nan]))
-    ok, why, figures = complements.guarded("learned", learned, fixed)
+    fixed = also_bought_order.Scored(ndcg=np.array([0.5, 0.5, 0.5]), kept=np.array([1.0, 1.0, np.nan]))
+    learned = also_bought_order.Scored(ndcg=np.array([0.6, 0.6, 0.6]), kept=np.array([0.0, 1.0, np.nan]))
+    ok, why, figures = also_bought_order.guarded("learned", learned, fixed)
     assert not ok and "strongest associations" in why
     assert figures["strong_pairs_kept@10"] == {"learned": 0.5, "fixed": 1.0, "subjects": 2}
-    worse = complements.Scored(ndcg=np.array([0.1, 0.1, 0.12]), kept=np.array([1.0, 1.0, np.nan]))
-    assert not complements.guarded("learned", worse, fixed)[0]
-    assert complements.guarded("learned", complements.Scored(np.array([0.5, 0.6, 0.5]), fixed.kept), fixed)[0]
+    worse = also_bought_order.Scored(ndcg=np.array([0.1, 0.1, 0.12]), kept=np.array([1.0, 1.0, np.nan]))
+    assert not also_bought_order.guarded("learned", worse, fixed)[0]
+    within_noise = also_bought_order.Scored(np.array([0.5, 0.6, 0.5]), fixed.kept)
+    assert also_bought_order.guarded("learned", within_noise, fixed)[0]
     del scores
 
 

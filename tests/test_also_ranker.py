@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from training.config import TrainConfig
 from training.inputs import dataset
 from training.inputs.dataset import Inputs
-from training.lists import also_ranker, complements, holdout
+from training.lists import also_bought_order, also_ranker, complements, holdout
 from training.lists.also_ranker import FEATURES, NEXT_CANDIDATES, PairEvidence
 from training.samples import shapes
 
@@ -78,7 +78,7 @@ def test_a_learned_order_serves_only_through_the_guard_and_its_lists_keep_the_ru
         kept = report.guard["strong_pairs_kept@10"]
         assert kept["fixed"] is None or kept["learned"] >= kept["fixed"]
     together = complements.Together.of(data.events, len(data.item_ids), config)
-    window = complements.chosen_on_window(hold, data.catalogue, config)[1]
+    window = also_bought_order.chosen_on_window(hold, data.catalogue, config)[1]
     assert window is not None
     evidence = PairEvidence.of(window.together, hold.neighbours, data.catalogue)
     rows, items, features = evidence.candidates(window.task.subjects)
@@ -95,4 +95,4 @@ def test_a_learned_order_serves_only_through_the_guard_and_its_lists_keep_the_ru
     shown = lists.scores > 0
     assert together.after[rows[shown], lists.values[shown]].min() >= config.also_bought_min_co_buyers
     unlearned = also_ranker.choose(hold, data.catalogue, replace(config, also_bought_learned=False))
-    assert unlearned.kind == "validated" and unlearned == complements.choose_order(hold, data.catalogue, config)
+    assert unlearned.kind == "validated" and unlearned == also_bought_order.choose_order(hold, data.catalogue, config)

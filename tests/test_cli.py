@@ -83,7 +83,7 @@ def test_unknown_parameter_is_refused(redis_url, shop, capsys):
 
 def test_demo_trains_a_shop_whose_answers_make_sense(r, redis_url, tmp_path, capsys):
     from recsvc import create_app
-    from training.samples.demo_shop import COMPLEMENTS
+    from training.samples.demo_catalog import COMPLEMENTS
 
     code, out, _ = run(capsys, "--redis-url", redis_url, "demo", "--no-serve", "--folder", str(tmp_path / "shop"))
     assert code == 0 and "published model" in out

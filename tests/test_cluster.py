@@ -16,8 +16,8 @@ from tests.conftest import API_KEY, AUTH
 from tests.gateways import model_store
 from tests.shop import CATALOG, shop_events, write_shop
 from training.private_redis import RedisClusterServers, RedisServer
-from training.publish import VersionWriter
 from training.train import Inputs, train
+from training.version_writer import VersionWriter
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from training.config import TrainConfig
 from training.inputs.readers import ADDTOCART, PURCHASE, Events
 from training.interactions import build
 from training.lists import complements, holdout, near_copies
+from training.lists.also_bought_order import choose_order
 from training.lists.complements import (
     AlsoBoughtOrder,
     also_bought_blend,
     also_bought_next,
-    choose_order,
     co_viewed_alternatives,
     substitutes,
 )

@@ -12,15 +12,8 @@ from pathlib import Path
 import pytest
 
 from recsvc.contract.ids import is_valid_id
-from training.samples.demo_shop import (
-    COMPLEMENTS,
-    DAY,
-    HISTORY_DAYS,
-    ONCE_PER_USER,
-    REPURCHASE_DAYS,
-    DemoShop,
-    write_demo_shop,
-)
+from training.samples.demo_catalog import COMPLEMENTS, ONCE_PER_USER, REPURCHASE_DAYS
+from training.samples.demo_shop import DAY, HISTORY_DAYS, DemoShop, write_demo_shop
 
 NOW = 1_760_000_000
 ROOT = Path(__file__).resolve().parents[1]

@@ -162,3 +162,16 @@ def test_no_import_cycles():
 def test_the_inputs_take_nothing_from_the_lists(path):
     """Reading comes before the lists: the coded catalog they share is ``training/catalogue.py``."""
     assert not {m for m in imports(path) if m.startswith("training.lists")}
+
+
+MAX_LINES = 420
+"""About 400 lines a module: past that, it holds more than one job."""
+DATA_MODULES = {"recsvc/http/openapi.py"}
+"""Modules that are mostly data (the OpenAPI schemas), which the size rule leaves out."""
+
+
+@pytest.mark.parametrize("path", [*modules("recsvc"), *modules("training"), *modules("cli")], ids=name)
+def test_no_module_is_over_about_400_lines_unless_it_is_data(path):
+    if name(path) in DATA_MODULES:
+        return
+    assert len(path.read_text().splitlines()) <= MAX_LINES

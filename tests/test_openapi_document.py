@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from recsvc.contract.reasons import ITEMS as ITEM_REASONS
 from recsvc.http.openapi import SCHEMAS
 from tests.conftest import AUTH
-from training.samples.demo_shop import ITEMS
+from training.samples.demo_catalog import ITEMS
 
 DEMO_ITEMS = {item_id for items in ITEMS.values() for item_id, _, _ in items}
 

@@ -18,7 +18,7 @@ from tests.gateways import steering_records
 
 KEY = {"X-API-Key": "k"}
 PUBLISH_TOKEN = "20990101T000000Z-beef:0123456789abcdef"
-"""The lock token of a publish under way (as ``training.publish.VersionWriter`` takes it)."""
+"""The lock token of a publish under way (as ``training.version_writer.VersionWriter`` takes it)."""
 
 
 def published(r, *names: str) -> list[str]:

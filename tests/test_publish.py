@@ -153,7 +153,7 @@ def test_item_factors_are_stored_in_parts_and_read_back_whole(r, shop, monkeypat
 def test_large_values_are_sent_in_pieces_and_read_whole(r, shop, monkeypatch, redis_url):
     """Regression: at 10x RetailRocket sending the item factors (600 MB) in one piece outlasted the client's
     socket timeout."""
-    monkeypatch.setattr("training.publish.VALUE_PIECE", 100)
+    monkeypatch.setattr("training.version_writer.VALUE_PIECE", 100)
     result = train(r, shop, TrainConfig(factors=8))
     stored = r.get(keys.item_factors(result.version))
     assert len(stored) == result.summary.counts.items * 8 * 4  # float32 per item and factor

@@ -17,9 +17,10 @@ from tests.shop import write_shop
 from training import pipeline, serialize
 from training.config import TrainConfig
 from training.inputs import dataset
-from training.publish import VersionWriter, publish
+from training.publish import publish
 from training.summary import summary_of
 from training.train import Inputs
+from training.version_writer import VersionWriter
 
 CONFIG = TrainConfig(factors=8, iterations=3)
 ENDPOINTS = [

@@ -10,7 +10,8 @@ import redis
 from cli.main import main
 from recsvc.contract import keys, records
 from tests.conftest import AUTH
-from training.samples.demo_shop import ONCE_PER_USER, REPURCHASE_DAYS, write_demo_shop
+from training.samples.demo_catalog import ONCE_PER_USER, REPURCHASE_DAYS
+from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
 

@@ -6,7 +6,7 @@ from cli.main import main
 from recsvc.contract import keys, versions
 from tests.commands import assert_failed_in_one_line, train
 from tests.shop import write_shop
-from training import publish, serialize
+from training import serialize, version_writer
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def test_a_run_that_cannot_get_the_publish_lock_fails_in_one_line(r, redis_url, 
     assert train(capsys, redis_url, shop["events"])[0] == 0
     served = versions.current(r)
     r.set(keys.PUBLISH_LOCK, "another-run", px=60_000)  # a live run is publishing
-    monkeypatch.setattr(publish, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(version_writer, "LOCK_WAIT_S", 0.3)
     assert_failed_in_one_line(*train(capsys, redis_url, shop["events"]), "another training", "did not change")
     assert versions.current(r) == served and len(versions.list_versions(r)) == 1
 

@@ -82,7 +82,7 @@ class TrainConfig:
     complement_before_weight: float = 0.25  # bought before the item counts this much
     also_bought_next_weight: float = 0.3  # ... beside the item-kNN (BM25) neighbours of all events, scaled alike
     # the weights above are the fixed order; validated: the shop's newest window chooses among several
-    # (training/lists/complements.py, ORDERS_TRIED), the fixed one where too few bought on both sides of it
+    # (training/lists/also_bought_order.py, ORDERS_TRIED), the fixed one where too few bought on both sides of it
     also_bought_validated: bool = True
     # ... and a learned order (training/lists/also_ranker.py) where it beats that choice beyond noise on the window
     also_bought_learned: bool = True

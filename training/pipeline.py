@@ -35,11 +35,12 @@ from training.lists import (
     content_order,
     generators,
     offers_order,
+    pick_features,
     ranker,
     reasons,
     retention,
 )
-from training.lists.complements import AlsoBoughtReport
+from training.lists.also_bought_order import AlsoBoughtReport
 from training.model import Factors
 from training.ragged import Ragged, grouped
 
@@ -64,10 +65,10 @@ class Fitted:
     popular: Ragged  # one row: the most popular available items
     popular_in: Ragged  # per category (children included)
     retention: retention.RetentionData
-    facts: ranker.EventFacts  # what the picks' features read of the events
+    facts: pick_features.EventFacts  # what the picks' features read of the events
     strong: sp.csc_matrix  # the similarities a named reason needs (``reasons.strong_similarity``)
     ranker: ranker.RankerReport
-    also_bought_order: complements.AlsoBoughtReport
+    also_bought_order: AlsoBoughtReport
     offers_order: offers_order.OffersReport
     timings_s: dict[str, float]
 
@@ -135,7 +136,7 @@ def fit(data: Dataset, config: TrainConfig) -> Fitted:
     inter = interactions.build(data.events, config, n_items=len(data.item_ids))
     timer.step("interactions")
 
-    def evidence_and_model() -> tuple[ranker.EventFacts, sp.csc_matrix, sp.csr_matrix, Factors]:
+    def evidence_and_model() -> tuple[pick_features.EventFacts, sp.csc_matrix, sp.csr_matrix, Factors]:
         facts, strong = evidence(data, inter, config)
         neighbours = generators.item_neighbours(inter.strength, config.neighbours_per_item)  # item-kNN (BM25), once
         timer.step("evidence")
@@ -228,10 +229,10 @@ def content_tail(
     return content.blended(similar, near, weights, config.neighbours_per_item)
 
 
-def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[ranker.EventFacts, sp.csc_matrix]:
+def evidence(data: Dataset, inter: Interactions, config: TrainConfig) -> tuple[pick_features.EventFacts, sp.csc_matrix]:
     """What scoring reads of the whole history beyond the generators: the facts of the events (the picks'
     features) and the similarities a named reason needs."""
-    facts = ranker.EventFacts.of(data.events, inter.now, *inter.strength.shape)
+    facts = pick_features.EventFacts.of(data.events, inter.now, *inter.strength.shape)
     similar = reasons.similarity(inter.strength, config.knn_neighbours)
     return facts, reasons.strong_similarity(similar, inter.strength, config.reason_min_similarity)
 
@@ -251,7 +252,7 @@ class Scorer:
 
     data: Dataset  # its catalog codes and prices
     gens: generators.Generators
-    facts: ranker.EventFacts
+    facts: pick_features.EventFacts
     strong: sp.csc_matrix  # the similarities a named reason needs (``reasons.strong_similarity``)
     order: object
     config: TrainConfig
@@ -267,7 +268,7 @@ class Scorer:
         neighbours: sp.csr_matrix,
         order: object,
         config: TrainConfig,
-        facts: ranker.EventFacts | None = None,
+        facts: pick_features.EventFacts | None = None,
         strong: sp.csc_matrix | None = None,
     ) -> "Scorer":
         """The scorer of one history, over every user; the facts and similarities (``evidence``) computed unless
@@ -283,7 +284,7 @@ class Scorer:
         rows, items, scores, because = [], [], [], []
         for start in range(0, len(users), self.chunk):
             chunk = users[start : start + self.chunk]
-            found = ranker.gather(self.gens, self.data, self.facts, chunk, self.config)
+            found = pick_features.gather(self.gens, self.data, self.facts, chunk, self.config)
             chosen, score = ranker.top_picks(found, self.order, self.config.picks_per_user)
             rows.append(found.users[chosen])
             items.append(found.items[chosen])

@@ -33,7 +33,7 @@ from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.inputs.readers import USER_IDS, Events
 from training.interactions import Interactions
-from training.lists import ranker
+from training.lists import pick_features, ranker
 from training.model import Factors
 from training.ragged import Ragged
 
@@ -141,7 +141,7 @@ def save_arrays(folder: Path, run: Run, fitted: pipeline.Fitted, scorer: pipelin
 def _shard_arrays(
     version: str,
     fitted: pipeline.Fitted,
-    facts: ranker.EventFacts,
+    facts: pick_features.EventFacts,
     owner: np.ndarray,
     k: int,
     pairs: tuple[np.ndarray, np.ndarray],
@@ -206,7 +206,7 @@ def load_shard(folder: Path, run: Run, number: int) -> Shard:
         inter, factors, model["pool"], catalogue, replace(config, ease_items=0), neighbours=neighbours
     )
     gens.ease_items, gens.ease_weights = model["ease_items"], model["ease_weights"]
-    facts = ranker.EventFacts(
+    facts = pick_features.EventFacts(
         arrays["pair_keys"], arrays["pair_last"], arrays["cart_keys"], model["trend"], arrays["idle_days"]
     )
     strong = _unsparse(model, "strong", (n_items, n_items)).tocsc()

@@ -19,6 +19,7 @@ from training.config import TrainConfig
 from training.inputs.dataset import Dataset
 from training.lists import also_ranker, buy_again_order, complements, content, content_order, holdout, offers_order
 from training.lists import ranker as ranker_
+from training.lists.also_bought_order import AlsoBoughtReport
 from training.lists.buy_again_order import BuyAgainReport
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ class WindowChoices:
 
     order: object  # what orders the picks: a LightGBM booster, or the name of a fixed order
     ranker: ranker_.RankerReport
-    also_bought_order: complements.AlsoBoughtReport
+    also_bought_order: AlsoBoughtReport
     offers_order: offers_order.OffersReport
     buy_again_order: BuyAgainReport
     new_items: content_order.NewItemsReport
@@ -50,9 +51,7 @@ def choose(data: Dataset, config: TrainConfig) -> tuple[WindowChoices, sp.csr_ma
     also_order = (
         also_ranker.choose(hold, catalogue, config)
         if config.also_bought_validated
-        else complements.AlsoBoughtReport(
-            "fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config)
-        )
+        else AlsoBoughtReport("fixed", "set by also_bought_validated", complements.AlsoBoughtOrder.of(config))
     )
     offers = offers_order.choose(hold, catalogue, config)
     again_order = buy_again_order.choose(hold, catalogue, config)

@@ -29,7 +29,7 @@ expired, the next publish deletes its keys."""
 PUBLISH_LOCK = f"{CONTROL}:publish:lock"
 """string with a TTL (ms): the token of the one run allowed to write and switch to a new version.
 
-Set NX by ``training.publish.VersionWriter``, its TTL refreshed while the run writes; the pointer
+Set NX by ``training.version_writer.VersionWriter``, its TTL refreshed while the run writes; the pointer
 switch checks the token in the same script, so a run whose lock expired never switches."""
 
 

@@ -7,7 +7,7 @@ share of x's buyers), whether it shares x's category, and how many buyers x and 
 labels are the also-bought use task on the held-out window (``use_tasks.also_bought_task``): each pair's lift
 of what the subject's buyers bought new within the horizon over what everyone buys anyway. The learned order
 serves only where, cross-validated over the subject items, it scores at least the order the window chose (whose
-figure is in-sample, the best of 27) and passes ``complements.guarded`` (as good as the fixed order, the
+figure is in-sample, the best of 27) and passes ``also_bought_order.guarded`` (as good as the fixed order, the
 strongest associations kept).
 """
 
@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
-from training.lists import complements, use_tasks
+from training.lists import also_bought_order, complements, use_tasks
 from training.lists.holdout import Holdout
 from training.ragged import Ragged, rank_in_row, stacked, top_per_row
 
@@ -173,12 +173,12 @@ def _scores(booster, features: np.ndarray) -> np.ndarray:
     return (expit(raw) + 1e-6).astype(np.float32)
 
 
-def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -> complements.AlsoBoughtReport:
-    """``complements.choose_order``, then a learned order where, cross-validated in ``FOLDS`` folds by subject item
-    on the window's use task, it scores at least the chosen one's in-sample figure and passes the guard
-    (``complements.guarded``: as good as the fixed order within noise, the strongest associations kept). The
+def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -> also_bought_order.AlsoBoughtReport:
+    """``also_bought_order.choose_order``, then a learned order where, cross-validated in ``FOLDS`` folds by subject
+    item on the window's use task, it scores at least the chosen one's in-sample figure and passes the guard
+    (``also_bought_order.guarded``: as good as the fixed order within noise, the strongest associations kept). The
     report's ``model`` is the booster, fitted on every subject item, when the learned order serves."""
-    report, window = complements.chosen_on_window(hold, catalogue, config)
+    report, window = also_bought_order.chosen_on_window(hold, catalogue, config)
     if window is None or not config.also_bought_learned:
         return report
     assert hold is not None
@@ -198,7 +198,7 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
         test = fold[rows] == k
         scores[test] = _scores(_booster(features[~test], labels[~test], rows[~test]), features[test])
     shape = (len(subjects), hold.n_items)
-    learned = complements.Scored.of(sp.csr_matrix((scores, (rows, items)), shape=shape), task, window.strong)
+    learned = also_bought_order.Scored.of(sp.csr_matrix((scores, (rows, items)), shape=shape), task, window.strong)
     gain, spread = use_tasks.paired_gain(learned.ndcg, window.chosen.ndcg)
     figures = {"learned (cross-validated)": round(float(learned.ndcg.mean()), 4), **report.holdout_ndcg10}
     versus = (
@@ -208,7 +208,7 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
     if gain < 0:  # the chosen order's figure is in-sample (the best of 27), the learned one's cross-validated
         why = f"{report.why}; a learned order did not beat it ({versus})"
         return replace(report, why=why, holdout_ndcg10=figures)
-    ok, refused, guard = complements.guarded("learned", learned, window.fixed)
+    ok, refused, guard = also_bought_order.guarded("learned", learned, window.fixed)
     if not ok:
         return replace(report, why=f"{report.why}; a learned order was refused: {refused}", holdout_ndcg10=figures)
     why = (

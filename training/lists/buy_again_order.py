@@ -24,7 +24,7 @@ from recsvc.contract.units import DAY, OVERDUE_FADE
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import Events
-from training.lists import complements, repurchase_task
+from training.lists import repurchase_task, use_tasks
 from training.lists.holdout import Holdout
 from training.lists.retention import BuyAgain, buy_again, repurchase_intervals
 
@@ -80,7 +80,7 @@ def ndcg_of_scores(again: BuyAgain, score: np.ndarray, users: np.ndarray, releva
     row_of[users] = np.arange(len(users))
     keep = row_of[user] >= 0
     m = sp.csr_matrix((ranked[keep], (row_of[user[keep]], again.items.values[keep])), shape=(len(users), n_items))
-    return complements.ndcg_of_rows(m, relevant)
+    return use_tasks.ndcg_of_rows(m, relevant)
 
 
 def task_matrix(found: np.ndarray, n_items: int) -> tuple[np.ndarray, sp.csr_matrix]:

@@ -20,7 +20,7 @@ from training import sorted_keys
 from training.catalogue import CodedCatalog
 from training.config import TrainConfig
 from training.inputs.readers import PURCHASE, Events
-from training.lists import candidates, complements
+from training.lists import candidates, use_tasks
 from training.lists.holdout import Holdout
 from training.ragged import Ragged
 
@@ -66,7 +66,7 @@ def choose(hold: Holdout | None, catalogue: CodedCatalog, config: TrainConfig) -
         DEFAULT: _first_of(own, best_sellers),
         POPULAR_FIRST: _first_of(new_best_sellers, own, best_sellers),
     }
-    ndcg = {name: complements.ndcg_of_rows(m, relevant) for name, m in scored.items()}
+    ndcg = {name: use_tasks.ndcg_of_rows(m, relevant) for name, m in scored.items()}
     gain = ndcg[POPULAR_FIRST] - ndcg[DEFAULT]
     spread = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
     figures = {name: round(float(v.mean()), 4) for name, v in ndcg.items()}

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import ItemItemRecommender, normalize
 
 from recsvc.contract import reasons
-from training.lists.ranker import Candidates
+from training.lists.pick_features import Candidates
 
 PERSONALIZED, POPULAR, TRENDING, SIMILAR_SHOPPERS = (
     -1 - reasons.GENERAL.index(r) for r in ("personalized", "popular", "trending", "similar_shoppers")

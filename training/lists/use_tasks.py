@@ -1,7 +1,7 @@
 """The task of each list is its use: what a list's order is chosen, learned and evaluated on, written once.
 
 Each task is built from one time split (the history before a cut, the events after it) and read by the
-window's choice of order (``complements``), the learned order (``also_ranker``) and ``recsvc evaluate``
+window's choice of order (``also_bought_order``), the learned order (``also_ranker``) and ``recsvc evaluate``
 (``training.evaluation.run``): what is chosen and learned is what is measured.
 
 **also-bought** ("you bought X, see Y"): for each purchase of X (from ``horizon`` before the cut on), the
@@ -147,6 +147,20 @@ def ndcg_graded(scores: sp.csr_matrix, gains: sp.csr_matrix, at: int = 10) -> np
     found = np.asarray(gains.tocsr()[row, col]).ravel() if len(row) else np.zeros(0)
     dcg = np.bincount(row, weights=found * discount[rank], minlength=scores.shape[0])
     return dcg / _ideal(gains, at)
+
+
+def ndcg_of_rows(scores: sp.csr_matrix, relevant: sp.csr_matrix, at: int = 10) -> np.ndarray:
+    """Per row: NDCG@at of the row's positive entries, best first, against its relevant items (binary)."""
+    row, col, rank = ranked_entries(scores)
+    top = rank < at
+    row, col, rank = row[top], col[top], rank[top]
+    wanted = relevant.tocoo()
+    keys = sorted_keys.unique(wanted.row.astype(np.int64) * scores.shape[1] + wanted.col)
+    hit = sorted_keys.member(row * scores.shape[1] + col, keys)
+    discount = 1.0 / np.log2(np.arange(at) + 2)
+    dcg = np.bincount(row[hit], weights=discount[rank[hit]], minlength=scores.shape[0])
+    ideal = np.cumsum(discount)[np.clip(np.diff(relevant.indptr), 1, at) - 1]
+    return dcg / ideal
 
 
 def _ideal(gains: sp.csr_matrix, at: int) -> np.ndarray:
