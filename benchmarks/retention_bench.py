@@ -98,7 +98,7 @@ def main() -> None:
     timed(
         "  of which: retention figures (repeat rate, cohorts, churn, LTV)",
         rows,
-        analytics.figures,
+        analytics.document,
         orders,
         built.profiles.segment,
         inter.now,

@@ -20,7 +20,7 @@ def figures_of(paths, config: TrainConfig = TrainConfig()) -> dict:
     cat = data.catalogue
     return retention.build(
         data.events, inter.strength, cat.category, cat.n_categories, data.prices, inter.now, config
-    ).analytics
+    ).analytics.to_json()
 
 
 @pytest.fixture(scope="module")

@@ -173,11 +173,6 @@ def segments_over_time(orders: Orders, months: list[int], now: float, config: Tr
     return out
 
 
-def figures(orders: Orders, segment: np.ndarray, now: float, config: TrainConfig) -> dict:
-    """Every retention figure of one run, as the JSON published with the version."""
-    return document(orders, segment, now, config).to_json()
-
-
 def document(orders: Orders, segment: np.ndarray, now: float, config: TrainConfig) -> RetentionAnalytics:
     """Every retention figure of one run."""
     tz = analytics_time.zone(config.timezone)

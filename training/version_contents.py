@@ -123,7 +123,7 @@ def write_retention(writer: VersionWriter, lists: Fitted) -> dict[str, int]:
     writer.set_many(retention_records.buy_again_records(version, user_ids, retained.buy_again))
     writer.set_many(retention_records.profile_records(version, user_ids, retained.profiles, data.category_ids))
     writer.set_many(retention_records.watcher_records(version, user_ids, data.item_ids, retained.profiles), "watched")
-    writer.set(keys.analytics(version), json.dumps(retained.analytics))
+    writer.set(keys.analytics(version), retained.analytics.encode())
     sizes = {}
     for kind, (users, scores) in retention_records.trigger_scores(retained.buy_again, retained.profiles).items():
         if len(users):

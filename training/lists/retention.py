@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recsvc.contract.analytics import RetentionAnalytics
 from recsvc.contract.records import WATCH_REASONS
 from recsvc.contract.summary import RetentionSummary
 from training import analytics, analytics_time
@@ -293,7 +294,7 @@ class RetentionData:
     buy_again: BuyAgain
     profiles: Profiles
     now: int
-    analytics: dict  # the retention figures (``training.analytics``), published as JSON
+    analytics: RetentionAnalytics  # the retention figures (``training.analytics``), published as JSON
     order: dict | None = None  # how buy-again is ordered (``buy_again_order.BuyAgainReport.to_dict``)
 
     def summary(self) -> RetentionSummary:
@@ -306,7 +307,7 @@ class RetentionData:
             items_with_own_interval=int(self.intervals.from_item.sum()),
             buyers_by_segment={name: int(n) for name, n in zip(SEGMENTS, segments)},
             spend_unit=self.profiles.spend_unit,
-            timezone=self.analytics["timezone"],
+            timezone=self.analytics.timezone,
             shop_peak={"hour": contact.shop_hour, "weekday": analytics_time.WEEKDAYS[contact.shop_weekday]},
             buy_again_order=self.order,
         )
@@ -332,6 +333,6 @@ def build(
         buy_again=buy_again(events, intervals, len(events.user_ids), config.buy_again_per_user),
         profiles=found,
         now=now,
-        analytics=analytics.figures(orders, found.segment, now, config),
+        analytics=analytics.document(orders, found.segment, now, config),
         order=order,
     )
