@@ -271,6 +271,7 @@ def serve(
     folder: Path,
     gthread_threads: int = 4,
     exploration: float | None = None,
+    name: str | None = None,
 ):
     """One server of the app (``SERVERS``) on a free port of 127.0.0.1, ready (``/readyz`` answers 200), at the
     exploration share given (None: the service's default)."""
@@ -283,7 +284,7 @@ def serve(
         command += ["--worker-class", kind, "--log-level", "warning", "recsvc:create_app()"]
         if kind == "gthread":
             command[-1:-1] = ["--threads", str(gthread_threads)]
-    log = folder / f"server-{kind}-{exploration}.log"
+    log = folder / f"server-{name or kind}-{exploration}.log"
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env |= {"REDIS_URL": redis_url, "PYTHONPATH": str(ROOT), "RECSVC_API_KEYS": API_KEY}
     if exploration is not None:
@@ -490,10 +491,16 @@ def write_lua_scripts(folder: Path, sample: Sample) -> dict[str, Path]:
     return paths
 
 
-def mixed_load(sample: Sample, seed: int = 3) -> list[Request]:
-    """The fixed-rate run's requests: ``MIXED_LOAD`` shuffled, over the sampled users, items and categories."""
+def mix_of(batches: int) -> tuple[tuple[str, int], ...]:
+    """``MIXED_LOAD`` with ``batches`` batches of ``MIXED_BATCH_SIZE`` users in every 50 requests (0: none)."""
+    singles = tuple((kind, count) for kind, count in MIXED_LOAD if kind != "batch of 100")
+    return singles + ((("batch of 100", batches),) if batches else ())
+
+
+def mixed_load(sample: Sample, mix: tuple[tuple[str, int], ...] = MIXED_LOAD, seed: int = 3) -> list[Request]:
+    """The fixed-rate run's requests: ``mix`` shuffled, over the sampled users, items and categories."""
     rng = np.random.default_rng(seed)
-    kinds = [kind for kind, count in MIXED_LOAD for _ in range(count)]
+    kinds = [kind for kind, count in mix for _ in range(count)]
     users, items = iter(sample.users * 4), iter(sample.items * 4)
     requests: list[Request] = []
     for _ in range(max(1, len(sample.users) // 10)):
@@ -705,7 +712,7 @@ class FixedRate:
 
 @dataclass
 class _ClientState:
-    idle: list = field(default_factory=list)
+    idle: dict = field(default_factory=dict)  # kept-alive connections by server port
     latencies: list = field(default_factory=list)
     batch: list = field(default_factory=list)  # whether each latency is a batch's
     lags: list = field(default_factory=list)
@@ -718,12 +725,19 @@ Request = tuple[str, str, "str | None"]
 
 
 def measure_fixed_rate(
-    server: Server, paths: list[Request], rate: float, seconds: float, meter: CpuMeter, max_connections: int = 64
+    server: Server,
+    paths: list[Request],
+    rate: float,
+    seconds: float,
+    meter: CpuMeter,
+    max_connections: int = 64,
+    batch_server: Server | None = None,
 ) -> FixedRate:
-    """Open loop: request n starts at start + n / rate whatever the earlier ones are doing."""
+    """Open loop: request n starts at start + n / rate whatever the earlier ones are doing; the batches go to
+    ``batch_server`` when one is given."""
     state = _ClientState()
     start = meter.sample()
-    asyncio.run(_schedule(server, paths, rate, seconds, max_connections, state))
+    asyncio.run(_schedule(server, paths, rate, seconds, max_connections, state, batch_server))
     cpu = meter.use(start, meter.sample(), len(state.latencies))
     lat = np.array(state.latencies) * 1e3
     pct = np.percentile(lat, [50, 90, 99]) if len(lat) else [float("nan")] * 3
@@ -744,7 +758,7 @@ def measure_fixed_rate(
     )
 
 
-async def _schedule(server, paths, rate, seconds, max_connections, state: _ClientState) -> None:
+async def _schedule(server, paths, rate, seconds, max_connections, state: _ClientState, batch_server=None) -> None:
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(max_connections)
     start = loop.time() + 0.05
@@ -754,9 +768,11 @@ async def _schedule(server, paths, rate, seconds, max_connections, state: _Clien
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(_one(server, paths[n % len(paths)], scheduled, slots, state)))
+        path = paths[n % len(paths)]
+        to = batch_server if batch_server is not None and path[0] == "POST" else server
+        tasks.append(asyncio.create_task(_one(to, path, scheduled, slots, state)))
     await asyncio.gather(*tasks)
-    for _, writer in state.idle:
+    for _, writer in (conn for pool in state.idle.values() for conn in pool):
         writer.close()
 
 
@@ -766,8 +782,9 @@ async def _one(server: Server, path: Request, scheduled: float, slots: asyncio.S
     loop = asyncio.get_running_loop()
     async with slots:
         state.lags.append(loop.time() - scheduled)
-        for reused in [True, False] if state.idle else [False]:
-            conn = state.idle.pop() if reused else None
+        idle = state.idle.setdefault(server.port, [])
+        for reused in [True, False] if idle else [False]:
+            conn = idle.pop() if reused else None
             try:
                 if conn is None:
                     conn = await asyncio.open_connection(server.host, server.port)
@@ -785,7 +802,7 @@ async def _one(server: Server, path: Request, scheduled: float, slots: asyncio.S
             if status != 200:
                 state.errors[f"http {status}"] += 1
             if keep:
-                state.idle.append(conn)
+                idle.append(conn)
             else:
                 conn[1].close()
             return
@@ -894,13 +911,20 @@ def _batch_table(results: dict) -> list[str]:
 
 def _latency_table(results: dict) -> list[str]:
     first = next(iter(results["runs"].values()))["fixed_rate"]
-    mix = ", ".join(f"{kind} {count}" for kind, count in MIXED_LOAD)
+    kinds = results.get("mix", MIXED_LOAD)
+    mix = ", ".join(f"{kind} {count}" for kind, count in kinds)
     lines = [
         "",
         f"### Mixed load at {first['rate']:g} req/s for {first['seconds']:g} s "
         "(open loop, from the scheduled send time)",
         "",
-        f"Requests in every 50: {mix} (batches of {MIXED_BATCH_SIZE} users).",
+        f"Requests in every {sum(count for _, count in kinds)}: {mix} (batches of {MIXED_BATCH_SIZE} users"
+        + (
+            "; served by a second granian server of one worker on the same machine and Redis, its CPU counted as "
+            "other load)."
+            if results.get("batches_apart")
+            else ")."
+        ),
         "",
         "| server | requests | errors | p50 ms | p90 ms | p99 ms | max ms | single answers p99 ms "
         "| batches p50 / p99 ms | client send lag p99 ms | workers CPU ms/req | other load |",
@@ -972,6 +996,14 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", default="3s", help="wrk run on recommendations before measuring")
     parser.add_argument("--rate", type=float, default=500.0, help="fixed request rate of the mixed load")
+    parser.add_argument(
+        "--batches-apart",
+        action="store_true",
+        help="send the mixed load's batches to a second server of one worker (the email generator's own instance)",
+    )
+    parser.add_argument(
+        "--mixed-batches", type=int, default=1, help="batches of 100 users in every 50 requests of the mixed load"
+    )
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--sample-users", type=int, default=5_000)
     parser.add_argument("--sample-items", type=int, default=5_000)
@@ -1010,13 +1042,17 @@ def bench_servers(
         run_wrk(servers[label], scripts[RECS], args, duration=args.warmup)
         meters[label].wait_idle()
     throughput = measure_throughput(servers, meters, scripts, args)
-    load, bodies = mixed_load(sample), batch_bodies(sample)
+    batch_server = None
+    if args.batches_apart:  # the email generator's own instance: one granian worker on the same Redis
+        progress("starting granian for the mix's batches (one worker)")
+        batch_server = stack.enter_context(serve(redis_url, "granian", 1, args.threads, folder, name="batches"))
+    load, bodies = mixed_load(sample, mix_of(args.mixed_batches)), batch_bodies(sample)
     results = {}
     for label, server in servers.items():
         progress(f"  {label}: the batch alone, then {args.rate:g} req/s for {args.rate_seconds:g} s")
         alone = measure_batch_alone(server, bodies)
         meters[label].wait_idle()
-        fixed = measure_fixed_rate(server, load, args.rate, args.rate_seconds, meters[label])
+        fixed = measure_fixed_rate(server, load, args.rate, args.rate_seconds, meters[label], batch_server=batch_server)
         hello = throughput[label][HELLO].requests_per_s
         results[label] = {
             "throughput": {k: asdict(v) for k, v in throughput[label].items()},
@@ -1095,6 +1131,8 @@ def run(args, stack: contextlib.ExitStack) -> dict:
         "wrk": f"-t{args.wrk_threads} -c{args.connections} -d{args.duration}",
         "rounds": args.rounds,
         "batch_size": min(BATCH_SIZE, len(sample.users)),
+        "mix": mix_of(args.mixed_batches),
+        "batches_apart": bool(args.batches_apart),
         "model": asdict(model),
         "sample": {"users": len(sample.users), "items": len(sample.items), "users_with_picks": sample.users_with_picks},
         "live_views": args.live_views,
