@@ -255,7 +255,8 @@ class Listing:
         """Order by relevance: the list's own order as 1 / (1 + rank), times each item's boost, so a boost of
         2 brings an item about halfway up; then at most ``max_per_category`` of a category."""
         for verdict in self._verdicts:
-            self.fired.update(verdict.boosted_by)
+            if verdict.boosted_by:
+                self.fired.update(verdict.boosted_by)
         kept, pool, facts, verdicts = self._cut(), self.items, self._facts, self._verdicts
         self.items, self._facts = [], []
         for n in kept:
@@ -263,7 +264,10 @@ class Listing:
             shown = round(float(score), 4)
             if verdict.boosted_by:
                 shown = round(shown * verdict.factor, 4)
-            self.items.append(entry(item, shown, reason))
+            out = item.entry.copy()  # ``entry``, its score already rounded
+            out["score"] = shown
+            out["reason"] = reason
+            self.items.append(out)
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
