@@ -13,7 +13,7 @@ from recsvc.contract.live import EMPTY, Live
 from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
 from recsvc.contract.units import OFFERS_ORDERS
 from recsvc.read.experiments import Assignment, experiment_tag
-from recsvc.read.exploration import SHARE, Exploration, finished_explored
+from recsvc.read.exploration import SHARE, Exploration
 from recsvc.read.item_lists import ItemLists
 from recsvc.read.listing import (
     BECAUSE_YOU_BOUGHT,
@@ -129,7 +129,7 @@ class Answers(ItemLists):
                 return {**answer, "source": "personalized" if answer["source"] == "session" else "popular"}
             listing = Listing(self.store, version, filters, (), rules)
             self._explored_popular(version, listing, rules)
-            return {"source": "popular", **finished_explored(listing, rules)}
+            return {"source": "popular", **finished(listing)}
         listing = Listing(self.store, version, filters, record.bought, rules)
         if record.picks:
             picks = self._picks(version, record, named)
@@ -144,7 +144,7 @@ class Answers(ItemLists):
         capped = self._capped_views(picks, listing, filters, named)
         listing.add(self.exploration.picks(version, record, capped, filters.limit, rules))
         listing.fill_popular()
-        return {"source": "personalized", **finished_explored(listing, rules)}
+        return {"source": "personalized", **finished(listing)}
 
     def rules(self, list_name: str, version: str, category: str | None, arm: Assignment | None = None) -> ListRules:
         """The shop's rules for one list about ``category``: the default rule set, or the arm's."""
@@ -361,8 +361,7 @@ class Answers(ItemLists):
         rules = self.rules("popular", version, filters.category)
         listing = Listing(self.store, version, filters, set(), rules)
         self._explored_popular(version, listing, rules)
-        answer = {"model_version": version, "category": filters.category, "source": "popular"}
-        return {**answer, **finished_explored(listing, rules)}
+        return {"model_version": version, "category": filters.category, "source": "popular", **finished(listing)}
 
     def _explored_popular(self, version: str, listing: Listing, rules: ListRules) -> None:
         """Fill a list with popular items of its category, new items in the exploration places."""

@@ -10,21 +10,20 @@ popular list new items of the list's category (any without one), newest first.
 
 The share is the service's ``EXPLORATION_SHARE`` unless an ``exploration`` rule of the list's rule set gives
 another (an A/B arm's rule set may, so an experiment compares shares; 0 turns it off); an answer that shows a new
-item at that rule's share names it in its ``rules``. New items pass through the list's rules as any candidate: a
-filter drops them, a bury lowers them, pins still win their places. A new item's score is that of the candidate
-whose place it takes (``interleaved``), as a pin's is.
+item at that rule's share names it in its ``rules`` (``listing.finished``). New items pass through the list's rules
+as any candidate: a filter drops them, a bury lowers them, pins still win their places. A new item's score is that
+of the candidate whose place it takes (``interleaved``), as a pin's is.
 """
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
 from recsvc.contract.records import UserRecord
-from recsvc.read.listing import Candidate, Listing, named_rules
+from recsvc.read.listing import NEW_ARRIVAL, Candidate
 from recsvc.read.rule_format import MAX_EXPLORATION
 from recsvc.read.rules import ListRules
 from recsvc.store.model import ModelStore
 
-NEW_ARRIVAL = {"type": "new_arrival"}
 VERSIONS_KEPT = 4
 """Versions whose new items by category a process keeps (an A/B test serves a few at once)."""
 SHARE = 0.1
@@ -62,16 +61,6 @@ def interleaved(candidates: Iterable[Candidate], new: Sequence[Candidate], after
         taken += 1
     for _, (index, own, reason) in waiting:
         yield index, own if score is None else score, reason
-
-
-def finished_explored(listing: Listing, rules: ListRules) -> dict:
-    """``recsvc.read.listing.finished`` for a list with exploration places: where an ``exploration`` rule set the
-    share and a new item made the list, ``rules`` names that rule too, as it names the others that changed it."""
-    items = listing.finish()
-    fired = listing.fired
-    if rules.exploration is not None and any(item["reason"] is NEW_ARRIVAL for item in items):
-        fired = fired | {rules.exploration.name}
-    return {"items": items, **named_rules(fired)}
 
 
 class Exploration:

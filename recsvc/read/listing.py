@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeGuard
 
 from recsvc.read.rule_format import Rule
 from recsvc.read.rules import MAX_POOL, NO_RULES, PASSES, POOL_FACTOR, ListRules, Verdict
@@ -26,6 +27,8 @@ Candidate = tuple[int, float, dict]
 
 POPULAR = {"type": "popular"}
 PROMOTED = {"type": "promoted"}
+NEW_ARRIVAL = {"type": "new_arrival"}
+"""An item added since training, in a place exploration gives it (``recsvc.read.exploration``)."""
 RECENTLY_VIEWED = {"type": "recently_viewed"}
 """An item the user viewed, offered again: the viewed share of a user's list counts these (by identity)."""
 BECAUSE_YOU_BOUGHT = {"type": "because_you_bought"}
@@ -187,10 +190,10 @@ class Listing:
             if room <= 0:
                 return
             if self._keeps(item):
-                items.append(entry(item, score, reason))  # type: ignore[arg-type]
+                items.append(entry(item, score, reason))
                 room -= 1
 
-    def _keeps(self, item: ShownItem | None) -> bool:
+    def _keeps(self, item: ShownItem | None) -> TypeGuard[ShownItem]:
         """Whether the request's own filters keep the item (it has attributes, is not excluded, is in the category)."""
         if item is None or item.item_id in self.exclude:
             return False
@@ -207,10 +210,10 @@ class Listing:
                 return
             if not self._keeps(item):
                 continue
-            verdict = verdict_of(item.facts, item.category_id, ancestors_of)  # type: ignore[union-attr]
-            if not (plain and verdict is PASSES) and not self._admits(item, verdict):  # type: ignore[arg-type]
+            verdict = verdict_of(item.facts, item.category_id, ancestors_of)
+            if not (plain and verdict is PASSES) and not self._admits(item, verdict):
                 continue
-            facts.append(item)  # type: ignore[arg-type]
+            facts.append(item)
             verdicts.append(verdict)
             keys.append(verdict.factor / (1 + len(keys)))
             if verdict.factor >= 1:
@@ -264,10 +267,7 @@ class Listing:
             shown = round(float(score), 4)
             if verdict.boosted_by:
                 shown = round(shown * verdict.factor, 4)
-            out = item.entry.copy()  # ``entry``, its score already rounded
-            out["score"] = shown
-            out["reason"] = reason
-            self.items.append(out)
+            self.items.append(entry(item, shown, reason))
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
@@ -323,8 +323,12 @@ def popular_candidates(store: ModelStore, version: str, category: str | None) ->
 
 
 def finished(listing: Listing) -> dict:
-    """``{"items"}`` of a filled list, with ``"rules"``: the names of the shop's rules that changed it, if any."""
-    return {"items": listing.finish(), **named_rules(listing.fired)}
+    """``{"items"}`` of a filled list, with ``"rules"``: the names of the shop's rules that changed it, if any (an
+    ``exploration`` rule: where it set the share and a new item made the list)."""
+    items, fired, exploration = listing.finish(), listing.fired, listing.rules.exploration
+    if exploration is not None and any(item["reason"] is NEW_ARRIVAL for item in items):
+        fired = fired | {exploration.name}
+    return {"items": items, **named_rules(fired)}
 
 
 def named_rules(fired: set[str]) -> dict:
