@@ -108,16 +108,20 @@ def choose(hold: Holdout | None, data: Dataset, unit, seed: int = 0) -> NewItems
 def _versus(scores: dict[str, np.ndarray], name: str, label: str) -> tuple[np.ndarray, str]:
     """A contender's NDCG@10 minus the category's best-sellers', subject by subject, and how it reads."""
     gain = scores[name] - scores[BY_CATEGORY]
-    spread = gain.std(ddof=1) / np.sqrt(len(gain))
     return gain, (
         f"NDCG@10 {scores[name].mean():.4f} for {label} against {scores[BY_CATEGORY].mean():.4f}, difference "
-        f"{gain.mean():+.4f} ± {spread:.4f} (1 s.e.)"
+        f"{gain.mean():+.4f} ± {_standard_error(gain):.4f} (1 s.e.)"
     )
 
 
 def _beats(gain: np.ndarray) -> bool:
     """Whether a contender beats the category's best-sellers by ``MARGIN_Z`` standard errors."""
-    return bool(gain.mean() > MARGIN_Z * gain.std(ddof=1) / np.sqrt(len(gain)))
+    return bool(gain.mean() > MARGIN_Z * _standard_error(gain))
+
+
+def _standard_error(gain: np.ndarray) -> float:
+    """The standard error of the mean of a paired difference."""
+    return float(gain.std(ddof=1) / np.sqrt(len(gain)))
 
 
 def _named(weight: float) -> str:
