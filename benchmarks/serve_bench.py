@@ -724,6 +724,11 @@ Request = tuple[str, str, "str | None"]
 """(method, path, JSON body or None)."""
 
 
+def is_batch(request: Request) -> bool:
+    """Whether a request of the mixed load is a batch (its only POST)."""
+    return request[0] == "POST"
+
+
 def measure_fixed_rate(
     server: Server,
     paths: list[Request],
@@ -769,7 +774,7 @@ async def _schedule(server, paths, rate, seconds, max_connections, state: _Clien
         if delay > 0:
             await asyncio.sleep(delay)
         path = paths[n % len(paths)]
-        to = batch_server if batch_server is not None and path[0] == "POST" else server
+        to = batch_server if batch_server is not None and is_batch(path) else server
         tasks.append(asyncio.create_task(_one(to, path, scheduled, slots, state)))
     await asyncio.gather(*tasks)
     for _, writer in (conn for pool in state.idle.values() for conn in pool):
@@ -798,7 +803,7 @@ async def _one(server: Server, path: Request, scheduled: float, slots: asyncio.S
                 state.errors[type(e).__name__] += 1
                 return
             state.latencies.append(loop.time() - scheduled)
-            state.batch.append(path[0] == "POST")
+            state.batch.append(is_batch(path))
             if status != 200:
                 state.errors[f"http {status}"] += 1
             if keep:
