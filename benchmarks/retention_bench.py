@@ -18,9 +18,10 @@ import numpy as np
 
 from training import analytics, analytics_time, interactions
 from training.config import TrainConfig
+from training.inputs.catalog_files import read_catalog, read_categories
 from training.inputs.dataset import assemble
 from training.inputs.presets import get_preset
-from training.inputs.readers import read_catalog, read_categories, read_events
+from training.inputs.readers import read_events
 from training.lists import buy_again_order, complements, repurchase_task, retention
 from training.orders import orders_of
 
