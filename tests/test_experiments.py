@@ -108,7 +108,10 @@ def test_answers_come_from_their_arms_version_and_say_their_arm(lab, two_version
         again = client.get(f"/v1/users/{user}/category-offers").json
         assert again["experiment"]["arm"] == arm and again["model_version"] == answer["model_version"]
     assert 30 < list(seen.values()).count("a") < 72  # 102 users split 50/50
+    answers = lambda: sum(arm["answers"] for arm in client.get("/v1/experiments/new-model", headers=KEY).json["arms"])  # noqa: E731
+    before = answers()
     batch = client.post("/v1/recommendations/batch", json={"user_ids": USERS[:20]}, headers=KEY).json
+    assert answers() == before + 20  # each of the batch's answers counted once
     assert batch["model_version"] == newer  # the served one; each result names its arm's
     for result in batch["results"]:
         assert result["experiment"]["arm"] == seen[result["user_id"]]

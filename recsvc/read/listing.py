@@ -200,27 +200,26 @@ class Listing:
         return self.category is None or self.category in self.store.ancestors(self.version, item.category_id)
 
     def _append_judged(self, batch: list[Candidate], shown: list[ShownItem | None]) -> None:
-        """``_append`` under the shop's rules: each item judged, the pool's rank keys kept for the cut."""
+        """``_append`` under the shop's rules: each item judged, the pool's rank keys kept for the cut.
+
+        The batch is at most the pool's room (``add``), so every item of it finds a place if it passes."""
         items, facts, verdicts, keys = self.items, self._facts, self._verdicts, self._keys
-        verdict_of, ancestors_of, plain = self.rules.verdict, self._ancestors_of, self.rules.diversity is None
-        room = self.want - len(items)
-        unburied_room = self.limit - self._unburied if self._settles else room
+        verdict_of, ancestors_of = self.rules.verdict, self._ancestors_of
+        plain = self.rules.diversity is None
+        filtered = bool(self.exclude) or self.category is not None
         for (_, score, reason), item in zip(batch, shown):
-            if room <= 0 or unburied_room <= 0:
-                return
-            if not self._keeps(item):
+            if item is None or (filtered and not self._keeps(item)):
                 continue
             verdict = verdict_of(item.facts, item.category_id, ancestors_of)
             if not (plain and verdict is PASSES) and not self._admits(item, verdict):
                 continue
             facts.append(item)
             verdicts.append(verdict)
-            keys.append(verdict.factor / (1 + len(keys)))
-            if verdict.factor >= 1:
+            factor = verdict.factor
+            keys.append(factor / (1 + len(keys)))
+            if factor >= 1:
                 self._unburied += 1
-                unburied_room -= 1
             items.append((score, reason))  # shown only if it makes the cut: ``finish``
-            room -= 1
 
     def _admits(self, item: ShownItem, verdict: Verdict) -> bool:
         """Whether the shop's filters keep the item, and its category has room under the diversity rule."""
