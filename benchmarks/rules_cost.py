@@ -1,10 +1,12 @@
 """What merchandising rules and a running A/B test cost a request, inside one process.
 
     python benchmarks/rules_cost.py [--requests 1000] [--rounds 3] [--batches 20] [--answers recommendations ...]
+                                    [--served]
 
 Trains the demo shop into a private redis-server, then calls the app in-process: CPU time per answer of
 user recommendations and also-bought (one at a time) and of the email batch (100 users and 1,000 users
-of 20 items a call), with
+of 20 items a call). With ``--served``, the wall-clock time per answer instead, one call at a time over
+HTTP to ``recsvc serve --production`` (one worker), as a client of the service sees it. Either with
 
 - no rules;
 - the README's coffee-week campaign (a pin, a boost, a bury and a diversity rule), alone and while an A/B
@@ -17,18 +19,20 @@ Prints the median of the rounds, alternated, and each figure as a ratio to no ru
 """
 
 import argparse
+import contextlib
 import csv
+import http.client
 import json
 import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import common  # first: the repository on sys.path, one BLAS thread
 import redis
-from werkzeug.test import TestResponse
+from serve_bench import API_KEY, serve
 
 from recsvc import create_app
 from recsvc.admin import steering
@@ -39,15 +43,15 @@ from recsvc.store.wire import Wire
 from training.samples.demo_shop import write_demo_shop
 from training.train import Inputs, train
 
-KEY = "rules-cost-key"
-KEYED = {"X-API-Key": KEY}
+KEYED = {"X-API-Key": API_KEY}
 """Every answer asked as the shop's server asks it: with its history, as a signed-in customer sees it."""
-CAMPAIGN = [
+CAMPAIGN: list[dict] = [
     {"name": "coffee-week-pin", "type": "pin", "item_id": "espresso-machine-01", "lists": ["recommendations"]},
     {"name": "coffee-week-boost", "type": "boost", "when": {"category": "coffee"}, "factor": 1.5},
     {"name": "no-ink", "type": "bury", "when": {"category": "printer-ink"}, "factor": 0.5},
     {"name": "mix", "type": "diversity"},
 ]
+Clock = Callable[[], float]
 SKUS_PER_LIST = 650
 """The length of a SKU list in the 200 rules: with them the rules make about 1.5 MB of JSON."""
 
@@ -97,9 +101,10 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--answers", nargs="+", metavar="ANSWER", help="only these answers (default: all)")
+    parser.add_argument("--served", action="store_true", help="wall-clock over HTTP to the production server")
     args = parser.parse_args()
     print(common.machine())
-    with tempfile.TemporaryDirectory() as work, common.RedisServer() as server:
+    with tempfile.TemporaryDirectory() as work, common.RedisServer() as server, contextlib.ExitStack() as stack:
         r = redis.Redis.from_url(server.url)
         shop = write_demo_shop(Path(work) / "shop")
         train(r, Inputs(events=shop.events, catalog=shop.catalog, categories=shop.categories))
@@ -107,32 +112,30 @@ def main() -> None:
             catalog = list(csv.DictReader(f))
         items = [row["item_id"] for row in catalog]
         categories = sorted({row["category_id"] for row in catalog})
-        config = {"REDIS_URL": server.url, "METRICS": False, "API_KEYS": KEY, "REDIS_TIMEOUT_S": 10}
-        client = create_app(config).test_client()  # a long timeout: a slow shared machine measures, never fails
         with open(shop.events, newline="") as f:
             users = sorted({row["user_id"] for row in csv.DictReader(f)})[:2000]  # the demo's own customers
         singles = users[: args.requests]
+        ask, clock = stack.enter_context(asking(server.url, Path(work), args.served))
 
-        def per_call(calls: list[Callable[[], TestResponse]]) -> float:
-            """CPU milliseconds per call, after a warm-up of the first few (each answered in full)."""
+        def per_call(calls: list[Callable[[], int]]) -> float:
+            """Milliseconds per call (CPU in-process, wall-clock served), after a warm-up of the first few (each
+            answered in full)."""
             for call in calls[:5]:
-                assert call().status_code == 200
-            started = time.process_time()
+                assert call() == 200
+            started = clock()
             for call in calls:
                 call()
-            return (time.process_time() - started) / len(calls) * 1e3
+            return (clock() - started) / len(calls) * 1e3
 
-        def batch(size: int, n: int) -> Callable[[], TestResponse]:
+        def batch(size: int, n: int) -> Callable[[], int]:
             chosen = [users[(n * size + k) % len(users)] for k in range(size)]
             body = {"user_ids": chosen, "limit": 20}
-            return lambda: client.post("/v1/recommendations/batch", json=body, headers=KEYED)
+            return lambda: ask("/v1/recommendations/batch", body)
 
-        calls = {
-            "recommendations": [
-                lambda u=u: client.get(f"/v1/users/{u}/recommendations?limit=10", headers=KEYED) for u in singles
-            ],
+        calls: dict[str, list[Callable[[], int]]] = {
+            "recommendations": [lambda u=u: ask(f"/v1/users/{u}/recommendations?limit=10", None) for u in singles],
             "also-bought": [
-                lambda u=u: client.get(f"/v1/items/coffee-colombia-1kg/also-bought?limit=10&user_id={u}", headers=KEYED)
+                lambda u=u: ask(f"/v1/items/coffee-colombia-1kg/also-bought?limit=10&user_id={u}", None)
                 for u in singles
             ],
             "batch of 100": [batch(100, n) for n in range(args.batches)],
@@ -164,12 +167,43 @@ def main() -> None:
                 setting(name)
                 for endpoint, made in calls.items():
                     found.setdefault((endpoint, name), []).append(per_call(made))
-    print("\n| answer | setting | CPU ms per call | ratio to no rules |\n|---|---|---:|---:|")
+    measure = "wall-clock ms per call, served" if args.served else "CPU ms per call, in-process"
+    print(f"\n| answer | setting | {measure} | ratio to no rules |\n|---|---|---:|---:|")
     for endpoint in calls:
         base = statistics.median(found[(endpoint, "no rules")])
         for name in settings:
             value = statistics.median(found[(endpoint, name)])
             print(f"| {endpoint} | {name} | {value:,.2f} | {value / base:.2f} |")
+
+
+@contextlib.contextmanager
+def asking(redis_url: str, work: Path, served: bool) -> Iterator[tuple[Callable[[str, dict | None], int], Clock]]:
+    """``ask(path, body)``: the status of a GET (``body`` None) or a POST to the app, in-process or over HTTP to
+    a production server; and the clock that times it (CPU in-process, wall-clock served)."""
+    if not served:
+        config = {"REDIS_URL": redis_url, "METRICS": False, "API_KEYS": API_KEY, "REDIS_TIMEOUT_S": 10}
+        client = create_app(config).test_client()  # a long timeout: a slow shared machine measures, never fails
+
+        def in_process(path: str, body: dict | None) -> int:
+            answer = client.get(path, headers=KEYED) if body is None else client.post(path, json=body, headers=KEYED)
+            return answer.status_code
+
+        yield in_process, time.process_time
+        return
+    with serve(redis_url, "granian", 1, 4, work) as server:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+
+        def over_http(path: str, body: dict | None) -> int:
+            if body is None:
+                connection.request("GET", path, headers=KEYED)
+            else:
+                connection.request("POST", path, json.dumps(body), {**KEYED, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            return response.status
+
+        yield over_http, time.perf_counter
+        connection.close()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-import recsvc.read.answers
+import recsvc.read.user_candidates
 from recsvc import create_app
 from tests.gateways import model_store
 from tests.test_candidates import DAY, NOW, dataset_for, make_events
@@ -78,7 +78,7 @@ def test_a_changed_serving_rule_changes_the_evaluated_lists(case, monkeypatch):
     data, s, users, subjects = case
     with private_redis() as r:
         before, _ = evaluated(r, data, s, users, subjects)
-    monkeypatch.setattr(recsvc.read.answers, "LIGHT_HISTORY", 0)  # light users: popular items only
+    monkeypatch.setattr(recsvc.read.user_candidates, "LIGHT_HISTORY", 0)  # light users: popular items only
     with private_redis() as r:
         after, _ = evaluated(r, data, s, users, subjects)
         http_after, _ = answered(r, data, data.events.user_ids[users], data.item_ids[subjects])

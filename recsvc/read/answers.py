@@ -4,20 +4,19 @@ Each answer gathers candidates (precomputed picks, neighbour lists, fold-in scor
 fills a ``recsvc.read.listing.Listing``, which keeps the rules of every list.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from itertools import zip_longest
+from functools import partial
 
 from recsvc.contract import reasons
 from recsvc.contract.live import EMPTY, Live
-from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord, general_reason
+from recsvc.contract.records import LAST_ITEM_CAUSE, NO_ITEM, ItemRecord, UserRecord
 from recsvc.contract.units import OFFERS_ORDERS
+from recsvc.read.batch_pools import judged_lists
 from recsvc.read.experiments import Assignment, experiment_tag
 from recsvc.read.exploration import SHARE, Exploration
 from recsvc.read.item_lists import ItemLists
 from recsvc.read.listing import (
-    BECAUSE_YOU_BOUGHT,
-    BECAUSE_YOU_VIEWED,
     RECENTLY_VIEWED,
     Candidate,
     Filters,
@@ -25,16 +24,13 @@ from recsvc.read.listing import (
     finished,
     named_rules,
     popular_candidates,
-    scored,
 )
 from recsvc.read.live_picks import LivePicks, interleaved
 from recsvc.read.rule_format import DEFAULT_VARIANT
 from recsvc.read.rules import ListRules
+from recsvc.read.user_candidates import LIGHT_HISTORY, VIEWED_SHARE, UserCandidates, history
 from recsvc.store.model import ModelStore
 
-LIGHT_HISTORY = 5  # history items whose lists serve a user the model did not fit
-VIEWED_SHARE = 0.3
-"""At most this share of a user's picks are items they viewed and did not buy, unless ``include_viewed``."""
 GENERAL_CAUSES = range(LAST_ITEM_CAUSE + 1, NO_ITEM + 1)
 """The ``because`` values that name a general reason, not an item."""
 
@@ -51,7 +47,7 @@ class Answers(ItemLists):
     ):
         """``live_share`` overrides the share of places each version gives a user's events since training."""
         self.store = store
-        self.viewed_share = viewed_share
+        self.candidates = UserCandidates(store, viewed_share)
         self.exploration = Exploration(store, exploration_share)  # new items' places in picks and popular lists
         self.live = LivePicks(store, live_share)
 
@@ -79,21 +75,55 @@ class Answers(ItemLists):
             browsed = [self.live.browsed(version, live) for live, v in zip(lives, versions) if live and v == version]
             self.live.prefetch(version, browsed, filters.limit)
         served = self.store.served if any(assigned) else versions[0]
+        judged = self._judged_together(versions, found, lives, assigned, filters, list_name)
         results = []
-        for user_id, version, rec, live, assignment in zip(user_ids, versions, found, lives, assigned):
-            self.store.check()  # Redis still answers and the request is within its time budget
-            answer = self.for_user_record(version, rec, filters, lists, live, list_name, assignment)
+        for n, (user_id, version, rec, live, assignment) in enumerate(zip(user_ids, versions, found, lives, assigned)):
+            answer = judged.get(n)
+            if answer is None:
+                self.store.check()  # Redis still answers and the request is within its time budget
+                answer = self.for_user_record(version, rec, filters, lists, live, list_name, assignment)
             if assignment is not None:
                 answer.update(model_version=version, **experiment_tag(assignment))
             results.append({"user_id": user_id, **answer})
         return {"model_version": served, "results": results}
+
+    def _judged_together(
+        self,
+        versions: Sequence[str],
+        found: Sequence[UserRecord | None],
+        lives: Sequence[Live],
+        assigned: Sequence[Assignment | None],
+        filters: Filters,
+        list_name: str,
+    ) -> dict[int, dict]:
+        """The answers, by place in the batch, of the users whose ruled lists come from their stored picks alone,
+        judged together per version and rule set (``recsvc.read.batch_pools``); the others are left out."""
+        if filters.exclude or filters.category is not None:
+            return {}
+        groups: dict[tuple[str, int], tuple[ListRules, list[int], list[UserRecord]]] = {}
+        for n, (version, record, live, arm) in enumerate(zip(versions, found, lives, assigned)):
+            if record is None or not record.picks or live:
+                continue
+            rules = self.rules(list_name, version, None, arm)
+            if rules and not self.exploration.adds_to(version, filters.limit, rules):
+                group = groups.setdefault((version, id(rules)), (rules, [], []))
+                group[1].append(n)
+                group[2].append(record)
+        judged: dict[int, dict] = {}
+        cap = self.candidates.viewed_cap(filters)
+        for (version, _), (rules, members, records) in groups.items():
+            self.store.check()
+            reasons = partial(self.candidates.pick_reasons, version)
+            lists = judged_lists(self.store, version, rules, filters.limit, records, cap, reasons)
+            judged.update((n, answer) for n, answer in zip(members, lists) if answer is not None)
+        return judged
 
     def prefetch(self, version: str, found: Sequence[UserRecord], limit: int) -> dict[int, ItemRecord]:
         """Read at once what answering these users takes (for ``for_user_record``'s ``lists``): the item
         records of the history of users without picks, and the attributes of the items their lists will
         most likely show, so a cold process reads them in two round trips, not two per user."""
         light = [rec for rec in found if not rec.picks]
-        lists = self._item_records(version, [i for rec in light for i in _history(rec)])
+        lists = self._item_records(version, [i for rec in light for i in history(rec)])
         wanted = 2 * limit
         indices: set[int] = set()
         for rec in found:
@@ -132,16 +162,16 @@ class Answers(ItemLists):
             return {"source": "popular", **finished(listing)}
         listing = Listing(self.store, version, filters, record.bought, rules)
         if record.picks:
-            picks = self._picks(version, record, named)
+            picks = self.candidates.picks(version, record, named)
         else:
-            picks = self._from_history(version, record, lists, named)
+            picks = self.candidates.from_history(version, record, lists, named)
         browsed = self.live.browsed(version, live)
         if browsed:  # viewed, carted or wished for since training: today's candidates take their share
             reoffer = named and filters.include_viewed is not False
             if not reoffer:  # nor may popular items bring them back
                 listing.blocked.update(self.live.indices(version, browsed))
             picks = self.live.merged(version, picks, browsed, named, reoffer)
-        capped = self._capped_views(picks, listing, filters, named)
+        capped = self.candidates.capped(picks, listing.blocked, filters, named)
         listing.add(self.exploration.picks(version, record, capped, filters.limit, rules))
         listing.fill_popular()
         return {"source": "personalized", **finished(listing)}
@@ -152,23 +182,6 @@ class Answers(ItemLists):
         return self.store.steering.rules.for_list(
             list_name, category, lambda c: self.store.ancestors(version, c), variant
         )
-
-    def _capped_views(
-        self, candidates: Iterable[Candidate], listing: Listing, filters: Filters, named: bool = True
-    ) -> Iterator[Candidate]:
-        """The candidates with at most the allowed number of re-offered views (none unless ``named``); the others
-        are blocked, so no later part of the list brings them back."""
-        if filters.include_viewed and named:
-            yield from candidates
-            return
-        allowed = 0 if filters.include_viewed is False or not named else int(self.viewed_share * filters.limit)
-        for candidate in candidates:
-            if candidate[2] is RECENTLY_VIEWED:
-                if allowed <= 0:
-                    listing.blocked.add(candidate[0])
-                    continue
-                allowed -= 1
-            yield candidate
 
     def recently_viewed(self, user_id: str, filters: Filters) -> dict:
         """What the user viewed (carted, wished for) and did not buy, most recent first: the re-finding list.
@@ -182,49 +195,6 @@ class Answers(ItemLists):
         listing.fill_popular()
         answer = {"user_id": user_id, "model_version": version, "source": source, "items": listing.items}
         return {**answer, **experiment_tag(arm)}
-
-    def _picks(self, version: str, record: UserRecord, named: bool = True) -> Iterator[Candidate]:
-        """The user's precomputed picks, each with its reason: the history item that explains it (only its
-        kind when not ``named``), or a general one (``reasons.GENERAL``)."""
-        causes = [b for b in record.because if b <= LAST_ITEM_CAUSE] if named else []
-        names = {b: item_id for b, item_id in zip(causes, self._item_ids(version, causes)) if item_id is not None}
-        bought = set(record.bought)
-        for item, score, cause in zip(record.picks, record.scores, record.because):
-            if cause == item:  # an item the user viewed, offered again
-                yield item, score, RECENTLY_VIEWED
-            elif cause in names:
-                kind = "because_you_bought" if cause in bought else "because_you_viewed"
-                yield item, score, {"type": kind, "item_id": names[cause]}
-            elif not named and cause <= LAST_ITEM_CAUSE:
-                yield item, score, BECAUSE_YOU_BOUGHT if cause in bought else BECAUSE_YOU_VIEWED
-            else:
-                yield item, score, {"type": general_reason(cause) or "personalized"}
-
-    def _from_history(
-        self, version: str, record: UserRecord, lists: dict[int, ItemRecord] | None = None, named: bool = True
-    ) -> Iterator[Candidate]:
-        """For a user without picks: what they viewed, again; then the similar items of what they viewed and
-        the also-bought of what they bought (measured offline: re-offering views wins, docs/quality.md); the
-        reasons name those history items only when ``named``."""
-        viewed = list(record.recent[:LIGHT_HISTORY])
-        yield from ((index, 1.0, RECENTLY_VIEWED) for index in viewed)
-        history = _history(record)
-        if lists is None:
-            lists = self._item_records(version, history)
-        names = dict(zip(history, self._item_ids(version, history)))  # only this user's: ``lists`` may hold many
-        sources = []
-        for n, index in enumerate(history):
-            rec = lists.get(index)
-            if rec is None:
-                continue
-            if n < len(viewed):
-                reason = {**BECAUSE_YOU_VIEWED, "item_id": names[index]} if named else BECAUSE_YOU_VIEWED
-                sources.append(scored(rec.similar, rec.similar_scores, reason))
-            else:
-                reason = {**BECAUSE_YOU_BOUGHT, "item_id": names[index]} if named else BECAUSE_YOU_BOUGHT
-                sources.append(scored(rec.also_bought, [abs(s) for s in rec.also_bought_scores], reason))
-        for round_ in zip_longest(*sources):  # one from each history item in turn
-            yield from (c for c in round_ if c is not None)
 
     def _item_records(self, version: str, indices: Sequence[int]) -> dict[int, ItemRecord]:
         """Item records by index (kept in the process: they change only with the version)."""
@@ -339,7 +309,7 @@ class Answers(ItemLists):
         """The user's picks (with the live candidates of what they ``browsed`` since training) under each category
         they belong to (their own and its parents), in order. Unless ``named``, the viewed items they would offer
         again are left out and added to ``blocked``."""
-        stored = self._picks(version, record, named) if record.picks else iter(())
+        stored = self.candidates.picks(version, record, named) if record.picks else iter(())
         picks = list(self.live.merged(version, stored, list(browsed), named, named) if browsed else stored)
         if not named:
             viewed = {c[0] for c in picks if c[2] is RECENTLY_VIEWED}
@@ -368,12 +338,3 @@ class Answers(ItemLists):
         candidates = popular_candidates(self.store, version, listing.category)
         listing.add(self.exploration.popular(version, listing.category, candidates, listing.limit, rules))
         listing.fill_popular()
-
-    def _item_ids(self, version: str, indices: Sequence[int]) -> list[str | None]:
-        """Item ids by index (None for an index without attributes)."""
-        return [shown.item_id if shown else None for shown in self.store.shown(version, list(indices))]
-
-
-def _history(record: UserRecord) -> list[int]:
-    """The items whose lists serve a user without picks: recent views first, then purchases."""
-    return list(record.recent[:LIGHT_HISTORY]) + list(record.bought[:LIGHT_HISTORY])

@@ -79,10 +79,15 @@ class Exploration:
         self, version: str, record: UserRecord, candidates: Iterable[Candidate], limit: int, rules: ListRules
     ) -> Iterable[Candidate]:
         """A user's candidates with new items of their categories in the exploration places."""
-        after = places(limit, self.share_for(rules))
-        if not after or not self.store.arrivals(version):
+        if not self.adds_to(version, limit, rules):
             return candidates
+        after = places(limit, self.share_for(rules))
         return interleaved(candidates, self._new(version, self._categories(version, record), len(after)), after)
+
+    def adds_to(self, version: str, limit: int, rules: ListRules) -> bool:
+        """Whether a list of ``limit`` items under ``rules`` gives new items places: it has some at its share, and
+        the version has new items."""
+        return bool(places(limit, self.share_for(rules))) and bool(self.store.arrivals(version))
 
     def popular(
         self, version: str, category: str | None, candidates: Iterable[Candidate], limit: int, rules: ListRules

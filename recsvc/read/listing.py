@@ -12,7 +12,7 @@ filters drop items as they come; with boosts or a diversity rule the list takes 
 """
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeGuard
@@ -236,10 +236,6 @@ class Listing:
             self._per_category[item.category_id] = seen + 1
         return True
 
-    def _verdict(self, item: ShownItem) -> Verdict:
-        """The filter that drops the item and the boost and bury rules it matches."""
-        return self.rules.verdict(item.facts, item.category_id, self._ancestors_of)
-
     def finish(self) -> list[dict]:
         """The list: the pool reordered by boosts and cut to the diversity rule and the limit, then the pins."""
         if not self.ruled:
@@ -270,36 +266,59 @@ class Listing:
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
-    def _ancestors(self, item: ShownItem) -> frozenset[str]:
-        return self.store.ancestors(self.version, item.category_id)
-
     def _pin_all(self) -> None:
         """Put each pin's item at its position (or last, in a shorter list), if the list may show it."""
-        pinned = self.rules.pins
-        pins = zip(pinned, self.store.item_indices(self.version, [rule.item_id for rule in pinned]))
-        placeable = [(rule, index) for rule, index in pins if rule.position <= self.limit and index is not None]
-        shown = self.store.shown(self.version, [index for _, index in placeable])
-        for (rule, index), item in zip(placeable, shown):
-            self._pin(rule, index, item)
+        pins = showable_pins(self.store, self.version, self.rules, self.limit)
+        self.fired.update(place_pins(self.items, pins, self.limit, self._shows_pinned))
 
-    def _pin(self, rule: Rule, index: int, item: ShownItem | None) -> None:
-        """Put a pin's item at its position unless the list may not show it."""
-        if item is None or index in self.unavailable or index in self.never or rule.item_id in self.exclude:
-            return
-        if self.category is not None and self.category not in self._ancestors(item):
-            return
-        if self._verdict(item).dropped_by is not None:
-            return
-        if index in self.blocked:  # a candidate: perhaps in the list already
-            placed = next((n for n, out in enumerate(self.items) if out["item_id"] == rule.item_id), None)
-            if placed is not None:
-                del self.items[placed]
-        position = min(rule.position, len(self.items) + 1) - 1
-        neighbour = self.items[position] if position < len(self.items) else (self.items[-1] if self.items else None)
-        self.items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))
-        del self.items[self.limit :]
-        self.blocked.add(index)
-        self.fired.add(rule.name)
+    def _shows_pinned(self, index: int, item_id: str, item: ShownItem) -> bool:
+        """Whether this list may show a pin's item: not bought nor the subject, not excluded, in the category."""
+        if index in self.never or item_id in self.exclude:
+            return False
+        return self.category is None or self.category in self.store.ancestors(self.version, item.category_id)
+
+
+Pin = tuple[Rule, int, ShownItem]
+"""A pin rule, its item's index and the item."""
+
+
+def showable_pins(store: ModelStore, version: str, rules: ListRules, limit: int) -> list[Pin]:
+    """The pins of a list of ``limit`` items whose items the version may show (they have attributes, are available
+    and no filter of the list drops them), in the order they are placed."""
+    pinned = [rule for rule in rules.pins if rule.position <= limit]
+    indices = store.item_indices(version, [rule.item_id for rule in pinned])
+    found = [(rule, index) for rule, index in zip(pinned, indices) if index is not None]
+    unavailable, ancestors = store.unavailable(version), partial(store.ancestors, version)
+    return [
+        (rule, index, item)
+        for (rule, index), item in zip(found, store.shown(version, [index for _, index in found]))
+        if item is not None
+        and index not in unavailable
+        and rules.verdict(item.facts, item.category_id, ancestors).dropped_by is None
+    ]
+
+
+def place_pins(
+    items: list[dict], pins: Sequence[Pin], limit: int, shows: Callable[[int, str, ShownItem], bool]
+) -> list[str]:
+    """Put each pin's item at its position in the list (or last, in a shorter one) if ``shows`` lets this list show
+    it: out of its place if the list has it, with the score of the item it moves down (0.0 in an empty list);
+    the names of the pins placed."""
+    placed: list[str] = []
+    ids = [out["item_id"] for out in items]
+    for rule, index, item in pins:
+        if not shows(index, rule.item_id, item):
+            continue
+        if rule.item_id in ids:
+            at = ids.index(rule.item_id)
+            del items[at], ids[at]
+        position = min(rule.position, len(items) + 1) - 1
+        neighbour = items[position] if position < len(items) else (items[-1] if items else None)
+        items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))
+        ids.insert(position, rule.item_id)
+        del items[limit:], ids[limit:]
+        placed.append(rule.name)
+    return placed
 
 
 def entry(item: ShownItem, score: float, reason: dict) -> dict:

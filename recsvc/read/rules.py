@@ -19,6 +19,9 @@ from recsvc.read.rule_format import DEFAULT_VARIANT, Rule
 POOL_FACTOR = 3
 """A list with boosts or diversity ranks this many times its length of candidates, then cuts."""
 MAX_POOL = 200
+MOST_FACTOR = 1e12
+"""The most (and 1 / it the least) the boosts and buries of a list multiply an item's relevance by: 200 rules of
+factor 100 would overflow a float."""
 VERDICTS_LIMIT = 100_000
 """Items whose verdict one ``ListRules`` keeps; past it, it starts afresh."""
 LISTS_LIMIT = 10_000
@@ -74,7 +77,7 @@ class ListRules:
                 continue
             for sku in skus:
                 per_sku[sku] = per_sku.get(sku, 1.0) * rule.factor
-        return elsewhere * max(per_sku.values(), default=1.0)
+        return min(MOST_FACTOR, elsewhere * max(per_sku.values(), default=1.0))
 
     def verdict(
         self, item_facts: Mapping[str, Any], category: str | None, ancestors: Callable[[str | None], frozenset[str]]
@@ -98,7 +101,8 @@ class ListRules:
         matched = [r for r in self.boosts if r.matches(item_facts, categories)]
         if dropped is None and not matched:
             return PASSES
-        return Verdict(dropped, tuple(r.name for r in matched), math.prod(r.factor for r in matched))
+        factor = min(MOST_FACTOR, max(1 / MOST_FACTOR, math.prod(r.factor for r in matched)))
+        return Verdict(dropped, tuple(r.name for r in matched), factor)
 
 
 NO_RULES = ListRules()

@@ -1,0 +1,375 @@
+"""The ruled lists of a batch, judged together (``Answers.batch``).
+
+Under the shop's rules a list ranks a pool of candidates (``recsvc.read.listing``): it judges each one, grows the
+pool a list's length at a time while a later candidate could still make the cut, reorders the pool and cuts it.
+One list at a time, that costs a batch of 1,000 users more than the lists the rules change. Here the users of a
+batch whose lists come from their stored picks alone are judged as one: every pick's verdict, the users' pools,
+their growth and their cuts are arrays; only the lists' items and pins are made one user at a time. The answers are
+``Listing``'s to the byte, the names of the rules included (``tests/test_batch_pools.py`` holds the two equal over
+random rules, users and limits).
+
+A user whose list needs more than their picks goes through ``Listing``: ``judged_lists`` gives None for a user whose
+picks run out before the pool is full (popular items fill it); ``Answers.batch`` sends there the users with events
+since training or new items to place, and every user of a request with a category or exclude filter.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from recsvc.contract.records import UserRecord
+from recsvc.read.listing import POPULAR, entry, place_pins, showable_pins
+from recsvc.read.rules import MAX_POOL, POOL_FACTOR, ListRules, Verdict
+from recsvc.store.cache import ShownItem
+from recsvc.store.model import ModelStore
+
+Reasons = Callable[[UserRecord, Sequence[int]], Callable[[int, int], dict]]
+"""``reasons(record, causes)``: the reason of a pick of the user (its item, its cause), for picks of these causes."""
+ACTIVE, DONE, SHORT = 0, 1, 2
+"""A pool still growing; full; out of candidates before it is full."""
+POPULAR_CAUSE = -1
+"""The cause of a popular item that follows a user's picks (reason ``popular``)."""
+
+
+def judged_lists(
+    store: ModelStore,
+    version: str,
+    rules: ListRules,
+    limit: int,
+    records: Sequence[UserRecord],
+    viewed_cap: int | None,
+    reasons: Reasons,
+) -> list[dict | None]:
+    """Each user's ``{"source", "items", "rules"}`` from their stored picks under ``rules`` (None: their picks do
+    not fill the pool); ``viewed_cap``: the viewed items a list may offer again (None: all)."""
+    want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
+    picks = _Picks(store, version, rules, records, viewed_cap, popular=2 * want + limit)
+    pools = _Pools(picks, rules, limit)
+    state, consumed = pools.grow()
+    done = np.flatnonzero(state == DONE)
+    sizes = pools.size(done, consumed[done])
+    if rules.reorders:
+        order, kept = pools.cut(done, sizes)
+        nth, place = np.nonzero(kept)
+        ranks = order[nth, place]
+    else:
+        nth, ranks = np.nonzero(np.arange(want) < np.minimum(sizes, limit)[:, None])
+    lists = picks.entries(done, pools.at[done[nth], ranks], np.bincount(nth, minlength=len(done)), rules, reasons)
+    fired = picks.fired(consumed, rules)
+    pins = showable_pins(store, version, rules, limit) if rules.pins else []
+    out: list[dict | None] = [None] * len(records)
+    for row, items in zip(done.tolist(), lists):
+        named = fired.get(row, [])
+        if pins:
+            placed = place_pins(items, pins, limit, _NotBought(records[row]))
+            named = sorted({*named, *placed}) if placed else named
+        out[row] = {"source": "personalized", "items": items, **({"rules": named} if named else {})}
+    return out
+
+
+class _NotBought:
+    """Whether a pin's item may show in a user's list: not one they bought (``Listing._shows_pinned``)."""
+
+    def __init__(self, record: UserRecord):
+        self.bought = set(record.bought)
+
+    def __call__(self, index: int, item_id: str, item: ShownItem) -> bool:
+        return index not in self.bought
+
+
+class _Picks:
+    """The users' picks as flat arrays, user after user, and what the rules say of those a list may show."""
+
+    def __init__(
+        self,
+        store: ModelStore,
+        version: str,
+        rules: ListRules,
+        records: Sequence[UserRecord],
+        viewed_cap: int | None,
+        popular: int,
+    ):
+        self.records = records
+        top, top_scores = (np.asarray(part[:popular]) for part in store.popular(version))
+        counts = np.fromiter((len(r.picks) + len(top) for r in records), np.int64, len(records))
+        rows = np.repeat(np.arange(len(records)), counts)
+        head = _heads(counts)[rows]
+        items = _rows([(np.asarray(r.picks), top) for r in records])
+        causes = _rows([(np.asarray(r.because), np.full(len(top), POPULAR_CAUSE)) for r in records])
+        scores = _rows([(np.asarray(r.scores), top_scores) for r in records], np.float32)
+        from_picks = causes != POPULAR_CAUSE
+        viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
+        capped = viewed & (_running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
+        lengths = [len(r.bought) for r in records]
+        owned = _Flat(
+            np.repeat(np.arange(len(records)), lengths),
+            _within(lengths),
+            _rows([(np.asarray(r.bought),) for r in records]),
+        )
+        picked = _Flat(rows[from_picks], (np.arange(len(items)) - head)[from_picks], items[from_picks])
+        blocked = capped  # a list reads no pick the user bought nor one it read before, nor any hidden item
+        blocked[from_picks] |= _seen_before(len(records), owned, picked)
+        blocked[~from_picks] = _known_or_repeated(len(records), top, owned, picked).ravel()
+        unavailable = store.unavailable(version)
+        if unavailable:
+            blocked |= np.isin(items, np.fromiter(unavailable, np.int64, len(unavailable)))
+        self.at = np.flatnonzero(~blocked)  # the candidates a list reads, in order: index into the flat arrays
+        self.rows = rows[self.at]
+        self.counts = np.bincount(self.rows, minlength=len(records))
+        self.head = _heads(self.counts)[self.rows]
+        self.place = np.arange(len(self.at)) - self.head  # each read candidate's place among its user's
+        self.items, self.causes, self.scores = items[self.at], causes[self.at], scores[self.at]
+        self.picks = np.bincount(self.rows, self.causes != POPULAR_CAUSE, len(records)).astype(np.int64)
+        self._judge(store, version, rules)
+
+    def _judge(self, store: ModelStore, version: str, rules: ListRules) -> None:
+        """Each read pick's item, category and verdict (judged once per item)."""
+        distinct, which = np.unique(self.items, return_inverse=True)
+        self.which = which
+        self.shown: list[ShownItem | None] = store.shown(version, distinct.tolist())
+        self.verdicts: list[Verdict | None] = []
+        factors, dropped, categories = np.ones(len(distinct)), np.full(len(distinct), -1), np.zeros(len(distinct), int)
+        self.dropped_names: list[str] = []
+        codes: dict[str | None, int] = {}
+        drop_codes: dict[str, int] = {}
+        ancestors = lambda category: store.ancestors(version, category)  # noqa: E731
+        for k, item in enumerate(self.shown):
+            if item is None:
+                self.verdicts.append(None)
+                continue
+            verdict = rules.verdict(item.facts, item.category_id, ancestors)
+            self.verdicts.append(verdict)
+            factors[k] = verdict.factor
+            categories[k] = codes.setdefault(item.category_id, len(codes))
+            if verdict.dropped_by is not None:
+                dropped[k] = drop_codes.setdefault(verdict.dropped_by, len(drop_codes))
+        self.dropped_names = list(drop_codes)
+        self.category_count = max(1, len(codes))
+        shows = np.array([item is not None for item in self.shown], bool)
+        boosted = np.array([bool(v and v.boosted_by) for v in self.verdicts], bool)
+        self.factor, self.category = factors[which], categories[which]
+        self.drop, self.boosted = dropped[which], boosted[which]
+        self.passes = shows[which] & (self.drop < 0)  # what the list's own filters and the shop's keep
+
+    def fired(self, consumed: np.ndarray, rules: ListRules) -> dict[int, list[str]]:
+        """The names of the rules that changed each user's list, in order, while it read its first ``consumed``
+        candidates: filters that dropped one, the diversity rule if it turned one away, and (a list that
+        reorders) the boosts and buries of the pool (``Listing.fired``)."""
+        read = self.place < consumed[self.rows]
+        names = sorted(
+            {*self.dropped_names, *(r.name for r in rules.boosts)}
+            | ({rules.diversity.name} if rules.diversity else set())
+        )
+        code = {name: n for n, name in enumerate(names)}
+        found = [np.asarray([], np.int64)]
+        dropping = read & (self.drop >= 0)
+        by_drop = np.array([code[name] for name in self.dropped_names] or [0], np.int64)
+        found.append(self.rows[dropping] * len(names) + by_drop[self.drop[dropping]])
+        if rules.diversity is not None:
+            found.append(self.rows[read & self.turned_away] * len(names) + code[rules.diversity.name])
+        if rules.reorders:
+            pooled = np.flatnonzero(read & self.admitted & self.boosted)
+            matched = [[code[name] for name in (v.boosted_by if v else ())] for v in self.verdicts]
+            counts = np.array([len(m) for m in matched], np.int64)[self.which[pooled]]
+            flat = np.array([c for m in matched for c in m] or [0], np.int64)
+            starts = (np.cumsum([len(m) for m in matched]) - [len(m) for m in matched])[self.which[pooled]]
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            found.append(np.repeat(self.rows[pooled], counts) * len(names) + flat[np.repeat(starts, counts) + within])
+        pairs = np.unique(np.concatenate(found))
+        fired: dict[int, list[str]] = {}
+        for row, n in zip((pairs // max(1, len(names))).tolist(), (pairs % max(1, len(names))).tolist()):
+            fired.setdefault(row, []).append(names[n])
+        return fired
+
+    def admit(self, rules: ListRules) -> None:
+        """Which read picks enter their user's pool: those the filters keep, and under the diversity rule those of
+        a category with room (the first ``max_per_category`` kept of it) or boosted (``Listing._admits``)."""
+        self.admitted = self.passes.copy()
+        self.turned_away = np.zeros_like(self.passes)
+        if rules.diversity is None:
+            return
+        kept = np.flatnonzero(self.passes)
+        seen = _occurrence(self.rows[kept] * self.category_count + self.category[kept])
+        away = (seen >= rules.diversity.max_per_category) & ~(self.factor[kept] > 1)
+        self.admitted[kept[away]] = False
+        self.turned_away[kept[away]] = True
+
+    def entries(
+        self, rows: np.ndarray, at: np.ndarray, lengths: np.ndarray, rules: ListRules, reasons: Reasons
+    ) -> list[list[dict]]:
+        """The lists of users ``rows`` (read candidates ``at``, ``lengths`` a list, in order) as answers show them;
+        in a list that reorders, a boosted item's score is boosted too (``Listing._reorder``)."""
+        which, items, causes = self.which[at].tolist(), self.items[at].tolist(), self.causes[at].tolist()
+        scores = self.scores[at].tolist()
+        shown, verdicts, reordered = self.shown, self.verdicts, rules.reorders
+        out = []
+        end = 0
+        for row, length in zip(rows.tolist(), lengths.tolist()):
+            start, end = end, end + length
+            reason = reasons(self.records[row], [c for c in causes[start:end] if c != POPULAR_CAUSE])
+            listed = []
+            for n in range(start, end):
+                k, cause, score = which[n], causes[n], scores[n]
+                item, verdict = shown[k], verdicts[k]
+                if reordered:
+                    score = round(score, 4)
+                    if verdict.boosted_by:
+                        score = round(score * verdict.factor, 4)
+                listed.append(entry(item, score, POPULAR if cause == POPULAR_CAUSE else reason(items[n], cause)))
+            out.append(listed)
+        return out
+
+
+class _Pools:
+    """Each user's pool as a row of arrays: its picks' rank keys and categories by pool rank; grown as ``Listing``
+    grows it."""
+
+    def __init__(self, picks: _Picks, rules: ListRules, limit: int):
+        picks.admit(rules)
+        self.picks, self.rules, self.limit = picks, rules, limit
+        self.want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
+        users, longest = len(picks.counts), int(picks.counts.max(initial=0))
+        pooled = _running(picks.admitted, picks.head)  # pool size once each pick is read
+        unburied = _running(picks.admitted & (picks.factor >= 1), picks.head)
+        self.sizes = np.zeros((users, longest + 1), np.int64)  # by picks read
+        self.sizes[picks.rows, picks.place + 1] = pooled
+        self.unburied = np.zeros((users, longest + 1), np.int64)
+        self.unburied[picks.rows, picks.place + 1] = unburied
+        rank = pooled - 1
+        entering = np.flatnonzero(picks.admitted & (rank < self.want))
+        self.keys = np.full((users, self.want), -np.inf)
+        self.keys[picks.rows[entering], rank[entering]] = picks.factor[entering] / (1 + rank[entering])
+        self.categories = np.zeros((users, self.want), np.int64)
+        self.categories[picks.rows[entering], rank[entering]] = picks.category[entering]
+        self.at = np.zeros((users, self.want), np.int64)  # the read pick at each pool rank
+        self.at[picks.rows[entering], rank[entering]] = entering
+
+    def size(self, rows, read):
+        """The pool size of users ``rows`` once they read ``read`` picks."""
+        return self.sizes[rows, read]
+
+    def grow(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each user's state (``DONE`` or ``SHORT``) and the picks their list read: a list's length at a time,
+        then as far as a later pick could still make the cut (``Listing.add``, ``Listing._reach_after``)."""
+        rules, limit, want = self.rules, self.limit, self.want
+        settles = rules.reorders and rules.lift == 1
+        users = len(self.sizes)
+        reach = np.full(users, limit if rules.reorders and not settles else want)
+        state, read = np.full(users, ACTIVE), np.zeros(users, np.int64)
+        active = np.arange(users)
+        while active.size:
+            size = self.sizes[active, read[active]]
+            room = np.minimum(reach[active], want) - size
+            if settles:
+                room = np.minimum(room, limit - self.unburied[active, read[active]])
+            full = room <= 0
+            # the picks' last read ends where they do; popular items fill on (``Listing.fill_popular``)
+            picks_left = self.picks.picks[active] - read[active]
+            room = np.where((picks_left > 0) & (room > picks_left), picks_left, room)
+            short = ~full & (room > self.picks.counts[active] - read[active])
+            state[active[full]], state[active[short]] = DONE, SHORT
+            going = ~full & ~short
+            active = active[going]
+            read[active] += room[going]
+            grown = active[reach[active] < want]
+            if grown.size:
+                reach[grown] = self._reach_after(grown, self.sizes[grown, read[grown]])
+        return state, read
+
+    def _reach_after(self, rows: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """How long each pool can usefully grow (``Listing._reach_after``)."""
+        order, kept = self.cut(rows, sizes)
+        full = kept.sum(axis=1) >= self.limit
+        last_at = np.argmax(np.cumsum(kept, axis=1) == self.limit, axis=1)
+        last = self.keys[rows, np.take_along_axis(order, last_at[:, None], 1)[:, 0]]
+        bound = np.zeros(len(rows), np.int64)
+        if full.any():
+            ratio = self.rules.lift / last[full] * (1 + 1e-9)
+            bound[full] = [min(self.want, math.floor(x)) for x in ratio.tolist()]
+        return np.where(full, np.maximum(sizes, bound), np.minimum(self.want, sizes + self.limit))
+
+    def cut(self, rows: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each pool, its ranks by rank key, best first (ties: the earlier rank), and which of them the list
+        keeps: at most ``max_per_category`` of a category, at most ``limit`` (``Listing._cut``)."""
+        inside = np.arange(self.want) < sizes[:, None]
+        keys = np.where(inside, self.keys[rows], -np.inf)
+        order = np.argsort(-keys, axis=1, kind="stable")
+        kept = np.take_along_axis(inside, order, 1)
+        diversity = self.rules.diversity
+        if diversity is not None:
+            categories = np.take_along_axis(self.categories[rows], order, 1)
+            groups = np.arange(len(rows))[:, None] * self.picks.category_count + categories
+            kept &= _occurrence(groups.ravel()).reshape(groups.shape) < diversity.max_per_category
+        kept &= np.cumsum(kept, axis=1) <= self.limit
+        return order, kept
+
+
+def _heads(counts: np.ndarray) -> np.ndarray:
+    """Where each row starts in flat arrays of rows of these lengths."""
+    return np.cumsum(counts) - counts
+
+
+def _rows(parts: Sequence[tuple[np.ndarray, ...]], dtype: type = np.int64) -> np.ndarray:
+    """Rows of parts (a user's picks, then the popular items) as one flat array."""
+    return np.concatenate([part for row in parts for part in row]).astype(dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """Items of many users, flat: each one's user (row), its place in the row and the item."""
+
+    rows: np.ndarray
+    place: np.ndarray
+    items: np.ndarray
+
+
+def _seen_before(users: int, owned: _Flat, picked: _Flat) -> np.ndarray:
+    """For each of the users' picks, whether the user bought the item or an earlier pick is it."""
+    first = int(owned.place.max(initial=-1)) + 1  # the picks' column of the table
+    width = first + int(picked.place.max(initial=-1)) + 1
+    table = np.broadcast_to(-1 - np.arange(width), (users, width)).copy()  # distinct until filled
+    table[owned.rows, owned.place] = owned.items
+    table[picked.rows, first + picked.place] = picked.items
+    order = np.argsort(table, axis=1, kind="stable")  # an item's first place comes first
+    ordered = np.take_along_axis(table, order, 1)
+    again = np.zeros(table.shape, bool)
+    np.put_along_axis(again, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], 1)
+    return again[picked.rows, first + picked.place]
+
+
+def _known_or_repeated(users: int, top: np.ndarray, owned: _Flat, picked: _Flat) -> np.ndarray:
+    """For each user and each of the popular items ``top``, whether the user bought it, has it among their picks
+    (read already, or kept out) or it came earlier in ``top``: the popular items that fill a list skip those."""
+    place = np.full(int(max(top.max(initial=0), owned.items.max(initial=0), picked.items.max(initial=0))) + 1, -1)
+    place[top[::-1]] = np.arange(len(top))[::-1]  # an item's first place in ``top``
+    known = np.zeros((users, len(top)), bool)
+    for flat in (owned, picked):
+        where = place[flat.items]
+        known[flat.rows[where >= 0], where[where >= 0]] = True
+    known[:, place[top] != np.arange(len(top))] = True
+    return known
+
+
+def _within(lengths: Sequence[int]) -> np.ndarray:
+    """Each entry's place within its row, for flat rows of these lengths."""
+    counts = np.asarray(lengths, np.int64)
+    return np.arange(int(counts.sum())) - np.repeat(_heads(counts), counts)
+
+
+def _running(flags: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """The count of true flags up to each entry, within its row (``head``: where each entry's row starts)."""
+    total = np.cumsum(flags, dtype=np.int64)
+    return total - (total[head] - flags[head])
+
+
+def _occurrence(groups: np.ndarray) -> np.ndarray:
+    """How many entries before each one have its group value."""
+    order = np.argsort(groups, kind="stable")
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(groups)])
+    seen = np.empty(len(groups), np.int64)
+    seen[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    return seen

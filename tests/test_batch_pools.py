@@ -1,0 +1,145 @@
+"""A batch's ruled lists judged together are ``Listing``'s, one user at a time, to the byte: over random rules,
+users, limits and viewed settings, on a hand-made version with hidden items, duplicates and bought picks."""
+
+import json
+import math
+import random
+from functools import partial
+
+import pytest
+
+from recsvc.admin import steering
+from recsvc.contract import keys, records
+from recsvc.contract.records import NO_ITEM
+from recsvc.read.answers import Answers
+from recsvc.read.batch_pools import judged_lists
+from recsvc.read.listing import Filters
+from recsvc.read.rules import MOST_FACTOR
+from tests.gateways import model_store, steering_records
+
+V = "v1"
+CATEGORIES = ["a", "b", "c", "d", "e", "f"]
+ITEMS = [(f"item-{n:03d}", CATEGORIES[n % 6 if n % 7 else 0], 5.0 + n % 50) for n in range(240)]
+"""240 items over six categories (a gets more), prices 5 to 54."""
+HIDDEN = {7, 50, 51, 200}
+NO_ATTRIBUTES = {230, 231}
+USERS = 120
+
+
+def random_user(rng: random.Random) -> dict:
+    """A user's record: picks in score order (some viewed, some explained by a history item, some with a general
+    reason, now and then a duplicate or a bought or hidden item), and what they bought."""
+    count = rng.choice((0, 3, 12, 30, 50, 50))
+    picks = rng.sample(range(240), count)
+    if count > 5 and rng.random() < 0.2:
+        picks[rng.randrange(1, count)] = picks[0]  # a duplicate
+    because = [
+        rng.choice((item, rng.randrange(240), NO_ITEM, NO_ITEM - 1, NO_ITEM - 2)) if n % 3 else item
+        for n, item in enumerate(picks)
+    ]
+    bought = rng.sample(range(240), rng.randrange(0, 8)) + rng.sample(picks, min(len(picks), rng.randrange(0, 3)))
+    scores = sorted((rng.random() for _ in picks), reverse=True)
+    return {"picks": picks, "scores": scores, "because": because, "bought": bought}
+
+
+def random_rules(rng: random.Random, limit: int) -> list[dict]:
+    """Filters, boosts and buries on categories, price ranges and SKU lists; now and then pins and a diversity
+    rule."""
+    rules: list[dict] = []
+    for n in range(rng.randrange(1, 7)):
+        kind = rng.choice(("boost", "boost", "bury", "filter"))
+        when = rng.choice(
+            (
+                {"category": rng.choice(CATEGORIES)},
+                {"price": {"min": rng.randrange(5, 30), "max": rng.randrange(30, 60)}},
+                {"item_id": [ITEMS[i][0] for i in rng.sample(range(240), 30)] + ["sku-not-sold"]},
+            )
+        )
+        rule: dict = {"name": f"r{n}", "type": kind, "when": when}
+        if kind == "filter":
+            rule["action"] = rng.choice(("keep", "drop", "drop"))
+        else:
+            rule["factor"] = round(rng.uniform(1.05, 4) if kind == "boost" else rng.uniform(0.2, 0.95), 3)
+        rules.append(rule)
+    for n in range(rng.choice((0, 0, 1, 3))):
+        item = ITEMS[rng.randrange(240)][0]
+        rules.append({"name": f"pin{n}", "type": "pin", "item_id": item, "position": rng.randrange(1, limit + 2)})
+    if rng.random() < 0.5:
+        rules.append({"name": "mix", "type": "diversity", "max_per_category": rng.randrange(1, 5)})
+    return rules
+
+
+@pytest.fixture
+def shop(r):
+    r.set(keys.CURRENT, V)
+    attrs = {
+        str(i): json.dumps({"item_id": item_id, "category_id": cat, "price": price})
+        for i, (item_id, cat, price) in enumerate(ITEMS)
+        if i not in NO_ATTRIBUTES
+    }
+    r.hset(keys.attrs(V), mapping=attrs)
+    r.set(keys.categories(V), json.dumps({"ids": CATEGORIES, "parents": [-1] * 6}))
+    r.sadd(keys.unavailable(V), *HIDDEN)
+    popular = [*range(239, 229, -1), 236, *range(229, -1, -1)]  # 236 twice
+    r.set(keys.popular(V), records.encode_scored(popular, [241 - n / 2 for n in range(len(popular))]))
+    for i, (item_id, _, _) in enumerate(ITEMS):
+        r.set(keys.item(V, item_id), records.encode_item(i))
+    rng = random.Random(3)
+    users = [random_user(rng) for _ in range(USERS)]
+    for n, user in enumerate(users):
+        r.set(keys.user(V, f"u{n}"), records.encode_user(**user))
+    return r, model_store(r)
+
+
+def test_a_batch_judged_together_answers_as_each_list_alone(shop):
+    r, store = shop
+    answers = Answers(store)
+    rng = random.Random(11)
+    user_ids = [f"u{n}" for n in range(USERS)]
+    found = [records.decode_user(r.get(keys.user(V, user))) for user in user_ids]
+    judged_count = popular_fill = pinned = fired = 0
+    for _ in range(60):
+        limit = rng.choice((1, 3, 10, 20))
+        steering.set_rules(steering_records(r), random_rules(rng, limit))
+        store.version()  # the store reads the new rules
+        filters = Filters(limit=limit, include_viewed=rng.choice((None, None, True, False)))
+        rules = answers.rules("email", V, None)
+        reasons = partial(answers.candidates.pick_reasons, V)
+        with_picks = [rec for rec in found if rec.picks]
+        judged = judged_lists(store, V, rules, limit, with_picks, answers.candidates.viewed_cap(filters), reasons)
+        for record, answer in zip(with_picks, judged):
+            alone = answers.for_user_record(V, record, filters, list_name="email")
+            if answer is None:
+                continue
+            assert answer == alone
+            assert json.dumps(answer) == json.dumps(alone)  # the same floats, key order and all
+            judged_count += 1
+            popular_fill += any(item["reason"]["type"] == "popular" for item in answer["items"])
+            pinned += any(item["reason"]["type"] == "promoted" for item in answer["items"])
+            fired += "rules" in answer
+        batch = answers.batch(user_ids, filters)["results"]
+        for user_id, record, result in zip(user_ids, found, batch):
+            assert result == {"user_id": user_id, **answers.for_user_record(V, record, filters, list_name="email")}
+    print(judged_count, popular_fill, pinned, fired)
+    assert judged_count > 60 * len(with_picks) * 0.7  # most lists are judged together (the others: too few picks)
+    assert popular_fill > 100 and pinned > 100 and fired > 1000  # the cases are not vacuous
+
+
+@pytest.mark.parametrize("factor", [100, 0.001])
+def test_rules_whose_factors_multiply_past_a_float_still_answer(shop, factor):
+    """200 boosts of 100 (or buries of 0.001) on every item multiply to more (less) than a float holds: the product
+    stops at ``MOST_FACTOR`` (its inverse), and every score is a number."""
+    r, store = shop
+    kind = "boost" if factor > 1 else "bury"
+    when = {"price": {"min": 0, "max": 1000}}
+    rules = [{"name": f"r{n}", "type": kind, "when": when, "factor": factor} for n in range(199)]
+    steering.set_rules(steering_records(r), [*rules, {"name": "mix", "type": "diversity", "max_per_category": 2}])
+    store.version()
+    answers = Answers(store)
+    record = records.decode_user(r.get(keys.user(V, "u1")))
+    alone = answers.for_user_record(V, record, Filters(limit=10), list_name="email")
+    assert len(alone["items"]) == 10 and all(math.isfinite(item["score"]) for item in alone["items"])
+    if factor > 1:
+        assert answers.rules("email", V, None).lift == MOST_FACTOR
+        assert max(item["score"] for item in alone["items"]) > 1e6
+    assert answers.batch(["u1"], Filters(limit=10))["results"][0] == {"user_id": "u1", **alone}
