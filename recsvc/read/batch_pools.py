@@ -14,13 +14,13 @@ since training or new items to place, and every user of a request with a categor
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from recsvc.contract.records import UserRecord
-from recsvc.read.listing import POPULAR, entry, place_pins, showable_pins
+from recsvc.read.listing import POPULAR, place_pins, showable_pins
 from recsvc.read.rules import MAX_POOL, POOL_FACTOR, ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
@@ -59,14 +59,33 @@ def judged_lists(
     lists = picks.entries(done, pools.at[done[nth], ranks], np.bincount(nth, minlength=len(done)), rules, reasons)
     fired = picks.fired(consumed, rules)
     pins = showable_pins(store, version, rules, limit) if rules.pins else []
-    out: list[dict | None] = [None] * len(records)
     for row, items in zip(done.tolist(), lists):
-        named = fired.get(row, [])
-        if pins:
-            placed = place_pins(items, pins, limit, _NotBought(records[row]))
-            named = sorted({*named, *placed}) if placed else named
+        for name in place_pins(items, pins, limit, _NotBought(records[row])) if pins else ():
+            fired.marks[row, fired.code[name]] = True
+    out: list[dict | None] = [None] * len(records)
+    for row, items, named in zip(done.tolist(), lists, fired.named(done)):
         out[row] = {"source": "personalized", "items": items, **({"rules": named} if named else {})}
     return out
+
+
+class _Fired:
+    """Which rules changed each user's list: a mark per user and rule name."""
+
+    def __init__(self, users: int, names: Sequence[str], rules: ListRules):
+        self.names = sorted({*names, *([rules.diversity.name] if rules.diversity is not None else [])})
+        self.code = {name: n for n, name in enumerate(self.names)}
+        self.marks = np.zeros((users, len(self.names)), bool)
+
+    def named(self, rows: np.ndarray) -> list[list[str]]:
+        """The names for users ``rows``, in order (users whose lists the same rules changed share one list)."""
+        known: dict[bytes, list[str]] = {}
+        out = []
+        for marks in self.marks[rows]:
+            key = marks.tobytes()
+            if key not in known:
+                known[key] = [self.names[n] for n in np.flatnonzero(marks).tolist()]
+            out.append(known[key])
+        return out
 
 
 class _NotBought:
@@ -93,20 +112,24 @@ class _Picks:
     ):
         self.records = records
         top, top_scores = (np.asarray(part[:popular]) for part in store.popular(version))
-        counts = np.fromiter((len(r.picks) + len(top) for r in records), np.int64, len(records))
+        picks = np.fromiter((len(r.picks) for r in records), np.int64, len(records))
+        counts = picks + len(top)
         rows = np.repeat(np.arange(len(records)), counts)
         head = _heads(counts)[rows]
-        items = _rows([(np.asarray(r.picks), top) for r in records])
-        causes = _rows([(np.asarray(r.because), np.full(len(top), POPULAR_CAUSE)) for r in records])
-        scores = _rows([(np.asarray(r.scores), top_scores) for r in records], np.float32)
-        from_picks = causes != POPULAR_CAUSE
+        from_picks = np.arange(len(rows)) - head < picks[rows]  # each row: the user's picks, then the popular items
+        items, causes = np.empty(len(rows), np.int64), np.full(len(rows), POPULAR_CAUSE)
+        scores = np.empty(len(rows), np.float32)
+        items[from_picks] = _joined(r.picks for r in records)
+        causes[from_picks] = _joined(r.because for r in records)
+        scores[from_picks] = _joined((r.scores for r in records), np.float32)
+        items[~from_picks], scores[~from_picks] = np.tile(top, len(records)), np.tile(top_scores, len(records))
         viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
         capped = viewed & (_running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
         lengths = [len(r.bought) for r in records]
         owned = _Flat(
             np.repeat(np.arange(len(records)), lengths),
             _within(lengths),
-            _rows([(np.asarray(r.bought),) for r in records]),
+            _joined(r.bought for r in records),
         )
         picked = _Flat(rows[from_picks], (np.arange(len(items)) - head)[from_picks], items[from_picks])
         blocked = capped  # a list reads no pick the user bought nor one it read before, nor any hidden item
@@ -114,7 +137,9 @@ class _Picks:
         blocked[~from_picks] = _known_or_repeated(len(records), top, owned, picked).ravel()
         unavailable = store.unavailable(version)
         if unavailable:
-            blocked |= np.isin(items, np.fromiter(unavailable, np.int64, len(unavailable)))
+            hidden = np.zeros(int(items.max(initial=0)) + 1, bool)
+            hidden[[i for i in unavailable if i < len(hidden)]] = True
+            blocked |= hidden[items]
         self.at = np.flatnonzero(~blocked)  # the candidates a list reads, in order: index into the flat arrays
         self.rows = rows[self.at]
         self.counts = np.bincount(self.rows, minlength=len(records))
@@ -153,34 +178,26 @@ class _Picks:
         self.drop, self.boosted = dropped[which], boosted[which]
         self.passes = shows[which] & (self.drop < 0)  # what the list's own filters and the shop's keep
 
-    def fired(self, consumed: np.ndarray, rules: ListRules) -> dict[int, list[str]]:
-        """The names of the rules that changed each user's list, in order, while it read its first ``consumed``
-        candidates: filters that dropped one, the diversity rule if it turned one away, and (a list that
-        reorders) the boosts and buries of the pool (``Listing.fired``)."""
+    def fired(self, consumed: np.ndarray, rules: ListRules) -> "_Fired":
+        """The rules that changed each user's list while it read its first ``consumed`` candidates: filters that
+        dropped one, the diversity rule if it turned one away, and (a list that reorders) the boosts and buries of
+        the pool (``Listing.fired``); the pins mark theirs as they are placed."""
+        fired = _Fired(len(self.records), [*self.dropped_names, *(r.name for r in rules.boosts + rules.pins)], rules)
         read = self.place < consumed[self.rows]
-        names = sorted(
-            {*self.dropped_names, *(r.name for r in rules.boosts)}
-            | ({rules.diversity.name} if rules.diversity else set())
-        )
-        code = {name: n for n, name in enumerate(names)}
-        found = [np.asarray([], np.int64)]
         dropping = read & (self.drop >= 0)
-        by_drop = np.array([code[name] for name in self.dropped_names] or [0], np.int64)
-        found.append(self.rows[dropping] * len(names) + by_drop[self.drop[dropping]])
+        codes = np.array([fired.code[name] for name in self.dropped_names] or [0], np.int64)
+        fired.marks[self.rows[dropping], codes[self.drop[dropping]]] = True
         if rules.diversity is not None:
-            found.append(self.rows[read & self.turned_away] * len(names) + code[rules.diversity.name])
+            fired.marks[self.rows[read & self.turned_away], fired.code[rules.diversity.name]] = True
         if rules.reorders:
             pooled = np.flatnonzero(read & self.admitted & self.boosted)
-            matched = [[code[name] for name in (v.boosted_by if v else ())] for v in self.verdicts]
-            counts = np.array([len(m) for m in matched], np.int64)[self.which[pooled]]
+            matched = [[fired.code[name] for name in (v.boosted_by if v else ())] for v in self.verdicts]
+            lengths = np.array([len(m) for m in matched], np.int64)
             flat = np.array([c for m in matched for c in m] or [0], np.int64)
-            starts = (np.cumsum([len(m) for m in matched]) - [len(m) for m in matched])[self.which[pooled]]
+            counts = lengths[self.which[pooled]]
+            starts = np.repeat((np.cumsum(lengths) - lengths)[self.which[pooled]], counts)
             within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            found.append(np.repeat(self.rows[pooled], counts) * len(names) + flat[np.repeat(starts, counts) + within])
-        pairs = np.unique(np.concatenate(found))
-        fired: dict[int, list[str]] = {}
-        for row, n in zip((pairs // max(1, len(names))).tolist(), (pairs % max(1, len(names))).tolist()):
-            fired.setdefault(row, []).append(names[n])
+            fired.marks[np.repeat(self.rows[pooled], counts), flat[starts + within]] = True
         return fired
 
     def admit(self, rules: ListRules) -> None:
@@ -213,11 +230,14 @@ class _Picks:
             for n in range(start, end):
                 k, cause, score = which[n], causes[n], scores[n]
                 item, verdict = shown[k], verdicts[k]
+                out_item = item.entry.copy()  # as ``listing.entry`` makes it, the score rounded once
                 if reordered:
                     score = round(score, 4)
-                    if verdict.boosted_by:
-                        score = round(score * verdict.factor, 4)
-                listed.append(entry(item, score, POPULAR if cause == POPULAR_CAUSE else reason(items[n], cause)))
+                    out_item["score"] = round(score * verdict.factor, 4) if verdict.boosted_by else score
+                else:
+                    out_item["score"] = round(score, 4)
+                out_item["reason"] = POPULAR if cause == POPULAR_CAUSE else reason(items[n], cause)
+                listed.append(out_item)
             out.append(listed)
         return out
 
@@ -230,13 +250,11 @@ class _Pools:
         picks.admit(rules)
         self.picks, self.rules, self.limit = picks, rules, limit
         self.want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
-        users, longest = len(picks.counts), int(picks.counts.max(initial=0))
+        users = len(picks.counts)
         pooled = _running(picks.admitted, picks.head)  # pool size once each pick is read
-        unburied = _running(picks.admitted & (picks.factor >= 1), picks.head)
-        self.sizes = np.zeros((users, longest + 1), np.int64)  # by picks read
-        self.sizes[picks.rows, picks.place + 1] = pooled
-        self.unburied = np.zeros((users, longest + 1), np.int64)
-        self.unburied[picks.rows, picks.place + 1] = unburied
+        self._pooled = np.r_[0, pooled]  # after a 0 for the rows that read nothing
+        self._unburied = np.r_[0, _running(picks.admitted & (picks.factor >= 1), picks.head)]
+        self._starts = _heads(picks.counts) + 1  # where each row's reads start in those
         rank = pooled - 1
         entering = np.flatnonzero(picks.admitted & (rank < self.want))
         self.keys = np.full((users, self.want), -np.inf)
@@ -246,24 +264,28 @@ class _Pools:
         self.at = np.zeros((users, self.want), np.int64)  # the read pick at each pool rank
         self.at[picks.rows[entering], rank[entering]] = entering
 
-    def size(self, rows, read):
-        """The pool size of users ``rows`` once they read ``read`` picks."""
-        return self.sizes[rows, read]
+    def size(self, rows: np.ndarray, read: np.ndarray) -> np.ndarray:
+        """The pool size of users ``rows`` once they read ``read`` candidates."""
+        return np.where(read > 0, self._pooled[self._starts[rows] + read - 1], 0)
+
+    def _unburied_of(self, rows: np.ndarray, read: np.ndarray) -> np.ndarray:
+        """The unburied items in the pools of users ``rows`` once they read ``read`` candidates."""
+        return np.where(read > 0, self._unburied[self._starts[rows] + read - 1], 0)
 
     def grow(self) -> tuple[np.ndarray, np.ndarray]:
         """Each user's state (``DONE`` or ``SHORT``) and the picks their list read: a list's length at a time,
         then as far as a later pick could still make the cut (``Listing.add``, ``Listing._reach_after``)."""
         rules, limit, want = self.rules, self.limit, self.want
         settles = rules.reorders and rules.lift == 1
-        users = len(self.sizes)
+        users = len(self.picks.counts)
         reach = np.full(users, limit if rules.reorders and not settles else want)
         state, read = np.full(users, ACTIVE), np.zeros(users, np.int64)
         active = np.arange(users)
         while active.size:
-            size = self.sizes[active, read[active]]
+            size = self.size(active, read[active])
             room = np.minimum(reach[active], want) - size
             if settles:
-                room = np.minimum(room, limit - self.unburied[active, read[active]])
+                room = np.minimum(room, limit - self._unburied_of(active, read[active]))
             full = room <= 0
             # the picks' last read ends where they do; popular items fill on (``Listing.fill_popular``)
             picks_left = self.picks.picks[active] - read[active]
@@ -275,7 +297,7 @@ class _Pools:
             read[active] += room[going]
             grown = active[reach[active] < want]
             if grown.size:
-                reach[grown] = self._reach_after(grown, self.sizes[grown, read[grown]])
+                reach[grown] = self._reach_after(grown, self.size(grown, read[grown]))
         return state, read
 
     def _reach_after(self, rows: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -311,9 +333,9 @@ def _heads(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(counts) - counts
 
 
-def _rows(parts: Sequence[tuple[np.ndarray, ...]], dtype: type = np.int64) -> np.ndarray:
-    """Rows of parts (a user's picks, then the popular items) as one flat array."""
-    return np.concatenate([part for row in parts for part in row]).astype(dtype, copy=False)
+def _joined(parts: Iterable[Sequence], dtype: type = np.uint32) -> np.ndarray:
+    """The records' arrays (views of 4-byte values) one after the other, as one array."""
+    return np.frombuffer(b"".join(parts), dtype)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

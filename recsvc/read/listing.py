@@ -307,16 +307,18 @@ def place_pins(
     placed: list[str] = []
     ids = [out["item_id"] for out in items]
     for rule, index, item in pins:
-        if not shows(index, rule.item_id, item):
+        item_id = rule.item_id
+        if not shows(index, item_id, item):
             continue
-        if rule.item_id in ids:
-            at = ids.index(rule.item_id)
+        if item_id in ids:
+            at = ids.index(item_id)
             del items[at], ids[at]
-        position = min(rule.position, len(items) + 1) - 1
+        position = rule.position - 1 if rule.position <= len(items) else len(items)
         neighbour = items[position] if position < len(items) else (items[-1] if items else None)
         items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))
-        ids.insert(position, rule.item_id)
-        del items[limit:], ids[limit:]
+        ids.insert(position, item_id)
+        if len(items) > limit:
+            del items[limit:], ids[limit:]
         placed.append(rule.name)
     return placed
 
