@@ -15,12 +15,12 @@ since training or new items to place, and every user of a request with a categor
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from recsvc.contract.records import UserRecord
-from recsvc.read.listing import POPULAR, place_pins, showable_pins
+from recsvc.read.listing import POPULAR, PROMOTED, Pin, Place, entry, pin_places, showable_pins
 from recsvc.read.rules import MAX_POOL, POOL_FACTOR, ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
@@ -56,14 +56,14 @@ def judged_lists(
         ranks = order[nth, place]
     else:
         nth, ranks = np.nonzero(np.arange(want) < np.minimum(sizes, limit)[:, None])
-    lists = picks.entries(done, pools.at[done[nth], ranks], np.bincount(nth, minlength=len(done)), rules, reasons)
     fired = picks.fired(consumed, rules)
     pins = showable_pins(store, version, rules, limit) if rules.pins else []
-    for row, items in zip(done.tolist(), lists):
-        for name in place_pins(items, pins, limit, _NotBought(records[row])) if pins else ():
-            fired.marks[row, fired.code[name]] = True
+    lengths = np.bincount(nth, minlength=len(done))
+    lists = picks.entries(done, pools.at[done[nth], ranks], lengths, rules, reasons, pins, limit)
+    for row, placed in lists.pinned.items():
+        fired.marks[row, [fired.code[name] for name in placed]] = True
     out: list[dict | None] = [None] * len(records)
-    for row, items, named in zip(done.tolist(), lists, fired.named(done)):
+    for row, items, named in zip(done.tolist(), lists.items, fired.named(done)):
         out[row] = {"source": "personalized", "items": items, **({"rules": named} if named else {})}
     return out
 
@@ -86,6 +86,14 @@ class _Fired:
                 known[key] = [self.names[n] for n in np.flatnonzero(marks).tolist()]
             out.append(known[key])
         return out
+
+
+@dataclass
+class _Lists:
+    """The users' lists, and the names of the pins placed in each (by user)."""
+
+    items: list[list[dict]] = field(default_factory=list)
+    pinned: dict[int, list[str]] = field(default_factory=dict)
 
 
 class _NotBought:
@@ -214,32 +222,50 @@ class _Picks:
         self.turned_away[kept[away]] = True
 
     def entries(
-        self, rows: np.ndarray, at: np.ndarray, lengths: np.ndarray, rules: ListRules, reasons: Reasons
-    ) -> list[list[dict]]:
-        """The lists of users ``rows`` (read candidates ``at``, ``lengths`` a list, in order) as answers show them;
-        in a list that reorders, a boosted item's score is boosted too (``Listing._reorder``)."""
+        self,
+        rows: np.ndarray,
+        at: np.ndarray,
+        lengths: np.ndarray,
+        rules: ListRules,
+        reasons: Reasons,
+        pins: Sequence[Pin],
+        limit: int,
+    ) -> "_Lists":
+        """The lists of users ``rows`` (read candidates ``at``, ``lengths`` a list, in order) as answers show them,
+        with their pins; in a list that reorders, a boosted item's score is boosted too (``Listing._reorder``)."""
         which, items, causes = self.which[at].tolist(), self.items[at].tolist(), self.causes[at].tolist()
         scores = self.scores[at].tolist()
         shown, verdicts, reordered = self.shown, self.verdicts, rules.reorders
-        out = []
+        lists = _Lists()
         end = 0
         for row, length in zip(rows.tolist(), lengths.tolist()):
             start, end = end, end + length
-            reason = reasons(self.records[row], [c for c in causes[start:end] if c != POPULAR_CAUSE])
+            if reordered:  # the score as ``Listing._reorder`` shows it
+                boosted = [verdicts[k] for k in which[start:end]]
+                shown_scores = [
+                    round(round(s, 4) * v.factor, 4) if v.boosted_by else round(s, 4)
+                    for s, v in zip(scores[start:end], boosted)
+                ]
+            else:
+                shown_scores = [round(s, 4) for s in scores[start:end]]
+            places: Sequence[Place] = range(length)
+            if pins:
+                ids = [shown[k].item_id for k in which[start:end]]
+                places, lists.pinned[row] = pin_places(ids, shown_scores, pins, limit, _NotBought(self.records[row]))
+            own = [start + p for p in places if isinstance(p, int)]
+            reason = reasons(self.records[row], [causes[n] for n in own if causes[n] != POPULAR_CAUSE])
             listed = []
-            for n in range(start, end):
-                k, cause, score = which[n], causes[n], scores[n]
-                item, verdict = shown[k], verdicts[k]
-                out_item = item.entry.copy()  # as ``listing.entry`` makes it, the score rounded once
-                if reordered:
-                    score = round(score, 4)
-                    out_item["score"] = round(score * verdict.factor, 4) if verdict.boosted_by else score
-                else:
-                    out_item["score"] = round(score, 4)
-                out_item["reason"] = POPULAR if cause == POPULAR_CAUSE else reason(items[n], cause)
-                listed.append(out_item)
-            out.append(listed)
-        return out
+            for p in places:
+                if not isinstance(p, int):
+                    listed.append(entry(p[0], p[1], PROMOTED))
+                    continue
+                n = start + p
+                out = shown[which[n]].entry.copy()  # as ``listing.entry`` makes it, the score rounded once
+                out["score"] = shown_scores[p]
+                out["reason"] = POPULAR if causes[n] == POPULAR_CAUSE else reason(items[n], causes[n])
+                listed.append(out)
+            lists.items.append(listed)
+        return lists
 
 
 class _Pools:

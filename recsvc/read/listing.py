@@ -269,7 +269,10 @@ class Listing:
     def _pin_all(self) -> None:
         """Put each pin's item at its position (or last, in a shorter list), if the list may show it."""
         pins = showable_pins(self.store, self.version, self.rules, self.limit)
-        self.fired.update(place_pins(self.items, pins, self.limit, self._shows_pinned))
+        ids, scores = [out["item_id"] for out in self.items], [out["score"] for out in self.items]
+        places, placed = pin_places(ids, scores, pins, self.limit, self._shows_pinned)
+        self.items = [self.items[p] if isinstance(p, int) else entry(p[0], p[1], PROMOTED) for p in places]
+        self.fired.update(placed)
 
     def _shows_pinned(self, index: int, item_id: str, item: ShownItem) -> bool:
         """Whether this list may show a pin's item: not bought nor the subject, not excluded, in the category."""
@@ -298,29 +301,40 @@ def showable_pins(store: ModelStore, version: str, rules: ListRules, limit: int)
     ]
 
 
-def place_pins(
-    items: list[dict], pins: Sequence[Pin], limit: int, shows: Callable[[int, str, ShownItem], bool]
-) -> list[str]:
-    """Put each pin's item at its position in the list (or last, in a shorter one) if ``shows`` lets this list show
-    it: out of its place if the list has it, with the score of the item it moves down (0.0 in an empty list);
-    the names of the pins placed."""
+Place = int | tuple[ShownItem, float]
+"""A place of a list after its pins: the index of one of the list's own items, or a pin's item with its score."""
+
+
+def pin_places(
+    ids: Sequence[str],
+    scores: Sequence[float],
+    pins: Sequence[Pin],
+    limit: int,
+    shows: Callable[[int, str, ShownItem], bool],
+) -> tuple[list[Place], list[str]]:
+    """Where the items of a list (their ``ids`` and shown ``scores``) and its pins go: each pin's item at its
+    position (or last, in a shorter list) if ``shows`` lets this list show it, out of its place if the list has
+    it, with the score of the item it moves down (0.0 in an empty list). The list's places after the pins, and the
+    names of the pins placed."""
+    places: list[Place] = list(range(len(ids)))
+    ids, scores = list(ids), list(scores)
     placed: list[str] = []
-    ids = [out["item_id"] for out in items]
     for rule, index, item in pins:
         item_id = rule.item_id
         if not shows(index, item_id, item):
             continue
         if item_id in ids:
             at = ids.index(item_id)
-            del items[at], ids[at]
-        position = rule.position - 1 if rule.position <= len(items) else len(items)
-        neighbour = items[position] if position < len(items) else (items[-1] if items else None)
-        items.insert(position, entry(item, neighbour["score"] if neighbour else 0.0, PROMOTED))
+            del places[at], ids[at], scores[at]
+        position = rule.position - 1 if rule.position <= len(ids) else len(ids)
+        score = round(float(scores[position] if position < len(ids) else (scores[-1] if scores else 0.0)), 4)
+        places.insert(position, (item, score))
         ids.insert(position, item_id)
-        if len(items) > limit:
-            del items[limit:], ids[limit:]
+        scores.insert(position, score)
+        if len(ids) > limit:
+            del places[limit:], ids[limit:], scores[limit:]
         placed.append(rule.name)
-    return placed
+    return places, placed
 
 
 def entry(item: ShownItem, score: float, reason: dict) -> dict:
