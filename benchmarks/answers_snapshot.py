@@ -90,7 +90,10 @@ def requests_for(r: redis.Redis) -> list[tuple[str, str, dict | None]]:
             ("GET", f"/v1/items/{i}/similar?limit=20", None),
             ("POST", "/v1/sessions/recommendations", {"items": [i], "limit": 10}),
         ]
-    asked.append(("POST", "/v1/recommendations/batch", {"user_ids": users, "limit": 10}))
+    many = ids[:: max(1, len(ids) // 1000)][:1000]  # the email batch: its lists are judged together
+    for limit, viewed in ((10, None), (3, None), (20, None), (20, True), (20, False)):
+        body = {"user_ids": many, "limit": limit} | ({"include_viewed": viewed} if viewed is not None else {})
+        asked.append(("POST", "/v1/recommendations/batch", body))
     for kind in ("replenishment", "category-interest", "abandoned-cart", "win-back"):
         asked.append(("GET", f"/v1/triggers/{kind}?limit=50&items_per_user=5", None))
     return asked
