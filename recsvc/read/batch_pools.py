@@ -8,18 +8,20 @@ their growth and their cuts are arrays; only the lists' items and pins are made 
 ``Listing``'s to the byte, the names of the rules included (``tests/test_batch_pools.py`` holds the two equal over
 random rules, users and limits).
 
-A user whose list needs more than their picks goes through ``Listing``: ``judged_lists`` gives None for a user whose
-picks run out before the pool is full (popular items fill it); ``Answers.batch`` sends there the users with events
-since training or new items to place, and every user of a request with a category or exclude filter.
+After a user's picks come the shop's popular items, as ``Listing.fill_popular`` adds them. A user whose list needs
+more goes through ``Listing``: ``judged_lists`` gives None for a user whose picks and the first popular items
+(twice the pool and a list more) do not fill the pool; ``Answers.batch`` sends there the users with events since
+training or new items to place, and every user of a request with a category or exclude filter.
 """
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from recsvc.contract.records import UserRecord
+from recsvc.read.flat_rows import FlatRows, heads, joined, known_or_repeated, occurrence, running, seen_before, within
 from recsvc.read.listing import POPULAR, PROMOTED, Pin, Place, entry, pin_places, showable_pins
 from recsvc.read.rules import MAX_POOL, POOL_FACTOR, ListRules, Verdict
 from recsvc.store.cache import ShownItem
@@ -27,7 +29,7 @@ from recsvc.store.model import ModelStore
 
 Reasons = Callable[[UserRecord, Sequence[int]], Callable[[int, int], dict]]
 """``reasons(record, causes)``: the reason of a pick of the user (its item, its cause), for picks of these causes."""
-ACTIVE, DONE, SHORT = 0, 1, 2
+GROWING, DONE, SHORT = 0, 1, 2
 """A pool still growing; full; out of candidates before it is full."""
 POPULAR_CAUSE = -1
 """The cause of a popular item that follows a user's picks (reason ``popular``)."""
@@ -42,8 +44,8 @@ def judged_lists(
     viewed_cap: int | None,
     reasons: Reasons,
 ) -> list[dict | None]:
-    """Each user's ``{"source", "items", "rules"}`` from their stored picks under ``rules`` (None: their picks do
-    not fill the pool); ``viewed_cap``: the viewed items a list may offer again (None: all)."""
+    """Each user's ``{"source", "items", "rules"}`` from their stored picks under ``rules`` (None: a user whose
+    list needs more candidates); ``viewed_cap``: the viewed items a list may offer again (None: all)."""
     want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
     picks = _Picks(store, version, rules, records, viewed_cap, popular=2 * want + limit)
     pools = _Pools(picks, rules, limit)
@@ -107,7 +109,8 @@ class _NotBought:
 
 
 class _Picks:
-    """The users' picks as flat arrays, user after user, and what the rules say of those a list may show."""
+    """Each user's picks and then the popular items, as flat arrays user after user: those a list reads (not bought,
+    not read before, not hidden, not a viewed item over the cap) and what the rules say of them."""
 
     def __init__(
         self,
@@ -123,26 +126,26 @@ class _Picks:
         picks = np.fromiter((len(r.picks) for r in records), np.int64, len(records))
         counts = picks + len(top)
         rows = np.repeat(np.arange(len(records)), counts)
-        head = _heads(counts)[rows]
+        head = heads(counts)[rows]
         from_picks = np.arange(len(rows)) - head < picks[rows]  # each row: the user's picks, then the popular items
         items, causes = np.empty(len(rows), np.int64), np.full(len(rows), POPULAR_CAUSE)
         scores = np.empty(len(rows), np.float32)
-        items[from_picks] = _joined(r.picks for r in records)
-        causes[from_picks] = _joined(r.because for r in records)
-        scores[from_picks] = _joined((r.scores for r in records), np.float32)
+        items[from_picks] = joined(r.picks for r in records)
+        causes[from_picks] = joined(r.because for r in records)
+        scores[from_picks] = joined((r.scores for r in records), np.float32)
         items[~from_picks], scores[~from_picks] = np.tile(top, len(records)), np.tile(top_scores, len(records))
         viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
-        capped = viewed & (_running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
+        capped = viewed & (running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
         lengths = [len(r.bought) for r in records]
-        owned = _Flat(
+        owned = FlatRows(
             np.repeat(np.arange(len(records)), lengths),
-            _within(lengths),
-            _joined(r.bought for r in records),
+            within(lengths),
+            joined(r.bought for r in records),
         )
-        picked = _Flat(rows[from_picks], (np.arange(len(items)) - head)[from_picks], items[from_picks])
+        picked = FlatRows(rows[from_picks], (np.arange(len(items)) - head)[from_picks], items[from_picks])
         blocked = capped  # a list reads no pick the user bought nor one it read before, nor any hidden item
-        blocked[from_picks] |= _seen_before(len(records), owned, picked)
-        blocked[~from_picks] = _known_or_repeated(len(records), top, owned, picked).ravel()
+        blocked[from_picks] |= seen_before(len(records), owned, picked)
+        blocked[~from_picks] = known_or_repeated(len(records), top, owned, picked).ravel()
         unavailable = store.unavailable(version)
         if unavailable:
             hidden = np.zeros(int(items.max(initial=0)) + 1, bool)
@@ -151,10 +154,11 @@ class _Picks:
         self.at = np.flatnonzero(~blocked)  # the candidates a list reads, in order: index into the flat arrays
         self.rows = rows[self.at]
         self.counts = np.bincount(self.rows, minlength=len(records))
-        self.head = _heads(self.counts)[self.rows]
+        self.head = heads(self.counts)[self.rows]
         self.place = np.arange(len(self.at)) - self.head  # each read candidate's place among its user's
         self.items, self.causes, self.scores = items[self.at], causes[self.at], scores[self.at]
-        self.picks = np.bincount(self.rows, self.causes != POPULAR_CAUSE, len(records)).astype(np.int64)
+        own = self.causes != POPULAR_CAUSE
+        self.own_picks = np.bincount(self.rows, own, len(records)).astype(np.int64)  # read before the popular items
         self._judge(store, version, rules)
 
     def _judge(self, store: ModelStore, version: str, rules: ListRules) -> None:
@@ -204,8 +208,8 @@ class _Picks:
             flat = np.array([c for m in matched for c in m] or [0], np.int64)
             counts = lengths[self.which[pooled]]
             starts = np.repeat((np.cumsum(lengths) - lengths)[self.which[pooled]], counts)
-            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            fired.marks[np.repeat(self.rows[pooled], counts), flat[starts + within]] = True
+            offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            fired.marks[np.repeat(self.rows[pooled], counts), flat[starts + offsets]] = True
         return fired
 
     def admit(self, rules: ListRules) -> None:
@@ -216,7 +220,7 @@ class _Picks:
         if rules.diversity is None:
             return
         kept = np.flatnonzero(self.passes)
-        seen = _occurrence(self.rows[kept] * self.category_count + self.category[kept])
+        seen = occurrence(self.rows[kept] * self.category_count + self.category[kept])
         away = (seen >= rules.diversity.max_per_category) & ~(self.factor[kept] > 1)
         self.admitted[kept[away]] = False
         self.turned_away[kept[away]] = True
@@ -277,10 +281,10 @@ class _Pools:
         self.picks, self.rules, self.limit = picks, rules, limit
         self.want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
         users = len(picks.counts)
-        pooled = _running(picks.admitted, picks.head)  # pool size once each pick is read
+        pooled = running(picks.admitted, picks.head)  # pool size once each pick is read
         self._pooled = np.r_[0, pooled]  # after a 0 for the rows that read nothing
-        self._unburied = np.r_[0, _running(picks.admitted & (picks.factor >= 1), picks.head)]
-        self._starts = _heads(picks.counts) + 1  # where each row's reads start in those
+        self._unburied = np.r_[0, running(picks.admitted & (picks.factor >= 1), picks.head)]
+        self._starts = heads(picks.counts) + 1  # where each row's reads start in those
         rank = pooled - 1
         entering = np.flatnonzero(picks.admitted & (rank < self.want))
         self.keys = np.full((users, self.want), -np.inf)
@@ -305,7 +309,7 @@ class _Pools:
         settles = rules.reorders and rules.lift == 1
         users = len(self.picks.counts)
         reach = np.full(users, limit if rules.reorders and not settles else want)
-        state, read = np.full(users, ACTIVE), np.zeros(users, np.int64)
+        state, read = np.full(users, GROWING), np.zeros(users, np.int64)
         active = np.arange(users)
         while active.size:
             size = self.size(active, read[active])
@@ -314,7 +318,7 @@ class _Pools:
                 room = np.minimum(room, limit - self._unburied_of(active, read[active]))
             full = room <= 0
             # the picks' last read ends where they do; popular items fill on (``Listing.fill_popular``)
-            picks_left = self.picks.picks[active] - read[active]
+            picks_left = self.picks.own_picks[active] - read[active]
             room = np.where((picks_left > 0) & (room > picks_left), picks_left, room)
             short = ~full & (room > self.picks.counts[active] - read[active])
             state[active[full]], state[active[short]] = DONE, SHORT
@@ -349,75 +353,6 @@ class _Pools:
         if diversity is not None:
             categories = np.take_along_axis(self.categories[rows], order, 1)
             groups = np.arange(len(rows))[:, None] * self.picks.category_count + categories
-            kept &= _occurrence(groups.ravel()).reshape(groups.shape) < diversity.max_per_category
+            kept &= occurrence(groups.ravel()).reshape(groups.shape) < diversity.max_per_category
         kept &= np.cumsum(kept, axis=1) <= self.limit
         return order, kept
-
-
-def _heads(counts: np.ndarray) -> np.ndarray:
-    """Where each row starts in flat arrays of rows of these lengths."""
-    return np.cumsum(counts) - counts
-
-
-def _joined(parts: Iterable[Sequence], dtype: type = np.uint32) -> np.ndarray:
-    """The records' arrays (views of 4-byte values) one after the other, as one array."""
-    return np.frombuffer(b"".join(parts), dtype)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class _Flat:
-    """Items of many users, flat: each one's user (row), its place in the row and the item."""
-
-    rows: np.ndarray
-    place: np.ndarray
-    items: np.ndarray
-
-
-def _seen_before(users: int, owned: _Flat, picked: _Flat) -> np.ndarray:
-    """For each of the users' picks, whether the user bought the item or an earlier pick is it."""
-    first = int(owned.place.max(initial=-1)) + 1  # the picks' column of the table
-    width = first + int(picked.place.max(initial=-1)) + 1
-    table = np.broadcast_to(-1 - np.arange(width), (users, width)).copy()  # distinct until filled
-    table[owned.rows, owned.place] = owned.items
-    table[picked.rows, first + picked.place] = picked.items
-    order = np.argsort(table, axis=1, kind="stable")  # an item's first place comes first
-    ordered = np.take_along_axis(table, order, 1)
-    again = np.zeros(table.shape, bool)
-    np.put_along_axis(again, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], 1)
-    return again[picked.rows, first + picked.place]
-
-
-def _known_or_repeated(users: int, top: np.ndarray, owned: _Flat, picked: _Flat) -> np.ndarray:
-    """For each user and each of the popular items ``top``, whether the user bought it, has it among their picks
-    (read already, or kept out) or it came earlier in ``top``: the popular items that fill a list skip those."""
-    place = np.full(int(max(top.max(initial=0), owned.items.max(initial=0), picked.items.max(initial=0))) + 1, -1)
-    place[top[::-1]] = np.arange(len(top))[::-1]  # an item's first place in ``top``
-    known = np.zeros((users, len(top)), bool)
-    for flat in (owned, picked):
-        where = place[flat.items]
-        known[flat.rows[where >= 0], where[where >= 0]] = True
-    known[:, place[top] != np.arange(len(top))] = True
-    return known
-
-
-def _within(lengths: Sequence[int]) -> np.ndarray:
-    """Each entry's place within its row, for flat rows of these lengths."""
-    counts = np.asarray(lengths, np.int64)
-    return np.arange(int(counts.sum())) - np.repeat(_heads(counts), counts)
-
-
-def _running(flags: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """The count of true flags up to each entry, within its row (``head``: where each entry's row starts)."""
-    total = np.cumsum(flags, dtype=np.int64)
-    return total - (total[head] - flags[head])
-
-
-def _occurrence(groups: np.ndarray) -> np.ndarray:
-    """How many entries before each one have its group value."""
-    order = np.argsort(groups, kind="stable")
-    ordered = groups[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    sizes = np.diff(np.r_[starts, len(groups)])
-    seen = np.empty(len(groups), np.int64)
-    seen[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
-    return seen
