@@ -10,7 +10,7 @@ HTTP to ``recsvc serve --production`` (one worker), as a client of the service s
 
 - no rules;
 - the README's coffee-week campaign (a pin, a boost, a bury and a diversity rule), alone and while an A/B
-  test of two rule sets runs (each answer also counts its arm);
+  test of two rule sets runs (each answer also counts its arm), and that A/B test's cost without rules;
 - one bury rule of 5,000 SKUs (``when: {item_id: [...]}``, a clearance list);
 - 200 rules of realistic size (SKU lists of 650 ids, price ranges, categories, pins, scoped to
   lists, a second variant), about 1.5 MB of JSON: the most ``MAX_RULES`` allows.
@@ -146,6 +146,7 @@ def main() -> None:
         settings: dict[str, list[dict]] = {
             "no rules": [],
             "campaign": [*CAMPAIGN, *[{**x, "variant": "b"} for x in CAMPAIGN]],
+            "A/B test, no rules": [],
             "campaign + A/B test": [*CAMPAIGN, *[{**x, "variant": "b"} for x in CAMPAIGN]],
             "one bury of 5,000 SKUs": clearance(items),
             f"{len(large)} rules, {len(json.dumps(large)) / 1e6:.2f} MB": large,
@@ -158,7 +159,7 @@ def main() -> None:
             if running is not None:
                 steering.stop_experiment(records, running.name)
             steering.set_rules(records, settings[name])
-            if name == "campaign + A/B test":
+            if "A/B test" in name:
                 steering.start_experiment(records, f"cost-{time.time_ns()}", [Arm("a"), Arm("b", rules="b")])
 
         found: dict[tuple[str, str], list[float]] = {}
