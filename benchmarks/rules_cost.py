@@ -159,8 +159,9 @@ def main() -> None:
             if running is not None:
                 steering.stop_experiment(records, running.name)
             steering.set_rules(records, settings[name])
-            if "A/B test" in name:
-                steering.start_experiment(records, f"cost-{time.time_ns()}", [Arm("a"), Arm("b", rules="b")])
+            if "A/B test" in name:  # arm b under the rules of variant b, where there are some
+                b = Arm("b", rules="b") if settings[name] else Arm("b")
+                steering.start_experiment(records, f"cost-{time.time_ns()}", [Arm("a"), b])
 
         found: dict[tuple[str, str], list[float]] = {}
         for round_ in range(args.rounds):

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from recsvc.admin import steering
+from recsvc.admin import export, steering
 from recsvc.contract import keys, records
 from recsvc.contract.records import NO_ITEM
 from recsvc.read.answers import Answers
@@ -143,3 +143,18 @@ def test_rules_whose_factors_multiply_past_a_float_still_answer(shop, factor):
         assert answers.rules("email", V, None).lift == MOST_FACTOR
         assert max(item["score"] for item in alone["items"]) > 1e6
     assert answers.batch(["u1"], Filters(limit=10))["results"][0] == {"user_id": "u1", **alone}
+
+
+def test_the_picks_export_answers_as_each_list_alone(shop):
+    """``recsvc export picks`` judges its chunks' ruled lists together too, with the same answers."""
+    r, store = shop
+    steering.set_rules(steering_records(r), random_rules(random.Random(5), 10) + [{"name": "d", "type": "diversity"}])
+    store.version()
+    answers = Answers(store)
+    total, rows = export.picks(store, 10)
+    exported = {row["user_id"]: row for row in rows}
+    assert len(exported) == USERS
+    for n in range(USERS):
+        record = records.decode_user(r.get(keys.user(V, f"u{n}")))
+        alone = answers.for_user_record(V, record, Filters(limit=10), list_name="email")
+        assert exported[f"u{n}"] == {"user_id": f"u{n}", "model_version": V, **alone}

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 from tqdm import tqdm
 
+from recsvc.contract.live import EMPTY
 from recsvc.contract.units import ITEM_ATTRIBUTES
 from recsvc.read.answers import Answers
 from recsvc.read.listing import Filters
@@ -46,13 +47,12 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
                 continue
             found = store.users_by_id(version, chunk)
             lists = answers.prefetch(version, [record for record in found if record is not None], limit)
-            for user_id, record in zip(chunk, found):
+            versions, lives, arms = [version] * len(chunk), [EMPTY] * len(chunk), [None] * len(chunk)
+            judged = answers.judged_together(versions, found, lives, arms, filters, "email")
+            for n, (user_id, record) in enumerate(zip(chunk, found)):
                 if record is not None:
-                    yield {
-                        "user_id": user_id,
-                        "model_version": version,
-                        **answers.for_user_record(version, record, filters, lists),
-                    }
+                    answer = judged.get(n) or answers.for_user_record(version, record, filters, lists)
+                    yield {"user_id": user_id, "model_version": version, **answer}
 
     return total, rows()
 

@@ -75,7 +75,7 @@ class Answers(ItemLists):
             browsed = [self.live.browsed(version, live) for live, v in zip(lives, versions) if live and v == version]
             self.live.prefetch(version, browsed, filters.limit)
         served = self.store.served if any(assigned) else versions[0]
-        judged = self._judged_together(versions, found, lives, assigned, filters, list_name)
+        judged = self.judged_together(versions, found, lives, assigned, filters, list_name)
         results = []
         for n, (user_id, version, rec, live, assignment) in enumerate(zip(user_ids, versions, found, lives, assigned)):
             answer = judged.get(n)
@@ -87,7 +87,7 @@ class Answers(ItemLists):
             results.append({"user_id": user_id, **answer})
         return {"model_version": served, "results": results}
 
-    def _judged_together(
+    def judged_together(
         self,
         versions: Sequence[str],
         found: Sequence[UserRecord | None],
