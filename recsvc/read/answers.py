@@ -98,8 +98,8 @@ class Answers(ItemLists):
     ) -> dict[int, dict]:
         """The answers, by place in the batch, of the users whose ruled lists come from their stored picks alone,
         judged together per version and rule set (``recsvc.read.batch_pools``); the others are left out."""
-        if filters.exclude or filters.category is not None:
-            return {}
+        if filters.exclude or filters.category is not None or not self.store.steering.rules.rules:
+            return {}  # a shop without rules lists each user as it comes
         groups: dict[tuple[str, int], tuple[ListRules, list[int], list[UserRecord]]] = {}
         for n, (version, record, live, arm) in enumerate(zip(versions, found, lives, assigned)):
             if record is None or not record.picks or live:
