@@ -63,7 +63,9 @@ def random_rules(rng: random.Random, limit: int) -> list[dict]:
         rules.append(rule)
     for n in range(rng.choice((0, 0, 1, 3))):
         item = ITEMS[rng.randrange(240)][0]
-        rules.append({"name": f"pin{n}", "type": "pin", "item_id": item, "position": rng.randrange(1, limit + 2)})
+        rules.append(
+            {"name": f"pin{n}", "type": "pin", "item_id": item, "position": rng.randrange(1, min(limit + 2, 101))}
+        )
     if rng.random() < 0.5:
         rules.append({"name": "mix", "type": "diversity", "max_per_category": rng.randrange(1, 5)})
     return rules
@@ -99,7 +101,7 @@ def test_a_batch_judged_together_answers_as_each_list_alone(shop):
     found = [records.decode_user(r.get(keys.user(V, user))) for user in user_ids]
     judged_count = popular_fill = pinned = fired = 0
     for _ in range(60):
-        limit = rng.choice((1, 3, 10, 20))
+        limit = rng.choice((1, 3, 10, 20, 100))
         steering.set_rules(steering_records(r), random_rules(rng, limit))
         store.version()  # the store reads the new rules
         filters = Filters(limit=limit, include_viewed=rng.choice((None, None, True, False)))
@@ -120,8 +122,7 @@ def test_a_batch_judged_together_answers_as_each_list_alone(shop):
         batch = answers.batch(user_ids, filters)["results"]
         for user_id, record, result in zip(user_ids, found, batch):
             assert result == {"user_id": user_id, **answers.for_user_record(V, record, filters, list_name="email")}
-    print(judged_count, popular_fill, pinned, fired)
-    assert judged_count > 60 * len(with_picks) * 0.7  # most lists are judged together (the others: too few picks)
+    assert judged_count > 60 * len(with_picks) * 0.5  # the others: a pool of 200 (limit 100) outgrows this small shop
     assert popular_fill > 100 and pinned > 100 and fired > 1000  # the cases are not vacuous
 
 
