@@ -22,8 +22,8 @@ import numpy as np
 
 from recsvc.contract.records import UserRecord
 from recsvc.read.flat_rows import FlatRows, heads, joined, known_or_repeated, occurrence, running, seen_before, within
-from recsvc.read.listing import POPULAR, PROMOTED, Pin, Place, entry, pin_places, showable_pins
-from recsvc.read.rules import MAX_POOL, POOL_FACTOR, ListRules, Verdict
+from recsvc.read.listing import POPULAR, PROMOTED, Pin, Place, boosted_score, entry, pin_places, showable_pins
+from recsvc.read.rules import ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
 
@@ -46,8 +46,7 @@ def judged_lists(
 ) -> list[dict | None]:
     """Each user's ``{"source", "items", "rules"}`` from their stored picks under ``rules`` (None: a user whose
     list needs more candidates); ``viewed_cap``: the viewed items a list may offer again (None: all)."""
-    want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
-    picks = _Picks(store, version, rules, records, viewed_cap, popular=2 * want + limit)
+    picks = _Picks(store, version, rules, records, viewed_cap, popular=2 * rules.pool_size(limit) + limit)
     pools = _Pools(picks, rules, limit)
     state, consumed = pools.grow()
     done = np.flatnonzero(state == DONE)
@@ -57,7 +56,7 @@ def judged_lists(
         nth, place = np.nonzero(kept)
         ranks = order[nth, place]
     else:
-        nth, ranks = np.nonzero(np.arange(want) < np.minimum(sizes, limit)[:, None])
+        nth, ranks = np.nonzero(np.arange(pools.want) < np.minimum(sizes, limit)[:, None])
     fired = picks.fired(consumed, rules)
     pins = showable_pins(store, version, rules, limit) if rules.pins else []
     lengths = np.bincount(nth, minlength=len(done))
@@ -245,11 +244,7 @@ class _Picks:
         for row, length in zip(rows.tolist(), lengths.tolist()):
             start, end = end, end + length
             if reordered:  # the score as ``Listing._reorder`` shows it
-                boosted = [verdicts[k] for k in which[start:end]]
-                shown_scores = [
-                    round(round(s, 4) * v.factor, 4) if v.boosted_by else round(s, 4)
-                    for s, v in zip(scores[start:end], boosted)
-                ]
+                shown_scores = [boosted_score(s, verdicts[k]) for s, k in zip(scores[start:end], which[start:end])]
             else:
                 shown_scores = [round(s, 4) for s in scores[start:end]]
             places: Sequence[Place] = range(length)
@@ -264,10 +259,8 @@ class _Picks:
                     listed.append(entry(p[0], p[1], PROMOTED))
                     continue
                 n = start + p
-                out = shown[which[n]].entry.copy()  # as ``listing.entry`` makes it, the score rounded once
-                out["score"] = shown_scores[p]
-                out["reason"] = POPULAR if causes[n] == POPULAR_CAUSE else reason(items[n], causes[n])
-                listed.append(out)
+                own_reason = POPULAR if causes[n] == POPULAR_CAUSE else reason(items[n], causes[n])
+                listed.append(entry(shown[which[n]], shown_scores[p], own_reason))
             lists.items.append(listed)
         return lists
 
@@ -279,7 +272,7 @@ class _Pools:
     def __init__(self, picks: _Picks, rules: ListRules, limit: int):
         picks.admit(rules)
         self.picks, self.rules, self.limit = picks, rules, limit
-        self.want = min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if rules.reorders else limit
+        self.want = rules.pool_size(limit)
         users = len(picks.counts)
         pooled = running(picks.admitted, picks.head)  # pool size once each pick is read
         self._pooled = np.r_[0, pooled]  # after a 0 for the rows that read nothing
@@ -306,15 +299,14 @@ class _Pools:
         """Each user's state (``DONE`` or ``SHORT``) and the picks their list read: a list's length at a time,
         then as far as a later pick could still make the cut (``Listing.add``, ``Listing._reach_after``)."""
         rules, limit, want = self.rules, self.limit, self.want
-        settles = rules.reorders and rules.lift == 1
         users = len(self.picks.counts)
-        reach = np.full(users, limit if rules.reorders and not settles else want)
+        reach = np.full(users, rules.first_reach(limit))
         state, read = np.full(users, GROWING), np.zeros(users, np.int64)
         active = np.arange(users)
         while active.size:
             size = self.size(active, read[active])
             room = np.minimum(reach[active], want) - size
-            if settles:
+            if rules.settles:
                 room = np.minimum(room, limit - self._unburied_of(active, read[active]))
             full = room <= 0
             # the picks' last read ends where they do; popular items fill on (``Listing.fill_popular``)

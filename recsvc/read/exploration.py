@@ -79,22 +79,27 @@ class Exploration:
         self, version: str, record: UserRecord, candidates: Iterable[Candidate], limit: int, rules: ListRules
     ) -> Iterable[Candidate]:
         """A user's candidates with new items of their categories in the exploration places."""
-        if not self.adds_to(version, limit, rules):
+        after = self._places(version, limit, rules)
+        if not after:
             return candidates
-        after = places(limit, self.share_for(rules))
         return interleaved(candidates, self._new(version, self._categories(version, record), len(after)), after)
 
     def adds_to(self, version: str, limit: int, rules: ListRules) -> bool:
         """Whether a list of ``limit`` items under ``rules`` gives new items places: it has some at its share, and
         the version has new items."""
-        return bool(places(limit, self.share_for(rules))) and bool(self.store.arrivals(version))
+        return bool(self._places(version, limit, rules))
+
+    def _places(self, version: str, limit: int, rules: ListRules) -> list[int]:
+        """The exploration places of a list (``places``), none when the version has no new items."""
+        after = places(limit, self.share_for(rules))
+        return after if after and self.store.arrivals(version) else []
 
     def popular(
         self, version: str, category: str | None, candidates: Iterable[Candidate], limit: int, rules: ListRules
     ) -> Iterable[Candidate]:
         """A popular list's candidates with new items of its category (any without one) in the places."""
-        after = places(limit, self.share_for(rules))
-        if not after or not self.store.arrivals(version):
+        after = self._places(version, limit, rules)
+        if not after:
             return candidates
         return interleaved(candidates, self._new(version, [category], len(after)), after)
 

@@ -18,7 +18,7 @@ from functools import partial
 from typing import TypeGuard
 
 from recsvc.read.rule_format import Rule
-from recsvc.read.rules import MAX_POOL, NO_RULES, PASSES, POOL_FACTOR, ListRules, Verdict
+from recsvc.read.rules import NO_RULES, PASSES, ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
 
@@ -74,7 +74,7 @@ class Listing:
         self.unavailable = store.unavailable(version)
         self.rules = rules
         self.ruled = bool(rules)
-        self.want = min(MAX_POOL, max(self.limit, POOL_FACTOR * self.limit)) if rules.reorders else self.limit
+        self.want = rules.pool_size(self.limit)
         self.items: list = []  # in order, as answers show them; with rules, the pool's (score, reason) until ``finish``
         self._facts: list[ShownItem] = []  # with rules: the items of ``items``
         self._verdicts: list[Verdict] = []  # with rules: the rules' verdict on each item of ``items``
@@ -82,12 +82,9 @@ class Listing:
         self._kept: tuple[int, list[int]] = (-1, [])  # the last cut: (pool size, its ranks)
         self._per_category: dict[str | None, int] = {}
         self.fired: set[str] = set()  # rules that changed the list
-        # with buries but no boosts, no later candidate can rank above ``limit`` unburied items of the pool
-        # (nor does the diversity cut drop any: no item passes a category's cap as it comes), so they end it
-        self._settles = rules.reorders and rules.lift == 1
+        self._settles = rules.settles  # ``limit`` unburied items end the pool
         self._unburied = 0
-        # with boosts, a pool grows a list's length at a time until no later candidate can make the cut
-        self._reach = self.limit if rules.reorders and not self._settles else self.want
+        self._reach = rules.first_reach(self.limit)  # with boosts, grown a list's length at a time
         self._ancestors_of = partial(store.ancestors, version)
 
     @property
@@ -195,8 +192,10 @@ class Listing:
 
     def _keeps(self, item: ShownItem | None) -> TypeGuard[ShownItem]:
         """Whether the request's own filters keep the item (it has attributes, is not excluded, is in the category)."""
-        if item is None or item.item_id in self.exclude:
-            return False
+        return item is not None and item.item_id not in self.exclude and self._in_category(item)
+
+    def _in_category(self, item: ShownItem) -> bool:
+        """Whether the item is in the request's category (any, without one), or under it."""
         return self.category is None or self.category in self.store.ancestors(self.version, item.category_id)
 
     def _append_judged(self, batch: list[Candidate], shown: list[ShownItem | None]) -> None:
@@ -259,10 +258,7 @@ class Listing:
         self.items, self._facts = [], []
         for n in kept:
             (score, reason), item, verdict = pool[n], facts[n], verdicts[n]
-            shown = round(float(score), 4)
-            if verdict.boosted_by:
-                shown = round(shown * verdict.factor, 4)
-            self.items.append(entry(item, shown, reason))
+            self.items.append(entry(item, boosted_score(score, verdict), reason))
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
@@ -276,9 +272,7 @@ class Listing:
 
     def _shows_pinned(self, index: int, item_id: str, item: ShownItem) -> bool:
         """Whether this list may show a pin's item: not bought nor the subject, not excluded, in the category."""
-        if index in self.never or item_id in self.exclude:
-            return False
-        return self.category is None or self.category in self.store.ancestors(self.version, item.category_id)
+        return index not in self.never and item_id not in self.exclude and self._in_category(item)
 
 
 Pin = tuple[Rule, int, ShownItem]
@@ -335,6 +329,12 @@ def pin_places(
             del places[limit:], ids[limit:], scores[limit:]
         placed.append(rule.name)
     return places, placed
+
+
+def boosted_score(score: float, verdict: Verdict) -> float:
+    """The score a reordered list shows: rounded, then times the item's boosts and buries, rounded again."""
+    shown = round(float(score), 4)
+    return round(shown * verdict.factor, 4) if verdict.boosted_by else shown
 
 
 def entry(item: ShownItem, score: float, reason: dict) -> dict:

@@ -57,6 +57,21 @@ class ListRules:
         """Whether the list must see more candidates than it shows before it is cut (boosts, diversity)."""
         return bool(self.boosts) or self.diversity is not None
 
+    @property
+    def settles(self) -> bool:
+        """Whether ``limit`` unburied items end a pool: with buries but no boosts no later candidate ranks above
+        them (nor does the diversity cut drop any: no item passes a category's cap as it comes)."""
+        return self.reorders and self.lift == 1
+
+    def pool_size(self, limit: int) -> int:
+        """The most candidates a list of ``limit`` items ranks before it cuts."""
+        return min(MAX_POOL, max(limit, POOL_FACTOR * limit)) if self.reorders else limit
+
+    def first_reach(self, limit: int) -> int:
+        """How far a pool grows before it first looks at its cut: with boosts, a list's length (then as far as a
+        later candidate could still make the cut, ``Listing._reach_after``); else the whole pool."""
+        return limit if self.reorders and not self.settles else self.pool_size(limit)
+
     def __bool__(self) -> bool:
         return bool(self.filters or self.boosts or self.pins or self.diversity)
 
