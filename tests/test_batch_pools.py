@@ -62,7 +62,7 @@ def random_rules(rng: random.Random, limit: int) -> list[dict]:
             rule["factor"] = round(rng.uniform(1.05, 4) if kind == "boost" else rng.uniform(0.2, 0.95), 3)
         rules.append(rule)
     for n in range(rng.choice((0, 0, 1, 3))):
-        item = ITEMS[rng.randrange(240)][0]
+        item = ITEMS[rng.randrange(240)][0] if n < 2 or rng.random() < 0.5 else rules[-1]["item_id"]  # once twice
         rules.append(
             {"name": f"pin{n}", "type": "pin", "item_id": item, "position": rng.randrange(1, min(limit + 2, 101))}
         )
@@ -133,8 +133,10 @@ def test_rules_whose_factors_multiply_past_a_float_still_answer(shop, factor):
     r, store = shop
     kind = "boost" if factor > 1 else "bury"
     when = {"price": {"min": 0, "max": 1000}}
-    rules = [{"name": f"r{n}", "type": kind, "when": when, "factor": factor} for n in range(199)]
-    steering.set_rules(steering_records(r), [*rules, {"name": "mix", "type": "diversity", "max_per_category": 2}])
+    rules = [{"name": f"r{n}", "type": kind, "when": when, "factor": factor} for n in range(198)]
+    pin = {"name": "pin", "type": "pin", "item_id": ITEMS[3][0], "position": 2}  # placed with a score as large
+    rules += [pin, {"name": "mix", "type": "diversity", "max_per_category": 2}]
+    steering.set_rules(steering_records(r), rules)
     store.version()
     answers = Answers(store)
     record = records.decode_user(r.get(keys.user(V, "u1")))

@@ -16,13 +16,14 @@ training or new items to place, and every user of a request with a category or e
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from recsvc.contract.records import UserRecord
+from recsvc.read import shown_scores
+from recsvc.read.batch_pins import PinnedRows, place_pins
 from recsvc.read.flat_rows import FlatRows, heads, joined, known_or_repeated, occurrence, running, seen_before, within
-from recsvc.read.listing import POPULAR, PROMOTED, Pin, Place, boosted_score, entry, pin_places, showable_pins
+from recsvc.read.listing import POPULAR, PROMOTED, Pin, showable_pins, shown_entry
 from recsvc.read.rules import ListRules, Verdict
 from recsvc.store.cache import ShownItem
 from recsvc.store.model import ModelStore
@@ -60,11 +61,11 @@ def judged_lists(
     fired = picks.fired(consumed, rules)
     pins = showable_pins(store, version, rules, limit) if rules.pins else []
     lengths = np.bincount(nth, minlength=len(done))
-    lists = picks.entries(done, pools.at[done[nth], ranks], lengths, rules, reasons, pins, limit)
-    for row, placed in lists.pinned.items():
-        fired.marks[row, [fired.code[name] for name in placed]] = True
+    lists, placed = picks.entries(done, pools.at[done[nth], ranks], lengths, rules, reasons, pins, limit)
+    for k, (rule, _, _) in enumerate(pins):
+        fired.marks[done[placed[:, k]], fired.code[rule.name]] = True
     out: list[dict | None] = [None] * len(records)
-    for row, items, named in zip(done.tolist(), lists.items, fired.named(done)):
+    for row, items, named in zip(done.tolist(), lists, fired.named(done)):
         out[row] = {"source": "personalized", "items": items, **({"rules": named} if named else {})}
     return out
 
@@ -87,24 +88,6 @@ class _Fired:
                 known[key] = [self.names[n] for n in np.flatnonzero(marks).tolist()]
             out.append(known[key])
         return out
-
-
-@dataclass
-class _Lists:
-    """The users' lists, and the names of the pins placed in each (by user)."""
-
-    items: list[list[dict]] = field(default_factory=list)
-    pinned: dict[int, list[str]] = field(default_factory=dict)
-
-
-class _NotBought:
-    """Whether a pin's item may show in a user's list: not one they bought (``Listing._shows_pinned``)."""
-
-    def __init__(self, record: UserRecord):
-        self.bought = set(record.bought)
-
-    def __call__(self, index: int, item_id: str, item: ShownItem) -> bool:
-        return index not in self.bought
 
 
 class _Picks:
@@ -136,7 +119,7 @@ class _Picks:
         viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
         capped = viewed & (running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
         lengths = [len(r.bought) for r in records]
-        owned = FlatRows(
+        self.owned = owned = FlatRows(
             np.repeat(np.arange(len(records)), lengths),
             within(lengths),
             joined(r.bought for r in records),
@@ -233,36 +216,67 @@ class _Picks:
         reasons: Reasons,
         pins: Sequence[Pin],
         limit: int,
-    ) -> "_Lists":
+    ) -> tuple[list[list[dict]], np.ndarray]:
         """The lists of users ``rows`` (read candidates ``at``, ``lengths`` a list, in order) as answers show them,
-        with their pins; in a list that reorders, a boosted item's score is boosted too (``Listing._reorder``)."""
+        with their pins, and which pins went into each; in a list that reorders, a boosted item's score is boosted
+        too (``Listing._reorder``)."""
         which, items, causes = self.which[at].tolist(), self.items[at].tolist(), self.causes[at].tolist()
-        scores = self.scores[at].tolist()
-        shown, verdicts, reordered = self.shown, self.verdicts, rules.reorders
-        lists = _Lists()
-        end = 0
-        for row, length in zip(rows.tolist(), lengths.tolist()):
-            start, end = end, end + length
-            if reordered:  # the score as ``Listing._reorder`` shows it
-                shown_scores = [boosted_score(s, verdicts[k]) for s, k in zip(scores[start:end], which[start:end])]
-            else:
-                shown_scores = [round(s, 4) for s in scores[start:end]]
-            places: Sequence[Place] = range(length)
-            if pins:
-                ids = [shown[k].item_id for k in which[start:end]]
-                places, lists.pinned[row] = pin_places(ids, shown_scores, pins, limit, _NotBought(self.records[row]))
-            own = [start + p for p in places if isinstance(p, int)]
+        shown = self.shown
+        if rules.reorders:  # the score as ``Listing._reorder`` shows it
+            scores = shown_scores.boosted(self.scores[at], self.factor[at], self.boosted[at])
+        else:
+            scores = shown_scores.rounded(self.scores[at].astype(np.float64))
+        starts = heads(lengths).tolist()
+        if pins:
+            pinned = self._pinned(rows, lengths, self.items[at], scores, pins, limit)
+            tokens, lengths, placed = pinned.tokens.tolist(), pinned.lengths, pinned.placed
+            scores_after = shown_scores.rounded(pinned.scores).tolist()
+        else:
+            tokens = [range(length) for length in lengths.tolist()]
+            flat = shown_scores.rounded(scores).tolist()
+            scores_after = [flat[start : start + length] for start, length in zip(starts, lengths.tolist())]
+            placed = np.zeros((len(rows), 0), bool)
+        lists = []
+        for row, start, length, places, row_scores in zip(
+            rows.tolist(), starts, lengths.tolist(), tokens, scores_after
+        ):
+            own = [start + p for p in places[:length] if p >= 0]
             reason = reasons(self.records[row], [causes[n] for n in own if causes[n] != POPULAR_CAUSE])
             listed = []
-            for p in places:
-                if not isinstance(p, int):
-                    listed.append(entry(p[0], p[1], PROMOTED))
+            for p, score in zip(places[:length], row_scores):
+                if p < 0:
+                    listed.append(shown_entry(pins[-1 - p][2], score, PROMOTED))
                     continue
                 n = start + p
                 own_reason = POPULAR if causes[n] == POPULAR_CAUSE else reason(items[n], causes[n])
-                listed.append(entry(shown[which[n]], shown_scores[p], own_reason))
-            lists.items.append(listed)
-        return lists
+                listed.append(shown_entry(shown[which[n]], score, own_reason))
+            lists.append(listed)
+        return lists, placed
+
+    def _pinned(
+        self,
+        rows: np.ndarray,
+        lengths: np.ndarray,
+        items: np.ndarray,
+        scores: np.ndarray,
+        pins: Sequence[Pin],
+        limit: int,
+    ) -> PinnedRows:
+        """The lists of users ``rows`` (their ``items`` and shown ``scores``, flat) with their pins: a pin shows in
+        the lists of users who did not buy its item (``Listing._shows_pinned``)."""
+        flat_rows, places = np.repeat(np.arange(len(rows)), lengths), within(lengths.tolist())
+        grid_items = np.full((len(rows), limit), -1, np.int64)
+        grid_scores = np.zeros((len(rows), limit))
+        grid_items[flat_rows, places], grid_scores[flat_rows, places] = items, scores
+        pinned = np.array([index for _, index, _ in pins], np.int64)
+        column = np.full(int(max(pinned.max(), self.owned.items.max(initial=0))) + 1, -1)
+        column[pinned] = np.arange(len(pins))
+        bought = np.zeros((len(self.records), len(pins)), bool)
+        hit = column[self.owned.items]
+        bought[self.owned.rows[hit >= 0], hit[hit >= 0]] = True
+        shows = ~bought[rows][:, column[pinned]]
+        positions = np.array([rule.position for rule, _, _ in pins], np.int64)
+        return place_pins(grid_items, grid_scores, lengths, pinned, positions, shows, limit)
 
 
 class _Pools:

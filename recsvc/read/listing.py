@@ -339,8 +339,13 @@ def boosted_score(score: float, verdict: Verdict) -> float:
 
 def entry(item: ShownItem, score: float, reason: dict) -> dict:
     """An item of an answer: its id, score, category and reason, then the catalog attributes it shows."""
+    return shown_entry(item, round(float(score), 4), reason)
+
+
+def shown_entry(item: ShownItem, score: float, reason: dict) -> dict:
+    """``entry`` with its score rounded already."""
     out = item.entry.copy()  # in that order, made once per item
-    out["score"] = round(float(score), 4)
+    out["score"] = score
     out["reason"] = reason
     return out
 
