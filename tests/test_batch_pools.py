@@ -13,6 +13,7 @@ from recsvc.contract import keys, records
 from recsvc.contract.records import NO_ITEM
 from recsvc.read.answers import Answers
 from recsvc.read.batch_pools import judged_lists
+from recsvc.read.experiments import Arm
 from recsvc.read.listing import Filters
 from recsvc.read.rules import MOST_FACTOR
 from tests.gateways import model_store, steering_records
@@ -39,7 +40,22 @@ def random_user(rng: random.Random) -> dict:
     ]
     bought = rng.sample(range(240), rng.randrange(0, 8)) + rng.sample(picks, min(len(picks), rng.randrange(0, 3)))
     scores = sorted((rng.random() for _ in picks), reverse=True)
-    return {"picks": picks, "scores": scores, "because": because, "bought": bought}
+    recent = rng.sample(range(240), rng.randrange(0, 8))
+    if bought and rng.random() < 0.2:
+        recent.insert(rng.randrange(3), bought[0])  # viewed, then bought
+    return {"picks": picks, "scores": scores, "because": because, "bought": bought, "recent": recent}
+
+
+def random_item_lists(rng: random.Random, index: int) -> dict:
+    """An item's similar and also-bought lists, of any length up to 40 (also-bought scores of either sign)."""
+    similar = [i for i in rng.sample(range(240), rng.choice((0, 5, 20, 40))) if i != index]
+    also_bought = [i for i in rng.sample(range(240), rng.choice((0, 5, 20, 40))) if i != index]
+    return {
+        "similar": similar,
+        "similar_scores": sorted((rng.random() for _ in similar), reverse=True),
+        "also_bought": also_bought,
+        "also_bought_scores": [rng.choice((1, -1)) * rng.random() for _ in also_bought],
+    }
 
 
 def random_rules(rng: random.Random, limit: int) -> list[dict]:
@@ -71,25 +87,31 @@ def random_rules(rng: random.Random, limit: int) -> list[dict]:
     return rules
 
 
-@pytest.fixture
-def shop(r):
-    r.set(keys.CURRENT, V)
+def write_version(r, version: str, lists_seed: int) -> None:
+    """The hand-made version: its items, their lists (drawn from ``lists_seed``) and the users."""
     attrs = {
         str(i): json.dumps({"item_id": item_id, "category_id": cat, "price": price})
         for i, (item_id, cat, price) in enumerate(ITEMS)
         if i not in NO_ATTRIBUTES
     }
-    r.hset(keys.attrs(V), mapping=attrs)
-    r.set(keys.categories(V), json.dumps({"ids": CATEGORIES, "parents": [-1] * 6}))
-    r.sadd(keys.unavailable(V), *HIDDEN)
+    r.hset(keys.attrs(version), mapping=attrs)
+    r.set(keys.categories(version), json.dumps({"ids": CATEGORIES, "parents": [-1] * 6}))
+    r.sadd(keys.unavailable(version), *HIDDEN)
     popular = [*range(239, 229, -1), 236, *range(229, -1, -1)]  # 236 twice
-    r.set(keys.popular(V), records.encode_scored(popular, [241 - n / 2 for n in range(len(popular))]))
+    r.set(keys.popular(version), records.encode_scored(popular, [241 - n / 2 for n in range(len(popular))]))
+    rng = random.Random(lists_seed)
     for i, (item_id, _, _) in enumerate(ITEMS):
-        r.set(keys.item(V, item_id), records.encode_item(i))
+        r.set(keys.item(version, item_id), records.encode_item(i, **random_item_lists(rng, i)))
     rng = random.Random(3)
-    users = [random_user(rng) for _ in range(USERS)]
-    for n, user in enumerate(users):
-        r.set(keys.user(V, f"u{n}"), records.encode_user(**user))
+    for n in range(USERS):
+        r.set(keys.user(version, f"u{n}"), records.encode_user(**random_user(rng)))
+    r.zadd(keys.VERSIONS, {version: len(r.zrange(keys.VERSIONS, 0, -1))})
+
+
+@pytest.fixture
+def shop(r):
+    r.set(keys.CURRENT, V)
+    write_version(r, V, 3)
     return r, model_store(r)
 
 
@@ -99,7 +121,9 @@ def test_a_batch_judged_together_answers_as_each_list_alone(shop):
     rng = random.Random(11)
     user_ids = [f"u{n}" for n in range(USERS)]
     found = [records.decode_user(r.get(keys.user(V, user))) for user in user_ids]
-    judged_count = popular_fill = pinned = fired = 0
+    judged_count = popular_fill = pinned = fired = from_history = 0
+    history = [i for rec in found if not rec.picks for i in [*rec.recent[:5], *rec.bought[:5]]]
+    item_records = store.item_records(V, history)
     for _ in range(60):
         limit = rng.choice((1, 3, 10, 20, 100))
         steering.set_rules(steering_records(r), random_rules(rng, limit))
@@ -107,23 +131,26 @@ def test_a_batch_judged_together_answers_as_each_list_alone(shop):
         filters = Filters(limit=limit, include_viewed=rng.choice((None, None, True, False)))
         rules = answers.rules("email", V, None)
         reasons = partial(answers.candidates.pick_reasons, V)
-        with_picks = [rec for rec in found if rec.picks]
-        judged = judged_lists(store, V, rules, limit, with_picks, answers.candidates.viewed_cap(filters), reasons)
-        for record, answer in zip(with_picks, judged):
+        cap = answers.candidates.viewed_cap(filters)
+        judged = judged_lists(store, V, rules, limit, found, cap, reasons, item_records)
+        for record, answer in zip(found, judged):
             alone = answers.for_user_record(V, record, filters, list_name="email")
             if answer is None:
                 continue
             assert answer == alone
             assert json.dumps(answer) == json.dumps(alone)  # the same floats, key order and all
             judged_count += 1
+            from_history += not record.picks
             popular_fill += any(item["reason"]["type"] == "popular" for item in answer["items"])
             pinned += any(item["reason"]["type"] == "promoted" for item in answer["items"])
             fired += "rules" in answer
         batch = answers.batch(user_ids, filters)["results"]
         for user_id, record, result in zip(user_ids, found, batch):
             assert result == {"user_id": user_id, **answers.for_user_record(V, record, filters, list_name="email")}
-    assert judged_count > 60 * len(with_picks) * 0.5  # the others: a pool of 200 (limit 100) outgrows this small shop
+    assert judged_count > 60 * USERS * 0.5  # the others: a pool of 200 (limit 100) outgrows this small shop
     assert popular_fill > 100 and pinned > 100 and fired > 1000  # the cases are not vacuous
+    light = sum(not rec.picks for rec in found)
+    assert from_history > 60 * light * 0.3 and from_history < 60 * light  # some are left to ``Listing``
 
 
 @pytest.mark.parametrize("factor", [100, 0.001])
@@ -161,3 +188,23 @@ def test_the_picks_export_answers_as_each_list_alone(shop):
         record = records.decode_user(r.get(keys.user(V, f"u{n}")))
         alone = answers.for_user_record(V, record, Filters(limit=10), list_name="email")
         assert exported[f"u{n}"] == {"user_id": f"u{n}", "model_version": V, **alone}
+
+
+@pytest.mark.parametrize("ruled", [False, True])
+def test_an_experiment_of_two_versions_lists_each_user_from_their_own(shop, ruled):
+    """Two versions whose items (the same indices) have other lists: in a batch, a user without picks gets the
+    lists of their arm's version, as alone, with and without rules."""
+    r, store = shop
+    write_version(r, "v2", 4)
+    rules = random_rules(random.Random(6), 10) if ruled else []
+    steering.set_rules(steering_records(r), rules)
+    steering.start_experiment(steering_records(r), "two", [Arm("a", V), Arm("b", "v2")])
+    store.version()
+    answers = Answers(store)
+    user_ids = [f"u{n}" for n in range(USERS)]
+    batch = answers.batch(user_ids, Filters(limit=10))["results"]
+    versions = {result["model_version"] for result in batch}
+    assert versions == {V, "v2"}
+    for user_id, result in zip(user_ids, batch):
+        alone = answers.recommendations(user_id, Filters(limit=10))
+        assert result["items"] == alone["items"] and result["model_version"] == alone["model_version"]

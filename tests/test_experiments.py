@@ -116,6 +116,10 @@ def test_answers_come_from_their_arms_version_and_say_their_arm(lab, two_version
     for result in batch["results"]:
         assert result["experiment"]["arm"] == seen[result["user_id"]]
         assert result["model_version"] == {"a": older, "b": newer}[seen[result["user_id"]]]
+    everyone = client.post("/v1/recommendations/batch", json={"user_ids": USERS}, headers=KEY).json["results"]
+    for result in everyone:  # the lists of each version's item records, though an index names one in both
+        alone = client.get(f"/v1/users/{result['user_id']}/recommendations", headers=KEY).json
+        assert result["items"] == alone["items"]
     also = client.get("/v1/items/shoe-1/also-bought?user_id=alice", headers=KEY).json
     assert also["experiment"]["arm"] == seen["alice"] and also["model_version"] in (older, newer)
     assert "experiment" not in client.get("/v1/items/shoe-1/also-bought").json  # no user: no arm

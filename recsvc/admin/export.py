@@ -48,7 +48,7 @@ def picks(store: ModelStore, limit: int) -> tuple[int | None, Iterator[dict]]:
             found = store.users_by_id(version, chunk)
             lists = answers.prefetch(version, [record for record in found if record is not None], limit)
             versions, lives, arms = [version] * len(chunk), [EMPTY] * len(chunk), [None] * len(chunk)
-            judged = answers.judged_together(versions, found, lives, arms, filters, "email")
+            judged = answers.judged_together(versions, found, lives, arms, filters, "email", {version: lists})
             for n, (user_id, record) in enumerate(zip(chunk, found)):
                 if record is not None:
                     answer = judged.get(n) or answers.for_user_record(version, record, filters, lists)

@@ -4,7 +4,7 @@ Each answer gathers candidates (precomputed picks, neighbour lists, fold-in scor
 fills a ``recsvc.read.listing.Listing``, which keeps the rules of every list.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -68,20 +68,20 @@ class Answers(ItemLists):
         """``recommendations`` for many users, in request order; the rules of ``list_name`` (the email generator's
         by default). A user in an experiment is answered from their arm's version, which their result names."""
         versions, found, lives, assigned = self.store.users_live(user_ids)
-        lists: dict[int, ItemRecord] = {}
+        lists: dict[str, dict[int, ItemRecord]] = {}  # by version: an index names another item in another
         for version in set(versions):
             in_version = [rec for rec, v in zip(found, versions) if rec is not None and v == version]
-            lists.update(self.prefetch(version, in_version, filters.limit))
+            lists[version] = self.prefetch(version, in_version, filters.limit)
             browsed = [self.live.browsed(version, live) for live, v in zip(lives, versions) if live and v == version]
             self.live.prefetch(version, browsed, filters.limit)
         served = self.store.served if any(assigned) else versions[0]
-        judged = self.judged_together(versions, found, lives, assigned, filters, list_name)
+        judged = self.judged_together(versions, found, lives, assigned, filters, list_name, lists)
         results = []
         for n, (user_id, version, rec, live, assignment) in enumerate(zip(user_ids, versions, found, lives, assigned)):
             answer = judged.get(n)
             if answer is None:
                 self.store.check()  # Redis still answers and the request is within its time budget
-                answer = self.for_user_record(version, rec, filters, lists, live, list_name, assignment)
+                answer = self.for_user_record(version, rec, filters, lists[version], live, list_name, assignment)
             if assignment is not None:
                 answer.update(model_version=version, **experiment_tag(assignment))
             results.append({"user_id": user_id, **answer})
@@ -95,14 +95,16 @@ class Answers(ItemLists):
         assigned: Sequence[Assignment | None],
         filters: Filters,
         list_name: str,
+        lists: Mapping[str, Mapping[int, ItemRecord]],
     ) -> dict[int, dict]:
-        """The answers, by place in the batch, of the users whose ruled lists come from their stored picks alone,
-        judged together per version and rule set (``recsvc.read.batch_pools``); the others are left out."""
+        """The answers, by place in the batch, of the users whose ruled lists come from their stored picks or the
+        lists of their history (``lists``: the item records ``prefetch`` read, by version), judged together per
+        version and rule set (``recsvc.read.batch_pools``); the others are left out."""
         if filters.exclude or filters.category is not None or not self.store.steering.rules.rules:
             return {}  # a shop without rules lists each user as it comes
         groups: dict[tuple[str, int], tuple[ListRules, list[int], list[UserRecord]]] = {}
         for n, (version, record, live, arm) in enumerate(zip(versions, found, lives, assigned)):
-            if record is None or not record.picks or live:
+            if record is None or live:
                 continue
             rules = self.rules(list_name, version, None, arm)
             if rules and not self.exploration.adds_to(version, filters.limit, rules):
@@ -114,8 +116,8 @@ class Answers(ItemLists):
         for (version, _), (rules, members, records) in groups.items():
             self.store.check()
             reasons = partial(self.candidates.pick_reasons, version)
-            lists = judged_lists(self.store, version, rules, filters.limit, records, cap, reasons)
-            judged.update((n, answer) for n, answer in zip(members, lists) if answer is not None)
+            made = judged_lists(self.store, version, rules, filters.limit, records, cap, reasons, lists.get(version))
+            judged.update((n, answer) for n, answer in zip(members, made) if answer is not None)
         return judged
 
     def prefetch(self, version: str, found: Sequence[UserRecord], limit: int) -> dict[int, ItemRecord]:

@@ -15,14 +15,15 @@ training or new items to place, and every user of a request with a category or e
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from recsvc.contract.records import UserRecord
+from recsvc.contract.records import ItemRecord, UserRecord
 from recsvc.read import shown_scores
 from recsvc.read.batch_pins import PinnedRows, place_pins
 from recsvc.read.flat_rows import FlatRows, heads, joined, known_or_repeated, occurrence, running, seen_before, within
+from recsvc.read.history_rows import Candidates, from_histories, stored
 from recsvc.read.listing import POPULAR, PROMOTED, Pin, showable_pins, shown_entry
 from recsvc.read.rules import ListRules, Verdict
 from recsvc.store.cache import ShownItem
@@ -30,6 +31,8 @@ from recsvc.store.model import ModelStore
 
 Reasons = Callable[[UserRecord, Sequence[int]], Callable[[int, int], dict]]
 """``reasons(record, causes)``: the reason of a pick of the user (its item, its cause), for picks of these causes."""
+UNFIT = Candidates(b"", b"", b"", complete=False)
+"""A user the batch leaves to ``Listing``: no candidates of its own, and not all of them."""
 GROWING, DONE, SHORT = 0, 1, 2
 """A pool still growing; full; out of candidates before it is full."""
 POPULAR_CAUSE = -1
@@ -44,12 +47,19 @@ def judged_lists(
     records: Sequence[UserRecord],
     viewed_cap: int | None,
     reasons: Reasons,
+    item_records: Mapping[int, ItemRecord] | None = None,
 ) -> list[dict | None]:
-    """Each user's ``{"source", "items", "rules"}`` from their stored picks under ``rules`` (None: a user whose
-    list needs more candidates); ``viewed_cap``: the viewed items a list may offer again (None: all)."""
-    picks = _Picks(store, version, rules, records, viewed_cap, popular=2 * rules.pool_size(limit) + limit)
+    """Each user's ``{"source", "items", "rules"}`` from their stored picks (users without: from the lists of their
+    history, ``item_records``) under ``rules`` (None: a user whose list needs more candidates); ``viewed_cap``: the
+    viewed items a list may offer again (None: all)."""
+    most = 2 * rules.pool_size(limit) + limit  # candidates read at most, and popular items after them
+    light = [record for record in records if not record.picks]
+    made = iter(from_histories(light, item_records or {}, most) if light else ())
+    candidates = [stored(record) if record.picks else next(made) or UNFIT for record in records]
+    picks = _Picks(store, version, rules, records, candidates, viewed_cap, most)
     pools = _Pools(picks, rules, limit)
     state, consumed = pools.grow()
+    state[picks.partial & (consumed >= picks.own_picks)] = SHORT  # it read all it had: it might read more
     done = np.flatnonzero(state == DONE)
     sizes = pools.size(done, consumed[done])
     if rules.reorders:
@@ -100,21 +110,23 @@ class _Picks:
         version: str,
         rules: ListRules,
         records: Sequence[UserRecord],
+        candidates: Sequence[Candidates],
         viewed_cap: int | None,
         popular: int,
     ):
         self.records = records
         top, top_scores = (np.asarray(part[:popular]) for part in store.popular(version))
-        picks = np.fromiter((len(r.picks) for r in records), np.int64, len(records))
+        picks = np.fromiter((len(c.items) for c in candidates), np.int64, len(records))
+        self.partial = np.fromiter((not c.complete for c in candidates), bool, len(records))
         counts = picks + len(top)
         rows = np.repeat(np.arange(len(records)), counts)
         head = heads(counts)[rows]
         from_picks = np.arange(len(rows)) - head < picks[rows]  # each row: the user's picks, then the popular items
         items, causes = np.empty(len(rows), np.int64), np.full(len(rows), POPULAR_CAUSE)
         scores = np.empty(len(rows), np.float32)
-        items[from_picks] = joined(r.picks for r in records)
-        causes[from_picks] = joined(r.because for r in records)
-        scores[from_picks] = joined((r.scores for r in records), np.float32)
+        items[from_picks] = joined(c.items for c in candidates)
+        causes[from_picks] = joined(c.causes for c in candidates)
+        scores[from_picks] = joined((c.scores for c in candidates), np.float32)
         items[~from_picks], scores[~from_picks] = np.tile(top, len(records)), np.tile(top_scores, len(records))
         viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
         capped = viewed & (running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)

@@ -12,8 +12,8 @@ def heads(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(counts) - counts
 
 
-def joined(parts: Iterable[Sequence], dtype: type = np.uint32) -> np.ndarray:
-    """The records' arrays (views of 4-byte values) one after the other, as one array."""
+def joined(parts: Iterable[Sequence | np.ndarray], dtype: type = np.uint32) -> np.ndarray:
+    """The records' arrays (of 4-byte values: views or numpy arrays) one after the other, as one array."""
     return np.frombuffer(b"".join(parts), dtype)  # type: ignore[arg-type]
 
 
