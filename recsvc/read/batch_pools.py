@@ -52,11 +52,38 @@ def judged_lists(
     """Each user's ``{"source", "items", "rules"}`` from their stored picks (users without: from the lists of their
     history, ``item_records``) under ``rules`` (None: a user whose list needs more candidates); ``viewed_cap``: the
     viewed items a list may offer again (None: all)."""
-    most = 2 * rules.pool_size(limit) + limit  # candidates read at most, and popular items after them
+    want = rules.pool_size(limit)
+    most = 2 * want + limit  # candidates read at most, and popular items after them
     light = [record for record in records if not record.picks]
     made = iter(from_histories(light, item_records or {}, most) if light else ())
     candidates = [stored(record) if record.picks else next(made) or UNFIT for record in records]
-    picks = _Picks(store, version, rules, records, candidates, viewed_cap, most)
+    own = np.fromiter((len(c.items) for c in candidates), np.int64, len(records))
+    popular = np.minimum(most, np.maximum(want - own, 0) + limit)  # what the pool most likely takes of them
+    out = _judged(store, version, rules, limit, records, candidates, viewed_cap, reasons, popular)
+    again = [n for n, answer in enumerate(out) if answer is None and popular[n] < most]
+    if again:  # lists that read all the popular items they had: read on, up to ``most``
+        more = [candidates[n] for n in again]
+        up_to = np.full(len(again), most)
+        redone = _judged(store, version, rules, limit, [records[n] for n in again], more, viewed_cap, reasons, up_to)
+        for n, answer in zip(again, redone):
+            out[n] = answer
+    return out
+
+
+def _judged(
+    store: ModelStore,
+    version: str,
+    rules: ListRules,
+    limit: int,
+    records: Sequence[UserRecord],
+    candidates: Sequence[Candidates],
+    viewed_cap: int | None,
+    reasons: Reasons,
+    popular: np.ndarray,
+) -> list[dict | None]:
+    """``judged_lists`` for users of these ``candidates``, each followed by the first ``popular[user]`` popular
+    items (None: a user whose list needs more)."""
+    picks = _Picks(store, version, rules, records, candidates, viewed_cap, popular)
     pools = _Pools(picks, rules, limit)
     state, consumed = pools.grow()
     state[picks.partial & (consumed >= picks.own_picks)] = SHORT  # it read all it had: it might read more
@@ -112,22 +139,25 @@ class _Picks:
         records: Sequence[UserRecord],
         candidates: Sequence[Candidates],
         viewed_cap: int | None,
-        popular: int,
+        popular: np.ndarray,
     ):
         self.records = records
-        top, top_scores = (np.asarray(part[:popular]) for part in store.popular(version))
+        top, top_scores = (np.asarray(part[: int(popular.max(initial=0))]) for part in store.popular(version))
         picks = np.fromiter((len(c.items) for c in candidates), np.int64, len(records))
         self.partial = np.fromiter((not c.complete for c in candidates), bool, len(records))
-        counts = picks + len(top)
+        counts = picks + np.minimum(popular, len(top))
         rows = np.repeat(np.arange(len(records)), counts)
         head = heads(counts)[rows]
-        from_picks = np.arange(len(rows)) - head < picks[rows]  # each row: the user's picks, then the popular items
+        place = np.arange(len(rows)) - head
+        from_picks = place < picks[rows]  # each row: the user's picks, then the popular items
+        after = ~from_picks
+        nth = place[after] - picks[rows[after]]  # a popular item's place in ``top``
         items, causes = np.empty(len(rows), np.int64), np.full(len(rows), POPULAR_CAUSE)
         scores = np.empty(len(rows), np.float32)
         items[from_picks] = joined(c.items for c in candidates)
         causes[from_picks] = joined(c.causes for c in candidates)
         scores[from_picks] = joined((c.scores for c in candidates), np.float32)
-        items[~from_picks], scores[~from_picks] = np.tile(top, len(records)), np.tile(top_scores, len(records))
+        items[after], scores[after] = top[nth], top_scores[nth]
         viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
         capped = viewed & (running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
         lengths = [len(r.bought) for r in records]
@@ -136,10 +166,10 @@ class _Picks:
             within(lengths),
             joined(r.bought for r in records),
         )
-        picked = FlatRows(rows[from_picks], (np.arange(len(items)) - head)[from_picks], items[from_picks])
+        picked = FlatRows(rows[from_picks], place[from_picks], items[from_picks])
         blocked = capped  # a list reads no pick the user bought nor one it read before, nor any hidden item
         blocked[from_picks] |= seen_before(len(records), owned, picked)
-        blocked[~from_picks] = known_or_repeated(len(records), top, owned, picked).ravel()
+        blocked[after] = known_or_repeated(len(records), top, owned, picked)[rows[after], nth]
         unavailable = store.unavailable(version)
         if unavailable:
             hidden = np.zeros(int(items.max(initial=0)) + 1, bool)
