@@ -47,6 +47,14 @@ def test_rounding_many_scores_is_pythons_round_to_the_bit():
     assert same_bits(rounded(rows).ravel().tolist(), [round(s, 4) for s in scores[:100_000]])
 
 
+def test_a_rounded_score_rounds_to_itself():
+    """What the batch leaves out: a pin copies a shown score and ``listing.entry`` rounds a shown score again, and
+    ``round`` of a rounded score is that score, of any size (the 4-decimal number nearest to the double is the one
+    it was made from, or else the double is the nearest one to it)."""
+    once = [round(s, 4) for s in awkward_scores(random.Random(3), 100_000)]
+    assert same_bits([round(s, 4) for s in once], once)
+
+
 def test_a_boosted_score_is_the_one_list_score_to_the_bit():
     rng = random.Random(2)
     scores = [float(np.float32(rng.random() * 10 ** rng.randrange(-3, 3))) for _ in range(50_000)]

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsvc.read.shown_scores import rounded
-
 
 @dataclass
 class PinnedRows:
@@ -32,39 +30,37 @@ def place_pins(
     of ``shows[:, k]`` is true, in pin order: out of its place if the list has it, with the score of the item it
     moves down (the last one's past the end, 0.0 in an empty list), the list cut to ``limit``.
 
-    ``items`` and ``scores`` hold each list's items (their indices) and shown scores, ``lengths[row]`` of them."""
-    rows_count, width = len(lengths), limit + 1
+    ``items`` and ``scores`` hold each list's items (their indices) and shown scores, ``lengths[row]`` of them
+    (``limit`` columns). A place holds a token: the list's own place p, or ``limit + k`` for pin k, whose item and
+    score are looked up in the row's table of both."""
+    count, width = len(lengths), limit + 1
     columns = np.arange(width)
-    tokens = np.broadcast_to(columns, (rows_count, width)).copy()
-    grid_items, grid_scores = _widened(items, width, -1), _widened(scores, width, 0.0)
+    tokens = np.broadcast_to(columns, (count, width)).copy()
+    table = limit + len(pins)  # a row's own places, then its pins
+    item_table = np.concatenate((items, np.broadcast_to(pins, (count, len(pins)))), axis=1).ravel()
+    score_table = np.concatenate((scores, np.zeros((count, len(pins)))), axis=1).ravel()
     lengths = lengths.astype(np.int64, copy=True)
-    placed = np.zeros((rows_count, len(pins)), bool)
+    placed = np.zeros((count, len(pins)), bool)
     for k, (item, position) in enumerate(zip(pins.tolist(), positions.tolist())):
-        rows = np.flatnonzero(shows[:, k])
-        if not rows.size:
-            continue
-        held, shown, made, size = grid_items[rows], grid_scores[rows], tokens[rows], lengths[rows]
-        found = (held == item) & (columns < size[:, None])
+        showing = np.flatnonzero(shows[:, k])
+        rows = slice(None) if len(showing) == count else showing  # all rows, without a copy
+        made, size = tokens[rows], lengths[rows]
+        base = showing[:, None] * table  # the row's table in the flat tables
+        found = (item_table[made + base] == item) & (columns < size[:, None])
         has = found.any(axis=1)
-        at = np.where(has, found.argmax(axis=1), width)
-        take = np.minimum(columns + (columns >= at[:, None]), width - 1)  # out of its place: the rest moves up
-        held, shown, made = (np.take_along_axis(part, take, 1) for part in (held, shown, made))
-        size -= has
-        place = np.where(position <= size, position - 1, size)
-        under = np.where(place < size, place, np.maximum(size - 1, 0))
-        score = np.where(size > 0, shown[np.arange(len(rows)), under], 0.0)
-        take = np.maximum(columns - (columns > place[:, None]), 0)  # in at its place: the rest moves down
-        held, shown, made = (np.take_along_axis(part, take, 1) for part in (held, shown, made))
-        ends = np.arange(len(rows))
-        held[ends, place], shown[ends, place], made[ends, place] = item, rounded(score), -1 - k
-        grid_items[rows], grid_scores[rows], tokens[rows] = held, shown, made
+        at = np.where(has, found.argmax(axis=1), width)[:, None]  # out of its place: the rest moves up
+        size = size - has
+        place = np.minimum(position - 1, size)[:, None]
+        under = np.minimum(place, np.maximum(size - 1, 0)[:, None])[:, 0]
+        each = np.arange(len(made))
+        under_token = made[each, under + (under >= at[:, 0])]
+        score = np.where(size > 0, score_table[under_token + base[:, 0]], 0.0)
+        shifted = columns - (columns > place)  # in at its place: the rest moves down
+        made = made[each[:, None], np.minimum(shifted + (shifted >= at), limit)]
+        made[each, place[:, 0]] = limit + k
+        tokens[rows] = made
+        score_table[base[:, 0] + limit + k] = score  # rounded already: ``round`` gives it back
         lengths[rows] = np.minimum(size + 1, limit)
         placed[rows, k] = True
-    return PinnedRows(tokens, grid_scores, lengths, placed)
-
-
-def _widened(values: np.ndarray, width: int, fill: float) -> np.ndarray:
-    """The rows with room for ``width`` places."""
-    out = np.full((len(values), width), fill, values.dtype)
-    out[:, : values.shape[1]] = values[:, :width]
-    return out
+    shown = score_table[tokens + np.arange(count)[:, None] * table]
+    return PinnedRows(np.where(tokens >= limit, limit - 1 - tokens, tokens), shown, lengths, placed)

@@ -58,7 +58,10 @@ def judged_lists(
     made = iter(from_histories(light, item_records or {}, most) if light else ())
     candidates = [stored(record) if record.picks else next(made) or UNFIT for record in records]
     own = np.fromiter((len(c.items) for c in candidates), np.int64, len(records))
-    popular = np.minimum(most, np.maximum(want - own, 0) + limit)  # what the pool most likely takes of them
+    # the popular items a pool most likely takes: all it may read where the boosts can lift an item from the pool's
+    # end into the list (the pool fills), else what the user's own leave of it and a list more
+    fills = rules.lift * (limit + 1) >= want
+    popular = np.full(len(records), most) if fills else np.minimum(most, np.maximum(want - own, 0) + limit)
     out = _judged(store, version, rules, limit, records, candidates, viewed_cap, reasons, popular)
     again = [n for n, answer in enumerate(out) if answer is None and popular[n] < most]
     if again:  # lists that read all the popular items they had: read on, up to ``most``
@@ -272,10 +275,10 @@ class _Picks:
         if pins:
             pinned = self._pinned(rows, lengths, self.items[at], scores, pins, limit)
             tokens, lengths, placed = pinned.tokens.tolist(), pinned.lengths, pinned.placed
-            scores_after = shown_scores.rounded(pinned.scores).tolist()
+            scores_after = pinned.scores.tolist()
         else:
             tokens = [range(length) for length in lengths.tolist()]
-            flat = shown_scores.rounded(scores).tolist()
+            flat = scores.tolist()
             scores_after = [flat[start : start + length] for start, length in zip(starts, lengths.tolist())]
             placed = np.zeros((len(rows), 0), bool)
         lists = []
