@@ -3,15 +3,17 @@
 Under the shop's rules a list ranks a pool of candidates (``recsvc.read.listing``): it judges each one, grows the
 pool a list's length at a time while a later candidate could still make the cut, reorders the pool and cuts it.
 One list at a time, that costs a batch of 1,000 users more than the lists the rules change. Here the users of a
-batch whose lists come from their stored picks alone are judged as one: every pick's verdict, the users' pools,
-their growth and their cuts are arrays; only the lists' items and pins are made one user at a time. The answers are
-``Listing``'s to the byte, the names of the rules included (``tests/test_batch_pools.py`` holds the two equal over
-random rules, users and limits).
+batch are judged as one, from their stored picks or, for users without picks, the lists of their history
+(``recsvc.read.history_rows``): every candidate's verdict, the users' pools, their growth and their cuts are
+arrays; only the lists' items are made one user at a time, and the pins are column operations over all the lists
+(``recsvc.read.batch_pins``). The answers are ``Listing``'s to the byte, the names of the rules included
+(``tests/test_batch_pools.py`` holds the two equal over random rules, users and limits).
 
-After a user's picks come the shop's popular items, as ``Listing.fill_popular`` adds them. A user whose list needs
-more goes through ``Listing``: ``judged_lists`` gives None for a user whose picks and the first popular items
-(twice the pool and a list more) do not fill the pool; ``Answers.batch`` sends there the users with events since
-training or new items to place, and every user of a request with a category or exclude filter.
+After a user's candidates come the shop's popular items, as ``Listing.fill_popular`` adds them: first as many as
+the pool most likely takes, then, for the lists that read them all, up to twice the pool and a list more. A user
+whose list needs more goes through ``Listing``: ``judged_lists`` gives None for a user whose candidates and those
+popular items do not fill the pool; ``Answers.batch`` sends there the users with events since training or new
+items to place, and every user of a request with a category or exclude filter.
 """
 
 import math
