@@ -107,13 +107,15 @@ class Answers(ItemLists):
             if record is None or live:
                 continue
             rules = self.rules(list_name, version, None, arm)
-            if rules and not self.exploration.adds_to(version, filters.limit, rules):
+            if rules:
                 group = groups.setdefault((version, id(rules)), (rules, [], []))
                 group[1].append(n)
                 group[2].append(record)
         judged: dict[int, dict] = {}
         cap = self.candidates.viewed_cap(filters)
         for (version, _), (rules, members, records) in groups.items():
+            if self.exploration.adds_to(version, filters.limit, rules):
+                continue  # new items to place: each list alone
             self.store.check()
             reasons = partial(self.candidates.pick_reasons, version)
             made = judged_lists(self.store, version, rules, filters.limit, records, cap, reasons, lists.get(version))
