@@ -60,10 +60,13 @@ def judged_lists(
     made = iter(from_histories(light, item_records or {}, most) if light else ())
     candidates = [stored(record) if record.picks else next(made) or UNFIT for record in records]
     own = np.fromiter((len(c.items) for c in candidates), np.int64, len(records))
-    # the popular items a pool most likely takes: all it may read where the boosts can lift an item from the pool's
-    # end into the list (the pool fills), else what the user's own leave of it and a list more
-    fills = rules.lift * (limit + 1) >= want
-    popular = np.full(len(records), most) if fills else np.minimum(most, np.maximum(want - own, 0) + limit)
+    # the popular items a pool most likely takes: where the boosts can lift an item from the pool's end into the
+    # list (the pool fills, however many items the diversity rule turns away), as many as the pool holds and a list
+    # more; else those the user's own leave of the pool and a list more
+    if rules.lift * (limit + 1) >= want:
+        popular = np.full(len(records), min(most, want + limit))
+    else:
+        popular = np.minimum(most, np.maximum(want - own, 0) + limit)
     out = _judged(store, version, rules, limit, records, candidates, viewed_cap, reasons, popular)
     again = [n for n, answer in enumerate(out) if answer is None and popular[n] < most]
     if again:  # lists that read all the popular items they had: read on, up to ``most``
