@@ -102,20 +102,20 @@ class Answers(ItemLists):
         version and rule set (``recsvc.read.batch_pools``); the others are left out."""
         if filters.exclude or filters.category is not None or not self.store.steering.rules.rules:
             return {}  # a shop without rules lists each user as it comes
-        groups: dict[tuple[str, int], tuple[ListRules, list[int], list[UserRecord]]] = {}
+        groups: dict[tuple[str, str], tuple[ListRules, list[int], list[UserRecord]]] = {}
         for n, (version, record, live, arm) in enumerate(zip(versions, found, lives, assigned)):
             if record is None or live:
                 continue
-            rules = self.rules(list_name, version, None, arm)
-            if rules:
-                group = groups.setdefault((version, id(rules)), (rules, [], []))
-                group[1].append(n)
-                group[2].append(record)
+            key = (version, arm[1].rules if arm is not None else DEFAULT_VARIANT)  # a version and rule set
+            if key not in groups:
+                groups[key] = (self.rules(list_name, version, None, arm), [], [])
+            groups[key][1].append(n)
+            groups[key][2].append(record)
         judged: dict[int, dict] = {}
         cap = self.candidates.viewed_cap(filters)
         for (version, _), (rules, members, records) in groups.items():
-            if self.exploration.adds_to(version, filters.limit, rules):
-                continue  # new items to place: each list alone
+            if not rules or self.exploration.adds_to(version, filters.limit, rules):
+                continue  # no rules in this list, or new items to place: each list alone
             self.store.check()
             reasons = partial(self.candidates.pick_reasons, version)
             made = judged_lists(self.store, version, rules, filters.limit, records, cap, reasons, lists.get(version))
