@@ -361,6 +361,12 @@ class _Pools:
         rules, limit, want = self.rules, self.limit, self.want
         users = len(self.picks.counts)
         reach = np.full(users, rules.first_reach(limit))
+        if limit < want and reach[0] < want:
+            # the list's last place ranks at most as the limit-th best rank key of the pool it grows to, so a pool
+            # whose limit-th best key the boosts' lift outranks ``want`` times over grows to its end: ``Listing``
+            # grows it there a step at a time (``_reach_after`` never stops it short)
+            last = np.partition(self.keys, want - limit, axis=1)[:, want - limit]
+            reach[last * want <= rules.lift] = want
         state, read = np.full(users, GROWING), np.zeros(users, np.int64)
         active = np.arange(users)
         while active.size:
