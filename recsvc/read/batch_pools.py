@@ -346,6 +346,9 @@ class _Pools:
         self.categories[picks.rows[entering], rank[entering]] = picks.category[entering]
         self.at = np.zeros((users, self.want), np.int64)  # the read pick at each pool rank
         self.at[picks.rows[entering], rank[entering]] = entering
+        self._cut_at = np.full(users, -1)  # each pool's size at its last cut, which is kept: the final one, often
+        self._order = np.zeros((users, self.want), np.int64)
+        self._kept = np.zeros((users, self.want), bool)
 
     def size(self, rows: np.ndarray, read: np.ndarray) -> np.ndarray:
         """The pool size of users ``rows`` once they read ``read`` candidates."""
@@ -402,7 +405,15 @@ class _Pools:
 
     def cut(self, rows: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each pool, its ranks by rank key, best first (ties: the earlier rank), and which of them the list
-        keeps: at most ``max_per_category`` of a category, at most ``limit`` (``Listing._cut``)."""
+        keeps: at most ``max_per_category`` of a category, at most ``limit`` (``Listing._cut``); once per size."""
+        fresh = self._cut_at[rows] != sizes
+        order, kept = self._order[rows], self._kept[rows]
+        if fresh.any():
+            order[fresh], kept[fresh] = self._cut(rows[fresh], sizes[fresh])
+            self._order[rows], self._kept[rows], self._cut_at[rows] = order, kept, sizes
+        return order, kept
+
+    def _cut(self, rows: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inside = np.arange(self.want) < sizes[:, None]
         keys = np.where(inside, self.keys[rows], -np.inf)
         order = np.argsort(-keys, axis=1, kind="stable")
