@@ -23,7 +23,17 @@ import numpy as np
 from recsvc.contract.records import ItemRecord, UserRecord
 from recsvc.read import shown_scores
 from recsvc.read.batch_pins import PinnedRows, place_pins
-from recsvc.read.flat_rows import FlatRows, heads, joined, known_or_repeated, occurrence, running, seen_before, within
+from recsvc.read.flat_rows import (
+    FlatRows,
+    heads,
+    held,
+    joined,
+    known_or_repeated,
+    occurrence,
+    running,
+    seen_before,
+    within,
+)
 from recsvc.read.history_rows import Candidates, from_histories, stored
 from recsvc.read.listing import POPULAR, PROMOTED, Pin, showable_pins, shown_entry
 from recsvc.read.pool_rows import DONE, SHORT, PoolRows
@@ -161,7 +171,7 @@ class _Picks:
         causes[from_picks] = joined(c.causes for c in candidates)
         scores[from_picks] = joined((c.scores for c in candidates), np.float32)
         items[after], scores[after] = top[nth], top_scores[nth]
-        viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` of them (``_capped_views``)
+        viewed = causes == items  # offered again: a list takes at most ``viewed_cap`` (``UserCandidates.capped``)
         capped = viewed & (running(viewed, head) > viewed_cap) if viewed_cap is not None else np.zeros_like(viewed)
         lengths = [len(r.bought) for r in records]
         self.owned = owned = FlatRows(
@@ -270,7 +280,7 @@ class _Picks:
         if rules.reorders:  # the score as ``Listing._reorder`` shows it
             scores = shown_scores.boosted(self.scores[at], self.factor[at], self.boosted[at])
         else:
-            scores = shown_scores.rounded(self.scores[at].astype(np.float64))
+            scores = shown_scores.rounded(self.scores[at])
         starts = heads(lengths).tolist()
         if pins:
             pinned = self._pinned(rows, lengths, self.items[at], scores, pins, limit)
@@ -314,11 +324,6 @@ class _Picks:
         grid_scores = np.zeros((len(rows), limit))
         grid_items[flat_rows, places], grid_scores[flat_rows, places] = items, scores
         pinned = np.array([index for _, index, _ in pins], np.int64)
-        column = np.full(int(max(pinned.max(), self.owned.items.max(initial=0))) + 1, -1)
-        column[pinned] = np.arange(len(pins))
-        bought = np.zeros((len(self.records), len(pins)), bool)
-        hit = column[self.owned.items]
-        bought[self.owned.rows[hit >= 0], hit[hit >= 0]] = True
-        shows = ~bought[rows][:, column[pinned]]
+        shows = ~held(len(self.records), pinned, self.owned)[rows]
         positions = np.array([rule.position for rule, _, _ in pins], np.int64)
         return place_pins(grid_items, grid_scores, lengths, pinned, positions, shows, limit)

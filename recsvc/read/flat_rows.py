@@ -40,16 +40,25 @@ def seen_before(users: int, owned: FlatRows, picked: FlatRows) -> np.ndarray:
     return again[picked.rows, first + picked.place]
 
 
+def held(users: int, items: np.ndarray, *flats: FlatRows) -> np.ndarray:
+    """For each user and each of ``items``, whether the user's rows in ``flats`` hold the item."""
+    first = np.full(int(max(items.max(initial=0), *(flat.items.max(initial=0) for flat in flats))) + 1, -1)
+    first[items[::-1]] = np.arange(len(items))[::-1]  # an item's first place in ``items``
+    out = np.zeros((users, len(items)), bool)
+    for flat in flats:
+        where = first[flat.items]
+        out[flat.rows[where >= 0], where[where >= 0]] = True
+    return out[:, first[items]]  # an item named twice answers as at its first place
+
+
 def known_or_repeated(users: int, top: np.ndarray, owned: FlatRows, picked: FlatRows) -> np.ndarray:
     """For each user and each of the popular items ``top``, whether the user bought it, has it among their picks
     (read already, or kept out) or it came earlier in ``top``: the popular items that fill a list skip those."""
-    place = np.full(int(max(top.max(initial=0), owned.items.max(initial=0), picked.items.max(initial=0))) + 1, -1)
-    place[top[::-1]] = np.arange(len(top))[::-1]  # an item's first place in ``top``
-    known = np.zeros((users, len(top)), bool)
-    for flat in (owned, picked):
-        where = place[flat.items]
-        known[flat.rows[where >= 0], where[where >= 0]] = True
-    known[:, place[top] != np.arange(len(top))] = True
+    known = held(users, top, owned, picked)
+    _, firsts = np.unique(top, return_index=True)
+    repeated = np.ones(len(top), bool)
+    repeated[firsts] = False
+    known[:, repeated] = True
     return known
 
 

@@ -39,6 +39,8 @@ def from_histories(
     sources: list[tuple[int, int, Sequence[int], Sequence[float], bool]] = []  # user, cause, items, scores, abs
     fits = [set(record.recent[:LIGHT_HISTORY]).isdisjoint(record.bought) for record in records]
     for user, record in enumerate(records):
+        if not fits[user]:
+            continue
         viewed = len(record.recent[:LIGHT_HISTORY])
         for n, index in enumerate(history(record)):
             item_record = lists.get(index)  # only an item with attributes has one

@@ -11,9 +11,9 @@ NEAR_HALF = 1e-3
 
 
 def rounded(scores: np.ndarray) -> np.ndarray:
-    """``round(score, 4)`` of each score (float64), as Python rounds: the nearest decimal of 4 places, ties to even,
-    then the nearest double to it (a division of the integer by 10^4 is exactly that)."""
-    flat = scores.ravel()
+    """``round(score, 4)`` of each score (taken as float64), as Python rounds: the nearest decimal of 4 places, ties
+    to even, then the nearest double to it (a division of the integer by 10^4 is exactly that)."""
+    flat = np.asarray(scores, np.float64).ravel()
     scaled = flat * SCALE
     out = np.rint(scaled) / SCALE
     with np.errstate(invalid="ignore"):
@@ -26,7 +26,7 @@ def rounded(scores: np.ndarray) -> np.ndarray:
 
 def boosted(scores: np.ndarray, factors: np.ndarray, boosted: np.ndarray) -> np.ndarray:
     """``listing.boosted_score`` of each score: rounded, then where ``boosted`` times its factor, rounded again."""
-    shown = rounded(scores.astype(np.float64))
+    shown = rounded(scores)
     where = np.flatnonzero(boosted)
     shown[where] = rounded(shown[where] * factors[where])
     return shown
