@@ -258,7 +258,7 @@ class Listing:
         self.items, self._facts = [], []
         for n in kept:
             (score, reason), item, verdict = pool[n], facts[n], verdicts[n]
-            self.items.append(entry(item, boosted_score(score, verdict), reason))
+            self.items.append(shown_entry(item, boosted_score(score, verdict), reason))
             self._facts.append(item)
         self._verdicts = []  # read no more: the pins judge their own items
 
@@ -267,7 +267,7 @@ class Listing:
         pins = showable_pins(self.store, self.version, self.rules, self.limit)
         ids, scores = [out["item_id"] for out in self.items], [out["score"] for out in self.items]
         places, placed = pin_places(ids, scores, pins, self.limit, self._shows_pinned)
-        self.items = [self.items[p] if isinstance(p, int) else entry(p[0], p[1], PROMOTED) for p in places]
+        self.items = [self.items[p] if isinstance(p, int) else shown_entry(p[0], p[1], PROMOTED) for p in places]
         self.fired.update(placed)
 
     def _shows_pinned(self, index: int, item_id: str, item: ShownItem) -> bool:
@@ -321,7 +321,7 @@ def pin_places(
             at = ids.index(item_id)
             del places[at], ids[at], scores[at]
         position = rule.position - 1 if rule.position <= len(ids) else len(ids)
-        score = round(float(scores[position] if position < len(ids) else (scores[-1] if scores else 0.0)), 4)
+        score = scores[position] if position < len(ids) else (scores[-1] if scores else 0.0)  # rounded already
         places.insert(position, (item, score))
         ids.insert(position, item_id)
         scores.insert(position, score)
